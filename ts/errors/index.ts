@@ -1,0 +1,78 @@
+/**
+ * Typed errors. Every error wasmfit throws is a {@link WasmfitError} with a stable `code`,
+ * so callers can branch on `err.code` (or `instanceof`) instead of parsing messages.
+ *
+ * Message shape: `<where>: <what was received>; <what is expected>. <how to fix>`.
+ */
+
+/** Stable error codes. Never renamed once published. */
+export type ErrorCode =
+  | 'E_SHAPE'
+  | 'E_OPTION'
+  | 'E_NON_FINITE'
+  | 'E_DISPOSED'
+  | 'E_FORMAT'
+  | 'E_RUNTIME_SUPPORT'
+  | 'E_NOT_INITIALIZED';
+
+/** Base class of every error wasmfit throws. */
+export class WasmfitError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A tensor or array has the wrong shape, length or feature count. */
+export class ShapeError extends WasmfitError {
+  constructor(message: string) {
+    super('E_SHAPE', message);
+  }
+}
+
+/** An option (hyper-parameter, config field) is missing, of the wrong type or out of range. */
+export class OptionError extends WasmfitError {
+  /** The name of the offending option, e.g. `'lr'` or `'validationSplit'`. */
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super('E_OPTION', message);
+    this.option = option;
+  }
+}
+
+/** Input data or a computed loss contains NaN or ±Infinity. */
+export class NonFiniteError extends WasmfitError {
+  constructor(message: string) {
+    super('E_NON_FINITE', message);
+  }
+}
+
+/** An object was used after `dispose()`. */
+export class DisposedError extends WasmfitError {
+  constructor(message: string) {
+    super('E_DISPOSED', message);
+  }
+}
+
+/** A file or byte buffer is corrupt, truncated, or written by an incompatible build. */
+export class FormatError extends WasmfitError {
+  constructor(message: string) {
+    super('E_FORMAT', message);
+  }
+}
+
+/** The host lacks something wasmfit needs (WebAssembly, SIMD when forced, a module whose ABI matches). */
+export class RuntimeSupportError extends WasmfitError {
+  constructor(message: string) {
+    super('E_RUNTIME_SUPPORT', message);
+  }
+}
+
+/** A function that needs the WASM module was called before `await init()`. */
+export class NotInitializedError extends WasmfitError {
+  constructor(message: string) {
+    super('E_NOT_INITIALIZED', message);
+  }
+}
