@@ -1,0 +1,246 @@
+//! A whole training step in one call.
+//!
+//! TypeScript compiles a model into a [`Plan`]: a header plus one [`Layer`] record per layer,
+//! all `#[repr(C)]` in linear memory, with pointers to weights, gradients and activation
+//! buffers that the TypeScript arena allocated. [`train_step`] runs forward, loss, backward and
+//! the optimizer update for every layer without returning to JavaScript; schedules only rewrite
+//! `Plan::lr` between calls.
+
+use crate::act::{self, Act};
+use crate::gemm::{self, Epilogue, MatRef};
+use crate::{loss, optim, reduce};
+
+/// Status codes returned by the step exports (mirrored in `ts/runtime/abi.ts`).
+pub const STATUS_OK: u32 = 0;
+/// The loss was NaN or ±Inf: nothing was updated.
+pub const STATUS_NON_FINITE_LOSS: u32 = 1;
+/// The plan is malformed (n > batch_cap, unknown layer kind, loss or optimizer).
+pub const STATUS_BAD_PLAN: u32 = 2;
+
+pub const LAYER_DENSE: u32 = 1;
+pub const LOSS_SOFTMAX_CE: u32 = 1;
+pub const OPT_SGD: u32 = 1;
+
+/// Plan header. Pointer fields are addresses in linear memory (`usize`: 4 bytes on wasm32).
+#[repr(C)]
+pub struct Plan {
+    pub n_layers: u32,
+    pub loss: u32,
+    pub optimizer: u32,
+    pub batch_cap: u32,
+    /// `*const Layer`, `n_layers` records.
+    pub layers: usize,
+    /// Two gradient ping-pong buffers of `batch_cap × max layer width` floats.
+    pub gbuf0: usize,
+    pub gbuf1: usize,
+    /// GEMM packing workspace of `gemm::WORKSPACE_FLOATS` floats.
+    pub ws: usize,
+    pub lr: f32,
+    /// Written by the step: Σ per-sample loss of this batch (f32 of an f64 sum).
+    pub out_loss: f32,
+    /// Written by the step: rows whose argmax equals the label.
+    pub out_correct: u32,
+}
+
+/// One dense layer: `y = act(x·W + b)`, W is `[n_in, n_out]` row-major (Keras layout).
+#[repr(C)]
+pub struct Layer {
+    pub kind: u32,
+    pub act: u32,
+    pub n_in: u32,
+    pub n_out: u32,
+    pub w: usize,
+    /// Bias of n_out floats, or 0 for none.
+    pub b: usize,
+    pub gw: usize,
+    pub gb: usize,
+    /// Output buffer `[batch_cap, n_out]`.
+    pub y: usize,
+}
+
+#[inline]
+unsafe fn fs<'a>(p: usize, len: usize) -> &'a [f32] {
+    core::slice::from_raw_parts(p as *const f32, len)
+}
+#[inline]
+unsafe fn fsm<'a>(p: usize, len: usize) -> &'a mut [f32] {
+    core::slice::from_raw_parts_mut(p as *mut f32, len)
+}
+
+unsafe fn layers<'a>(plan: &Plan) -> &'a [Layer] {
+    core::slice::from_raw_parts(plan.layers as *const Layer, plan.n_layers as usize)
+}
+
+unsafe fn validate(plan: &Plan, n: usize) -> bool {
+    if n > plan.batch_cap as usize || plan.n_layers == 0 || plan.loss != LOSS_SOFTMAX_CE {
+        return false;
+    }
+    let ls = layers(plan);
+    let mut width = 0u32;
+    for (i, l) in ls.iter().enumerate() {
+        if l.kind != LAYER_DENSE || Act::from_u32(l.act).is_none() {
+            return false;
+        }
+        if i > 0 && l.n_in != width {
+            return false;
+        }
+        width = l.n_out;
+    }
+    true
+}
+
+/// Forward pass for `n` rows of `x`; returns the pointer to the last layer's output.
+unsafe fn forward(plan: &Plan, x: usize, n: usize) -> usize {
+    let mut input = x;
+    for l in layers(plan) {
+        let (ni, no) = (l.n_in as usize, l.n_out as usize);
+        let epi = Epilogue {
+            bias: if l.b == 0 { core::ptr::null() } else { l.b as *const f32 },
+            act: Act::from_u32(l.act).unwrap_or(Act::Linear),
+        };
+        gemm::gemm(
+            n,
+            no,
+            ni,
+            MatRef { ptr: input as *const f32, rs: ni as isize, cs: 1 },
+            MatRef { ptr: l.w as *const f32, rs: no as isize, cs: 1 },
+            0.0,
+            l.y as *mut f32,
+            no as isize,
+            epi,
+            plan.ws as *mut f32,
+        );
+        input = l.y;
+    }
+    input
+}
+
+/// Forward, loss, backward and update on `n` rows. Returns a status; on
+/// [`STATUS_NON_FINITE_LOSS`] no weight has changed.
+///
+/// # Safety
+/// `plan` and every pointer it holds are valid; `x` holds `n × n_in` floats and `labels` n ints.
+pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
+    if !validate(plan, n) {
+        return STATUS_BAD_PLAN;
+    }
+    if n == 0 {
+        plan.out_loss = 0.0;
+        plan.out_correct = 0;
+        return STATUS_OK;
+    }
+    let ls = layers(plan);
+    let last = &ls[ls.len() - 1];
+    let out = forward(plan, x, n);
+    let k = last.n_out as usize;
+    let labels = core::slice::from_raw_parts(labels as *const i32, n);
+    let (lsum, correct) = loss::softmax_ce(
+        fs(out, n * k),
+        labels,
+        n,
+        k,
+        Some(fsm(plan.gbuf0, n * k)),
+        1.0 / n as f32,
+    );
+    plan.out_loss = lsum as f32;
+    plan.out_correct = correct;
+    if !lsum.is_finite() {
+        return STATUS_NON_FINITE_LOSS;
+    }
+    // Backward: g holds dL/dy of the current layer.
+    let (mut g, mut g_other) = (plan.gbuf0, plan.gbuf1);
+    for li in (0..ls.len()).rev() {
+        let l = &ls[li];
+        let (ni, no) = (l.n_in as usize, l.n_out as usize);
+        let a = Act::from_u32(l.act).unwrap_or(Act::Linear);
+        act::backward_inplace(a, fs(l.y, n * no), fsm(g, n * no));
+        let input = if li == 0 { x } else { ls[li - 1].y };
+        // gW = Xᵀ · dZ  (Aᵀ·B)
+        gemm::gemm(
+            ni,
+            no,
+            n,
+            MatRef { ptr: input as *const f32, rs: 1, cs: ni as isize },
+            MatRef { ptr: g as *const f32, rs: no as isize, cs: 1 },
+            0.0,
+            l.gw as *mut f32,
+            no as isize,
+            Epilogue::NONE,
+            plan.ws as *mut f32,
+        );
+        if l.b != 0 {
+            reduce::colsum(fs(g, n * no), n, no, fsm(l.gb, no));
+        }
+        if li > 0 {
+            // dX = dZ · Wᵀ  (A·Bᵀ)
+            gemm::gemm(
+                n,
+                ni,
+                no,
+                MatRef { ptr: g as *const f32, rs: no as isize, cs: 1 },
+                MatRef { ptr: l.w as *const f32, rs: 1, cs: no as isize },
+                0.0,
+                g_other as *mut f32,
+                ni as isize,
+                Epilogue::NONE,
+                plan.ws as *mut f32,
+            );
+            core::mem::swap(&mut g, &mut g_other);
+        }
+    }
+    for l in ls {
+        let (ni, no) = (l.n_in as usize, l.n_out as usize);
+        optim::sgd(fsm(l.w, ni * no), fs(l.gw, ni * no), plan.lr);
+        if l.b != 0 {
+            optim::sgd(fsm(l.b, no), fs(l.gb, no), plan.lr);
+        }
+    }
+    STATUS_OK
+}
+
+/// Forward and loss only: writes `out_loss` and `out_correct`.
+///
+/// # Safety
+/// As [`train_step`].
+pub unsafe fn eval_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
+    if !validate(plan, n) {
+        return STATUS_BAD_PLAN;
+    }
+    if n == 0 {
+        plan.out_loss = 0.0;
+        plan.out_correct = 0;
+        return STATUS_OK;
+    }
+    let ls = layers(plan);
+    let k = ls[ls.len() - 1].n_out as usize;
+    let out = forward(plan, x, n);
+    let labels = core::slice::from_raw_parts(labels as *const i32, n);
+    let (lsum, correct) = loss::softmax_ce(fs(out, n * k), labels, n, k, None, 1.0);
+    plan.out_loss = lsum as f32;
+    plan.out_correct = correct;
+    if lsum.is_finite() {
+        STATUS_OK
+    } else {
+        STATUS_NON_FINITE_LOSS
+    }
+}
+
+/// Forward only; writes class probabilities (softmax of the last layer) to `out` `[n, k]`.
+///
+/// # Safety
+/// As [`train_step`]; `out` holds `n × k` floats.
+pub unsafe fn predict_step(plan: &mut Plan, x: usize, n: usize, out: usize) -> u32 {
+    if !validate(plan, n) {
+        return STATUS_BAD_PLAN;
+    }
+    if n == 0 {
+        return STATUS_OK;
+    }
+    let ls = layers(plan);
+    let k = ls[ls.len() - 1].n_out as usize;
+    let y = forward(plan, x, n);
+    let o = fsm(out, n * k);
+    o.copy_from_slice(fs(y, n * k));
+    act::softmax_rows_inplace(o, n, k);
+    STATUS_OK
+}
