@@ -1,0 +1,522 @@
+/**
+ * Schedules named after `torch.optim.lr_scheduler`. Options are PyTorch's names in camelCase with
+ * PyTorch's defaults; the base rate is `lr` (the optimizer's initial rate); the counter `t` is the
+ * number of `scheduler.step()` calls so far. Each uses PyTorch's closed form
+ * (`_get_closed_form_lr`) where PyTorch has one; the PyTorch class's default recursive
+ * ("chainable") update agrees with it up to rounding.
+ */
+import { OptionError } from '../errors/index.js';
+import { bool, checkOptions, fail, fn, num, numArray, oneOf } from './_validate.js';
+import { checkUserValue, makeSchedule, type Schedule } from './schedule.js';
+
+const LR = { ge: 0, fix: 'Pass lr as the initial learning rate, a finite number >= 0 (e.g. 0.1).' } as const;
+
+/** Options of {@link stepLR}. */
+export interface StepLROptions {
+  /** Initial learning rate (PyTorch: the optimizer's `lr`). Required, >= 0. */
+  readonly lr: number;
+  /** Period of decay, in epochs (PyTorch `step_size`). Required, integer >= 1. */
+  readonly stepSize: number;
+  /** Multiplicative factor per period. Default 0.1; > 0. */
+  readonly gamma?: number;
+}
+
+/**
+ * PyTorch `StepLR`: decays by `gamma` every `stepSize` epochs.
+ *
+ * `lr_t = lr · gamma^⌊t / stepSize⌋`. Unit: `'epoch'`.
+ *
+ * @example
+ * const s = stepLR({ lr: 0.05, stepSize: 30 }); // 0.05 for t < 30, 0.005 for 30 <= t < 60, …
+ */
+export function stepLR(options: StepLROptions): Schedule {
+  const W = 'stepLR';
+  const o = checkOptions(W, options, ['lr', 'stepSize', 'gamma']);
+  const lr = num(W, 'lr', o.lr, LR);
+  const stepSize = num(W, 'stepSize', o.stepSize, {
+    integer: true,
+    ge: 1,
+    fix: 'Pass stepSize >= 1 (the number of epochs between two decays).',
+  });
+  const gamma = num(W, 'gamma', o.gamma, { default: 0.1, gt: 0 });
+  return makeSchedule(W, 'epoch', lr, { lr, stepSize, gamma }, (t) => lr * gamma ** Math.floor(t / stepSize));
+}
+
+/** Options of {@link multiStepLR}. */
+export interface MultiStepLROptions {
+  /** Initial learning rate. Required, >= 0. */
+  readonly lr: number;
+  /** Epoch indices at which the rate is multiplied by `gamma`; non-decreasing integers >= 0. */
+  readonly milestones: readonly number[];
+  /** Multiplicative factor per milestone. Default 0.1; > 0. */
+  readonly gamma?: number;
+}
+
+/**
+ * PyTorch `MultiStepLR`: multiplies by `gamma` once `t` reaches each milestone (the new rate
+ * applies AT the milestone, unlike Keras `PiecewiseConstantDecay`).
+ *
+ * `lr_t = lr · gamma^(number of milestones m with m <= t)` (PyTorch `bisect_right`). A repeated
+ * milestone counts twice, as PyTorch's `Counter` does. Unit: `'epoch'`.
+ *
+ * @example
+ * const s = multiStepLR({ lr: 0.05, milestones: [30, 80] }); // s(29) = 0.05, s(30) = 0.005, s(80) = 0.0005
+ */
+export function multiStepLR(options: MultiStepLROptions): Schedule {
+  const W = 'multiStepLR';
+  const o = checkOptions(W, options, ['lr', 'milestones', 'gamma']);
+  const lr = num(W, 'lr', o.lr, LR);
+  const milestones = numArray(W, 'milestones', o.milestones, {
+    integer: true,
+    ge: 0,
+    order: 'nondecreasing',
+    fix: 'Pass milestones as increasing epoch indices, e.g. [30, 80].',
+  });
+  const gamma = num(W, 'gamma', o.gamma, { default: 0.1, gt: 0 });
+  return makeSchedule(W, 'epoch', lr, { lr, milestones: [...milestones], gamma }, (t) => {
+    let k = 0;
+    while (k < milestones.length && (milestones[k] as number) <= t) k++;
+    return lr * gamma ** k;
+  });
+}
+
+/** Options of {@link exponentialLR}. */
+export interface ExponentialLROptions {
+  /** Initial learning rate. Required, >= 0. */
+  readonly lr: number;
+  /** Multiplicative factor per epoch. Required, > 0 (values > 1 grow the rate, as in an LR range test). */
+  readonly gamma: number;
+}
+
+/**
+ * PyTorch `ExponentialLR`: `lr_t = lr · gamma^t`. Unit: `'epoch'`.
+ *
+ * @example
+ * const s = exponentialLR({ lr: 0.1, gamma: 0.9 }); // 0.1, 0.09, 0.081, …
+ */
+export function exponentialLR(options: ExponentialLROptions): Schedule {
+  const W = 'exponentialLR';
+  const o = checkOptions(W, options, ['lr', 'gamma']);
+  const lr = num(W, 'lr', o.lr, LR);
+  const gamma = num(W, 'gamma', o.gamma, { gt: 0, fix: 'Pass gamma > 0, the factor applied each epoch (e.g. 0.95).' });
+  return makeSchedule(W, 'epoch', lr, { lr, gamma }, (t) => lr * gamma ** t);
+}
+
+/** Options of {@link cosineAnnealingLR}. */
+export interface CosineAnnealingLROptions {
+  /** Initial (maximum) learning rate, PyTorch's `eta_max`. Required, >= 0. */
+  readonly lr: number;
+  /** Length of one half-cosine in epochs (PyTorch `T_max`). Required, integer >= 1. */
+  readonly tMax: number;
+  /** Floor of the cosine (PyTorch `eta_min`), an absolute rate. Default 0; >= 0. */
+  readonly etaMin?: number;
+}
+
+/**
+ * PyTorch `CosineAnnealingLR` (SGDR without restarts).
+ *
+ * `lr_t = etaMin + (lr − etaMin) · (1 + cos(π·t / tMax)) / 2`. Unit: `'epoch'`.
+ *
+ * Past `tMax` it keeps following the cosine (rising back to `lr` at `2·tMax`), exactly as
+ * PyTorch's closed form and its recursive form do. Keras `CosineDecay` instead clamps at the
+ * floor after `decaySteps` — use {@link cosineDecay} for that.
+ *
+ * @example
+ * const s = cosineAnnealingLR({ lr: 0.1, tMax: 50 }); // s(0) = 0.1, s(25) = 0.05, s(50) = 0
+ */
+export function cosineAnnealingLR(options: CosineAnnealingLROptions): Schedule {
+  const W = 'cosineAnnealingLR';
+  const o = checkOptions(W, options, ['lr', 'tMax', 'etaMin']);
+  const lr = num(W, 'lr', o.lr, LR);
+  const tMax = num(W, 'tMax', o.tMax, {
+    integer: true,
+    ge: 1,
+    fix: 'Pass tMax >= 1 (the number of epochs of one half-cosine).',
+  });
+  const etaMin = num(W, 'etaMin', o.etaMin, { default: 0, ge: 0 });
+  return makeSchedule(W, 'epoch', lr, { lr, tMax, etaMin }, (t) => etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * t) / tMax))) / 2);
+}
+
+/** Options of {@link cosineAnnealingWarmRestarts}. */
+export interface CosineAnnealingWarmRestartsOptions {
+  /** Initial (maximum) learning rate. Required, >= 0. */
+  readonly lr: number;
+  /** Length of the first cycle in epochs (PyTorch `T_0`). Required, integer >= 1. */
+  readonly t0: number;
+  /** Each cycle is `tMult` times longer than the previous (PyTorch `T_mult`). Default 1; integer >= 1. */
+  readonly tMult?: number;
+  /** Floor of every cycle, an absolute rate (PyTorch `eta_min`). Default 0; >= 0. */
+  readonly etaMin?: number;
+}
+
+/**
+ * PyTorch `CosineAnnealingWarmRestarts` (SGDR, Loshchilov & Hutter).
+ *
+ * With cycle lengths `T_i = t0·tMult^i` starting at `S_i = t0·(tMult^i − 1)/(tMult − 1)`
+ * (`S_i = i·t0` when `tMult = 1`), for `S_i <= t < S_{i+1}`:
+ * `lr_t = etaMin + (lr − etaMin) · (1 + cos(π·(t − S_i)/T_i)) / 2`. Unit: `'epoch'`.
+ *
+ * Fractional `t` is accepted, like PyTorch's `step(epoch + i / iters)` for per-batch restarts.
+ * Divergences: PyTorch finds the cycle with `int(log(t/t0·(T_mult−1)+1, T_mult))`, which can
+ * round one cycle too early exactly at a restart (e.g. `t0 = 10, tMult = 3, t = 1210`); this
+ * computes the cycle index exactly, agreeing with PyTorch's step-by-step form. Compared with Keras
+ * {@link cosineDecayRestarts}: here `tMult` is an integer, `etaMin` is absolute and every cycle
+ * restarts at the full `lr`; Keras takes a float `tMul`, shrinks each peak by `mMul` and its
+ * `alpha` floor is relative to the initial rate.
+ *
+ * @example
+ * const s = cosineAnnealingWarmRestarts({ lr: 0.1, t0: 10, tMult: 2 }); // restarts at t = 10, 30, 70, …
+ */
+export function cosineAnnealingWarmRestarts(options: CosineAnnealingWarmRestartsOptions): Schedule {
+  const W = 'cosineAnnealingWarmRestarts';
+  const o = checkOptions(W, options, ['lr', 't0', 'tMult', 'etaMin']);
+  const lr = num(W, 'lr', o.lr, LR);
+  const t0 = num(W, 't0', o.t0, { integer: true, ge: 1, fix: 'Pass t0 >= 1 (the number of epochs until the first restart).' });
+  const tMult = num(W, 'tMult', o.tMult, {
+    default: 1,
+    integer: true,
+    ge: 1,
+    fix: 'Pass an integer tMult >= 1 as PyTorch requires (use cosineDecayRestarts for a fractional tMul).',
+  });
+  const etaMin = num(W, 'etaMin', o.etaMin, { default: 0, ge: 0 });
+  return makeSchedule(W, 'epoch', lr, { lr, t0, tMult, etaMin }, (t) => {
+    let tCur: number;
+    let tI: number;
+    if (t < t0) {
+      tCur = t;
+      tI = t0;
+    } else if (tMult === 1) {
+      tCur = t % t0;
+      tI = t0;
+    } else {
+      // Exact cycle index: largest n with S_n <= t (S_n = t0·(tMult^n − 1)/(tMult − 1), integers).
+      let start = 0;
+      let len = t0;
+      while (start + len <= t) {
+        start += len;
+        len *= tMult;
+      }
+      tCur = t - start;
+      tI = len;
+    }
+    return etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * tCur) / tI))) / 2;
+  });
+}
+
+/** Options of {@link cyclicLR}. */
+export interface CyclicLROptions {
+  /** Lower bound of the cycle (PyTorch `base_lr`). Required, >= 0. */
+  readonly baseLr: number;
+  /** Upper bound of the cycle (PyTorch `max_lr`); the amplitude is `maxLr − baseLr`. Required, >= 0. */
+  readonly maxLr: number;
+  /** Steps in the rising half (PyTorch `step_size_up`). Default 2000; > 0. */
+  readonly stepSizeUp?: number;
+  /** Steps in the falling half. Default: `stepSizeUp`; > 0. */
+  readonly stepSizeDown?: number;
+  /** Amplitude policy. Default `'triangular'`; ignored when `scaleFn` is given. */
+  readonly mode?: 'triangular' | 'triangular2' | 'exp_range';
+  /** Base of `'exp_range'` scaling, `gamma^t`. Default 1; > 0. */
+  readonly gamma?: number;
+  /** Custom amplitude scale, `0 <= scaleFn(x) <= 1`; replaces `mode`. */
+  readonly scaleFn?: (x: number) => number;
+  /** What `scaleFn` receives: the 1-based cycle number or the step count `t`. Default `'cycle'`. */
+  readonly scaleMode?: 'cycle' | 'iterations';
+}
+
+/**
+ * PyTorch `CyclicLR` (Smith, "Cyclical Learning Rates"), stepped once per batch. Unit: `'step'`.
+ *
+ * With `total = stepSizeUp + stepSizeDown`, `cycle = ⌊1 + t/total⌋`, `x = 1 + t/total − cycle`:
+ * `h = x / r` if `x <= r` else `(x − 1)/(r − 1)` where `r = stepSizeUp/total`, and
+ * `lr_t = baseLr + (maxLr − baseLr) · h · scale`, where scale is
+ * `1` (`'triangular'`), `1 / 2^(cycle − 1)` (`'triangular2'`), `gamma^t` (`'exp_range'`), or
+ * `scaleFn(cycle)` / `scaleFn(t)` per `scaleMode`. As in PyTorch, the built-in modes fix their own
+ * scale mode ('cycle' for the triangular ones, 'iterations' for exp_range). Momentum cycling
+ * (`cycle_momentum`) is not part of a learning-rate schedule and is not provided.
+ *
+ * @example
+ * const s = cyclicLR({ baseLr: 0.001, maxLr: 0.006, stepSizeUp: 2000, mode: 'triangular2' });
+ */
+export function cyclicLR(options: CyclicLROptions): Schedule {
+  const W = 'cyclicLR';
+  const o = checkOptions(W, options, ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode']);
+  const baseLr = num(W, 'baseLr', o.baseLr, { ge: 0, fix: 'Pass baseLr, the lower learning rate of the cycle, as a finite number >= 0.' });
+  const maxLr = num(W, 'maxLr', o.maxLr, { ge: 0, fix: 'Pass maxLr, the upper learning rate of the cycle, as a finite number >= 0.' });
+  const stepSizeUp = num(W, 'stepSizeUp', o.stepSizeUp, {
+    default: 2000,
+    gt: 0,
+    fix: 'Pass stepSizeUp > 0 (the number of batches in the rising half of a cycle, e.g. 2000).',
+  });
+  const stepSizeDown = num(W, 'stepSizeDown', o.stepSizeDown, {
+    default: stepSizeUp,
+    gt: 0,
+    fix: 'Pass stepSizeDown > 0, or leave it out to use stepSizeUp.',
+  });
+  const scaleFn = o.scaleFn === undefined ? undefined : fn<(x: number) => number>(W, 'scaleFn', o.scaleFn);
+  const mode =
+    scaleFn === undefined
+      ? oneOf(W, 'mode', o.mode, ['triangular', 'triangular2', 'exp_range'] as const, 'triangular')
+      : o.mode === undefined
+        ? undefined
+        : oneOf(W, 'mode', o.mode, ['triangular', 'triangular2', 'exp_range'] as const);
+  const gamma = num(W, 'gamma', o.gamma, { default: 1, gt: 0 });
+  const userScaleMode = oneOf(W, 'scaleMode', o.scaleMode, ['cycle', 'iterations'] as const, 'cycle');
+  const scaleMode = scaleFn !== undefined ? userScaleMode : mode === 'exp_range' ? 'iterations' : 'cycle';
+  const total = stepSizeUp + stepSizeDown;
+  const ratio = stepSizeUp / total;
+  const scale = (cycle: number, t: number): number => {
+    if (scaleFn !== undefined) {
+      const x = scaleMode === 'cycle' ? cycle : t;
+      return checkUserValue(W, 'scaleFn', x, scaleFn(x));
+    }
+    if (mode === 'triangular2') return 1 / 2 ** (cycle - 1);
+    if (mode === 'exp_range') return gamma ** t;
+    return 1;
+  };
+  const config = {
+    baseLr,
+    maxLr,
+    stepSizeUp,
+    stepSizeDown,
+    mode: mode ?? null,
+    gamma,
+    scaleFn: scaleFn === undefined ? null : '<function>',
+    scaleMode,
+  };
+  return makeSchedule(W, 'step', baseLr, config, (t) => {
+    const cycle = Math.floor(1 + t / total);
+    const x = 1 + t / total - cycle;
+    const h = x <= ratio ? x / ratio : (x - 1) / (ratio - 1);
+    return baseLr + (maxLr - baseLr) * h * scale(cycle, t);
+  });
+}
+
+/** Options of {@link oneCycleLR}. Give `totalSteps`, or both `epochs` and `stepsPerEpoch`. */
+export interface OneCycleLROptions {
+  /** Peak learning rate (PyTorch `max_lr`). Required, > 0. */
+  readonly maxLr: number;
+  /** Steps in the whole cycle. Integer >= 1; takes precedence over `epochs · stepsPerEpoch`. */
+  readonly totalSteps?: number;
+  /** With `stepsPerEpoch`, gives `totalSteps = epochs · stepsPerEpoch`. Integer >= 1. */
+  readonly epochs?: number;
+  /** Batches per epoch. Integer >= 1. */
+  readonly stepsPerEpoch?: number;
+  /** Fraction of the cycle spent rising. Default 0.3; in [0, 1]. */
+  readonly pctStart?: number;
+  /** Interpolation between phase end points. Default `'cos'`. */
+  readonly annealStrategy?: 'cos' | 'linear';
+  /** `initialLr = maxLr / divFactor`. Default 25; > 0. */
+  readonly divFactor?: number;
+  /** `minLr = initialLr / finalDivFactor`. Default 1e4; > 0. */
+  readonly finalDivFactor?: number;
+  /** Use the paper's three phases (up, back down to initialLr, then to minLr). Default false. */
+  readonly threePhase?: boolean;
+}
+
+/**
+ * PyTorch `OneCycleLR` (Smith & Topin, super-convergence), stepped once per batch. Unit: `'step'`.
+ *
+ * `initialLr = maxLr/divFactor`, `minLr = initialLr/finalDivFactor`, `T = totalSteps`, `p = pctStart`.
+ * Two phases (default): initialLr → maxLr over steps `[0, pT − 1]`, then maxLr → minLr up to `T − 1`.
+ * Three phases: initialLr → maxLr up to `pT − 1`, maxLr → initialLr up to `2pT − 2`, initialLr → minLr
+ * up to `T − 1`. Within a phase from step `a` to `b`, `pct = (t − a)/(b − a)` and the rate is
+ * `end + (start − end)(1 + cos(π·pct))/2` (`'cos'`) or `start + (end − start)·pct` (`'linear'`).
+ * `base` is `initialLr`. Momentum cycling is not part of a learning-rate schedule and is not provided.
+ *
+ * Like PyTorch, `t` may go up to `totalSteps` (one extrapolated step) and larger `t` throws an
+ * OptionError naming `t`. Settings that make PyTorch divide by zero (a first or last phase of
+ * zero length, e.g. `pctStart·totalSteps = 1`) are refused when the schedule is built.
+ *
+ * @example
+ * const s = oneCycleLR({ maxLr: 0.01, epochs: 10, stepsPerEpoch: 469 });
+ */
+export function oneCycleLR(options: OneCycleLROptions): Schedule {
+  const W = 'oneCycleLR';
+  const o = checkOptions(W, options, [
+    'maxLr',
+    'totalSteps',
+    'epochs',
+    'stepsPerEpoch',
+    'pctStart',
+    'annealStrategy',
+    'divFactor',
+    'finalDivFactor',
+    'threePhase',
+  ]);
+  const maxLr = num(W, 'maxLr', o.maxLr, { gt: 0, fix: 'Pass maxLr, the peak learning rate, as a finite number > 0.' });
+  let totalSteps: number;
+  if (o.totalSteps !== undefined) {
+    totalSteps = num(W, 'totalSteps', o.totalSteps, { integer: true, ge: 1 });
+  } else if (o.epochs !== undefined && o.stepsPerEpoch !== undefined) {
+    const epochs = num(W, 'epochs', o.epochs, { integer: true, ge: 1 });
+    const spe = num(W, 'stepsPerEpoch', o.stepsPerEpoch, { integer: true, ge: 1 });
+    totalSteps = epochs * spe;
+  } else {
+    throw new OptionError(
+      'totalSteps',
+      `${W}: option totalSteps = undefined (epochs = ${String(o.epochs)}, stepsPerEpoch = ${String(o.stepsPerEpoch)}); expected totalSteps, or both epochs and stepsPerEpoch. Pass totalSteps, or epochs and stepsPerEpoch.`,
+    );
+  }
+  const pctStart = num(W, 'pctStart', o.pctStart, { default: 0.3, ge: 0, le: 1 });
+  const annealStrategy = oneOf(W, 'annealStrategy', o.annealStrategy, ['cos', 'linear'] as const, 'cos');
+  const divFactor = num(W, 'divFactor', o.divFactor, { default: 25, gt: 0 });
+  const finalDivFactor = num(W, 'finalDivFactor', o.finalDivFactor, { default: 1e4, gt: 0 });
+  const threePhase = bool(W, 'threePhase', o.threePhase, false);
+  const initialLr = maxLr / divFactor;
+  const minLr = initialLr / finalDivFactor;
+  const T = totalSteps;
+  const phases: { end: number; from: number; to: number }[] = threePhase
+    ? [
+        { end: pctStart * T - 1, from: initialLr, to: maxLr },
+        { end: 2 * pctStart * T - 2, from: maxLr, to: initialLr },
+        { end: T - 1, from: initialLr, to: minLr },
+      ]
+    : [
+        { end: pctStart * T - 1, from: initialLr, to: maxLr },
+        { end: T - 1, from: maxLr, to: minLr },
+      ];
+  const first = phases[0] as { end: number };
+  const last = phases[phases.length - 1] as { end: number };
+  const beforeLast = phases[phases.length - 2] as { end: number };
+  if (first.end === 0 || last.end - beforeLast.end === 0) {
+    fail(
+      W,
+      'pctStart',
+      pctStart,
+      `a value that gives every phase a non-zero length with totalSteps = ${T} (here pctStart·totalSteps = ${pctStart * T})`,
+      'Change pctStart (or totalSteps) so that pctStart·totalSteps is neither 1 nor, for the last phase, its end; PyTorch divides by zero there.',
+    );
+  }
+  const anneal =
+    annealStrategy === 'cos'
+      ? (a: number, b: number, pct: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * pct) + 1)
+      : (a: number, b: number, pct: number) => (b - a) * pct + a;
+  const config = { maxLr, totalSteps, pctStart, annealStrategy, divFactor, finalDivFactor, threePhase };
+  return makeSchedule(W, 'step', initialLr, config, (t) => {
+    if (t > T) {
+      throw new OptionError(
+        't',
+        `${W}: t = ${t}; expected t <= totalSteps = ${T} (PyTorch raises past the end too). Build the schedule with a larger totalSteps, or follow it with sequentialLR.`,
+      );
+    }
+    let start = 0;
+    for (let i = 0; i < phases.length; i++) {
+      const ph = phases[i] as { end: number; from: number; to: number };
+      if (t <= ph.end || i === phases.length - 1) {
+        return anneal(ph.from, ph.to, (t - start) / (ph.end - start));
+      }
+      start = ph.end;
+    }
+    /* c8 ignore next */
+    return minLr;
+  });
+}
+
+/** Options of {@link linearLR}. */
+export interface LinearLROptions {
+  /** Base learning rate. Required, >= 0. */
+  readonly lr: number;
+  /** Factor at t = 0. Default 1/3; in (0, 1] (PyTorch's bounds). */
+  readonly startFactor?: number;
+  /** Factor from `totalIters` on. Default 1; in [0, 1]. */
+  readonly endFactor?: number;
+  /** Epochs of the linear change. Default 5; integer >= 1. */
+  readonly totalIters?: number;
+}
+
+/**
+ * PyTorch `LinearLR`: `lr_t = lr · (startFactor + (endFactor − startFactor) · min(t, totalIters)/totalIters)`.
+ * Unit: `'epoch'`. Often used as a warm-up; see also {@link warmup}.
+ *
+ * @example
+ * const s = linearLR({ lr: 0.05, startFactor: 0.5, totalIters: 4 }); // 0.025, 0.03125, 0.0375, 0.04375, 0.05, …
+ */
+export function linearLR(options: LinearLROptions): Schedule {
+  const W = 'linearLR';
+  const o = checkOptions(W, options, ['lr', 'startFactor', 'endFactor', 'totalIters']);
+  const lr = num(W, 'lr', o.lr, LR);
+  const startFactor = num(W, 'startFactor', o.startFactor, { default: 1 / 3, gt: 0, le: 1 });
+  const endFactor = num(W, 'endFactor', o.endFactor, { default: 1, ge: 0, le: 1 });
+  const totalIters = num(W, 'totalIters', o.totalIters, { default: 5, integer: true, ge: 1 });
+  return makeSchedule(
+    W,
+    'epoch',
+    lr,
+    { lr, startFactor, endFactor, totalIters },
+    (t) => lr * (startFactor + ((endFactor - startFactor) * Math.min(totalIters, t)) / totalIters),
+  );
+}
+
+/** Options of {@link polynomialLR}. */
+export interface PolynomialLROptions {
+  /** Base learning rate. Required, >= 0. */
+  readonly lr: number;
+  /** Epochs until the rate reaches 0. Default 5; integer >= 1. */
+  readonly totalIters?: number;
+  /** Power of the polynomial. Default 1; >= 0. */
+  readonly power?: number;
+}
+
+/**
+ * PyTorch `PolynomialLR`: `lr_t = lr · (1 − min(t, totalIters)/totalIters)^power` — 0 from
+ * `totalIters` on. Unit: `'epoch'`. (Keras {@link polynomialDecay} ends at `endLearningRate`.)
+ *
+ * @example
+ * const s = polynomialLR({ lr: 0.05, totalIters: 50, power: 0.9 });
+ */
+export function polynomialLR(options: PolynomialLROptions): Schedule {
+  const W = 'polynomialLR';
+  const o = checkOptions(W, options, ['lr', 'totalIters', 'power']);
+  const lr = num(W, 'lr', o.lr, LR);
+  const totalIters = num(W, 'totalIters', o.totalIters, { default: 5, integer: true, ge: 1 });
+  const power = num(W, 'power', o.power, { default: 1, ge: 0 });
+  return makeSchedule(W, 'epoch', lr, { lr, totalIters, power }, (t) => lr * (1 - Math.min(totalIters, t) / totalIters) ** power);
+}
+
+/** Options of {@link constantLR}. */
+export interface ConstantLROptions {
+  /** Base learning rate. Required, >= 0. */
+  readonly lr: number;
+  /** Factor applied before `totalIters`. Default 1/3; in [0, 1]. */
+  readonly factor?: number;
+  /** Epochs at the reduced rate. Default 5; integer >= 0. */
+  readonly totalIters?: number;
+}
+
+/**
+ * PyTorch `ConstantLR`: `lr_t = lr · factor` for `t < totalIters`, else `lr`. Unit: `'epoch'`.
+ *
+ * @example
+ * const s = constantLR({ lr: 0.05, factor: 0.5, totalIters: 4 }); // 0.025 ×4, then 0.05
+ */
+export function constantLR(options: ConstantLROptions): Schedule {
+  const W = 'constantLR';
+  const o = checkOptions(W, options, ['lr', 'factor', 'totalIters']);
+  const lr = num(W, 'lr', o.lr, LR);
+  const factor = num(W, 'factor', o.factor, { default: 1 / 3, ge: 0, le: 1 });
+  const totalIters = num(W, 'totalIters', o.totalIters, { default: 5, integer: true, ge: 0 });
+  return makeSchedule(W, 'epoch', lr, { lr, factor, totalIters }, (t) => lr * (t >= totalIters ? 1 : factor));
+}
+
+/** Options of {@link lambdaLR}. */
+export interface LambdaLROptions {
+  /** Base learning rate. Required, >= 0. */
+  readonly lr: number;
+  /** Multiplicative factor as a function of `t`; must return a finite number. */
+  readonly lrLambda: (t: number) => number;
+}
+
+/**
+ * PyTorch `LambdaLR`: `lr_t = lr · lrLambda(t)`. Unit: `'epoch'`. `toJSON()` records the function
+ * as `'<function>'`; such a schedule cannot be revived from JSON.
+ *
+ * @example
+ * const s = lambdaLR({ lr: 0.1, lrLambda: (t) => 0.95 ** t });
+ */
+export function lambdaLR(options: LambdaLROptions): Schedule {
+  const W = 'lambdaLR';
+  const o = checkOptions(W, options, ['lr', 'lrLambda']);
+  const lr = num(W, 'lr', o.lr, LR);
+  const lrLambda = fn<(t: number) => number>(W, 'lrLambda', o.lrLambda);
+  return makeSchedule(W, 'epoch', lr, { lr, lrLambda: '<function>' }, (t) => lr * checkUserValue(W, 'lrLambda', t, lrLambda(t)));
+}
