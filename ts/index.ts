@@ -1,0 +1,13 @@
+/**
+ * wasmfit — fast neural-network training in Node.js and browsers on a Rust core compiled to
+ * WebAssembly SIMD128.
+ * @packageDocumentation
+ */
+export * from './errors/index.js';
+export * from './runtime/index.js';
+export * from './layers/index.js';
+export * from './optimizers/index.js';
+export * from './model/index.js';
+export { matrix } from './data/tensor.js';
+export type { Matrix, Features, Labels } from './data/tensor.js';
+export { Rng } from './data/rng.js';

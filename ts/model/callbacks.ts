@@ -1,0 +1,21 @@
+/** Per-epoch metrics, Keras-style names in camelCase (`loss`, `accuracy`, `valLoss`, `valAccuracy`). */
+export type Logs = Record<string, number>;
+
+/**
+ * Training hooks, called in order. Every method is optional and may be async.
+ * `onBatchEnd` runs after each optimizer step; returning `false` from `onEpochEnd` is not used —
+ * set `model.stopTraining = true` to stop after the current epoch.
+ */
+export interface Callback {
+  onTrainBegin?(logs: Logs): void | Promise<void>;
+  onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
+  onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
+  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  onTrainEnd?(logs: Logs): void | Promise<void>;
+}
+
+/** What `fit` returns: the epochs run and each metric's per-epoch values. */
+export interface History {
+  epoch: number[];
+  history: Record<string, number[]>;
+}

@@ -1,0 +1,155 @@
+import { NonFiniteError, OptionError } from '../errors/index.js';
+import { Rng } from '../data/rng.js';
+import { type Features, type Labels, toClassIds, toFeatures } from '../data/tensor.js';
+import { STATUS } from '../runtime/abi.js';
+import type { Callback, History, Logs } from './callbacks.js';
+import type { CompiledPlan } from './plan.js';
+
+/** Options of `fit`. */
+export interface FitOptions {
+  /** Passes over the training data (default 1). */
+  epochs?: number;
+  /** Rows per optimizer step (default 32). */
+  batchSize?: number;
+  /** Reshuffle the training rows every epoch (default `true`). */
+  shuffle?: boolean;
+  /** Seed of the shuffling generator (default: derived from the model's seed and the fit count). */
+  seed?: number;
+  /**
+   * Fraction in [0, 1) of the rows held out for validation, taken from the **end** of x and y
+   * before any shuffling, as Keras does (default 0).
+   */
+  validationSplit?: number;
+  /** Explicit validation data `[x, y]`; overrides validationSplit. */
+  validationData?: readonly [Features, Labels];
+  /** 0 = silent (default), 1 = one line per epoch on the console. */
+  verbose?: 0 | 1;
+  /** Hooks called in order. */
+  callbacks?: readonly Callback[];
+  /** Yield to the event loop when a step ends this many ms after the last yield (default 125). */
+  yieldEveryMs?: number;
+}
+
+/** What the training loop needs from a model. @internal */
+export interface Trainable {
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly lr: number;
+  stopTraining: boolean;
+  assertUsable(where: string): void;
+  planFor(rows: number): CompiledPlan;
+  evaluateIds(x: Float32Array, y: Int32Array, rows: number, batchSize: number): { loss: number; accuracy: number };
+  writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | null, idx: Int32Array | null, start: number, count: number): void;
+  run(plan: CompiledPlan, kind: 'train' | 'eval', n: number): number;
+  nextFitSeed(): number;
+}
+
+const FIT_KEYS = new Set(['epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'verbose', 'callbacks', 'yieldEveryMs']);
+
+function posInt(v: unknown, name: string, def: number): number {
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new OptionError(name, `fit: ${name} = ${String(v)}; expected a positive integer.`);
+  return v;
+}
+
+const yieldNow = (): Promise<void> =>
+  new Promise((resolve) => {
+    const si = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
+    if (si) si(resolve);
+    else setTimeout(resolve, 0);
+  });
+
+/** The training loop. Validates everything before touching the model. @internal */
+export async function fitLoop(m: Trainable, x: Features, y: Labels, options: FitOptions = {}): Promise<History> {
+  m.assertUsable('fit');
+  if (typeof options !== 'object' || options === null) throw new OptionError('options', 'fit: options must be an object.');
+  for (const k of Object.keys(options)) {
+    if (!FIT_KEYS.has(k)) throw new OptionError(k, `fit: unknown option '${k}'; known options are ${[...FIT_KEYS].join(', ')}.`);
+  }
+  const epochs = posInt(options.epochs, 'epochs', 1);
+  const batchSize = posInt(options.batchSize, 'batchSize', 32);
+  const shuffle = options.shuffle ?? true;
+  if (typeof shuffle !== 'boolean') throw new OptionError('shuffle', `fit: shuffle = ${String(shuffle)}; expected a boolean.`);
+  const split = options.validationSplit ?? 0;
+  if (typeof split !== 'number' || !(split >= 0 && split < 1)) {
+    throw new OptionError('validationSplit', `fit: validationSplit = ${String(split)}; expected a fraction in [0, 1), e.g. 0.1.`);
+  }
+  const verbose = options.verbose ?? 0;
+  if (verbose !== 0 && verbose !== 1) throw new OptionError('verbose', `fit: verbose = ${String(verbose)}; expected 0 or 1.`);
+  const yieldEveryMs = options.yieldEveryMs ?? 125;
+  if (typeof yieldEveryMs !== 'number' || !(yieldEveryMs >= 0)) throw new OptionError('yieldEveryMs', `fit: yieldEveryMs = ${String(yieldEveryMs)}; expected a number >= 0.`);
+  const seed = options.seed ?? m.nextFitSeed();
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `fit: seed = ${String(seed)}; expected a finite number.`);
+  const callbacks = options.callbacks ?? [];
+
+  const fx = toFeatures(x, m.inputSize, 'fit');
+  const ids = toClassIds(y, fx.rows, m.outputSize, 'fit');
+  let nTrain = fx.rows;
+  let val: { x: Float32Array; y: Int32Array; rows: number } | null = null;
+  if (options.validationData) {
+    const [vx, vy] = options.validationData;
+    const f = toFeatures(vx, m.inputSize, 'fit (validationData)');
+    val = { x: f.data, y: toClassIds(vy, f.rows, m.outputSize, 'fit (validationData)'), rows: f.rows };
+  } else if (split > 0) {
+    nTrain = Math.floor(fx.rows * (1 - split));
+    const d = m.inputSize;
+    val = { x: fx.data.subarray(nTrain * d), y: ids.subarray(nTrain), rows: fx.rows - nTrain };
+    if (val.rows === 0) val = null;
+  }
+  if (nTrain === 0) throw new OptionError('x', 'fit: no training rows (x is empty or validationSplit leaves none). Pass more data or a smaller validationSplit.');
+
+  // --- validated; from here on the model changes ---
+  const plan = m.planFor(Math.min(batchSize, nTrain));
+  plan.setLr(m.lr);
+  const rng = new Rng(seed);
+  const idx = new Int32Array(nTrain);
+  for (let i = 0; i < nTrain; i++) idx[i] = i;
+  const history: History = { epoch: [], history: {} };
+  const record = (logs: Logs): void => {
+    for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
+  };
+  m.stopTraining = false;
+  for (const cb of callbacks) await cb.onTrainBegin?.({});
+  let lastYield = Date.now();
+  const steps = Math.ceil(nTrain / batchSize);
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    for (const cb of callbacks) await cb.onEpochBegin?.(epoch, {});
+    if (shuffle) rng.shuffle(idx);
+    let lossSum = 0;
+    let correct = 0;
+    const t0 = Date.now();
+    for (let s = 0; s < steps; s++) {
+      const start = s * batchSize;
+      const n = Math.min(batchSize, nTrain - start);
+      m.writeRows(plan, fx.data, ids, idx, start, n);
+      const status = m.run(plan, 'train', n);
+      const r = plan.results();
+      if (status === STATUS.nonFiniteLoss) {
+        throw new NonFiniteError(`fit: the loss became ${r.lossSum} at epoch ${epoch}, batch ${s}; training stopped and the weights from before that step are kept. Lower the learning rate or check the data scale.`);
+      }
+      lossSum += r.lossSum;
+      correct += r.correct;
+      for (const cb of callbacks) await cb.onBatchEnd?.(s, { loss: r.lossSum / n, accuracy: r.correct / n });
+      if (Date.now() - lastYield >= yieldEveryMs) {
+        await yieldNow();
+        lastYield = Date.now();
+      }
+    }
+    const logs: Logs = { loss: lossSum / nTrain, accuracy: correct / nTrain };
+    if (val) {
+      const e = m.evaluateIds(val.x, val.y, val.rows, plan.batchCap);
+      logs.valLoss = e.loss;
+      logs.valAccuracy = e.accuracy;
+    }
+    history.epoch.push(epoch);
+    record(logs);
+    if (verbose === 1) {
+      const parts = Object.entries(logs).map(([k, v]) => `${k}: ${v.toFixed(4)}`);
+      console.log(`epoch ${epoch + 1}/${epochs} - ${((Date.now() - t0) / 1000).toFixed(2)}s - ${parts.join(' - ')}`);
+    }
+    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+    if (m.stopTraining) break;
+  }
+  for (const cb of callbacks) await cb.onTrainEnd?.({});
+  return history;
+}

@@ -1,0 +1,4 @@
+export { Sequential } from './sequential.js';
+export type { SequentialOptions, CompileOptions, WeightTensor } from './sequential.js';
+export type { FitOptions } from './fit.js';
+export type { Callback, History, Logs } from './callbacks.js';

@@ -1,0 +1,89 @@
+import { ACT_CODE, LAYER, LAYER_KIND, LOSS_KIND, OPT_KIND, PLAN } from '../runtime/abi.js';
+import type { Ptr } from '../runtime/arena.js';
+import type { Runtime } from '../runtime/loader.js';
+
+/** One dense layer's parameter blocks. @internal */
+export interface DenseParams {
+  nIn: number;
+  nOut: number;
+  act: keyof typeof ACT_CODE;
+  w: Ptr;
+  b: Ptr | null;
+  gw: Ptr;
+  gb: Ptr | null;
+}
+
+/**
+ * A compiled training plan: the `#[repr(C)]` Plan header and Layer records in WASM memory plus
+ * the per-batch buffers (input rows, labels, activations, gradient ping-pong, output), all sized
+ * for `batchCap` rows. The kernel's `train_step` reads it and runs a whole step in one call.
+ * @internal
+ */
+export class CompiledPlan {
+  readonly batchCap: number;
+  readonly plan: Ptr;
+  readonly x: Ptr;
+  readonly labels: Ptr;
+  readonly out: Ptr;
+  private readonly blocks: Ptr[] = [];
+  private readonly rt: Runtime;
+
+  constructor(rt: Runtime, layers: readonly DenseParams[], batchCap: number) {
+    this.rt = rt;
+    this.batchCap = batchCap;
+    const a = rt.arena;
+    const own = (p: Ptr): Ptr => {
+      this.blocks.push(p);
+      return p;
+    };
+    const nIn = layers[0]!.nIn;
+    const nOut = layers[layers.length - 1]!.nOut;
+    const maxWidth = Math.max(nIn, ...layers.map((l) => l.nOut));
+    this.plan = own(a.alloc(PLAN.size));
+    const recs = own(a.alloc(LAYER.size * layers.length));
+    this.x = own(a.allocF32(batchCap * nIn));
+    this.labels = own(a.alloc(batchCap * 4));
+    this.out = own(a.allocF32(batchCap * nOut));
+    const g0 = own(a.allocF32(batchCap * maxWidth));
+    const g1 = own(a.allocF32(batchCap * maxWidth));
+    const ys = layers.map((l) => own(a.allocF32(batchCap * l.nOut)));
+    const v = a.view;
+    layers.forEach((l, i) => {
+      const r = recs + i * LAYER.size;
+      v.setUint32(r + LAYER.kind, LAYER_KIND.dense, true);
+      v.setUint32(r + LAYER.act, ACT_CODE[l.act], true);
+      v.setUint32(r + LAYER.nIn, l.nIn, true);
+      v.setUint32(r + LAYER.nOut, l.nOut, true);
+      v.setUint32(r + LAYER.w, l.w, true);
+      v.setUint32(r + LAYER.b, l.b ?? 0, true);
+      v.setUint32(r + LAYER.gw, l.gw, true);
+      v.setUint32(r + LAYER.gb, l.gb ?? 0, true);
+      v.setUint32(r + LAYER.y, ys[i]!, true);
+    });
+    const p = this.plan;
+    v.setUint32(p + PLAN.nLayers, layers.length, true);
+    v.setUint32(p + PLAN.loss, LOSS_KIND.softmaxCrossEntropy, true);
+    v.setUint32(p + PLAN.optimizer, OPT_KIND.sgd, true);
+    v.setUint32(p + PLAN.batchCap, batchCap, true);
+    v.setUint32(p + PLAN.layers, recs, true);
+    v.setUint32(p + PLAN.gbuf0, g0, true);
+    v.setUint32(p + PLAN.gbuf1, g1, true);
+    v.setUint32(p + PLAN.ws, rt.ws, true);
+    v.setFloat32(p + PLAN.lr, 0, true);
+  }
+
+  setLr(lr: number): void {
+    this.rt.arena.view.setFloat32(this.plan + PLAN.lr, lr, true);
+  }
+
+  /** Σ per-sample loss and correct count written by the last step. */
+  results(): { lossSum: number; correct: number } {
+    const v = this.rt.arena.view;
+    return { lossSum: v.getFloat32(this.plan + PLAN.outLoss, true), correct: v.getUint32(this.plan + PLAN.outCorrect, true) };
+  }
+
+  dispose(): void {
+    for (const b of this.blocks) this.rt.arena.free(b);
+    this.blocks.length = 0;
+  }
+}

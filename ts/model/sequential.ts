@@ -1,0 +1,318 @@
+import { DisposedError, OptionError, ShapeError } from '../errors/index.js';
+import { Rng } from '../data/rng.js';
+import { type Features, type Labels, type Matrix, toClassIds, toFeatures } from '../data/tensor.js';
+import { fillInitializer } from '../layers/initializers.js';
+import type { LayerConfig } from '../layers/index.js';
+import { checkLr, type OptimizerConfig } from '../optimizers/index.js';
+import type { Ptr } from '../runtime/arena.js';
+import { getRuntime, type Runtime } from '../runtime/loader.js';
+import type { History } from './callbacks.js';
+import { type FitOptions, fitLoop, type Trainable } from './fit.js';
+import { CompiledPlan, type DenseParams } from './plan.js';
+
+/** Options of the {@link Sequential} constructor. */
+export interface SequentialOptions {
+  /** Input features per sample: `[d]` or `d`. */
+  inputShape: number | readonly [number];
+  /** The layers, in order. The last layer's units are the number of classes. */
+  layers: readonly LayerConfig[];
+  /** Seed of weight initialization and (by default) shuffling (default 0: runs are reproducible). */
+  seed?: number;
+  /** Runtime to allocate in (default: the one `init()` made current). */
+  runtime?: Runtime;
+}
+
+/** Options of `compile`. */
+export interface CompileOptions {
+  optimizer: OptimizerConfig;
+  /** Only `'softmaxCrossEntropy'` for now (class ids or one-hot labels). */
+  loss: 'softmaxCrossEntropy';
+}
+
+/** A copy of one weight tensor. */
+export interface WeightTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+const registry =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<() => void>((free) => {
+        try {
+          free();
+        } catch {
+          /* runtime gone */
+        }
+      })
+    : null;
+
+/**
+ * A stack of layers trained with one WASM call per batch.
+ *
+ * @example
+ * ```ts
+ * await init();
+ * const model = new Sequential({ inputShape: [784], layers: [dense(128, { activation: 'relu' }), dense(10)] });
+ * model.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
+ * const history = await model.fit(x, y, { epochs: 5, batchSize: 32, validationSplit: 0.1 });
+ * const { loss, accuracy } = model.evaluate(xTest, yTest);
+ * const probs = model.predict(xTest); // { data, shape: [n, 10] }
+ * model.dispose();
+ * ```
+ */
+export class Sequential implements Trainable {
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly layers: readonly LayerConfig[];
+  readonly seed: number;
+  /** Set to `true` from a callback to stop after the current epoch. */
+  stopTraining = false;
+  private readonly rt: Runtime;
+  private params: DenseParams[] = [];
+  private plan: CompiledPlan | null = null;
+  private optimizer: OptimizerConfig | null = null;
+  private disposed_ = false;
+  private fitCount = 0;
+  private readonly token = {};
+  private readonly blocks: Ptr[] = [];
+
+  constructor(options: SequentialOptions) {
+    if (typeof options !== 'object' || options === null) throw new OptionError('options', 'Sequential: pass { inputShape, layers }.');
+    const shape = typeof options.inputShape === 'number' ? [options.inputShape] : options.inputShape;
+    if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || shape[0]! < 1) {
+      throw new OptionError('inputShape', `Sequential: inputShape = ${JSON.stringify(options.inputShape)}; expected [features] with a positive integer, e.g. [784].`);
+    }
+    if (!Array.isArray(options.layers) || options.layers.length === 0) {
+      throw new OptionError('layers', 'Sequential: layers must be a non-empty array, e.g. [dense(64, { activation: "relu" }), dense(10)].');
+    }
+    options.layers.forEach((l, i) => {
+      if (!l || l.type !== 'dense') throw new OptionError('layers', `Sequential: layers[${i}] is not a layer config; build layers with dense(...).`);
+    });
+    const seed = options.seed ?? 0;
+    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `Sequential: seed = ${String(seed)}; expected a finite number.`);
+    this.rt = options.runtime ?? getRuntime();
+    this.seed = seed;
+    this.layers = [...options.layers];
+    this.inputSize = shape[0]!;
+    this.outputSize = this.layers[this.layers.length - 1]!.units;
+
+    const a = this.rt.arena;
+    const rng = new Rng(seed);
+    let nIn = this.inputSize;
+    for (const l of this.layers) {
+      const nOut = l.units;
+      const w = a.allocF32(nIn * nOut);
+      const gw = a.allocF32(nIn * nOut);
+      const b = l.useBias ? a.allocF32(nOut) : null;
+      const gb = l.useBias ? a.allocF32(nOut) : null;
+      this.blocks.push(w, gw, ...(b !== null ? [b] : []), ...(gb !== null ? [gb] : []));
+      const wInit = new Float32Array(nIn * nOut);
+      fillInitializer(l.kernelInitializer, wInit, nIn, nOut, rng);
+      a.writeF32(w, wInit);
+      if (b !== null) {
+        const bInit = new Float32Array(nOut);
+        fillInitializer(l.biasInitializer, bInit, nIn, nOut, rng);
+        a.writeF32(b, bInit);
+      }
+      this.params.push({ nIn, nOut, act: l.activation, w, b, gw, gb });
+      nIn = nOut;
+    }
+    const blocks = this.blocks;
+    const arena = a;
+    const holder = { plan: null as CompiledPlan | null };
+    this.planHolder = holder;
+    registry?.register(this, () => {
+      holder.plan?.dispose();
+      for (const p of blocks) arena.free(p);
+    }, this.token);
+  }
+
+  private planHolder: { plan: CompiledPlan | null };
+
+  /** Whether `dispose()` has run. */
+  get disposed(): boolean {
+    return this.disposed_;
+  }
+
+  /** @internal */
+  get lr(): number {
+    return this.optimizer?.lr ?? 0;
+  }
+
+  /** @internal */
+  assertUsable(where: string): void {
+    if (this.disposed_) throw new DisposedError(`${where}: this model was disposed; build a new Sequential.`);
+    if (where === 'fit' && !this.optimizer) throw new OptionError('optimizer', 'fit: the model is not compiled; call model.compile({ optimizer: sgd({ lr }), loss: "softmaxCrossEntropy" }) first.');
+  }
+
+  /**
+   * Sets the optimizer and loss.
+   * @example model.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' })
+   */
+  compile(options: CompileOptions): void {
+    this.assertUsable('compile');
+    if (!options || typeof options !== 'object') throw new OptionError('options', 'compile: pass { optimizer, loss }.');
+    const opt = options.optimizer;
+    if (!opt || opt.type !== 'sgd') throw new OptionError('optimizer', `compile: optimizer = ${JSON.stringify(opt)}; build one with sgd({ lr }).`);
+    checkLr(opt.lr, 'compile (optimizer)');
+    if (options.loss !== 'softmaxCrossEntropy') throw new OptionError('loss', `compile: loss = ${JSON.stringify(options.loss)}; expected 'softmaxCrossEntropy'.`);
+    this.optimizer = opt;
+  }
+
+  /** Trains the model; resolves to the per-epoch History. See {@link FitOptions}. */
+  fit(x: Features, y: Labels, options: FitOptions = {}): Promise<History> {
+    return fitLoop(this, x, y, options);
+  }
+
+  /** Mean softmax cross-entropy and accuracy over (x, y). */
+  evaluate(x: Features, y: Labels, options: { batchSize?: number } = {}): { loss: number; accuracy: number } {
+    this.assertUsable('evaluate');
+    const fx = toFeatures(x, this.inputSize, 'evaluate');
+    const ids = toClassIds(y, fx.rows, this.outputSize, 'evaluate');
+    const bs = options.batchSize ?? 256;
+    if (!Number.isInteger(bs) || bs < 1) throw new OptionError('batchSize', `evaluate: batchSize = ${bs}; expected a positive integer.`);
+    return this.evaluateIds(fx.data, ids, fx.rows, bs);
+  }
+
+  /** Class probabilities (softmax of the last layer), shape `[n, classes]`. */
+  predict(x: Features, options: { batchSize?: number } = {}): Matrix {
+    this.assertUsable('predict');
+    const fx = toFeatures(x, this.inputSize, 'predict');
+    const bs = options.batchSize ?? 256;
+    if (!Number.isInteger(bs) || bs < 1) throw new OptionError('batchSize', `predict: batchSize = ${bs}; expected a positive integer.`);
+    const k = this.outputSize;
+    const out = new Float32Array(fx.rows * k);
+    if (fx.rows === 0) return { data: out, shape: [0, k] };
+    const plan = this.planFor(Math.min(bs, fx.rows));
+    for (let s = 0; s < fx.rows; s += plan.batchCap) {
+      const n = Math.min(plan.batchCap, fx.rows - s);
+      this.writeRows(plan, fx.data, null, null, s, n);
+      this.rt.k.predict_step(plan.plan, plan.x, n, plan.out);
+      out.set(this.rt.arena.f32.subarray(plan.out >> 2, (plan.out >> 2) + n * k), s * k);
+    }
+    return { data: out, shape: [fx.rows, k] };
+  }
+
+  /** Copies of every weight tensor: `dense_i/kernel` `[in, out]` and `dense_i/bias` `[out]`. */
+  getWeights(): WeightTensor[] {
+    this.assertUsable('getWeights');
+    const out: WeightTensor[] = [];
+    this.params.forEach((p, i) => {
+      out.push({ name: `dense_${i}/kernel`, shape: [p.nIn, p.nOut], data: this.rt.arena.readF32(p.w, p.nIn * p.nOut) });
+      if (p.b !== null) out.push({ name: `dense_${i}/bias`, shape: [p.nOut], data: this.rt.arena.readF32(p.b, p.nOut) });
+    });
+    return out;
+  }
+
+  /** Replaces every weight tensor (same order and shapes as {@link getWeights}); validates all first. */
+  setWeights(weights: readonly { shape?: readonly number[]; data: Float32Array }[]): void {
+    this.assertUsable('setWeights');
+    const targets: { ptr: Ptr; n: number; name: string }[] = [];
+    this.params.forEach((p, i) => {
+      targets.push({ ptr: p.w, n: p.nIn * p.nOut, name: `dense_${i}/kernel` });
+      if (p.b !== null) targets.push({ ptr: p.b, n: p.nOut, name: `dense_${i}/bias` });
+    });
+    if (!Array.isArray(weights) || weights.length !== targets.length) {
+      throw new ShapeError(`setWeights: received ${Array.isArray(weights) ? weights.length : typeof weights} tensors; the model has ${targets.length}. Pass the array getWeights() returns.`);
+    }
+    targets.forEach((t, i) => {
+      const w = weights[i]!;
+      if (!(w.data instanceof Float32Array) || w.data.length !== t.n) {
+        throw new ShapeError(`setWeights: tensor ${i} (${t.name}) has ${w.data?.length} values; expected ${t.n}.`);
+      }
+      for (let j = 0; j < w.data.length; j++) {
+        const v = w.data[j]!;
+        if (v - v !== 0) throw new ShapeError(`setWeights: tensor ${i} (${t.name}) holds ${v} at ${j}; weights must be finite.`);
+      }
+    });
+    targets.forEach((t, i) => this.rt.arena.writeF32(t.ptr, weights[i]!.data));
+  }
+
+  /** A text table of layers, output shapes and parameter counts. */
+  summary(): string {
+    const rows: [string, string, string][] = [['Layer', 'Output shape', 'Params']];
+    let total = 0;
+    this.params.forEach((p, i) => {
+      const n = p.nIn * p.nOut + (p.b !== null ? p.nOut : 0);
+      total += n;
+      rows.push([`dense_${i} (${p.act})`, `[null, ${p.nOut}]`, String(n)]);
+    });
+    const w = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
+    const line = (r: [string, string, string]) => `${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2].padStart(w[2]!)}`;
+    const sep = '-'.repeat(w[0]! + w[1]! + w[2]! + 4);
+    return [line(rows[0]!), sep, ...rows.slice(1).map(line), sep, `Total params: ${total}`].join('\n');
+  }
+
+  /** Frees the model's WASM memory. Any later use throws {@link DisposedError}. Idempotent. */
+  dispose(): void {
+    if (this.disposed_) return;
+    this.disposed_ = true;
+    registry?.unregister(this.token);
+    this.plan?.dispose();
+    this.plan = null;
+    this.planHolder.plan = null;
+    for (const p of this.blocks) this.rt.arena.free(p);
+    this.blocks.length = 0;
+  }
+
+  // ---- internals used by the training loop ----
+
+  /** @internal */
+  planFor(rows: number): CompiledPlan {
+    const need = Math.max(1, rows);
+    if (this.plan && this.plan.batchCap >= need) return this.plan;
+    this.plan?.dispose();
+    this.plan = new CompiledPlan(this.rt, this.params, need);
+    this.planHolder.plan = this.plan;
+    return this.plan;
+  }
+
+  /** @internal */
+  nextFitSeed(): number {
+    return this.seed * 1000003 + 1 + this.fitCount++;
+  }
+
+  /** @internal Copies `count` rows (through `idx` when given) into the plan's input buffers. */
+  writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | null, idx: Int32Array | null, start: number, count: number): void {
+    const d = this.inputSize;
+    const f32 = this.rt.arena.f32;
+    const xo = plan.x >> 2;
+    if (idx === null) {
+      f32.set(x.subarray(start * d, (start + count) * d), xo);
+    } else {
+      for (let i = 0; i < count; i++) {
+        const r = idx[start + i]!;
+        f32.set(x.subarray(r * d, r * d + d), xo + i * d);
+      }
+    }
+    if (y !== null) {
+      const i32 = this.rt.arena.i32;
+      const lo = plan.labels >> 2;
+      if (idx === null) i32.set(y.subarray(start, start + count), lo);
+      else for (let i = 0; i < count; i++) i32[lo + i] = y[idx[start + i]!]!;
+    }
+  }
+
+  /** @internal */
+  run(plan: CompiledPlan, kind: 'train' | 'eval', n: number): number {
+    return kind === 'train' ? this.rt.k.train_step(plan.plan, plan.x, plan.labels, n) : this.rt.k.eval_step(plan.plan, plan.x, plan.labels, n);
+  }
+
+  /** @internal */
+  evaluateIds(x: Float32Array, y: Int32Array, rows: number, batchSize: number): { loss: number; accuracy: number } {
+    if (rows === 0) return { loss: NaN, accuracy: NaN };
+    const plan = this.planFor(Math.min(batchSize, rows));
+    let lossSum = 0;
+    let correct = 0;
+    for (let s = 0; s < rows; s += plan.batchCap) {
+      const n = Math.min(plan.batchCap, rows - s);
+      this.writeRows(plan, x, y, null, s, n);
+      this.run(plan, 'eval', n);
+      const r = plan.results();
+      lossSum += r.lossSum;
+      correct += r.correct;
+    }
+    return { loss: lossSum / rows, accuracy: correct / rows };
+  }
+}

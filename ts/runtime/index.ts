@@ -1,0 +1,2 @@
+export { init, getRuntime, simdSupported, Runtime } from './loader.js';
+export type { InitOptions } from './loader.js';
