@@ -1,0 +1,50 @@
+// Does all the set-up a fresh clone needs, and nothing that is already done:
+//   1. npm dependencies (npm ci) when node_modules is missing or older than package-lock.json;
+//   2. the two WASM modules (SIMD128 + scalar) when the kernel sources changed;
+//   3. with --bundle, the rollup bundles in dist/ when the TypeScript sources changed.
+// Uses only Node built-ins so it can run before `npm ci`.
+import { execSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const log = (m) => console.log(`[wasmfit] ${m}`);
+
+function depsStale() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  if (!existsSync(marker)) return true;
+  return existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000;
+}
+
+if (depsStale()) {
+  log('installing npm dependencies (npm ci) ...');
+  execSync(existsSync(join(root, 'package-lock.json')) ? 'npm ci --no-audit --no-fund' : 'npm install --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+}
+
+const { buildWasm } = await import('./build-wasm.mjs');
+buildWasm({ log });
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+
+if (process.argv.includes('--bundle')) {
+  const h = createHash('sha256');
+  for (const f of [...walk(join(root, 'ts')).sort(), join(root, 'rollup.config.mjs'), join(root, 'package.json')]) {
+    h.update(relative(root, f));
+    h.update(readFileSync(f));
+  }
+  const hash = h.digest('hex');
+  const stamp = join(root, 'dist', '.stamp');
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== hash || !existsSync(join(root, 'dist', 'wasmfit.mjs'))) {
+    log('bundling (rollup) ...');
+    execSync('npx rollup -c --silent', { cwd: root, stdio: 'inherit' });
+    writeFileSync(stamp, hash);
+  }
+}
