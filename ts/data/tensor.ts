@@ -70,15 +70,16 @@ export function toClassIds(y: Labels, rows: number, classes: number, where: stri
     if (c !== classes) throw new ShapeError(`${where}: one-hot labels have ${c} columns; the model has ${classes} outputs.`);
     const out = new Int32Array(n);
     for (let r = 0; r < n; r++) {
-      let best = 0;
-      let sum = 0;
+      let best = -1;
       for (let j = 0; j < c; j++) {
         const v = get(r, j);
         if (v - v !== 0) throw new NonFiniteError(`${where}: y[${r}][${j}] is ${v}.`);
-        sum += v;
-        if (v > get(r, best)) best = j;
+        if (v === 1 && best < 0) best = j;
+        else if (v !== 0) {
+          throw new ShapeError(`${where}: label row ${r} is not one-hot (y[${r}][${j}] = ${v}); one-hot rows hold a single 1 and zeros. Pass class ids or one-hot rows.`);
+        }
       }
-      if (Math.abs(sum - 1) > 1e-4) throw new ShapeError(`${where}: label row ${r} sums to ${sum}; one-hot rows must sum to 1. Pass class ids or one-hot rows.`);
+      if (best < 0) throw new ShapeError(`${where}: label row ${r} has no 1; one-hot rows hold a single 1 and zeros.`);
       out[r] = best;
     }
     return out;

@@ -15,7 +15,7 @@ export interface InitOptions {
    * `WebAssembly.Module`. It must be a wasmfit kernel module with a matching ABI version.
    */
   wasm?: BufferSource | URL | string | WebAssembly.Module;
-  /** Initial memory in 64 KiB pages (default 64 = 4 MiB; memory grows on demand). */
+  /** Initial memory in 64 KiB pages, at least 16 (default 64 = 4 MiB; memory grows on demand). */
   initialPages?: number;
 }
 
@@ -142,8 +142,8 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
   if (typeof WebAssembly !== 'object') throw new RuntimeSupportError('init: this host has no WebAssembly; wasmfit needs it (Node >= 16 or any current browser).');
   const { simd, wasm, initialPages = 64 } = options;
   if (simd !== undefined && typeof simd !== 'boolean') throw new OptionError('simd', `init: option simd = ${String(simd)}; expected true, false or undefined.`);
-  if (!Number.isInteger(initialPages) || initialPages < 1 || initialPages > 65536) {
-    throw new OptionError('initialPages', `init: option initialPages = ${initialPages}; expected an integer in [1, 65536].`);
+  if (!Number.isInteger(initialPages) || initialPages < 16 || initialPages > 65536) {
+    throw new OptionError('initialPages', `init: option initialPages = ${initialPages}; expected an integer in [16, 65536] (the kernels need 16 pages for their stack and data).`);
   }
   let key: string;
   let getModule: () => Promise<WebAssembly.Module>;

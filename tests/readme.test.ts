@@ -1,0 +1,23 @@
+// The README's example runs as written, through the built bundle (package self-reference).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+
+it('the README quick-start example runs as written', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const m = readme.match(/## Quick start\s+```js\n([\s\S]*?)```/);
+  expect(m).not.toBeNull();
+  const dir = join('examples', '.readme-test');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'quick-start.mjs');
+  writeFileSync(file, m![1]!);
+  try {
+    const out = execFileSync(process.execPath, [file], { encoding: 'utf8' });
+    const acc = Number(out.match(/test accuracy: (\d\.\d{4})/)?.[1]);
+    expect(acc).toBeGreaterThan(0.8); // 2,000 digits, 3 epochs: a real, if small, model
+    expect(out).toMatch(/val accuracy per epoch: \[/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
