@@ -53,7 +53,7 @@ function plateauDemo(n) {
 
 const charts = [];
 function chart(file, title, items, opts, section) {
-  const svg = S.plotSchedules(items, { title, width: 720, height: 340, ...opts });
+  const svg = S.plotSchedules(items, { title, width: 720, height: 380, ...opts });
   writeFileSync(join(imgDir, file), svg);
   charts.push({ file, title, section });
 }
@@ -118,8 +118,8 @@ chart(
   'onecycle.svg',
   'oneCycleLR (maxLr 0.1, 200 steps)',
   [
-    series("two phases, 'cos'", S.oneCycleLR({ maxLr: 0.1, totalSteps: 200 }), 201),
-    series("threePhase, 'linear'", S.oneCycleLR({ maxLr: 0.1, totalSteps: 200, threePhase: true, annealStrategy: 'linear' }), 201),
+    series("two phases, 'cos'", S.oneCycleLR({ maxLr: 0.1, totalSteps: 200 }), 200),
+    series("threePhase, 'linear'", S.oneCycleLR({ maxLr: 0.1, totalSteps: 200, threePhase: true, annealStrategy: 'linear' }), 200),
   ],
   { xLabel: 'step' },
   'onecycle',
@@ -155,7 +155,7 @@ chart(
       { name: 'withPlateau(cosineAnnealingLR) (lr)', values: lrC },
       { name: 'simulated val loss', values: loss },
     ],
-    { title: 'Reduce on plateau (patience 4, factor 0.5), log scale', width: 720, height: 340, xLabel: 'epoch', logY: true },
+    { title: 'Reduce on plateau (patience 4, factor 0.5), log scale', width: 720, height: 380, xLabel: 'epoch', logY: true },
   );
   writeFileSync(join(imgDir, 'plateau.svg'), svg);
   charts.push({ file: 'plateau.svg', section: 'plateau' });

@@ -59,7 +59,7 @@ function niceStep(span: number, count: number): number {
   const raw = span / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const f = raw / mag;
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+  return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
 }
 
 /** Tick label: plain decimals in [1e-3, 1e5), `1e-4` / `2.5e-7` style outside. */
@@ -167,126 +167,140 @@ export function plotSeries(series: readonly Series[], options: PlotOptions = {})
   const logY = options.logY === true;
   const colors = options.colors && options.colors.length > 0 ? options.colors : PALETTE;
   const title = options.title;
-  const top = title ? 34 : 14;
-  const bottom = options.xLabel ? 46 : 30;
-  const left = options.yLabel ? 78 : 62;
-  const right = 16;
-  const plotW = width - left - right;
-  const plotH = height - top - bottom;
+  const render = (below: boolean): { svg: string; hidden: number } => {
+    const top = title ? 34 : 14;
+    const bottom = options.xLabel ? 46 : 30;
+    const left = options.yLabel ? 78 : 62;
+    const right = 16;
+    const plotW = width - left - right;
+    const charW = 6.6;
+    const legendH = 8 + 18 * list.length;
+    const plotH = height - top - bottom - (below ? legendH + 6 : 0);
 
-  // Data extents (finite values only; positive only on a log axis).
-  let xMin = Infinity;
-  let xMax = -Infinity;
-  let yMin = Infinity;
-  let yMax = -Infinity;
-  const usable = (v: number) => Number.isFinite(v) && (!logY || v > 0);
-  for (const s of list) {
-    for (let i = 0; i < s.values.length; i++) {
-      const v = s.values[i] as number;
-      const x = s.x ? (s.x[i] as number) : i;
-      if (!usable(v) || !Number.isFinite(x)) continue;
-      xMin = Math.min(xMin, x);
-      xMax = Math.max(xMax, x);
-      yMin = Math.min(yMin, v);
-      yMax = Math.max(yMax, v);
-    }
-  }
-  if (xMin === Infinity) {
-    xMin = 0;
-    xMax = 1;
-    yMin = logY ? 0.1 : 0;
-    yMax = 1;
-  }
-  if (!logY && yMin > 0 && yMin < 0.25 * yMax) yMin = 0; // learning rates and losses read best from 0
-  const xs = linearScale(xMin, xMax, left, left + plotW, Math.max(2, Math.round(plotW / 90)));
-  const ys = logY ? logScale(yMin, yMax, top + plotH, top) : linearScale(yMin, yMax, top + plotH, top, Math.max(2, Math.round(plotH / 55)));
-
-  const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif" font-size="12">`,
-  );
-  if (title) out.push(`<title>${esc(title)}</title>`);
-  out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  if (title) out.push(`<text x="${r2(left + plotW / 2)}" y="20" text-anchor="middle" font-size="14" font-weight="600" fill="#222">${esc(title)}</text>`);
-
-  // Grid and ticks.
-  out.push('<g stroke="#e6e6e6" stroke-width="1">');
-  for (const t of xs.ticks) out.push(`<line x1="${r2(xs.map(t))}" y1="${top}" x2="${r2(xs.map(t))}" y2="${top + plotH}"/>`);
-  for (const t of ys.ticks) out.push(`<line x1="${left}" y1="${r2(ys.map(t))}" x2="${left + plotW}" y2="${r2(ys.map(t))}"/>`);
-  out.push('</g>');
-  out.push(`<g fill="#444" font-size="11">`);
-  xs.ticks.forEach((t, i) => out.push(`<text x="${r2(xs.map(t))}" y="${top + plotH + 16}" text-anchor="middle">${esc(xs.labels[i] as string)}</text>`));
-  ys.ticks.forEach((t, i) => out.push(`<text x="${left - 6}" y="${r2(ys.map(t) + 4)}" text-anchor="end">${esc(ys.labels[i] as string)}</text>`));
-  out.push('</g>');
-  // Axes.
-  out.push(`<g stroke="#444" stroke-width="1"><line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}"/><line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}"/></g>`);
-  if (options.xLabel) out.push(`<text x="${r2(left + plotW / 2)}" y="${height - 10}" text-anchor="middle" fill="#222">${esc(options.xLabel)}</text>`);
-  if (options.yLabel) {
-    const cy = top + plotH / 2;
-    out.push(`<text x="16" y="${r2(cy)}" text-anchor="middle" fill="#222" transform="rotate(-90 16 ${r2(cy)})">${esc(options.yLabel)}</text>`);
-  }
-
-  // Lines (points kept to place the legend where it hides the least).
-  const drawn: [number, number][] = [];
-  list.forEach((s, k) => {
-    const color = esc(colors[k % colors.length] as string);
-    out.push(`<g fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round">`);
-    let seg: string[] = [];
-    const flush = () => {
-      if (seg.length === 1) {
-        const [px, py] = (seg[0] as string).split(',');
-        out.push(`<circle cx="${px}" cy="${py}" r="2" fill="${color}"/>`);
-      } else if (seg.length > 1) out.push(`<polyline points="${seg.join(' ')}"/>`);
-      seg = [];
-    };
-    for (let i = 0; i < s.values.length; i++) {
-      const v = s.values[i] as number;
-      const x = s.x ? (s.x[i] as number) : i;
-      if (!usable(v) || !Number.isFinite(x)) {
-        flush();
-        continue;
+    // Data extents (finite values only; positive only on a log axis).
+    let xMin = Infinity;
+    let xMax = -Infinity;
+    let yMin = Infinity;
+    let yMax = -Infinity;
+    const usable = (v: number) => Number.isFinite(v) && (!logY || v > 0);
+    for (const s of list) {
+      for (let i = 0; i < s.values.length; i++) {
+        const v = s.values[i] as number;
+        const x = s.x ? (s.x[i] as number) : i;
+        if (!usable(v) || !Number.isFinite(x)) continue;
+        xMin = Math.min(xMin, x);
+        xMax = Math.max(xMax, x);
+        yMin = Math.min(yMin, v);
+        yMax = Math.max(yMax, v);
       }
-      const px = xs.map(x);
-      const py = ys.map(v);
-      drawn.push([px, py]);
-      seg.push(`${r2(px)},${r2(py)}`);
     }
-    flush();
-    out.push('</g>');
-  });
+    if (xMin === Infinity) {
+      xMin = 0;
+      xMax = 1;
+      yMin = logY ? 0.1 : 0;
+      yMax = 1;
+    }
+    if (!logY && yMin > 0 && yMin < 0.25 * yMax) yMin = 0; // learning rates and losses read best from 0
+    const xs = linearScale(xMin, xMax, left, left + plotW, Math.max(2, Math.round(plotW / 90)));
+    const ys = logY ? logScale(yMin, yMax, top + plotH, top) : linearScale(yMin, yMax, top + plotH, top, Math.max(2, Math.round(plotH / 55)));
 
-  // Legend (top right, inside the plot).
-  const charW = 6.6;
-  const legendW = Math.min(plotW - 8, 34 + charW * Math.max(...list.map((s) => s.name.length)));
-  const legendH = 8 + 18 * list.length;
-  // Candidate corners, best first on ties: top right, top left, bottom right, bottom left.
-  const corners: [number, number][] = [
-    [left + plotW - legendW - 8, top + 8],
-    [left + 8, top + 8],
-    [left + plotW - legendW - 8, top + plotH - legendH - 8],
-    [left + 8, top + plotH - legendH - 8],
-  ];
-  const hidden = ([cx, cy]: [number, number]) =>
-    drawn.filter(([px, py]) => px >= cx - 4 && px <= cx + legendW + 4 && py >= cy - 4 && py <= cy + legendH + 4).length;
-  let [lx, ly] = corners[0] as [number, number];
-  let least = hidden([lx, ly]);
-  for (const c of corners.slice(1)) {
-    const h = hidden(c);
-    if (h < least) {
-      least = h;
-      [lx, ly] = c;
+    const out: string[] = [];
+    out.push(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif" font-size="12">`,
+    );
+    if (title) out.push(`<title>${esc(title)}</title>`);
+    out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
+    if (title) out.push(`<text x="${r2(left + plotW / 2)}" y="20" text-anchor="middle" font-size="14" font-weight="600" fill="#222">${esc(title)}</text>`);
+
+    // Grid and ticks.
+    out.push('<g stroke="#e6e6e6" stroke-width="1">');
+    for (const t of xs.ticks) out.push(`<line x1="${r2(xs.map(t))}" y1="${top}" x2="${r2(xs.map(t))}" y2="${top + plotH}"/>`);
+    for (const t of ys.ticks) out.push(`<line x1="${left}" y1="${r2(ys.map(t))}" x2="${left + plotW}" y2="${r2(ys.map(t))}"/>`);
+    out.push('</g>');
+    out.push(`<g fill="#444" font-size="11">`);
+    xs.ticks.forEach((t, i) => out.push(`<text x="${r2(xs.map(t))}" y="${top + plotH + 16}" text-anchor="middle">${esc(xs.labels[i] as string)}</text>`));
+    ys.ticks.forEach((t, i) => out.push(`<text x="${left - 6}" y="${r2(ys.map(t) + 4)}" text-anchor="end">${esc(ys.labels[i] as string)}</text>`));
+    out.push('</g>');
+    // Axes.
+    out.push(`<g stroke="#444" stroke-width="1"><line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}"/><line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}"/></g>`);
+    if (options.xLabel) out.push(`<text x="${r2(left + plotW / 2)}" y="${top + plotH + 36}" text-anchor="middle" fill="#222">${esc(options.xLabel)}</text>`);
+    if (options.yLabel) {
+      const cy = top + plotH / 2;
+      out.push(`<text x="16" y="${r2(cy)}" text-anchor="middle" fill="#222" transform="rotate(-90 16 ${r2(cy)})">${esc(options.yLabel)}</text>`);
     }
-  }
-  out.push(`<g><rect x="${r2(lx)}" y="${ly}" width="${r2(legendW)}" height="${legendH}" rx="4" fill="#ffffff" fill-opacity="0.88" stroke="#cccccc"/>`);
-  list.forEach((s, k) => {
-    const y = ly + 14 + 18 * k;
-    const color = esc(colors[k % colors.length] as string);
-    out.push(`<line x1="${r2(lx + 8)}" y1="${y - 4}" x2="${r2(lx + 26)}" y2="${y - 4}" stroke="${color}" stroke-width="2.5"/>`);
-    out.push(`<text x="${r2(lx + 32)}" y="${y}" fill="#222">${esc(s.name)}</text>`);
-  });
-  out.push('</g>');
-  out.push('</svg>');
-  return out.join('\n') + '\n';
+
+    // Lines (points kept to place the legend where it hides the least).
+    const drawn: [number, number][] = [];
+    list.forEach((s, k) => {
+      const color = esc(colors[k % colors.length] as string);
+      out.push(`<g fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round">`);
+      let seg: string[] = [];
+      const flush = () => {
+        if (seg.length === 1) {
+          const [px, py] = (seg[0] as string).split(',');
+          out.push(`<circle cx="${px}" cy="${py}" r="2" fill="${color}"/>`);
+        } else if (seg.length > 1) out.push(`<polyline points="${seg.join(' ')}"/>`);
+        seg = [];
+      };
+      for (let i = 0; i < s.values.length; i++) {
+        const v = s.values[i] as number;
+        const x = s.x ? (s.x[i] as number) : i;
+        if (!usable(v) || !Number.isFinite(x)) {
+          flush();
+          continue;
+        }
+        const px = xs.map(x);
+        const py = ys.map(v);
+        const prev = drawn[drawn.length - 1];
+        if (seg.length > 0 && prev) {
+          // Densify long segments (jumps, sparse data) so the legend placement sees them.
+          const steps = Math.min(200, Math.floor(Math.hypot(px - prev[0], py - prev[1]) / 4));
+          for (let j = 1; j < steps; j++) drawn.push([prev[0] + ((px - prev[0]) * j) / steps, prev[1] + ((py - prev[1]) * j) / steps]);
+        }
+        drawn.push([px, py]);
+        seg.push(`${r2(px)},${r2(py)}`);
+      }
+      flush();
+      out.push('</g>');
+    });
+
+    // Legend (top right, inside the plot).
+    const legendW = Math.min(plotW - 8, 34 + charW * Math.max(...list.map((s) => s.name.length)));
+    // Candidate corners, best first on ties: top right, top left, bottom right, bottom left.
+    const corners: [number, number][] = [
+      [left + plotW - legendW - 8, top + 8],
+      [left + 8, top + 8],
+      [left + plotW - legendW - 8, top + plotH - legendH - 8],
+      [left + 8, top + plotH - legendH - 8],
+    ];
+    const hidden = ([cx, cy]: [number, number]) =>
+      drawn.filter(([px, py]) => px >= cx - 4 && px <= cx + legendW + 4 && py >= cy - 4 && py <= cy + legendH + 4).length;
+    let [lx, ly] = corners[0] as [number, number];
+    let least = hidden([lx, ly]);
+    if (below) {
+      lx = left;
+      ly = height - legendH - 4;
+      least = 0;
+    } else for (const c of corners.slice(1)) {
+      const h = hidden(c);
+      if (h < least) {
+        least = h;
+        [lx, ly] = c;
+      }
+    }
+    out.push(`<g><rect x="${r2(lx)}" y="${ly}" width="${r2(legendW)}" height="${legendH}" rx="4" fill="#ffffff" fill-opacity="0.88" stroke="#cccccc"/>`);
+    list.forEach((s, k) => {
+      const y = ly + 14 + 18 * k;
+      const color = esc(colors[k % colors.length] as string);
+      out.push(`<line x1="${r2(lx + 8)}" y1="${y - 4}" x2="${r2(lx + 26)}" y2="${y - 4}" stroke="${color}" stroke-width="2.5"/>`);
+      out.push(`<text x="${r2(lx + 32)}" y="${y}" fill="#222">${esc(s.name)}</text>`);
+    });
+    out.push('</g>');
+    out.push('</svg>');
+    return { svg: out.join('\n') + '\n', hidden: least };
+  };
+  const inside = render(false);
+  return inside.hidden === 0 ? inside.svg : render(true).svg;
 }
 
 /**

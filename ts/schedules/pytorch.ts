@@ -323,7 +323,8 @@ export interface OneCycleLROptions {
  * `end + (start − end)(1 + cos(π·pct))/2` (`'cos'`) or `start + (end − start)·pct` (`'linear'`).
  * `base` is `initialLr`. Momentum cycling is not part of a learning-rate schedule and is not provided.
  *
- * Like PyTorch, `t` may go up to `totalSteps` (one extrapolated step) and larger `t` throws an
+ * Like PyTorch, `t` may go up to `totalSteps` (the last phase extrapolated one step — with
+ * `'linear'` that lands below `minLr` and can be negative, as in PyTorch) and larger `t` throws an
  * OptionError naming `t`. Settings that make PyTorch divide by zero (a first or last phase of
  * zero length, e.g. `pctStart·totalSteps = 1`) are refused when the schedule is built.
  *
