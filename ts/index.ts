@@ -11,3 +11,5 @@ export * from './model/index.js';
 export { matrix } from './data/tensor.js';
 export type { Matrix, Features, Labels } from './data/tensor.js';
 export { Rng } from './data/rng.js';
+export * from './schedules/index.js';
+export * from './plot/index.js';

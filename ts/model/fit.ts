@@ -4,6 +4,7 @@ import { type Features, type Labels, toClassIds, toFeatures } from '../data/tens
 import { STATUS } from '../runtime/abi.js';
 import type { Callback, History, Logs } from './callbacks.js';
 import type { CompiledPlan } from './plan.js';
+import type { Schedule } from '../schedules/index.js';
 
 /** Options of `fit`. */
 export interface FitOptions {
@@ -28,6 +29,14 @@ export interface FitOptions {
   callbacks?: readonly Callback[];
   /** Yield to the event loop when a step ends this many ms after the last yield (default 125). */
   yieldEveryMs?: number;
+  /**
+   * Learning-rate schedule (see `ts/schedules`). A schedule with unit `'epoch'` sets the rate to
+   * `schedule(epoch)` before each epoch (epoch counted from 0 in this call); one with unit `'step'`
+   * sets `schedule(step)` before each optimizer step (steps counted from 0 in this call). Only the
+   * rate in the compiled plan changes: optimizer state is never reset. The rate used is logged
+   * per epoch as `lr` (the last one used in that epoch). Default: the optimizer's constant `lr`.
+   */
+  schedule?: Schedule;
 }
 
 /** What the training loop needs from a model. @internal */
@@ -44,7 +53,7 @@ export interface Trainable {
   nextFitSeed(): number;
 }
 
-const FIT_KEYS = new Set(['epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'verbose', 'callbacks', 'yieldEveryMs']);
+const FIT_KEYS = new Set(['epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'verbose', 'callbacks', 'yieldEveryMs', 'schedule']);
 
 function posInt(v: unknown, name: string, def: number): number {
   if (v === undefined) return def;
@@ -81,6 +90,19 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   const seed = options.seed ?? m.nextFitSeed();
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `fit: seed = ${String(seed)}; expected a finite number.`);
   const callbacks = options.callbacks ?? [];
+  const schedule = options.schedule;
+  if (schedule !== undefined && (typeof schedule !== 'function' || (schedule.unit !== 'epoch' && schedule.unit !== 'step'))) {
+    throw new OptionError('schedule', 'fit: schedule must be a schedule built by a factory such as cosineAnnealingLR({ lr, tMax }) (a function with unit "epoch" or "step").');
+  }
+  const lrAt = (t: number, where: string): number => {
+    const v = schedule!(t);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new OptionError('schedule', `fit: the schedule returned ${v} at ${where}; a learning rate must be a finite number >= 0.`);
+    }
+    return v;
+  };
+  // validate the schedule's first value before changing anything
+  if (schedule) lrAt(0, schedule.unit === 'epoch' ? 'epoch 0' : 'step 0');
 
   const fx = toFeatures(x, m.inputSize, 'fit');
   const ids = toClassIds(y, fx.rows, m.outputSize, 'fit');
@@ -112,7 +134,13 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   for (const cb of callbacks) await cb.onTrainBegin?.({});
   let lastYield = Date.now();
   const steps = Math.ceil(nTrain / batchSize);
+  let globalStep = 0;
+  let lr = m.lr;
   for (let epoch = 0; epoch < epochs; epoch++) {
+    if (schedule?.unit === 'epoch') {
+      lr = lrAt(epoch, `epoch ${epoch}`);
+      plan.setLr(lr);
+    }
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, {});
     if (shuffle) rng.shuffle(idx);
     let lossSum = 0;
@@ -121,6 +149,11 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
     for (let s = 0; s < steps; s++) {
       const start = s * batchSize;
       const n = Math.min(batchSize, nTrain - start);
+      if (schedule?.unit === 'step') {
+        lr = lrAt(globalStep, `step ${globalStep}`);
+        plan.setLr(lr);
+      }
+      globalStep++;
       m.writeRows(plan, fx.data, ids, idx, start, n);
       const status = m.run(plan, 'train', n);
       const r = plan.results();
@@ -135,7 +168,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
         lastYield = Date.now();
       }
     }
-    const logs: Logs = { loss: lossSum / nTrain, accuracy: correct / nTrain };
+    const logs: Logs = { loss: lossSum / nTrain, accuracy: correct / nTrain, lr };
     if (val) {
       const e = m.evaluateIds(val.x, val.y, val.rows, plan.batchCap);
       logs.valLoss = e.loss;
