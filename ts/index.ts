@@ -8,6 +8,7 @@ export * from './runtime/index.js';
 export * from './layers/index.js';
 export * from './optimizers/index.js';
 export * from './model/index.js';
+export * from './callbacks/index.js';
 export { matrix } from './data/tensor.js';
 export type { Matrix, Features, Labels } from './data/tensor.js';
 export { Rng } from './data/rng.js';

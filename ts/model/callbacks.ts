@@ -7,6 +7,10 @@ export type Logs = Record<string, number>;
  * set `model.stopTraining = true` to stop after the current epoch.
  */
 export interface Callback {
+  /** Called once before training with the model being trained. */
+  setModel?(model: CallbackModel): void;
+  /** When true, a non-finite loss ends `fit` cleanly instead of throwing (see `terminateOnNaN`). */
+  readonly terminateOnNonFinite?: boolean;
   onTrainBegin?(logs: Logs): void | Promise<void>;
   onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
   onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
@@ -18,4 +22,11 @@ export interface Callback {
 export interface History {
   epoch: number[];
   history: Record<string, number[]>;
+}
+
+/** What a callback may touch on the model. */
+export interface CallbackModel {
+  stopTraining: boolean;
+  getWeights(): { name: string; shape: number[]; data: Float32Array }[];
+  setWeights(weights: readonly { data: Float32Array }[]): void;
 }

@@ -2,7 +2,7 @@ import { NonFiniteError, OptionError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
 import { type Features, type Labels, toClassIds, toFeatures } from '../data/tensor.js';
 import { STATUS } from '../runtime/abi.js';
-import type { Callback, History, Logs } from './callbacks.js';
+import type { Callback, CallbackModel, History, Logs } from './callbacks.js';
 import type { CompiledPlan } from './plan.js';
 import type { Schedule } from '../schedules/index.js';
 
@@ -40,11 +40,10 @@ export interface FitOptions {
 }
 
 /** What the training loop needs from a model. @internal */
-export interface Trainable {
+export interface Trainable extends CallbackModel {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly lr: number;
-  stopTraining: boolean;
   assertUsable(where: string): void;
   planFor(rows: number): CompiledPlan;
   evaluateIds(x: Float32Array, y: Int32Array, rows: number, batchSize: number): { loss: number; accuracy: number };
@@ -131,7 +130,10 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
     for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
   };
   m.stopTraining = false;
+  const terminateOnNonFinite = callbacks.some((cb) => cb.terminateOnNonFinite === true);
+  for (const cb of callbacks) cb.setModel?.(m);
   for (const cb of callbacks) await cb.onTrainBegin?.({});
+  let terminated = false;
   let lastYield = Date.now();
   const steps = Math.ceil(nTrain / batchSize);
   let globalStep = 0;
@@ -158,6 +160,10 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
       const status = m.run(plan, 'train', n);
       const r = plan.results();
       if (status === STATUS.nonFiniteLoss) {
+        if (terminateOnNonFinite) {
+          terminated = true;
+          break;
+        }
         throw new NonFiniteError(`fit: the loss became ${r.lossSum} at epoch ${epoch}, batch ${s}; training stopped and the weights from before that step are kept. Lower the learning rate or check the data scale.`);
       }
       lossSum += r.lossSum;
@@ -168,6 +174,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
         lastYield = Date.now();
       }
     }
+    if (terminated) break;
     const logs: Logs = { loss: lossSum / nTrain, accuracy: correct / nTrain, lr };
     if (val) {
       const e = m.evaluateIds(val.x, val.y, val.rows, plan.batchCap);

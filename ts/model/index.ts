@@ -1,4 +1,4 @@
 export { Sequential } from './sequential.js';
 export type { SequentialOptions, CompileOptions, WeightTensor } from './sequential.js';
 export type { FitOptions } from './fit.js';
-export type { Callback, History, Logs } from './callbacks.js';
+export type { Callback, CallbackModel, History, Logs } from './callbacks.js';

@@ -1,0 +1,133 @@
+// earlyStopping against Keras 3's rules (keras/src/callbacks/early_stopping.py) on synthetic
+// metric sequences, driven through the callback hooks exactly as fit calls them; then in a real fit.
+import { describe, expect, it } from 'vitest';
+import { NonFiniteError, OptionError, Sequential, dense, earlyStopping, init, sgd, terminateOnNaN } from '../ts/index.js';
+import type { CallbackModel, EarlyStopping } from '../ts/index.js';
+import { testData } from './reference/f64.js';
+
+/** Runs the hooks over `values` as fit would; the fake model's only weight holds the epoch number. */
+function drive(cb: EarlyStopping, values: number[], monitor = 'loss') {
+  let current = -1;
+  const model: CallbackModel = {
+    stopTraining: false,
+    getWeights: () => [{ name: 'w', shape: [1], data: Float32Array.of(current) }],
+    setWeights: (w) => {
+      current = w[0]!.data[0]!;
+    },
+  };
+  cb.setModel!(model);
+  cb.onTrainBegin!({});
+  let epochs = 0;
+  for (let e = 0; e < values.length; e++) {
+    current = e;
+    epochs++;
+    cb.onEpochEnd!(e, { [monitor]: values[e]! });
+    if (model.stopTraining) break;
+  }
+  cb.onTrainEnd!({});
+  return { epochs, weightsEpoch: current };
+}
+
+describe('earlyStopping (Keras 3 semantics)', () => {
+  it("Keras's docstring example: loss never improves after epoch 0, patience 3 → only 4 epochs run", () => {
+    const cb = earlyStopping({ monitor: 'loss', patience: 3 });
+    expect(drive(cb, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).epochs).toBe(4);
+    expect(cb.stoppedEpoch).toBe(3);
+    expect(cb.bestEpoch).toBe(0);
+  });
+
+  it('minDelta is absolute: an improvement smaller than minDelta counts as none', () => {
+    const cb = earlyStopping({ monitor: 'loss', patience: 1, minDelta: -0.05 }); // sign ignored
+    // epoch 1: 0.95 + 0.05 < 1.0 is false → wait 1 ≥ patience → stop at epoch 1
+    expect(drive(cb, [1.0, 0.95, 0.5]).epochs).toBe(2);
+    const cb2 = earlyStopping({ monitor: 'loss', patience: 1, minDelta: 0.05 });
+    // 0.94 + 0.05 < 1.0 → improvement; 0.90 + 0.05 < 0.94 false → stop at 2
+    expect(drive(cb2, [1.0, 0.94, 0.9, 0.1]).epochs).toBe(3);
+  });
+
+  it('max mode is chosen automatically for accuracy names', () => {
+    const cb = earlyStopping({ monitor: 'valAccuracy', patience: 1 });
+    expect(drive(cb, [0.5, 0.6, 0.55, 0.9], 'valAccuracy').epochs).toBe(3);
+    expect(cb.best).toBe(0.6);
+  });
+
+  it('baseline: wait resets only when the baseline is beaten too; baseline does not seed best', () => {
+    const cb = earlyStopping({ monitor: 'accuracy', patience: 2, baseline: 0.75 });
+    // e0: wait 1, improves (best 0.5) but not over baseline → wait stays 1, no stop check on improvement
+    // e1: wait 2, improves → return; e2: wait 3, improves → return; e3: wait 4, no improvement, 4 ≥ 2 → stop
+    const r = drive(cb, [0.5, 0.6, 0.7, 0.65, 0.99], 'accuracy');
+    expect(r.epochs).toBe(4);
+    expect(cb.stoppedEpoch).toBe(3);
+    expect(cb.best).toBe(0.7);
+    // beating the baseline resets wait
+    const cb2 = earlyStopping({ monitor: 'accuracy', patience: 2, baseline: 0.75 });
+    expect(drive(cb2, [0.8, 0.7, 0.7, 0.7, 0.7], 'accuracy').epochs).toBe(3);
+  });
+
+  it('never stops at epoch 0, even with patience 0 and a non-improving first value', () => {
+    const cb = earlyStopping({ monitor: 'loss', patience: 0 });
+    // NaN is never an improvement: wait becomes 1 ≥ 0 at epoch 0, but Keras requires epoch > 0
+    const r = drive(cb, [NaN, 1, 2]);
+    expect(r.epochs).toBe(3); // e1 improves (1 < inf), e2 stops
+    expect(cb.stoppedEpoch).toBe(2);
+  });
+
+  it('startFromEpoch ignores the first epochs', () => {
+    const cb = earlyStopping({ monitor: 'loss', patience: 1, startFromEpoch: 3 });
+    // e0–e2 ignored; e3 best 5; e4 worse → wait 1 → stop at 4
+    expect(drive(cb, [1, 1, 1, 5, 6, 0]).epochs).toBe(5);
+    expect(cb.bestEpoch).toBe(3);
+  });
+
+  it('restoreBestWeights restores the best epoch at the end, also when not stopped early', () => {
+    const cb = earlyStopping({ monitor: 'loss', patience: 10, restoreBestWeights: true });
+    const r = drive(cb, [3, 1, 2, 2.5]);
+    expect(r.epochs).toBe(4);
+    expect(cb.stoppedEpoch).toBe(0);
+    expect(r.weightsEpoch).toBe(1);
+    const cb2 = earlyStopping({ monitor: 'loss', patience: 1, restoreBestWeights: true });
+    expect(drive(cb2, [3, 2, 4, 1]).weightsEpoch).toBe(1);
+  });
+
+  it('invalid options and a missing monitor raise OptionError naming the option', () => {
+    expect(() => earlyStopping({ patience: -1 })).toThrow(/patience/);
+    expect(() => earlyStopping({ mode: 'up' as never })).toThrow(OptionError);
+    expect(() => earlyStopping({ patince: 3 } as never)).toThrow(/unknown option 'patince'/);
+    const cb = earlyStopping({ monitor: 'valLoss' });
+    expect(() => drive(cb, [1], 'loss')).toThrow(/no 'valLoss'; available: loss/);
+  });
+});
+
+describe('callbacks in a real fit', () => {
+  const x = testData(120 * 6, 8);
+  const y = Int32Array.from({ length: 120 }, (_, i) => (i * 7) % 3); // labels unrelated to x: validation loss soon rises
+
+  it('early stopping stops, and the restored weights give the best recorded validation loss', async () => {
+    await init();
+    const m = new Sequential({ inputShape: [6], layers: [dense(64, { activation: 'relu' }), dense(3)], seed: 1 });
+    m.compile({ optimizer: sgd({ lr: 0.2 }), loss: 'softmaxCrossEntropy' });
+    const es = earlyStopping({ monitor: 'valLoss', patience: 3, restoreBestWeights: true });
+    const h = await m.fit(x, y, { epochs: 200, batchSize: 8, validationSplit: 0.25, callbacks: [es] });
+    expect(h.epoch.length).toBeLessThan(200);
+    expect(es.stoppedEpoch).toBe(h.epoch.length - 1);
+    const best = Math.min(...h.history.valLoss!);
+    expect(h.history.valLoss![es.bestEpoch]).toBe(best);
+    const after = m.evaluate(x.subarray(90 * 6), y.subarray(90)).loss;
+    expect(after).toBeCloseTo(best, 6);
+    m.dispose();
+  });
+
+  it('terminateOnNaN ends fit cleanly where fit would otherwise throw', async () => {
+    await init();
+    const m = new Sequential({ inputShape: [6], layers: [dense(3)], seed: 1 });
+    m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
+    const w = m.getWeights();
+    w[0]!.data.fill(3e38);
+    m.setWeights(w);
+    await expect(m.fit(x, y, { epochs: 2 })).rejects.toThrow(NonFiniteError);
+    const h = await m.fit(x, y, { epochs: 2, callbacks: [terminateOnNaN()] });
+    expect(h.epoch.length).toBe(0);
+    expect(m.getWeights()[0]!.data[0]).toBe(3e38 === Math.fround(3e38) ? 3e38 : Math.fround(3e38));
+    m.dispose();
+  });
+});

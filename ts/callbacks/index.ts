@@ -1,0 +1,148 @@
+import { OptionError } from '../errors/index.js';
+import type { Callback, CallbackModel, Logs } from '../model/callbacks.js';
+
+export type { Callback, CallbackModel, History, Logs } from '../model/callbacks.js';
+
+/** Options of {@link earlyStopping} (Keras 3 `EarlyStopping`, names in camelCase). */
+export interface EarlyStoppingOptions {
+  /** Metric to watch, a key of the epoch logs: `'valLoss'` (default), `'valAccuracy'`, `'loss'`, `'accuracy'`. */
+  monitor?: string;
+  /** Minimum change that counts as an improvement (absolute; sign ignored). Default 0. */
+  minDelta?: number;
+  /** Epochs without improvement after which training stops. Default 0. */
+  patience?: number;
+  /** `'min'`, `'max'` or `'auto'` (default: max for names containing "accuracy", else min). */
+  mode?: 'auto' | 'min' | 'max';
+  /** Value the metric must beat for the wait counter to reset. Does not seed `best`. Default none. */
+  baseline?: number | null;
+  /** Restore the weights of the best epoch when training ends (stopped early or not). Default false. */
+  restoreBestWeights?: boolean;
+  /** Epochs to ignore before monitoring starts. Default 0. */
+  startFromEpoch?: number;
+}
+
+/** An early-stopping callback with its readable state. */
+export interface EarlyStopping extends Callback {
+  /** The epoch at which training was stopped, or 0 when it ran to the end (as Keras). */
+  readonly stoppedEpoch: number;
+  /** The epoch whose metric was best. */
+  readonly bestEpoch: number;
+  /** The best metric value seen (±Infinity before any). */
+  readonly best: number;
+  /** Epochs since the last improvement. */
+  readonly wait: number;
+}
+
+const ES_KEYS = new Set(['monitor', 'minDelta', 'patience', 'mode', 'baseline', 'restoreBestWeights', 'startFromEpoch']);
+
+/**
+ * Stops training when a monitored metric stops improving — Keras 3 `EarlyStopping` semantics
+ * (keras/src/callbacks/early_stopping.py):
+ *
+ * - improvement: `current − minDelta > best` (max mode) or `current + minDelta < best` (min mode);
+ * - each monitored epoch increments `wait`; an improvement sets `best` and resets `wait` to 0 only
+ *   when `current` also improves on `baseline` (if one is given) — `baseline` never seeds `best`;
+ * - training stops when `wait >= patience` and `epoch > 0` (it never stops at epoch 0);
+ * - epochs before `startFromEpoch` are ignored;
+ * - with `restoreBestWeights`, the best epoch's weights are restored at the end of training even
+ *   when it was not stopped early (the first monitored epoch's weights stand in until an
+ *   improvement).
+ *
+ * Divergences: a `monitor` missing from the logs throws an {@link OptionError} naming the
+ * available metrics (Keras warns and skips); `best` resets at the start of each `fit` (Keras keeps
+ * it across reuse of the same callback object).
+ *
+ * @example
+ * ```ts
+ * await model.fit(x, y, { epochs: 100, validationSplit: 0.1,
+ *   callbacks: [earlyStopping({ monitor: 'valLoss', patience: 5, restoreBestWeights: true })] });
+ * ```
+ */
+export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping {
+  for (const k of Object.keys(options)) {
+    if (!ES_KEYS.has(k)) throw new OptionError(k, `earlyStopping: unknown option '${k}'; known options are ${[...ES_KEYS].join(', ')}.`);
+  }
+  const monitor = options.monitor ?? 'valLoss';
+  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `earlyStopping: monitor = ${String(monitor)}; expected a metric name such as 'valLoss'.`);
+  const minDelta = Math.abs(options.minDelta ?? 0);
+  if (!Number.isFinite(minDelta)) throw new OptionError('minDelta', `earlyStopping: minDelta = ${String(options.minDelta)}; expected a finite number.`);
+  const patience = options.patience ?? 0;
+  if (!Number.isInteger(patience) || patience < 0) throw new OptionError('patience', `earlyStopping: patience = ${String(patience)}; expected an integer >= 0.`);
+  const modeOpt = options.mode ?? 'auto';
+  if (modeOpt !== 'auto' && modeOpt !== 'min' && modeOpt !== 'max') throw new OptionError('mode', `earlyStopping: mode = ${JSON.stringify(modeOpt)}; expected 'auto', 'min' or 'max'.`);
+  const baseline = options.baseline ?? null;
+  if (baseline !== null && (typeof baseline !== 'number' || !Number.isFinite(baseline))) throw new OptionError('baseline', `earlyStopping: baseline = ${String(baseline)}; expected a finite number or null.`);
+  const restore = options.restoreBestWeights ?? false;
+  if (typeof restore !== 'boolean') throw new OptionError('restoreBestWeights', `earlyStopping: restoreBestWeights = ${String(restore)}; expected a boolean.`);
+  const startFromEpoch = options.startFromEpoch ?? 0;
+  if (!Number.isInteger(startFromEpoch) || startFromEpoch < 0) throw new OptionError('startFromEpoch', `earlyStopping: startFromEpoch = ${String(startFromEpoch)}; expected an integer >= 0.`);
+  const maximize = modeOpt === 'max' || (modeOpt === 'auto' && /acc/i.test(monitor));
+  const better = (current: number, reference: number): boolean => (maximize ? current - minDelta > reference : current + minDelta < reference);
+
+  let model: CallbackModel | null = null;
+  let wait = 0;
+  let stoppedEpoch = 0;
+  let best = maximize ? -Infinity : Infinity;
+  let bestEpoch = 0;
+  let bestWeights: ReturnType<CallbackModel['getWeights']> | null = null;
+
+  return {
+    get stoppedEpoch() {
+      return stoppedEpoch;
+    },
+    get bestEpoch() {
+      return bestEpoch;
+    },
+    get best() {
+      return best;
+    },
+    get wait() {
+      return wait;
+    },
+    setModel(m: CallbackModel) {
+      model = m;
+    },
+    onTrainBegin() {
+      wait = 0;
+      stoppedEpoch = 0;
+      best = maximize ? -Infinity : Infinity;
+      bestEpoch = 0;
+      bestWeights = null;
+    },
+    onEpochEnd(epoch: number, logs: Logs) {
+      const current = logs[monitor];
+      if (current === undefined) {
+        throw new OptionError('monitor', `earlyStopping: the logs have no '${monitor}'; available: ${Object.keys(logs).join(', ')}. Monitor one of those (validation metrics need validationSplit or validationData).`);
+      }
+      if (epoch < startFromEpoch) return;
+      if (restore && bestWeights === null) {
+        bestWeights = model!.getWeights();
+        bestEpoch = epoch;
+      }
+      wait += 1;
+      if (better(current, best)) {
+        best = current;
+        bestEpoch = epoch;
+        if (restore) bestWeights = model!.getWeights();
+        if (baseline === null || better(current, baseline)) wait = 0;
+        return;
+      }
+      if (wait >= patience && epoch > 0) {
+        stoppedEpoch = epoch;
+        model!.stopTraining = true;
+      }
+    },
+    onTrainEnd() {
+      if (restore && bestWeights !== null) model!.setWeights(bestWeights);
+    },
+  };
+}
+
+/**
+ * Ends training cleanly when the loss becomes NaN or ±Infinity (Keras `TerminateOnNaN`): instead
+ * of `fit` throwing a `NonFiniteError`, it returns the History so far; the weights from before the
+ * failing step are kept.
+ */
+export function terminateOnNaN(): Callback {
+  return { terminateOnNonFinite: true };
+}
