@@ -1,5 +1,5 @@
 // Does all the set-up a fresh clone needs, and nothing that is already done:
-//   1. npm dependencies (npm ci) when node_modules is missing or older than package-lock.json;
+//   1. npm dependencies (npm install) when node_modules is missing or older than package-lock.json;
 //   2. the two WASM modules (SIMD128 + scalar) when the kernel sources changed;
 //   3. with --bundle, the rollup bundles in dist/ when the TypeScript sources changed.
 // Uses only Node built-ins so it can run before `npm ci`.
@@ -20,8 +20,10 @@ function depsStale() {
 }
 
 if (depsStale()) {
-  log('installing npm dependencies (npm ci) ...');
-  execSync(existsSync(join(root, 'package-lock.json')) ? 'npm ci --no-audit --no-fund' : 'npm install --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  // `npm install` honours package-lock.json; `npm ci` is avoided because npm 11.19 refuses its own
+  // lockfile there (other platforms' optional rollup binaries reported missing).
+  log('installing npm dependencies (npm install) ...');
+  execSync('npm install --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
 }
 
 const { buildWasm } = await import('./build-wasm.mjs');
