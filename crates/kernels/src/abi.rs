@@ -302,3 +302,166 @@ pub unsafe extern "C" fn eval_step(plan: *mut Plan, x: usize, labels: usize, n: 
 pub unsafe extern "C" fn predict_step(plan: *mut Plan, x: usize, n: u32, out: usize) -> u32 {
     step::predict_step(&mut *plan, x, n as usize, out)
 }
+
+/// Arguments of [`optimizer_update`]: one fused update of one tensor. Every field is 4 bytes
+/// (addresses are u32 byte offsets into linear memory), so the record is 80 bytes on wasm32.
+/// Step-dependent scalars are computed by the caller in f64 and rounded once.
+#[repr(C)]
+pub struct OptArgs {
+    /// `OPT_SGD` 0, `OPT_ADAGRAD` 1, `OPT_RMSPROP` 2, `OPT_ADAM` 3, `OPT_ADAMW` 4.
+    pub kind: u32,
+    /// Element count of `w`, `g` and every state buffer used.
+    pub n: u32,
+    /// Weights, updated in place.
+    pub w: u32,
+    /// Gradient (read only; penalties are folded in registers, not written back).
+    pub g: u32,
+    /// State 1: SGD momentum buffer (needed iff momentum ≠ 0); AdaGrad sum (caller fills it with
+    /// `initial_accumulator_value`); RMSProp square average; Adam/AdamW first moment.
+    pub s1: u32,
+    /// State 2: RMSProp momentum buffer (needed iff momentum > 0); Adam/AdamW second moment.
+    pub s2: u32,
+    /// State 3: RMSProp gradient average (needed iff centered); Adam/AdamW max second moment
+    /// (needed iff amsgrad). 0 when unused.
+    pub s3: u32,
+    /// `OPT_FIRST_STEP` 1 (SGD: buffer ← gradient), `OPT_NESTEROV` 2, `OPT_CENTERED` 4,
+    /// `OPT_AMSGRAD` 8, `OPT_MAXIMIZE` 16.
+    pub flags: u32,
+    /// Learning rate; AdaGrad: decayed `lr / (1 + (step − 1)·lr_decay)`.
+    pub lr: f32,
+    /// SGD / RMSProp momentum.
+    pub momentum: f32,
+    /// SGD dampening.
+    pub dampening: f32,
+    /// Adam β1; RMSProp α.
+    pub beta1: f32,
+    /// Adam β2.
+    pub beta2: f32,
+    /// Denominator epsilon (AdaGrad, RMSProp, Adam).
+    pub eps: f32,
+    /// PyTorch weight decay: `g += wd·w`; AdamW: `w ← w·(1 − lr·wd)` first.
+    pub weight_decay: f32,
+    /// L1 penalty: `g += l1·sign(w)`.
+    pub l1: f32,
+    /// L2 penalty `l2·Σw²` (Keras): `g += 2·l2·w`.
+    pub l2: f32,
+    /// Adam: `1 − β1^t`.
+    pub bias_correction1: f32,
+    /// Adam: `sqrt(1 − β2^t)`.
+    pub bias_correction2_sqrt: f32,
+    /// Reserved, 0.
+    pub reserved: u32,
+}
+
+pub const OPT_SGD: u32 = 0;
+pub const OPT_ADAGRAD: u32 = 1;
+pub const OPT_RMSPROP: u32 = 2;
+pub const OPT_ADAM: u32 = 3;
+pub const OPT_ADAMW: u32 = 4;
+pub const OPT_FIRST_STEP: u32 = 1;
+pub const OPT_NESTEROV: u32 = 2;
+pub const OPT_CENTERED: u32 = 4;
+pub const OPT_AMSGRAD: u32 = 8;
+pub const OPT_MAXIMIZE: u32 = 16;
+
+/// Writes `[sizeof OptArgs, 20 field offsets in declaration order]` (at most `cap` u32s) and
+/// returns 21, so the loader can refuse a drifted layout.
+///
+/// # Safety
+/// `out` valid for `cap` u32 writes.
+#[no_mangle]
+pub unsafe extern "C" fn opt_args_layout(out: *mut u32, cap: u32) -> u32 {
+    let v: [u32; 21] = [
+        core::mem::size_of::<OptArgs>() as u32,
+        offset_of!(OptArgs, kind),
+        offset_of!(OptArgs, n),
+        offset_of!(OptArgs, w),
+        offset_of!(OptArgs, g),
+        offset_of!(OptArgs, s1),
+        offset_of!(OptArgs, s2),
+        offset_of!(OptArgs, s3),
+        offset_of!(OptArgs, flags),
+        offset_of!(OptArgs, lr),
+        offset_of!(OptArgs, momentum),
+        offset_of!(OptArgs, dampening),
+        offset_of!(OptArgs, beta1),
+        offset_of!(OptArgs, beta2),
+        offset_of!(OptArgs, eps),
+        offset_of!(OptArgs, weight_decay),
+        offset_of!(OptArgs, l1),
+        offset_of!(OptArgs, l2),
+        offset_of!(OptArgs, bias_correction1),
+        offset_of!(OptArgs, bias_correction2_sqrt),
+        offset_of!(OptArgs, reserved),
+    ];
+    let n = (cap as usize).min(v.len());
+    core::ptr::copy_nonoverlapping(v.as_ptr(), out, n);
+    v.len() as u32
+}
+
+/// One fused optimizer update of one tensor (see [`OptArgs`] and the `optim::*_step` docs).
+/// Returns 0 on success, 2 for an unknown `kind`, 3 when `w`, `g` or a state buffer that the
+/// kind and flags require is address 0 (nothing is written then).
+///
+/// # Safety
+/// `args` points to a valid [`OptArgs`]; every nonzero address in it is valid for `n` floats
+/// and the buffers do not overlap.
+#[no_mangle]
+pub unsafe extern "C" fn optimizer_update(args: *const OptArgs) -> u32 {
+    let a = &*args;
+    let n = a.n as usize;
+    let h = optim::Hyper {
+        lr: a.lr,
+        momentum: a.momentum,
+        dampening: a.dampening,
+        beta1: a.beta1,
+        beta2: a.beta2,
+        eps: a.eps,
+        weight_decay: a.weight_decay,
+        l1: a.l1,
+        l2: a.l2,
+        bias_correction1: a.bias_correction1,
+        bias_correction2_sqrt: a.bias_correction2_sqrt,
+        first_step: a.flags & OPT_FIRST_STEP != 0,
+        nesterov: a.flags & OPT_NESTEROV != 0,
+        centered: a.flags & OPT_CENTERED != 0,
+        amsgrad: a.flags & OPT_AMSGRAD != 0,
+        maximize: a.flags & OPT_MAXIMIZE != 0,
+    };
+    // Which state buffers this kind and these flags need.
+    let need = match a.kind {
+        OPT_SGD => [h.momentum != 0.0, false, false],
+        OPT_ADAGRAD => [true, false, false],
+        OPT_RMSPROP => [true, h.momentum > 0.0, h.centered],
+        OPT_ADAM | OPT_ADAMW => [true, true, h.amsgrad],
+        _ => return 2,
+    };
+    let addrs = [a.s1, a.s2, a.s3];
+    if a.w == 0 || a.g == 0 || (0..3).any(|i| need[i] && addrs[i] == 0) {
+        return 3;
+    }
+    let w = core::slice::from_raw_parts_mut(a.w as usize as *mut f32, n);
+    let g = core::slice::from_raw_parts(a.g as usize as *const f32, n);
+    let st = |i: usize| -> Option<&mut [f32]> {
+        if need[i] {
+            Some(core::slice::from_raw_parts_mut(addrs[i] as usize as *mut f32, n))
+        } else {
+            None
+        }
+    };
+    match a.kind {
+        OPT_SGD => optim::sgd_step(w, g, st(0), &h),
+        OPT_ADAGRAD => optim::adagrad_step(w, g, st(0).unwrap_or(&mut []), &h),
+        OPT_RMSPROP => optim::rmsprop_step(w, g, st(0).unwrap_or(&mut []), st(1), st(2), &h),
+        _ => optim::adam_step(
+            w,
+            g,
+            st(0).unwrap_or(&mut []),
+            st(1).unwrap_or(&mut []),
+            st(2),
+            &h,
+            a.kind == OPT_ADAMW,
+        ),
+    }
+    0
+}
