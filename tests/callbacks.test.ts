@@ -1,7 +1,7 @@
 // earlyStopping against Keras 3's rules (keras/src/callbacks/early_stopping.py) on synthetic
 // metric sequences, driven through the callback hooks exactly as fit calls them; then in a real fit.
 import { describe, expect, it } from 'vitest';
-import { NonFiniteError, OptionError, Sequential, dense, earlyStopping, init, sgd, terminateOnNaN } from '../ts/index.js';
+import { NonFiniteError, OptionError, Sequential, cosineAnnealingLR, dense, earlyStopping, init, plateauCallback, reduceLROnPlateau, sgd, terminateOnNaN } from '../ts/index.js';
 import type { CallbackModel, EarlyStopping } from '../ts/index.js';
 import { testData } from './reference/f64.js';
 
@@ -10,6 +10,7 @@ function drive(cb: EarlyStopping, values: number[], monitor = 'loss') {
   let current = -1;
   const model: CallbackModel = {
     stopTraining: false,
+    learningRate: 0.1,
     getWeights: () => [{ name: 'w', shape: [1], data: Float32Array.of(current) }],
     setWeights: (w) => {
       current = w[0]!.data[0]!;
@@ -128,6 +129,40 @@ describe('callbacks in a real fit', () => {
     const h = await m.fit(x, y, { epochs: 2, callbacks: [terminateOnNaN()] });
     expect(h.epoch.length).toBe(0);
     expect(m.getWeights()[0]!.data[0]).toBe(3e38 === Math.fround(3e38) ? 3e38 : Math.fround(3e38));
+    m.dispose();
+  });
+});
+
+describe('plateauCallback', () => {
+  it('follows PyTorch ReduceLROnPlateau rules (bad epochs > patience, relative threshold)', () => {
+    const cb = plateauCallback(reduceLROnPlateau({ patience: 1, factor: 0.5, threshold: 0 }), { monitor: 'loss' });
+    const model: CallbackModel = { stopTraining: false, learningRate: 0.1, getWeights: () => [], setWeights: () => {} };
+    cb.setModel!(model);
+    cb.onTrainBegin!({});
+    const lrs: number[] = [];
+    // e0 best 1; e1 bad 1; e2 bad 2 > 1 → ×0.5, bad 0; e3 improves; e4 bad 1
+    for (const [e, v] of [1, 1, 1, 0.5, 0.6].entries()) {
+      cb.onEpochEnd!(e, { loss: v });
+      lrs.push(model.learningRate);
+    }
+    expect(lrs.map((v) => Number(v.toPrecision(12)))).toEqual([0.1, 0.1, 0.05, 0.05, 0.05]);
+  });
+
+  it('the reduced rate reaches the kernel in a real fit, and a schedule beside it is refused', async () => {
+    await init();
+    const x = testData(40 * 6, 2);
+    const y = Int32Array.from({ length: 40 }, (_, i) => i % 3);
+    const m = new Sequential({ inputShape: [6], layers: [dense(3)], seed: 1 });
+    m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
+    // threshold 1 (rel): nothing is ever "better" after epoch 0; patience 0, factor 0 → lr 0 after epoch 1
+    const cb = plateauCallback(reduceLROnPlateau({ patience: 0, factor: 0, threshold: 1 }), { monitor: 'loss' });
+    const seen: number[][] = [];
+    const h = await m.fit(x, y, { epochs: 4, batchSize: 8, callbacks: [cb, { onEpochEnd: () => void seen.push(m.getWeights().flatMap((t) => Array.from(t.data))) }] });
+    expect(h.history.lr).toEqual([0.1, 0.1, 0, 0]);
+    expect(seen[1]).not.toEqual(seen[0]);
+    expect(seen[2]).toEqual(seen[1]);
+    expect(seen[3]).toEqual(seen[1]);
+    await expect(m.fit(x, y, { schedule: cosineAnnealingLR({ lr: 0.1, tMax: 3 }), callbacks: [cb] })).rejects.toThrow(/withPlateau/);
     m.dispose();
   });
 });

@@ -1,5 +1,6 @@
 import { OptionError } from '../errors/index.js';
 import type { Callback, CallbackModel, Logs } from '../model/callbacks.js';
+import type { Plateau, PlateauState } from '../schedules/index.js';
 
 export type { Callback, CallbackModel, History, Logs } from '../model/callbacks.js';
 
@@ -145,4 +146,56 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping
  */
 export function terminateOnNaN(): Callback {
   return { terminateOnNonFinite: true };
+}
+
+/** Options of {@link plateauCallback}. */
+export interface PlateauCallbackOptions {
+  /** Metric of the epoch logs to watch (default `'valLoss'`). */
+  monitor?: string;
+}
+
+/**
+ * Drives the model's learning rate from a plateau reducer after every epoch — PyTorch
+ * `ReduceLROnPlateau` (`reduceLROnPlateau({...})`) or Keras `ReduceLROnPlateau`
+ * (`kerasReduceLROnPlateau({...})`), whose semantics are documented on those factories. The
+ * reducer starts from the model's learning rate at the start of `fit`; only the rate changes,
+ * never the optimizer state. Its JSON-able state is readable as `callback.state`.
+ *
+ * @example
+ * ```ts
+ * await model.fit(x, y, { epochs: 50, validationSplit: 0.1,
+ *   callbacks: [plateauCallback(reduceLROnPlateau({ factor: 0.5, patience: 3 }))] });
+ * ```
+ */
+export function plateauCallback(plateau: Plateau, options: PlateauCallbackOptions = {}): Callback & { readonly state: PlateauState | null } {
+  if (!plateau || typeof plateau.init !== 'function' || typeof plateau.update !== 'function' || typeof plateau.lr !== 'function') {
+    throw new OptionError('plateau', 'plateauCallback: pass a reducer built by reduceLROnPlateau({...}) or kerasReduceLROnPlateau({...}).');
+  }
+  for (const k of Object.keys(options)) {
+    if (k !== 'monitor') throw new OptionError(k, `plateauCallback: unknown option '${k}'; known options: monitor.`);
+  }
+  const monitor = options.monitor ?? 'valLoss';
+  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `plateauCallback: monitor = ${String(monitor)}; expected a metric name such as 'valLoss'.`);
+  let model: CallbackModel | null = null;
+  let state: PlateauState | null = null;
+  return {
+    setsLearningRate: true,
+    get state() {
+      return state;
+    },
+    setModel(m: CallbackModel) {
+      model = m;
+    },
+    onTrainBegin() {
+      state = plateau.init(model!.learningRate);
+    },
+    onEpochEnd(_epoch: number, logs: Logs) {
+      const v = logs[monitor];
+      if (v === undefined) {
+        throw new OptionError('monitor', `plateauCallback: the logs have no '${monitor}'; available: ${Object.keys(logs).join(', ')}.`);
+      }
+      state = plateau.update(state!, v);
+      model!.learningRate = plateau.lr(state);
+    },
+  };
 }

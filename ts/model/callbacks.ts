@@ -11,6 +11,8 @@ export interface Callback {
   setModel?(model: CallbackModel): void;
   /** When true, a non-finite loss ends `fit` cleanly instead of throwing (see `terminateOnNaN`). */
   readonly terminateOnNonFinite?: boolean;
+  /** True for callbacks that set `model.learningRate`; `fit` refuses them together with a `schedule`. */
+  readonly setsLearningRate?: boolean;
   onTrainBegin?(logs: Logs): void | Promise<void>;
   onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
   onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
@@ -27,6 +29,8 @@ export interface History {
 /** What a callback may touch on the model. */
 export interface CallbackModel {
   stopTraining: boolean;
+  /** The rate of the next optimizer step; setting it never resets optimizer state. */
+  learningRate: number;
   getWeights(): { name: string; shape: number[]; data: Float32Array }[];
   setWeights(weights: readonly { data: Float32Array }[]): void;
 }

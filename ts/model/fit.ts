@@ -100,6 +100,9 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
     }
     return v;
   };
+  if (schedule && callbacks.some((cb) => cb.setsLearningRate === true)) {
+    throw new OptionError('schedule', 'fit: a schedule and a callback that sets the learning rate (plateauCallback) would overwrite each other. Compose them with withPlateau(schedule, plateau) or drop one.');
+  }
   // validate the schedule's first value before changing anything
   if (schedule) lrAt(0, schedule.unit === 'epoch' ? 'epoch 0' : 'step 0');
 
@@ -141,7 +144,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   for (let epoch = 0; epoch < epochs; epoch++) {
     if (schedule?.unit === 'epoch') {
       lr = lrAt(epoch, `epoch ${epoch}`);
-      plan.setLr(lr);
+      m.learningRate = lr;
     }
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, {});
     if (shuffle) rng.shuffle(idx);
@@ -153,9 +156,10 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
       const n = Math.min(batchSize, nTrain - start);
       if (schedule?.unit === 'step') {
         lr = lrAt(globalStep, `step ${globalStep}`);
-        plan.setLr(lr);
+        m.learningRate = lr;
       }
       globalStep++;
+      lr = m.learningRate;
       m.writeRows(plan, fx.data, ids, idx, start, n);
       const status = m.run(plan, 'train', n);
       const r = plan.results();

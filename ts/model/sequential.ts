@@ -135,9 +135,26 @@ export class Sequential implements Trainable {
     return this.disposed_;
   }
 
-  /** @internal */
+  private lr_ = 0;
+
+  /** @internal the rate the next training step uses */
   get lr(): number {
-    return this.optimizer?.lr ?? 0;
+    return this.lr_;
+  }
+
+  /**
+   * The learning rate the next optimizer step uses. `compile` sets it to the optimizer's `lr`;
+   * `fit` schedules and callbacks (e.g. {@link plateauCallback}) change it. Setting it only rewrites
+   * the rate in the compiled plan: optimizer state is never reset.
+   */
+  get learningRate(): number {
+    return this.lr_;
+  }
+
+  set learningRate(v: number) {
+    this.assertUsable('learningRate');
+    this.lr_ = checkLr(v, 'learningRate');
+    this.plan?.setLr(this.lr_);
   }
 
   /** @internal */
@@ -158,6 +175,7 @@ export class Sequential implements Trainable {
     checkLr(opt.lr, 'compile (optimizer)');
     if (options.loss !== 'softmaxCrossEntropy') throw new OptionError('loss', `compile: loss = ${JSON.stringify(options.loss)}; expected 'softmaxCrossEntropy'.`);
     this.optimizer = opt;
+    this.lr_ = opt.lr;
   }
 
   /** Trains the model; resolves to the per-epoch History. See {@link FitOptions}. */
