@@ -8,6 +8,7 @@
 // --wasm FILE   benchmarks this kernel module instead of the embedded SIMD build
 //               (e.g. build/wasmfit-simd.wasm after editing crates/kernels/src/gemm.rs)
 // --quick       fewer repetitions (a smoke run)
+// --only LIST   comma-separated subset of wasmfit,tfjs-wasm,numpy (others print as skipped)
 //
 // GFLOP/s = 2·m·n·k / time. Each figure is the median of several timed samples after warm-up
 // (min–max in brackets); one sample runs the product enough times to last >= 20 ms.
@@ -35,10 +36,11 @@ function opt(name) {
 const jsonFile = opt('--json');
 const wasmFile = opt('--wasm');
 const quick = argv.includes('--quick');
-const known = new Set(['--json', '--wasm', '--quick']);
+const only = opt('--only')?.split(',');
+const known = new Set(['--json', '--wasm', '--quick', '--only']);
 for (let i = 0; i < argv.length; i++) {
-  if (!known.has(argv[i])) throw new Error(`unknown argument ${argv[i]} (expected --json FILE, --wasm FILE, --quick)`);
-  if (argv[i] === '--json' || argv[i] === '--wasm') i++;
+  if (!known.has(argv[i])) throw new Error(`unknown argument ${argv[i]} (expected --json FILE, --wasm FILE, --quick, --only LIST)`);
+  if (argv[i] !== '--quick') i++;
 }
 
 const SAMPLE_MS = quick ? 10 : 20; // one timed sample lasts at least this long
@@ -288,6 +290,10 @@ for (const [name, fn] of [
   ['tfjs-wasm', benchTfjs],
   ['numpy', benchNumpy],
 ]) {
+  if (only && !only.includes(name)) {
+    peers.push({ name, label: `${name}: not measured — left out by --only`, ok: false, reason: 'left out by --only' });
+    continue;
+  }
   process.stderr.write(`measuring ${name}…\n`);
   try {
     peers.push({ name, label: await fn(results), ok: true });

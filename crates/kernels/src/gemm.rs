@@ -190,6 +190,13 @@ unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, rs: isize, cs: isize, out:
                 *o.add(3) = *r3.add(p);
                 o = o.add(MR);
             }
+        } else if rows == MR && rs == 1 {
+            // Transposed A (the Aᵀ·B case): the MR values of column p are contiguous.
+            let src = a.offset(ir as isize);
+            for p in 0..kc {
+                core::ptr::copy_nonoverlapping(src.offset(p as isize * cs), o, MR);
+                o = o.add(MR);
+            }
         } else {
             for p in 0..kc {
                 for i in 0..MR {
