@@ -304,7 +304,7 @@ pub unsafe extern "C" fn predict_step(plan: *mut Plan, x: usize, n: u32, out: us
 }
 
 /// Arguments of [`optimizer_update`]: one fused update of one tensor. Every field is 4 bytes
-/// (addresses are u32 byte offsets into linear memory), so the record is 80 bytes on wasm32.
+/// (addresses are u32 byte offsets into linear memory), so the record is 88 bytes.
 /// Step-dependent scalars are computed by the caller in f64 and rounded once.
 #[repr(C)]
 pub struct OptArgs {
@@ -349,6 +349,11 @@ pub struct OptArgs {
     pub bias_correction1: f32,
     /// Adam: `sqrt(1 − β2^t)`.
     pub bias_correction2_sqrt: f32,
+    /// Adam `1 − β1`, RMSProp `1 − α`, computed in f64 by the caller (as PyTorch's Python-float
+    /// `1 - beta`; `1 − 0.999` from an f32 β would be off by 2e-5 relative).
+    pub one_minus_beta1: f32,
+    /// Adam `1 − β2`, computed in f64 by the caller.
+    pub one_minus_beta2: f32,
     /// Reserved, 0.
     pub reserved: u32,
 }
@@ -364,14 +369,14 @@ pub const OPT_CENTERED: u32 = 4;
 pub const OPT_AMSGRAD: u32 = 8;
 pub const OPT_MAXIMIZE: u32 = 16;
 
-/// Writes `[sizeof OptArgs, 20 field offsets in declaration order]` (at most `cap` u32s) and
-/// returns 21, so the loader can refuse a drifted layout.
+/// Writes `[sizeof OptArgs, 22 field offsets in declaration order]` (at most `cap` u32s) and
+/// returns 23, so the loader can refuse a drifted layout.
 ///
 /// # Safety
 /// `out` valid for `cap` u32 writes.
 #[no_mangle]
 pub unsafe extern "C" fn opt_args_layout(out: *mut u32, cap: u32) -> u32 {
-    let v: [u32; 21] = [
+    let v: [u32; 23] = [
         core::mem::size_of::<OptArgs>() as u32,
         offset_of!(OptArgs, kind),
         offset_of!(OptArgs, n),
@@ -392,6 +397,8 @@ pub unsafe extern "C" fn opt_args_layout(out: *mut u32, cap: u32) -> u32 {
         offset_of!(OptArgs, l2),
         offset_of!(OptArgs, bias_correction1),
         offset_of!(OptArgs, bias_correction2_sqrt),
+        offset_of!(OptArgs, one_minus_beta1),
+        offset_of!(OptArgs, one_minus_beta2),
         offset_of!(OptArgs, reserved),
     ];
     let n = (cap as usize).min(v.len());
@@ -422,6 +429,8 @@ pub unsafe extern "C" fn optimizer_update(args: *const OptArgs) -> u32 {
         l2: a.l2,
         bias_correction1: a.bias_correction1,
         bias_correction2_sqrt: a.bias_correction2_sqrt,
+        one_minus_beta1: a.one_minus_beta1,
+        one_minus_beta2: a.one_minus_beta2,
         first_step: a.flags & OPT_FIRST_STEP != 0,
         nesterov: a.flags & OPT_NESTEROV != 0,
         centered: a.flags & OPT_CENTERED != 0,

@@ -55,6 +55,11 @@ pub struct Hyper {
     pub beta1: f32,
     /// Adam/AdamW β2.
     pub beta2: f32,
+    /// `1 − β1` (RMSProp `1 − α`), computed by the caller in f64 as PyTorch's `value=1 - beta`:
+    /// `1 − 0.999f32` in f32 would be off by 2e-5 relative.
+    pub one_minus_beta1: f32,
+    /// `1 − β2`, computed by the caller in f64.
+    pub one_minus_beta2: f32,
     /// Term added to the denominator (AdaGrad, RMSProp, Adam, AdamW).
     pub eps: f32,
     /// PyTorch `weight_decay`: adds `wd·w` to the gradient (SGD, AdaGrad, RMSProp, Adam);
@@ -352,7 +357,7 @@ pub fn rmsprop_step(
     let h = *h;
     let mom = h.momentum > 0.0 && buf.is_some();
     let cen = h.centered && grad_avg.is_some();
-    let a1 = 1.0 - h.beta1;
+    let a1 = h.one_minus_beta1;
     let f = move |w: &mut f32, g: f32, sq: &mut f32, b: &mut f32, ga: &mut f32| {
         let d = fold(&h, true, *w, g);
         *sq = h.beta1 * *sq + a1 * (d * d);
@@ -421,8 +426,8 @@ pub fn adam_step(
     let ams = h.amsgrad && vmax.is_some();
     let decay = decoupled && h.weight_decay != 0.0;
     let keep = 1.0 - h.lr * h.weight_decay;
-    let b1 = 1.0 - h.beta1;
-    let b2 = 1.0 - h.beta2;
+    let b1 = h.one_minus_beta1;
+    let b2 = h.one_minus_beta2;
     let step_size = h.lr / h.bias_correction1;
     let f = move |w: &mut f32, g: f32, m: &mut f32, v: &mut f32, vm: &mut f32| {
         let d = fold(&h, !decoupled, *w, g);
@@ -525,6 +530,8 @@ mod tests {
                     _ => lr,
                 };
                 h.lr = clr as f32;
+                h.one_minus_beta1 = (1.0 - b1) as f32;
+                h.one_minus_beta2 = (1.0 - b2) as f32;
                 h.bias_correction1 = (1.0 - b1.powi(t)) as f32;
                 h.bias_correction2_sqrt = (1.0 - b2.powi(t)).sqrt() as f32;
                 let [s0, s1, s2] = &mut s;
