@@ -453,7 +453,8 @@ pub unsafe extern "C" fn optimizer_update(args: *const OptArgs) -> u32 {
     let g = core::slice::from_raw_parts(a.g as usize as *const f32, n);
     let st = |i: usize| -> Option<&mut [f32]> {
         if need[i] {
-            Some(core::slice::from_raw_parts_mut(addrs[i] as usize as *mut f32, n))
+            let p = addrs[i] as usize as *mut f32;
+            Some(core::slice::from_raw_parts_mut(p, n))
         } else {
             None
         }

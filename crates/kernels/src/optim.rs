@@ -141,7 +141,6 @@ mod vx {
     }
 }
 
-
 /// Shortest length among `w`, `g` and the present state slices.
 fn common_len(w: &[f32], g: &[f32], s: [&Option<&mut [f32]>; 3]) -> usize {
     let mut n = w.len().min(g.len());
@@ -281,7 +280,11 @@ pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) {
     let f = move |w: &mut f32, g: f32, b: &mut f32, _: &mut f32, _: &mut f32| {
         let mut d = fold(&h, true, *w, g);
         if mom {
-            *b = if h.first_step { d } else { h.momentum * *b + damp1 * d };
+            *b = if h.first_step {
+                d
+            } else {
+                h.momentum * *b + damp1 * d
+            };
             d = if h.nesterov { d + h.momentum * *b } else { *b };
         }
         *w = *w - h.lr * d;
@@ -289,12 +292,24 @@ pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         use vx::*;
-        let (mv, dv, lv) = (f32x4_splat(h.momentum), f32x4_splat(damp1), f32x4_splat(h.lr));
+        let (mv, dv, lv) = (
+            f32x4_splat(h.momentum),
+            f32x4_splat(damp1),
+            f32x4_splat(h.lr),
+        );
         let fv = move |w: &mut v128, g: v128, b: &mut v128, _: &mut v128, _: &mut v128| {
             let mut d = vx::fold(&h, true, *w, g);
             if mom {
-                *b = if h.first_step { d } else { f32x4_add(f32x4_mul(mv, *b), f32x4_mul(dv, d)) };
-                d = if h.nesterov { f32x4_add(d, f32x4_mul(mv, *b)) } else { *b };
+                *b = if h.first_step {
+                    d
+                } else {
+                    f32x4_add(f32x4_mul(mv, *b), f32x4_mul(dv, d))
+                };
+                d = if h.nesterov {
+                    f32x4_add(d, f32x4_mul(mv, *b))
+                } else {
+                    *b
+                };
             }
             *w = f32x4_sub(*w, f32x4_mul(lv, d));
         };
@@ -448,8 +463,17 @@ pub fn adam_step(
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         use vx::*;
-        let (kv, b1v, b2v, be2) = (f32x4_splat(keep), f32x4_splat(b1), f32x4_splat(b2), f32x4_splat(h.beta2));
-        let (bcv, ev, sv) = (f32x4_splat(h.bias_correction2_sqrt), f32x4_splat(h.eps), f32x4_splat(step_size));
+        let (kv, b1v, b2v, be2) = (
+            f32x4_splat(keep),
+            f32x4_splat(b1),
+            f32x4_splat(b2),
+            f32x4_splat(h.beta2),
+        );
+        let (bcv, ev, sv) = (
+            f32x4_splat(h.bias_correction2_sqrt),
+            f32x4_splat(h.eps),
+            f32x4_splat(step_size),
+        );
         let fv = move |w: &mut v128, g: v128, m: &mut v128, v: &mut v128, vm: &mut v128| {
             let d = vx::fold(&h, !decoupled, *w, g);
             if decay {
@@ -489,10 +513,14 @@ mod tests {
 
     /// Deterministic values in [-1, 1).
     fn data(n: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
             })
             .collect()
@@ -520,7 +548,12 @@ mod tests {
                 r[0] = vec![init; n];
             }
             let (lr, b1, b2) = (h0.lr as f64, h0.beta1 as f64, h0.beta2 as f64);
-            let (mo, da, eps, wd) = (h0.momentum as f64, h0.dampening as f64, h0.eps as f64, h0.weight_decay as f64);
+            let (mo, da, eps, wd) = (
+                h0.momentum as f64,
+                h0.dampening as f64,
+                h0.eps as f64,
+                h0.weight_decay as f64,
+            );
             for t in 1..=20 {
                 let g = data(n, 1000 * t as u64 + n as u64);
                 let mut h = h0;
@@ -551,13 +584,24 @@ mod tests {
                     if !matches!(kind, Kind::AdamW) {
                         d += wd * x;
                     }
-                    d += h0.l1 as f64 * if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 };
+                    d += h0.l1 as f64
+                        * if x > 0.0 {
+                            1.0
+                        } else if x < 0.0 {
+                            -1.0
+                        } else {
+                            0.0
+                        };
                     d += 2.0 * h0.l2 as f64 * x;
                     let [r0, r1, r2] = &mut r;
                     match kind {
                         Kind::Sgd => {
                             if mo != 0.0 {
-                                r0[i] = if t == 1 { d } else { mo * r0[i] + (1.0 - da) * d };
+                                r0[i] = if t == 1 {
+                                    d
+                                } else {
+                                    mo * r0[i] + (1.0 - da) * d
+                                };
                                 d = if h0.nesterov { d + mo * r0[i] } else { r0[i] };
                             }
                             rw[i] = x - lr * d;
@@ -582,7 +626,11 @@ mod tests {
                             }
                         }
                         Kind::Adam | Kind::AdamW => {
-                            let x = if matches!(kind, Kind::AdamW) { x * (1.0 - lr * wd) } else { x };
+                            let x = if matches!(kind, Kind::AdamW) {
+                                x * (1.0 - lr * wd)
+                            } else {
+                                x
+                            };
                             r0[i] = b1 * r0[i] + (1.0 - b1) * d;
                             r1[i] = b2 * r1[i] + (1.0 - b2) * d * d;
                             let vh = if h0.amsgrad {
@@ -604,7 +652,11 @@ mod tests {
                     assert!(
                         (got - want).abs() <= 1e-5 * want.abs().max(0.1),
                         "n={} t={} i={}: got {} want {}",
-                        n, t, i, got, want
+                        n,
+                        t,
+                        i,
+                        got,
+                        want
                     );
                 }
             }
@@ -612,50 +664,170 @@ mod tests {
     }
 
     fn hp() -> Hyper {
-        Hyper { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, ..Hyper::default() }
+        Hyper {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            ..Hyper::default()
+        }
     }
 
     #[test]
     fn sgd_variants_match_f64() {
         check(Kind::Sgd, hp());
-        check(Kind::Sgd, Hyper { momentum: 0.9, ..hp() });
-        check(Kind::Sgd, Hyper { momentum: 0.9, dampening: 0.3, weight_decay: 0.01, ..hp() });
-        check(Kind::Sgd, Hyper { momentum: 0.9, nesterov: true, maximize: true, ..hp() });
-        check(Kind::Sgd, Hyper { l1: 0.01, l2: 0.02, ..hp() });
+        check(
+            Kind::Sgd,
+            Hyper {
+                momentum: 0.9,
+                ..hp()
+            },
+        );
+        check(
+            Kind::Sgd,
+            Hyper {
+                momentum: 0.9,
+                dampening: 0.3,
+                weight_decay: 0.01,
+                ..hp()
+            },
+        );
+        check(
+            Kind::Sgd,
+            Hyper {
+                momentum: 0.9,
+                nesterov: true,
+                maximize: true,
+                ..hp()
+            },
+        );
+        check(
+            Kind::Sgd,
+            Hyper {
+                l1: 0.01,
+                l2: 0.02,
+                ..hp()
+            },
+        );
     }
 
     #[test]
     fn adagrad_matches_f64() {
-        check(Kind::Adagrad { lr_decay: 0.01, init: 0.1 }, Hyper { eps: 1e-10, ..hp() });
-        check(Kind::Adagrad { lr_decay: 0.0, init: 0.0 }, Hyper { weight_decay: 0.01, l1: 1e-3, ..hp() });
+        check(
+            Kind::Adagrad {
+                lr_decay: 0.01,
+                init: 0.1,
+            },
+            Hyper { eps: 1e-10, ..hp() },
+        );
+        check(
+            Kind::Adagrad {
+                lr_decay: 0.0,
+                init: 0.0,
+            },
+            Hyper {
+                weight_decay: 0.01,
+                l1: 1e-3,
+                ..hp()
+            },
+        );
     }
 
     #[test]
     fn rmsprop_variants_match_f64() {
-        let r = Hyper { beta1: 0.99, ..hp() };
+        let r = Hyper {
+            beta1: 0.99,
+            ..hp()
+        };
         check(Kind::Rms, r);
-        check(Kind::Rms, Hyper { centered: true, ..r });
-        check(Kind::Rms, Hyper { momentum: 0.9, weight_decay: 0.01, ..r });
-        check(Kind::Rms, Hyper { centered: true, momentum: 0.5, l2: 0.01, ..r });
+        check(
+            Kind::Rms,
+            Hyper {
+                centered: true,
+                ..r
+            },
+        );
+        check(
+            Kind::Rms,
+            Hyper {
+                momentum: 0.9,
+                weight_decay: 0.01,
+                ..r
+            },
+        );
+        check(
+            Kind::Rms,
+            Hyper {
+                centered: true,
+                momentum: 0.5,
+                l2: 0.01,
+                ..r
+            },
+        );
     }
 
     #[test]
     fn adam_variants_match_f64() {
         check(Kind::Adam, hp());
-        check(Kind::Adam, Hyper { weight_decay: 0.01, ..hp() });
-        check(Kind::Adam, Hyper { amsgrad: true, ..hp() });
-        check(Kind::AdamW, Hyper { weight_decay: 0.01, ..hp() });
-        check(Kind::AdamW, Hyper { weight_decay: 0.1, amsgrad: true, l1: 1e-3, l2: 1e-3, ..hp() });
+        check(
+            Kind::Adam,
+            Hyper {
+                weight_decay: 0.01,
+                ..hp()
+            },
+        );
+        check(
+            Kind::Adam,
+            Hyper {
+                amsgrad: true,
+                ..hp()
+            },
+        );
+        check(
+            Kind::AdamW,
+            Hyper {
+                weight_decay: 0.01,
+                ..hp()
+            },
+        );
+        check(
+            Kind::AdamW,
+            Hyper {
+                weight_decay: 0.1,
+                amsgrad: true,
+                l1: 1e-3,
+                l2: 1e-3,
+                ..hp()
+            },
+        );
     }
 
     #[test]
     fn missing_state_degrades_without_panic() {
         let mut w = vec![1.0f32; 5];
         let g = vec![1.0f32; 5];
-        sgd_step(&mut w, &g, None, &Hyper { lr: 0.5, momentum: 0.9, ..Hyper::default() });
+        sgd_step(
+            &mut w,
+            &g,
+            None,
+            &Hyper {
+                lr: 0.5,
+                momentum: 0.9,
+                ..Hyper::default()
+            },
+        );
         assert_eq!(w, vec![0.5f32; 5]);
         let mut short = vec![0f32; 2];
-        adagrad_step(&mut w, &g, &mut short, &Hyper { lr: 0.5, eps: 0.0, ..Hyper::default() });
+        adagrad_step(
+            &mut w,
+            &g,
+            &mut short,
+            &Hyper {
+                lr: 0.5,
+                eps: 0.0,
+                ..Hyper::default()
+            },
+        );
         assert_eq!(w[..2], [0.0f32, 0.0]);
         assert_eq!(w[2..], [0.5f32, 0.5, 0.5]);
     }
