@@ -228,13 +228,14 @@ unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, rs: isize, cs: isize, out:
             }
         } else if cols == NR && rs == 1 {
             // Transposed B: column j is contiguous in p.
-            for j in 0..NR {
-                let src = b.offset((jr + j) as isize * cs);
-                for p in 0..kc {
-                    *o.add(p * NR + j) = *src.add(p);
+            let src = b.offset(jr as isize * cs);
+            for p in 0..kc {
+                let s = src.add(p);
+                for j in 0..NR {
+                    *o.add(j) = *s.offset(j as isize * cs);
                 }
+                o = o.add(NR);
             }
-            o = o.add(kc * NR);
         } else {
             for p in 0..kc {
                 for j in 0..NR {
