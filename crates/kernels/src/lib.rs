@@ -14,9 +14,12 @@
 
 pub mod abi;
 pub mod act;
+pub mod constraints;
+pub mod dropout;
 pub mod gemm;
 pub mod loss;
 pub mod math;
+pub mod norm;
 pub mod optim;
 pub mod reduce;
 pub mod step;

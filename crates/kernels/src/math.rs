@@ -124,6 +124,19 @@ pub fn sqrtf(x: f32) -> f32 {
     }
 }
 
+/// Square root in f64 (Newton's iteration, for norms accumulated in f64). 0 for x <= 0.
+#[inline]
+pub fn sqrt64(x: f64) -> f64 {
+    if !(x > 0.0) || x == f64::INFINITY {
+        return if x == f64::INFINITY { x } else { 0.0 };
+    }
+    let mut y = f64::from_bits((x.to_bits() >> 1) + (1023u64 << 51));
+    for _ in 0..6 {
+        y = 0.5 * (y + x / y);
+    }
+    y
+}
+
 /// Newton's iteration in f64, rounded once to f32.
 #[inline]
 pub fn sqrtf_newton(x: f32) -> f32 {
@@ -141,6 +154,47 @@ pub fn sqrtf_newton(x: f32) -> f32 {
     y = 0.5 * (y + d / y);
     y = 0.5 * (y + d / y);
     y as f32
+}
+
+/// Hyperbolic tangent in f32 (Cephes `tanhf`): odd minimax polynomial for |x| < 0.625, else
+/// `1 − 2/(e^{2|x|} + 1)` with the sign of x; ±1 for |x| > 44 (e^{88} overflows to inf → 1).
+#[inline]
+pub fn tanhf(x: f32) -> f32 {
+    if x.is_nan() {
+        return x;
+    }
+    let z = absf(x);
+    if z < 0.625 {
+        let s = x * x;
+        return ((((-5.704_988_7e-3 * s + 2.063_908_9e-2) * s - 5.373_971_6e-2) * s
+            + 1.333_144_2e-1)
+            * s
+            - 3.333_328_2e-1)
+            * s
+            * x
+            + x;
+    }
+    let e = expf(z + z);
+    let t = 1.0 - 2.0 / (e + 1.0);
+    if x < 0.0 {
+        -t
+    } else {
+        t
+    }
+}
+
+/// ln(1 + u) without cancellation for small u (Kahan's trick: `ln(w)·u/(w − 1)` with
+/// `w = fl(1 + u)`, exact to a few ulp; returns u when `1 + u` rounds to 1).
+#[inline]
+pub fn log1pf(u: f32) -> f32 {
+    let w = 1.0 + u;
+    if w == 1.0 {
+        return u;
+    }
+    if w == f32::INFINITY {
+        return w;
+    }
+    logf(w) * (u / (w - 1.0))
 }
 
 #[cfg(test)]
@@ -197,5 +251,24 @@ mod tests {
         }
         assert_eq!(sqrtf(0.0), 0.0);
         assert!(sqrtf(-1.0).is_nan());
+    }
+
+    #[test]
+    fn tanh_and_log1p_match_f64() {
+        let mut x = -12.0f32;
+        while x < 12.0 {
+            let t = (x as f64).tanh();
+            assert!((tanhf(x) as f64 - t).abs() <= 3e-7 * t.abs().max(1e-30) + 1e-30, "x={} {} {}", x, tanhf(x), t);
+            x += 0.00731;
+        }
+        assert_eq!(tanhf(100.0), 1.0);
+        assert_eq!(tanhf(-100.0), -1.0);
+        assert!(tanhf(f32::NAN).is_nan());
+        let mut u = 1e-30f32;
+        while u < 1e30 {
+            let l = (u as f64).ln_1p();
+            assert!(rel(log1pf(u) as f64, l) < 4e-7, "u={}", u);
+            u *= 1.0173;
+        }
     }
 }
