@@ -64,7 +64,7 @@ describe('bad input', () => {
     }
     const m = build();
     const before = snapshot(m);
-    await expectRejects(() => m.compile({ optimizer: { type: 'sgd', lr: -1 }, loss: 'softmaxCrossEntropy' }), OptionError, 'E_OPTION', /lr = -1/);
+    await expectRejects(() => m.compile({ optimizer: { type: 'sgd', lr: -1 } as never, loss: 'softmaxCrossEntropy' }), OptionError, 'E_OPTION', /lr = -1/);
     // the previous (valid) optimizer is kept: training still works
     await m.fit(x, y, { epochs: 1 });
     expect(snapshot(m)).not.toEqual(before);

@@ -62,10 +62,10 @@ describe('runtime', () => {
   it('refuses a module with another ABI version, a drifted layout, or missing exports', async () => {
     const layout = expectedLayout();
     await expect(init({ wasm: fakeModule(ABI_VERSION + 1, layout) })).rejects.toThrow(RuntimeSupportError);
-    await expect(init({ wasm: fakeModule(ABI_VERSION + 1, layout) })).rejects.toThrow(/ABI version 2; this wasmfit expects 1/);
+    await expect(init({ wasm: fakeModule(ABI_VERSION + 1, layout) })).rejects.toThrow(/ABI version 3; this wasmfit expects 2/);
     const drifted = [...layout];
-    drifted[9] = drifted[9]! + 4; // Plan.lr moved
-    await expect(init({ wasm: fakeModule(ABI_VERSION, drifted) })).rejects.toThrow(/record layout mismatch at Plan.lr: module says 36, wasmfit expects 32/);
+    drifted[10] = drifted[10]! + 4; // Plan.lr moved
+    await expect(init({ wasm: fakeModule(ABI_VERSION, drifted) })).rejects.toThrow(/record layout mismatch at Plan.lr: module says 40, wasmfit expects 36/);
     await expect(init({ wasm: fakeModule(ABI_VERSION, layout.slice(0, 5)) })).rejects.toThrow(/describes 5 layout fields/);
     const m = binaryen.parseText('(module (func (export "f")))');
     const bare = m.emitBinary();

@@ -14,3 +14,4 @@ export type { Matrix, Features, Labels } from './data/tensor.js';
 export { Rng } from './data/rng.js';
 export * from './schedules/index.js';
 export * from './plot/index.js';
+export * from './regularizers/index.js';

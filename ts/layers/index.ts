@@ -1,6 +1,7 @@
 import { OptionError } from '../errors/index.js';
 import { ACT_CODE, type ActivationName } from '../runtime/abi.js';
 import { checkInitializer, type Initializer } from './initializers.js';
+import { checkRegularizer, type Regularizer } from '../regularizers/index.js';
 
 export type { Initializer, InitializerName } from './initializers.js';
 export type { ActivationName } from '../runtime/abi.js';
@@ -15,6 +16,10 @@ export interface DenseOptions {
   kernelInitializer?: Initializer;
   /** Bias initializer (default `'zeros'`). */
   biasInitializer?: Initializer;
+  /** Penalty on the kernel, e.g. `l2(1e-4)` (default none). */
+  kernelRegularizer?: Regularizer;
+  /** Penalty on the bias (default none). */
+  biasRegularizer?: Regularizer;
 }
 
 /** A resolved dense layer config. */
@@ -25,11 +30,13 @@ export interface DenseConfig {
   readonly useBias: boolean;
   readonly kernelInitializer: Initializer;
   readonly biasInitializer: Initializer;
+  readonly kernelRegularizer: Regularizer | null;
+  readonly biasRegularizer: Regularizer | null;
 }
 
 export type LayerConfig = DenseConfig;
 
-const DENSE_KEYS = new Set(['activation', 'useBias', 'kernelInitializer', 'biasInitializer']);
+const DENSE_KEYS = new Set(['activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer']);
 
 /**
  * A fully connected layer: `y = act(x·W + b)` with W of shape `[inputs, units]` (Keras layout).
@@ -60,5 +67,7 @@ export function dense(units: number, options: DenseOptions = {}): DenseConfig {
     useBias,
     kernelInitializer: checkInitializer(options.kernelInitializer ?? 'glorotUniform', 'kernelInitializer', 'dense'),
     biasInitializer: checkInitializer(options.biasInitializer ?? 'zeros', 'biasInitializer', 'dense'),
+    kernelRegularizer: checkRegularizer(options.kernelRegularizer, 'kernelRegularizer', 'dense'),
+    biasRegularizer: checkRegularizer(options.biasRegularizer, 'biasRegularizer', 'dense'),
   };
 }

@@ -1,4 +1,4 @@
-import { ACT_CODE, LAYER, LAYER_KIND, LOSS_KIND, OPT_KIND, PLAN } from '../runtime/abi.js';
+import { ACT_CODE, LAYER, LAYER_KIND, LOSS_KIND, PLAN } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
 
@@ -11,6 +11,23 @@ export interface DenseParams {
   b: Ptr | null;
   gw: Ptr;
   gb: Ptr | null;
+  /** Optimizer state slots of the kernel and the bias (null = unused). */
+  ws: [Ptr | null, Ptr | null, Ptr | null];
+  bs: [Ptr | null, Ptr | null, Ptr | null];
+  /** Penalties: kernel l1, l2; bias l1, l2 (Keras convention `l1·Σ|w| + l2·Σw²`). */
+  l1: number;
+  l2: number;
+  bl1: number;
+  bl2: number;
+}
+
+/** Plan-wide optimizer settings. @internal */
+export interface PlanOptimizer {
+  /** The OptArgs template block. */
+  args: Ptr;
+  clipValue: number;
+  clipNorm: number;
+  globalClipNorm: number;
 }
 
 /**
@@ -28,7 +45,7 @@ export class CompiledPlan {
   private readonly blocks: Ptr[] = [];
   private readonly rt: Runtime;
 
-  constructor(rt: Runtime, layers: readonly DenseParams[], batchCap: number) {
+  constructor(rt: Runtime, layers: readonly DenseParams[], batchCap: number, opt: PlanOptimizer) {
     this.rt = rt;
     this.batchCap = batchCap;
     const a = rt.arena;
@@ -59,17 +76,30 @@ export class CompiledPlan {
       v.setUint32(r + LAYER.gw, l.gw, true);
       v.setUint32(r + LAYER.gb, l.gb ?? 0, true);
       v.setUint32(r + LAYER.y, ys[i]!, true);
+      v.setUint32(r + LAYER.ws1, l.ws[0] ?? 0, true);
+      v.setUint32(r + LAYER.ws2, l.ws[1] ?? 0, true);
+      v.setUint32(r + LAYER.ws3, l.ws[2] ?? 0, true);
+      v.setUint32(r + LAYER.bs1, l.bs[0] ?? 0, true);
+      v.setUint32(r + LAYER.bs2, l.bs[1] ?? 0, true);
+      v.setUint32(r + LAYER.bs3, l.bs[2] ?? 0, true);
+      v.setFloat32(r + LAYER.l1, l.l1, true);
+      v.setFloat32(r + LAYER.l2, l.l2, true);
+      v.setFloat32(r + LAYER.bl1, l.bl1, true);
+      v.setFloat32(r + LAYER.bl2, l.bl2, true);
     });
     const p = this.plan;
     v.setUint32(p + PLAN.nLayers, layers.length, true);
     v.setUint32(p + PLAN.loss, LOSS_KIND.softmaxCrossEntropy, true);
-    v.setUint32(p + PLAN.optimizer, OPT_KIND.sgd, true);
     v.setUint32(p + PLAN.batchCap, batchCap, true);
     v.setUint32(p + PLAN.layers, recs, true);
     v.setUint32(p + PLAN.gbuf0, g0, true);
     v.setUint32(p + PLAN.gbuf1, g1, true);
     v.setUint32(p + PLAN.ws, rt.ws, true);
+    v.setUint32(p + PLAN.opt, opt.args, true);
     v.setFloat32(p + PLAN.lr, 0, true);
+    v.setFloat32(p + PLAN.clipValue, opt.clipValue, true);
+    v.setFloat32(p + PLAN.clipNorm, opt.clipNorm, true);
+    v.setFloat32(p + PLAN.globalClipNorm, opt.globalClipNorm, true);
   }
 
   setLr(lr: number): void {

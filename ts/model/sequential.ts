@@ -3,7 +3,9 @@ import { Rng } from '../data/rng.js';
 import { type Features, type Labels, type Matrix, toClassIds, toFeatures } from '../data/tensor.js';
 import { fillInitializer } from '../layers/initializers.js';
 import type { LayerConfig } from '../layers/index.js';
-import { checkLr, type OptimizerConfig } from '../optimizers/index.js';
+import { checkLr, checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
+import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/runtime.js';
+import { OPT_ARGS, STATUS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import { getRuntime, type Runtime } from '../runtime/loader.js';
 import type { History } from './callbacks.js';
@@ -115,20 +117,30 @@ export class Sequential implements Trainable {
         fillInitializer(l.biasInitializer, bInit, nIn, nOut, rng);
         a.writeF32(b, bInit);
       }
-      this.params.push({ nIn, nOut, act: l.activation, w, b, gw, gb });
+      this.params.push({
+        nIn, nOut, act: l.activation, w, b, gw, gb,
+        ws: [null, null, null], bs: [null, null, null],
+        l1: l.kernelRegularizer?.l1 ?? 0, l2: l.kernelRegularizer?.l2 ?? 0,
+        bl1: l.biasRegularizer?.l1 ?? 0, bl2: l.biasRegularizer?.l2 ?? 0,
+      });
       nIn = nOut;
     }
     const blocks = this.blocks;
     const arena = a;
     const holder = { plan: null as CompiledPlan | null };
     this.planHolder = holder;
+    const state = this.stateBlocks;
     registry?.register(this, () => {
       holder.plan?.dispose();
       for (const p of blocks) arena.free(p);
+      for (const p of state) arena.free(p);
     }, this.token);
   }
 
   private planHolder: { plan: CompiledPlan | null };
+  private readonly stateBlocks: Ptr[] = [];
+  private optArgs: Ptr | null = null;
+  private step = 0;
 
   /** Whether `dispose()` has run. */
   get disposed(): boolean {
@@ -170,12 +182,44 @@ export class Sequential implements Trainable {
   compile(options: CompileOptions): void {
     this.assertUsable('compile');
     if (!options || typeof options !== 'object') throw new OptionError('options', 'compile: pass { optimizer, loss }.');
-    const opt = options.optimizer;
-    if (!opt || opt.type !== 'sgd') throw new OptionError('optimizer', `compile: optimizer = ${JSON.stringify(opt)}; build one with sgd({ lr }).`);
-    checkLr(opt.lr, 'compile (optimizer)');
+    const opt = checkOptimizer(options.optimizer, 'compile');
     if (options.loss !== 'softmaxCrossEntropy') throw new OptionError('loss', `compile: loss = ${JSON.stringify(options.loss)}; expected 'softmaxCrossEntropy'.`);
+    // validated: (re)allocate optimizer state, zero-initialized (AdaGrad: initialAccumulatorValue)
+    this.freeOptimizerState();
+    const a = this.rt.arena;
+    const slots = stateSlots(opt);
+    const alloc = (n: number): [Ptr | null, Ptr | null, Ptr | null] =>
+      slots.map((need, i) => {
+        if (!need) return null;
+        const p = a.allocF32(n);
+        a.f32.fill(slotInit(opt, i), p >> 2, (p >> 2) + n);
+        this.stateBlocks.push(p);
+        return p;
+      }) as [Ptr | null, Ptr | null, Ptr | null];
+    for (const p of this.params) {
+      p.ws = alloc(p.nIn * p.nOut);
+      p.bs = p.b !== null ? alloc(p.nOut) : [null, null, null];
+    }
+    this.optArgs = a.alloc(OPT_ARGS.size);
+    this.stateBlocks.push(this.optArgs);
+    writeTemplate(a.view, this.optArgs, opt);
     this.optimizer = opt;
+    this.step = 0;
     this.lr_ = opt.lr;
+    this.plan?.dispose();
+    this.plan = null;
+    this.planHolder.plan = null;
+  }
+
+  private freeOptimizerState(): void {
+    for (const p of this.stateBlocks) this.rt.arena.free(p);
+    this.stateBlocks.length = 0;
+    this.optArgs = null;
+  }
+
+  /** Optimizer steps taken since `compile` (PyTorch's `state['step']`). */
+  get optimizerStep(): number {
+    return this.step;
   }
 
   /** Trains the model; resolves to the per-epoch History. See {@link FitOptions}. */
@@ -272,6 +316,7 @@ export class Sequential implements Trainable {
     this.planHolder.plan = null;
     for (const p of this.blocks) this.rt.arena.free(p);
     this.blocks.length = 0;
+    this.freeOptimizerState();
   }
 
   // ---- internals used by the training loop ----
@@ -281,9 +326,24 @@ export class Sequential implements Trainable {
     const need = Math.max(1, rows);
     if (this.plan && this.plan.batchCap >= need) return this.plan;
     this.plan?.dispose();
-    this.plan = new CompiledPlan(this.rt, this.params, need);
+    const o = this.optimizer;
+    this.plan = new CompiledPlan(this.rt, this.params, need, {
+      args: this.optArgs ?? this.ensureInferenceArgs(),
+      clipValue: o?.clipValue ?? 0,
+      clipNorm: o?.clipNorm ?? 0,
+      globalClipNorm: o?.globalClipNorm ?? 0,
+    });
     this.planHolder.plan = this.plan;
     return this.plan;
+  }
+
+  /** An OptArgs record for plans built before compile (evaluate/predict only; never used to train). */
+  private ensureInferenceArgs(): Ptr {
+    const p = this.rt.arena.alloc(OPT_ARGS.size);
+    this.rt.arena.u8.fill(0, p, p + OPT_ARGS.size);
+    this.stateBlocks.push(p);
+    this.optArgs = p;
+    return p;
   }
 
   /** @internal */
@@ -314,7 +374,13 @@ export class Sequential implements Trainable {
 
   /** @internal */
   run(plan: CompiledPlan, kind: 'train' | 'eval', n: number): number {
-    return kind === 'train' ? this.rt.k.train_step(plan.plan, plan.x, plan.labels, n) : this.rt.k.eval_step(plan.plan, plan.x, plan.labels, n);
+    if (kind === 'eval') return this.rt.k.eval_step(plan.plan, plan.x, plan.labels, n);
+    // step-dependent scalars for step t + 1 (f64); the step counts only if the kernel updated
+    const eff = writeStep(this.rt.arena.view, this.optArgs!, this.optimizer!, this.step + 1, this.lr_);
+    plan.setLr(eff);
+    const status = this.rt.k.train_step(plan.plan, plan.x, plan.labels, n);
+    if (status === STATUS.ok) this.step++;
+    return status;
   }
 
   /** @internal */

@@ -5,26 +5,30 @@
  * @internal
  */
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Byte offsets of the records on wasm32 (every field is 4 bytes). */
 export const PLAN = {
-  size: 44,
+  size: 60,
   nLayers: 0,
   loss: 4,
-  optimizer: 8,
-  batchCap: 12,
+  batchCap: 8,
+  reserved: 12,
   layers: 16,
   gbuf0: 20,
   gbuf1: 24,
   ws: 28,
-  lr: 32,
-  outLoss: 36,
-  outCorrect: 40,
+  opt: 32,
+  lr: 36,
+  clipValue: 40,
+  clipNorm: 44,
+  globalClipNorm: 48,
+  outLoss: 52,
+  outCorrect: 56,
 } as const;
 
 export const LAYER = {
-  size: 36,
+  size: 76,
   kind: 0,
   act: 4,
   nIn: 8,
@@ -34,7 +38,47 @@ export const LAYER = {
   gw: 24,
   gb: 28,
   y: 32,
+  ws1: 36,
+  ws2: 40,
+  ws3: 44,
+  bs1: 48,
+  bs2: 52,
+  bs3: 56,
+  l1: 60,
+  l2: 64,
+  bl1: 68,
+  bl2: 72,
 } as const;
+
+/** The `OptArgs` record of `optimizer_update` (crates/kernels/src/abi.rs). */
+export const OPT_ARGS = {
+  size: 88,
+  kind: 0,
+  n: 4,
+  w: 8,
+  g: 12,
+  s1: 16,
+  s2: 20,
+  s3: 24,
+  flags: 28,
+  lr: 32,
+  momentum: 36,
+  dampening: 40,
+  beta1: 44,
+  beta2: 48,
+  eps: 52,
+  weightDecay: 56,
+  l1: 60,
+  l2: 64,
+  biasCorrection1: 68,
+  biasCorrection2Sqrt: 72,
+  oneMinusBeta1: 76,
+  oneMinusBeta2: 80,
+  reserved: 84,
+} as const;
+export const OPT_ARGS_ORDER = ['kind', 'n', 'w', 'g', 's1', 's2', 's3', 'flags', 'lr', 'momentum', 'dampening', 'beta1', 'beta2', 'eps', 'weightDecay', 'l1', 'l2', 'biasCorrection1', 'biasCorrection2Sqrt', 'oneMinusBeta1', 'oneMinusBeta2', 'reserved'] as const;
+export const OPT_KIND = { sgd: 0, adagrad: 1, rmsprop: 2, adam: 3, adamw: 4 } as const;
+export const OPT_FLAG = { firstStep: 1, nesterov: 2, centered: 4, amsgrad: 8, maximize: 16 } as const;
 
 export const GEMM_ARGS = {
   size: 60,
@@ -60,16 +104,18 @@ export const GEMM_WORKSPACE_FLOATS = 64 * 256 + 256 * 1024;
 
 /** The layout array `abi_layout` must return, in its documented order. */
 export function expectedLayout(): number[] {
-  const plan = [PLAN.size, PLAN.nLayers, PLAN.loss, PLAN.optimizer, PLAN.batchCap, PLAN.layers, PLAN.gbuf0, PLAN.gbuf1, PLAN.ws, PLAN.lr, PLAN.outLoss, PLAN.outCorrect];
-  const layer = [LAYER.size, LAYER.kind, LAYER.act, LAYER.nIn, LAYER.nOut, LAYER.w, LAYER.b, LAYER.gw, LAYER.gb, LAYER.y];
+  const P = PLAN;
+  const plan = [P.size, P.nLayers, P.loss, P.batchCap, P.reserved, P.layers, P.gbuf0, P.gbuf1, P.ws, P.opt, P.lr, P.clipValue, P.clipNorm, P.globalClipNorm, P.outLoss, P.outCorrect];
+  const L = LAYER;
+  const layer = [L.size, L.kind, L.act, L.nIn, L.nOut, L.w, L.b, L.gw, L.gb, L.y, L.ws1, L.ws2, L.ws3, L.bs1, L.bs2, L.bs3, L.l1, L.l2, L.bl1, L.bl2];
   const g = GEMM_ARGS;
   const gemm = [g.size, g.m, g.n, g.k, g.a, g.rsa, g.csa, g.b, g.rsb, g.csb, g.c, g.rsc, g.beta, g.bias, g.act, g.ws];
   return [...plan, ...layer, ...gemm, GEMM_WORKSPACE_FLOATS];
 }
 /** Names for error messages, same order as {@link expectedLayout}. */
 export const LAYOUT_NAMES = [
-  'sizeof Plan', 'Plan.n_layers', 'Plan.loss', 'Plan.optimizer', 'Plan.batch_cap', 'Plan.layers', 'Plan.gbuf0', 'Plan.gbuf1', 'Plan.ws', 'Plan.lr', 'Plan.out_loss', 'Plan.out_correct',
-  'sizeof Layer', 'Layer.kind', 'Layer.act', 'Layer.n_in', 'Layer.n_out', 'Layer.w', 'Layer.b', 'Layer.gw', 'Layer.gb', 'Layer.y',
+  'sizeof Plan', 'Plan.n_layers', 'Plan.loss', 'Plan.batch_cap', 'Plan.reserved', 'Plan.layers', 'Plan.gbuf0', 'Plan.gbuf1', 'Plan.ws', 'Plan.opt', 'Plan.lr', 'Plan.clip_value', 'Plan.clip_norm', 'Plan.global_clip_norm', 'Plan.out_loss', 'Plan.out_correct',
+  'sizeof Layer', 'Layer.kind', 'Layer.act', 'Layer.n_in', 'Layer.n_out', 'Layer.w', 'Layer.b', 'Layer.gw', 'Layer.gb', 'Layer.y', 'Layer.ws1', 'Layer.ws2', 'Layer.ws3', 'Layer.bs1', 'Layer.bs2', 'Layer.bs3', 'Layer.l1', 'Layer.l2', 'Layer.bl1', 'Layer.bl2',
   'sizeof GemmArgs', 'GemmArgs.m', 'GemmArgs.n', 'GemmArgs.k', 'GemmArgs.a', 'GemmArgs.rsa', 'GemmArgs.csa', 'GemmArgs.b', 'GemmArgs.rsb', 'GemmArgs.csb', 'GemmArgs.c', 'GemmArgs.rsc', 'GemmArgs.beta', 'GemmArgs.bias', 'GemmArgs.act', 'GemmArgs.ws',
   'gemm workspace floats',
 ] as const;
@@ -77,7 +123,6 @@ export const LAYOUT_NAMES = [
 export const STATUS = { ok: 0, nonFiniteLoss: 1, badPlan: 2 } as const;
 export const LAYER_KIND = { dense: 1 } as const;
 export const LOSS_KIND = { softmaxCrossEntropy: 1 } as const;
-export const OPT_KIND = { sgd: 1 } as const;
 /** Activation codes (crates/kernels/src/act.rs `Act`). */
 export const ACT_CODE = { linear: 0, relu: 1 } as const;
 export type ActivationName = keyof typeof ACT_CODE;
@@ -96,6 +141,8 @@ export interface KernelExports {
   sgd_update(w: number, g: number, n: number, lr: number): void;
   colsum(x: number, rows: number, cols: number, out: number): void;
   count_nonfinite(x: number, n: number): number;
+  optimizer_update(args: number): number;
+  opt_args_layout(out: number, cap: number): number;
   train_step(plan: number, x: number, labels: number, n: number): number;
   eval_step(plan: number, x: number, labels: number, n: number): number;
   predict_step(plan: number, x: number, n: number, out: number): number;

@@ -1,5 +1,5 @@
 import { NotInitializedError, OptionError, RuntimeSupportError } from '../errors/index.js';
-import { ABI_VERSION, GEMM_WORKSPACE_FLOATS, LAYOUT_NAMES, expectedLayout, type KernelExports } from './abi.js';
+import { ABI_VERSION, GEMM_WORKSPACE_FLOATS, LAYOUT_NAMES, OPT_ARGS, OPT_ARGS_ORDER, expectedLayout, type KernelExports } from './abi.js';
 import { Arena, type Ptr } from './arena.js';
 import { SCALAR_WASM_BASE64, SIMD_WASM_BASE64 } from './wasm-bytes.generated.js';
 
@@ -123,6 +123,16 @@ export async function instantiate(mod: WebAssembly.Module, initialPages = 64): P
   for (let i = 0; i < expected.length; i++) {
     if (view[i] !== expected[i]) {
       throw new RuntimeSupportError(`init: record layout mismatch at ${LAYOUT_NAMES[i]}: module says ${view[i]}, wasmfit expects ${expected[i]}. The module was built from other sources; rebuild it.`);
+    }
+  }
+  if (typeof ex.opt_args_layout !== 'function') throw new RuntimeSupportError("init: the module lacks the export 'opt_args_layout'; rebuild it.");
+  const optExpected = [OPT_ARGS.size, ...OPT_ARGS_ORDER.map((k) => OPT_ARGS[k])];
+  const optView = new Uint32Array(memory.buffer, base, optExpected.length);
+  const optCount = ex.opt_args_layout(base, optExpected.length);
+  for (let i = 0; i < optExpected.length; i++) {
+    if (optCount !== optExpected.length || optView[i] !== optExpected[i]) {
+      const name = i === 0 ? 'sizeof OptArgs' : `OptArgs.${OPT_ARGS_ORDER[i - 1]}`;
+      throw new RuntimeSupportError(`init: record layout mismatch at ${name}: module says ${optView[i]}, wasmfit expects ${optExpected[i]}. The module was built from other sources; rebuild it.`);
     }
   }
   return new Runtime(ex, memory);

@@ -6,6 +6,7 @@
 //! the optimizer update for every layer without returning to JavaScript; schedules only rewrite
 //! `Plan::lr` between calls.
 
+use crate::abi::{OptArgs, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMW, OPT_AMSGRAD, OPT_CENTERED, OPT_FIRST_STEP, OPT_MAXIMIZE, OPT_NESTEROV, OPT_RMSPROP, OPT_SGD};
 use crate::act::{self, Act};
 use crate::gemm::{self, Epilogue, MatRef};
 use crate::{loss, optim, reduce};
@@ -19,15 +20,14 @@ pub const STATUS_BAD_PLAN: u32 = 2;
 
 pub const LAYER_DENSE: u32 = 1;
 pub const LOSS_SOFTMAX_CE: u32 = 1;
-pub const OPT_SGD: u32 = 1;
 
 /// Plan header. Pointer fields are addresses in linear memory (`usize`: 4 bytes on wasm32).
 #[repr(C)]
 pub struct Plan {
     pub n_layers: u32,
     pub loss: u32,
-    pub optimizer: u32,
     pub batch_cap: u32,
+    pub reserved: u32,
     /// `*const Layer`, `n_layers` records.
     pub layers: usize,
     /// Two gradient ping-pong buffers of `batch_cap × max layer width` floats.
@@ -35,7 +35,17 @@ pub struct Plan {
     pub gbuf1: usize,
     /// GEMM packing workspace of `gemm::WORKSPACE_FLOATS` floats.
     pub ws: usize,
+    /// `*const OptArgs`: the optimizer kind, flags and hyper-parameters of this step (its `n`, `w`,
+    /// `g`, `s1..s3`, `lr`, `l1`, `l2` are ignored: they come from the layers and from `lr`).
+    pub opt: usize,
+    /// Learning rate of this step (schedules rewrite only this).
     pub lr: f32,
+    /// Clip each gradient element to [−v, v] (0 = off), Keras `clipvalue`.
+    pub clip_value: f32,
+    /// Rescale each tensor's gradient to L2 norm ≤ c (0 = off), Keras `clipnorm`.
+    pub clip_norm: f32,
+    /// Rescale all gradients together to global L2 norm ≤ c (0 = off), Keras `global_clipnorm`.
+    pub global_clip_norm: f32,
     /// Written by the step: Σ per-sample loss of this batch (f32 of an f64 sum).
     pub out_loss: f32,
     /// Written by the step: rows whose argmax equals the label.
@@ -56,6 +66,20 @@ pub struct Layer {
     pub gb: usize,
     /// Output buffer `[batch_cap, n_out]`.
     pub y: usize,
+    /// Optimizer state of the kernel (0 when the optimizer does not use that slot).
+    pub ws1: usize,
+    pub ws2: usize,
+    pub ws3: usize,
+    /// Optimizer state of the bias.
+    pub bs1: usize,
+    pub bs2: usize,
+    pub bs3: usize,
+    /// Kernel penalties `l1·Σ|w| + l2·Σw²` (gradients `l1·sign(w)` and `2·l2·w`).
+    pub l1: f32,
+    pub l2: f32,
+    /// Bias penalties.
+    pub bl1: f32,
+    pub bl2: f32,
 }
 
 #[inline]
@@ -72,7 +96,11 @@ unsafe fn layers<'a>(plan: &Plan) -> &'a [Layer] {
 }
 
 unsafe fn validate(plan: &Plan, n: usize) -> bool {
-    if n > plan.batch_cap as usize || plan.n_layers == 0 || plan.loss != LOSS_SOFTMAX_CE {
+    if n > plan.batch_cap as usize || plan.n_layers == 0 || plan.loss != LOSS_SOFTMAX_CE || plan.opt == 0 {
+        return false;
+    }
+    let kind = (*(plan.opt as *const OptArgs)).kind;
+    if kind > OPT_ADAMW {
         return false;
     }
     let ls = layers(plan);
@@ -188,11 +216,18 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
             core::mem::swap(&mut g, &mut g_other);
         }
     }
+    clip_gradients(plan, ls);
+    let t = &*(plan.opt as *const OptArgs);
+    let mut h = hyper(t, plan.lr);
     for l in ls {
         let (ni, no) = (l.n_in as usize, l.n_out as usize);
-        optim::sgd(fsm(l.w, ni * no), fs(l.gw, ni * no), plan.lr);
+        h.l1 = l.l1;
+        h.l2 = l.l2;
+        update(t.kind, &h, l.w, l.gw, [l.ws1, l.ws2, l.ws3], ni * no);
         if l.b != 0 {
-            optim::sgd(fsm(l.b, no), fs(l.gb, no), plan.lr);
+            h.l1 = l.bl1;
+            h.l2 = l.bl2;
+            update(t.kind, &h, l.b, l.gb, [l.bs1, l.bs2, l.bs3], no);
         }
     }
     STATUS_OK
@@ -243,4 +278,126 @@ pub unsafe fn predict_step(plan: &mut Plan, x: usize, n: usize, out: usize) -> u
     o.copy_from_slice(fs(y, n * k));
     act::softmax_rows_inplace(o, n, k);
     STATUS_OK
+}
+
+/// The update's hyper-parameters from the plan's OptArgs template and this step's rate.
+fn hyper(t: &OptArgs, lr: f32) -> optim::Hyper {
+    optim::Hyper {
+        lr,
+        momentum: t.momentum,
+        dampening: t.dampening,
+        beta1: t.beta1,
+        beta2: t.beta2,
+        eps: t.eps,
+        weight_decay: t.weight_decay,
+        l1: 0.0,
+        l2: 0.0,
+        bias_correction1: t.bias_correction1,
+        bias_correction2_sqrt: t.bias_correction2_sqrt,
+        one_minus_beta1: t.one_minus_beta1,
+        one_minus_beta2: t.one_minus_beta2,
+        first_step: t.flags & OPT_FIRST_STEP != 0,
+        nesterov: t.flags & OPT_NESTEROV != 0,
+        centered: t.flags & OPT_CENTERED != 0,
+        amsgrad: t.flags & OPT_AMSGRAD != 0,
+        maximize: t.flags & OPT_MAXIMIZE != 0,
+    }
+}
+
+/// One fused update of one tensor; a state slot at address 0 is "not used".
+unsafe fn update(kind: u32, h: &optim::Hyper, w: usize, g: usize, s: [usize; 3], n: usize) {
+    let w = fsm(w, n);
+    let g = fs(g, n);
+    let st = |i: usize| -> Option<&mut [f32]> {
+        if s[i] == 0 {
+            None
+        } else {
+            Some(fsm(s[i], n))
+        }
+    };
+    match kind {
+        OPT_SGD => optim::sgd_step(w, g, st(0), h),
+        OPT_ADAGRAD => optim::adagrad_step(w, g, st(0).unwrap_or(&mut []), h),
+        OPT_RMSPROP => optim::rmsprop_step(w, g, st(0).unwrap_or(&mut []), st(1), st(2), h),
+        OPT_ADAM | OPT_ADAMW => {
+            optim::adam_step(w, g, st(0).unwrap_or(&mut []), st(1).unwrap_or(&mut []), st(2), h, kind == OPT_ADAMW)
+        }
+        _ => {}
+    }
+}
+
+fn sum_squares(g: &[f32]) -> f64 {
+    let mut s = 0.0f64;
+    for &v in g {
+        s += (v as f64) * (v as f64);
+    }
+    s
+}
+
+fn scale(g: &mut [f32], f: f32) {
+    for v in g.iter_mut() {
+        *v *= f;
+    }
+}
+
+/// Gradient clipping in Keras 3's order (`_clip_gradients`): per-tensor norm, then global norm,
+/// then value. Norms accumulate in f64; a tensor is rescaled by `c / norm` only when `norm > c`.
+unsafe fn clip_gradients(plan: &Plan, ls: &[Layer]) {
+    let tensors = |l: &Layer| -> [(usize, usize); 2] {
+        let (ni, no) = (l.n_in as usize, l.n_out as usize);
+        [(l.gw, ni * no), (if l.b != 0 { l.gb } else { 0 }, no)]
+    };
+    if plan.clip_norm > 0.0 {
+        let c = plan.clip_norm as f64;
+        for l in ls {
+            for (p, n) in tensors(l) {
+                if p == 0 {
+                    continue;
+                }
+                let norm = crate::math::sqrt64(sum_squares(fs(p, n)));
+                if norm > c {
+                    scale(fsm(p, n), (c / norm) as f32);
+                }
+            }
+        }
+    }
+    if plan.global_clip_norm > 0.0 {
+        let c = plan.global_clip_norm as f64;
+        let mut total = 0.0f64;
+        for l in ls {
+            for (p, n) in tensors(l) {
+                if p != 0 {
+                    total += sum_squares(fs(p, n));
+                }
+            }
+        }
+        let norm = crate::math::sqrt64(total);
+        if norm > c {
+            let f = (c / norm) as f32;
+            for l in ls {
+                for (p, n) in tensors(l) {
+                    if p != 0 {
+                        scale(fsm(p, n), f);
+                    }
+                }
+            }
+        }
+    }
+    if plan.clip_value > 0.0 {
+        let v = plan.clip_value;
+        for l in ls {
+            for (p, n) in tensors(l) {
+                if p == 0 {
+                    continue;
+                }
+                for x in fsm(p, n).iter_mut() {
+                    if *x > v {
+                        *x = v;
+                    } else if *x < -v {
+                        *x = -v;
+                    }
+                }
+            }
+        }
+    }
 }

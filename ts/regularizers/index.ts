@@ -1,0 +1,57 @@
+import { OptionError } from '../errors/index.js';
+
+/**
+ * A weight penalty `l1·Σ|w| + l2·Σw²` added to the loss (Keras meaning). Its gradient,
+ * `l1·sign(w) + 2·l2·w`, is folded into the fused optimizer update. Note the factor 2: Keras/tfjs
+ * `l2(λ)` adds λ·Σw² (gradient 2λw), while PyTorch's `weight_decay = λ` adds λw to the gradient —
+ * `l2(λ / 2)` reproduces PyTorch's `weight_decay = λ`. The reported training loss is the data loss
+ * only (penalties are not added to it).
+ */
+export interface Regularizer {
+  readonly type: 'regularizer';
+  readonly l1: number;
+  readonly l2: number;
+}
+
+function coef(where: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new OptionError(name, `${where}: ${name} = ${String(v)}; expected a finite number >= 0 (e.g. 1e-4).`);
+  }
+  return v;
+}
+
+/** L1 penalty `λ·Σ|w|`, gradient `λ·sign(w)` (sign(0) = 0). Drives weights to exactly-small values. */
+export function l1(lambda: number): Regularizer {
+  return { type: 'regularizer', l1: coef('l1', 'lambda', lambda), l2: 0 };
+}
+
+/** L2 penalty `λ·Σw²` (Keras `l2`), gradient `2λ·w`. */
+export function l2(lambda: number): Regularizer {
+  return { type: 'regularizer', l1: 0, l2: coef('l2', 'lambda', lambda) };
+}
+
+/** Keras `L1L2`: `l1·Σ|w| + l2·Σw²`. */
+export function l1l2(options: { l1?: number; l2?: number } = {}): Regularizer {
+  return { type: 'regularizer', l1: coef('l1l2', 'l1', options.l1 ?? 0), l2: coef('l1l2', 'l2', options.l2 ?? 0) };
+}
+
+/**
+ * Elastic net (scikit-learn's parametrization): `l1Ratio·alpha·Σ|w| + (1 − l1Ratio)/2·alpha·Σw²`,
+ * gradient `l1Ratio·alpha·sign(w) + (1 − l1Ratio)·alpha·w`.
+ */
+export function elasticNet(options: { alpha: number; l1Ratio?: number }): Regularizer {
+  const alpha = coef('elasticNet', 'alpha', options?.alpha);
+  const r = options.l1Ratio ?? 0.5;
+  if (typeof r !== 'number' || !(r >= 0 && r <= 1)) throw new OptionError('l1Ratio', `elasticNet: l1Ratio = ${String(r)}; expected a number in [0, 1].`);
+  return { type: 'regularizer', l1: r * alpha, l2: ((1 - r) / 2) * alpha };
+}
+
+/** Validates an optional regularizer option. @internal */
+export function checkRegularizer(v: unknown, option: string, where: string): Regularizer | null {
+  if (v === undefined || v === null) return null;
+  const r = v as Partial<Regularizer>;
+  if (typeof r !== 'object' || r.type !== 'regularizer') {
+    throw new OptionError(option, `${where}: ${option} must be built by l1(), l2(), l1l2() or elasticNet().`);
+  }
+  return { type: 'regularizer', l1: coef(where, `${option}.l1`, r.l1), l2: coef(where, `${option}.l2`, r.l2) };
+}
