@@ -1,4 +1,7 @@
 import { OptionError } from '../errors/index.js';
+import { type OptimizerState, initState, updateTensors } from './standalone.js';
+
+export type { OptimizerState } from './standalone.js';
 
 /**
  * Optimizer configs, with PyTorch's option names (camelCase) and PyTorch's defaults. The update
@@ -21,6 +24,16 @@ export interface ClipOptions {
 }
 
 interface Base {
+  /**
+   * Standalone use, without a model (for packages that bring their own): zeroed state for these
+   * parameter tensors. `const opt = adam({ lr: 1e-3 }); const state = opt.init(params);`
+   */
+  init(params: Float32Array | readonly Float32Array[]): OptimizerState;
+  /**
+   * One update of `params` in place from `grads`, with the same fused WASM kernel `fit` uses
+   * (needs `await init()` first). `lr` overrides the config's rate for this step.
+   */
+  update(params: Float32Array | readonly Float32Array[], grads: Float32Array | readonly Float32Array[], state: OptimizerState, lr?: number): void;
   readonly lr: number;
   readonly clipValue: number;
   readonly clipNorm: number;
@@ -76,6 +89,19 @@ export function checkLr(lr: unknown, where: string): number {
 }
 
 type Opts = Record<string, unknown>;
+
+/** Attaches the standalone `init`/`update` as non-enumerable methods (configs stay plain JSON). */
+function withMethods<T extends OptimizerConfig>(c: Omit<T, 'init' | 'update'>): T {
+  const cfg = c as T;
+  Object.defineProperties(cfg, {
+    init: { value: (params: Float32Array | readonly Float32Array[]) => initState(cfg, params), enumerable: false },
+    update: {
+      value: (params: Float32Array | readonly Float32Array[], grads: Float32Array | readonly Float32Array[], state: OptimizerState, lr?: number) => updateTensors(cfg, params, grads, state, lr),
+      enumerable: false,
+    },
+  });
+  return Object.freeze(cfg);
+}
 
 function keys(where: string, o: Opts, known: string[]): void {
   if (typeof o !== 'object' || o === null) throw new OptionError('options', `${where}: options must be an object.`);
@@ -142,7 +168,7 @@ export function sgd(options: SgdOptions = {}): SgdConfig {
   if (nesterov && (momentum <= 0 || dampening !== 0)) {
     throw new OptionError('nesterov', `${W}: nesterov = true needs momentum > 0 and dampening = 0 (received momentum ${momentum}, dampening ${dampening}), as PyTorch requires.`);
   }
-  return { type: 'sgd', lr, momentum, dampening, weightDecay: num(W, o, 'weightDecay', 0, 0), nesterov, maximize: bool(W, o, 'maximize', false), ...clip(W, o) };
+  return withMethods<SgdConfig>({ type: 'sgd', lr, momentum, dampening, weightDecay: num(W, o, 'weightDecay', 0, 0), nesterov, maximize: bool(W, o, 'maximize', false), ...clip(W, o) });
 }
 
 /** Options of {@link adagrad}. */
@@ -169,7 +195,7 @@ export function adagrad(options: AdagradOptions = {}): AdagradConfig {
   const W = 'adagrad';
   const o = options as Opts;
   keys(W, o, ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps', 'maximize', ...CLIP]);
-  return {
+  return withMethods<AdagradConfig>({
     type: 'adagrad',
     lr: checkLr(o.lr ?? 1e-2, W),
     lrDecay: num(W, o, 'lrDecay', 0, 0),
@@ -178,7 +204,7 @@ export function adagrad(options: AdagradOptions = {}): AdagradConfig {
     eps: num(W, o, 'eps', 1e-10, 0),
     maximize: bool(W, o, 'maximize', false),
     ...clip(W, o),
-  };
+  });
 }
 
 /** Options of {@link rmsprop}. */
@@ -208,7 +234,7 @@ export function rmsprop(options: RmspropOptions = {}): RmspropConfig {
   const W = 'rmsprop';
   const o = options as Opts;
   keys(W, o, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize', ...CLIP]);
-  return {
+  return withMethods<RmspropConfig>({
     type: 'rmsprop',
     lr: checkLr(o.lr ?? 1e-2, W),
     alpha: num(W, o, 'alpha', 0.99, 0, 1),
@@ -218,7 +244,7 @@ export function rmsprop(options: RmspropOptions = {}): RmspropConfig {
     centered: bool(W, o, 'centered', false),
     maximize: bool(W, o, 'maximize', false),
     ...clip(W, o),
-  };
+  });
 }
 
 /** Options of {@link adam} and {@link adamw}. */
@@ -244,7 +270,7 @@ function adamLike(type: 'adam' | 'adamw', options: AdamOptions): AdamConfig {
   if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === 'number' && Number.isFinite(b) && b >= 0 && b < 1)) {
     throw new OptionError('betas', `${W}: betas = ${JSON.stringify(betas)}; expected [β1, β2] with each in [0, 1), e.g. [0.9, 0.999].`);
   }
-  return {
+  return withMethods<AdamConfig>({
     type,
     lr: checkLr(o.lr ?? 1e-3, W),
     betas: [betas[0] as number, betas[1] as number],
@@ -253,7 +279,7 @@ function adamLike(type: 'adam' | 'adamw', options: AdamOptions): AdamConfig {
     amsgrad: bool(W, o, 'amsgrad', false),
     maximize: bool(W, o, 'maximize', false),
     ...clip(W, o),
-  };
+  });
 }
 
 /**
