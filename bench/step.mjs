@@ -1,0 +1,33 @@
+// train_step throughput: one JS→WASM call per batch (forward, loss, backward, Adam, every layer).
+//   npm run bench:step            (median of 7 timed runs after warm-up; prints samples/s)
+// Workload W1 of the benchmark issue: 784-256-128-10 ReLU, softmax cross-entropy, Adam 1e-3, batch 128.
+import { init, Sequential, dense, adam } from '../dist/wasmfit.mjs';
+
+const quick = process.argv.includes('--quick');
+const rt = await init();
+const [d, h1, h2, k, batch] = [784, 256, 128, 10, 128];
+const rows = batch * 16;
+const x = new Float32Array(rows * d);
+const y = new Int32Array(rows);
+let s = 1;
+for (let i = 0; i < x.length; i++) {
+  s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+  x[i] = s / 4294967296;
+}
+for (let i = 0; i < rows; i++) y[i] = i % k;
+const model = new Sequential({ inputShape: [d], layers: [dense(h1, { activation: 'relu' }), dense(h2, { activation: 'relu' }), dense(k)] });
+model.compile({ optimizer: adam({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' });
+await model.fit(x, y, { epochs: 1, batchSize: batch }); // warm-up
+const times = [];
+for (let r = 0; r < (quick ? 3 : 7); r++) {
+  const t0 = performance.now();
+  await model.fit(x, y, { epochs: 2, batchSize: batch, yieldEveryMs: 1e9 });
+  times.push((performance.now() - t0) / 1000);
+}
+times.sort((a, b) => a - b);
+const sps = times.map((t) => (2 * rows) / t);
+const med = (2 * rows) / times[Math.floor(times.length / 2)];
+const mem = rt.memoryStats();
+console.log(`W1 784-256-128-10 Adam batch ${batch} (${rt.simd ? 'SIMD128' : 'scalar'}): ${med.toFixed(0)} samples/s (min ${Math.min(...sps).toFixed(0)}, max ${Math.max(...sps).toFixed(0)})`);
+console.log(`WASM memory: ${(mem.committedBytes / 2 ** 20).toFixed(1)} MiB committed, peak in use ${(mem.peakInUseBytes / 2 ** 20).toFixed(1)} MiB`);
+model.dispose();
