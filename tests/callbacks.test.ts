@@ -166,3 +166,23 @@ describe('plateauCallback', () => {
     m.dispose();
   });
 });
+
+describe('progressBar', () => {
+  it('draws a live bar with ETA on a TTY and one line per epoch elsewhere', async () => {
+    const { progressBar } = await import('../ts/index.js');
+    await init();
+    const x = testData(64 * 3, 5);
+    const y = Int32Array.from({ length: 64 }, (_, i) => i % 2);
+    const m = new Sequential({ inputShape: [3], layers: [dense(2)] });
+    m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
+    let tty = '';
+    await m.fit(x, y, { epochs: 2, batchSize: 8, callbacks: [progressBar({ stream: { isTTY: true, columns: 100, write: (s: string) => (tty += s) }, intervalMs: 0 })] });
+    expect(tty).toMatch(/\r\x1b\[2Kepoch 1\/2 \[=+>?\.*\] \d+\/8 - ETA/);
+    expect(tty).toMatch(/epoch 2\/2 - [\d.]+s - loss: \d\.\d{4} - accuracy: \d\.\d{4}/);
+    let plain = '';
+    await m.fit(x, y, { epochs: 3, batchSize: 8, callbacks: [progressBar({ stream: { write: (s: string) => (plain += s) } })] });
+    expect(plain.trim().split('\n')).toHaveLength(3);
+    expect(plain).not.toMatch(/ETA|\r/);
+    m.dispose();
+  });
+});

@@ -199,3 +199,5 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
     },
   };
 }
+export { progressBar } from './progress.js';
+export type { ProgressBarOptions } from './progress.js';

@@ -5,6 +5,7 @@ import { STATUS } from '../runtime/abi.js';
 import type { Callback, CallbackModel, History, Logs } from './callbacks.js';
 import type { CompiledPlan } from './plan.js';
 import type { Schedule } from '../schedules/index.js';
+import { progressBar } from '../callbacks/progress.js';
 
 /** Options of `fit`. */
 export interface FitOptions {
@@ -23,7 +24,7 @@ export interface FitOptions {
   validationSplit?: number;
   /** Explicit validation data `[x, y]`; overrides validationSplit. */
   validationData?: readonly [Features, Labels];
-  /** 0 = silent (default), 1 = one line per epoch on the console. */
+  /** 0 = silent (default), 1 = a progress bar on a TTY (ETA, running loss/accuracy), one line per epoch otherwise. */
   verbose?: 0 | 1;
   /** Hooks called in order. */
   callbacks?: readonly Callback[];
@@ -88,7 +89,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   if (typeof yieldEveryMs !== 'number' || !(yieldEveryMs >= 0)) throw new OptionError('yieldEveryMs', `fit: yieldEveryMs = ${String(yieldEveryMs)}; expected a number >= 0.`);
   const seed = options.seed ?? m.nextFitSeed();
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `fit: seed = ${String(seed)}; expected a finite number.`);
-  const callbacks = options.callbacks ?? [];
+  const callbacks = [...(options.callbacks ?? []), ...(verbose === 1 ? [progressBar()] : [])];
   const schedule = options.schedule;
   if (schedule !== undefined && (typeof schedule !== 'function' || (schedule.unit !== 'epoch' && schedule.unit !== 'step'))) {
     throw new OptionError('schedule', 'fit: schedule must be a schedule built by a factory such as cosineAnnealingLR({ lr, tMax }) (a function with unit "epoch" or "step").');
@@ -135,10 +136,10 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   m.stopTraining = false;
   const terminateOnNonFinite = callbacks.some((cb) => cb.terminateOnNonFinite === true);
   for (const cb of callbacks) cb.setModel?.(m);
-  for (const cb of callbacks) await cb.onTrainBegin?.({});
+  const steps = Math.ceil(nTrain / batchSize);
+  for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, steps, samples: nTrain });
   let terminated = false;
   let lastYield = Date.now();
-  const steps = Math.ceil(nTrain / batchSize);
   let globalStep = 0;
   let lr = m.lr;
   for (let epoch = 0; epoch < epochs; epoch++) {
@@ -150,7 +151,6 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
     if (shuffle) rng.shuffle(idx);
     let lossSum = 0;
     let correct = 0;
-    const t0 = Date.now();
     for (let s = 0; s < steps; s++) {
       const start = s * batchSize;
       const n = Math.min(batchSize, nTrain - start);
@@ -187,10 +187,6 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
     }
     history.epoch.push(epoch);
     record(logs);
-    if (verbose === 1) {
-      const parts = Object.entries(logs).map(([k, v]) => `${k}: ${v.toFixed(4)}`);
-      console.log(`epoch ${epoch + 1}/${epochs} - ${((Date.now() - t0) / 1000).toFixed(2)}s - ${parts.join(' - ')}`);
-    }
     for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
     if (m.stopTraining) break;
   }
