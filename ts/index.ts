@@ -15,3 +15,4 @@ export { Rng } from './data/rng.js';
 export * from './schedules/index.js';
 export * from './plot/index.js';
 export * from './regularizers/index.js';
+export * from './kernels/index.js';
