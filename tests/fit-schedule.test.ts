@@ -62,3 +62,15 @@ describe('fit with a schedule', () => {
     m.dispose();
   });
 });
+
+describe('initialEpoch', () => {
+  it('runs epochs initialEpoch … epochs − 1 and epoch schedules see the absolute epoch (Keras)', async () => {
+    await init();
+    const m = model();
+    const h = await m.fit(x, y, { epochs: 5, initialEpoch: 3, schedule: stepLR({ lr: 0.1, stepSize: 2, gamma: 0.5 }) });
+    expect(h.epoch).toEqual([3, 4]);
+    expect(h.history.lr).toEqual([0.1 * 0.5 ** 1, 0.1 * 0.5 ** 2]);
+    await expect(m.fit(x, y, { epochs: 2, initialEpoch: 2 })).rejects.toThrow(/initialEpoch = 2/);
+    m.dispose();
+  });
+});

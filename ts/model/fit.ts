@@ -9,8 +9,10 @@ import { progressBar } from '../callbacks/progress.js';
 
 /** Options of `fit`. */
 export interface FitOptions {
-  /** Passes over the training data (default 1). */
+  /** Index of the last epoch + 1, as Keras: training runs epochs `initialEpoch … epochs − 1` (default 1). */
   epochs?: number;
+  /** Epoch to start from, e.g. to resume (default 0). Epoch schedules see the absolute epoch. */
+  initialEpoch?: number;
   /** Rows per optimizer step (default 32). */
   batchSize?: number;
   /** Reshuffle the training rows every epoch (default `true`). */
@@ -53,7 +55,7 @@ export interface Trainable extends CallbackModel {
   nextFitSeed(): number;
 }
 
-const FIT_KEYS = new Set(['epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'verbose', 'callbacks', 'yieldEveryMs', 'schedule']);
+const FIT_KEYS = new Set(['initialEpoch', 'epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'verbose', 'callbacks', 'yieldEveryMs', 'schedule']);
 
 function posInt(v: unknown, name: string, def: number): number {
   if (v === undefined) return def;
@@ -77,6 +79,10 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   }
   const epochs = posInt(options.epochs, 'epochs', 1);
   const batchSize = posInt(options.batchSize, 'batchSize', 32);
+  const initialEpoch = options.initialEpoch ?? 0;
+  if (typeof initialEpoch !== 'number' || !Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs) {
+    throw new OptionError('initialEpoch', `fit: initialEpoch = ${String(initialEpoch)}; expected an integer in [0, epochs) (epochs = ${epochs} is the index of the last epoch + 1, as in Keras).`);
+  }
   const shuffle = options.shuffle ?? true;
   if (typeof shuffle !== 'boolean') throw new OptionError('shuffle', `fit: shuffle = ${String(shuffle)}; expected a boolean.`);
   const split = options.validationSplit ?? 0;
@@ -105,7 +111,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
     throw new OptionError('schedule', 'fit: a schedule and a callback that sets the learning rate (plateauCallback) would overwrite each other. Compose them with withPlateau(schedule, plateau) or drop one.');
   }
   // validate the schedule's first value before changing anything
-  if (schedule) lrAt(0, schedule.unit === 'epoch' ? 'epoch 0' : 'step 0');
+  if (schedule) lrAt(schedule.unit === 'epoch' ? initialEpoch : 0, schedule.unit === 'epoch' ? `epoch ${initialEpoch}` : 'step 0');
 
   const fx = toFeatures(x, m.inputSize, 'fit');
   const ids = toClassIds(y, fx.rows, m.outputSize, 'fit');
@@ -142,7 +148,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   let lastYield = Date.now();
   let globalStep = 0;
   let lr = m.lr;
-  for (let epoch = 0; epoch < epochs; epoch++) {
+  for (let epoch = initialEpoch; epoch < epochs; epoch++) {
     if (schedule?.unit === 'epoch') {
       lr = lrAt(epoch, `epoch ${epoch}`);
       m.learningRate = lr;
