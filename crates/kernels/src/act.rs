@@ -59,7 +59,7 @@ impl Act {
     }
 }
 
-/// ReLU: `max(0, x)`; NaN propagates (`0 < NaN` is false, so NaN stays NaN — same in SIMD via pmax).
+/// ReLU: `max(0, x)`; NaN propagates (the SIMD path selects the same lanes, bit for bit).
 #[inline]
 pub fn relu(x: f32) -> f32 {
     if 0.0 < x || x.is_nan() {
@@ -162,7 +162,10 @@ fn relu_inplace(x: &mut [f32]) {
             // SAFETY: i + 4 <= len.
             unsafe {
                 let v = v128_load(p.add(i) as *const v128);
-                v128_store(p.add(i) as *mut v128, f32x4_pmax(z, v));
+                // Keep v where v > 0 or v is NaN, else +0: exactly the scalar `relu` (pmax(0, v)
+                // would turn NaN into 0, since pmax(a, b) = a < b ? b : a).
+                let keep = v128_or(f32x4_gt(v, z), f32x4_ne(v, v));
+                v128_store(p.add(i) as *mut v128, v128_and(v, keep));
             }
             i += 4;
         }
