@@ -1,15 +1,19 @@
 import { OptionError } from '../errors/index.js';
 import { ACT_CODE, type ActivationName } from '../runtime/abi.js';
 import { checkInitializer, type Initializer } from './initializers.js';
-import { checkRegularizer, type Regularizer } from '../regularizers/index.js';
+import { checkRegularizer, type MaxNormConstraint, type Regularizer } from '../regularizers/index.js';
 
 export type { Initializer, InitializerName } from './initializers.js';
 export type { ActivationName } from '../runtime/abi.js';
 
 /** Options of {@link dense}. */
 export interface DenseOptions {
-  /** `'relu'` or `'linear'` (default `'linear'`). */
+  /** `'linear'` (default), `'relu'`, `'leakyRelu'`, `'elu'`, `'sigmoid'` or `'tanh'`. */
   activation?: ActivationName;
+  /** Parameter of `leakyRelu` (negative slope, default 0.01 as PyTorch; Keras uses 0.3) or `elu` (default 1). */
+  alpha?: number;
+  /** Constraint applied after every update, e.g. `maxNorm({ maxValue: 3 })`. */
+  kernelConstraint?: MaxNormConstraint;
   /** Add a bias vector (default `true`). */
   useBias?: boolean;
   /** Kernel initializer (default `'glorotUniform'`, as Keras). */
@@ -27,6 +31,8 @@ export interface DenseConfig {
   readonly type: 'dense';
   readonly units: number;
   readonly activation: ActivationName;
+  readonly alpha: number;
+  readonly kernelConstraint: MaxNormConstraint | null;
   readonly useBias: boolean;
   readonly kernelInitializer: Initializer;
   readonly biasInitializer: Initializer;
@@ -34,9 +40,30 @@ export interface DenseConfig {
   readonly biasRegularizer: Regularizer | null;
 }
 
-export type LayerConfig = DenseConfig;
+/** A dropout layer config. */
+export interface DropoutConfig {
+  readonly type: 'dropout';
+  readonly rate: number;
+}
 
-const DENSE_KEYS = new Set(['activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer']);
+export type LayerConfig = DenseConfig | DropoutConfig;
+
+/**
+ * Inverted dropout on the previous dense layer's output: while training each unit is zeroed with
+ * probability `rate` and survivors are scaled by `1/(1 − rate)`; at inference it is the identity
+ * (unless `predict(x, { mcSamples })` asks for Monte Carlo dropout). Masks come from a
+ * counter-based generator (Philox-4x32-10) keyed by the fit seed, so runs are reproducible.
+ * Must follow a dense layer.
+ * @param rate drop probability in [0, 1)
+ */
+export function dropout(rate: number): DropoutConfig {
+  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) {
+    throw new OptionError('rate', `dropout: rate = ${String(rate)}; expected a drop probability in [0, 1), e.g. 0.2.`);
+  }
+  return { type: 'dropout', rate };
+}
+
+const DENSE_KEYS = new Set(['activation', 'alpha', 'kernelConstraint', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer']);
 
 /**
  * A fully connected layer: `y = act(x·W + b)` with W of shape `[inputs, units]` (Keras layout).
@@ -58,12 +85,22 @@ export function dense(units: number, options: DenseOptions = {}): DenseConfig {
   if (!(activation in ACT_CODE)) {
     throw new OptionError('activation', `dense: activation = ${JSON.stringify(activation)}; expected one of ${Object.keys(ACT_CODE).join(', ')}.`);
   }
+  const alpha = options.alpha ?? (activation === 'elu' ? 1 : 0.01);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha < 0 || (activation === 'elu' && alpha === 0)) {
+    throw new OptionError('alpha', `dense: alpha = ${String(alpha)}; expected a finite number >= 0 (> 0 for elu).`);
+  }
+  const kc = options.kernelConstraint ?? null;
+  if (kc !== null && (typeof kc !== 'object' || kc.type !== 'maxNorm' || !(kc.maxValue > 0))) {
+    throw new OptionError('kernelConstraint', 'dense: kernelConstraint must be built by maxNorm({ maxValue }).');
+  }
   const useBias = options.useBias ?? true;
   if (typeof useBias !== 'boolean') throw new OptionError('useBias', `dense: useBias = ${String(useBias)}; expected a boolean.`);
   return {
     type: 'dense',
     units,
     activation,
+    alpha,
+    kernelConstraint: kc,
     useBias,
     kernelInitializer: checkInitializer(options.kernelInitializer ?? 'glorotUniform', 'kernelInitializer', 'dense'),
     biasInitializer: checkInitializer(options.biasInitializer ?? 'zeros', 'biasInitializer', 'dense'),

@@ -53,6 +53,8 @@ export interface Trainable extends CallbackModel {
   writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | null, idx: Int32Array | null, start: number, count: number): void;
   run(plan: CompiledPlan, kind: 'train' | 'eval', n: number): number;
   nextFitSeed(): number;
+  /** Keys the dropout masks of this fit. */
+  beginFit(seed: number): void;
 }
 
 const FIT_KEYS = new Set(['initialEpoch', 'epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'verbose', 'callbacks', 'yieldEveryMs', 'schedule']);
@@ -133,6 +135,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   const plan = m.planFor(Math.min(batchSize, nTrain));
   plan.setLr(m.lr);
   const rng = new Rng(seed);
+  m.beginFit(seed);
   const idx = new Int32Array(nTrain);
   for (let i = 0; i < nTrain; i++) idx[i] = i;
   const history: History = { epoch: [], history: {} };

@@ -19,6 +19,12 @@ export interface DenseParams {
   l2: number;
   bl1: number;
   bl2: number;
+  /** Activation parameter (leakyRelu slope, elu alpha). */
+  alpha: number;
+  /** Dropout rate on this layer's output while training (0 = none). */
+  dropout: number;
+  /** Max-norm of each unit's incoming weights (0 = none). */
+  maxNorm: number;
 }
 
 /** Plan-wide optimizer settings. @internal */
@@ -64,6 +70,8 @@ export class CompiledPlan {
     const g0 = own(a.allocF32(batchCap * maxWidth));
     const g1 = own(a.allocF32(batchCap * maxWidth));
     const ys = layers.map((l) => own(a.allocF32(batchCap * l.nOut)));
+    const masks = layers.map((l) => (l.dropout > 0 ? own(a.allocF32(batchCap * l.nOut)) : 0));
+    const yds = layers.map((l) => (l.dropout > 0 ? own(a.allocF32(batchCap * l.nOut)) : 0));
     const v = a.view;
     layers.forEach((l, i) => {
       const r = recs + i * LAYER.size;
@@ -86,6 +94,11 @@ export class CompiledPlan {
       v.setFloat32(r + LAYER.l2, l.l2, true);
       v.setFloat32(r + LAYER.bl1, l.bl1, true);
       v.setFloat32(r + LAYER.bl2, l.bl2, true);
+      v.setFloat32(r + LAYER.alpha, l.alpha, true);
+      v.setFloat32(r + LAYER.dropout, l.dropout, true);
+      v.setUint32(r + LAYER.mask, masks[i]!, true);
+      v.setUint32(r + LAYER.yd, yds[i]!, true);
+      v.setFloat32(r + LAYER.maxNorm, l.maxNorm, true);
     });
     const p = this.plan;
     v.setUint32(p + PLAN.nLayers, layers.length, true);
@@ -100,6 +113,14 @@ export class CompiledPlan {
     v.setFloat32(p + PLAN.clipValue, opt.clipValue, true);
     v.setFloat32(p + PLAN.clipNorm, opt.clipNorm, true);
     v.setFloat32(p + PLAN.globalClipNorm, opt.globalClipNorm, true);
+  }
+
+  /** Dropout RNG key and counter for the next call; `mc` keeps dropout on in predict_step. */
+  setDropout(seed: number, counter: number, mc: boolean): void {
+    const v = this.rt.arena.view;
+    v.setUint32(this.plan + PLAN.seed, seed >>> 0, true);
+    v.setUint32(this.plan + PLAN.counter, counter >>> 0, true);
+    v.setUint32(this.plan + PLAN.mcDropout, mc ? 1 : 0, true);
   }
 
   setLr(lr: number): void {

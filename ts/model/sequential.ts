@@ -2,7 +2,7 @@ import { DisposedError, OptionError, ShapeError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
 import { type Features, type Labels, type Matrix, toClassIds, toFeatures } from '../data/tensor.js';
 import { fillInitializer } from '../layers/initializers.js';
-import type { LayerConfig } from '../layers/index.js';
+import type { DenseConfig, LayerConfig } from '../layers/index.js';
 import { checkLr, checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
 import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/runtime.js';
 import { OPT_ARGS, STATUS } from '../runtime/abi.js';
@@ -89,20 +89,31 @@ export class Sequential implements Trainable {
       throw new OptionError('layers', 'Sequential: layers must be a non-empty array, e.g. [dense(64, { activation: "relu" }), dense(10)].');
     }
     options.layers.forEach((l, i) => {
-      if (!l || l.type !== 'dense') throw new OptionError('layers', `Sequential: layers[${i}] is not a layer config; build layers with dense(...).`);
+      if (!l || (l.type !== 'dense' && l.type !== 'dropout')) throw new OptionError('layers', `Sequential: layers[${i}] is not a layer config; build layers with dense(...) or dropout(rate).`);
+      if (l.type === 'dropout' && (i === 0 || options.layers[i - 1]!.type !== 'dense')) {
+        throw new OptionError('layers', `Sequential: layers[${i}] is a dropout that does not follow a dense layer; put dropout(rate) right after a dense(...).`);
+      }
     });
+    if (options.layers[options.layers.length - 1]!.type !== 'dense' && !options.layers.some((l) => l.type === 'dense')) {
+      throw new OptionError('layers', 'Sequential: the model needs at least one dense layer.');
+    }
     const seed = options.seed ?? 0;
     if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `Sequential: seed = ${String(seed)}; expected a finite number.`);
     this.rt = options.runtime ?? getRuntime();
     this.seed = seed;
     this.layers = [...options.layers];
     this.inputSize = shape[0]!;
-    this.outputSize = this.layers[this.layers.length - 1]!.units;
+    const denses = this.layers.filter((l): l is DenseConfig => l.type === 'dense');
+    this.outputSize = denses[denses.length - 1]!.units;
 
     const a = this.rt.arena;
     const rng = new Rng(seed);
     let nIn = this.inputSize;
     for (const l of this.layers) {
+      if (l.type === 'dropout') {
+        this.params[this.params.length - 1]!.dropout = l.rate;
+        continue;
+      }
       const nOut = l.units;
       const w = a.allocF32(nIn * nOut);
       const gw = a.allocF32(nIn * nOut);
@@ -122,6 +133,7 @@ export class Sequential implements Trainable {
         ws: [null, null, null], bs: [null, null, null],
         l1: l.kernelRegularizer?.l1 ?? 0, l2: l.kernelRegularizer?.l2 ?? 0,
         bl1: l.biasRegularizer?.l1 ?? 0, bl2: l.biasRegularizer?.l2 ?? 0,
+        alpha: l.alpha, dropout: 0, maxNorm: l.kernelConstraint?.maxValue ?? 0,
       });
       nIn = nOut;
     }
@@ -141,6 +153,8 @@ export class Sequential implements Trainable {
   private readonly stateBlocks: Ptr[] = [];
   private optArgs: Ptr | null = null;
   private step = 0;
+  private dropSeed = 0;
+  private dropCounter = 0;
 
   /** Whether `dispose()` has run. */
   get disposed(): boolean {
@@ -237,23 +251,55 @@ export class Sequential implements Trainable {
     return this.evaluateIds(fx.data, ids, fx.rows, bs);
   }
 
-  /** Class probabilities (softmax of the last layer), shape `[n, classes]`. */
-  predict(x: Features, options: { batchSize?: number } = {}): Matrix {
+  /**
+   * Class probabilities (softmax of the last layer), shape `[n, classes]`. With `mcSamples: T`,
+   * Monte Carlo dropout: T stochastic forward passes with dropout on (seeded by `seed`, default the
+   * model's seed), returning the per-output `mean` and population standard deviation `std` over
+   * the T samples (divide by T) as an uncertainty estimate.
+   */
+  predict(x: Features, options?: { batchSize?: number }): Matrix;
+  predict(x: Features, options: { batchSize?: number; mcSamples: number; seed?: number }): { mean: Matrix; std: Matrix };
+  predict(x: Features, options: { batchSize?: number; mcSamples?: number; seed?: number } = {}): Matrix | { mean: Matrix; std: Matrix } {
     this.assertUsable('predict');
     const fx = toFeatures(x, this.inputSize, 'predict');
     const bs = options.batchSize ?? 256;
     if (!Number.isInteger(bs) || bs < 1) throw new OptionError('batchSize', `predict: batchSize = ${bs}; expected a positive integer.`);
+    const T = options.mcSamples;
+    if (T !== undefined && (!Number.isInteger(T) || T < 1)) throw new OptionError('mcSamples', `predict: mcSamples = ${String(T)}; expected a positive integer (e.g. 50).`);
+    const seed = options.seed ?? this.seed;
+    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `predict: seed = ${String(seed)}; expected a finite number.`);
     const k = this.outputSize;
-    const out = new Float32Array(fx.rows * k);
-    if (fx.rows === 0) return { data: out, shape: [0, k] };
-    const plan = this.planFor(Math.min(bs, fx.rows));
-    for (let s = 0; s < fx.rows; s += plan.batchCap) {
-      const n = Math.min(plan.batchCap, fx.rows - s);
-      this.writeRows(plan, fx.data, null, null, s, n);
-      this.rt.k.predict_step(plan.plan, plan.x, n, plan.out);
-      out.set(this.rt.arena.f32.subarray(plan.out >> 2, (plan.out >> 2) + n * k), s * k);
+    const total = fx.rows * k;
+    const pass = (mc: boolean, sample: number): Float32Array => {
+      const out = new Float32Array(total);
+      if (fx.rows === 0) return out;
+      const plan = this.planFor(Math.min(bs, fx.rows));
+      let chunk = 0;
+      for (let s = 0; s < fx.rows; s += plan.batchCap) {
+        const n = Math.min(plan.batchCap, fx.rows - s);
+        this.writeRows(plan, fx.data, null, null, s, n);
+        // MC masks: key (seed), counter (sample, chunk) — independent of training's counters
+        plan.setDropout((Math.floor(seed) ^ 0x5bd1e995) >>> 0, sample * 65536 + chunk++, mc);
+        this.rt.k.predict_step(plan.plan, plan.x, n, plan.out);
+        out.set(this.rt.arena.f32.subarray(plan.out >> 2, (plan.out >> 2) + n * k), s * k);
+      }
+      return out;
+    };
+    if (T === undefined) return { data: pass(false, 0), shape: [fx.rows, k] };
+    const mean = new Float64Array(total);
+    const m2 = new Float64Array(total);
+    for (let t = 0; t < T; t++) {
+      const p = pass(true, t);
+      for (let i = 0; i < total; i++) {
+        const d = p[i]! - mean[i]!;
+        mean[i]! += d / (t + 1);
+        m2[i]! += d * (p[i]! - mean[i]!);
+      }
     }
-    return { data: out, shape: [fx.rows, k] };
+    return {
+      mean: { data: Float32Array.from(mean), shape: [fx.rows, k] },
+      std: { data: Float32Array.from(m2, (v) => Math.sqrt(v / T)), shape: [fx.rows, k] },
+    };
   }
 
   /** Copies of every weight tensor: `dense_i/kernel` `[in, out]` and `dense_i/bias` `[out]`. */
@@ -298,7 +344,7 @@ export class Sequential implements Trainable {
     this.params.forEach((p, i) => {
       const n = p.nIn * p.nOut + (p.b !== null ? p.nOut : 0);
       total += n;
-      rows.push([`dense_${i} (${p.act})`, `[null, ${p.nOut}]`, String(n)]);
+      rows.push([`dense_${i} (${p.act}${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}${p.maxNorm > 0 ? `, maxNorm ${p.maxNorm}` : ''})`, `[null, ${p.nOut}]`, String(n)]);
     });
     const w = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
     const line = (r: [string, string, string]) => `${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2].padStart(w[2]!)}`;
@@ -347,6 +393,12 @@ export class Sequential implements Trainable {
   }
 
   /** @internal */
+  beginFit(seed: number): void {
+    // 32-bit key from the fit seed; the counter keeps running so no two steps share masks
+    this.dropSeed = (Math.floor(seed) ^ Math.floor(seed / 4294967296)) >>> 0;
+  }
+
+  /** @internal */
   nextFitSeed(): number {
     return this.seed * 1000003 + 1 + this.fitCount++;
   }
@@ -378,6 +430,7 @@ export class Sequential implements Trainable {
     // step-dependent scalars for step t + 1 (f64); the step counts only if the kernel updated
     const eff = writeStep(this.rt.arena.view, this.optArgs!, this.optimizer!, this.step + 1, this.lr_);
     plan.setLr(eff);
+    plan.setDropout(this.dropSeed, this.dropCounter++, false);
     const status = this.rt.k.train_step(plan.plan, plan.x, plan.labels, n);
     if (status === STATUS.ok) this.step++;
     return status;

@@ -55,3 +55,25 @@ export function checkRegularizer(v: unknown, option: string, where: string): Reg
   }
   return { type: 'regularizer', l1: coef(where, `${option}.l1`, r.l1), l2: coef(where, `${option}.l2`, r.l2) };
 }
+
+/** A max-norm constraint (Keras `MaxNorm`), applied after every optimizer update. */
+export interface MaxNormConstraint {
+  readonly type: 'maxNorm';
+  readonly maxValue: number;
+  readonly axis: 0;
+}
+
+/**
+ * Max-norm: after every update, each unit's incoming weight vector w (a column of the
+ * `[inputs, units]` kernel, Keras `axis: 0`) is rescaled to `w·r/‖w‖₂` when `‖w‖₂ > r`; columns
+ * inside the ball are left exactly as they are. (Keras computes `w·clip(‖w‖, 0, r)/(1e-7 + ‖w‖)`,
+ * which also nudges columns inside the ball by the 1e-7.)
+ * @param options.maxValue r > 0 (default 2, Keras's default); axis must be 0.
+ */
+export function maxNorm(options: { maxValue?: number; axis?: number } = {}): MaxNormConstraint {
+  const r = options.maxValue ?? 2;
+  if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0) throw new OptionError('maxValue', `maxNorm: maxValue = ${String(r)}; expected a finite number > 0 (e.g. 3).`);
+  const axis = options.axis ?? 0;
+  if (axis !== 0) throw new OptionError('axis', `maxNorm: axis = ${String(axis)}; dense kernels are [inputs, units] and each unit's incoming weights are along axis 0, the only axis supported.`);
+  return { type: 'maxNorm', maxValue: r, axis: 0 };
+}

@@ -5,15 +5,15 @@
  * @internal
  */
 
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** Byte offsets of the records on wasm32 (every field is 4 bytes). */
 export const PLAN = {
-  size: 60,
+  size: 68,
   nLayers: 0,
   loss: 4,
   batchCap: 8,
-  reserved: 12,
+  mcDropout: 12,
   layers: 16,
   gbuf0: 20,
   gbuf1: 24,
@@ -23,12 +23,14 @@ export const PLAN = {
   clipValue: 40,
   clipNorm: 44,
   globalClipNorm: 48,
-  outLoss: 52,
-  outCorrect: 56,
+  seed: 52,
+  counter: 56,
+  outLoss: 60,
+  outCorrect: 64,
 } as const;
 
 export const LAYER = {
-  size: 76,
+  size: 96,
   kind: 0,
   act: 4,
   nIn: 8,
@@ -48,6 +50,11 @@ export const LAYER = {
   l2: 64,
   bl1: 68,
   bl2: 72,
+  alpha: 76,
+  dropout: 80,
+  mask: 84,
+  yd: 88,
+  maxNorm: 92,
 } as const;
 
 /** The `OptArgs` record of `optimizer_update` (crates/kernels/src/abi.rs). */
@@ -105,17 +112,17 @@ export const GEMM_WORKSPACE_FLOATS = 64 * 256 + 256 * 1024;
 /** The layout array `abi_layout` must return, in its documented order. */
 export function expectedLayout(): number[] {
   const P = PLAN;
-  const plan = [P.size, P.nLayers, P.loss, P.batchCap, P.reserved, P.layers, P.gbuf0, P.gbuf1, P.ws, P.opt, P.lr, P.clipValue, P.clipNorm, P.globalClipNorm, P.outLoss, P.outCorrect];
+  const plan = [P.size, P.nLayers, P.loss, P.batchCap, P.mcDropout, P.layers, P.gbuf0, P.gbuf1, P.ws, P.opt, P.lr, P.clipValue, P.clipNorm, P.globalClipNorm, P.seed, P.counter, P.outLoss, P.outCorrect];
   const L = LAYER;
-  const layer = [L.size, L.kind, L.act, L.nIn, L.nOut, L.w, L.b, L.gw, L.gb, L.y, L.ws1, L.ws2, L.ws3, L.bs1, L.bs2, L.bs3, L.l1, L.l2, L.bl1, L.bl2];
+  const layer = [L.size, L.kind, L.act, L.nIn, L.nOut, L.w, L.b, L.gw, L.gb, L.y, L.ws1, L.ws2, L.ws3, L.bs1, L.bs2, L.bs3, L.l1, L.l2, L.bl1, L.bl2, L.alpha, L.dropout, L.mask, L.yd, L.maxNorm];
   const g = GEMM_ARGS;
   const gemm = [g.size, g.m, g.n, g.k, g.a, g.rsa, g.csa, g.b, g.rsb, g.csb, g.c, g.rsc, g.beta, g.bias, g.act, g.ws];
   return [...plan, ...layer, ...gemm, GEMM_WORKSPACE_FLOATS];
 }
 /** Names for error messages, same order as {@link expectedLayout}. */
 export const LAYOUT_NAMES = [
-  'sizeof Plan', 'Plan.n_layers', 'Plan.loss', 'Plan.batch_cap', 'Plan.reserved', 'Plan.layers', 'Plan.gbuf0', 'Plan.gbuf1', 'Plan.ws', 'Plan.opt', 'Plan.lr', 'Plan.clip_value', 'Plan.clip_norm', 'Plan.global_clip_norm', 'Plan.out_loss', 'Plan.out_correct',
-  'sizeof Layer', 'Layer.kind', 'Layer.act', 'Layer.n_in', 'Layer.n_out', 'Layer.w', 'Layer.b', 'Layer.gw', 'Layer.gb', 'Layer.y', 'Layer.ws1', 'Layer.ws2', 'Layer.ws3', 'Layer.bs1', 'Layer.bs2', 'Layer.bs3', 'Layer.l1', 'Layer.l2', 'Layer.bl1', 'Layer.bl2',
+  'sizeof Plan', 'Plan.n_layers', 'Plan.loss', 'Plan.batch_cap', 'Plan.mc_dropout', 'Plan.layers', 'Plan.gbuf0', 'Plan.gbuf1', 'Plan.ws', 'Plan.opt', 'Plan.lr', 'Plan.clip_value', 'Plan.clip_norm', 'Plan.global_clip_norm', 'Plan.seed', 'Plan.counter', 'Plan.out_loss', 'Plan.out_correct',
+  'sizeof Layer', 'Layer.kind', 'Layer.act', 'Layer.n_in', 'Layer.n_out', 'Layer.w', 'Layer.b', 'Layer.gw', 'Layer.gb', 'Layer.y', 'Layer.ws1', 'Layer.ws2', 'Layer.ws3', 'Layer.bs1', 'Layer.bs2', 'Layer.bs3', 'Layer.l1', 'Layer.l2', 'Layer.bl1', 'Layer.bl2', 'Layer.alpha', 'Layer.dropout', 'Layer.mask', 'Layer.yd', 'Layer.max_norm',
   'sizeof GemmArgs', 'GemmArgs.m', 'GemmArgs.n', 'GemmArgs.k', 'GemmArgs.a', 'GemmArgs.rsa', 'GemmArgs.csa', 'GemmArgs.b', 'GemmArgs.rsb', 'GemmArgs.csb', 'GemmArgs.c', 'GemmArgs.rsc', 'GemmArgs.beta', 'GemmArgs.bias', 'GemmArgs.act', 'GemmArgs.ws',
   'gemm workspace floats',
 ] as const;
@@ -124,7 +131,7 @@ export const STATUS = { ok: 0, nonFiniteLoss: 1, badPlan: 2 } as const;
 export const LAYER_KIND = { dense: 1 } as const;
 export const LOSS_KIND = { softmaxCrossEntropy: 1 } as const;
 /** Activation codes (crates/kernels/src/act.rs `Act`). */
-export const ACT_CODE = { linear: 0, relu: 1 } as const;
+export const ACT_CODE = { linear: 0, relu: 1, leakyRelu: 2, elu: 3, sigmoid: 4, tanh: 5 } as const;
 export type ActivationName = keyof typeof ACT_CODE;
 
 /** The raw exports of the kernel module. Addresses are byte offsets into the shared memory. */

@@ -11,7 +11,7 @@ use crate::step::{self, Layer, Plan};
 use crate::{loss, optim, reduce};
 
 /// Bumped whenever an export's signature or a record's layout changes.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// Arguments of [`gemm`]: `C = act(op(A)·op(B) + beta·C + bias)`.
 #[repr(C)]
@@ -52,19 +52,19 @@ macro_rules! offset_of {
 }
 
 /// Writes the record layout to `out` (at most `cap` u32s) and returns how many it wrote:
-/// `[sizeof Plan, 15 Plan offsets, sizeof Layer, 19 Layer offsets, sizeof GemmArgs,
+/// `[sizeof Plan, 17 Plan offsets, sizeof Layer, 24 Layer offsets, sizeof GemmArgs,
 ///   15 GemmArgs offsets, gemm workspace floats]`.
 ///
 /// # Safety
 /// `out` valid for `cap` u32 writes.
 #[no_mangle]
 pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
-    let v: [u32; 53] = [
+    let v: [u32; 60] = [
         core::mem::size_of::<Plan>() as u32,
         offset_of!(Plan, n_layers),
         offset_of!(Plan, loss),
         offset_of!(Plan, batch_cap),
-        offset_of!(Plan, reserved),
+        offset_of!(Plan, mc_dropout),
         offset_of!(Plan, layers),
         offset_of!(Plan, gbuf0),
         offset_of!(Plan, gbuf1),
@@ -74,6 +74,8 @@ pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
         offset_of!(Plan, clip_value),
         offset_of!(Plan, clip_norm),
         offset_of!(Plan, global_clip_norm),
+        offset_of!(Plan, seed),
+        offset_of!(Plan, counter),
         offset_of!(Plan, out_loss),
         offset_of!(Plan, out_correct),
         core::mem::size_of::<Layer>() as u32,
@@ -96,6 +98,11 @@ pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
         offset_of!(Layer, l2),
         offset_of!(Layer, bl1),
         offset_of!(Layer, bl2),
+        offset_of!(Layer, alpha),
+        offset_of!(Layer, dropout),
+        offset_of!(Layer, mask),
+        offset_of!(Layer, yd),
+        offset_of!(Layer, max_norm),
         core::mem::size_of::<GemmArgs>() as u32,
         offset_of!(GemmArgs, m),
         offset_of!(GemmArgs, n),

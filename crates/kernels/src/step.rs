@@ -9,7 +9,7 @@
 use crate::abi::{OptArgs, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMW, OPT_AMSGRAD, OPT_CENTERED, OPT_FIRST_STEP, OPT_MAXIMIZE, OPT_NESTEROV, OPT_RMSPROP, OPT_SGD};
 use crate::act::{self, Act};
 use crate::gemm::{self, Epilogue, MatRef};
-use crate::{loss, optim, reduce};
+use crate::{constraints, dropout, loss, optim, reduce};
 
 /// Status codes returned by the step exports (mirrored in `ts/runtime/abi.ts`).
 pub const STATUS_OK: u32 = 0;
@@ -27,7 +27,8 @@ pub struct Plan {
     pub n_layers: u32,
     pub loss: u32,
     pub batch_cap: u32,
-    pub reserved: u32,
+    /// 1: `predict_step` keeps dropout on (Monte Carlo dropout); 0: dropout only in `train_step`.
+    pub mc_dropout: u32,
     /// `*const Layer`, `n_layers` records.
     pub layers: usize,
     /// Two gradient ping-pong buffers of `batch_cap × max layer width` floats.
@@ -46,6 +47,10 @@ pub struct Plan {
     pub clip_norm: f32,
     /// Rescale all gradients together to global L2 norm ≤ c (0 = off), Keras `global_clipnorm`.
     pub global_clip_norm: f32,
+    /// Dropout RNG key (Philox-4x32-10: key = (seed, layer index), counter = (element/4, counter)).
+    pub seed: u32,
+    /// Dropout counter: TypeScript advances it once per step (and per Monte Carlo sample).
+    pub counter: u32,
     /// Written by the step: Σ per-sample loss of this batch (f32 of an f64 sum).
     pub out_loss: f32,
     /// Written by the step: rows whose argmax equals the label.
@@ -80,6 +85,27 @@ pub struct Layer {
     /// Bias penalties.
     pub bl1: f32,
     pub bl2: f32,
+    /// Activation parameter (leakyRelu slope, elu alpha).
+    pub alpha: f32,
+    /// Inverted-dropout rate applied to this layer's output while training (0 = none).
+    pub dropout: f32,
+    /// Dropout mask `[batch_cap, n_out]` (0 or 1/(1−rate)), and the dropped output that the next
+    /// layer reads; both 0 when `dropout` is 0.
+    pub mask: usize,
+    pub yd: usize,
+    /// Max-norm constraint: after each update every column of W (a unit's incoming weights) with
+    /// ‖w‖₂ > r becomes w·r/‖w‖₂ (0 = none).
+    pub max_norm: f32,
+}
+
+/// What the next layer reads: the dropped output when the layer has dropout.
+#[inline]
+fn out_of(l: &Layer) -> usize {
+    if l.dropout > 0.0 {
+        l.yd
+    } else {
+        l.y
+    }
 }
 
 #[inline]
@@ -106,7 +132,10 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
     let ls = layers(plan);
     let mut width = 0u32;
     for (i, l) in ls.iter().enumerate() {
-        if l.kind != LAYER_DENSE || Act::from_u32(l.act).is_none() {
+        if l.kind != LAYER_DENSE || Act::from_code(l.act).is_none() {
+            return false;
+        }
+        if !(l.dropout >= 0.0 && l.dropout < 1.0) || (l.dropout > 0.0 && (l.mask == 0 || l.yd == 0)) || !(l.max_norm >= 0.0) {
             return false;
         }
         if i > 0 && l.n_in != width {
@@ -117,14 +146,17 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
     true
 }
 
-/// Forward pass for `n` rows of `x`; returns the pointer to the last layer's output.
-unsafe fn forward(plan: &Plan, x: usize, n: usize) -> usize {
+/// Forward pass for `n` rows of `x`; returns the pointer to the last layer's output. With
+/// `drop`, layers with a dropout rate apply inverted dropout to their output (mask kept).
+unsafe fn forward(plan: &Plan, x: usize, n: usize, drop: bool) -> usize {
     let mut input = x;
-    for l in layers(plan) {
+    for (li, l) in layers(plan).iter().enumerate() {
         let (ni, no) = (l.n_in as usize, l.n_out as usize);
+        let a = Act::from_code(l.act).unwrap_or(Act::Linear);
+        // ReLU is fused into the GEMM epilogue; other activations run over the stored tile rows.
         let epi = Epilogue {
             bias: if l.b == 0 { core::ptr::null() } else { l.b as *const f32 },
-            act: Act::from_u32(l.act).unwrap_or(Act::Linear),
+            act: if a == Act::Relu { Act::Relu } else { Act::Linear },
         };
         gemm::gemm(
             n,
@@ -138,7 +170,17 @@ unsafe fn forward(plan: &Plan, x: usize, n: usize) -> usize {
             epi,
             plan.ws as *mut f32,
         );
-        input = l.y;
+        if a != Act::Relu && a != Act::Linear {
+            act::forward2(a, fsm(l.y, n * no), l.alpha);
+        }
+        if l.dropout > 0.0 {
+            let yd = fsm(l.yd, n * no);
+            yd.copy_from_slice(fs(l.y, n * no));
+            if drop {
+                dropout::forward(yd, fsm(l.mask, n * no), l.dropout, plan.seed, li as u32, plan.counter);
+            }
+        }
+        input = out_of(l);
     }
     input
 }
@@ -159,7 +201,7 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     }
     let ls = layers(plan);
     let last = &ls[ls.len() - 1];
-    let out = forward(plan, x, n);
+    let out = forward(plan, x, n, true);
     let k = last.n_out as usize;
     let labels = core::slice::from_raw_parts(labels as *const i32, n);
     let (lsum, correct) = loss::softmax_ce(
@@ -180,9 +222,12 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     for li in (0..ls.len()).rev() {
         let l = &ls[li];
         let (ni, no) = (l.n_in as usize, l.n_out as usize);
-        let a = Act::from_u32(l.act).unwrap_or(Act::Linear);
-        act::backward_inplace(a, fs(l.y, n * no), fsm(g, n * no));
-        let input = if li == 0 { x } else { ls[li - 1].y };
+        let a = Act::from_code(l.act).unwrap_or(Act::Linear);
+        if l.dropout > 0.0 {
+            dropout::backward(fsm(g, n * no), fs(l.mask, n * no));
+        }
+        act::backward2(a, fs(l.y, n * no), fsm(g, n * no), l.alpha);
+        let input = if li == 0 { x } else { out_of(&ls[li - 1]) };
         // gW = Xᵀ · dZ  (Aᵀ·B)
         gemm::gemm(
             ni,
@@ -229,6 +274,9 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
             h.l2 = l.bl2;
             update(t.kind, &h, l.b, l.gb, [l.bs1, l.bs2, l.bs3], no);
         }
+        if l.max_norm > 0.0 {
+            constraints::max_norm(fsm(l.w, ni * no), ni, no, l.max_norm);
+        }
     }
     STATUS_OK
 }
@@ -248,7 +296,7 @@ pub unsafe fn eval_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u
     }
     let ls = layers(plan);
     let k = ls[ls.len() - 1].n_out as usize;
-    let out = forward(plan, x, n);
+    let out = forward(plan, x, n, false);
     let labels = core::slice::from_raw_parts(labels as *const i32, n);
     let (lsum, correct) = loss::softmax_ce(fs(out, n * k), labels, n, k, None, 1.0);
     plan.out_loss = lsum as f32;
@@ -273,7 +321,7 @@ pub unsafe fn predict_step(plan: &mut Plan, x: usize, n: usize, out: usize) -> u
     }
     let ls = layers(plan);
     let k = ls[ls.len() - 1].n_out as usize;
-    let y = forward(plan, x, n);
+    let y = forward(plan, x, n, plan.mc_dropout != 0);
     let o = fsm(out, n * k);
     o.copy_from_slice(fs(y, n * k));
     act::softmax_rows_inplace(o, n, k);
