@@ -1,7 +1,7 @@
 // Bad input to every public entry point: the typed error, a message that says what to fix, and
 // the model left exactly as it was.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DisposedError, NonFiniteError, OptionError, Sequential, ShapeError, WasmfitError, dense, init, sgd } from '../ts/index.js';
+import { DisposedError, NonFiniteError, OptionError, Sequential, ShapeError, WasmfitError, dense, dropout, elasticNet, init, l2, maxNorm, sgd } from '../ts/index.js';
 import { testData } from './reference/f64.js';
 
 function snapshot(m: Sequential): number[][] {
@@ -119,11 +119,19 @@ describe('bad input', () => {
 
   it('invalid layer and model options', async () => {
     await expectRejects(() => dense(0), OptionError, 'E_OPTION', /units = 0/);
-    await expectRejects(() => dense(3, { activation: 'swish' as never }), OptionError, 'E_OPTION', /activation = "swish"; expected one of linear, relu/);
+    await expectRejects(() => dense(3, { activation: 'swish' as never }), OptionError, 'E_OPTION', /activation = "swish"; expected one of linear, relu, leakyRelu, elu, sigmoid, tanh/);
     await expectRejects(() => dense(3, { kernelInitializer: 'xavier' as never }), OptionError, 'E_OPTION', /kernelInitializer/);
     await expectRejects(() => dense(3, { units: 4 } as never), OptionError, 'E_OPTION', /unknown option 'units'/);
     await expectRejects(() => new Sequential({ inputShape: [0], layers: [dense(2)] }), OptionError, 'E_OPTION', /inputShape/);
     await expectRejects(() => new Sequential({ inputShape: [3], layers: [] }), OptionError, 'E_OPTION', /layers must be a non-empty array/);
+    await expectRejects(() => dropout(1), OptionError, 'E_OPTION', /rate = 1; expected a drop probability in \[0, 1\)/);
+    await expectRejects(() => dropout(-0.1), OptionError, 'E_OPTION', /rate/);
+    await expectRejects(() => new Sequential({ inputShape: [3], layers: [dropout(0.2), dense(2)] }), OptionError, 'E_OPTION', /does not follow a dense layer/);
+    await expectRejects(() => maxNorm({ maxValue: 0 }), OptionError, 'E_OPTION', /maxValue = 0/);
+    await expectRejects(() => maxNorm({ axis: 1 }), OptionError, 'E_OPTION', /axis = 1/);
+    await expectRejects(() => l2(-1), OptionError, 'E_OPTION', /lambda = -1/);
+    await expectRejects(() => elasticNet({ alpha: 0.1, l1Ratio: 2 }), OptionError, 'E_OPTION', /l1Ratio = 2/);
+    await expectRejects(() => dense(3, { activation: 'elu', alpha: 0 }), OptionError, 'E_OPTION', /alpha = 0/);
     const m = new Sequential({ inputShape: [4], layers: [dense(3)] });
     await expectRejects(() => m.fit(x, y), OptionError, 'E_OPTION', /not compiled/);
     m.dispose();

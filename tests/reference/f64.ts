@@ -18,6 +18,25 @@ export interface RefLayer {
   nIn: number;
   nOut: number;
   relu: boolean;
+  /** Other activations (overrides relu when set). */
+  act?: 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh';
+  alpha?: number;
+}
+
+/** Activation definitions (PyTorch): leakyRelu x>0 ? x : αx; elu x>0 ? x : α(eˣ−1); σ; tanh. */
+export function act64(l: RefLayer, s: number): number {
+  switch (l.act) {
+    case 'leakyRelu':
+      return s > 0 ? s : (l.alpha ?? 0.01) * s;
+    case 'elu':
+      return s > 0 ? s : (l.alpha ?? 1) * (Math.exp(s) - 1);
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-s));
+    case 'tanh':
+      return Math.tanh(s);
+    default:
+      return l.relu ? Math.max(0, s) : s;
+  }
 }
 
 /** Forward of a dense stack in f64; returns logits [n, k]. */
@@ -29,7 +48,7 @@ export function forward64(layers: RefLayer[], x: Float64Array, n: number): Float
       for (let o = 0; o < l.nOut; o++) {
         let s = l.b ? l.b[o]! : 0;
         for (let i = 0; i < l.nIn; i++) s += h[r * l.nIn + i]! * l.w[i * l.nOut + o]!;
-        y[r * l.nOut + o] = l.relu ? Math.max(0, s) : s;
+        y[r * l.nOut + o] = act64(l, s);
       }
     h = y;
   }
