@@ -1,6 +1,6 @@
-import { NonFiniteError, OptionError } from '../errors/index.js';
+import { NonFiniteError, OptionError, ShapeError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
-import { type Features, type Labels, toClassIds, toFeatures } from '../data/tensor.js';
+import { type Features, type Labels, toFeatures } from '../data/tensor.js';
 import { STATUS } from '../runtime/abi.js';
 import type { Callback, CallbackModel, History, Logs } from './callbacks.js';
 import type { CompiledPlan } from './plan.js';
@@ -25,7 +25,11 @@ export interface FitOptions {
    */
   validationSplit?: number;
   /** Explicit validation data `[x, y]`; overrides validationSplit. */
-  validationData?: readonly [Features, Labels];
+  validationData?: readonly [Features, Labels | Features];
+  /** Weight of each training sample in the loss (finite, >= 0), Keras `sample_weight`. */
+  sampleWeight?: Float32Array | readonly number[];
+  /** Softmax cross-entropy only: weight per class id (`{ 0: 1, 1: 5 }` or an array), Keras `class_weight`; multiplies sampleWeight. */
+  classWeight?: Record<number, number> | readonly number[];
   /** 0 = silent (default), 1 = a progress bar on a TTY (ETA, running loss/accuracy), one line per epoch otherwise. */
   verbose?: 0 | 1;
   /** Hooks called in order. */
@@ -49,15 +53,17 @@ export interface Trainable extends CallbackModel {
   readonly lr: number;
   assertUsable(where: string): void;
   planFor(rows: number): CompiledPlan;
-  evaluateIds(x: Float32Array, y: Int32Array, rows: number, batchSize: number): { loss: number; accuracy: number };
-  writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | null, idx: Int32Array | null, start: number, count: number): void;
+  readonly classification: boolean;
+  toTargets(y: Labels | Features, rows: number, where: string): Int32Array | Float32Array;
+  evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number): { loss: number; accuracy: number };
+  writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | Float32Array | null, idx: Int32Array | null, start: number, count: number, w?: Float32Array | null): void;
   run(plan: CompiledPlan, kind: 'train' | 'eval', n: number): number;
   nextFitSeed(): number;
   /** Keys the dropout masks of this fit. */
   beginFit(seed: number): void;
 }
 
-const FIT_KEYS = new Set(['initialEpoch', 'epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'verbose', 'callbacks', 'yieldEveryMs', 'schedule']);
+const FIT_KEYS = new Set(['sampleWeight', 'classWeight', 'initialEpoch', 'epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'verbose', 'callbacks', 'yieldEveryMs', 'schedule']);
 
 function posInt(v: unknown, name: string, def: number): number {
   if (v === undefined) return def;
@@ -116,17 +122,42 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   if (schedule) lrAt(schedule.unit === 'epoch' ? initialEpoch : 0, schedule.unit === 'epoch' ? `epoch ${initialEpoch}` : 'step 0');
 
   const fx = toFeatures(x, m.inputSize, 'fit');
-  const ids = toClassIds(y, fx.rows, m.outputSize, 'fit');
+  const ids = m.toTargets(y, fx.rows, 'fit');
+  const k = m.outputSize;
+  let weights: Float32Array | null = null;
+  if (options.sampleWeight !== undefined) {
+    const sw = options.sampleWeight;
+    if (!(sw instanceof Float32Array) && !Array.isArray(sw)) throw new OptionError('sampleWeight', 'fit: sampleWeight must be a Float32Array or number[] with one weight per sample.');
+    if (sw.length !== fx.rows) throw new ShapeError(`fit: ${sw.length} sample weights for ${fx.rows} samples; pass one weight per row of x.`);
+    weights = Float32Array.from(sw as ArrayLike<number>);
+    weights.forEach((v, i) => {
+      if (!Number.isFinite(v) || v < 0) throw new OptionError('sampleWeight', `fit: sampleWeight[${i}] = ${v}; weights must be finite and >= 0.`);
+    });
+  }
+  if (options.classWeight !== undefined) {
+    if (!(ids instanceof Int32Array)) throw new OptionError('classWeight', 'fit: classWeight applies to softmaxCrossEntropy only; use sampleWeight for other losses.');
+    const cw = options.classWeight as Record<number, number>;
+    if (!cw || typeof cw !== 'object') throw new OptionError('classWeight', 'fit: classWeight must be an object { classId: weight } or an array.');
+    const perClass = new Float32Array(k).fill(1);
+    for (const [key, v] of Object.entries(cw)) {
+      const c = Number(key);
+      if (!Number.isInteger(c) || c < 0 || c >= k) throw new OptionError('classWeight', `fit: classWeight has class ${key}; the model has classes 0..${k - 1}.`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new OptionError('classWeight', `fit: classWeight[${key}] = ${String(v)}; weights must be finite and >= 0.`);
+      perClass[c] = v;
+    }
+    weights ??= new Float32Array(fx.rows).fill(1);
+    for (let r = 0; r < fx.rows; r++) weights[r] = weights[r]! * perClass[ids[r]!]!;
+  }
   let nTrain = fx.rows;
-  let val: { x: Float32Array; y: Int32Array; rows: number } | null = null;
+  let val: { x: Float32Array; y: Int32Array | Float32Array; rows: number } | null = null;
   if (options.validationData) {
     const [vx, vy] = options.validationData;
     const f = toFeatures(vx, m.inputSize, 'fit (validationData)');
-    val = { x: f.data, y: toClassIds(vy, f.rows, m.outputSize, 'fit (validationData)'), rows: f.rows };
+    val = { x: f.data, y: m.toTargets(vy, f.rows, 'fit (validationData)'), rows: f.rows };
   } else if (split > 0) {
     nTrain = Math.floor(fx.rows * (1 - split));
     const d = m.inputSize;
-    val = { x: fx.data.subarray(nTrain * d), y: ids.subarray(nTrain), rows: fx.rows - nTrain };
+    val = { x: fx.data.subarray(nTrain * d), y: ids instanceof Int32Array ? ids.subarray(nTrain) : ids.subarray(nTrain * k), rows: fx.rows - nTrain };
     if (val.rows === 0) val = null;
   }
   if (nTrain === 0) throw new OptionError('x', 'fit: no training rows (x is empty or validationSplit leaves none). Pass more data or a smaller validationSplit.');
@@ -169,7 +200,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
       }
       globalStep++;
       lr = m.learningRate;
-      m.writeRows(plan, fx.data, ids, idx, start, n);
+      m.writeRows(plan, fx.data, ids, idx, start, n, weights);
       const status = m.run(plan, 'train', n);
       const r = plan.results();
       if (status === STATUS.nonFiniteLoss) {
@@ -181,18 +212,18 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
       }
       lossSum += r.lossSum;
       correct += r.correct;
-      for (const cb of callbacks) await cb.onBatchEnd?.(s, { loss: r.lossSum / n, accuracy: r.correct / n });
+      for (const cb of callbacks) await cb.onBatchEnd?.(s, m.classification ? { loss: r.lossSum / n, accuracy: r.correct / n } : { loss: r.lossSum / n });
       if (Date.now() - lastYield >= yieldEveryMs) {
         await yieldNow();
         lastYield = Date.now();
       }
     }
     if (terminated) break;
-    const logs: Logs = { loss: lossSum / nTrain, accuracy: correct / nTrain, lr };
+    const logs: Logs = m.classification ? { loss: lossSum / nTrain, accuracy: correct / nTrain, lr } : { loss: lossSum / nTrain, lr };
     if (val) {
       const e = m.evaluateIds(val.x, val.y, val.rows, plan.batchCap);
       logs.valLoss = e.loss;
-      logs.valAccuracy = e.accuracy;
+      if (m.classification) logs.valAccuracy = e.accuracy;
     }
     history.epoch.push(epoch);
     record(logs);

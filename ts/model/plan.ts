@@ -1,4 +1,4 @@
-import { ACT_CODE, LAYER, LAYER_KIND, LOSS_KIND, PLAN } from '../runtime/abi.js';
+import { ACT_CODE, LAYER, LAYER_KIND, LOSS_KIND, type LossName, PLAN } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
 
@@ -27,6 +27,13 @@ export interface DenseParams {
   maxNorm: number;
 }
 
+/** The loss of a plan. @internal */
+export interface PlanLoss {
+  kind: LossName;
+  labelSmoothing: number;
+  huberDelta: number;
+}
+
 /** Plan-wide optimizer settings. @internal */
 export interface PlanOptimizer {
   /** The OptArgs template block. */
@@ -46,12 +53,15 @@ export class CompiledPlan {
   readonly batchCap: number;
   readonly plan: Ptr;
   readonly x: Ptr;
+  /** Class ids (i32, softmax cross-entropy) or `[batchCap, outputs]` float targets. */
   readonly labels: Ptr;
+  /** Per-sample weights of the current batch. */
+  readonly weights: Ptr;
   readonly out: Ptr;
   private readonly blocks: Ptr[] = [];
   private readonly rt: Runtime;
 
-  constructor(rt: Runtime, layers: readonly DenseParams[], batchCap: number, opt: PlanOptimizer) {
+  constructor(rt: Runtime, layers: readonly DenseParams[], batchCap: number, opt: PlanOptimizer, loss: PlanLoss) {
     this.rt = rt;
     this.batchCap = batchCap;
     const a = rt.arena;
@@ -65,7 +75,8 @@ export class CompiledPlan {
     this.plan = own(a.alloc(PLAN.size));
     const recs = own(a.alloc(LAYER.size * layers.length));
     this.x = own(a.allocF32(batchCap * nIn));
-    this.labels = own(a.alloc(batchCap * 4));
+    this.labels = own(a.alloc(batchCap * Math.max(1, nOut) * 4));
+    this.weights = own(a.allocF32(batchCap));
     this.out = own(a.allocF32(batchCap * nOut));
     const g0 = own(a.allocF32(batchCap * maxWidth));
     const g1 = own(a.allocF32(batchCap * maxWidth));
@@ -102,7 +113,10 @@ export class CompiledPlan {
     });
     const p = this.plan;
     v.setUint32(p + PLAN.nLayers, layers.length, true);
-    v.setUint32(p + PLAN.loss, LOSS_KIND.softmaxCrossEntropy, true);
+    v.setUint32(p + PLAN.loss, LOSS_KIND[loss.kind], true);
+    v.setFloat32(p + PLAN.labelSmoothing, loss.labelSmoothing, true);
+    v.setFloat32(p + PLAN.huberDelta, loss.huberDelta, true);
+    v.setUint32(p + PLAN.weights, 0, true);
     v.setUint32(p + PLAN.batchCap, batchCap, true);
     v.setUint32(p + PLAN.layers, recs, true);
     v.setUint32(p + PLAN.gbuf0, g0, true);
@@ -121,6 +135,11 @@ export class CompiledPlan {
     v.setUint32(this.plan + PLAN.seed, seed >>> 0, true);
     v.setUint32(this.plan + PLAN.counter, counter >>> 0, true);
     v.setUint32(this.plan + PLAN.mcDropout, mc ? 1 : 0, true);
+  }
+
+  /** Whether the next step reads the per-sample weights buffer. */
+  useWeights(on: boolean): void {
+    this.rt.arena.view.setUint32(this.plan + PLAN.weights, on ? this.weights : 0, true);
   }
 
   setLr(lr: number): void {

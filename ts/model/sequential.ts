@@ -5,12 +5,12 @@ import { fillInitializer } from '../layers/initializers.js';
 import type { DenseConfig, LayerConfig } from '../layers/index.js';
 import { checkLr, checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
 import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/runtime.js';
-import { OPT_ARGS, STATUS } from '../runtime/abi.js';
+import { LOSS_KIND, type LossName, OPT_ARGS, STATUS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import { getRuntime, type Runtime } from '../runtime/loader.js';
 import type { History } from './callbacks.js';
 import { type FitOptions, fitLoop, type Trainable } from './fit.js';
-import { CompiledPlan, type DenseParams } from './plan.js';
+import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
 
 /** Options of the {@link Sequential} constructor. */
 export interface SequentialOptions {
@@ -27,8 +27,16 @@ export interface SequentialOptions {
 /** Options of `compile`. */
 export interface CompileOptions {
   optimizer: OptimizerConfig;
-  /** Only `'softmaxCrossEntropy'` for now (class ids or one-hot labels). */
-  loss: 'softmaxCrossEntropy';
+  /**
+   * - `'softmaxCrossEntropy'` (labels: class ids or one-hot; `{ type, labelSmoothing }` for
+   *   PyTorch's `label_smoothing` ε: target `(1 − ε)·onehot + ε/K`);
+   * - `'binaryCrossentropy'` on logits (targets in [0, 1], one column per output; PyTorch
+   *   `BCEWithLogitsLoss`; `predict` returns sigmoid probabilities);
+   * - `'mse'`, `'mae'`, `'huber'` (`{ type: 'huber', delta = 1 }`) on float targets `[n, outputs]`.
+   * Per-sample loss is the mean over outputs; the batch loss is the mean over samples (PyTorch
+   * `reduction='mean'`), weighted by `sampleWeight`/`classWeight` when given.
+   */
+  loss: LossName | { type: 'softmaxCrossEntropy'; labelSmoothing?: number } | { type: 'huber'; delta?: number };
 }
 
 /** A copy of one weight tensor. */
@@ -153,6 +161,7 @@ export class Sequential implements Trainable {
   private readonly stateBlocks: Ptr[] = [];
   private optArgs: Ptr | null = null;
   private step = 0;
+  private loss: PlanLoss = { kind: 'softmaxCrossEntropy', labelSmoothing: 0, huberDelta: 1 };
   private dropSeed = 0;
   private dropCounter = 0;
 
@@ -197,7 +206,7 @@ export class Sequential implements Trainable {
     this.assertUsable('compile');
     if (!options || typeof options !== 'object') throw new OptionError('options', 'compile: pass { optimizer, loss }.');
     const opt = checkOptimizer(options.optimizer, 'compile');
-    if (options.loss !== 'softmaxCrossEntropy') throw new OptionError('loss', `compile: loss = ${JSON.stringify(options.loss)}; expected 'softmaxCrossEntropy'.`);
+    const loss = resolveLoss(options.loss);
     // validated: (re)allocate optimizer state, zero-initialized (AdaGrad: initialAccumulatorValue)
     this.freeOptimizerState();
     const a = this.rt.arena;
@@ -218,6 +227,7 @@ export class Sequential implements Trainable {
     this.stateBlocks.push(this.optArgs);
     writeTemplate(a.view, this.optArgs, opt);
     this.optimizer = opt;
+    this.loss = loss;
     this.step = 0;
     this.lr_ = opt.lr;
     this.plan?.dispose();
@@ -241,11 +251,11 @@ export class Sequential implements Trainable {
     return fitLoop(this, x, y, options);
   }
 
-  /** Mean softmax cross-entropy and accuracy over (x, y). */
-  evaluate(x: Features, y: Labels, options: { batchSize?: number } = {}): { loss: number; accuracy: number } {
+  /** Mean loss over (x, y) and, for softmax cross-entropy, the accuracy (NaN for other losses). */
+  evaluate(x: Features, y: Labels | Features, options: { batchSize?: number } = {}): { loss: number; accuracy: number } {
     this.assertUsable('evaluate');
     const fx = toFeatures(x, this.inputSize, 'evaluate');
-    const ids = toClassIds(y, fx.rows, this.outputSize, 'evaluate');
+    const ids = this.toTargets(y, fx.rows, 'evaluate');
     const bs = options.batchSize ?? 256;
     if (!Number.isInteger(bs) || bs < 1) throw new OptionError('batchSize', `evaluate: batchSize = ${bs}; expected a positive integer.`);
     return this.evaluateIds(fx.data, ids, fx.rows, bs);
@@ -378,7 +388,7 @@ export class Sequential implements Trainable {
       clipValue: o?.clipValue ?? 0,
       clipNorm: o?.clipNorm ?? 0,
       globalClipNorm: o?.globalClipNorm ?? 0,
-    });
+    }, this.loss);
     this.planHolder.plan = this.plan;
     return this.plan;
   }
@@ -392,6 +402,24 @@ export class Sequential implements Trainable {
     return p;
   }
 
+  /** @internal Class ids for softmax cross-entropy, else validated float targets `[rows, outputs]`. */
+  toTargets(y: Labels | Features, rows: number, where: string): Int32Array | Float32Array {
+    if (this.loss.kind === 'softmaxCrossEntropy') return toClassIds(y as Labels, rows, this.outputSize, where);
+    const t = toFeatures(y as Features, this.outputSize, `${where} (targets)`);
+    if (t.rows !== rows) throw new ShapeError(`${where}: ${t.rows} target rows for ${rows} samples. Pass one row of ${this.outputSize} targets per sample.`);
+    if (this.loss.kind === 'binaryCrossentropy') {
+      t.data.forEach((v, i) => {
+        if (v < 0 || v > 1) throw new OptionError('y', `${where}: binary cross-entropy target ${v} at row ${Math.floor(i / this.outputSize)} is outside [0, 1].`);
+      });
+    }
+    return t.data;
+  }
+
+  /** @internal */
+  get classification(): boolean {
+    return this.loss.kind === 'softmaxCrossEntropy';
+  }
+
   /** @internal */
   beginFit(seed: number): void {
     // 32-bit key from the fit seed; the counter keeps running so no two steps share masks
@@ -403,24 +431,27 @@ export class Sequential implements Trainable {
     return this.seed * 1000003 + 1 + this.fitCount++;
   }
 
-  /** @internal Copies `count` rows (through `idx` when given) into the plan's input buffers. */
-  writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | null, idx: Int32Array | null, start: number, count: number): void {
+  /** @internal Copies `count` rows (through `idx` when given) of x, targets and weights into the plan's buffers. */
+  writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | Float32Array | null, idx: Int32Array | null, start: number, count: number, w: Float32Array | null = null): void {
     const d = this.inputSize;
     const f32 = this.rt.arena.f32;
     const xo = plan.x >> 2;
-    if (idx === null) {
-      f32.set(x.subarray(start * d, (start + count) * d), xo);
-    } else {
-      for (let i = 0; i < count; i++) {
-        const r = idx[start + i]!;
-        f32.set(x.subarray(r * d, r * d + d), xo + i * d);
-      }
-    }
-    if (y !== null) {
+    const row = (i: number) => (idx === null ? start + i : idx[start + i]!);
+    if (idx === null) f32.set(x.subarray(start * d, (start + count) * d), xo);
+    else for (let i = 0; i < count; i++) f32.set(x.subarray(row(i) * d, row(i) * d + d), xo + i * d);
+    if (y instanceof Int32Array) {
       const i32 = this.rt.arena.i32;
       const lo = plan.labels >> 2;
-      if (idx === null) i32.set(y.subarray(start, start + count), lo);
-      else for (let i = 0; i < count; i++) i32[lo + i] = y[idx[start + i]!]!;
+      for (let i = 0; i < count; i++) i32[lo + i] = y[row(i)]!;
+    } else if (y instanceof Float32Array) {
+      const k = this.outputSize;
+      const lo = plan.labels >> 2;
+      for (let i = 0; i < count; i++) f32.set(y.subarray(row(i) * k, row(i) * k + k), lo + i * k);
+    }
+    plan.useWeights(w !== null);
+    if (w !== null) {
+      const wo = plan.weights >> 2;
+      for (let i = 0; i < count; i++) f32[wo + i] = w[row(i)]!;
     }
   }
 
@@ -437,7 +468,7 @@ export class Sequential implements Trainable {
   }
 
   /** @internal */
-  evaluateIds(x: Float32Array, y: Int32Array, rows: number, batchSize: number): { loss: number; accuracy: number } {
+  evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number): { loss: number; accuracy: number } {
     if (rows === 0) return { loss: NaN, accuracy: NaN };
     const plan = this.planFor(Math.min(batchSize, rows));
     let lossSum = 0;
@@ -450,6 +481,28 @@ export class Sequential implements Trainable {
       lossSum += r.lossSum;
       correct += r.correct;
     }
-    return { loss: lossSum / rows, accuracy: correct / rows };
+    return { loss: lossSum / rows, accuracy: this.classification ? correct / rows : NaN };
   }
+}
+
+function resolveLoss(loss: unknown): PlanLoss {
+  const names = Object.keys(LOSS_KIND);
+  if (typeof loss === 'string') {
+    if (!names.includes(loss)) throw new OptionError('loss', `compile: loss = ${JSON.stringify(loss)}; expected one of ${names.join(', ')}.`);
+    return { kind: loss as LossName, labelSmoothing: 0, huberDelta: 1 };
+  }
+  if (loss && typeof loss === 'object') {
+    const l = loss as { type?: unknown; labelSmoothing?: unknown; delta?: unknown };
+    if (l.type === 'softmaxCrossEntropy') {
+      const e = l.labelSmoothing ?? 0;
+      if (typeof e !== 'number' || !(e >= 0 && e <= 1)) throw new OptionError('labelSmoothing', `compile: labelSmoothing = ${String(e)}; expected a number in [0, 1], e.g. 0.1.`);
+      return { kind: 'softmaxCrossEntropy', labelSmoothing: e, huberDelta: 1 };
+    }
+    if (l.type === 'huber') {
+      const dlt = l.delta ?? 1;
+      if (typeof dlt !== 'number' || !Number.isFinite(dlt) || dlt <= 0) throw new OptionError('delta', `compile: huber delta = ${String(dlt)}; expected a finite number > 0.`);
+      return { kind: 'huber', labelSmoothing: 0, huberDelta: dlt };
+    }
+  }
+  throw new OptionError('loss', `compile: loss = ${JSON.stringify(loss)}; expected one of ${names.join(', ')}, { type: 'softmaxCrossEntropy', labelSmoothing } or { type: 'huber', delta }.`);
 }

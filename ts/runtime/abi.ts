@@ -5,11 +5,11 @@
  * @internal
  */
 
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Byte offsets of the records on wasm32 (every field is 4 bytes). */
 export const PLAN = {
-  size: 68,
+  size: 80,
   nLayers: 0,
   loss: 4,
   batchCap: 8,
@@ -25,8 +25,11 @@ export const PLAN = {
   globalClipNorm: 48,
   seed: 52,
   counter: 56,
-  outLoss: 60,
-  outCorrect: 64,
+  weights: 60,
+  labelSmoothing: 64,
+  huberDelta: 68,
+  outLoss: 72,
+  outCorrect: 76,
 } as const;
 
 export const LAYER = {
@@ -112,7 +115,7 @@ export const GEMM_WORKSPACE_FLOATS = 64 * 256 + 256 * 1024;
 /** The layout array `abi_layout` must return, in its documented order. */
 export function expectedLayout(): number[] {
   const P = PLAN;
-  const plan = [P.size, P.nLayers, P.loss, P.batchCap, P.mcDropout, P.layers, P.gbuf0, P.gbuf1, P.ws, P.opt, P.lr, P.clipValue, P.clipNorm, P.globalClipNorm, P.seed, P.counter, P.outLoss, P.outCorrect];
+  const plan = [P.size, P.nLayers, P.loss, P.batchCap, P.mcDropout, P.layers, P.gbuf0, P.gbuf1, P.ws, P.opt, P.lr, P.clipValue, P.clipNorm, P.globalClipNorm, P.seed, P.counter, P.weights, P.labelSmoothing, P.huberDelta, P.outLoss, P.outCorrect];
   const L = LAYER;
   const layer = [L.size, L.kind, L.act, L.nIn, L.nOut, L.w, L.b, L.gw, L.gb, L.y, L.ws1, L.ws2, L.ws3, L.bs1, L.bs2, L.bs3, L.l1, L.l2, L.bl1, L.bl2, L.alpha, L.dropout, L.mask, L.yd, L.maxNorm];
   const g = GEMM_ARGS;
@@ -121,7 +124,7 @@ export function expectedLayout(): number[] {
 }
 /** Names for error messages, same order as {@link expectedLayout}. */
 export const LAYOUT_NAMES = [
-  'sizeof Plan', 'Plan.n_layers', 'Plan.loss', 'Plan.batch_cap', 'Plan.mc_dropout', 'Plan.layers', 'Plan.gbuf0', 'Plan.gbuf1', 'Plan.ws', 'Plan.opt', 'Plan.lr', 'Plan.clip_value', 'Plan.clip_norm', 'Plan.global_clip_norm', 'Plan.seed', 'Plan.counter', 'Plan.out_loss', 'Plan.out_correct',
+  'sizeof Plan', 'Plan.n_layers', 'Plan.loss', 'Plan.batch_cap', 'Plan.mc_dropout', 'Plan.layers', 'Plan.gbuf0', 'Plan.gbuf1', 'Plan.ws', 'Plan.opt', 'Plan.lr', 'Plan.clip_value', 'Plan.clip_norm', 'Plan.global_clip_norm', 'Plan.seed', 'Plan.counter', 'Plan.weights', 'Plan.label_smoothing', 'Plan.huber_delta', 'Plan.out_loss', 'Plan.out_correct',
   'sizeof Layer', 'Layer.kind', 'Layer.act', 'Layer.n_in', 'Layer.n_out', 'Layer.w', 'Layer.b', 'Layer.gw', 'Layer.gb', 'Layer.y', 'Layer.ws1', 'Layer.ws2', 'Layer.ws3', 'Layer.bs1', 'Layer.bs2', 'Layer.bs3', 'Layer.l1', 'Layer.l2', 'Layer.bl1', 'Layer.bl2', 'Layer.alpha', 'Layer.dropout', 'Layer.mask', 'Layer.yd', 'Layer.max_norm',
   'sizeof GemmArgs', 'GemmArgs.m', 'GemmArgs.n', 'GemmArgs.k', 'GemmArgs.a', 'GemmArgs.rsa', 'GemmArgs.csa', 'GemmArgs.b', 'GemmArgs.rsb', 'GemmArgs.csb', 'GemmArgs.c', 'GemmArgs.rsc', 'GemmArgs.beta', 'GemmArgs.bias', 'GemmArgs.act', 'GemmArgs.ws',
   'gemm workspace floats',
@@ -129,7 +132,8 @@ export const LAYOUT_NAMES = [
 
 export const STATUS = { ok: 0, nonFiniteLoss: 1, badPlan: 2 } as const;
 export const LAYER_KIND = { dense: 1 } as const;
-export const LOSS_KIND = { softmaxCrossEntropy: 1 } as const;
+export const LOSS_KIND = { softmaxCrossEntropy: 1, mse: 2, mae: 3, huber: 4, binaryCrossentropy: 5 } as const;
+export type LossName = keyof typeof LOSS_KIND;
 /** Activation codes (crates/kernels/src/act.rs `Act`). */
 export const ACT_CODE = { linear: 0, relu: 1, leakyRelu: 2, elu: 3, sigmoid: 4, tanh: 5 } as const;
 export type ActivationName = keyof typeof ACT_CODE;

@@ -11,7 +11,7 @@ use crate::step::{self, Layer, Plan};
 use crate::{loss, optim, reduce};
 
 /// Bumped whenever an export's signature or a record's layout changes.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// Arguments of [`gemm`]: `C = act(op(A)·op(B) + beta·C + bias)`.
 #[repr(C)]
@@ -52,14 +52,14 @@ macro_rules! offset_of {
 }
 
 /// Writes the record layout to `out` (at most `cap` u32s) and returns how many it wrote:
-/// `[sizeof Plan, 17 Plan offsets, sizeof Layer, 24 Layer offsets, sizeof GemmArgs,
+/// `[sizeof Plan, 20 Plan offsets, sizeof Layer, 24 Layer offsets, sizeof GemmArgs,
 ///   15 GemmArgs offsets, gemm workspace floats]`.
 ///
 /// # Safety
 /// `out` valid for `cap` u32 writes.
 #[no_mangle]
 pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
-    let v: [u32; 60] = [
+    let v: [u32; 63] = [
         core::mem::size_of::<Plan>() as u32,
         offset_of!(Plan, n_layers),
         offset_of!(Plan, loss),
@@ -76,6 +76,9 @@ pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
         offset_of!(Plan, global_clip_norm),
         offset_of!(Plan, seed),
         offset_of!(Plan, counter),
+        offset_of!(Plan, weights),
+        offset_of!(Plan, label_smoothing),
+        offset_of!(Plan, huber_delta),
         offset_of!(Plan, out_loss),
         offset_of!(Plan, out_correct),
         core::mem::size_of::<Layer>() as u32,

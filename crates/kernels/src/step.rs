@@ -20,6 +20,10 @@ pub const STATUS_BAD_PLAN: u32 = 2;
 
 pub const LAYER_DENSE: u32 = 1;
 pub const LOSS_SOFTMAX_CE: u32 = 1;
+pub const LOSS_MSE: u32 = 2;
+pub const LOSS_MAE: u32 = 3;
+pub const LOSS_HUBER: u32 = 4;
+pub const LOSS_BCE_LOGITS: u32 = 5;
 
 /// Plan header. Pointer fields are addresses in linear memory (`usize`: 4 bytes on wasm32).
 #[repr(C)]
@@ -51,6 +55,12 @@ pub struct Plan {
     pub seed: u32,
     /// Dropout counter: TypeScript advances it once per step (and per Monte Carlo sample).
     pub counter: u32,
+    /// Per-sample weights of this batch (`n` floats), or 0 for none.
+    pub weights: usize,
+    /// Softmax cross-entropy label smoothing ε (PyTorch `label_smoothing`).
+    pub label_smoothing: f32,
+    /// Huber δ.
+    pub huber_delta: f32,
     /// Written by the step: Σ per-sample loss of this batch (f32 of an f64 sum).
     pub out_loss: f32,
     /// Written by the step: rows whose argmax equals the label.
@@ -122,7 +132,7 @@ unsafe fn layers<'a>(plan: &Plan) -> &'a [Layer] {
 }
 
 unsafe fn validate(plan: &Plan, n: usize) -> bool {
-    if n > plan.batch_cap as usize || plan.n_layers == 0 || plan.loss != LOSS_SOFTMAX_CE || plan.opt == 0 {
+    if n > plan.batch_cap as usize || plan.n_layers == 0 || plan.loss < LOSS_SOFTMAX_CE || plan.loss > LOSS_BCE_LOGITS || plan.opt == 0 {
         return false;
     }
     let kind = (*(plan.opt as *const OptArgs)).kind;
@@ -185,6 +195,34 @@ unsafe fn forward(plan: &Plan, x: usize, n: usize, drop: bool) -> usize {
     input
 }
 
+/// The batch loss Σ_r w_r·loss_r and, with `grad`, its gradient `(1/n)·w_r·∂loss_r/∂out`
+/// (mean over the batch of the weighted per-sample losses, as Keras's `sample_weight`).
+/// `targets` holds class ids (i32) for softmax cross-entropy, else `[n, k]` floats.
+unsafe fn batch_loss(plan: &Plan, out: usize, targets: usize, n: usize, k: usize, grad: Option<&mut [f32]>) -> (f64, u32) {
+    let z = fs(out, n * k);
+    let w = if plan.weights == 0 { None } else { Some(fs(plan.weights, n)) };
+    let scale = 1.0 / n as f32;
+    match plan.loss {
+        LOSS_SOFTMAX_CE => {
+            let labels = core::slice::from_raw_parts(targets as *const i32, n);
+            if w.is_none() && plan.label_smoothing == 0.0 {
+                loss::softmax_ce(z, labels, n, k, grad, scale)
+            } else {
+                loss::softmax_ce_smooth(z, labels, n, k, w, plan.label_smoothing, grad, scale)
+            }
+        }
+        LOSS_BCE_LOGITS => (loss::bce_logits(z, fs(targets, n * k), n, k, w, grad, scale), 0),
+        kind => {
+            let r = match kind {
+                LOSS_MSE => loss::Regression::Mse,
+                LOSS_MAE => loss::Regression::Mae,
+                _ => loss::Regression::Huber(plan.huber_delta),
+            };
+            (loss::regression(r, z, fs(targets, n * k), n, k, w, grad, scale), 0)
+        }
+    }
+}
+
 /// Forward, loss, backward and update on `n` rows. Returns a status; on
 /// [`STATUS_NON_FINITE_LOSS`] no weight has changed.
 ///
@@ -203,15 +241,7 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     let last = &ls[ls.len() - 1];
     let out = forward(plan, x, n, true);
     let k = last.n_out as usize;
-    let labels = core::slice::from_raw_parts(labels as *const i32, n);
-    let (lsum, correct) = loss::softmax_ce(
-        fs(out, n * k),
-        labels,
-        n,
-        k,
-        Some(fsm(plan.gbuf0, n * k)),
-        1.0 / n as f32,
-    );
+    let (lsum, correct) = batch_loss(plan, out, labels, n, k, Some(fsm(plan.gbuf0, n * k)));
     plan.out_loss = lsum as f32;
     plan.out_correct = correct;
     if !lsum.is_finite() {
@@ -297,8 +327,7 @@ pub unsafe fn eval_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u
     let ls = layers(plan);
     let k = ls[ls.len() - 1].n_out as usize;
     let out = forward(plan, x, n, false);
-    let labels = core::slice::from_raw_parts(labels as *const i32, n);
-    let (lsum, correct) = loss::softmax_ce(fs(out, n * k), labels, n, k, None, 1.0);
+    let (lsum, correct) = batch_loss(plan, out, labels, n, k, None);
     plan.out_loss = lsum as f32;
     plan.out_correct = correct;
     if lsum.is_finite() {
@@ -324,7 +353,11 @@ pub unsafe fn predict_step(plan: &mut Plan, x: usize, n: usize, out: usize) -> u
     let y = forward(plan, x, n, plan.mc_dropout != 0);
     let o = fsm(out, n * k);
     o.copy_from_slice(fs(y, n * k));
-    act::softmax_rows_inplace(o, n, k);
+    match plan.loss {
+        LOSS_SOFTMAX_CE => act::softmax_rows_inplace(o, n, k),
+        LOSS_BCE_LOGITS => act::forward2(Act::Sigmoid, o, 0.0),
+        _ => {}
+    }
     STATUS_OK
 }
 
