@@ -441,26 +441,9 @@ pub unsafe extern "C" fn opt_args_layout(out: *mut u32, cap: u32) -> u32 {
 pub unsafe extern "C" fn optimizer_update(args: *const OptArgs) -> u32 {
     let a = &*args;
     let n = a.n as usize;
-    let h = optim::Hyper {
-        lr: a.lr,
-        momentum: a.momentum,
-        dampening: a.dampening,
-        beta1: a.beta1,
-        beta2: a.beta2,
-        eps: a.eps,
-        weight_decay: a.weight_decay,
-        l1: a.l1,
-        l2: a.l2,
-        bias_correction1: a.bias_correction1,
-        bias_correction2_sqrt: a.bias_correction2_sqrt,
-        one_minus_beta1: a.one_minus_beta1,
-        one_minus_beta2: a.one_minus_beta2,
-        first_step: a.flags & OPT_FIRST_STEP != 0,
-        nesterov: a.flags & OPT_NESTEROV != 0,
-        centered: a.flags & OPT_CENTERED != 0,
-        amsgrad: a.flags & OPT_AMSGRAD != 0,
-        maximize: a.flags & OPT_MAXIMIZE != 0,
-    };
+    let mut h = crate::step::hyper(a, a.lr);
+    h.l1 = a.l1;
+    h.l2 = a.l2;
     // Which state buffers this kind and these flags need.
     let need = match a.kind {
         OPT_SGD => [h.momentum != 0.0, false, false],

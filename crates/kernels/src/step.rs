@@ -362,7 +362,7 @@ pub unsafe fn predict_step(plan: &mut Plan, x: usize, n: usize, out: usize) -> u
 }
 
 /// The update's hyper-parameters from the plan's OptArgs template and this step's rate.
-fn hyper(t: &OptArgs, lr: f32) -> optim::Hyper {
+pub(crate) fn hyper(t: &OptArgs, lr: f32) -> optim::Hyper {
     optim::Hyper {
         lr,
         momentum: t.momentum,
