@@ -46,14 +46,60 @@ export interface DropoutConfig {
   readonly rate: number;
 }
 
-export type LayerConfig = DenseConfig | DropoutConfig;
+/** A batch-normalization layer config. */
+export interface BatchNormConfig {
+  readonly type: 'batchNorm';
+  readonly momentum: number;
+  readonly epsilon: number;
+}
+
+/** An activation layer config (folded into the preceding dense or batch-norm layer). */
+export interface ActivationConfig {
+  readonly type: 'activation';
+  readonly activation: ActivationName;
+  readonly alpha: number;
+}
+
+export type LayerConfig = DenseConfig | DropoutConfig | BatchNormConfig | ActivationConfig;
+
+/**
+ * Batch normalization over features (Keras `BatchNormalization` names and defaults):
+ * training uses the batch mean and biased variance, `y = γ·(x − μ_B)/√(σ²_B + ε) + β`, and updates
+ * `running ← momentum·running + (1 − momentum)·batch` (Keras's meaning of `momentum`, default 0.99;
+ * PyTorch's `momentum = 0.1` is `1 − 0.99`). As in PyTorch, the running variance takes the
+ * unbiased batch variance (Keras takes the biased one). Inference (and Monte Carlo dropout) uses the
+ * running statistics. γ starts at 1, β at 0, running mean at 0 and running variance at 1.
+ * Training batches need at least 2 rows.
+ * @param options.momentum in [0, 1) (default 0.99); options.epsilon > 0 (default 1e-3, Keras's).
+ */
+export function batchNorm(options: { momentum?: number; epsilon?: number } = {}): BatchNormConfig {
+  for (const k of Object.keys(options)) {
+    if (k !== 'momentum' && k !== 'epsilon') throw new OptionError(k, `batchNorm: unknown option '${k}'; known options: momentum, epsilon.`);
+  }
+  const momentum = options.momentum ?? 0.99;
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) throw new OptionError('momentum', `batchNorm: momentum = ${String(momentum)}; expected a number in [0, 1) (Keras meaning, e.g. 0.99).`);
+  const epsilon = options.epsilon ?? 1e-3;
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) throw new OptionError('epsilon', `batchNorm: epsilon = ${String(epsilon)}; expected a finite number > 0.`);
+  return { type: 'batchNorm', momentum, epsilon };
+}
+
+/**
+ * An activation applied to the previous layer's output (e.g. `dense(64), batchNorm(), activation('relu')`).
+ * It is folded into that layer, which must have no activation of its own.
+ */
+export function activation(name: ActivationName, options: { alpha?: number } = {}): ActivationConfig {
+  if (!(name in ACT_CODE)) throw new OptionError('activation', `activation: name = ${JSON.stringify(name)}; expected one of ${Object.keys(ACT_CODE).join(', ')}.`);
+  const alpha = options.alpha ?? (name === 'elu' ? 1 : 0.01);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha < 0 || (name === 'elu' && alpha === 0)) throw new OptionError('alpha', `activation: alpha = ${String(alpha)}; expected a finite number >= 0 (> 0 for elu).`);
+  return { type: 'activation', activation: name, alpha };
+}
 
 /**
  * Inverted dropout on the previous dense layer's output: while training each unit is zeroed with
  * probability `rate` and survivors are scaled by `1/(1 − rate)`; at inference it is the identity
  * (unless `predict(x, { mcSamples })` asks for Monte Carlo dropout). Masks come from a
  * counter-based generator (Philox-4x32-10) keyed by the fit seed, so runs are reproducible.
- * Must follow a dense layer.
+ * Must follow a dense or batch-norm layer.
  * @param rate drop probability in [0, 1)
  */
 export function dropout(rate: number): DropoutConfig {

@@ -54,6 +54,7 @@ export interface Trainable extends CallbackModel {
   assertUsable(where: string): void;
   planFor(rows: number): CompiledPlan;
   readonly classification: boolean;
+  readonly hasBatchNorm: boolean;
   toTargets(y: Labels | Features, rows: number, where: string): Int32Array | Float32Array;
   evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number): { loss: number; accuracy: number };
   writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | Float32Array | null, idx: Int32Array | null, start: number, count: number, w?: Float32Array | null): void;
@@ -162,6 +163,9 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   }
   if (nTrain === 0) throw new OptionError('x', 'fit: no training rows (x is empty or validationSplit leaves none). Pass more data or a smaller validationSplit.');
 
+  if (m.hasBatchNorm && (nTrain % batchSize === 1 || nTrain === 1)) {
+    throw new OptionError('batchSize', `fit: with ${nTrain} training rows and batchSize ${batchSize} the last batch has 1 row; batch normalization needs at least 2 rows per training batch. Change batchSize or drop a sample.`);
+  }
   // --- validated; from here on the model changes ---
   const plan = m.planFor(Math.min(batchSize, nTrain));
   plan.setLr(m.lr);

@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime/loader.js';
 
 /** One dense layer's parameter blocks. @internal */
 export interface DenseParams {
+  kind: 'dense' | 'batchNorm';
   nIn: number;
   nOut: number;
   act: keyof typeof ACT_CODE;
@@ -25,6 +26,8 @@ export interface DenseParams {
   dropout: number;
   /** Max-norm of each unit's incoming weights (0 = none). */
   maxNorm: number;
+  /** Batch norm: running statistics, saved batch statistics, ε and (PyTorch-convention) momentum. */
+  bn: { runningMean: Ptr; runningVar: Ptr; saveMean: Ptr; saveInvStd: Ptr; eps: number; momentum: number } | null;
 }
 
 /** The loss of a plan. @internal */
@@ -86,7 +89,15 @@ export class CompiledPlan {
     const v = a.view;
     layers.forEach((l, i) => {
       const r = recs + i * LAYER.size;
-      v.setUint32(r + LAYER.kind, LAYER_KIND.dense, true);
+      v.setUint32(r + LAYER.kind, LAYER_KIND[l.kind], true);
+      if (l.bn) {
+        v.setUint32(r + LAYER.runningMean, l.bn.runningMean, true);
+        v.setUint32(r + LAYER.runningVar, l.bn.runningVar, true);
+        v.setUint32(r + LAYER.saveMean, l.bn.saveMean, true);
+        v.setUint32(r + LAYER.saveInvStd, l.bn.saveInvStd, true);
+        v.setFloat32(r + LAYER.bnEps, l.bn.eps, true);
+        v.setFloat32(r + LAYER.bnMomentum, l.bn.momentum, true);
+      }
       v.setUint32(r + LAYER.act, ACT_CODE[l.act], true);
       v.setUint32(r + LAYER.nIn, l.nIn, true);
       v.setUint32(r + LAYER.nOut, l.nOut, true);

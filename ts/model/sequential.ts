@@ -2,7 +2,7 @@ import { DisposedError, OptionError, ShapeError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
 import { type Features, type Labels, type Matrix, toClassIds, toFeatures } from '../data/tensor.js';
 import { fillInitializer } from '../layers/initializers.js';
-import type { DenseConfig, LayerConfig } from '../layers/index.js';
+import type { LayerConfig } from '../layers/index.js';
 import { checkLr, checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
 import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/runtime.js';
 import { LOSS_KIND, type LossName, OPT_ARGS, STATUS } from '../runtime/abi.js';
@@ -96,30 +96,66 @@ export class Sequential implements Trainable {
     if (!Array.isArray(options.layers) || options.layers.length === 0) {
       throw new OptionError('layers', 'Sequential: layers must be a non-empty array, e.g. [dense(64, { activation: "relu" }), dense(10)].');
     }
+    // Validate the stack: dropout and activation attach to the preceding dense / batch-norm layer.
+    let prev: 'none' | 'param' = 'none';
+    let prevAct = 'linear';
+    let prevHasDropout = false;
     options.layers.forEach((l, i) => {
-      if (!l || (l.type !== 'dense' && l.type !== 'dropout')) throw new OptionError('layers', `Sequential: layers[${i}] is not a layer config; build layers with dense(...) or dropout(rate).`);
-      if (l.type === 'dropout' && (i === 0 || options.layers[i - 1]!.type !== 'dense')) {
-        throw new OptionError('layers', `Sequential: layers[${i}] is a dropout that does not follow a dense layer; put dropout(rate) right after a dense(...).`);
+      const t = l?.type;
+      if (t !== 'dense' && t !== 'dropout' && t !== 'batchNorm' && t !== 'activation') {
+        throw new OptionError('layers', `Sequential: layers[${i}] is not a layer config; build layers with dense(...), batchNorm(), activation(name) or dropout(rate).`);
+      }
+      if (t === 'dense' || t === 'batchNorm') {
+        prev = 'param';
+        prevAct = t === 'dense' ? l.activation : 'linear';
+        prevHasDropout = false;
+      } else if (prev === 'none') {
+        throw new OptionError('layers', `Sequential: layers[${i}] (${t}) does not follow a dense or batch-norm layer; put it after a dense(...) or batchNorm().`);
+      } else if (t === 'dropout') {
+        if (prevHasDropout) throw new OptionError('layers', `Sequential: layers[${i}] is a second dropout on the same layer; use one dropout with the combined rate.`);
+        prevHasDropout = true;
+      } else {
+        if (prevAct !== 'linear' || prevHasDropout) {
+          throw new OptionError('layers', `Sequential: layers[${i}] (activation) follows a layer that already has an activation or dropout; give the preceding dense/batch-norm layer no activation, and put dropout after the activation.`);
+        }
+        prevAct = l.activation;
       }
     });
-    if (options.layers[options.layers.length - 1]!.type !== 'dense' && !options.layers.some((l) => l.type === 'dense')) {
-      throw new OptionError('layers', 'Sequential: the model needs at least one dense layer.');
-    }
+    if (!options.layers.some((l) => l.type === 'dense')) throw new OptionError('layers', 'Sequential: the model needs at least one dense layer.');
     const seed = options.seed ?? 0;
     if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `Sequential: seed = ${String(seed)}; expected a finite number.`);
     this.rt = options.runtime ?? getRuntime();
     this.seed = seed;
     this.layers = [...options.layers];
     this.inputSize = shape[0]!;
-    const denses = this.layers.filter((l): l is DenseConfig => l.type === 'dense');
-    this.outputSize = denses[denses.length - 1]!.units;
 
     const a = this.rt.arena;
     const rng = new Rng(seed);
     let nIn = this.inputSize;
     for (const l of this.layers) {
+      const last = this.params[this.params.length - 1];
       if (l.type === 'dropout') {
-        this.params[this.params.length - 1]!.dropout = l.rate;
+        last!.dropout = l.rate;
+        continue;
+      }
+      if (l.type === 'activation') {
+        last!.act = l.activation;
+        last!.alpha = l.alpha;
+        continue;
+      }
+      if (l.type === 'batchNorm') {
+        const f = nIn;
+        const [g, bt, dg, db, rm, rv, sm, si] = Array.from({ length: 8 }, () => a.allocF32(f));
+        this.blocks.push(g!, bt!, dg!, db!, rm!, rv!, sm!, si!);
+        a.writeF32(g!, new Float32Array(f).fill(1));
+        a.writeF32(bt!, new Float32Array(f));
+        a.writeF32(rm!, new Float32Array(f));
+        a.writeF32(rv!, new Float32Array(f).fill(1));
+        this.params.push({
+          kind: 'batchNorm', nIn: f, nOut: f, act: 'linear', w: g!, b: bt!, gw: dg!, gb: db!,
+          ws: [null, null, null], bs: [null, null, null], l1: 0, l2: 0, bl1: 0, bl2: 0, alpha: 0, dropout: 0, maxNorm: 0,
+          bn: { runningMean: rm!, runningVar: rv!, saveMean: sm!, saveInvStd: si!, eps: l.epsilon, momentum: 1 - l.momentum },
+        });
         continue;
       }
       const nOut = l.units;
@@ -137,14 +173,15 @@ export class Sequential implements Trainable {
         a.writeF32(b, bInit);
       }
       this.params.push({
-        nIn, nOut, act: l.activation, w, b, gw, gb,
+        kind: 'dense', nIn, nOut, act: l.activation, w, b, gw, gb,
         ws: [null, null, null], bs: [null, null, null],
         l1: l.kernelRegularizer?.l1 ?? 0, l2: l.kernelRegularizer?.l2 ?? 0,
         bl1: l.biasRegularizer?.l1 ?? 0, bl2: l.biasRegularizer?.l2 ?? 0,
-        alpha: l.alpha, dropout: 0, maxNorm: l.kernelConstraint?.maxValue ?? 0,
+        alpha: l.alpha, dropout: 0, maxNorm: l.kernelConstraint?.maxValue ?? 0, bn: null,
       });
       nIn = nOut;
     }
+    this.outputSize = nIn;
     const blocks = this.blocks;
     const arena = a;
     const holder = { plan: null as CompiledPlan | null };
@@ -220,7 +257,7 @@ export class Sequential implements Trainable {
         return p;
       }) as [Ptr | null, Ptr | null, Ptr | null];
     for (const p of this.params) {
-      p.ws = alloc(p.nIn * p.nOut);
+      p.ws = alloc(p.kind === 'batchNorm' ? p.nOut : p.nIn * p.nOut);
       p.bs = p.b !== null ? alloc(p.nOut) : [null, null, null];
     }
     this.optArgs = a.alloc(OPT_ARGS.size);
@@ -312,25 +349,36 @@ export class Sequential implements Trainable {
     };
   }
 
-  /** Copies of every weight tensor: `dense_i/kernel` `[in, out]` and `dense_i/bias` `[out]`. */
+  /** Every weight tensor in order, with names, shapes, sizes and addresses. */
+  private tensors(): { name: string; shape: number[]; ptr: Ptr; n: number }[] {
+    const out: { name: string; shape: number[]; ptr: Ptr; n: number }[] = [];
+    let d = 0;
+    let bnI = 0;
+    for (const p of this.params) {
+      if (p.kind === 'batchNorm') {
+        const i = bnI++;
+        const f = p.nOut;
+        out.push({ name: `batch_norm_${i}/gamma`, shape: [f], ptr: p.w, n: f }, { name: `batch_norm_${i}/beta`, shape: [f], ptr: p.b!, n: f });
+        out.push({ name: `batch_norm_${i}/moving_mean`, shape: [f], ptr: p.bn!.runningMean, n: f }, { name: `batch_norm_${i}/moving_variance`, shape: [f], ptr: p.bn!.runningVar, n: f });
+        continue;
+      }
+      const i = d++;
+      out.push({ name: `dense_${i}/kernel`, shape: [p.nIn, p.nOut], ptr: p.w, n: p.nIn * p.nOut });
+      if (p.b !== null) out.push({ name: `dense_${i}/bias`, shape: [p.nOut], ptr: p.b, n: p.nOut });
+    }
+    return out;
+  }
+
+  /** Copies of every weight tensor: `dense_i/kernel` `[in, out]`, `dense_i/bias` `[out]`, and for batch norm `gamma`, `beta`, `moving_mean`, `moving_variance` (Keras's order). */
   getWeights(): WeightTensor[] {
     this.assertUsable('getWeights');
-    const out: WeightTensor[] = [];
-    this.params.forEach((p, i) => {
-      out.push({ name: `dense_${i}/kernel`, shape: [p.nIn, p.nOut], data: this.rt.arena.readF32(p.w, p.nIn * p.nOut) });
-      if (p.b !== null) out.push({ name: `dense_${i}/bias`, shape: [p.nOut], data: this.rt.arena.readF32(p.b, p.nOut) });
-    });
-    return out;
+    return this.tensors().map((t) => ({ name: t.name, shape: t.shape, data: this.rt.arena.readF32(t.ptr, t.n) }));
   }
 
   /** Replaces every weight tensor (same order and shapes as {@link getWeights}); validates all first. */
   setWeights(weights: readonly { shape?: readonly number[]; data: Float32Array }[]): void {
     this.assertUsable('setWeights');
-    const targets: { ptr: Ptr; n: number; name: string }[] = [];
-    this.params.forEach((p, i) => {
-      targets.push({ ptr: p.w, n: p.nIn * p.nOut, name: `dense_${i}/kernel` });
-      if (p.b !== null) targets.push({ ptr: p.b, n: p.nOut, name: `dense_${i}/bias` });
-    });
+    const targets = this.tensors();
     if (!Array.isArray(weights) || weights.length !== targets.length) {
       throw new ShapeError(`setWeights: received ${Array.isArray(weights) ? weights.length : typeof weights} tensors; the model has ${targets.length}. Pass the array getWeights() returns.`);
     }
@@ -343,6 +391,7 @@ export class Sequential implements Trainable {
         const v = w.data[j]!;
         if (v - v !== 0) throw new ShapeError(`setWeights: tensor ${i} (${t.name}) holds ${v} at ${j}; weights must be finite.`);
       }
+      if (t.name.endsWith('/moving_variance') && w.data.some((v: number) => v < 0)) throw new ShapeError(`setWeights: tensor ${i} (${t.name}) has a negative variance.`);
     });
     targets.forEach((t, i) => this.rt.arena.writeF32(t.ptr, weights[i]!.data));
   }
@@ -351,10 +400,14 @@ export class Sequential implements Trainable {
   summary(): string {
     const rows: [string, string, string][] = [['Layer', 'Output shape', 'Params']];
     let total = 0;
-    this.params.forEach((p, i) => {
-      const n = p.nIn * p.nOut + (p.b !== null ? p.nOut : 0);
+    let di = 0;
+    let bi = 0;
+    this.params.forEach((p) => {
+      const isBn = p.kind === 'batchNorm';
+      const n = isBn ? 4 * p.nOut : p.nIn * p.nOut + (p.b !== null ? p.nOut : 0);
       total += n;
-      rows.push([`dense_${i} (${p.act}${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}${p.maxNorm > 0 ? `, maxNorm ${p.maxNorm}` : ''})`, `[null, ${p.nOut}]`, String(n)]);
+      const i = isBn ? bi++ : di++;
+      rows.push([`${isBn ? 'batch_norm' : 'dense'}_${i} (${p.act}${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}${p.maxNorm > 0 ? `, maxNorm ${p.maxNorm}` : ''})`, `[null, ${p.nOut}]`, String(n)]);
     });
     const w = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
     const line = (r: [string, string, string]) => `${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2].padStart(w[2]!)}`;
@@ -413,6 +466,11 @@ export class Sequential implements Trainable {
       });
     }
     return t.data;
+  }
+
+  /** @internal */
+  get hasBatchNorm(): boolean {
+    return this.params.some((p) => p.kind === 'batchNorm');
   }
 
   /** @internal */

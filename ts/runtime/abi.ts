@@ -5,7 +5,7 @@
  * @internal
  */
 
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** Byte offsets of the records on wasm32 (every field is 4 bytes). */
 export const PLAN = {
@@ -33,7 +33,7 @@ export const PLAN = {
 } as const;
 
 export const LAYER = {
-  size: 96,
+  size: 120,
   kind: 0,
   act: 4,
   nIn: 8,
@@ -58,6 +58,12 @@ export const LAYER = {
   mask: 84,
   yd: 88,
   maxNorm: 92,
+  runningMean: 96,
+  runningVar: 100,
+  saveMean: 104,
+  saveInvStd: 108,
+  bnEps: 112,
+  bnMomentum: 116,
 } as const;
 
 /** The `OptArgs` record of `optimizer_update` (crates/kernels/src/abi.rs). */
@@ -117,7 +123,7 @@ export function expectedLayout(): number[] {
   const P = PLAN;
   const plan = [P.size, P.nLayers, P.loss, P.batchCap, P.mcDropout, P.layers, P.gbuf0, P.gbuf1, P.ws, P.opt, P.lr, P.clipValue, P.clipNorm, P.globalClipNorm, P.seed, P.counter, P.weights, P.labelSmoothing, P.huberDelta, P.outLoss, P.outCorrect];
   const L = LAYER;
-  const layer = [L.size, L.kind, L.act, L.nIn, L.nOut, L.w, L.b, L.gw, L.gb, L.y, L.ws1, L.ws2, L.ws3, L.bs1, L.bs2, L.bs3, L.l1, L.l2, L.bl1, L.bl2, L.alpha, L.dropout, L.mask, L.yd, L.maxNorm];
+  const layer = [L.size, L.kind, L.act, L.nIn, L.nOut, L.w, L.b, L.gw, L.gb, L.y, L.ws1, L.ws2, L.ws3, L.bs1, L.bs2, L.bs3, L.l1, L.l2, L.bl1, L.bl2, L.alpha, L.dropout, L.mask, L.yd, L.maxNorm, L.runningMean, L.runningVar, L.saveMean, L.saveInvStd, L.bnEps, L.bnMomentum];
   const g = GEMM_ARGS;
   const gemm = [g.size, g.m, g.n, g.k, g.a, g.rsa, g.csa, g.b, g.rsb, g.csb, g.c, g.rsc, g.beta, g.bias, g.act, g.ws];
   return [...plan, ...layer, ...gemm, GEMM_WORKSPACE_FLOATS];
@@ -125,13 +131,13 @@ export function expectedLayout(): number[] {
 /** Names for error messages, same order as {@link expectedLayout}. */
 export const LAYOUT_NAMES = [
   'sizeof Plan', 'Plan.n_layers', 'Plan.loss', 'Plan.batch_cap', 'Plan.mc_dropout', 'Plan.layers', 'Plan.gbuf0', 'Plan.gbuf1', 'Plan.ws', 'Plan.opt', 'Plan.lr', 'Plan.clip_value', 'Plan.clip_norm', 'Plan.global_clip_norm', 'Plan.seed', 'Plan.counter', 'Plan.weights', 'Plan.label_smoothing', 'Plan.huber_delta', 'Plan.out_loss', 'Plan.out_correct',
-  'sizeof Layer', 'Layer.kind', 'Layer.act', 'Layer.n_in', 'Layer.n_out', 'Layer.w', 'Layer.b', 'Layer.gw', 'Layer.gb', 'Layer.y', 'Layer.ws1', 'Layer.ws2', 'Layer.ws3', 'Layer.bs1', 'Layer.bs2', 'Layer.bs3', 'Layer.l1', 'Layer.l2', 'Layer.bl1', 'Layer.bl2', 'Layer.alpha', 'Layer.dropout', 'Layer.mask', 'Layer.yd', 'Layer.max_norm',
+  'sizeof Layer', 'Layer.kind', 'Layer.act', 'Layer.n_in', 'Layer.n_out', 'Layer.w', 'Layer.b', 'Layer.gw', 'Layer.gb', 'Layer.y', 'Layer.ws1', 'Layer.ws2', 'Layer.ws3', 'Layer.bs1', 'Layer.bs2', 'Layer.bs3', 'Layer.l1', 'Layer.l2', 'Layer.bl1', 'Layer.bl2', 'Layer.alpha', 'Layer.dropout', 'Layer.mask', 'Layer.yd', 'Layer.max_norm', 'Layer.running_mean', 'Layer.running_var', 'Layer.save_mean', 'Layer.save_inv_std', 'Layer.bn_eps', 'Layer.bn_momentum',
   'sizeof GemmArgs', 'GemmArgs.m', 'GemmArgs.n', 'GemmArgs.k', 'GemmArgs.a', 'GemmArgs.rsa', 'GemmArgs.csa', 'GemmArgs.b', 'GemmArgs.rsb', 'GemmArgs.csb', 'GemmArgs.c', 'GemmArgs.rsc', 'GemmArgs.beta', 'GemmArgs.bias', 'GemmArgs.act', 'GemmArgs.ws',
   'gemm workspace floats',
 ] as const;
 
 export const STATUS = { ok: 0, nonFiniteLoss: 1, badPlan: 2 } as const;
-export const LAYER_KIND = { dense: 1 } as const;
+export const LAYER_KIND = { dense: 1, batchNorm: 2 } as const;
 export const LOSS_KIND = { softmaxCrossEntropy: 1, mse: 2, mae: 3, huber: 4, binaryCrossentropy: 5 } as const;
 export type LossName = keyof typeof LOSS_KIND;
 /** Activation codes (crates/kernels/src/act.rs `Act`). */

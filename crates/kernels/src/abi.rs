@@ -11,7 +11,7 @@ use crate::step::{self, Layer, Plan};
 use crate::{loss, optim, reduce};
 
 /// Bumped whenever an export's signature or a record's layout changes.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// Arguments of [`gemm`]: `C = act(op(A)·op(B) + beta·C + bias)`.
 #[repr(C)]
@@ -52,14 +52,14 @@ macro_rules! offset_of {
 }
 
 /// Writes the record layout to `out` (at most `cap` u32s) and returns how many it wrote:
-/// `[sizeof Plan, 20 Plan offsets, sizeof Layer, 24 Layer offsets, sizeof GemmArgs,
+/// `[sizeof Plan, 20 Plan offsets, sizeof Layer, 30 Layer offsets, sizeof GemmArgs,
 ///   15 GemmArgs offsets, gemm workspace floats]`.
 ///
 /// # Safety
 /// `out` valid for `cap` u32 writes.
 #[no_mangle]
 pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
-    let v: [u32; 63] = [
+    let v: [u32; 69] = [
         core::mem::size_of::<Plan>() as u32,
         offset_of!(Plan, n_layers),
         offset_of!(Plan, loss),
@@ -106,6 +106,12 @@ pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
         offset_of!(Layer, mask),
         offset_of!(Layer, yd),
         offset_of!(Layer, max_norm),
+        offset_of!(Layer, running_mean),
+        offset_of!(Layer, running_var),
+        offset_of!(Layer, save_mean),
+        offset_of!(Layer, save_inv_std),
+        offset_of!(Layer, bn_eps),
+        offset_of!(Layer, bn_momentum),
         core::mem::size_of::<GemmArgs>() as u32,
         offset_of!(GemmArgs, m),
         offset_of!(GemmArgs, n),

@@ -9,7 +9,7 @@
 use crate::abi::{OptArgs, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMW, OPT_AMSGRAD, OPT_CENTERED, OPT_FIRST_STEP, OPT_MAXIMIZE, OPT_NESTEROV, OPT_RMSPROP, OPT_SGD};
 use crate::act::{self, Act};
 use crate::gemm::{self, Epilogue, MatRef};
-use crate::{constraints, dropout, loss, optim, reduce};
+use crate::{constraints, dropout, loss, norm, optim, reduce};
 
 /// Status codes returned by the step exports (mirrored in `ts/runtime/abi.ts`).
 pub const STATUS_OK: u32 = 0;
@@ -19,6 +19,8 @@ pub const STATUS_NON_FINITE_LOSS: u32 = 1;
 pub const STATUS_BAD_PLAN: u32 = 2;
 
 pub const LAYER_DENSE: u32 = 1;
+/// Batch normalization over features: `w` = γ, `b` = β, `gw`/`gb` their gradients; `n_in == n_out`.
+pub const LAYER_BATCHNORM: u32 = 2;
 pub const LOSS_SOFTMAX_CE: u32 = 1;
 pub const LOSS_MSE: u32 = 2;
 pub const LOSS_MAE: u32 = 3;
@@ -106,6 +108,14 @@ pub struct Layer {
     /// Max-norm constraint: after each update every column of W (a unit's incoming weights) with
     /// ‖w‖₂ > r becomes w·r/‖w‖₂ (0 = none).
     pub max_norm: f32,
+    /// Batch norm only: running statistics, the batch statistics saved for backward, ε, momentum
+    /// (PyTorch convention: running ← (1 − momentum)·running + momentum·batch statistic).
+    pub running_mean: usize,
+    pub running_var: usize,
+    pub save_mean: usize,
+    pub save_inv_std: usize,
+    pub bn_eps: f32,
+    pub bn_momentum: f32,
 }
 
 /// What the next layer reads: the dropped output when the layer has dropout.
@@ -142,7 +152,12 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
     let ls = layers(plan);
     let mut width = 0u32;
     for (i, l) in ls.iter().enumerate() {
-        if l.kind != LAYER_DENSE || Act::from_code(l.act).is_none() {
+        if (l.kind != LAYER_DENSE && l.kind != LAYER_BATCHNORM) || Act::from_code(l.act).is_none() {
+            return false;
+        }
+        if l.kind == LAYER_BATCHNORM
+            && (l.n_in != l.n_out || l.running_mean == 0 || l.running_var == 0 || l.save_mean == 0 || l.save_inv_std == 0 || l.w == 0 || l.b == 0)
+        {
             return false;
         }
         if !(l.dropout >= 0.0 && l.dropout < 1.0) || (l.dropout > 0.0 && (l.mask == 0 || l.yd == 0)) || !(l.max_norm >= 0.0) {
@@ -156,13 +171,40 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
     true
 }
 
-/// Forward pass for `n` rows of `x`; returns the pointer to the last layer's output. With
-/// `drop`, layers with a dropout rate apply inverted dropout to their output (mask kept).
-unsafe fn forward(plan: &Plan, x: usize, n: usize, drop: bool) -> usize {
+/// Forward pass for `n` rows of `x`; returns the pointer to the last layer's output. `train`:
+/// batch norm uses (and updates) batch statistics, else its running statistics. `drop`: layers
+/// with a dropout rate apply inverted dropout to their output (mask kept for backward).
+unsafe fn forward(plan: &Plan, x: usize, n: usize, train: bool, drop: bool) -> Result<usize, u32> {
     let mut input = x;
     for (li, l) in layers(plan).iter().enumerate() {
         let (ni, no) = (l.n_in as usize, l.n_out as usize);
         let a = Act::from_code(l.act).unwrap_or(Act::Linear);
+        if l.kind == LAYER_BATCHNORM {
+            let (g, b) = (Some(fs(l.w, no)), Some(fs(l.b, no)));
+            if train {
+                // training: batch statistics (PyTorch BatchNorm1d), running statistics updated
+                let st = norm::train_forward(
+                    fs(input, n * no), n, no, g, b, l.bn_eps, l.bn_momentum,
+                    fsm(l.running_mean, no), fsm(l.running_var, no), fsm(l.y, n * no),
+                    fsm(l.save_mean, no), fsm(l.save_inv_std, no),
+                );
+                if st != 0 {
+                    return Err(STATUS_BAD_PLAN);
+                }
+            } else {
+                norm::infer_forward(fs(input, n * no), n, no, g, b, l.bn_eps, fs(l.running_mean, no), fs(l.running_var, no), fsm(l.y, n * no));
+            }
+            act::forward2(a, fsm(l.y, n * no), l.alpha);
+            if l.dropout > 0.0 {
+                let yd = fsm(l.yd, n * no);
+                yd.copy_from_slice(fs(l.y, n * no));
+                if drop {
+                    dropout::forward(yd, fsm(l.mask, n * no), l.dropout, plan.seed, li as u32, plan.counter);
+                }
+            }
+            input = out_of(l);
+            continue;
+        }
         // ReLU is fused into the GEMM epilogue; other activations run over the stored tile rows.
         let epi = Epilogue {
             bias: if l.b == 0 { core::ptr::null() } else { l.b as *const f32 },
@@ -192,7 +234,7 @@ unsafe fn forward(plan: &Plan, x: usize, n: usize, drop: bool) -> usize {
         }
         input = out_of(l);
     }
-    input
+    Ok(input)
 }
 
 /// The batch loss Σ_r w_r·loss_r and, with `grad`, its gradient `(1/n)·w_r·∂loss_r/∂out`
@@ -239,7 +281,14 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     }
     let ls = layers(plan);
     let last = &ls[ls.len() - 1];
-    let out = forward(plan, x, n, true);
+    // Training-mode batch norm needs at least 2 rows; checked before anything changes.
+    if n < 2 && ls.iter().any(|l| l.kind == LAYER_BATCHNORM) {
+        return STATUS_BAD_PLAN;
+    }
+    let out = match forward(plan, x, n, true, true) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
     let k = last.n_out as usize;
     let (lsum, correct) = batch_loss(plan, out, labels, n, k, Some(fsm(plan.gbuf0, n * k)));
     plan.out_loss = lsum as f32;
@@ -258,6 +307,15 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
         }
         act::backward2(a, fs(l.y, n * no), fsm(g, n * no), l.alpha);
         let input = if li == 0 { x } else { out_of(&ls[li - 1]) };
+        if l.kind == LAYER_BATCHNORM {
+            // dx into the other buffer (always computed: cheap, and dx of layer 0 is simply unused)
+            norm::backward(
+                fs(input, n * ni), fs(g, n * no), n, no, Some(fs(l.w, no)), fs(l.save_mean, no), fs(l.save_inv_std, no),
+                fsm(g_other, n * ni), Some(fsm(l.gw, no)), Some(fsm(l.gb, no)),
+            );
+            core::mem::swap(&mut g, &mut g_other);
+            continue;
+        }
         // gW = Xᵀ · dZ  (Aᵀ·B)
         gemm::gemm(
             ni,
@@ -296,15 +354,16 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     let mut h = hyper(t, plan.lr);
     for l in ls {
         let (ni, no) = (l.n_in as usize, l.n_out as usize);
+        let wn = if l.kind == LAYER_BATCHNORM { no } else { ni * no };
         h.l1 = l.l1;
         h.l2 = l.l2;
-        update(t.kind, &h, l.w, l.gw, [l.ws1, l.ws2, l.ws3], ni * no);
+        update(t.kind, &h, l.w, l.gw, [l.ws1, l.ws2, l.ws3], wn);
         if l.b != 0 {
             h.l1 = l.bl1;
             h.l2 = l.bl2;
             update(t.kind, &h, l.b, l.gb, [l.bs1, l.bs2, l.bs3], no);
         }
-        if l.max_norm > 0.0 {
+        if l.max_norm > 0.0 && l.kind == LAYER_DENSE {
             constraints::max_norm(fsm(l.w, ni * no), ni, no, l.max_norm);
         }
     }
@@ -326,7 +385,10 @@ pub unsafe fn eval_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u
     }
     let ls = layers(plan);
     let k = ls[ls.len() - 1].n_out as usize;
-    let out = forward(plan, x, n, false);
+    let out = match forward(plan, x, n, false, false) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
     let (lsum, correct) = batch_loss(plan, out, labels, n, k, None);
     plan.out_loss = lsum as f32;
     plan.out_correct = correct;
@@ -350,7 +412,11 @@ pub unsafe fn predict_step(plan: &mut Plan, x: usize, n: usize, out: usize) -> u
     }
     let ls = layers(plan);
     let k = ls[ls.len() - 1].n_out as usize;
-    let y = forward(plan, x, n, plan.mc_dropout != 0);
+    // Monte Carlo dropout keeps batch norm at its running statistics: dropout only, no batch stats.
+    let y = match forward(plan, x, n, false, plan.mc_dropout != 0) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
     let o = fsm(out, n * k);
     o.copy_from_slice(fs(y, n * k));
     match plan.loss {
