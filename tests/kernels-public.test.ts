@@ -39,3 +39,42 @@ describe('low-level kernels', () => {
     expect(loss).toBeCloseTo(want / 4, 6);
   });
 });
+
+describe('low-level activations and losses', () => {
+  beforeAll(async () => {
+    await init();
+  });
+  it('activationForward/Backward follow their definitions', async () => {
+    const { activationForward, activationBackward } = await import('../ts/index.js');
+    const x = testData(17, 4, 3);
+    const defs: Record<string, [(v: number) => number, (y: number) => number]> = {
+      sigmoid: [(v) => 1 / (1 + Math.exp(-v)), (y) => y * (1 - y)],
+      tanh: [Math.tanh, (y) => 1 - y * y],
+      leakyRelu: [(v) => (v > 0 ? v : 0.2 * v), (y) => (y > 0 ? 1 : 0.2)],
+      elu: [(v) => (v > 0 ? v : Math.exp(v) - 1), (y) => (y > 0 ? 1 : y + 1)],
+    };
+    for (const [name, [f, df]] of Object.entries(defs)) {
+      const y = activationForward(name as never, x, name === 'leakyRelu' ? 0.2 : undefined);
+      y.forEach((v, i) => expect(Math.abs(v - f(x[i]!))).toBeLessThan(2e-7 * Math.max(1, Math.abs(f(x[i]!)))));
+      const dy = testData(17, 5);
+      const dx = activationBackward(name as never, y, dy, name === 'leakyRelu' ? 0.2 : undefined);
+      dx.forEach((v, i) => expect(Math.abs(v - dy[i]! * df(y[i]!))).toBeLessThan(1e-6));
+    }
+  });
+  it('regressionLoss and binaryCrossEntropy: loss and gradient from the PyTorch definitions', async () => {
+    const { regressionLoss, binaryCrossEntropy } = await import('../ts/index.js');
+    const p = testData(6, 1, 2);
+    const t = testData(6, 2, 2);
+    const r = regressionLoss('mse', matrix(p, [3, 2]), matrix(t, [3, 2]));
+    let want = 0;
+    p.forEach((v, i) => (want += (v - t[i]!) ** 2 / 6));
+    expect(r.loss).toBeCloseTo(want, 6);
+    r.grad.data.forEach((g, i) => expect(g).toBeCloseTo((2 * (p[i]! - t[i]!)) / 6, 6));
+    const probs = Float32Array.from(t, (v) => (v + 2) / 4);
+    const b = binaryCrossEntropy(matrix(p, [3, 2]), matrix(probs, [3, 2]));
+    let wb = 0;
+    p.forEach((z, i) => (wb += (Math.max(z, 0) - z * probs[i]! + Math.log1p(Math.exp(-Math.abs(z)))) / 6));
+    expect(b.loss).toBeCloseTo(wb, 6);
+    b.grad.data.forEach((g, i) => expect(g).toBeCloseTo((1 / (1 + Math.exp(-p[i]!)) - probs[i]!) / 6, 6));
+  });
+});

@@ -114,3 +114,96 @@ export function softmaxCrossEntropy(logits: Matrix, labels: Int32Array): { loss:
     for (const p of [pz, py, pg, pc]) ar.free(p);
   }
 }
+
+/** Copies arrays into fresh arena blocks, runs `f`, frees everything (also on throw). */
+function withBlocks<T>(arrays: (Float32Array | number)[], f: (ptrs: Ptr[], rt: ReturnType<typeof getRuntime>) => T): T {
+  const rt = getRuntime();
+  const ptrs: Ptr[] = [];
+  try {
+    for (const a of arrays) {
+      const n = typeof a === 'number' ? a : a.length;
+      const p = rt.arena.allocF32(Math.max(1, n));
+      ptrs.push(p);
+      if (typeof a !== 'number') rt.arena.writeF32(p, a);
+    }
+    return f(ptrs, rt);
+  } finally {
+    for (const p of ptrs) rt.arena.free(p);
+  }
+}
+
+function actCode(name: ActivationName, alpha: number | undefined, where: string): [number, number] {
+  if (!(name in ACT_CODE)) throw new OptionError('activation', `${where}: activation = ${JSON.stringify(name)}; expected one of ${Object.keys(ACT_CODE).join(', ')}.`);
+  const a = alpha ?? (name === 'elu' ? 1 : 0.01);
+  if (typeof a !== 'number' || !Number.isFinite(a) || a < 0) throw new OptionError('alpha', `${where}: alpha = ${String(a)}; expected a finite number >= 0.`);
+  return [ACT_CODE[name], a];
+}
+
+/**
+ * Elementwise activation (returns a new array): relu `max(0, x)`, leakyRelu `x > 0 ? x : αx`
+ * (α default 0.01), elu `x > 0 ? x : α(eˣ − 1)` (α default 1), sigmoid `1/(1 + e⁻ˣ)`, tanh, linear.
+ */
+export function activationForward(name: ActivationName, x: Float32Array, alpha?: number): Float32Array {
+  const [code, a] = actCode(name, alpha, 'activationForward');
+  return withBlocks([x], ([p], rt) => {
+    rt.k.act_forward2(code, p!, x.length, a);
+    return rt.arena.readF32(p!, x.length);
+  });
+}
+
+/** Backward of {@link activationForward} through its OUTPUT `y`: returns `dy ⊙ act'(·)`. */
+export function activationBackward(name: ActivationName, y: Float32Array, dy: Float32Array, alpha?: number): Float32Array {
+  const [code, a] = actCode(name, alpha, 'activationBackward');
+  if (!(dy instanceof Float32Array) || dy.length !== y.length) throw new ShapeError(`activationBackward: dy has ${dy?.length} values for ${y.length} outputs; they must match.`);
+  return withBlocks([y, dy], ([py, pd], rt) => {
+    rt.k.act_backward2(code, py!, pd!, y.length, a);
+    return rt.arena.readF32(pd!, y.length);
+  });
+}
+
+/** Options of {@link regressionLoss}. */
+export interface RegressionLossOptions {
+  /** Per-sample weights (length rows). */
+  weights?: Float32Array;
+  /** Huber δ (default 1). */
+  delta?: number;
+}
+
+/**
+ * MSE, MAE or Huber between `pred` and `target` (same shape `[n, k]`), fused with the gradient:
+ * per-sample loss = mean over the k outputs, batch loss = mean over samples of the weighted
+ * per-sample losses (PyTorch `reduction='mean'` without weights). `grad` is `∂loss/∂pred`.
+ */
+export function regressionLoss(kind: 'mse' | 'mae' | 'huber', pred: Matrix, target: Matrix, options: RegressionLossOptions = {}): { loss: number; grad: Matrix } {
+  const P = matrix(pred.data, pred.shape);
+  const T = matrix(target.data, target.shape);
+  const [n, k] = P.shape;
+  if (T.shape[0] !== n || T.shape[1] !== k) throw new ShapeError(`regressionLoss: pred is [${n}, ${k}] and target [${T.shape.join(', ')}]; they must match.`);
+  const code = { mse: 0, mae: 1, huber: 2 }[kind];
+  if (code === undefined) throw new OptionError('kind', `regressionLoss: kind = ${JSON.stringify(kind)}; expected 'mse', 'mae' or 'huber'.`);
+  const delta = options.delta ?? 1;
+  if (!(delta > 0)) throw new OptionError('delta', `regressionLoss: delta = ${delta}; expected > 0.`);
+  const w = options.weights;
+  if (w !== undefined && (!(w instanceof Float32Array) || w.length !== n)) throw new ShapeError(`regressionLoss: ${w?.length} weights for ${n} rows.`);
+  return withBlocks([P.data, T.data, n * k, ...(w ? [w] : [])], ([pp, pt, pg, pw], rt) => {
+    const total = n === 0 ? 0 : rt.k.regression_loss(code, pp!, pt!, n, k, pw ?? 0, delta, pg!, 1 / n);
+    return { loss: n === 0 ? NaN : total / n, grad: { data: rt.arena.readF32(pg!, n * k), shape: [n, k] } };
+  });
+}
+
+/**
+ * Binary cross-entropy on logits (PyTorch `BCEWithLogitsLoss`): per element
+ * `max(z, 0) − z·t + log(1 + e^−|z|)`, mean over outputs and samples; `grad = (σ(z) − t)/(n·k)`.
+ */
+export function binaryCrossEntropy(logits: Matrix, targets: Matrix, options: { weights?: Float32Array } = {}): { loss: number; grad: Matrix } {
+  const Z = matrix(logits.data, logits.shape);
+  const T = matrix(targets.data, targets.shape);
+  const [n, k] = Z.shape;
+  if (T.shape[0] !== n || T.shape[1] !== k) throw new ShapeError(`binaryCrossEntropy: logits are [${n}, ${k}] and targets [${T.shape.join(', ')}]; they must match.`);
+  const w = options.weights;
+  if (w !== undefined && (!(w instanceof Float32Array) || w.length !== n)) throw new ShapeError(`binaryCrossEntropy: ${w?.length} weights for ${n} rows.`);
+  return withBlocks([Z.data, T.data, n * k, ...(w ? [w] : [])], ([pz, pt, pg, pw], rt) => {
+    const total = n === 0 ? 0 : rt.k.bce_logits(pz!, pt!, n, k, pw ?? 0, pg!, 1 / n);
+    return { loss: n === 0 ? NaN : total / n, grad: { data: rt.arena.readF32(pg!, n * k), shape: [n, k] } };
+  });
+}

@@ -159,6 +159,10 @@ export interface KernelExports {
   colsum(x: number, rows: number, cols: number, out: number): void;
   count_nonfinite(x: number, n: number): number;
   optimizer_update(args: number): number;
+  act_forward2(act: number, x: number, n: number, alpha: number): number;
+  act_backward2(act: number, y: number, dy: number, n: number, alpha: number): number;
+  bce_logits(z: number, t: number, rows: number, cols: number, weights: number, grad: number, scale: number): number;
+  regression_loss(kind: number, pred: number, target: number, rows: number, cols: number, weights: number, delta: number, grad: number, scale: number): number;
   opt_args_layout(out: number, cap: number): number;
   train_step(plan: number, x: number, labels: number, n: number): number;
   eval_step(plan: number, x: number, labels: number, n: number): number;
