@@ -194,35 +194,27 @@ unsafe fn forward(plan: &Plan, x: usize, n: usize, train: bool, drop: bool) -> R
             } else {
                 norm::infer_forward(fs(input, n * no), n, no, g, b, l.bn_eps, fs(l.running_mean, no), fs(l.running_var, no), fsm(l.y, n * no));
             }
-            act::forward2(a, fsm(l.y, n * no), l.alpha);
-            if l.dropout > 0.0 {
-                let yd = fsm(l.yd, n * no);
-                yd.copy_from_slice(fs(l.y, n * no));
-                if drop {
-                    dropout::forward(yd, fsm(l.mask, n * no), l.dropout, plan.seed, li as u32, plan.counter);
-                }
-            }
-            input = out_of(l);
-            continue;
+        } else {
+            // ReLU is fused into the GEMM epilogue; other activations run over the stored rows below.
+            let epi = Epilogue {
+                bias: if l.b == 0 { core::ptr::null() } else { l.b as *const f32 },
+                act: if a == Act::Relu { Act::Relu } else { Act::Linear },
+            };
+            gemm::gemm(
+                n,
+                no,
+                ni,
+                MatRef { ptr: input as *const f32, rs: ni as isize, cs: 1 },
+                MatRef { ptr: l.w as *const f32, rs: no as isize, cs: 1 },
+                0.0,
+                l.y as *mut f32,
+                no as isize,
+                epi,
+                plan.ws as *mut f32,
+            );
         }
-        // ReLU is fused into the GEMM epilogue; other activations run over the stored tile rows.
-        let epi = Epilogue {
-            bias: if l.b == 0 { core::ptr::null() } else { l.b as *const f32 },
-            act: if a == Act::Relu { Act::Relu } else { Act::Linear },
-        };
-        gemm::gemm(
-            n,
-            no,
-            ni,
-            MatRef { ptr: input as *const f32, rs: ni as isize, cs: 1 },
-            MatRef { ptr: l.w as *const f32, rs: no as isize, cs: 1 },
-            0.0,
-            l.y as *mut f32,
-            no as isize,
-            epi,
-            plan.ws as *mut f32,
-        );
-        if a != Act::Relu && a != Act::Linear {
+        let fused = l.kind == LAYER_DENSE && a == Act::Relu;
+        if !fused && a != Act::Linear {
             act::forward2(a, fsm(l.y, n * no), l.alpha);
         }
         if l.dropout > 0.0 {
@@ -265,19 +257,28 @@ unsafe fn batch_loss(plan: &Plan, out: usize, targets: usize, n: usize, k: usize
     }
 }
 
+/// Common start of the loss-computing steps: a malformed plan is refused and an empty batch
+/// reports zero loss; `None` means "go on".
+unsafe fn begin(plan: &mut Plan, n: usize) -> Option<u32> {
+    if !validate(plan, n) {
+        return Some(STATUS_BAD_PLAN);
+    }
+    if n == 0 {
+        plan.out_loss = 0.0;
+        plan.out_correct = 0;
+        return Some(STATUS_OK);
+    }
+    None
+}
+
 /// Forward, loss, backward and update on `n` rows. Returns a status; on
 /// [`STATUS_NON_FINITE_LOSS`] no weight has changed.
 ///
 /// # Safety
 /// `plan` and every pointer it holds are valid; `x` holds `n × n_in` floats and `labels` n ints.
 pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
-    if !validate(plan, n) {
-        return STATUS_BAD_PLAN;
-    }
-    if n == 0 {
-        plan.out_loss = 0.0;
-        plan.out_correct = 0;
-        return STATUS_OK;
+    if let Some(st) = begin(plan, n) {
+        return st;
     }
     let ls = layers(plan);
     let last = &ls[ls.len() - 1];
@@ -375,13 +376,8 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
 /// # Safety
 /// As [`train_step`].
 pub unsafe fn eval_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
-    if !validate(plan, n) {
-        return STATUS_BAD_PLAN;
-    }
-    if n == 0 {
-        plan.out_loss = 0.0;
-        plan.out_correct = 0;
-        return STATUS_OK;
+    if let Some(st) = begin(plan, n) {
+        return st;
     }
     let ls = layers(plan);
     let k = ls[ls.len() - 1].n_out as usize;
