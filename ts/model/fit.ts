@@ -4,8 +4,11 @@ import { type Features, type Labels, toFeatures } from '../data/tensor.js';
 import { STATUS } from '../runtime/abi.js';
 import type { Callback, CallbackModel, History, Logs } from './callbacks.js';
 import type { CompiledPlan } from './plan.js';
+import type { MetricAccumulator } from './metrics.js';
 import type { Schedule } from '../schedules/index.js';
 import { progressBar } from '../callbacks/progress.js';
+import { isPlateau, plateauCallback } from '../callbacks/index.js';
+import type { Plateau } from '../schedules/plateau.js';
 
 /** Options of `fit`. */
 export interface FitOptions {
@@ -32,8 +35,12 @@ export interface FitOptions {
   classWeight?: Record<number, number> | readonly number[];
   /** 0 = silent (default), 1 = a progress bar on a TTY (ETA, running loss/accuracy), one line per epoch otherwise. */
   verbose?: 0 | 1;
-  /** Hooks called in order. */
-  callbacks?: readonly Callback[];
+  /**
+   * Hooks called in order. A plateau reducer (`reduceLROnPlateau({...})`,
+   * `kerasReduceLROnPlateau({...})`) may be listed directly: it is driven by `'valLoss'` as
+   * `plateauCallback(reducer)` would (use that to monitor another metric).
+   */
+  callbacks?: readonly (Callback | Plateau)[];
   /** Yield to the event loop when a step ends this many ms after the last yield (default 125). */
   yieldEveryMs?: number;
   /**
@@ -56,7 +63,9 @@ export interface Trainable extends CallbackModel {
   readonly classification: boolean;
   readonly hasBatchNorm: boolean;
   toTargets(y: Labels | Features, rows: number, where: string): Int32Array | Float32Array;
-  evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number): { loss: number; accuracy: number };
+  evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number, acc?: MetricAccumulator | null): { loss: number; accuracy: number };
+  metricAccumulator(): MetricAccumulator | null;
+  addMetrics(acc: MetricAccumulator, plan: CompiledPlan, n: number, training: boolean): void;
   writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | Float32Array | null, idx: Int32Array | null, start: number, count: number, w?: Float32Array | null): void;
   run(plan: CompiledPlan, kind: 'train' | 'eval', n: number): number;
   nextFitSeed(): number;
@@ -80,7 +89,7 @@ const yieldNow = (): Promise<void> =>
   });
 
 /** The training loop. Validates everything before touching the model. @internal */
-export async function fitLoop(m: Trainable, x: Features, y: Labels, options: FitOptions = {}): Promise<History> {
+export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, options: FitOptions = {}): Promise<History> {
   m.assertUsable('fit');
   if (typeof options !== 'object' || options === null) throw new OptionError('options', 'fit: options must be an object.');
   for (const k of Object.keys(options)) {
@@ -104,7 +113,12 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   if (typeof yieldEveryMs !== 'number' || !(yieldEveryMs >= 0)) throw new OptionError('yieldEveryMs', `fit: yieldEveryMs = ${String(yieldEveryMs)}; expected a number >= 0.`);
   const seed = options.seed ?? m.nextFitSeed();
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `fit: seed = ${String(seed)}; expected a finite number.`);
-  const callbacks = [...(options.callbacks ?? []), ...(verbose === 1 ? [progressBar()] : [])];
+  if (options.callbacks !== undefined && !Array.isArray(options.callbacks)) throw new OptionError('callbacks', 'fit: callbacks must be an array of callback objects.');
+  const callbacks: Callback[] = [...(options.callbacks ?? []), ...(verbose === 1 ? [progressBar()] : [])].map((cb, i) => {
+    if (isPlateau(cb)) return plateauCallback(cb);
+    if (!cb || typeof cb !== 'object') throw new OptionError('callbacks', `fit: callbacks[${i}] = ${String(cb)}; expected a callback object (e.g. earlyStopping({...})).`);
+    return cb as Callback;
+  });
   const schedule = options.schedule;
   if (schedule !== undefined && (typeof schedule !== 'function' || (schedule.unit !== 'epoch' && schedule.unit !== 'step'))) {
     throw new OptionError('schedule', 'fit: schedule must be a schedule built by a factory such as cosineAnnealingLR({ lr, tMax }) (a function with unit "epoch" or "step").');
@@ -181,7 +195,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
   const terminateOnNonFinite = callbacks.some((cb) => cb.terminateOnNonFinite === true);
   for (const cb of callbacks) cb.setModel?.(m);
   const steps = Math.ceil(nTrain / batchSize);
-  for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, steps, samples: nTrain });
+  for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, steps, samples: nTrain, validation: val ? 1 : 0 });
   let terminated = false;
   let lastYield = Date.now();
   let globalStep = 0;
@@ -195,6 +209,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
     if (shuffle) rng.shuffle(idx);
     let lossSum = 0;
     let correct = 0;
+    const trainMetrics = m.metricAccumulator();
     for (let s = 0; s < steps; s++) {
       const start = s * batchSize;
       const n = Math.min(batchSize, nTrain - start);
@@ -216,6 +231,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
       }
       lossSum += r.lossSum;
       correct += r.correct;
+      if (trainMetrics) m.addMetrics(trainMetrics, plan, n, true);
       for (const cb of callbacks) await cb.onBatchEnd?.(s, m.classification ? { loss: r.lossSum / n, accuracy: r.correct / n } : { loss: r.lossSum / n });
       if (Date.now() - lastYield >= yieldEveryMs) {
         await yieldNow();
@@ -223,11 +239,15 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels, options: Fit
       }
     }
     if (terminated) break;
-    const logs: Logs = m.classification ? { loss: lossSum / nTrain, accuracy: correct / nTrain, lr } : { loss: lossSum / nTrain, lr };
+    const logs: Logs = m.classification ? { loss: lossSum / nTrain, accuracy: correct / nTrain } : { loss: lossSum / nTrain };
+    if (trainMetrics) Object.assign(logs, trainMetrics.result());
+    logs.lr = lr;
     if (val) {
-      const e = m.evaluateIds(val.x, val.y, val.rows, plan.batchCap);
+      const valMetrics = m.metricAccumulator();
+      const e = m.evaluateIds(val.x, val.y, val.rows, plan.batchCap, valMetrics);
       logs.valLoss = e.loss;
       if (m.classification) logs.valAccuracy = e.accuracy;
+      if (valMetrics) Object.assign(logs, valMetrics.result('val'));
     }
     history.epoch.push(epoch);
     record(logs);

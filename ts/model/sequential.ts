@@ -11,6 +11,7 @@ import { getRuntime, type Runtime } from '../runtime/loader.js';
 import type { History } from './callbacks.js';
 import { type FitOptions, fitLoop, type Trainable } from './fit.js';
 import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
+import { MetricAccumulator, type MetricConfig, type MetricName, type ResolvedMetric, resolveMetrics } from './metrics.js';
 
 /** Options of the {@link Sequential} constructor. */
 export interface SequentialOptions {
@@ -37,6 +38,16 @@ export interface CompileOptions {
    * `reduction='mean'`), weighted by `sampleWeight`/`classWeight` when given.
    */
   loss: LossName | { type: 'softmaxCrossEntropy'; labelSmoothing?: number } | { type: 'huber'; delta?: number };
+  /**
+   * Metrics logged beside the loss each epoch (and with the `val` prefix on validation data), and
+   * returned by `evaluate`: `'accuracy'` (argmax for softmax cross-entropy — always logged there —,
+   * Keras `binary_accuracy` at 0.5 for binary cross-entropy), `'topKAccuracy'` or
+   * `topKAccuracy(k)`, `'mse'` and `'mae'` (of the predicted probabilities against the one-hot /
+   * binary targets for classification, of the outputs for regression), `'crossentropy'`
+   * (categorical or binary, without label smoothing). Unweighted means over samples (Keras
+   * `metrics`): sample and class weights change the loss only. See `ts/model/metrics.ts`.
+   */
+  metrics?: readonly (MetricName | MetricConfig)[];
 }
 
 /** A copy of one weight tensor. */
@@ -199,6 +210,7 @@ export class Sequential implements Trainable {
   private optArgs: Ptr | null = null;
   private step = 0;
   private loss: PlanLoss = { kind: 'softmaxCrossEntropy', labelSmoothing: 0, huberDelta: 1 };
+  private metrics: ResolvedMetric[] = [];
   private dropSeed = 0;
   private dropCounter = 0;
 
@@ -244,6 +256,11 @@ export class Sequential implements Trainable {
     if (!options || typeof options !== 'object') throw new OptionError('options', 'compile: pass { optimizer, loss }.');
     const opt = checkOptimizer(options.optimizer, 'compile');
     const loss = resolveLoss(options.loss);
+    for (const k of Object.keys(options)) {
+      if (k !== 'optimizer' && k !== 'loss' && k !== 'metrics') throw new OptionError(k, `compile: unknown option '${k}'; known options are optimizer, loss, metrics.`);
+    }
+    // argmax accuracy for softmax cross-entropy comes from the kernel and is always logged
+    const metrics = resolveMetrics(options.metrics, loss.kind, this.outputSize).filter((m) => !(loss.kind === 'softmaxCrossEntropy' && m.name === 'accuracy' && m.key === 'accuracy'));
     // validated: (re)allocate optimizer state, zero-initialized (AdaGrad: initialAccumulatorValue)
     this.freeOptimizerState();
     const a = this.rt.arena;
@@ -265,6 +282,7 @@ export class Sequential implements Trainable {
     writeTemplate(a.view, this.optArgs, opt);
     this.optimizer = opt;
     this.loss = loss;
+    this.metrics = metrics;
     this.step = 0;
     this.lr_ = opt.lr;
     this.plan?.dispose();
@@ -284,18 +302,23 @@ export class Sequential implements Trainable {
   }
 
   /** Trains the model; resolves to the per-epoch History. See {@link FitOptions}. */
-  fit(x: Features, y: Labels, options: FitOptions = {}): Promise<History> {
+  fit(x: Features, y: Labels | Features, options: FitOptions = {}): Promise<History> {
     return fitLoop(this, x, y, options);
   }
 
-  /** Mean loss over (x, y) and, for softmax cross-entropy, the accuracy (NaN for other losses). */
-  evaluate(x: Features, y: Labels | Features, options: { batchSize?: number } = {}): { loss: number; accuracy: number } {
+  /**
+   * Mean loss over (x, y) (without regularization penalties), the accuracy for softmax
+   * cross-entropy (NaN for other losses), and each metric given to `compile`, by its key.
+   */
+  evaluate(x: Features, y: Labels | Features, options: { batchSize?: number } = {}): { loss: number; accuracy: number; [metric: string]: number } {
     this.assertUsable('evaluate');
     const fx = toFeatures(x, this.inputSize, 'evaluate');
     const ids = this.toTargets(y, fx.rows, 'evaluate');
     const bs = options.batchSize ?? 256;
     if (!Number.isInteger(bs) || bs < 1) throw new OptionError('batchSize', `evaluate: batchSize = ${bs}; expected a positive integer.`);
-    return this.evaluateIds(fx.data, ids, fx.rows, bs);
+    const acc = this.metricAccumulator();
+    const r = this.evaluateIds(fx.data, ids, fx.rows, bs, acc);
+    return acc ? { ...r, ...acc.result() } : r;
   }
 
   /**
@@ -468,6 +491,21 @@ export class Sequential implements Trainable {
     return t.data;
   }
 
+  /** @internal A fresh accumulator for the compiled metrics, or null when there are none. */
+  metricAccumulator(): MetricAccumulator | null {
+    return this.metrics.length ? new MetricAccumulator(this.metrics, this.loss.kind, this.outputSize) : null;
+  }
+
+  /** @internal Adds the latest step's `n` rows (outputs and targets from the plan's buffers). */
+  addMetrics(acc: MetricAccumulator, plan: CompiledPlan, n: number, training: boolean): void {
+    const k = this.outputSize;
+    const a = this.rt.arena;
+    const outPtr = training ? plan.trainOutput : plan.output;
+    const out = a.f32.subarray(outPtr >> 2, (outPtr >> 2) + n * k);
+    const y = this.loss.kind === 'softmaxCrossEntropy' ? a.i32.subarray(plan.labels >> 2, (plan.labels >> 2) + n) : a.f32.subarray(plan.labels >> 2, (plan.labels >> 2) + n * k);
+    acc.add(out, y, n);
+  }
+
   /** @internal */
   get hasBatchNorm(): boolean {
     return this.params.some((p) => p.kind === 'batchNorm');
@@ -526,7 +564,7 @@ export class Sequential implements Trainable {
   }
 
   /** @internal */
-  evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number): { loss: number; accuracy: number } {
+  evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number, acc: MetricAccumulator | null = null): { loss: number; accuracy: number } {
     if (rows === 0) return { loss: NaN, accuracy: NaN };
     const plan = this.planFor(Math.min(batchSize, rows));
     let lossSum = 0;
@@ -535,6 +573,7 @@ export class Sequential implements Trainable {
       const n = Math.min(plan.batchCap, rows - s);
       this.writeRows(plan, x, y, null, s, n);
       this.run(plan, 'eval', n);
+      if (acc) this.addMetrics(acc, plan, n, false);
       const r = plan.results();
       lossSum += r.lossSum;
       correct += r.correct;
