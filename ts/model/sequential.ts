@@ -278,6 +278,18 @@ export class Sequential implements Trainable {
     this.optArgs = null;
   }
 
+  /**
+   * @internal The options of the last `compile` (optimizer config and loss, with defaults filled
+   * in), or null before `compile`. Used by the file writers in ts/io.
+   */
+  get compileOptions(): CompileOptions | null {
+    if (!this.optimizer) return null;
+    const l = this.loss;
+    const loss: CompileOptions['loss'] =
+      l.kind === 'softmaxCrossEntropy' ? { type: 'softmaxCrossEntropy', labelSmoothing: l.labelSmoothing } : l.kind === 'huber' ? { type: 'huber', delta: l.huberDelta } : l.kind;
+    return { optimizer: this.optimizer, loss };
+  }
+
   /** Optimizer steps taken since `compile` (PyTorch's `state['step']`). */
   get optimizerStep(): number {
     return this.step;

@@ -1,0 +1,7 @@
+/**
+ * Persistence and interop: model files, training checkpoints, safetensors and browser storage
+ * helpers. Node file helpers live in `wasmfit/node`; ONNX export in `wasmfit/onnx`.
+ */
+export { serializeModel, deserializeModel } from './model.js';
+export type { DeserializeOptions } from './model.js';
+export { FORMAT_VERSION as FILE_FORMAT_VERSION } from './container.js';
