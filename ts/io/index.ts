@@ -5,3 +5,6 @@
 export { serializeModel, deserializeModel } from './model.js';
 export type { DeserializeOptions } from './model.js';
 export { FORMAT_VERSION as FILE_FORMAT_VERSION } from './container.js';
+export { serializeCheckpoint, deserializeCheckpoint, checkpointCallback } from './checkpoint.js';
+export type { Checkpoint, CheckpointCallbackOptions } from './checkpoint.js';
+export type { FitResumeState } from '../model/fit.js';

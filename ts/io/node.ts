@@ -7,6 +7,8 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OptionError } from '../errors/index.js';
 import type { Sequential } from '../model/sequential.js';
+import type { Callback } from '../model/callbacks.js';
+import { type Checkpoint, checkpointCallback, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
 import { type DeserializeOptions, deserializeModel, serializeModel } from './model.js';
 
 function checkPath(path: unknown, where: string): string {
@@ -71,4 +73,43 @@ export async function loadModel(path: string, options: DeserializeOptions = {}):
   checkPath(path, 'loadModel');
   const bytes = await readFile(path);
   return deserializeModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
+}
+
+/**
+ * Saves a full training checkpoint (see `serializeCheckpoint`) to `path`, atomically. Called
+ * from inside `fit` (a callback) it records the loop position so `fit(..., { resumeFrom })`
+ * continues exactly; {@link modelCheckpoint} does this for you.
+ */
+export async function saveCheckpoint(path: string, model: Sequential): Promise<void> {
+  checkPath(path, 'saveCheckpoint');
+  await writeFileAtomic(path, serializeCheckpoint(model));
+}
+
+/**
+ * Loads a checkpoint file: `{ model, resume }` (see `deserializeCheckpoint`). Needs `await init()`.
+ * @example
+ * ```ts
+ * const { model, resume } = await loadCheckpoint('run.ckpt');
+ * await model.fit(x, y, { epochs: 20, resumeFrom: resume });
+ * ```
+ */
+export async function loadCheckpoint(path: string, options: DeserializeOptions = {}): Promise<Checkpoint> {
+  checkPath(path, 'loadCheckpoint');
+  const bytes = await readFile(path);
+  return deserializeCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
+}
+
+/**
+ * A callback that writes a training checkpoint to `path` (atomically, replacing the previous one)
+ * after every `everyEpochs` epochs (default 1) and/or every `everyBatches` optimizer steps
+ * (default 0 = off) — Keras `ModelCheckpoint` for full training state. A crash mid-write leaves
+ * the previous checkpoint intact.
+ * @example
+ * ```ts
+ * await model.fit(x, y, { epochs: 50, callbacks: [earlyStopping(), modelCheckpoint('run.ckpt')] });
+ * ```
+ */
+export function modelCheckpoint(path: string, options: { everyEpochs?: number; everyBatches?: number } = {}): Callback {
+  checkPath(path, 'modelCheckpoint');
+  return checkpointCallback({ ...options, save: (bytes) => writeFileAtomic(path, bytes) });
 }
