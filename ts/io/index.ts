@@ -8,3 +8,5 @@ export { FORMAT_VERSION as FILE_FORMAT_VERSION } from './container.js';
 export { serializeCheckpoint, deserializeCheckpoint, checkpointCallback } from './checkpoint.js';
 export type { Checkpoint, CheckpointCallbackOptions } from './checkpoint.js';
 export type { FitResumeState } from '../model/fit.js';
+export { bytesToBlob, blobToBytes, saveToIndexedDB, loadFromIndexedDB, deleteFromIndexedDB } from './browser.js';
+export type { IndexedDBOptions } from './browser.js';
