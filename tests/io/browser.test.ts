@@ -12,7 +12,7 @@ beforeAll(async () => {
   await init();
   model = new Sequential({ inputShape: 4, layers: [dense(5, { activation: 'sigmoid' }), dense(2)], seed: 1 });
   model.compile({ optimizer: adam({ lr: 0.01 }), loss: 'mse' });
-  await model.fit(new Float32Array(40).map((_, i) => Math.sin(i)), new Float32Array(20).map((_, i) => Math.cos(i)), { epochs: 2, batchSize: 4 });
+  await model.fit(new Float32Array(40).map((_, i) => Math.sin(i)), new Float32Array(20).map((_, i) => Math.cos(i)) as never, { epochs: 2, batchSize: 4 });
 });
 
 describe('Blob helpers', () => {
