@@ -11,9 +11,11 @@
 // --only LIST   comma-separated subset of wasmfit,tfjs-wasm,numpy (others print as skipped)
 //
 // GFLOP/s = 2·m·n·k / time. Each figure is the median of several timed samples after warm-up
-// (min–max in brackets); one sample runs the product enough times to last >= 20 ms.
-// The low-level GEMM is not public yet, so this bundles ts/runtime with esbuild and calls the
-// `gemm` export through its GemmArgs record (as tests/helpers.ts gemmCall does).
+// (min–max in brackets); one sample runs the product enough times to last >= 20 ms. wasmfit and
+// tfjs are sampled in alternation (round r: each contender once), and each ratio is the median
+// of the per-round ratios, so load from other processes on a shared machine hits both alike.
+// This bundles ts/runtime with esbuild and calls the raw `gemm` export through its GemmArgs
+// record (as tests/helpers.ts gemmCall does), without the public matMul's copies.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
