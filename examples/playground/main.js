@@ -148,7 +148,7 @@ function draw(id, series, opts) {
 }
 
 let redrawPending = null;
-/** Redraws at most once per animation frame, however fast events arrive. */
+/** Redraws the charts (and digit samples) at most once per animation frame, however fast events arrive. */
 function scheduleRedraw(pred) {
   if (redrawPending) {
     if (pred) redrawPending.pred = pred;
@@ -159,8 +159,7 @@ function scheduleRedraw(pred) {
     const { pred: p } = redrawPending;
     redrawPending = null;
     drawCharts();
-    if (p && state.dataset === 'points') drawCanvas(p);
-    else if (p && state.test) drawDigitSamples(state.test, p);
+    if (p && state.dataset === 'digits' && state.test) drawDigitSamples(state.test, p);
   });
 }
 
@@ -321,11 +320,11 @@ async function train() {
     return;
   }
 
-  // main-thread heartbeat: the longest gap between 20 ms timer ticks while training
+  // main-thread heartbeat: the longest gap between 20 ms timer ticks while the worker trains
   let last = performance.now();
   const beat = setInterval(() => {
     const now = performance.now();
-    state.maxTimerGapMs = Math.max(state.maxTimerGapMs, now - last);
+    if (state.trainingSince !== null) state.maxTimerGapMs = Math.max(state.maxTimerGapMs, now - Math.max(last, state.trainingSince));
     last = now;
     $('heartbeat').textContent = `main thread: longest timer gap ${state.maxTimerGapMs.toFixed(0)} ms (20 ms timer)`;
   }, 20);
@@ -345,6 +344,8 @@ async function train() {
     charts.valLoss.push(e.logs.valLoss ?? NaN);
     charts.acc.push(e.logs.accuracy);
     charts.valAcc.push(e.logs.valAccuracy ?? NaN);
+    // the decision boundary is cheap (GRID² pixels): redraw it on every epoch; charts once per frame
+    if (state.dataset === 'points') drawCanvas(e.predictions);
     scheduleRedraw(e.predictions);
     setStatus('training', `epoch ${e.epoch + 1}/${state.config.epochs}: loss ${e.logs.loss.toFixed(4)}, val accuracy ${(e.logs.valAccuracy ?? NaN).toFixed(4)}`);
   });
