@@ -103,6 +103,24 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping
     setModel(m: CallbackModel) {
       model = m;
     },
+    stateKind: 'earlyStopping',
+    getState() {
+      return { wait, stoppedEpoch, best, bestEpoch, bestWeights: bestWeights && bestWeights.map((w) => ({ name: w.name, shape: [...w.shape], data: w.data.slice() })) };
+    },
+    setState(s: unknown) {
+      const st = s as { wait?: unknown; stoppedEpoch?: unknown; best?: unknown; bestEpoch?: unknown; bestWeights?: unknown };
+      const count = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+      const bw = st?.bestWeights;
+      const okWeights = bw === null || (Array.isArray(bw) && bw.every((w) => w && typeof w.name === 'string' && Array.isArray(w.shape) && w.data instanceof Float32Array));
+      if (!st || !count(st.wait) || !count(st.stoppedEpoch) || !count(st.bestEpoch) || typeof st.best !== 'number' || Number.isNaN(st.best) || !okWeights) {
+        throw new OptionError('state', 'earlyStopping.setState: expected { wait, stoppedEpoch, best, bestEpoch, bestWeights } from getState() (a checkpoint of the same callback).');
+      }
+      wait = st.wait as number;
+      stoppedEpoch = st.stoppedEpoch as number;
+      best = st.best;
+      bestEpoch = st.bestEpoch as number;
+      bestWeights = bw as typeof bestWeights;
+    },
     onTrainBegin() {
       wait = 0;
       stoppedEpoch = 0;
@@ -185,6 +203,18 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
     },
     setModel(m: CallbackModel) {
       model = m;
+    },
+    stateKind: 'plateau',
+    getState() {
+      return { state };
+    },
+    setState(s: unknown) {
+      const st = (s as { state?: unknown } | null)?.state;
+      if (st === undefined || (st !== null && typeof st !== 'object')) throw new OptionError('state', 'plateauCallback.setState: expected { state } from getState() (a checkpoint of the same callback).');
+      // validated by the reducer: lr() refuses a malformed state
+      if (st !== null) plateau.lr(st as PlateauState);
+      state = st as PlateauState | null;
+      if (state !== null) model!.learningRate = plateau.lr(state);
     },
     onTrainBegin() {
       state = plateau.init(model!.learningRate);

@@ -39,6 +39,16 @@ export interface CompileOptions {
   loss: LossName | { type: 'softmaxCrossEntropy'; labelSmoothing?: number } | { type: 'huber'; delta?: number };
 }
 
+/** The model-side training state a checkpoint holds. @internal */
+export interface ModelTrainingState {
+  step: number;
+  lr: number;
+  dropSeed: number;
+  dropCounter: number;
+  fitCount: number;
+  slots: { name: string; data: Float32Array }[];
+}
+
 /** A copy of one weight tensor. */
 export interface WeightTensor {
   name: string;
@@ -276,6 +286,69 @@ export class Sequential implements Trainable {
     for (const p of this.stateBlocks) this.rt.arena.free(p);
     this.stateBlocks.length = 0;
     this.optArgs = null;
+  }
+
+  /**
+   * @internal The options of the last `compile` (optimizer config and loss, with defaults filled
+   * in), or null before `compile`. Used by the file writers in ts/io.
+   */
+  get compileOptions(): CompileOptions | null {
+    if (!this.optimizer) return null;
+    const l = this.loss;
+    const loss: CompileOptions['loss'] =
+      l.kind === 'softmaxCrossEntropy' ? { type: 'softmaxCrossEntropy', labelSmoothing: l.labelSmoothing } : l.kind === 'huber' ? { type: 'huber', delta: l.huberDelta } : l.kind;
+    return { optimizer: this.optimizer, loss };
+  }
+
+  /**
+   * @internal The model's training state for checkpoints: optimizer step, learning rate, dropout
+   * key and counter, fit count, and a copy of every optimizer state slot (`<weight name>/s<k>`).
+   */
+  exportTrainingState(): ModelTrainingState {
+    this.assertUsable('exportTrainingState');
+    const names = this.tensors().map((t) => t.name);
+    const slots: { name: string; data: Float32Array }[] = [];
+    let ti = 0;
+    for (const p of this.params) {
+      const wName = names[ti++]!;
+      const bName = p.b !== null ? names[ti++]! : '';
+      if (p.kind === 'batchNorm') ti += 2; // running statistics have no optimizer state
+      const n = p.kind === 'batchNorm' ? p.nOut : p.nIn * p.nOut;
+      p.ws.forEach((ptr, k) => ptr !== null && slots.push({ name: `${wName}/s${k + 1}`, data: this.rt.arena.readF32(ptr, n) }));
+      p.bs.forEach((ptr, k) => ptr !== null && slots.push({ name: `${bName}/s${k + 1}`, data: this.rt.arena.readF32(ptr, p.nOut) }));
+    }
+    return { step: this.step, lr: this.lr_, dropSeed: this.dropSeed, dropCounter: this.dropCounter, fitCount: this.fitCount, slots };
+  }
+
+  /**
+   * @internal Restores {@link exportTrainingState} output into a compiled model with the same
+   * architecture and optimizer. Validates everything before changing anything.
+   */
+  importTrainingState(s: ModelTrainingState): void {
+    this.assertUsable('importTrainingState');
+    if (!this.optimizer) throw new OptionError('optimizer', 'importTrainingState: the model is not compiled; compile it with the checkpoint\'s optimizer first.');
+    const want = this.exportTrainingState().slots;
+    const u32 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+    if (!u32(s.dropSeed) || !(typeof s.dropCounter === 'number' && Number.isInteger(s.dropCounter) && s.dropCounter >= 0)) throw new OptionError('state', 'importTrainingState: dropSeed/dropCounter are not unsigned integers.');
+    if (!(Number.isInteger(s.step) && s.step >= 0) || !(Number.isInteger(s.fitCount) && s.fitCount >= 0)) throw new OptionError('state', 'importTrainingState: step/fitCount are not integers >= 0.');
+    checkLr(s.lr, 'importTrainingState');
+    if (!Array.isArray(s.slots) || s.slots.length !== want.length) throw new ShapeError(`importTrainingState: ${Array.isArray(s.slots) ? s.slots.length : 'no'} optimizer state tensors; this optimizer has ${want.length}.`);
+    want.forEach((w, i) => {
+      const g = s.slots[i]!;
+      if (g.name !== w.name || !(g.data instanceof Float32Array) || g.data.length !== w.data.length) {
+        throw new ShapeError(`importTrainingState: optimizer state ${i} is ${g.name} with ${g.data?.length} values; expected ${w.name} with ${w.data.length}.`);
+      }
+    });
+    let si = 0;
+    for (const p of this.params) {
+      for (const ptr of [...p.ws, ...p.bs]) if (ptr !== null) this.rt.arena.writeF32(ptr, s.slots[si++]!.data);
+    }
+    this.step = s.step;
+    this.lr_ = s.lr;
+    this.plan?.setLr(this.lr_);
+    this.dropSeed = s.dropSeed;
+    this.dropCounter = s.dropCounter;
+    this.fitCount = s.fitCount;
   }
 
   /** Optimizer steps taken since `compile` (PyTorch's `state['step']`). */
