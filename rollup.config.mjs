@@ -5,7 +5,7 @@ import { dts } from 'rollup-plugin-dts';
 
 const entries = { wasmfit: 'ts/index.ts', node: 'ts/node.ts', worker: 'ts/worker/index.ts' };
 // Scripts, not APIs: the worker script (loaded by `wasmfit/worker` next to itself) and the CLI.
-const scripts = { 'worker-thread': 'ts/worker/thread.ts' };
+const scripts = { 'worker-thread': 'ts/worker/thread.ts', cli: 'ts/cli/index.ts' };
 const external = (id) => id.startsWith('node:') || id === 'csv-parse' || id.startsWith('csv-parse/');
 const banner = (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : '');
 
