@@ -61,7 +61,7 @@ async function minimalPage(init?: (p: Page) => Promise<unknown>): Promise<Page> 
 }
 
 describe('the ESM bundle in a page with no bundler', () => {
-  it('detects SIMD, forces the scalar module, loads a module from a URL, and trains', async () => {
+  it('detects SIMD, forces the scalar module, loads a module from a URL (also in a worker), and trains', async () => {
     const page = await minimalPage();
     const r = await page.evaluate(async () => {
       const wf = (window as PageWindow).wasmfit;
@@ -83,7 +83,12 @@ describe('the ESM bundle in a page with no bundler', () => {
       } catch (e) {
         missing = [(e as Error).name, (e as { code: string }).code, (e as Error).message];
       }
-      return { auto: auto.simd, supported: wf.simdSupported(), scalar: scalar.simd, urlScalar: urlScalar.simd, urlSimd: urlSimd.simd, loss: h.history.loss, acc, missing };
+      // a worker given a module URL relative to the page (resolved against the page, not the worker script)
+      const job = (window as PageWindow).fitInWorker(
+        { inputShape: [2], layers: [wf.dense(2)], optimizer: wf.sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' }, x, y,
+        { epochs: 2, worker: { init: { wasm: '../../../build/wasmfit-scalar.wasm' } } });
+      const inWorker = await job.result;
+      return { auto: auto.simd, supported: wf.simdSupported(), scalar: scalar.simd, urlScalar: urlScalar.simd, urlSimd: urlSimd.simd, loss: h.history.loss, acc, missing, workerSimd: inWorker.simd, workerStatus: inWorker.status };
     });
     expect(r.supported).toBe(true); // current Chromium has WebAssembly SIMD128
     expect(r.auto).toBe(true);
@@ -92,6 +97,8 @@ describe('the ESM bundle in a page with no bundler', () => {
     expect(r.urlSimd).toBe(true);
     expect(r.loss.at(-1)).toBeLessThan(r.loss[0] / 4);
     expect(r.acc).toBe(1);
+    expect(r.workerStatus).toBe('completed');
+    expect(r.workerSimd).toBe(false);
     expect(r.missing[0]).toBe('RuntimeSupportError');
     expect(r.missing[1]).toBe('E_RUNTIME_SUPPORT');
     expect(r.missing[2]).toMatch(/HTTP 404/);

@@ -46,8 +46,8 @@ export interface WorkerModelSpec {
   weights?: readonly { data: Float32Array }[];
 }
 
-/** Options of {@link fitInWorker}: `FitOptions` with callbacks replaced by serializable configs. */
-export interface WorkerFitOptions extends Omit<FitOptions, 'callbacks' | 'verbose' | 'schedule' | 'yieldEveryMs'> {
+/** Options of {@link fitInWorker}: `FitOptions` with callbacks replaced by serializable configs (no `resumeFrom`: start from `spec.weights` instead). */
+export interface WorkerFitOptions extends Omit<FitOptions, 'callbacks' | 'verbose' | 'schedule' | 'yieldEveryMs' | 'resumeFrom'> {
   /** A schedule (or its `toJSON()`); sent as JSON, so schedules holding user functions are refused. */
   schedule?: Schedule | ScheduleConfig;
   /** Early stopping, as `earlyStopping(options)` (Keras 3 semantics). Default none. */
@@ -223,7 +223,12 @@ interface Port {
 async function spawn(url: URL, onMessage: (m: FromWorker) => void, onFail: (e: Error) => void): Promise<Port> {
   const W = (globalThis as { Worker?: typeof Worker }).Worker;
   if (typeof W === 'function') {
-    const w = new W(url, { type: 'module' });
+    let w: Worker;
+    try {
+      w = new W(url, { type: 'module' });
+    } catch (e) {
+      throw new RuntimeSupportError(`fitInWorker: cannot start a module worker from ${url.href} (${(e as Error).message}). Serve dist/worker-thread.mjs from the page's origin, or pass worker.url.`);
+    }
     w.addEventListener('message', (e: MessageEvent) => onMessage(e.data as FromWorker));
     w.addEventListener('error', (e: ErrorEvent) => {
       e.preventDefault?.();
@@ -301,10 +306,14 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
   const pk = new Packer(wo.transfer === true);
   const fit: Record<string, unknown> = { yieldEveryMs: 50 };
   for (const k of PLAIN_FIT_KEYS) if (options[k] !== undefined) fit[k] = options[k];
-  const { simd, wasm, initialPages } = wo.init ?? {};
+  const { simd, initialPages } = wo.init ?? {};
+  // a URL string is resolved here, against the page, not against the worker script's location
+  const here = (globalThis as { location?: { href: string } }).location?.href;
+  const w0 = wo.init?.wasm;
+  const wasm: unknown = w0 instanceof URL ? w0.href : typeof w0 === 'string' && here ? new URL(w0, here).href : w0;
   const start: StartMessage = {
     type: 'start',
-    init: { ...(simd !== undefined ? { simd } : {}), ...(wasm !== undefined ? { wasm: wasm instanceof URL ? wasm.href : wasm } : {}), ...(initialPages !== undefined ? { initialPages } : {}) },
+    init: { ...(simd !== undefined ? { simd } : {}), ...(wasm !== undefined ? { wasm } : {}), ...(initialPages !== undefined ? { initialPages } : {}) },
     model: {
       inputShape: spec.inputShape,
       layers: spec.layers.map((l) => ({ ...l })),
