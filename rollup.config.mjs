@@ -3,17 +3,20 @@
 import esbuild from 'rollup-plugin-esbuild';
 import { dts } from 'rollup-plugin-dts';
 
-const entries = { wasmfit: 'ts/index.ts', node: 'ts/node.ts' };
-const external = (id) => id.startsWith('node:');
+const entries = { wasmfit: 'ts/index.ts', node: 'ts/node.ts', worker: 'ts/worker/index.ts' };
+// Scripts, not APIs: the worker script (loaded by `wasmfit/worker` next to itself) and the CLI.
+const scripts = { 'worker-thread': 'ts/worker/thread.ts', cli: 'ts/cli/index.ts' };
+const external = (id) => id.startsWith('node:') || id === 'csv-parse' || id.startsWith('csv-parse/');
+const banner = (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : '');
 
 export default [
   {
-    input: entries,
+    input: { ...entries, ...scripts },
     external,
-    plugins: [esbuild({ target: 'es2020', minify: true, legalComments: 'none' })],
+    plugins: [esbuild({ target: 'es2020', minify: true, keepNames: true, legalComments: 'none' })],
     output: [
-      { dir: 'dist', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs', sourcemap: true },
-      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', sourcemap: true, exports: 'named' },
+      { dir: 'dist', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs', sourcemap: true, banner },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', sourcemap: true, exports: 'named', banner },
     ],
   },
   {

@@ -1,0 +1,74 @@
+/**
+ * The `wasmfit` command (dist/cli.mjs, package.json "bin"): `wasmfit train`, `wasmfit predict`,
+ * `wasmfit bench`. Usage and data errors print one line and exit with code 2.
+ * @internal
+ */
+import { WasmfitError } from '../errors/index.js';
+import { bench, BENCH_HELP } from './bench.js';
+import { CliError } from './errors.js';
+import { predict, PREDICT_HELP } from './predict.js';
+import { train, TRAIN_HELP } from './train.js';
+import type { Io } from './util.js';
+
+const HELP = `Usage: wasmfit <command> [options]
+
+Commands:
+  train     train a dense network on a CSV file and save it (wasmfit train --help)
+  predict   predict a CSV file with a saved model (wasmfit predict --help)
+  bench     measure training throughput on this machine (wasmfit bench --help)`;
+
+const COMMANDS: Record<string, { run: (argv: string[], io: Io) => Promise<void>; help: string }> = {
+  train: { run: train, help: TRAIN_HELP },
+  predict: { run: predict, help: PREDICT_HELP },
+  bench: { run: bench, help: BENCH_HELP },
+};
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    const topic = cmd === 'help' && rest[0] ? COMMANDS[rest[0]] : undefined;
+    io.out((topic ? topic.help : HELP) + '\n');
+    return cmd === undefined ? 2 : 0;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) {
+    io.err(`wasmfit: unknown command '${cmd}'; use train, predict or bench (wasmfit --help).\n`);
+    return 2;
+  }
+  try {
+    await c.run(rest, io);
+    return 0;
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (e instanceof CliError) {
+      io.err(`wasmfit ${cmd}: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`wasmfit ${cmd}: ${err.message.split('\n')[0]} Run wasmfit ${cmd} --help.\n`);
+      return 2;
+    }
+    if (e instanceof WasmfitError) {
+      // invalid hyper-parameters, corrupt model files, non-finite data: the user's input
+      io.err(`wasmfit ${cmd}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      return 2;
+    }
+    io.err(`wasmfit ${cmd}: internal error: ${err.stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+const proc = (globalThis as { process?: NodeJS.Process }).process;
+if (proc?.argv[1] && /(?:^|[\\/])(?:cli\.(?:mjs|cjs|js)|wasmfit)$/.test(proc.argv[1])) {
+  const io: Io = { out: (s) => void proc.stdout.write(s), err: (s) => void proc.stderr.write(s), errStream: proc.stderr };
+  main(proc.argv.slice(2), io).then(
+    (code) => {
+      proc.exitCode = code;
+    },
+    (e: unknown) => {
+      proc.stderr.write(`wasmfit: internal error: ${String(e)}\n`);
+      proc.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,199 @@
+/** `wasmfit train`: a dense network on a CSV file. @internal */
+import { parseArgs } from 'node:util';
+import { earlyStopping } from '../callbacks/index.js';
+import { progressBar } from '../callbacks/progress.js';
+import { Rng } from '../data/rng.js';
+import type { Labels } from '../data/tensor.js';
+import { activation, batchNorm, dense, dropout, type ActivationName, type LayerConfig } from '../layers/index.js';
+import type { Callback } from '../model/callbacks.js';
+import { Sequential } from '../model/sequential.js';
+import { l1l2 } from '../regularizers/index.js';
+import { init } from '../runtime/loader.js';
+import { columnIndex, numericColumns, readCsv } from './csv.js';
+import { CliError } from './errors.js';
+import { type CliMeta, saveCliModel } from './modelfile.js';
+import { parseEarlyStopping, parseLayers, parseOptimizer, parseSchedule } from './specs.js';
+import { formatTable, num, regressionMetrics, type Io } from './util.js';
+
+export const TRAIN_HELP = `Usage: wasmfit train --data FILE.csv --target COLUMN --out MODEL.wasmfit [options]
+
+Trains a dense network on a CSV file with a header row. Feature columns must be numeric; they are
+standardized with the training rows' mean and standard deviation (stored in the model file).
+
+  --data FILE            CSV file with a header row (required)
+  --target COLUMN        column to predict (required)
+  --out FILE             model file to write (required)
+  --features A,B,...     feature columns (default: every column except the target)
+  --task TASK            auto | classification | regression (default auto: classification when
+                         the target is not numeric, or integer-valued with at most 20 values)
+  --layers 64,32         hidden layer sizes (default 64,32; "" for none)
+  --activation NAME      relu | leakyRelu | elu | tanh | sigmoid (default relu)
+  --optimizer NAME       adam | adamw | amsgrad | sgd | momentum | rmsprop | adagrad (default adam)
+  --lr RATE              learning rate (default: the optimizer's; adam 1e-3, sgd 0.01)
+  --schedule SPEC        e.g. cosine:tMax=20, step:stepSize=10,gamma=0.5, onecycle, cyclic
+  --dropout RATE         dropout after each hidden layer (default 0)
+  --l2 LAMBDA / --l1 LAMBDA   kernel penalties λ·Σw² / λ·Σ|w| (default 0)
+  --batch-norm           batch normalization after each hidden dense layer
+  --epochs N             (default 30)        --batch-size N   (default 32)
+  --validation-split F   fraction held out, after a seeded shuffle (default 0.2)
+  --early-stopping SPEC  e.g. patience=5[,minDelta=0.001,monitor=valLoss] (restores the best weights)
+  --seed N               seed of initialization, shuffling and the split (default 0)
+  --quiet                no progress output`;
+
+const OPTIONS = {
+  data: { type: 'string' },
+  target: { type: 'string' },
+  out: { type: 'string' },
+  features: { type: 'string' },
+  task: { type: 'string', default: 'auto' },
+  layers: { type: 'string', default: '64,32' },
+  activation: { type: 'string', default: 'relu' },
+  optimizer: { type: 'string', default: 'adam' },
+  lr: { type: 'string' },
+  schedule: { type: 'string' },
+  dropout: { type: 'string', default: '0' },
+  l2: { type: 'string', default: '0' },
+  l1: { type: 'string', default: '0' },
+  'batch-norm': { type: 'boolean', default: false },
+  epochs: { type: 'string', default: '30' },
+  'batch-size': { type: 'string', default: '32' },
+  'validation-split': { type: 'string', default: '0.2' },
+  'early-stopping': { type: 'string' },
+  seed: { type: 'string', default: '0' },
+  quiet: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const ACTIVATIONS = ['relu', 'leakyRelu', 'elu', 'tanh', 'sigmoid'];
+
+export async function train(argv: string[], io: Io): Promise<void> {
+  const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+  if (a.help) {
+    io.out(TRAIN_HELP + '\n');
+    return;
+  }
+  for (const req of ['data', 'target', 'out'] as const) if (!a[req]) throw new CliError(`wasmfit train: --${req} is required. Run wasmfit train --help.`);
+  const epochs = num(a.epochs, '--epochs', { int: true, min: 1 });
+  const batchSize = num(a['batch-size'], '--batch-size', { int: true, min: 1 });
+  const split = num(a['validation-split'], '--validation-split', { min: 0, max: 0.95 });
+  const seed = num(a.seed, '--seed', { int: true });
+  const rate = num(a.dropout, '--dropout', { min: 0, max: 0.95 });
+  const l2v = num(a.l2, '--l2', { min: 0 });
+  const l1v = num(a.l1, '--l1', { min: 0 });
+  const lr = a.lr === undefined ? undefined : num(a.lr, '--lr', { min: 0 });
+  const hidden = parseLayers(a.layers);
+  if (!ACTIVATIONS.includes(a.activation)) throw new CliError(`--activation: '${a.activation}' is unknown; use one of ${ACTIVATIONS.join(', ')}.`);
+  if (!['auto', 'classification', 'regression'].includes(a.task)) throw new CliError(`--task: '${a.task}' is unknown; use auto, classification or regression.`);
+  const optimizer = parseOptimizer(a.optimizer, lr);
+
+  // ---- data ----
+  const t = readCsv(a.data!);
+  const ti = columnIndex(t, a.target!, '--target');
+  const fi = a.features ? a.features.split(',').map((f) => columnIndex(t, f.trim(), '--features')) : t.header.map((_, i) => i).filter((i) => i !== ti);
+  if (fi.includes(ti)) throw new CliError(`--features includes the target column '${a.target}'.`);
+  if (fi.length === 0) throw new CliError(`${t.file} has no feature columns besides the target '${a.target}'.`);
+  const xAll = numericColumns(t, fi);
+  const rawY = t.rows.map((r) => r[ti]!);
+  rawY.forEach((v, r) => {
+    if (v === '') throw new CliError(`${t.file}:${t.lines[r]}: column '${a.target}' (column ${ti + 1}): empty target cell.`);
+  });
+  const numericY = rawY.map(Number);
+  const allNumeric = numericY.every(Number.isFinite);
+  const distinct = new Set(rawY);
+  const task = a.task === 'auto' ? (!allNumeric || (numericY.every(Number.isInteger) && distinct.size <= 20) ? 'classification' : 'regression') : (a.task as 'classification' | 'regression');
+  if (task === 'regression' && !allNumeric) {
+    const r = numericY.findIndex((v) => !Number.isFinite(v));
+    throw new CliError(`${t.file}:${t.lines[r]}: column '${a.target}' (column ${ti + 1}): '${rawY[r]}' is not a number; regression needs numeric targets.`);
+  }
+  let classes: string[] | null = null;
+  if (task === 'classification') {
+    classes = [...distinct].sort(allNumeric ? (p, q) => Number(p) - Number(q) : undefined);
+    if (classes.length < 2) throw new CliError(`column '${a.target}' has a single value ('${classes[0]}'); classification needs at least 2 classes.`);
+  }
+  const n = t.rows.length;
+  const d = fi.length;
+  // seeded shuffle, then the last `split` fraction is held out for validation
+  const perm = Int32Array.from({ length: n }, (_, i) => i);
+  new Rng(seed).shuffle(perm);
+  const nVal = Math.floor(n * split);
+  const nTrain = n - nVal;
+  if (nTrain < 2) throw new CliError(`${t.file}: ${n} rows leave ${nTrain} for training; add rows or lower --validation-split.`);
+  const take = (from: number, count: number) => {
+    const x = new Float32Array(count * d);
+    const idx = perm.subarray(from, from + count);
+    idx.forEach((r, i) => x.set(xAll.subarray(r * d, r * d + d), i * d));
+    return { x, idx };
+  };
+  const tr = take(0, nTrain);
+  const va = take(nTrain, nVal);
+  const mean = new Array<number>(d).fill(0);
+  const std = new Array<number>(d).fill(0);
+  for (let i = 0; i < nTrain; i++) for (let j = 0; j < d; j++) mean[j]! += tr.x[i * d + j]! / nTrain;
+  for (let i = 0; i < nTrain; i++) for (let j = 0; j < d; j++) std[j]! += (tr.x[i * d + j]! - mean[j]!) ** 2 / nTrain;
+  for (let j = 0; j < d; j++) std[j] = Math.sqrt(std[j]!) || 1;
+  const standardize = (x: Float32Array) => x.map((v, i) => (v - mean[i % d]!) / std[i % d]!);
+  let yMean = 0;
+  let yStd = 1;
+  const targetsFor = (idx: Int32Array): Int32Array | Float32Array => {
+    if (classes) return Int32Array.from(idx, (r) => classes!.indexOf(rawY[r]!));
+    return Float32Array.from(idx, (r) => (numericY[r]! - yMean) / yStd);
+  };
+  if (!classes) {
+    yMean = Array.from(tr.idx, (r) => numericY[r]!).reduce((s, v) => s + v, 0) / nTrain;
+    yStd = Math.sqrt(Array.from(tr.idx, (r) => (numericY[r]! - yMean) ** 2).reduce((s, v) => s + v, 0) / nTrain) || 1;
+  }
+  const xTrain = standardize(tr.x);
+  const yTrain = targetsFor(tr.idx);
+  const xVal = standardize(va.x);
+  const yVal = targetsFor(va.idx);
+
+  // ---- model ----
+  const act = a.activation as ActivationName;
+  const reg = l1v > 0 || l2v > 0 ? l1l2({ l1: l1v, l2: l2v }) : undefined;
+  const kernelInitializer = act === 'relu' || act === 'leakyRelu' || act === 'elu' ? 'heNormal' : 'glorotUniform';
+  const layers: LayerConfig[] = [];
+  for (const u of hidden) {
+    const o = { kernelInitializer, ...(reg ? { kernelRegularizer: reg } : {}) } as const;
+    if (a['batch-norm']) layers.push(dense(u, o), batchNorm(), activation(act));
+    else layers.push(dense(u, { ...o, activation: act }));
+    if (rate > 0) layers.push(dropout(rate));
+  }
+  layers.push(dense(classes ? classes.length : 1, reg ? { kernelRegularizer: reg } : {}));
+  const hasVal = nVal > 0;
+  const schedule = a.schedule ? parseSchedule(a.schedule, optimizer.lr, epochs, Math.ceil(nTrain / batchSize)) : undefined;
+  const es = a['early-stopping'] !== undefined ? earlyStopping(parseEarlyStopping(a['early-stopping'], hasVal)) : null;
+
+  const rt = await init();
+  const model = new Sequential({ inputShape: [d], layers, seed, runtime: rt });
+  try {
+    model.compile({ optimizer, loss: classes ? 'softmaxCrossEntropy' : 'mse' });
+    io.err(`wasmfit: ${nTrain} training rows, ${nVal} validation rows, ${d} features, ${classes ? `${classes.length} classes` : 'regression'}; ${rt.simd ? 'SIMD128' : 'scalar'} kernels\n`);
+    const callbacks: Callback[] = [...(a.quiet ? [] : [progressBar({ stream: io.errStream })]), ...(es ? [es] : [])];
+    const t0 = Date.now();
+    const history = await model.fit(xTrain, yTrain as Labels, { epochs, batchSize, seed, ...(hasVal ? { validationData: [xVal, yVal] as const } : {}), ...(schedule ? { schedule } : {}), callbacks });
+    const seconds = (Date.now() - t0) / 1000;
+
+    io.out(`${model.summary()}\n\n`);
+    const ran = history.epoch.length;
+    const esNote = es ? ` (early stopping: ${es.stoppedEpoch > 0 ? `stopped at epoch ${es.stoppedEpoch + 1}; ` : ''}weights of the best epoch, ${es.bestEpoch + 1}, restored)` : '';
+    io.out(`Trained ${ran} epoch${ran === 1 ? '' : 's'} in ${seconds.toFixed(2)} s${esNote}.\n\n`);
+    const rows: string[][] = [];
+    if (classes) {
+      const etr = model.evaluate(xTrain, yTrain);
+      const eva = hasVal ? model.evaluate(xVal, yVal) : null;
+      rows.push(['loss', etr.loss.toFixed(4), eva ? eva.loss.toFixed(4) : '-'], ['accuracy', etr.accuracy.toFixed(4), eva ? eva.accuracy.toFixed(4) : '-']);
+    } else {
+      const orig = (idx: Int32Array) => Float64Array.from(idx, (r) => numericY[r]!);
+      const pred = (x: Float32Array) => Float64Array.from(model.predict(x).data, (v) => yMean + yStd * v);
+      const mtr = regressionMetrics(orig(tr.idx), pred(xTrain));
+      const mva = hasVal ? regressionMetrics(orig(va.idx), pred(xVal)) : null;
+      for (const k of ['rmse', 'mae', 'r2'] as const) rows.push([k === 'r2' ? 'R²' : k.toUpperCase(), mtr[k].toPrecision(5), mva ? mva[k].toPrecision(5) : '-']);
+    }
+    io.out(formatTable(['metric', 'train', 'validation'], rows) + '\n\n');
+    const meta: CliMeta = { version: 1, task, target: a.target!, features: fi.map((i) => t.header[i]!), mean, std, classes, yMean, yStd };
+    const bytes = await saveCliModel(a.out!, model, meta);
+    io.out(`Saved ${a.out} (${bytes} bytes).\n`);
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,448 @@
+/**
+ * `wasmfit/worker`: train off the main thread. {@link fitInWorker} runs `Sequential.fit` in a Web
+ * Worker (browsers) or a `worker_threads` Worker (Node) and streams progress back; the final
+ * weights arrive as transferred buffers.
+ *
+ * @example
+ * ```ts
+ * import { dense, adam, cosineAnnealingLR } from 'wasmfit';
+ * import { fitInWorker } from 'wasmfit/worker';
+ * const job = fitInWorker(
+ *   { inputShape: [784], layers: [dense(128, { activation: 'relu' }), dense(10)], seed: 1,
+ *     optimizer: adam({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' },
+ *   x, y,
+ *   { epochs: 10, batchSize: 32, validationSplit: 0.1, schedule: cosineAnnealingLR({ lr: 1e-3, tMax: 10 }),
+ *     earlyStopping: { patience: 3 } });
+ * job.on('epoch', (e) => console.log(e.epoch, e.logs.valAccuracy));
+ * const { history, weights } = await job.result;   // job.cancel() stops it early
+ * ```
+ * @packageDocumentation
+ */
+import type { EarlyStoppingOptions } from '../callbacks/index.js';
+import { OptionError, RuntimeSupportError, ShapeError } from '../errors/index.js';
+import type { Features, Labels, Matrix } from '../data/tensor.js';
+import type { LayerConfig } from '../layers/index.js';
+import type { History, Logs } from '../model/callbacks.js';
+import type { FitOptions } from '../model/fit.js';
+import type { CompileOptions, WeightTensor } from '../model/sequential.js';
+import type { OptimizerConfig } from '../optimizers/index.js';
+import type { InitOptions } from '../runtime/loader.js';
+import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
+import { type FromWorker, type PackedFeatures, type PackedTargets, type StartMessage, type WireTensor, fromWireError } from './protocol.js';
+
+/** The model to build inside the worker: the `Sequential` constructor options plus `compile`'s. */
+export interface WorkerModelSpec {
+  /** Input features per sample: `[d]` or `d`. */
+  inputShape: number | readonly [number];
+  /** Layer configs (plain objects from `dense`, `dropout`, `batchNorm`, `activation`). */
+  layers: readonly LayerConfig[];
+  /** Seed of weight initialization (default 0, as `Sequential`). */
+  seed?: number;
+  /** An optimizer config (`sgd`, `adam`, …); rebuilt in the worker from its type and options. */
+  optimizer: OptimizerConfig;
+  /** The loss, as `compile({ loss })`. */
+  loss: CompileOptions['loss'];
+  /** Start from these weights (e.g. `model.getWeights()`) instead of the seeded initialization. */
+  weights?: readonly { data: Float32Array }[];
+}
+
+/** Options of {@link fitInWorker}: `FitOptions` with callbacks replaced by serializable configs (no `resumeFrom`: start from `spec.weights` instead). */
+export interface WorkerFitOptions extends Omit<FitOptions, 'callbacks' | 'verbose' | 'schedule' | 'yieldEveryMs' | 'resumeFrom'> {
+  /** A schedule (or its `toJSON()`); sent as JSON, so schedules holding user functions are refused. */
+  schedule?: Schedule | ScheduleConfig;
+  /** Early stopping, as `earlyStopping(options)` (Keras 3 semantics). Default none. */
+  earlyStopping?: EarlyStoppingOptions;
+  /** End cleanly on a non-finite loss (`terminateOnNaN()`); status `'nonFinite'`. Default false. */
+  terminateOnNaN?: boolean;
+  /** Reduce the rate on a plateau, as `plateauCallback(reducer, { monitor })`. Default none. */
+  reduceLROnPlateau?: { reducer: Plateau | PlateauConfig; monitor?: string };
+  /** Emit `batch` events at most every this many ms (and at each epoch's last batch). Default: no batch events. */
+  batchEventMs?: number;
+  /** Attach a copy of all weights to every `epoch` event. Default false. */
+  epochWeights?: boolean;
+  /** Attach the model's predictions on these rows to every `epoch` event (e.g. a grid for a decision boundary). */
+  epochPredict?: Features;
+  /** How often (ms) the worker's loop yields to read messages such as cancel (default 50). */
+  yieldEveryMs?: number;
+  /** Where and how to run the worker. */
+  worker?: WorkerOptions;
+}
+
+/** Options of the worker itself. */
+export interface WorkerOptions {
+  /** `init` options inside the worker (`simd`, `wasm` as a URL string, bytes or a `WebAssembly.Module`). */
+  init?: InitOptions;
+  /**
+   * URL of the worker script (default: `worker-thread.mjs` next to this module in `dist/`). Browsers
+   * need it same-origin with the page.
+   */
+  url?: string | URL;
+  /**
+   * Hand the caller's own buffers to the worker instead of copies (zero-copy; the caller's typed
+   * arrays become detached, length 0). Default false: copies are transferred.
+   */
+  transfer?: boolean;
+}
+
+/** Events of a {@link FitJob}. */
+export interface FitJobEvents {
+  /** The kernel module is loaded in the worker. */
+  ready: { type: 'ready'; simd: boolean };
+  /** Training starts: epochs, optimizer steps per epoch, training samples. */
+  trainBegin: { type: 'trainBegin'; epochs: number; steps: number; samples: number };
+  /** Running metrics of one batch (throttled by `batchEventMs`). */
+  batch: { type: 'batch'; epoch: number; batch: number; steps: number; logs: Logs };
+  /** One epoch ended: its logs (`loss`, `accuracy`, `lr`, `valLoss`, `valAccuracy`), optional weights and predictions. */
+  epoch: { type: 'epoch'; epoch: number; logs: Logs; weights: WeightTensor[] | null; predictions: Matrix | null };
+}
+
+/** Any event of a {@link FitJob}. */
+export type FitJobEvent = FitJobEvents[keyof FitJobEvents];
+
+/** What `job.result` resolves to. */
+export interface WorkerFitResult {
+  /** Per-epoch logs, as `fit` returns. */
+  history: History;
+  /** The final weights (after `restoreBestWeights` when asked), as `getWeights()`. */
+  weights: WeightTensor[];
+  /**
+   * `'completed'`: every epoch ran; `'stopped'`: early stopping ended it; `'cancelled'`:
+   * `job.cancel()` ended it at a batch boundary (weights as of that batch); `'nonFinite'`:
+   * `terminateOnNaN` ended it.
+   */
+  status: 'completed' | 'stopped' | 'cancelled' | 'nonFinite';
+  /** Whether the worker ran the SIMD128 build. */
+  simd: boolean;
+}
+
+/** A training run in a worker. */
+export interface FitJob {
+  /** Resolves when training ends; rejects with the typed error the worker raised (e.g. `ShapeError`). */
+  readonly result: Promise<WorkerFitResult>;
+  /** Asks the worker to stop at the next batch boundary; `result` then resolves with status `'cancelled'`. */
+  cancel(): void;
+  /** Subscribes to an event; returns an unsubscribe function. */
+  on<K extends keyof FitJobEvents>(type: K, listener: (event: FitJobEvents[K]) => void): () => void;
+  /**
+   * Every event in order, ending when training ends (throws the job's error if it fails). Events
+   * are buffered from the moment the iterator is created.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<FitJobEvent>;
+}
+
+const OPTION_KEYS = new Set([
+  'epochs', 'initialEpoch', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'sampleWeight', 'classWeight',
+  'schedule', 'earlyStopping', 'terminateOnNaN', 'reduceLROnPlateau', 'batchEventMs', 'epochWeights', 'epochPredict', 'yieldEveryMs', 'worker',
+]);
+const PLAIN_FIT_KEYS = ['epochs', 'initialEpoch', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'classWeight', 'yieldEveryMs'] as const;
+
+type Typed = Float32Array | Float64Array | Int32Array | Uint8Array | Uint16Array;
+
+class Packer {
+  readonly transfer = new Set<ArrayBuffer>();
+  constructor(private readonly own: boolean) {}
+
+  /** A transferable version of `a`: the caller's array itself (own + whole buffer) or a copy. */
+  take<T extends Typed>(a: T): T {
+    const whole = a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
+    const out = this.own && whole && !this.transfer.has(a.buffer as ArrayBuffer) ? a : (a.slice() as T);
+    this.transfer.add(out.buffer as ArrayBuffer);
+    return out;
+  }
+
+  features(x: Features, cols: number, where: string): PackedFeatures {
+    if (x instanceof Float32Array) return { data: this.take(x) };
+    if (Array.isArray(x)) return { data: this.rows(x, cols, where) };
+    if (x && typeof x === 'object' && 'data' in x && 'shape' in x) {
+      const m = x as Matrix;
+      if (!(m.data instanceof Float32Array)) throw new ShapeError(`${where}: x.data must be a Float32Array.`);
+      if (m.shape[1] !== cols) throw new ShapeError(`${where}: x has shape [${m.shape.join(', ')}]; the model expects [n, ${cols}]. Pass rows of ${cols} features.`);
+      return { data: this.take(m.data) };
+    }
+    throw new ShapeError(`${where}: x must be a Float32Array, { data, shape } or number[][]; received ${typeof x}.`);
+  }
+
+  private rows(x: readonly (readonly number[])[], cols: number, where: string): Float32Array {
+    const out = new Float32Array(x.length * cols);
+    x.forEach((row, r) => {
+      if (!Array.isArray(row) || row.length !== cols) throw new ShapeError(`${where}: row ${r} has ${Array.isArray(row) ? row.length : 'no'} values; expected ${cols}. Give every row ${cols} numbers.`);
+      out.set(row, r * cols);
+    });
+    this.transfer.add(out.buffer);
+    return out;
+  }
+
+  targets(y: Labels | Features, where: string): PackedTargets {
+    if (y instanceof Int32Array || y instanceof Uint8Array || y instanceof Uint16Array) return { kind: 'ids', data: this.take(y) };
+    if (y instanceof Float32Array) return { kind: 'float', data: this.take(y) };
+    if (Array.isArray(y)) {
+      if (y.length === 0 || typeof y[0] === 'number') {
+        const out = Float64Array.from(y as readonly number[]);
+        this.transfer.add(out.buffer);
+        return { kind: 'list', data: out };
+      }
+      const rows = y as readonly (readonly number[])[];
+      const cols = Array.isArray(rows[0]) ? rows[0].length : 0;
+      return { kind: 'matrix', data: this.rows(rows, cols, `${where} (labels)`), shape: [rows.length, cols] };
+    }
+    if (y && typeof y === 'object' && 'data' in y && 'shape' in y) {
+      const m = y as Matrix;
+      if (!(m.data instanceof Float32Array)) throw new ShapeError(`${where}: y.data must be a Float32Array.`);
+      return { kind: 'matrix', data: this.take(m.data), shape: [m.shape[0], m.shape[1]] };
+    }
+    throw new ShapeError(`${where}: y must be class ids (Int32Array, Uint8Array, number[]), one-hot rows or a target matrix; received ${typeof y}.`);
+  }
+}
+
+function scheduleJson(s: unknown): ScheduleConfig {
+  const cfg = (typeof s === 'function' && typeof (s as Schedule).toJSON === 'function' ? (s as Schedule).toJSON() : s) as ScheduleConfig;
+  if (!cfg || typeof cfg !== 'object' || typeof cfg.kind !== 'string') {
+    throw new OptionError('schedule', 'fitInWorker: schedule must be a schedule (e.g. cosineAnnealingLR({ lr, tMax })) or its toJSON().');
+  }
+  if (JSON.stringify(cfg).includes('"<function>"')) {
+    throw new OptionError('schedule', `fitInWorker: the schedule ${cfg.kind} holds a user function, which cannot cross to a worker. Use a schedule built from options only.`);
+  }
+  return cfg;
+}
+
+function inputColumns(shape: unknown): number {
+  const d = typeof shape === 'number' ? shape : Array.isArray(shape) && shape.length === 1 ? shape[0] : NaN;
+  if (!Number.isInteger(d) || (d as number) < 1) {
+    throw new OptionError('inputShape', `fitInWorker: inputShape = ${JSON.stringify(shape)}; expected [features] with a positive integer, e.g. [784].`);
+  }
+  return d as number;
+}
+
+const defaultWorkerUrl = (): URL => new URL('./worker-thread.mjs', import.meta.url);
+
+interface Port {
+  post(msg: unknown, transfer?: ArrayBuffer[]): void;
+  terminate(): void;
+}
+
+async function spawn(url: URL, onMessage: (m: FromWorker) => void, onFail: (e: Error) => void): Promise<Port> {
+  const W = (globalThis as { Worker?: typeof Worker }).Worker;
+  if (typeof W === 'function') {
+    let w: Worker;
+    try {
+      w = new W(url, { type: 'module' });
+    } catch (e) {
+      throw new RuntimeSupportError(`fitInWorker: cannot start a module worker from ${url.href} (${(e as Error).message}). Serve dist/worker-thread.mjs from the page's origin, or pass worker.url.`);
+    }
+    w.addEventListener('message', (e: MessageEvent) => onMessage(e.data as FromWorker));
+    w.addEventListener('error', (e: ErrorEvent) => {
+      e.preventDefault?.();
+      onFail(new RuntimeSupportError(`fitInWorker: the worker script ${url.href} failed to load or run (${e.message || 'no details'}). Serve dist/worker-thread.mjs (and dist/chunks) from the page's origin, or pass worker.url.`));
+    });
+    w.addEventListener('messageerror', () => onFail(new RuntimeSupportError('fitInWorker: a message from the worker could not be deserialized.')));
+    return { post: (m, t) => w.postMessage(m, t ?? []), terminate: () => w.terminate() };
+  }
+  let wt: typeof import('node:worker_threads');
+  try {
+    wt = (await import(/* @vite-ignore */ 'node:worker_threads' as string)) as typeof import('node:worker_threads');
+  } catch {
+    throw new RuntimeSupportError('fitInWorker: this host has neither Web Workers nor node:worker_threads.');
+  }
+  const w = new wt.Worker(url);
+  w.on('message', (m: FromWorker) => onMessage(m));
+  w.on('error', (e: Error) => onFail(new RuntimeSupportError(`fitInWorker: the worker ${url.href} failed: ${e.message}`)));
+  w.on('exit', (code) => onFail(new RuntimeSupportError(`fitInWorker: the worker exited (code ${code}) before training finished.`)));
+  return { post: (m, t) => w.postMessage(m, t ?? []), terminate: () => void w.terminate() };
+}
+
+/**
+ * Trains a model described by `spec` on `(x, y)` in a worker and returns a {@link FitJob}
+ * immediately. The worker builds `new Sequential(spec)`, `compile`s it with `spec.optimizer` and
+ * `spec.loss`, optionally `setWeights(spec.weights)`, and calls `fit(x, y, options)` — the same
+ * code as on the main thread, so the same seed gives bit-identical weights. Callbacks cannot cross
+ * threads: the serializable ones are options (`earlyStopping`, `terminateOnNaN`,
+ * `reduceLROnPlateau`), and progress comes as `trainBegin` / `batch` / `epoch` events. Tensors are
+ * sent as transferred buffers (copies, unless `worker.transfer`). Each job uses its own worker,
+ * terminated when the job ends.
+ *
+ * Throws synchronously ({@link OptionError}, {@link ShapeError}) for what can be checked here
+ * (unknown options, a schedule with user functions, ragged rows); everything else is validated by
+ * the worker and rejects `job.result` with the same typed error `fit` would throw.
+ */
+export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Features, options: WorkerFitOptions = {}): FitJob {
+  const W = 'fitInWorker';
+  if (!spec || typeof spec !== 'object') throw new OptionError('spec', `${W}: pass a model spec { inputShape, layers, optimizer, loss }.`);
+  if (!options || typeof options !== 'object') throw new OptionError('options', `${W}: options must be an object.`);
+  for (const k of Object.keys(options)) {
+    if (k === 'callbacks') throw new OptionError('callbacks', `${W}: callbacks cannot cross to a worker; use the earlyStopping / terminateOnNaN / reduceLROnPlateau options and the job's events.`);
+    if (!OPTION_KEYS.has(k)) throw new OptionError(k, `${W}: unknown option '${k}'; known options are ${[...OPTION_KEYS].join(', ')}.`);
+  }
+  const cols = inputColumns(spec.inputShape);
+  if (!Array.isArray(spec.layers)) throw new OptionError('layers', `${W}: spec.layers must be an array of layer configs (dense(...), dropout(rate), ...).`);
+  if (!spec.optimizer || typeof spec.optimizer !== 'object' || typeof (spec.optimizer as { type?: unknown }).type !== 'string') {
+    throw new OptionError('optimizer', `${W}: spec.optimizer = ${String(spec.optimizer)}; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
+  }
+  const wo = options.worker ?? {};
+  for (const k of Object.keys(wo)) {
+    if (k !== 'init' && k !== 'url' && k !== 'transfer') throw new OptionError(`worker.${k}`, `${W}: unknown option 'worker.${k}'; known: init, url, transfer.`);
+  }
+  const bem = options.batchEventMs;
+  if (bem !== undefined && (typeof bem !== 'number' || !(bem >= 0))) throw new OptionError('batchEventMs', `${W}: batchEventMs = ${String(bem)}; expected a number of ms >= 0.`);
+  const schedule = options.schedule === undefined ? null : scheduleJson(options.schedule);
+  let plateau: StartMessage['plateau'] = null;
+  if (options.reduceLROnPlateau !== undefined) {
+    const r = options.reduceLROnPlateau;
+    const reducer = r?.reducer as (Plateau & { toJSON?: () => PlateauConfig }) | PlateauConfig | undefined;
+    const config = reducer && typeof (reducer as Plateau).toJSON === 'function' ? (reducer as Plateau).toJSON() : (reducer as PlateauConfig | undefined);
+    if (!config || typeof config !== 'object' || typeof config.kind !== 'string') {
+      throw new OptionError('reduceLROnPlateau', `${W}: reduceLROnPlateau must be { reducer: reduceLROnPlateau({...}) | kerasReduceLROnPlateau({...}), monitor? }.`);
+    }
+    plateau = { config, ...(r.monitor !== undefined ? { monitor: r.monitor } : {}) };
+  }
+  const weightsIn = spec.weights;
+  if (weightsIn !== undefined && (!Array.isArray(weightsIn) || !weightsIn.every((w) => w && w.data instanceof Float32Array))) {
+    throw new OptionError('weights', `${W}: spec.weights must be the array getWeights() returns ({ data: Float32Array } per tensor).`);
+  }
+  const sw = options.sampleWeight;
+  if (sw !== undefined && !(sw instanceof Float32Array) && !Array.isArray(sw)) {
+    throw new OptionError('sampleWeight', `${W}: sampleWeight must be a Float32Array or number[] with one weight per sample.`);
+  }
+
+  const pk = new Packer(wo.transfer === true);
+  const fit: Record<string, unknown> = { yieldEveryMs: 50 };
+  for (const k of PLAIN_FIT_KEYS) if (options[k] !== undefined) fit[k] = options[k];
+  const { simd, initialPages } = wo.init ?? {};
+  // a URL string is resolved here, against the page, not against the worker script's location
+  const here = (globalThis as { location?: { href: string } }).location?.href;
+  const w0 = wo.init?.wasm;
+  const wasm: unknown = w0 instanceof URL ? w0.href : typeof w0 === 'string' && here ? new URL(w0, here).href : w0;
+  const start: StartMessage = {
+    type: 'start',
+    init: { ...(simd !== undefined ? { simd } : {}), ...(wasm !== undefined ? { wasm } : {}), ...(initialPages !== undefined ? { initialPages } : {}) },
+    model: {
+      inputShape: spec.inputShape,
+      layers: spec.layers.map((l) => ({ ...l })),
+      ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
+      optimizer: { ...spec.optimizer },
+      loss: spec.loss,
+      weights: weightsIn ? weightsIn.map((w) => pk.take(w.data)) : null,
+    },
+    x: pk.features(x, cols, W),
+    y: pk.targets(y, W),
+    validationData: options.validationData ? [pk.features(options.validationData[0], cols, `${W} (validationData)`), pk.targets(options.validationData[1], `${W} (validationData)`)] : null,
+    sampleWeight: sw === undefined ? null : sw instanceof Float32Array ? pk.take(sw) : Float32Array.from(sw),
+    fit,
+    schedule,
+    earlyStopping: options.earlyStopping ?? null,
+    terminateOnNaN: options.terminateOnNaN === true,
+    plateau,
+    batchEventMs: bem ?? null,
+    epochWeights: options.epochWeights === true,
+    epochPredict: options.epochPredict !== undefined ? pk.features(options.epochPredict, cols, `${W} (epochPredict)`) : null,
+  };
+  const listeners = new Map<string, Set<(e: FitJobEvent) => void>>();
+  const queues = new Set<{ push(e: FitJobEvent | null, err?: Error): void }>();
+  let port: Port | null = null;
+  let finished = false;
+  let simdUsed = false;
+  let cancelRequested = false;
+  let resolve!: (r: WorkerFitResult) => void;
+  let reject!: (e: Error) => void;
+  const result = new Promise<WorkerFitResult>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const emit = (e: FitJobEvent): void => {
+    for (const fn of listeners.get(e.type) ?? []) fn(e);
+    for (const q of queues) q.push(e);
+  };
+  const finish = (err: Error | null, r?: WorkerFitResult): void => {
+    if (finished) return;
+    finished = true;
+    port?.terminate();
+    for (const q of queues) q.push(null, err ?? undefined);
+    if (err) reject(err);
+    else resolve(r!);
+  };
+  const tensors = (ws: WireTensor[]): WeightTensor[] => ws.map((w) => ({ name: w.name, shape: w.shape, data: w.data }));
+  const onMessage = (m: FromWorker): void => {
+    if (finished) return;
+    switch (m.type) {
+      case 'ready':
+        simdUsed = m.simd;
+        emit(m);
+        break;
+      case 'trainBegin':
+      case 'batch':
+        emit(m);
+        break;
+      case 'epoch':
+        emit({ type: 'epoch', epoch: m.epoch, logs: m.logs, weights: m.weights ? tensors(m.weights) : null, predictions: m.predictions });
+        break;
+      case 'done':
+        finish(null, { history: m.history, weights: tensors(m.weights), status: m.status, simd: simdUsed });
+        break;
+      case 'error':
+        finish(fromWireError(m.error));
+        break;
+    }
+  };
+  const url = wo.url !== undefined ? new URL(String(wo.url), (globalThis as { location?: { href: string } }).location?.href) : defaultWorkerUrl();
+  spawn(url, onMessage, (e) => finish(e)).then(
+    (p) => {
+      port = p;
+      if (finished) {
+        p.terminate();
+        return;
+      }
+      p.post(start, [...pk.transfer]);
+      if (cancelRequested) p.post({ type: 'cancel' });
+    },
+    (e: Error) => finish(e),
+  );
+
+  return {
+    result,
+    cancel() {
+      if (finished) return;
+      cancelRequested = true;
+      port?.post({ type: 'cancel' });
+    },
+    on(type, listener) {
+      const set = listeners.get(type) ?? new Set();
+      listeners.set(type, set);
+      set.add(listener as (e: FitJobEvent) => void);
+      return () => set.delete(listener as (e: FitJobEvent) => void);
+    },
+    [Symbol.asyncIterator](): AsyncIterator<FitJobEvent> {
+      const buffered: FitJobEvent[] = [];
+      let ended = finished;
+      let error: Error | undefined;
+      let wake: (() => void) | null = null;
+      const q = {
+        push(e: FitJobEvent | null, err?: Error) {
+          if (e === null) {
+            ended = true;
+            error = err;
+          } else buffered.push(e);
+          wake?.();
+          wake = null;
+        },
+      };
+      if (!finished) queues.add(q);
+      return {
+        async next(): Promise<IteratorResult<FitJobEvent>> {
+          for (;;) {
+            if (buffered.length > 0) return { value: buffered.shift()!, done: false };
+            if (ended) {
+              queues.delete(q);
+              if (error) throw error;
+              return { value: undefined, done: true };
+            }
+            await new Promise<void>((r) => (wake = r));
+          }
+        },
+        async return(): Promise<IteratorResult<FitJobEvent>> {
+          queues.delete(q);
+          ended = true;
+          return { value: undefined, done: true };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The messages between `fitInWorker` (main thread) and the worker script. Tensors travel as
+ * typed arrays whose buffers are in the transfer list; everything else is small plain data
+ * (layer configs, optimizer options, schedule JSON).
+ * @internal
+ */
+import {
+  DisposedError,
+  FormatError,
+  NonFiniteError,
+  NotInitializedError,
+  OptionError,
+  RuntimeSupportError,
+  ShapeError,
+  WasmfitError,
+  type ErrorCode,
+} from '../errors/index.js';
+import type { LayerConfig } from '../layers/index.js';
+import type { CompileOptions } from '../model/sequential.js';
+import type { ScheduleConfig } from '../schedules/index.js';
+import type { PlateauConfig } from '../schedules/index.js';
+import type { EarlyStoppingOptions } from '../callbacks/index.js';
+import type { Logs, History } from '../model/callbacks.js';
+
+/** Features packed for transfer: row-major values (columns = the model's input size). */
+export interface PackedFeatures {
+  readonly data: Float32Array;
+}
+
+/** Labels or targets packed for transfer. `list` is a `number[]` carried as Float64Array. */
+export type PackedTargets =
+  | { readonly kind: 'ids'; readonly data: Int32Array | Uint8Array | Uint16Array }
+  | { readonly kind: 'list'; readonly data: Float64Array }
+  | { readonly kind: 'float'; readonly data: Float32Array }
+  | { readonly kind: 'matrix'; readonly data: Float32Array; readonly shape: readonly [number, number] };
+
+/** What the worker needs to rebuild and train the model. */
+export interface StartMessage {
+  readonly type: 'start';
+  readonly init: { simd?: boolean; wasm?: unknown; initialPages?: number };
+  readonly model: {
+    readonly inputShape: number | readonly [number];
+    readonly layers: readonly LayerConfig[];
+    readonly seed?: number;
+    /** The optimizer's enumerable fields (its `type` and options); rebuilt with its factory. */
+    readonly optimizer: Record<string, unknown>;
+    readonly loss: CompileOptions['loss'];
+    readonly weights: readonly Float32Array[] | null;
+  };
+  readonly x: PackedFeatures;
+  readonly y: PackedTargets;
+  readonly validationData: readonly [PackedFeatures, PackedTargets] | null;
+  readonly sampleWeight: Float32Array | null;
+  /** Plain fit options (epochs, batchSize, …) that need no conversion. */
+  readonly fit: Record<string, unknown>;
+  readonly schedule: ScheduleConfig | null;
+  readonly earlyStopping: EarlyStoppingOptions | null;
+  readonly terminateOnNaN: boolean;
+  readonly plateau: { readonly config: PlateauConfig; readonly monitor?: string } | null;
+  readonly batchEventMs: number | null;
+  readonly epochWeights: boolean;
+  readonly epochPredict: PackedFeatures | null;
+}
+
+export interface CancelMessage {
+  readonly type: 'cancel';
+}
+
+export type ToWorker = StartMessage | CancelMessage;
+
+/** A weight tensor as it crosses the boundary. */
+export interface WireTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export type FromWorker =
+  | { type: 'ready'; simd: boolean }
+  | { type: 'trainBegin'; epochs: number; steps: number; samples: number }
+  | { type: 'batch'; epoch: number; batch: number; steps: number; logs: Logs }
+  | { type: 'epoch'; epoch: number; logs: Logs; weights: WireTensor[] | null; predictions: { data: Float32Array; shape: [number, number] } | null }
+  | { type: 'done'; status: 'completed' | 'stopped' | 'cancelled' | 'nonFinite'; history: History; weights: WireTensor[] }
+  | { type: 'error'; error: WireError };
+
+/** An error as it crosses the boundary (Error objects lose their class in structured clone). */
+export interface WireError {
+  name: string;
+  message: string;
+  code?: ErrorCode;
+  option?: string;
+}
+
+/** @internal */
+export function toWireError(e: unknown): WireError {
+  if (e instanceof WasmfitError) {
+    return { name: e.name, message: e.message, code: e.code, ...(e instanceof OptionError ? { option: e.option } : {}) };
+  }
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: 'Error', message: String(e) };
+}
+
+/** Rebuilds the typed error class from its wire form. @internal */
+export function fromWireError(w: WireError): Error {
+  switch (w.code) {
+    case 'E_SHAPE':
+      return new ShapeError(w.message);
+    case 'E_OPTION':
+      return new OptionError(w.option ?? 'options', w.message);
+    case 'E_NON_FINITE':
+      return new NonFiniteError(w.message);
+    case 'E_DISPOSED':
+      return new DisposedError(w.message);
+    case 'E_FORMAT':
+      return new FormatError(w.message);
+    case 'E_RUNTIME_SUPPORT':
+      return new RuntimeSupportError(w.message);
+    case 'E_NOT_INITIALIZED':
+      return new NotInitializedError(w.message);
+    default: {
+      const e = new Error(w.message);
+      e.name = w.name;
+      return e;
+    }
+  }
+}
