@@ -13,7 +13,7 @@ export default [
   {
     input: { ...entries, ...scripts },
     external,
-    plugins: [esbuild({ target: 'es2020', minify: true, keepNames: true, legalComments: 'none' })],
+    plugins: [esbuild({ target: 'es2020', minify: true, legalComments: 'none' })],
     output: [
       { dir: 'dist', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs', sourcemap: true, banner },
       { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', sourcemap: true, exports: 'named', banner },

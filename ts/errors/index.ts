@@ -21,7 +21,8 @@ export class WasmfitError extends Error {
   constructor(code: ErrorCode, message: string) {
     super(message);
     this.code = code;
-    this.name = new.target.name;
+    // set explicitly (not new.target.name): minifiers rename classes
+    this.name = 'WasmfitError';
   }
 }
 
@@ -29,6 +30,7 @@ export class WasmfitError extends Error {
 export class ShapeError extends WasmfitError {
   constructor(message: string) {
     super('E_SHAPE', message);
+    this.name = 'ShapeError';
   }
 }
 
@@ -38,6 +40,7 @@ export class OptionError extends WasmfitError {
   readonly option: string;
   constructor(option: string, message: string) {
     super('E_OPTION', message);
+    this.name = 'OptionError';
     this.option = option;
   }
 }
@@ -46,6 +49,7 @@ export class OptionError extends WasmfitError {
 export class NonFiniteError extends WasmfitError {
   constructor(message: string) {
     super('E_NON_FINITE', message);
+    this.name = 'NonFiniteError';
   }
 }
 
@@ -53,6 +57,7 @@ export class NonFiniteError extends WasmfitError {
 export class DisposedError extends WasmfitError {
   constructor(message: string) {
     super('E_DISPOSED', message);
+    this.name = 'DisposedError';
   }
 }
 
@@ -60,6 +65,7 @@ export class DisposedError extends WasmfitError {
 export class FormatError extends WasmfitError {
   constructor(message: string) {
     super('E_FORMAT', message);
+    this.name = 'FormatError';
   }
 }
 
@@ -67,6 +73,7 @@ export class FormatError extends WasmfitError {
 export class RuntimeSupportError extends WasmfitError {
   constructor(message: string) {
     super('E_RUNTIME_SUPPORT', message);
+    this.name = 'RuntimeSupportError';
   }
 }
 
@@ -74,5 +81,6 @@ export class RuntimeSupportError extends WasmfitError {
 export class NotInitializedError extends WasmfitError {
   constructor(message: string) {
     super('E_NOT_INITIALIZED', message);
+    this.name = 'NotInitializedError';
   }
 }
