@@ -81,7 +81,7 @@ export interface CgOptions {
   lr?: number;
   /** Iterations per step, default 20. */
   maxIter?: number;
-  /** Objective evaluations per step, default `floor(maxIter · 5 / 4)`. */
+  /** Objective evaluations per step, default `3 · maxIter` (CG's line search usually needs 1–3 evaluations per iteration). */
   maxEval?: number;
   /** Stop when `max|g| <= tolGrad`, default 1e-7. */
   tolGrad?: number;
@@ -113,10 +113,10 @@ function pos(where: string, o: Opts, name: string, def: number, opts: { integer?
   return v as number;
 }
 
-function common(where: string, o: Opts): Omit<EngineSettings, 'method' | 'historySize' | 'lineSearch' | 'restartEvery' | 'c1' | 'c2'> {
+function common(where: string, o: Opts, evalsPerIter: number): Omit<EngineSettings, 'method' | 'historySize' | 'lineSearch' | 'restartEvery' | 'c1' | 'c2'> {
   const lr = pos(where, o, 'lr', 1);
   const maxIter = pos(where, o, 'maxIter', 20, { integer: true });
-  const maxEval = pos(where, o, 'maxEval', Math.floor((maxIter * 5) / 4), { integer: true });
+  const maxEval = pos(where, o, 'maxEval', Math.floor(maxIter * evalsPerIter), { integer: true });
   return { lr, maxIter, maxEval, tolGrad: pos(where, o, 'tolGrad', 1e-7, { allowZero: true }), tolChange: pos(where, o, 'tolChange', 1e-9, { allowZero: true }) };
 }
 
@@ -150,7 +150,7 @@ function attach<T extends SecondOrderConfig>(cfg: Omit<T, 'minimize' | 'init'>, 
 export function lbfgs(options: LbfgsOptions = {}): LbfgsConfig {
   const W = 'lbfgs';
   const o = keys(W, options, ['lr', 'maxIter', 'maxEval', 'tolGrad', 'tolChange', 'historySize', 'lineSearch']);
-  const base = common(W, o);
+  const base = common(W, o, 5 / 4);
   const historySize = pos(W, o, 'historySize', 100, { integer: true });
   const ls = o.lineSearch ?? null;
   if (ls !== null && ls !== 'strongWolfe') throw new OptionError('lineSearch', `${W}: lineSearch = ${JSON.stringify(ls)}; expected 'strongWolfe' or null (PyTorch supports only 'strong_wolfe').`);
@@ -173,9 +173,9 @@ export function lbfgs(options: LbfgsOptions = {}): LbfgsConfig {
 export function cg(options: CgOptions = {}): CgConfig {
   const W = 'cg';
   const o = keys(W, options, ['lr', 'maxIter', 'maxEval', 'tolGrad', 'tolChange', 'restartEvery', 'lineSearch', 'c2']);
-  const base = common(W, o);
+  const base = common(W, o, 3);
   const restartEvery = pos(W, o, 'restartEvery', 0, { integer: true, allowZero: true });
-  const ls = o.lineSearch ?? 'strongWolfe';
+  const ls = o.lineSearch === undefined ? 'strongWolfe' : o.lineSearch;
   if (ls !== 'strongWolfe') throw new OptionError('lineSearch', `${W}: lineSearch = ${JSON.stringify(ls)}; conjugate gradient needs 'strongWolfe'.`);
   const c2 = pos(W, o, 'c2', 0.1, { max: 1 });
   if (c2 <= 1e-4) throw new OptionError('c2', `${W}: c2 = ${c2}; expected c1 = 1e-4 < c2 < 1 (0.1 is usual for CG).`);
