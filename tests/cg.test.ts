@@ -2,7 +2,7 @@
 // float64: standalone on f(x) = ½xᵀAx − bᵀx, and through fit on linear least squares (MSE of a
 // linear layer, solved by the normal equations).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OptionError, Rng, Sequential, cg, dense, init } from '../ts/index.js';
+import { OptionError, Rng, Sequential, cg, dense, init, matrix } from '../ts/index.js';
 
 /** Solves the SPD system A·x = b by Cholesky in float64. */
 function cholSolve(A: Float64Array[], b: ArrayLike<number>): Float64Array {
@@ -131,7 +131,7 @@ describe('cg', () => {
     const best = mse(theta);
     const m = new Sequential({ inputShape: [D], layers: [dense(1)], seed: 2 });
     m.compile({ optimizer: cg({ maxIter: 50 }), loss: 'mse' });
-    const h = await m.fit(X, Y, { batchSize: N, epochs: 2 });
+    const h = await m.fit(X, matrix(Y, [N, 1]), { batchSize: N, epochs: 2 });
     const w = m.getWeights();
     const got = mse([...w[0]!.data, w[1]!.data[0]!]);
     expect((got - best) / best).toBeLessThan(1e-6);

@@ -2,7 +2,7 @@
 // is computed here by Newton's method in float64, plus a small MLP trained full-batch; the
 // option validation and the standalone API.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OptionError, Rng, Sequential, ShapeError, dense, init, l2, lbfgs, sgd } from '../ts/index.js';
+import { OptionError, Rng, Sequential, ShapeError, dense, init, l2, lbfgs, matrix, sgd } from '../ts/index.js';
 
 // ---- the problem: N samples, D features on very different scales (ill-conditioned) ----
 const N = 240;
@@ -136,7 +136,7 @@ describe('lbfgs', () => {
     await init({ simd: build === 'simd' });
     const m = new Sequential({ inputShape: [D], layers: [dense(1, { kernelRegularizer: l2(LAMBDA) })], seed: 3 });
     m.compile({ optimizer: lbfgs({ lineSearch: 'strongWolfe', maxIter: 100, tolGrad: 1e-9 }), loss: 'binaryCrossentropy' });
-    const h = await m.fit(X, Y, { batchSize: N, epochs: 3, shuffle: false });
+    const h = await m.fit(X, matrix(Y, [N, 1]), { batchSize: N, epochs: 3, shuffle: false });
     const w = m.getWeights();
     const theta = [...w[0]!.data, w[1]!.data[0]!];
     const gap = (objective(theta).loss - OPT.loss) / OPT.loss;
