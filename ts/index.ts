@@ -16,3 +16,4 @@ export * from './schedules/index.js';
 export * from './plot/index.js';
 export * from './regularizers/index.js';
 export * from './kernels/index.js';
+export * from './ensemble/index.js';
