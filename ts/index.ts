@@ -17,3 +17,4 @@ export * from './plot/index.js';
 export * from './regularizers/index.js';
 export * from './kernels/index.js';
 export * from './ensemble/index.js';
+export * from './tuning/index.js';
