@@ -179,6 +179,75 @@ describe('lbfgs', () => {
     m.dispose();
   });
 
+  it('follows torch.optim.LBFGS step by step: first step min(1, 1/‖g‖₁)·lr along −g, then the two-loop direction', () => {
+    // f(x) = Σ c_i·(x_i − 1)² + (x_0·x_1)², in float64 from the float32 parameters
+    const c = [1, 4, 0.5];
+    const f = (p: ArrayLike<number>) => {
+      let loss = (p[0]! * p[1]!) ** 2;
+      const grad = [2 * p[0]! * p[1]! ** 2, 2 * p[1]! * p[0]! ** 2, 0];
+      for (let i = 0; i < 3; i++) {
+        loss += c[i]! * (p[i]! - 1) ** 2;
+        grad[i]! += 2 * c[i]! * (p[i]! - 1);
+      }
+      return { loss, grad };
+    };
+    const lr = 0.1;
+    const x0 = [0.5, -0.25, 2];
+    const run = lbfgs({ lr, maxIter: 1 }).init(x0);
+    const r1 = run.step(f);
+    const g0 = f(x0).grad;
+    const t0 = Math.min(1, 1 / g0.reduce((a, v) => a + Math.abs(v), 0)) * lr;
+    const x1 = x0.map((v, i) => v - t0 * g0[i]!);
+    r1.x.forEach((v, i) => expect(v).toBeCloseTo(x1[i]!, 6));
+    // second step: one pair (s, y), H0 = yᵀs / yᵀy, two-loop recursion, step lr
+    const r2 = run.step(f);
+    const X1 = Array.from(r1.x);
+    const g1 = f(X1).grad;
+    const sv = X1.map((v, i) => v - x0[i]!);
+    const yv = g1.map((v, i) => v - g0[i]!);
+    const dot = (a: number[], b: number[]) => a.reduce((acc, v, i) => acc + v * b[i]!, 0);
+    const rho = 1 / dot(yv, sv);
+    const q = g1.map((v) => -v);
+    const al = rho * dot(sv, q);
+    const q2 = q.map((v, i) => v - al * yv[i]!);
+    const rr = q2.map((v) => v * (dot(yv, sv) / dot(yv, yv)));
+    const be = rho * dot(yv, rr);
+    const d = rr.map((v, i) => v + (al - be) * sv[i]!);
+    r2.x.forEach((v, i) => expect(v).toBeCloseTo(X1[i]! + lr * d[i]!, 5));
+    run.dispose();
+  });
+
+  it('strong Wolfe: every accepted step satisfies Armijo and the curvature condition (Rosenbrock), and it converges', () => {
+    const rosen = (p: ArrayLike<number>) => ({
+      loss: (1 - p[0]!) ** 2 + 100 * (p[1]! - p[0]! ** 2) ** 2,
+      grad: [-2 * (1 - p[0]!) - 400 * p[0]! * (p[1]! - p[0]! ** 2), 200 * (p[1]! - p[0]! ** 2)],
+    });
+    const run = lbfgs({ lineSearch: 'strongWolfe', maxIter: 1, tolChange: 0 }).init([-1.2, 1]);
+    let x = [-1.2, 1];
+    let prevDir: number[] | null = null;
+    for (let k = 0; k < 60; k++) {
+      const before = rosen(x);
+      const r = run.step(rosen);
+      const xn = Array.from(r.x);
+      const step = xn.map((v, i) => v - x[i]!);
+      if (Math.hypot(...step) === 0) break;
+      // along the step direction p = x_new − x (t·d): Armijo with c1 = 1e-4, curvature with c2 = 0.9
+      const gtd = before.grad[0]! * step[0]! + before.grad[1]! * step[1]!;
+      const after = rosen(xn);
+      const gtdNew = after.grad[0]! * step[0]! + after.grad[1]! * step[1]!;
+      expect(gtd).toBeLessThan(0);
+      expect(after.loss).toBeLessThanOrEqual(before.loss + 1e-4 * gtd + 1e-12);
+      expect(Math.abs(gtdNew)).toBeLessThanOrEqual(0.9 * Math.abs(gtd) * (1 + 1e-6) + 1e-12);
+      prevDir = step;
+      x = xn;
+    }
+    expect(prevDir).not.toBeNull();
+    const end = lbfgs({ lineSearch: 'strongWolfe', maxIter: 100 }).minimize(rosen, [-1.2, 1]);
+    expect(Math.abs(end.x[0]! - 1)).toBeLessThan(1e-3);
+    expect(Math.abs(end.x[1]! - 1)).toBeLessThan(2e-3);
+    expect(end.iterations).toBeLessThan(60);
+  });
+
   it('keeps its state across steps: two steps of maxIter k continue one run', () => {
     const f = (p: Float32Array) => objective(p);
     const run = lbfgs({ lineSearch: 'strongWolfe', maxIter: 5 }).init(new Float32Array(D + 1));

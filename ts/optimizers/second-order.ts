@@ -191,6 +191,8 @@ export class SecondOrderEngine {
       else t = this.nIter === 1 ? Math.min(1, 1 / v.asum(g)) * s.lr : (this.t * this.prevGtd) / gtd;
       if (!(t > 0) || !Number.isFinite(t)) t = Math.min(1, 1 / v.asum(g)) * s.lr;
       if (gtd > -s.tolChange) {
+        // as PyTorch, the step length just chosen is kept in the state even though no move is made
+        this.t = t;
         reason = 'tolChange';
         break;
       }
