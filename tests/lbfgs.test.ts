@@ -260,6 +260,27 @@ describe('lbfgs', () => {
     expect(() => run.x).toThrow(OptionError);
   });
 
+  it.each(['lbfgs', 'cg'] as const)('%s: save → restore → continue gives the same trajectory as an uninterrupted run', async (kind) => {
+    const { cg } = await import('../ts/index.js');
+    const f = (p: Float32Array) => objective(p);
+    const make = () => (kind === 'lbfgs' ? lbfgs({ lineSearch: 'strongWolfe', maxIter: 3, historySize: 4 }) : cg({ maxIter: 3 }));
+    const a = make().init(new Float32Array(D + 1));
+    a.step(f);
+    const saved = JSON.parse(JSON.stringify(a.getState(), (_k, v) => (v instanceof Float32Array ? Array.from(v) : v)));
+    const x1 = a.x;
+    const ra = [a.step(f), a.step(f)];
+    const b = make().init(x1, saved);
+    const rb = [b.step(f), b.step(f)];
+    expect(Array.from(rb[1]!.x)).toEqual(Array.from(ra[1]!.x));
+    expect(b.stats).toEqual(a.stats);
+    // a state for another optimizer or size is refused
+    expect(() => make().init(new Float32Array(D), saved)).toThrow(/parameters/);
+    expect(() => (kind === 'lbfgs' ? cg() : lbfgs()).init(x1, saved)).toThrow(/belongs to/);
+    expect(() => make().init(x1, { ...saved, d: saved.d.slice(1) })).toThrow(OptionError);
+    a.dispose();
+    b.dispose();
+  });
+
   it('rejects bad options and bad objectives with typed errors', () => {
     expect(() => lbfgs({ historySize: 0 })).toThrow(OptionError);
     expect(() => lbfgs({ maxIter: 2.5 })).toThrow(/maxIter/);

@@ -15,11 +15,11 @@
  */
 import { OptionError } from '../errors/index.js';
 import { type MinimizeResult, Minimizer, minimizeOnce, type ObjectiveFn } from './minimize.js';
-import type { EngineSettings } from './second-order.js';
+import type { EngineSettings, EngineState } from './second-order.js';
 
 export type { LossAndGrad, MinimizeResult, ObjectiveFn } from './minimize.js';
 export { Minimizer } from './minimize.js';
-export type { StopReason } from './second-order.js';
+export type { EngineState as SecondOrderState, StopReason } from './second-order.js';
 
 /** Methods shared by {@link LbfgsConfig} and {@link CgConfig}. */
 interface FullBatchBase {
@@ -30,8 +30,11 @@ interface FullBatchBase {
    * {@link ShapeError} when `f` returns something else.
    */
   minimize(f: ObjectiveFn, x0: Float32Array | readonly number[]): MinimizeResult;
-  /** A {@link Minimizer} whose state persists across `step(f)` calls (dispose it when done). */
-  init(x0: Float32Array | readonly number[]): Minimizer;
+  /**
+   * A {@link Minimizer} whose state persists across `step(f)` calls (dispose it when done); with
+   * `state` (from `getState()`) it continues a saved run.
+   */
+  init(x0: Float32Array | readonly number[], state?: EngineState): Minimizer;
   readonly lr: number;
   readonly maxIter: number;
   readonly maxEval: number;
@@ -124,7 +127,7 @@ function attach<T extends SecondOrderConfig>(cfg: Omit<T, 'minimize' | 'init'>, 
   const where = cfg.type;
   Object.defineProperties(cfg, {
     minimize: { value: (f: ObjectiveFn, x0: Float32Array | readonly number[]) => minimizeOnce(settings, f, x0, `${where}.minimize`), enumerable: false },
-    init: { value: (x0: Float32Array | readonly number[]) => new Minimizer(settings, x0, `${where}.init`), enumerable: false },
+    init: { value: (x0: Float32Array | readonly number[], state?: EngineState) => new Minimizer(settings, x0, `${where}.init`, state), enumerable: false },
   });
   return Object.freeze(cfg) as T;
 }

@@ -4,7 +4,7 @@
 import { NonFiniteError, OptionError, ShapeError } from '../errors/index.js';
 import type { Ptr } from '../runtime/arena.js';
 import { getRuntime, type Runtime } from '../runtime/loader.js';
-import { type EngineSettings, type FlatObjective, SecondOrderEngine, type StopReason } from './second-order.js';
+import { type EngineSettings, type EngineState, type FlatObjective, SecondOrderEngine, type StopReason } from './second-order.js';
 
 /** What a user objective returns: the loss and its gradient (one value per parameter). */
 export interface LossAndGrad {
@@ -72,16 +72,18 @@ export class Minimizer {
   private readonly token = {};
 
   /** @internal */
-  constructor(settings: EngineSettings, x0: Float32Array | readonly number[], where: string) {
+  constructor(settings: EngineSettings, x0: Float32Array | readonly number[], where: string, state?: EngineState) {
     if (!x0 || typeof (x0 as ArrayLike<number>).length !== 'number' || x0.length === 0) throw new ShapeError(`${where}: x0 must be a non-empty Float32Array or number[] of starting parameters.`);
     for (let i = 0; i < x0.length; i++) {
       const v = x0[i]!;
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new NonFiniteError(`${where}: x0[${i}] = ${String(v)}; starting parameters must be finite.`);
     }
+    if (state !== undefined) checkState(state, settings, x0.length, where);
     this.rt = getRuntime();
     this.where = where;
     this.engine = new SecondOrderEngine(this.rt, x0.length, settings);
     this.rt.arena.writeF32(this.engine.x, x0);
+    if (state !== undefined) this.engine.importState(state);
     const e = this.engine;
     registry?.register(this, () => e.dispose(), this.token);
   }
@@ -125,6 +127,15 @@ export class Minimizer {
     return { x: this.x, loss, initialLoss: r.initialLoss, iterations: r.iterations, evaluations, reason: r.reason };
   }
 
+  /**
+   * A copy of the optimizer state (direction, step, history or restart counter, counters): pass it
+   * with the parameters to `init(x, state)` to continue exactly where this run stands.
+   */
+  getState(): EngineState {
+    this.check();
+    return this.engine.exportState();
+  }
+
   /** Frees the WASM memory. Idempotent. */
   dispose(): void {
     if (this.disposed_) return;
@@ -132,6 +143,22 @@ export class Minimizer {
     registry?.unregister(this.token);
     this.engine.dispose();
   }
+}
+
+function checkState(st: EngineState, s: EngineSettings, n: number, where: string): void {
+  const bad = (what: string): never => {
+    throw new OptionError('state', `${where}: state ${what}; pass the object getState() returned for this optimizer and parameter count.`);
+  };
+  if (!st || typeof st !== 'object') bad('is not an object');
+  if (st.method !== s.method) bad(`belongs to ${String(st.method)}, not ${s.method}`);
+  if (st.size !== n) bad(`is for ${st.size} parameters, not ${n}`);
+  const nums = [st.nIter, st.funcEvals, st.t, st.hDiag, st.prevGtd, st.sinceRestart];
+  if (!nums.every((v) => typeof v === 'number' && Number.isFinite(v))) bad('has non-finite counters or scalars');
+  const vec = (v: unknown) => (v instanceof Float32Array || Array.isArray(v)) && (v as ArrayLike<number>).length === n && Array.prototype.every.call(v, (x: unknown) => typeof x === 'number' && Number.isFinite(x));
+  if (!vec(st.d) || !vec(st.prevG)) bad('has direction or gradient vectors of the wrong length or with non-finite values');
+  if (!Array.isArray(st.dirs) || !Array.isArray(st.stps) || !Array.isArray(st.ro) || st.dirs.length !== st.stps.length || st.ro.length !== st.dirs.length) bad('has an inconsistent history');
+  if (st.dirs.length > s.historySize && s.method === 'lbfgs') bad(`holds ${st.dirs.length} pairs, more than historySize ${s.historySize}`);
+  if (!st.dirs.every(vec) || !st.stps.every(vec) || !st.ro.every((v) => Number.isFinite(v))) bad('has history vectors of the wrong length or with non-finite values');
 }
 
 /** `init(x0)` then one `step(f)`, then dispose. @internal */

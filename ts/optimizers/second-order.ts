@@ -41,6 +41,28 @@ export interface EngineSettings {
   c2: number;
 }
 
+/**
+ * The state an L-BFGS / CG run keeps between steps (PyTorch's `state`: `n_iter`, `func_evals`,
+ * `t`, `H_diag`, `d`, `prev_flat_grad`, `old_dirs`, `old_stps`, `ro`; CG: the restart counter and
+ * the previous `gᵀd`). Plain data: arrays survive `structuredClone`; convert the Float32Arrays
+ * with `Array.from` for JSON.
+ */
+export interface EngineState {
+  method: 'lbfgs' | 'cg';
+  size: number;
+  nIter: number;
+  funcEvals: number;
+  t: number;
+  hDiag: number;
+  prevGtd: number;
+  sinceRestart: number;
+  d: Float32Array | number[];
+  prevG: Float32Array | number[];
+  dirs: (Float32Array | number[])[];
+  stps: (Float32Array | number[])[];
+  ro: number[];
+}
+
 /** Why a step ended. */
 export type StopReason = 'tolGrad' | 'tolChange' | 'maxIter' | 'maxEval' | 'nonFinite';
 
@@ -151,6 +173,49 @@ export class SecondOrderEngine {
     this.stps = [];
     this.spare = [];
     this.pool.dispose();
+  }
+
+  /** A copy of the state kept between steps (PyTorch's `state` dict). */
+  exportState(): EngineState {
+    const a = this.v.rt.arena;
+    const n = this.v.n;
+    return {
+      method: this.s.method,
+      size: n,
+      nIter: this.nIter,
+      funcEvals: this.funcEvals,
+      t: this.t,
+      hDiag: this.hDiag,
+      prevGtd: this.prevGtd,
+      sinceRestart: this.sinceRestart,
+      d: a.readF32(this.d, n),
+      prevG: a.readF32(this.prevG, n),
+      dirs: this.dirs.map((p) => a.readF32(p, n)),
+      stps: this.stps.map((p) => a.readF32(p, n)),
+      ro: [...this.ro],
+    };
+  }
+
+  /** Restores {@link exportState} output (validated by the caller). */
+  importState(st: EngineState): void {
+    const a = this.v.rt.arena;
+    this.nIter = st.nIter;
+    this.funcEvals = st.funcEvals;
+    this.t = st.t;
+    this.hDiag = st.hDiag;
+    this.prevGtd = st.prevGtd;
+    this.sinceRestart = st.sinceRestart;
+    a.writeF32(this.d, st.d);
+    a.writeF32(this.prevG, st.prevG);
+    for (const p of [...this.dirs, ...this.stps]) this.spare.push(p);
+    const take = (src: ArrayLike<number>): Ptr => {
+      const p = this.spare.pop() ?? this.v.alloc();
+      a.writeF32(p, src);
+      return p;
+    };
+    this.dirs = st.dirs.map(take);
+    this.stps = st.stps.map(take);
+    this.ro = [...st.ro];
   }
 
   private finite(f: number, g: Ptr): number {
