@@ -334,7 +334,9 @@ export function boosting(factory: ModelFactory, options: BoostingOptions = {}): 
 
 /** A SAMME boosting ensemble (see {@link boosting}). */
 export class Boosting extends Ensemble {
+  /** The kept members, in round order (empty before `fit`). */
   members: Sequential[] = [];
+  /** Each member's vote weight α, in round order. */
   alphas: number[] = [];
 
   /** @internal */
@@ -379,6 +381,7 @@ export class Boosting extends Ensemble {
    */
   async fit(x: Features, y: Labels, options: FitOptions = {}): Promise<BoostingReport> {
     const W = 'boosting.fit';
+    if (options.validationSplit) throw new OptionError('validationSplit', `${W}: the sample weights cover every row; pass validationData instead of validationSplit.`);
     if (options.classWeight !== undefined) throw new OptionError('classWeight', `${W}: classWeight is not supported: fold class weights into sampleWeight (boosting owns the per-sample weights).`);
     const built: Sequential[] = [];
     try {

@@ -142,7 +142,7 @@ function sample(p: Dim, rng: Rng): { value: unknown; code: number } {
  *   the current range (`intUniform` rounds outwards to integers);
  * - `logUniform`: the same in log space (the ratio high/low is raised to the power `shrink`);
  * - `choice`: keep the options that appear in `top` (in their original order).
- * @internal
+ * Exported so the rule can be inspected and reused; {@link randomSearch} applies it between rounds.
  */
 export function shrinkSpace(space: Space, best: Record<string, unknown>, top: readonly Record<string, unknown>[], shrink: number): Space {
   const out: Space = {};
