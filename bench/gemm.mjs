@@ -11,9 +11,11 @@
 // --only LIST   comma-separated subset of wasmfit,tfjs-wasm,numpy (others print as skipped)
 //
 // GFLOP/s = 2·m·n·k / time. Each figure is the median of several timed samples after warm-up
-// (min–max in brackets); one sample runs the product enough times to last >= 20 ms.
-// The low-level GEMM is not public yet, so this bundles ts/runtime with esbuild and calls the
-// `gemm` export through its GemmArgs record (as tests/helpers.ts gemmCall does).
+// (min–max in brackets); one sample runs the product enough times to last >= 20 ms. wasmfit and
+// tfjs are sampled in alternation (round r: each contender once), and each ratio is the median
+// of the per-round ratios, so load from other processes on a shared machine hits both alike.
+// This bundles ts/runtime with esbuild and calls the raw `gemm` export through its GemmArgs
+// record (as tests/helpers.ts gemmCall does), without the public matMul's copies.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -74,24 +76,38 @@ function median(xs) {
   const h = s.length >> 1;
   return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
-/** Times `fn` (one product); returns GFLOP/s median/min/max over samples. */
-function measure(fn, fl) {
+/** Warms `fn` up and picks how many calls one timed sample makes (>= SAMPLE_MS). */
+function calibrate(fn) {
   // warm-up (tier-up of the JIT, page faults, packing buffers): at least WARM_MS and twice
   let t0 = performance.now();
   for (let w = 0; w < 2 || performance.now() - t0 < WARM_MS; w++) fn();
   t0 = performance.now();
   fn();
-  let one = Math.max(performance.now() - t0, 1e-3);
-  const inner = Math.max(1, Math.ceil(SAMPLE_MS / one));
-  const rates = [];
+  const one = Math.max(performance.now() - t0, 1e-3);
+  return Math.max(1, Math.ceil(SAMPLE_MS / one));
+}
+/** One timed sample: GFLOP/s of `inner` calls. */
+function sample(fn, inner, fl) {
+  const t0 = performance.now();
+  for (let r = 0; r < inner; r++) fn();
+  return fl / (((performance.now() - t0) / inner) * 1e6);
+}
+const summary = (rates) => ({ gflops: median(rates), min: Math.min(...rates), max: Math.max(...rates), samples: rates.length });
+
+/**
+ * Measures the contenders of one case in alternation — round r times every contender once — so
+ * that load from other processes on a shared machine hits them alike; each ratio is the median of
+ * the per-round ratios (paired), each figure the median of its samples.
+ */
+function measureCase(contenders, fl) {
+  const inner = contenders.map((c) => calibrate(c.fn));
+  const rates = contenders.map(() => []);
   const start = performance.now();
-  while (rates.length < MIN_SAMPLES || (rates.length < MAX_SAMPLES && performance.now() - start < BUDGET_MS)) {
-    t0 = performance.now();
-    for (let r = 0; r < inner; r++) fn();
-    const dt = (performance.now() - t0) / inner;
-    rates.push(fl / (dt * 1e6));
+  const budget = BUDGET_MS * contenders.length;
+  for (let round = 0; round < MAX_SAMPLES && (round < MIN_SAMPLES || performance.now() - start < budget); round++) {
+    contenders.forEach((c, i) => rates[i].push(sample(c.fn, inner[i], fl)));
   }
-  return { gflops: median(rates), min: Math.min(...rates), max: Math.max(...rates), samples: rates.length, inner };
+  return rates;
 }
 
 function fillRandom(f, seed) {
@@ -122,13 +138,13 @@ async function loadWasmfit() {
   return import(pathToFileURL(out).href);
 }
 
-async function benchWasmfit(results) {
+async function prepareWasmfit() {
   const { init, GEMM_ARGS } = await loadWasmfit();
   const rt = wasmFile ? await init({ wasm: new Uint8Array(readFileSync(wasmFile)) }) : await init({ simd: true });
   if (!rt.simd) throw new Error('wasmfit did not load its SIMD128 build');
   const G = GEMM_ARGS;
   const label = wasmFile ? `wasmfit SIMD (${wasmFile})` : 'wasmfit SIMD (embedded build)';
-  for (const c of cases) {
+  const make = (c) => {
     const { m, n, k, variant } = c;
     const A = rt.arena.allocF32(m * k);
     const B = rt.arena.allocF32(k * n);
@@ -157,24 +173,28 @@ async function benchWasmfit(results) {
     v.setUint32(args + G.act, 0, true);
     v.setUint32(args + G.ws, rt.ws, true);
     const gemm = rt.k.gemm;
-    results.get(c).wasmfit = measure(() => gemm(args), flops(c));
-    // sanity: one entry against a float64 dot product
-    const fa = rt.arena.f32;
-    const i = m >> 1, j = n >> 1;
-    let s = 0;
-    for (let p = 0; p < k; p++) s += fa[(A >> 2) + i * rsa + p * csa] * fa[(B >> 2) + p * rsb + j * csb];
-    const got = fa[(C >> 2) + i * n + j];
-    if (!(Math.abs(got - s) <= 1e-4 * (1 + Math.abs(s)) * Math.sqrt(k))) throw new Error(`wasmfit ${c.label} ${variant}: C[${i},${j}] = ${got}, expected ${s}`);
-    rt.arena.free(args);
-    rt.arena.free(C);
-    rt.arena.free(B);
-    rt.arena.free(A);
-  }
-  return label;
+    return {
+      fn: () => gemm(args),
+      done() {
+        // sanity: one entry against a float64 dot product
+        const fa = rt.arena.f32;
+        const i = m >> 1, j = n >> 1;
+        let s = 0;
+        for (let p = 0; p < k; p++) s += fa[(A >> 2) + i * rsa + p * csa] * fa[(B >> 2) + p * rsb + j * csb];
+        const got = fa[(C >> 2) + i * n + j];
+        rt.arena.free(args);
+        rt.arena.free(C);
+        rt.arena.free(B);
+        rt.arena.free(A);
+        if (!(Math.abs(got - s) <= 1e-4 * (1 + Math.abs(s)) * Math.sqrt(k))) throw new Error(`wasmfit ${c.label} ${variant}: C[${i},${j}] = ${got}, expected ${s}`);
+      },
+    };
+  };
+  return { label, make };
 }
 
 // ---------------------------------------------------------------- tfjs-backend-wasm
-async function benchTfjs(results) {
+async function prepareTfjs() {
   const require = createRequire(join(here, 'package.json'));
   const tf = require('@tensorflow/tfjs-core');
   const wasm = require('@tensorflow/tfjs-backend-wasm');
@@ -206,26 +226,23 @@ async function benchTfjs(results) {
     while (performance.now() - t0 < WARM_MS * 3) tf.matMul(a, a).dispose();
     a.dispose();
   }
-  for (const c of cases) {
+  const make = (c) => {
     const { m, n, k, variant } = c;
     const a = rand(m, k, 1);
     const b = rand(k, n, 2);
     const run = (x, y, ta, tb) => () => tf.matMul(x, y, ta, tb).dispose();
-    const r = results.get(c);
-    r.tfjsPlain = measure(run(a, b, false, false), flops(c));
-    if (variant === 'AtB') {
-      const at = rand(k, m, 3);
-      r.tfjsT = measure(run(at, b, true, false), flops(c));
-      at.dispose();
-    } else if (variant === 'ABt') {
-      const bt = rand(n, k, 4);
-      r.tfjsT = measure(run(a, bt, false, true), flops(c));
-      bt.dispose();
-    }
-    a.dispose();
-    b.dispose();
-  }
-  return label;
+    const extra = variant === 'AtB' ? rand(k, m, 3) : variant === 'ABt' ? rand(n, k, 4) : null;
+    return {
+      plain: run(a, b, false, false),
+      transposed: variant === 'AtB' ? run(extra, b, true, false) : variant === 'ABt' ? run(a, extra, false, true) : null,
+      done() {
+        a.dispose();
+        b.dispose();
+        extra?.dispose();
+      },
+    };
+  };
+  return { label, make };
 }
 
 // ---------------------------------------------------------------- numpy / OpenBLAS
@@ -291,20 +308,51 @@ function benchNumpy(results) {
 // ---------------------------------------------------------------- run
 const results = new Map(cases.map((c) => [c, {}]));
 const peers = [];
+const prepared = {};
 for (const [name, fn] of [
-  ['wasmfit', benchWasmfit],
-  ['tfjs-wasm', benchTfjs],
-  ['numpy', benchNumpy],
+  ['wasmfit', prepareWasmfit],
+  ['tfjs-wasm', prepareTfjs],
 ]) {
   if (only && !only.includes(name)) {
     peers.push({ name, label: `${name}: not measured — left out by --only`, ok: false, reason: 'left out by --only' });
     continue;
   }
-  process.stderr.write(`measuring ${name}…\n`);
   try {
-    peers.push({ name, label: await fn(results), ok: true });
+    prepared[name] = await fn();
+    peers.push({ name, label: prepared[name].label, ok: true });
   } catch (e) {
     peers.push({ name, label: `${name}: not measured — ${e.message}`, ok: false, reason: e.message });
+  }
+}
+process.stderr.write(`measuring ${Object.keys(prepared).join(' and ')} in alternation…\n`);
+for (const c of cases) {
+  const w = prepared.wasmfit?.make(c);
+  const t = prepared['tfjs-wasm']?.make(c);
+  const contenders = [];
+  if (w) contenders.push({ key: 'wasmfit', fn: w.fn });
+  if (t) contenders.push({ key: 'tfjsPlain', fn: t.plain });
+  if (t?.transposed) contenders.push({ key: 'tfjsT', fn: t.transposed });
+  const rates = measureCase(contenders, flops(c));
+  const r = results.get(c);
+  contenders.forEach((k, i) => (r[k.key] = summary(rates[i])));
+  const paired = (key) => {
+    const j = contenders.findIndex((k) => k.key === key);
+    if (!w || j < 0) return undefined;
+    return median(rates[0].map((x, i) => x / rates[j][i]));
+  };
+  r.pairedPlain = paired('tfjsPlain');
+  r.pairedT = paired('tfjsT');
+  w?.done();
+  t?.done();
+}
+if (only && !only.includes('numpy')) {
+  peers.push({ name: 'numpy', label: 'numpy: not measured — left out by --only', ok: false, reason: 'left out by --only' });
+} else {
+  process.stderr.write('measuring numpy…\n');
+  try {
+    peers.push({ name: 'numpy', label: benchNumpy(results), ok: true });
+  } catch (e) {
+    peers.push({ name: 'numpy', label: `numpy: not measured — ${e.message}`, ok: false, reason: e.message });
   }
 }
 
@@ -315,7 +363,7 @@ const VNAME = { AB: 'A·B', AtB: 'Aᵀ·B', ABt: 'A·Bᵀ' };
 
 console.log(`\nGEMM GFLOP/s, median (min–max); 2·m·n·k / time; single thread; node ${process.version}, ${process.arch}`);
 for (const p of peers) console.log(`  ${p.ok ? '' : '[skipped] '}${p.label}`);
-console.log('  ratios: wasmfit / tfjs plain matMul of the same m,n,k; wasmfit / tfjs matMul with the same transpose flag\n');
+console.log('  ratios: wasmfit / tfjs plain matMul of the same m,n,k; wasmfit / tfjs matMul with the same transpose flag;\n  measured in alternation, each ratio the median of the per-round ratios\n');
 const head = ['shape', 'm×n×k', 'variant', 'wasmfit', 'tfjs matMul', 'tfjs transposed', 'numpy', '÷tfjs', '÷tfjs-T', '÷numpy'];
 const rows = cases.map((c) => {
   const r = results.get(c);
@@ -327,8 +375,8 @@ const rows = cases.map((c) => {
     fmt(r.tfjsPlain),
     c.variant === 'AB' ? '(n/a)' : fmt(r.tfjsT),
     fmt(r.numpy),
-    fr(ratio(r.wasmfit, r.tfjsPlain)),
-    fr(ratio(r.wasmfit, r.tfjsT)),
+    fr(r.pairedPlain),
+    fr(r.pairedT),
     fr(ratio(r.wasmfit, r.numpy)),
   ];
 });
@@ -343,8 +391,8 @@ rows.forEach((r, i) => {
 
 // targets (issue 3): every variant >= 1.3x tfjs plain at 256³–1024³, >= 15x tfjs transposed
 const tgt = cases.filter((c) => c.group === 'square' && c.m >= 256);
-const plainR = tgt.map((c) => ratio(results.get(c).wasmfit, results.get(c).tfjsPlain)).filter((x) => x !== undefined);
-const tR = tgt.filter((c) => c.variant !== 'AB').map((c) => ratio(results.get(c).wasmfit, results.get(c).tfjsT)).filter((x) => x !== undefined);
+const plainR = tgt.map((c) => results.get(c).pairedPlain).filter((x) => x !== undefined);
+const tR = tgt.filter((c) => c.variant !== 'AB').map((c) => results.get(c).pairedT).filter((x) => x !== undefined);
 if (plainR.length) {
   const mp = Math.min(...plainR);
   console.log(`\ntarget ≥ 1.30× tfjs plain matMul at 256³–1024³, all variants: worst ${mp.toFixed(2)}× → ${mp >= 1.3 ? 'met' : 'NOT met'}`);
@@ -370,8 +418,8 @@ if (jsonFile) {
       tfjsPlain: r.tfjsPlain ?? null,
       tfjsTransposed: r.tfjsT ?? null,
       numpy: r.numpy ?? null,
-      ratioTfjsPlain: ratio(r.wasmfit, r.tfjsPlain) ?? null,
-      ratioTfjsTransposed: ratio(r.wasmfit, r.tfjsT) ?? null,
+      ratioTfjsPlain: r.pairedPlain ?? null,
+      ratioTfjsTransposed: r.pairedT ?? null,
     });
   });
   writeFileSync(jsonFile, lines.join('\n') + '\n');

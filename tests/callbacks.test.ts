@@ -1,7 +1,7 @@
 // earlyStopping against Keras 3's rules (keras/src/callbacks/early_stopping.py) on synthetic
 // metric sequences, driven through the callback hooks exactly as fit calls them; then in a real fit.
 import { describe, expect, it } from 'vitest';
-import { NonFiniteError, OptionError, Sequential, cosineAnnealingLR, dense, earlyStopping, init, plateauCallback, reduceLROnPlateau, sgd, terminateOnNaN } from '../ts/index.js';
+import { NonFiniteError, OptionError, Sequential, cosineAnnealingLR, dense, earlyStopping, init, learningRateScheduler, oneCycleLR, plateauCallback, reduceLROnPlateau, sgd, terminateOnNaN } from '../ts/index.js';
 import type { CallbackModel, EarlyStopping } from '../ts/index.js';
 import { testData } from './reference/f64.js';
 
@@ -183,6 +183,83 @@ describe('progressBar', () => {
     await m.fit(x, y, { epochs: 3, batchSize: 8, callbacks: [progressBar({ stream: { write: (s: string) => (plain += s) } })] });
     expect(plain.trim().split('\n')).toHaveLength(3);
     expect(plain).not.toMatch(/ETA|\r/);
+    m.dispose();
+  });
+});
+
+describe('learningRateScheduler (Keras LearningRateScheduler)', () => {
+  const x = testData(64 * 4, 11);
+  const y = Int32Array.from({ length: 64 }, (_, i) => i % 2);
+
+  it("Keras's docstring schedule: lr kept for the first epochs, then × e^-0.1 per epoch; epoch counts initialEpoch", async () => {
+    await init();
+    const m = new Sequential({ inputShape: [4], layers: [dense(2)], seed: 1 });
+    m.compile({ optimizer: sgd({ lr: 0.01 }), loss: 'softmaxCrossEntropy' });
+    const seen: number[] = [];
+    const fn = (epoch: number, lr: number) => {
+      seen.push(epoch);
+      return epoch < 3 ? lr : lr * Math.exp(-0.1);
+    };
+    const h = await m.fit(x, y, { epochs: 6, initialEpoch: 1, batchSize: 16, callbacks: [learningRateScheduler(fn)] });
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    const expected = [0.01, 0.01, 0.01 * Math.exp(-0.1), 0.01 * Math.exp(-0.2), 0.01 * Math.exp(-0.3)];
+    h.history.lr!.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThan(1e-15));
+    m.dispose();
+  });
+
+  it('with an epoch schedule it trains exactly like fit({ schedule }); bad values and step schedules are refused', async () => {
+    await init();
+    const make = () => {
+      const m = new Sequential({ inputShape: [4], layers: [dense(3, { activation: 'tanh' }), dense(2)], seed: 2 });
+      m.compile({ optimizer: sgd({ lr: 0.1, momentum: 0.9 }), loss: 'softmaxCrossEntropy' });
+      return m;
+    };
+    const a = make();
+    const b = make();
+    await a.fit(x, y, { epochs: 4, batchSize: 16, seed: 3, schedule: cosineAnnealingLR({ lr: 0.1, tMax: 4 }) });
+    await b.fit(x, y, { epochs: 4, batchSize: 16, seed: 3, callbacks: [learningRateScheduler(cosineAnnealingLR({ lr: 0.1, tMax: 4 }))] });
+    expect(b.getWeights().map((t) => Array.from(t.data))).toEqual(a.getWeights().map((t) => Array.from(t.data)));
+    const before = b.getWeights().map((t) => Array.from(t.data));
+    await expect(b.fit(x, y, { epochs: 2, callbacks: [learningRateScheduler(() => NaN)] })).rejects.toThrow(OptionError);
+    expect(b.getWeights().map((t) => Array.from(t.data))).toEqual(before); // refused before the first step
+    expect(() => learningRateScheduler(oneCycleLR({ maxLr: 0.1, totalSteps: 10 }))).toThrow(/per batch/);
+    expect(() => learningRateScheduler(3 as never)).toThrow(OptionError);
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('reduceLROnPlateau listed directly in callbacks', () => {
+  it('drives the rate from valLoss with PyTorch rules, re-derived here from the logged history', async () => {
+    await init();
+    const x = testData(80 * 4, 12);
+    const y = Int32Array.from({ length: 80 }, (_, i) => (i * 5) % 3); // unrelated labels: valLoss stalls
+    const m = new Sequential({ inputShape: [4], layers: [dense(16, { activation: 'relu' }), dense(3)], seed: 4 });
+    m.compile({ optimizer: sgd({ lr: 0.5 }), loss: 'softmaxCrossEntropy' });
+    const h = await m.fit(x, y, { epochs: 12, batchSize: 8, validationSplit: 0.25, callbacks: [reduceLROnPlateau({ patience: 1, factor: 0.5 })] });
+    // PyTorch ReduceLROnPlateau (mode min, threshold 1e-4 rel, cooldown 0, eps 1e-8)
+    let lr = 0.5;
+    let best = Infinity;
+    let bad = 0;
+    const expected: number[] = [];
+    for (const v of h.history.valLoss!) {
+      expected.push(lr); // the rate used during this epoch
+      if (v < best * (1 - 1e-4)) {
+        best = v;
+        bad = 0;
+      } else bad++;
+      if (bad > 1) {
+        const next = lr * 0.5;
+        if (lr - next > 1e-8) lr = next;
+        bad = 0;
+      }
+    }
+    expect(h.history.lr).toEqual(expected);
+    expect(new Set(expected).size).toBeGreaterThan(1); // it did reduce
+    // without validation data the valLoss monitor is refused before training starts
+    const before = m.getWeights().map((t) => Array.from(t.data));
+    await expect(m.fit(x, y, { epochs: 2, callbacks: [reduceLROnPlateau()] })).rejects.toThrow(/validation/);
+    expect(m.getWeights().map((t) => Array.from(t.data))).toEqual(before);
     m.dispose();
   });
 });

@@ -170,9 +170,12 @@ describe('lbfgs', () => {
       y[i] = inner ? 0 : 1;
     }
     const m = new Sequential({ inputShape: [2], layers: [dense(16, { activation: 'tanh' }), dense(2)], seed: 1 });
-    m.compile({ optimizer: lbfgs({ lineSearch: 'strongWolfe', maxIter: 40 }), loss: 'softmaxCrossEntropy' });
+    m.compile({ optimizer: lbfgs({ lineSearch: 'strongWolfe', maxIter: 40 }), loss: 'softmaxCrossEntropy', metrics: ['crossentropy'] });
     const before = m.evaluate(x, y);
-    await m.fit(x, y, { batchSize: n, epochs: 3 });
+    const h = await m.fit(x, y, { batchSize: n, epochs: 3 });
+    // the logged loss and metrics are those of the point each step started from
+    expect(h.history.loss![0]!).toBeCloseTo(before.loss, 5);
+    h.history.crossentropy!.forEach((v, i) => expect(v).toBeCloseTo(h.history.loss![i]!, 4));
     const after = m.evaluate(x, y);
     expect(after.accuracy).toBeGreaterThanOrEqual(0.98);
     expect(after.loss).toBeLessThan(0.1 * before.loss);

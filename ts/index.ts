@@ -18,3 +18,4 @@ export * from './regularizers/index.js';
 export * from './kernels/index.js';
 export * from './ensemble/index.js';
 export * from './tuning/index.js';
+export * from './io/index.js';

@@ -5,3 +5,4 @@
  */
 export { loadDigits } from './data/mnist.js';
 export type { DigitsSplit, LoadDigitsOptions } from './data/mnist.js';
+export { saveModel, loadModel, saveCheckpoint, loadCheckpoint, modelCheckpoint, writeFileAtomic } from './io/node.js';

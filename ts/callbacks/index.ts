@@ -1,6 +1,7 @@
 import { OptionError } from '../errors/index.js';
 import type { Callback, CallbackModel, Logs } from '../model/callbacks.js';
 import type { Plateau, PlateauState } from '../schedules/index.js';
+import { isSchedule, type Schedule } from '../schedules/schedule.js';
 
 export type { Callback, CallbackModel, History, Logs } from '../model/callbacks.js';
 
@@ -103,6 +104,24 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping
     setModel(m: CallbackModel) {
       model = m;
     },
+    stateKind: 'earlyStopping',
+    getState() {
+      return { wait, stoppedEpoch, best, bestEpoch, bestWeights: bestWeights && bestWeights.map((w) => ({ name: w.name, shape: [...w.shape], data: w.data.slice() })) };
+    },
+    setState(s: unknown) {
+      const st = s as { wait?: unknown; stoppedEpoch?: unknown; best?: unknown; bestEpoch?: unknown; bestWeights?: unknown };
+      const count = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+      const bw = st?.bestWeights;
+      const okWeights = bw === null || (Array.isArray(bw) && bw.every((w) => w && typeof w.name === 'string' && Array.isArray(w.shape) && w.data instanceof Float32Array));
+      if (!st || !count(st.wait) || !count(st.stoppedEpoch) || !count(st.bestEpoch) || typeof st.best !== 'number' || Number.isNaN(st.best) || !okWeights) {
+        throw new OptionError('state', 'earlyStopping.setState: expected { wait, stoppedEpoch, best, bestEpoch, bestWeights } from getState() (a checkpoint of the same callback).');
+      }
+      wait = st.wait as number;
+      stoppedEpoch = st.stoppedEpoch as number;
+      best = st.best;
+      bestEpoch = st.bestEpoch as number;
+      bestWeights = bw as typeof bestWeights;
+    },
     onTrainBegin() {
       wait = 0;
       stoppedEpoch = 0;
@@ -186,7 +205,22 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
     setModel(m: CallbackModel) {
       model = m;
     },
-    onTrainBegin() {
+    stateKind: 'plateau',
+    getState() {
+      return { state };
+    },
+    setState(s: unknown) {
+      const st = (s as { state?: unknown } | null)?.state;
+      if (st === undefined || (st !== null && typeof st !== 'object')) throw new OptionError('state', 'plateauCallback.setState: expected { state } from getState() (a checkpoint of the same callback).');
+      // validated by the reducer: lr() refuses a malformed state
+      if (st !== null) plateau.lr(st as PlateauState);
+      state = st as PlateauState | null;
+      if (state !== null) model!.learningRate = plateau.lr(state);
+    },
+    onTrainBegin(logs: Logs) {
+      if (monitor.startsWith('val') && logs.validation === 0) {
+        throw new OptionError('monitor', `plateauCallback: monitor '${monitor}' needs validation data; pass fit({ validationSplit }) or fit({ validationData }), or monitor 'loss'.`);
+      }
       state = plateau.init(model!.learningRate);
     },
     onEpochEnd(_epoch: number, logs: Logs) {
@@ -199,5 +233,49 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
     },
   };
 }
+/** Is `x` a plateau reducer built by reduceLROnPlateau / kerasReduceLROnPlateau? @internal */
+export function isPlateau(x: unknown): x is Plateau {
+  const p = x as Plateau;
+  return !!p && typeof p === 'object' && (p.name === 'reduceLROnPlateau' || p.name === 'kerasReduceLROnPlateau') && typeof p.init === 'function' && typeof p.update === 'function' && typeof p.lr === 'function';
+}
+
+/**
+ * Keras `LearningRateScheduler`: before each epoch, sets the model's learning rate to
+ * `schedule(epoch, lr)` — `epoch` is the absolute epoch index (counting `initialEpoch`), `lr` the
+ * current rate — or, given a wasmfit epoch schedule such as `cosineAnnealingLR({...})`, to
+ * `schedule(epoch)`. Only the rate changes, never the optimizer state; the rate used is logged as
+ * `lr`. A returned value that is not a finite number >= 0 stops `fit` with an OptionError before
+ * that epoch's first step. Prefer `fit({ schedule })` for wasmfit schedules (it also steps per
+ * batch); this callback is for functions of the current rate.
+ *
+ * @example
+ * ```ts
+ * // Keras's docstring example: keep the rate for 10 epochs, then decay it by e^-0.1 per epoch
+ * learningRateScheduler((epoch, lr) => (epoch < 10 ? lr : lr * Math.exp(-0.1)))
+ * ```
+ */
+export function learningRateScheduler(schedule: ((epoch: number, lr: number) => number) | Schedule): Callback {
+  if (typeof schedule !== 'function') throw new OptionError('schedule', 'learningRateScheduler: pass a function (epoch, lr) => newLr or an epoch schedule such as cosineAnnealingLR({ lr, tMax }).');
+  const wasmfitSchedule = isSchedule(schedule);
+  if (wasmfitSchedule && schedule.unit !== 'epoch') {
+    throw new OptionError('schedule', `learningRateScheduler: the schedule '${schedule.name}' is stepped per batch (unit 'step'); pass it as fit({ schedule }) instead.`);
+  }
+  let model: CallbackModel | null = null;
+  return {
+    setsLearningRate: true,
+    setModel(m: CallbackModel) {
+      model = m;
+    },
+    onEpochBegin(epoch: number) {
+      const lr = model!.learningRate;
+      const next = wasmfitSchedule ? (schedule as Schedule)(epoch) : (schedule as (e: number, lr: number) => number)(epoch, lr);
+      if (typeof next !== 'number' || !Number.isFinite(next) || next < 0) {
+        throw new OptionError('schedule', `learningRateScheduler: the schedule returned ${String(next)} at epoch ${epoch}; a learning rate must be a finite number >= 0.`);
+      }
+      model!.learningRate = next;
+    },
+  };
+}
+
 export { progressBar } from './progress.js';
 export type { ProgressBarOptions } from './progress.js';

@@ -13,6 +13,17 @@ export interface Callback {
   readonly terminateOnNonFinite?: boolean;
   /** True for callbacks that set `model.learningRate`; `fit` refuses them together with a `schedule`. */
   readonly setsLearningRate?: boolean;
+  /** True for checkpoint writers: `fit` calls them after every other callback's hook, so what they save is complete. */
+  readonly runsLast?: boolean;
+  /** Name of this callback's state in checkpoints (e.g. `'earlyStopping'`), matched on resume. */
+  readonly stateKind?: string;
+  /**
+   * The callback's state for a checkpoint: JSON-able values, ±Infinity/NaN and Float32Array /
+   * Int32Array allowed. `fit(..., { resumeFrom })` hands it back to `setState` after `onTrainBegin`.
+   */
+  getState?(): unknown;
+  /** Restores a state returned by `getState` (called after `onTrainBegin` when resuming). */
+  setState?(state: unknown): void;
   onTrainBegin?(logs: Logs): void | Promise<void>;
   onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
   onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;

@@ -24,12 +24,12 @@ export interface FlatTensor {
 export class ModelObjective implements FlatObjective {
   readonly size: number;
   private readonly k: VecExports;
-  /** Data-loss sum and correct count of the first evaluation since {@link reset}. */
-  first: { lossSum: number; correct: number } | null = null;
+  /** Data-loss sum, correct count and outputs of the first evaluation since {@link reset}. */
+  first: { lossSum: number; correct: number; outputs: Float32Array } | null = null;
   plan: CompiledPlan | null = null;
   rows = 0;
 
-  constructor(private readonly rt: Runtime, private readonly tensors: readonly FlatTensor[]) {
+  constructor(private readonly rt: Runtime, private readonly tensors: readonly FlatTensor[], private readonly outputs: number) {
     this.size = tensors.reduce((s, t) => s + t.n, 0);
     this.k = vecExports(rt);
   }
@@ -64,7 +64,8 @@ export class ModelObjective implements FlatObjective {
     this.scatter(x);
     const st = this.k.grad_step(plan.plan, plan.x, plan.labels, n);
     const r = plan.results();
-    this.first ??= { lossSum: r.lossSum, correct: r.correct };
+    // the step reports the loss (and fit's metrics read the outputs) at the point it started from
+    this.first ??= { lossSum: r.lossSum, correct: r.correct, outputs: this.rt.arena.readF32(plan.trainOutput, n * this.outputs) };
     if (st !== STATUS.ok) return NaN;
     let loss = r.lossSum / n;
     let off = 0;
@@ -92,8 +93,8 @@ export class FullBatchStepper {
   /** What the last step did (for tests and diagnostics). */
   last: { iterations: number; evaluations: number; reason: string; loss: number } | null = null;
 
-  constructor(private readonly rt: Runtime, tensors: readonly FlatTensor[], settings: EngineSettings) {
-    this.obj = new ModelObjective(rt, tensors);
+  constructor(private readonly rt: Runtime, tensors: readonly FlatTensor[], outputs: number, settings: EngineSettings) {
+    this.obj = new ModelObjective(rt, tensors, outputs);
     this.engine = new SecondOrderEngine(rt, this.obj.size, settings);
   }
 
@@ -110,6 +111,7 @@ export class FullBatchStepper {
     const v = this.rt.arena.view;
     v.setFloat32(plan.plan + PLAN.outLoss, f.lossSum, true);
     v.setUint32(plan.plan + PLAN.outCorrect, f.correct, true);
+    this.rt.arena.writeF32(plan.trainOutput, f.outputs);
     return r.iterations === 0 && r.reason === 'nonFinite' ? STATUS.nonFiniteLoss : STATUS.ok;
   }
 

@@ -61,6 +61,10 @@ export class CompiledPlan {
   /** Per-sample weights of the current batch. */
   readonly weights: Ptr;
   readonly out: Ptr;
+  /** The last layer's raw output of the latest inference forward pass (`[n, outputs]`). */
+  readonly output: Ptr;
+  /** The last layer's raw output as the loss saw it in the latest training step (after dropout). */
+  readonly trainOutput: Ptr;
   private readonly blocks: Ptr[] = [];
   private readonly rt: Runtime;
 
@@ -86,6 +90,9 @@ export class CompiledPlan {
     const ys = layers.map((l) => own(a.allocF32(batchCap * l.nOut)));
     const masks = layers.map((l) => (l.dropout > 0 ? own(a.allocF32(batchCap * l.nOut)) : 0));
     const yds = layers.map((l) => (l.dropout > 0 ? own(a.allocF32(batchCap * l.nOut)) : 0));
+    const last = layers.length - 1;
+    this.output = ys[last]!;
+    this.trainOutput = (yds[last] || ys[last]) as Ptr;
     const v = a.view;
     layers.forEach((l, i) => {
       const r = recs + i * LAYER.size;

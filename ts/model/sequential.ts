@@ -13,6 +13,7 @@ import { type FitOptions, fitLoop, type Trainable } from './fit.js';
 import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
 import { FullBatchStepper } from './fullbatch.js';
 import { isSecondOrder, secondOrderSettings, type SecondOrderConfig } from '../optimizers/lbfgs.js';
+import { MetricAccumulator, type MetricConfig, type MetricName, type ResolvedMetric, resolveMetrics } from './metrics.js';
 
 /** Options of the {@link Sequential} constructor. */
 export interface SequentialOptions {
@@ -43,6 +44,26 @@ export interface CompileOptions {
    * `reduction='mean'`), weighted by `sampleWeight`/`classWeight` when given.
    */
   loss: LossName | { type: 'softmaxCrossEntropy'; labelSmoothing?: number } | { type: 'huber'; delta?: number };
+  /**
+   * Metrics logged beside the loss each epoch (and with the `val` prefix on validation data), and
+   * returned by `evaluate`: `'accuracy'` (argmax for softmax cross-entropy — always logged there —,
+   * Keras `binary_accuracy` at 0.5 for binary cross-entropy), `'topKAccuracy'` or
+   * `topKAccuracy(k)`, `'mse'` and `'mae'` (of the predicted probabilities against the one-hot /
+   * binary targets for classification, of the outputs for regression), `'crossentropy'`
+   * (categorical or binary, without label smoothing). Unweighted means over samples (Keras
+   * `metrics`): sample and class weights change the loss only. See `ts/model/metrics.ts`.
+   */
+  metrics?: readonly (MetricName | MetricConfig)[];
+}
+
+/** The model-side training state a checkpoint holds. @internal */
+export interface ModelTrainingState {
+  step: number;
+  lr: number;
+  dropSeed: number;
+  dropCounter: number;
+  fitCount: number;
+  slots: { name: string; data: Float32Array }[];
 }
 
 /** A copy of one weight tensor. */
@@ -208,6 +229,7 @@ export class Sequential implements Trainable {
   private optArgs: Ptr | null = null;
   private step = 0;
   private loss: PlanLoss = { kind: 'softmaxCrossEntropy', labelSmoothing: 0, huberDelta: 1 };
+  private metrics: ResolvedMetric[] = [];
   private dropSeed = 0;
   private dropCounter = 0;
 
@@ -251,9 +273,14 @@ export class Sequential implements Trainable {
   compile(options: CompileOptions): void {
     this.assertUsable('compile');
     if (!options || typeof options !== 'object') throw new OptionError('options', 'compile: pass { optimizer, loss }.');
-    if (isSecondOrder(options.optimizer)) return this.compileSecondOrder(options.optimizer, options.loss);
+    if (isSecondOrder(options.optimizer)) return this.compileSecondOrder(options as CompileOptions & { optimizer: SecondOrderConfig });
     const opt = checkOptimizer(options.optimizer, 'compile');
     const loss = resolveLoss(options.loss);
+    for (const k of Object.keys(options)) {
+      if (k !== 'optimizer' && k !== 'loss' && k !== 'metrics') throw new OptionError(k, `compile: unknown option '${k}'; known options are optimizer, loss, metrics.`);
+    }
+    // argmax accuracy for softmax cross-entropy comes from the kernel and is always logged
+    const metrics = resolveMetrics(options.metrics, loss.kind, this.outputSize).filter((m) => !(loss.kind === 'softmaxCrossEntropy' && m.name === 'accuracy' && m.key === 'accuracy'));
     // validated: (re)allocate optimizer state, zero-initialized (AdaGrad: initialAccumulatorValue)
     this.freeOptimizerState();
     const a = this.rt.arena;
@@ -275,6 +302,7 @@ export class Sequential implements Trainable {
     writeTemplate(a.view, this.optArgs, opt);
     this.optimizer = opt;
     this.loss = loss;
+    this.metrics = metrics;
     this.step = 0;
     this.lr_ = opt.lr;
     this.plan?.dispose();
@@ -283,22 +311,32 @@ export class Sequential implements Trainable {
   }
 
   /** compile() with L-BFGS / CG: validates, then replaces the optimizer with a full-batch stepper. */
-  private compileSecondOrder(optimizer: SecondOrderConfig, lossOpt: CompileOptions['loss']): void {
+  private compileSecondOrder(options: CompileOptions & { optimizer: SecondOrderConfig }): void {
+    const optimizer = options.optimizer;
     const settings = secondOrderSettings(optimizer);
-    const loss = resolveLoss(lossOpt);
+    const loss = resolveLoss(options.loss);
+    for (const k of Object.keys(options)) {
+      if (k !== 'optimizer' && k !== 'loss' && k !== 'metrics') throw new OptionError(k, `compile: unknown option '${k}'; known options are optimizer, loss, metrics.`);
+    }
+    const metrics = resolveMetrics(options.metrics, loss.kind, this.outputSize).filter((m) => !(loss.kind === 'softmaxCrossEntropy' && m.name === 'accuracy' && m.key === 'accuracy'));
     if (this.params.some((p) => p.dropout > 0 || p.kind === 'batchNorm')) {
       throw new OptionError('optimizer', `compile: ${optimizer.type} needs a deterministic full-batch objective; remove dropout and batch-norm layers, or use a first-order optimizer such as adam().`);
     }
     this.freeOptimizerState();
+    for (const p of this.params) {
+      p.ws = [null, null, null];
+      p.bs = [null, null, null];
+    }
     const tensors = this.params.flatMap((p) => [
       { w: p.w, g: p.gw, n: p.nIn * p.nOut, l1: p.l1, l2: p.l2 },
       ...(p.b !== null ? [{ w: p.b, g: p.gb!, n: p.nOut, l1: p.bl1, l2: p.bl2 }] : []),
     ]);
-    const stepper = new FullBatchStepper(this.rt, tensors, settings);
+    const stepper = new FullBatchStepper(this.rt, tensors, this.outputSize, settings);
     this.secondOrder = stepper;
     this.stateHolder.stepper = stepper;
     this.optimizer = null;
     this.loss = loss;
+    this.metrics = metrics;
     this.step = 0;
     this.lr_ = settings.lr;
     this.plan?.dispose();
@@ -318,24 +356,92 @@ export class Sequential implements Trainable {
     this.optArgs = null;
   }
 
+  /**
+   * @internal The options of the last `compile` (optimizer config and loss, with defaults filled
+   * in), or null before `compile`. Used by the file writers in ts/io.
+   */
+  get compileOptions(): CompileOptions | null {
+    if (!this.optimizer) return null;
+    const l = this.loss;
+    const loss: CompileOptions['loss'] =
+      l.kind === 'softmaxCrossEntropy' ? { type: 'softmaxCrossEntropy', labelSmoothing: l.labelSmoothing } : l.kind === 'huber' ? { type: 'huber', delta: l.huberDelta } : l.kind;
+    return { optimizer: this.optimizer, loss };
+  }
+
+  /**
+   * @internal The model's training state for checkpoints: optimizer step, learning rate, dropout
+   * key and counter, fit count, and a copy of every optimizer state slot (`<weight name>/s<k>`).
+   */
+  exportTrainingState(): ModelTrainingState {
+    this.assertUsable('exportTrainingState');
+    const names = this.tensors().map((t) => t.name);
+    const slots: { name: string; data: Float32Array }[] = [];
+    let ti = 0;
+    for (const p of this.params) {
+      const wName = names[ti++]!;
+      const bName = p.b !== null ? names[ti++]! : '';
+      if (p.kind === 'batchNorm') ti += 2; // running statistics have no optimizer state
+      const n = p.kind === 'batchNorm' ? p.nOut : p.nIn * p.nOut;
+      p.ws.forEach((ptr, k) => ptr !== null && slots.push({ name: `${wName}/s${k + 1}`, data: this.rt.arena.readF32(ptr, n) }));
+      p.bs.forEach((ptr, k) => ptr !== null && slots.push({ name: `${bName}/s${k + 1}`, data: this.rt.arena.readF32(ptr, p.nOut) }));
+    }
+    return { step: this.step, lr: this.lr_, dropSeed: this.dropSeed, dropCounter: this.dropCounter, fitCount: this.fitCount, slots };
+  }
+
+  /**
+   * @internal Restores {@link exportTrainingState} output into a compiled model with the same
+   * architecture and optimizer. Validates everything before changing anything.
+   */
+  importTrainingState(s: ModelTrainingState): void {
+    this.assertUsable('importTrainingState');
+    if (!this.optimizer && !this.secondOrder) throw new OptionError('optimizer', 'importTrainingState: the model is not compiled; compile it with the checkpoint\'s optimizer first.');
+    const want = this.exportTrainingState().slots;
+    const u32 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+    if (!u32(s.dropSeed) || !(typeof s.dropCounter === 'number' && Number.isInteger(s.dropCounter) && s.dropCounter >= 0)) throw new OptionError('state', 'importTrainingState: dropSeed/dropCounter are not unsigned integers.');
+    if (!(Number.isInteger(s.step) && s.step >= 0) || !(Number.isInteger(s.fitCount) && s.fitCount >= 0)) throw new OptionError('state', 'importTrainingState: step/fitCount are not integers >= 0.');
+    checkLr(s.lr, 'importTrainingState');
+    if (!Array.isArray(s.slots) || s.slots.length !== want.length) throw new ShapeError(`importTrainingState: ${Array.isArray(s.slots) ? s.slots.length : 'no'} optimizer state tensors; this optimizer has ${want.length}.`);
+    want.forEach((w, i) => {
+      const g = s.slots[i]!;
+      if (g.name !== w.name || !(g.data instanceof Float32Array) || g.data.length !== w.data.length) {
+        throw new ShapeError(`importTrainingState: optimizer state ${i} is ${g.name} with ${g.data?.length} values; expected ${w.name} with ${w.data.length}.`);
+      }
+    });
+    let si = 0;
+    for (const p of this.params) {
+      for (const ptr of [...p.ws, ...p.bs]) if (ptr !== null) this.rt.arena.writeF32(ptr, s.slots[si++]!.data);
+    }
+    this.step = s.step;
+    this.lr_ = s.lr;
+    this.plan?.setLr(this.lr_);
+    this.dropSeed = s.dropSeed;
+    this.dropCounter = s.dropCounter;
+    this.fitCount = s.fitCount;
+  }
+
   /** Optimizer steps taken since `compile` (PyTorch's `state['step']`). */
   get optimizerStep(): number {
     return this.step;
   }
 
   /** Trains the model; resolves to the per-epoch History. See {@link FitOptions}. */
-  fit(x: Features, y: Labels, options: FitOptions = {}): Promise<History> {
+  fit(x: Features, y: Labels | Features, options: FitOptions = {}): Promise<History> {
     return fitLoop(this, x, y, options);
   }
 
-  /** Mean loss over (x, y) and, for softmax cross-entropy, the accuracy (NaN for other losses). */
-  evaluate(x: Features, y: Labels | Features, options: { batchSize?: number } = {}): { loss: number; accuracy: number } {
+  /**
+   * Mean loss over (x, y) (without regularization penalties), the accuracy for softmax
+   * cross-entropy (NaN for other losses), and each metric given to `compile`, by its key.
+   */
+  evaluate(x: Features, y: Labels | Features, options: { batchSize?: number } = {}): { loss: number; accuracy: number; [metric: string]: number } {
     this.assertUsable('evaluate');
     const fx = toFeatures(x, this.inputSize, 'evaluate');
     const ids = this.toTargets(y, fx.rows, 'evaluate');
     const bs = options.batchSize ?? 256;
     if (!Number.isInteger(bs) || bs < 1) throw new OptionError('batchSize', `evaluate: batchSize = ${bs}; expected a positive integer.`);
-    return this.evaluateIds(fx.data, ids, fx.rows, bs);
+    const acc = this.metricAccumulator();
+    const r = this.evaluateIds(fx.data, ids, fx.rows, bs, acc);
+    return acc ? { ...r, ...acc.result() } : r;
   }
 
   /**
@@ -508,6 +614,21 @@ export class Sequential implements Trainable {
     return t.data;
   }
 
+  /** @internal A fresh accumulator for the compiled metrics, or null when there are none. */
+  metricAccumulator(): MetricAccumulator | null {
+    return this.metrics.length ? new MetricAccumulator(this.metrics, this.loss.kind, this.outputSize) : null;
+  }
+
+  /** @internal Adds the latest step's `n` rows (outputs and targets from the plan's buffers). */
+  addMetrics(acc: MetricAccumulator, plan: CompiledPlan, n: number, training: boolean): void {
+    const k = this.outputSize;
+    const a = this.rt.arena;
+    const outPtr = training ? plan.trainOutput : plan.output;
+    const out = a.f32.subarray(outPtr >> 2, (outPtr >> 2) + n * k);
+    const y = this.loss.kind === 'softmaxCrossEntropy' ? a.i32.subarray(plan.labels >> 2, (plan.labels >> 2) + n) : a.f32.subarray(plan.labels >> 2, (plan.labels >> 2) + n * k);
+    acc.add(out, y, n);
+  }
+
   /** @internal */
   get hasBatchNorm(): boolean {
     return this.params.some((p) => p.kind === 'batchNorm');
@@ -571,7 +692,7 @@ export class Sequential implements Trainable {
   }
 
   /** @internal */
-  evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number): { loss: number; accuracy: number } {
+  evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number, acc: MetricAccumulator | null = null): { loss: number; accuracy: number } {
     if (rows === 0) return { loss: NaN, accuracy: NaN };
     const plan = this.planFor(Math.min(batchSize, rows));
     let lossSum = 0;
@@ -580,6 +701,7 @@ export class Sequential implements Trainable {
       const n = Math.min(plan.batchCap, rows - s);
       this.writeRows(plan, x, y, null, s, n);
       this.run(plan, 'eval', n);
+      if (acc) this.addMetrics(acc, plan, n, false);
       const r = plan.results();
       lossSum += r.lossSum;
       correct += r.correct;

@@ -1,0 +1,12 @@
+/**
+ * Persistence and interop: model files, training checkpoints, safetensors and browser storage
+ * helpers. Node file helpers live in `wasmfit/node`; ONNX export in `wasmfit/onnx`.
+ */
+export { serializeModel, deserializeModel } from './model.js';
+export type { DeserializeOptions } from './model.js';
+export { FORMAT_VERSION as FILE_FORMAT_VERSION } from './container.js';
+export { serializeCheckpoint, deserializeCheckpoint, checkpointCallback } from './checkpoint.js';
+export type { Checkpoint, CheckpointCallbackOptions } from './checkpoint.js';
+export type { FitResumeState } from '../model/fit.js';
+export { bytesToBlob, blobToBytes, saveToIndexedDB, loadFromIndexedDB, deleteFromIndexedDB } from './browser.js';
+export type { IndexedDBOptions } from './browser.js';

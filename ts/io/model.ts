@@ -1,0 +1,212 @@
+/**
+ * Model files: architecture (layer configs with their initializers, regularizers and
+ * constraints), compile config (optimizer config and loss) and weights, in the container of
+ * ./container.ts.
+ */
+import { FormatError, WasmfitError } from '../errors/index.js';
+import { activation, batchNorm, dense, dropout, type LayerConfig } from '../layers/index.js';
+import { Sequential, type CompileOptions } from '../model/sequential.js';
+import { checkOptimizer } from '../optimizers/index.js';
+import { checkRegularizer } from '../regularizers/index.js';
+import type { Runtime } from '../runtime/loader.js';
+import { type Container, type Kind, readContainer, type StoredTensor, writeContainer } from './container.js';
+
+/** Options of {@link deserializeModel}. */
+export interface DeserializeOptions {
+  /** Runtime to build the model in (default: the one `init()` made current). */
+  runtime?: Runtime;
+}
+
+/** The JSON description of a model's architecture and compile config. @internal */
+export interface ModelHeader {
+  producer: 'wasmfit';
+  model: { inputShape: [number]; seed: number; layers: LayerConfig[] };
+  compile: CompileOptions | null;
+}
+
+/** @internal */
+export function modelHeader(model: Sequential, where: string): ModelHeader {
+  if (!(model instanceof Sequential)) throw new FormatError(`${where}: expected a Sequential model; received ${model === null ? 'null' : typeof model}.`);
+  model.assertUsable(where);
+  const compile = model.compileOptions;
+  return {
+    producer: 'wasmfit',
+    model: { inputShape: [model.inputSize], seed: model.seed, layers: JSON.parse(JSON.stringify(model.layers)) as LayerConfig[] },
+    compile: compile === null ? null : (JSON.parse(JSON.stringify(compile)) as CompileOptions),
+  };
+}
+
+/** @internal */
+export function weightTensors(model: Sequential): StoredTensor[] {
+  return model.getWeights().map((w) => ({ name: w.name, dtype: 'f32' as const, shape: w.shape, data: w.data }));
+}
+
+/**
+ * Serializes a model — architecture (layers with their options, initializers, regularizers and
+ * constraints), compile config (optimizer config and loss) and every weight tensor (f32
+ * little-endian, batch-norm running statistics included) — into the wasmfit file format: a magic
+ * string, the format version, the kernel ABI version, a JSON header, the tensor data and a CRC-32.
+ * Optimizer state is not included; use {@link serializeCheckpoint} to resume training.
+ *
+ * @throws FormatError when `model` is not a Sequential; DisposedError after `dispose()`.
+ * @example
+ * ```ts
+ * const bytes = serializeModel(model);       // Uint8Array
+ * const copy = deserializeModel(bytes);     // same predictions, compiled like `model`
+ * ```
+ */
+export function serializeModel(model: Sequential): Uint8Array {
+  const header = modelHeader(model, 'serializeModel');
+  return writeContainer('model', header as unknown as Record<string, unknown>, weightTensors(model));
+}
+
+/**
+ * Rebuilds a model from {@link serializeModel} bytes (or a checkpoint's bytes, ignoring the
+ * training state). The runtime must be initialized (`await init()`), as for `new Sequential`.
+ * If the file has a compile config the model comes back compiled (fresh optimizer state).
+ *
+ * @throws FormatError naming the field when the bytes are truncated, have the wrong magic,
+ * format version or kernel ABI version, lengths past the end, absurd sizes, an invalid header,
+ * tensors that do not match the architecture, or non-finite weights. Nothing is allocated for a
+ * claimed size before it is checked against the bytes present.
+ */
+export function deserializeModel(bytes: Uint8Array, options: DeserializeOptions = {}): Sequential {
+  const c = readContainer(bytes, 'deserializeModel', ['model', 'checkpoint']);
+  return buildModel(c, 'deserializeModel', options.runtime);
+}
+
+function field(where: string, path: string, msg: string): never {
+  throw new FormatError(`${where}: ${path} ${msg}`);
+}
+
+/** Runs a factory on file data, turning its option errors into a FormatError naming the field. */
+function revive<T>(where: string, path: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof WasmfitError && !(e instanceof FormatError)) {
+      const opt = (e as { option?: string }).option;
+      field(where, opt ? `${path}.${opt}` : path, `is invalid: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Rebuilds validated layer configs from header JSON. @internal */
+export function reviveLayers(raw: unknown, where: string): LayerConfig[] {
+  if (!Array.isArray(raw) || raw.length === 0) field(where, 'header.model.layers', 'is not a non-empty array.');
+  if (raw.length > 10000) field(where, 'header.model.layers', `has ${raw.length} layers; the limit is 10000.`);
+  return raw.map((l: unknown, i: number) => {
+    const path = `header.model.layers[${i}]`;
+    if (!isObj(l)) field(where, path, 'is not an object.');
+    const { type, ...o } = l;
+    return revive(where, path, (): LayerConfig => {
+      switch (type) {
+        case 'dense': {
+          const { units, kernelConstraint, kernelRegularizer, biasRegularizer, ...rest } = o;
+          if (typeof units !== 'number') field(where, `${path}.units`, `is ${JSON.stringify(units)}; expected a positive integer.`);
+          const kc = kernelConstraint === null || kernelConstraint === undefined ? undefined : kernelConstraint;
+          return dense(units, {
+            ...(rest as object),
+            ...(kc !== undefined ? { kernelConstraint: kc as never } : {}),
+            ...(kernelRegularizer != null ? { kernelRegularizer: checkRegularizer(kernelRegularizer, 'kernelRegularizer', 'dense')! } : {}),
+            ...(biasRegularizer != null ? { biasRegularizer: checkRegularizer(biasRegularizer, 'biasRegularizer', 'dense')! } : {}),
+          });
+        }
+        case 'dropout':
+          if (Object.keys(o).some((k) => k !== 'rate')) field(where, path, `has unknown keys ${JSON.stringify(Object.keys(o))}; a dropout layer has only rate.`);
+          return dropout(o.rate as number);
+        case 'batchNorm':
+          return batchNorm(o as { momentum?: number; epsilon?: number });
+        case 'activation': {
+          const { activation: name, ...rest } = o;
+          return activation(name as never, rest as { alpha?: number });
+        }
+        default:
+          return field(where, `${path}.type`, `is ${JSON.stringify(type)}; expected dense, dropout, batchNorm or activation.`);
+      }
+    });
+  });
+}
+
+/** The weight tensors (names, shapes) a model with these layers has, as Sequential.getWeights orders them. @internal */
+export function expectedWeights(inputSize: number, layers: readonly LayerConfig[]): { name: string; shape: number[] }[] {
+  const out: { name: string; shape: number[] }[] = [];
+  let nIn = inputSize;
+  let d = 0;
+  let b = 0;
+  for (const l of layers) {
+    if (l.type === 'dense') {
+      const i = d++;
+      out.push({ name: `dense_${i}/kernel`, shape: [nIn, l.units] });
+      if (l.useBias) out.push({ name: `dense_${i}/bias`, shape: [l.units] });
+      nIn = l.units;
+    } else if (l.type === 'batchNorm') {
+      const i = b++;
+      for (const k of ['gamma', 'beta', 'moving_mean', 'moving_variance']) out.push({ name: `batch_norm_${i}/${k}`, shape: [nIn] });
+    }
+  }
+  return out;
+}
+
+/** Parses and validates the architecture/compile part of a header. @internal */
+export function parseModelHeader(h: Record<string, unknown>, where: string): { inputSize: number; seed: number; layers: LayerConfig[]; compile: CompileOptions | null } {
+  if (h.producer !== 'wasmfit') field(where, 'header.producer', `is ${JSON.stringify(h.producer)}; expected "wasmfit".`);
+  const m = h.model;
+  if (!isObj(m)) field(where, 'header.model', 'is not an object.');
+  const shape = m.inputShape;
+  if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || (shape[0] as number) < 1) {
+    field(where, 'header.model.inputShape', `is ${JSON.stringify(shape)}; expected [features] with a positive integer.`);
+  }
+  const seed = m.seed;
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) field(where, 'header.model.seed', `is ${JSON.stringify(seed)}; expected a finite number.`);
+  const layers = reviveLayers(m.layers, where);
+  let compile: CompileOptions | null = null;
+  if (h.compile !== null && h.compile !== undefined) {
+    if (!isObj(h.compile)) field(where, 'header.compile', 'is not an object or null.');
+    const optimizer = revive(where, 'header.compile.optimizer', () => checkOptimizer(h.compile && (h.compile as Record<string, unknown>).optimizer, 'compile'));
+    compile = { optimizer, loss: h.compile.loss as CompileOptions['loss'] };
+  }
+  return { inputSize: shape[0] as number, seed, layers, compile };
+}
+
+/** Checks the file's tensors against the architecture; returns them in getWeights order. @internal */
+export function matchWeights(c: Container, inputSize: number, layers: readonly LayerConfig[], where: string): Float32Array[] {
+  const want = expectedWeights(inputSize, layers);
+  return want.map((w) => {
+    const t = c.tensors.get(w.name);
+    if (!t) field(where, `tensor '${w.name}'`, 'is missing; the architecture in the header needs it.');
+    if (t.dtype !== 'f32') field(where, `tensor '${w.name}'.dtype`, `is ${t.dtype}; expected f32.`);
+    if (t.shape.length !== w.shape.length || t.shape.some((d, i) => d !== w.shape[i])) {
+      field(where, `tensor '${w.name}'.shape`, `is ${JSON.stringify(t.shape)}; the architecture needs ${JSON.stringify(w.shape)}.`);
+    }
+    if (w.name.endsWith('/moving_variance') && (t.data as Float32Array).some((v) => v < 0)) field(where, `tensor '${w.name}'`, 'holds a negative variance.');
+    return t.data as Float32Array;
+  });
+}
+
+/** Builds (and compiles, when the header has a compile config) the model of a container. @internal */
+export function buildModel(c: Container, where: string, runtime?: Runtime): Sequential {
+  const h = parseModelHeader(c.header, where);
+  // every weight tensor must be present with the right shape before anything is allocated
+  const weights = matchWeights(c, h.inputSize, h.layers, where);
+  const model = revive(where, 'header.model', () => new Sequential({ inputShape: [h.inputSize], layers: h.layers, seed: h.seed, ...(runtime ? { runtime } : {}) }));
+  try {
+    if (h.compile) {
+      const compile = h.compile;
+      revive(where, 'header.compile', () => model.compile(compile));
+    }
+    model.setWeights(weights.map((data) => ({ data })));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
+/** @internal */
+export type { Kind };
