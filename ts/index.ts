@@ -16,4 +16,6 @@ export * from './schedules/index.js';
 export * from './plot/index.js';
 export * from './regularizers/index.js';
 export * from './kernels/index.js';
+export * from './ensemble/index.js';
+export * from './tuning/index.js';
 export * from './io/index.js';

@@ -11,6 +11,8 @@ import { getRuntime, type Runtime } from '../runtime/loader.js';
 import type { History } from './callbacks.js';
 import { type FitOptions, fitLoop, type Trainable } from './fit.js';
 import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
+import { FullBatchStepper } from './fullbatch.js';
+import { isSecondOrder, secondOrderSettings, type SecondOrderConfig } from '../optimizers/lbfgs.js';
 import { MetricAccumulator, type MetricConfig, type MetricName, type ResolvedMetric, resolveMetrics } from './metrics.js';
 
 /** Options of the {@link Sequential} constructor. */
@@ -27,7 +29,11 @@ export interface SequentialOptions {
 
 /** Options of `compile`. */
 export interface CompileOptions {
-  optimizer: OptimizerConfig;
+  /**
+   * A first-order optimizer (`sgd`, `adam`, …) or a full-batch one (`lbfgs`, `cg`: each `fit`
+   * batch is one PyTorch `optimizer.step(closure)`; use `batchSize: rows` for full batches).
+   */
+  optimizer: OptimizerConfig | SecondOrderConfig;
   /**
    * - `'softmaxCrossEntropy'` (labels: class ids or one-hot; `{ type, labelSmoothing }` for
    *   PyTorch's `label_smoothing` ε: target `(1 − ε)·onehot + ε/K`);
@@ -208,7 +214,9 @@ export class Sequential implements Trainable {
     const holder = { plan: null as CompiledPlan | null };
     this.planHolder = holder;
     const state = this.stateBlocks;
+    const stateHolder = this.stateHolder;
     registry?.register(this, () => {
+      stateHolder.stepper?.dispose();
       holder.plan?.dispose();
       for (const p of blocks) arena.free(p);
       for (const p of state) arena.free(p);
@@ -216,6 +224,7 @@ export class Sequential implements Trainable {
   }
 
   private planHolder: { plan: CompiledPlan | null };
+  private readonly stateHolder: { stepper: FullBatchStepper | null } = { stepper: null };
   private readonly stateBlocks: Ptr[] = [];
   private optArgs: Ptr | null = null;
   private step = 0;
@@ -254,7 +263,7 @@ export class Sequential implements Trainable {
   /** @internal */
   assertUsable(where: string): void {
     if (this.disposed_) throw new DisposedError(`${where}: this model was disposed; build a new Sequential.`);
-    if (where === 'fit' && !this.optimizer) throw new OptionError('optimizer', 'fit: the model is not compiled; call model.compile({ optimizer: sgd({ lr }), loss: "softmaxCrossEntropy" }) first.');
+    if (where === 'fit' && !this.optimizer && !this.secondOrder) throw new OptionError('optimizer', 'fit: the model is not compiled; call model.compile({ optimizer: sgd({ lr }), loss: "softmaxCrossEntropy" }) first.');
   }
 
   /**
@@ -264,6 +273,7 @@ export class Sequential implements Trainable {
   compile(options: CompileOptions): void {
     this.assertUsable('compile');
     if (!options || typeof options !== 'object') throw new OptionError('options', 'compile: pass { optimizer, loss }.');
+    if (isSecondOrder(options.optimizer)) return this.compileSecondOrder(options as CompileOptions & { optimizer: SecondOrderConfig });
     const opt = checkOptimizer(options.optimizer, 'compile');
     const loss = resolveLoss(options.loss);
     for (const k of Object.keys(options)) {
@@ -300,7 +310,47 @@ export class Sequential implements Trainable {
     this.planHolder.plan = null;
   }
 
+  /** compile() with L-BFGS / CG: validates, then replaces the optimizer with a full-batch stepper. */
+  private compileSecondOrder(options: CompileOptions & { optimizer: SecondOrderConfig }): void {
+    const optimizer = options.optimizer;
+    const settings = secondOrderSettings(optimizer);
+    const loss = resolveLoss(options.loss);
+    for (const k of Object.keys(options)) {
+      if (k !== 'optimizer' && k !== 'loss' && k !== 'metrics') throw new OptionError(k, `compile: unknown option '${k}'; known options are optimizer, loss, metrics.`);
+    }
+    const metrics = resolveMetrics(options.metrics, loss.kind, this.outputSize).filter((m) => !(loss.kind === 'softmaxCrossEntropy' && m.name === 'accuracy' && m.key === 'accuracy'));
+    if (this.params.some((p) => p.dropout > 0 || p.kind === 'batchNorm')) {
+      throw new OptionError('optimizer', `compile: ${optimizer.type} needs a deterministic full-batch objective; remove dropout and batch-norm layers, or use a first-order optimizer such as adam().`);
+    }
+    this.freeOptimizerState();
+    for (const p of this.params) {
+      p.ws = [null, null, null];
+      p.bs = [null, null, null];
+    }
+    const tensors = this.params.flatMap((p) => [
+      { w: p.w, g: p.gw, n: p.nIn * p.nOut, l1: p.l1, l2: p.l2 },
+      ...(p.b !== null ? [{ w: p.b, g: p.gb!, n: p.nOut, l1: p.bl1, l2: p.bl2 }] : []),
+    ]);
+    const stepper = new FullBatchStepper(this.rt, tensors, this.outputSize, settings);
+    this.secondOrder = stepper;
+    this.stateHolder.stepper = stepper;
+    this.optimizer = null;
+    this.loss = loss;
+    this.metrics = metrics;
+    this.step = 0;
+    this.lr_ = settings.lr;
+    this.plan?.dispose();
+    this.plan = null;
+    this.planHolder.plan = null;
+  }
+
+  /** @internal the L-BFGS / CG state when compiled with one */
+  secondOrder: FullBatchStepper | null = null;
+
   private freeOptimizerState(): void {
+    this.secondOrder?.dispose();
+    this.secondOrder = null;
+    this.stateHolder.stepper = null;
     for (const p of this.stateBlocks) this.rt.arena.free(p);
     this.stateBlocks.length = 0;
     this.optArgs = null;
@@ -344,7 +394,7 @@ export class Sequential implements Trainable {
    */
   importTrainingState(s: ModelTrainingState): void {
     this.assertUsable('importTrainingState');
-    if (!this.optimizer) throw new OptionError('optimizer', 'importTrainingState: the model is not compiled; compile it with the checkpoint\'s optimizer first.');
+    if (!this.optimizer && !this.secondOrder) throw new OptionError('optimizer', 'importTrainingState: the model is not compiled; compile it with the checkpoint\'s optimizer first.');
     const want = this.exportTrainingState().slots;
     const u32 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
     if (!u32(s.dropSeed) || !(typeof s.dropCounter === 'number' && Number.isInteger(s.dropCounter) && s.dropCounter >= 0)) throw new OptionError('state', 'importTrainingState: dropSeed/dropCounter are not unsigned integers.');
@@ -627,6 +677,11 @@ export class Sequential implements Trainable {
   /** @internal */
   run(plan: CompiledPlan, kind: 'train' | 'eval', n: number): number {
     if (kind === 'eval') return this.rt.k.eval_step(plan.plan, plan.x, plan.labels, n);
+    if (this.secondOrder) {
+      const st = this.secondOrder.step(plan, n, this.lr_);
+      if (st === STATUS.ok) this.step++;
+      return st;
+    }
     // step-dependent scalars for step t + 1 (f64); the step counts only if the kernel updated
     const eff = writeStep(this.rt.arena.view, this.optArgs!, this.optimizer!, this.step + 1, this.lr_);
     plan.setLr(eff);

@@ -2,6 +2,8 @@ import { OptionError } from '../errors/index.js';
 import { type OptimizerState, initState, updateTensors } from './standalone.js';
 
 export type { OptimizerState } from './standalone.js';
+export { lbfgs, cg, Minimizer } from './lbfgs.js';
+export type { LbfgsConfig, LbfgsOptions, CgConfig, CgOptions, SecondOrderConfig, LossAndGrad, MinimizeResult, ObjectiveFn, SecondOrderState, StopReason } from './lbfgs.js';
 
 /**
  * Optimizer configs, with PyTorch's option names (camelCase) and PyTorch's defaults. The update

@@ -858,3 +858,112 @@ pub unsafe extern "C" fn count_correct(x: *const f32, labels: *const i32, rows: 
     let (r, c) = (rows as usize, cols as usize);
     reduce::count_correct(core::slice::from_raw_parts(x, r * c), core::slice::from_raw_parts(labels, r), r, c)
 }
+
+// ---- full-batch optimizers: loss + gradient without an update, and BLAS-1 vector ops ----
+
+/// Forward, loss and backward on `n` rows, leaving the data-loss gradient in the plan's
+/// gradient buffers with no clipping, penalties or update (see [`step::grad_step`]).
+///
+/// # Safety
+/// As [`train_step`].
+#[no_mangle]
+pub unsafe extern "C" fn grad_step(plan: *mut Plan, x: usize, labels: usize, n: u32) -> u32 {
+    step::grad_step(&mut *plan, x, labels, n as usize)
+}
+
+/// `Σ x_i·y_i` over `n` floats, accumulated in f64 (see [`crate::vec::dot`]).
+///
+/// # Safety
+/// `x`, `y` valid for `n` floats.
+#[no_mangle]
+pub unsafe extern "C" fn vec_dot(x: *const f32, y: *const f32, n: u32) -> f64 {
+    let n = n as usize;
+    crate::vec::dot(core::slice::from_raw_parts(x, n), core::slice::from_raw_parts(y, n))
+}
+
+/// `‖x‖₂` over `n` floats, accumulated in f64.
+///
+/// # Safety
+/// `x` valid for `n` floats.
+#[no_mangle]
+pub unsafe extern "C" fn vec_nrm2(x: *const f32, n: u32) -> f64 {
+    crate::vec::nrm2(core::slice::from_raw_parts(x, n as usize))
+}
+
+/// `Σ |x_i|` over `n` floats, accumulated in f64.
+///
+/// # Safety
+/// `x` valid for `n` floats.
+#[no_mangle]
+pub unsafe extern "C" fn vec_asum(x: *const f32, n: u32) -> f64 {
+    crate::vec::asum(core::slice::from_raw_parts(x, n as usize))
+}
+
+/// `max |x_i|` over `n` floats (NaN if any is NaN; 0 when n = 0).
+///
+/// # Safety
+/// `x` valid for `n` floats.
+#[no_mangle]
+pub unsafe extern "C" fn vec_amax(x: *const f32, n: u32) -> f32 {
+    crate::vec::amax(core::slice::from_raw_parts(x, n as usize))
+}
+
+/// `y ← a·x + y` over `n` floats.
+///
+/// # Safety
+/// `x`, `y` valid for `n` floats; they may be equal but must not otherwise overlap.
+#[no_mangle]
+pub unsafe extern "C" fn vec_axpy(a: f32, x: *const f32, y: *mut f32, n: u32) {
+    let n = n as usize;
+    if x == y as *const f32 {
+        // y ← a·y + y, same arithmetic without aliasing slices
+        crate::vec::scal(a + 1.0, core::slice::from_raw_parts_mut(y, n));
+        return;
+    }
+    crate::vec::axpy(a, core::slice::from_raw_parts(x, n), core::slice::from_raw_parts_mut(y, n));
+}
+
+/// `x ← a·x` over `n` floats.
+///
+/// # Safety
+/// `x` valid for `n` floats.
+#[no_mangle]
+pub unsafe extern "C" fn vec_scal(a: f32, x: *mut f32, n: u32) {
+    crate::vec::scal(a, core::slice::from_raw_parts_mut(x, n as usize));
+}
+
+/// `y ← x` over `n` floats (overlapping ranges allowed: memmove).
+///
+/// # Safety
+/// `x`, `y` valid for `n` floats.
+#[no_mangle]
+pub unsafe extern "C" fn vec_copy(x: *const f32, y: *mut f32, n: u32) {
+    core::ptr::copy(x, y, n as usize);
+}
+
+/// `out ← a·x + b·y` over `n` floats. `out` may equal `y` (then it is `axpby` in place) but must
+/// not otherwise overlap `x` or `y`.
+///
+/// # Safety
+/// `x`, `y`, `out` valid for `n` floats.
+#[no_mangle]
+pub unsafe extern "C" fn vec_lincomb(a: f32, x: *const f32, b: f32, y: *const f32, out: *mut f32, n: u32) {
+    let n = n as usize;
+    if out as *const f32 == y {
+        crate::vec::axpby(a, core::slice::from_raw_parts(x, n), b, core::slice::from_raw_parts_mut(out, n));
+    } else if out as *const f32 == x {
+        crate::vec::axpby(b, core::slice::from_raw_parts(y, n), a, core::slice::from_raw_parts_mut(out, n));
+    } else {
+        crate::vec::lincomb(a, core::slice::from_raw_parts(x, n), b, core::slice::from_raw_parts(y, n), core::slice::from_raw_parts_mut(out, n));
+    }
+}
+
+/// `y ← a·sign(x) + y` over `n` floats (sign(0) = 0): the gradient of an L1 penalty `a·Σ|x|`.
+///
+/// # Safety
+/// `x`, `y` valid for `n` floats, not overlapping.
+#[no_mangle]
+pub unsafe extern "C" fn vec_add_sign(a: f32, x: *const f32, y: *mut f32, n: u32) {
+    let n = n as usize;
+    crate::vec::add_sign(a, core::slice::from_raw_parts(x, n), core::slice::from_raw_parts_mut(y, n));
+}

@@ -23,6 +23,7 @@ pub mod norm;
 pub mod optim;
 pub mod reduce;
 pub mod step;
+pub mod vec;
 
 #[cfg(all(target_arch = "wasm32", not(test)))]
 #[panic_handler]

@@ -277,6 +277,40 @@ unsafe fn begin(plan: &mut Plan, n: usize) -> Option<u32> {
 /// # Safety
 /// `plan` and every pointer it holds are valid; `x` holds `n × n_in` floats and `labels` n ints.
 pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
+    let st = grad_step(plan, x, labels, n);
+    if st != STATUS_OK || n == 0 {
+        return st;
+    }
+    let ls = layers(plan);
+    clip_gradients(plan, ls);
+    let t = &*(plan.opt as *const OptArgs);
+    let mut h = hyper(t, plan.lr);
+    for l in ls {
+        let (ni, no) = (l.n_in as usize, l.n_out as usize);
+        let wn = if l.kind == LAYER_BATCHNORM { no } else { ni * no };
+        h.l1 = l.l1;
+        h.l2 = l.l2;
+        update(t.kind, &h, l.w, l.gw, [l.ws1, l.ws2, l.ws3], wn);
+        if l.b != 0 {
+            h.l1 = l.bl1;
+            h.l2 = l.bl2;
+            update(t.kind, &h, l.b, l.gb, [l.bs1, l.bs2, l.bs3], no);
+        }
+        if l.max_norm > 0.0 && l.kind == LAYER_DENSE {
+            constraints::max_norm(fsm(l.w, ni * no), ni, no, l.max_norm);
+        }
+    }
+    STATUS_OK
+}
+
+/// Forward, loss and backward on `n` rows, without clipping, penalties or an optimizer update:
+/// leaves `(1/n)·Σ_r w_r·∂loss_r/∂θ` of the data loss in every layer's `gw`/`gb` and writes
+/// `out_loss`/`out_correct` (full-batch optimizers such as L-BFGS add the L1/L2 penalties and
+/// take their own steps). With [`STATUS_NON_FINITE_LOSS`] the gradient buffers are stale.
+///
+/// # Safety
+/// As [`train_step`].
+pub unsafe fn grad_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
     if let Some(st) = begin(plan, n) {
         return st;
     }
@@ -348,24 +382,6 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
                 plan.ws as *mut f32,
             );
             core::mem::swap(&mut g, &mut g_other);
-        }
-    }
-    clip_gradients(plan, ls);
-    let t = &*(plan.opt as *const OptArgs);
-    let mut h = hyper(t, plan.lr);
-    for l in ls {
-        let (ni, no) = (l.n_in as usize, l.n_out as usize);
-        let wn = if l.kind == LAYER_BATCHNORM { no } else { ni * no };
-        h.l1 = l.l1;
-        h.l2 = l.l2;
-        update(t.kind, &h, l.w, l.gw, [l.ws1, l.ws2, l.ws3], wn);
-        if l.b != 0 {
-            h.l1 = l.bl1;
-            h.l2 = l.bl2;
-            update(t.kind, &h, l.b, l.gb, [l.bs1, l.bs2, l.bs3], no);
-        }
-        if l.max_norm > 0.0 && l.kind == LAYER_DENSE {
-            constraints::max_norm(fsm(l.w, ni * no), ni, no, l.max_norm);
         }
     }
     STATUS_OK

@@ -1,0 +1,121 @@
+/**
+ * A model's full-batch objective for L-BFGS / CG: the mean loss of the plan's current batch plus
+ * the layers' L1/L2 penalties, over all trainable tensors as one flat vector. One optimizer step
+ * (PyTorch's `optimizer.step(closure)`) per `fit` batch.
+ * @internal
+ */
+import { PLAN, STATUS } from '../runtime/abi.js';
+import type { Ptr } from '../runtime/arena.js';
+import type { Runtime } from '../runtime/loader.js';
+import { type EngineSettings, type FlatObjective, SecondOrderEngine } from '../optimizers/second-order.js';
+import { vecExports, type VecExports } from '../optimizers/vec.js';
+import type { CompiledPlan } from './plan.js';
+
+/** One trainable tensor: values, gradient buffer, size and its Keras-convention penalties. @internal */
+export interface FlatTensor {
+  w: Ptr;
+  g: Ptr;
+  n: number;
+  l1: number;
+  l2: number;
+}
+
+/** Copies between the tensors and a flat vector, and evaluates the objective on a plan's batch. @internal */
+export class ModelObjective implements FlatObjective {
+  readonly size: number;
+  private readonly k: VecExports;
+  /** Data-loss sum, correct count and outputs of the first evaluation since {@link reset}. */
+  first: { lossSum: number; correct: number; outputs: Float32Array } | null = null;
+  plan: CompiledPlan | null = null;
+  rows = 0;
+
+  constructor(private readonly rt: Runtime, private readonly tensors: readonly FlatTensor[], private readonly outputs: number) {
+    this.size = tensors.reduce((s, t) => s + t.n, 0);
+    this.k = vecExports(rt);
+  }
+
+  reset(plan: CompiledPlan, rows: number): void {
+    this.plan = plan;
+    this.rows = rows;
+    this.first = null;
+  }
+
+  /** tensors → x */
+  gather(x: Ptr): void {
+    let off = 0;
+    for (const t of this.tensors) {
+      this.k.vec_copy(t.w, x + off * 4, t.n);
+      off += t.n;
+    }
+  }
+
+  /** x → tensors */
+  scatter(x: Ptr): void {
+    let off = 0;
+    for (const t of this.tensors) {
+      this.k.vec_copy(x + off * 4, t.w, t.n);
+      off += t.n;
+    }
+  }
+
+  evaluate(x: Ptr, g: Ptr): number {
+    const plan = this.plan!;
+    const n = this.rows;
+    this.scatter(x);
+    const st = this.k.grad_step(plan.plan, plan.x, plan.labels, n);
+    const r = plan.results();
+    // the step reports the loss (and fit's metrics read the outputs) at the point it started from
+    this.first ??= { lossSum: r.lossSum, correct: r.correct, outputs: this.rt.arena.readF32(plan.trainOutput, n * this.outputs) };
+    if (st !== STATUS.ok) return NaN;
+    let loss = r.lossSum / n;
+    let off = 0;
+    for (const t of this.tensors) {
+      const gp = g + off * 4;
+      this.k.vec_copy(t.g, gp, t.n);
+      if (t.l2 !== 0) {
+        loss += t.l2 * this.k.vec_dot(t.w, t.w, t.n);
+        this.k.vec_axpy(2 * t.l2, t.w, gp, t.n);
+      }
+      if (t.l1 !== 0) {
+        loss += t.l1 * this.k.vec_asum(t.w, t.n);
+        this.k.vec_add_sign(t.l1, t.w, gp, t.n);
+      }
+      off += t.n;
+    }
+    return loss;
+  }
+}
+
+/** The model's L-BFGS / CG state: engine + objective. @internal */
+export class FullBatchStepper {
+  private readonly engine: SecondOrderEngine;
+  private readonly obj: ModelObjective;
+  /** What the last step did (for tests and diagnostics). */
+  last: { iterations: number; evaluations: number; reason: string; loss: number } | null = null;
+
+  constructor(private readonly rt: Runtime, tensors: readonly FlatTensor[], outputs: number, settings: EngineSettings) {
+    this.obj = new ModelObjective(rt, tensors, outputs);
+    this.engine = new SecondOrderEngine(rt, this.obj.size, settings);
+  }
+
+  /** One step on the plan's first `n` rows; writes the initial loss / correct count back to the plan. */
+  step(plan: CompiledPlan, n: number, lr: number): number {
+    this.engine.s.lr = lr;
+    this.obj.reset(plan, n);
+    this.obj.gather(this.engine.x);
+    const r = this.engine.step(this.obj);
+    // the parameters the engine ended on (on a non-finite start nothing moved)
+    this.obj.scatter(this.engine.x);
+    this.last = { iterations: r.iterations, evaluations: r.evaluations, reason: r.reason, loss: r.loss };
+    const f = this.obj.first!;
+    const v = this.rt.arena.view;
+    v.setFloat32(plan.plan + PLAN.outLoss, f.lossSum, true);
+    v.setUint32(plan.plan + PLAN.outCorrect, f.correct, true);
+    this.rt.arena.writeF32(plan.trainOutput, f.outputs);
+    return r.iterations === 0 && r.reason === 'nonFinite' ? STATUS.nonFiniteLoss : STATUS.ok;
+  }
+
+  dispose(): void {
+    this.engine.dispose();
+  }
+}
