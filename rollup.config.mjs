@@ -3,8 +3,9 @@
 import esbuild from 'rollup-plugin-esbuild';
 import { dts } from 'rollup-plugin-dts';
 
-const entries = { wasmfit: 'ts/index.ts', node: 'ts/node.ts' };
-const external = (id) => id.startsWith('node:');
+const entries = { wasmfit: 'ts/index.ts', node: 'ts/node.ts', onnx: 'ts/io/onnx.ts' };
+// protobufjs (wasmfit/onnx only) is an optional peer dependency, never bundled
+const external = (id) => id.startsWith('node:') || id === 'protobufjs' || id.startsWith('protobufjs/');
 
 export default [
   {
