@@ -3,10 +3,12 @@
 import esbuild from 'rollup-plugin-esbuild';
 import { dts } from 'rollup-plugin-dts';
 
-const entries = { wasmfit: 'ts/index.ts', node: 'ts/node.ts', worker: 'ts/worker/index.ts' };
+const entries = { wasmfit: 'ts/index.ts', node: 'ts/node.ts', worker: 'ts/worker/index.ts', onnx: 'ts/io/onnx.ts' };
 // Scripts, not APIs: the worker script (loaded by `wasmfit/worker` next to itself) and the CLI.
 const scripts = { 'worker-thread': 'ts/worker/thread.ts', cli: 'ts/cli/index.ts' };
-const external = (id) => id.startsWith('node:') || id === 'csv-parse' || id.startsWith('csv-parse/');
+// csv-parse (the CLI's dependency) and protobufjs (wasmfit/onnx only, an optional peer
+// dependency) are never bundled
+const external = (id) => id.startsWith('node:') || id === 'csv-parse' || id.startsWith('csv-parse/') || id === 'protobufjs' || id.startsWith('protobufjs/');
 const banner = (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : '');
 
 export default [

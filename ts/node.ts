@@ -5,4 +5,4 @@
  */
 export { loadDigits } from './data/mnist.js';
 export type { DigitsSplit, LoadDigitsOptions } from './data/mnist.js';
-export { saveModel, loadModel, saveCheckpoint, loadCheckpoint, modelCheckpoint, writeFileAtomic } from './io/node.js';
+export { saveModel, loadModel, saveCheckpoint, loadCheckpoint, modelCheckpoint, saveSafetensors, loadSafetensors, writeFileAtomic } from './io/node.js';

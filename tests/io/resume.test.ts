@@ -26,8 +26,7 @@ describe.each(['simd', 'scalar'])('resume in a new process (%s build)', (build) 
   it(`N/2 + N/2 epochs across processes equal ${N} straight epochs bit for bit`, async () => {
     const d = join(dir, build);
     await import('node:fs').then((fs) => fs.mkdirSync(d));
-    await node(build, 'straight', d, String(N));
-    await node(build, 'first', d, String(N / 2));
+    await node(build, 'straight', d, String(N), String(N / 2));
     await node(build, 'resume', d, String(N));
     const straight = JSON.parse(readFileSync(join(d, 'history-straight.json'), 'utf8'));
     const resumed = JSON.parse(readFileSync(join(d, 'history-resume.json'), 'utf8'));
@@ -43,6 +42,7 @@ describe.each(['simd', 'scalar'])('resume in a new process (%s build)', (build) 
     // the first half alone ends elsewhere (it restored its own best weights): the comparison is not vacuous
     expect(readFileSync(join(d, 'weights-first.bin')).equals(readFileSync(join(d, 'weights-straight.bin')))).toBe(false);
 
+    if (build === 'scalar') return; // the mid-epoch case once (SIMD build) keeps the suite fast
     // mid-epoch: checkpoint every 5 steps, the process exits right after step 30 (9 steps/epoch:
     // epoch 3, batch 3); a new process resumes from there
     await node(build, 'crash', d, String(N), '5', '30');

@@ -79,6 +79,10 @@ function decode(v: unknown, c: Container, path: string, depth: number): unknown 
  * @throws OptionError when the model is not compiled; DisposedError after `dispose()`.
  */
 export function serializeCheckpoint(model: Sequential): Uint8Array {
+  return checkpointBytes(model).bytes;
+}
+
+function checkpointBytes(model: Sequential): { bytes: Uint8Array; fit: FitResumeState | null } {
   const header = modelHeader(model, 'serializeCheckpoint') as unknown as Record<string, unknown>;
   if (header.compile === null) throw new OptionError('model', 'serializeCheckpoint: the model is not compiled, so it has no training state; compile it first or save it with serializeModel.');
   const st = model.exportTrainingState();
@@ -87,7 +91,7 @@ export function serializeCheckpoint(model: Sequential): Uint8Array {
   const fit = fitResumeState(model);
   const fitJson = fit === null ? null : encode(fit, tensors, 'fit');
   const training = { step: st.step, lr: st.lr, dropSeed: st.dropSeed, dropCounter: st.dropCounter, fitCount: st.fitCount };
-  return writeContainer('checkpoint', { ...header, training, fit: fitJson }, tensors);
+  return { bytes: writeContainer('checkpoint', { ...header, training, fit: fitJson }, tensors), fit };
 }
 
 /**
@@ -178,10 +182,10 @@ export function checkpointCallback(options: CheckpointCallbackOptions): Callback
   const everyEpochs = every('everyEpochs', 1);
   const everyBatches = every('everyBatches', 0);
   let model: Sequential | null = null;
+  let steps = 0;
   const write = async (): Promise<void> => {
-    const bytes = serializeCheckpoint(model!);
-    const st = fitResumeState(model!)!;
-    await options.save(bytes, { epoch: st.epoch, batch: st.batch });
+    const { bytes, fit } = checkpointBytes(model!);
+    await options.save(bytes, { epoch: fit?.epoch ?? 0, batch: fit?.batch ?? 0 });
   };
   return {
     runsLast: true,
@@ -189,8 +193,13 @@ export function checkpointCallback(options: CheckpointCallbackOptions): Callback
       if (!(m instanceof Sequential)) throw new OptionError('model', 'checkpointCallback: only Sequential models can be checkpointed.');
       model = m;
     },
+    onTrainBegin() {
+      // optimizer steps of this fit so far (a resumed fit continues the checkpointed count)
+      steps = fitResumeState(model!)?.globalStep ?? 0;
+    },
     async onBatchEnd() {
-      if (everyBatches > 0 && fitResumeState(model!)!.globalStep % everyBatches === 0) await write();
+      steps++;
+      if (everyBatches > 0 && steps % everyBatches === 0) await write();
     },
     async onEpochEnd(epoch: number) {
       if (everyEpochs > 0 && (epoch + 1) % everyEpochs === 0) await write();

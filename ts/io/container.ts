@@ -131,7 +131,7 @@ export function readContainer(bytes: unknown, where: string, expect: readonly Ki
   const n = bytes.length;
   if (n < FIXED + 4) fail(where, 'file length', `is ${n} bytes; a wasmfit file has at least ${FIXED + 4} (the file is truncated or not a wasmfit file).`);
   for (let i = 0; i < MAGIC.length; i++) {
-    if (bytes[i] !== MAGIC[i]) fail(where, 'magic', 'does not match: this is not a wasmfit model or checkpoint file (safetensors files load with loadSafetensors).');
+    if (bytes[i] !== MAGIC[i]) fail(where, 'magic', 'does not match: this is not a wasmfit model or checkpoint file (safetensors files load with readSafetensors or loadSafetensorsWeights).');
   }
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = v.getUint16(8, true);
@@ -141,7 +141,7 @@ export function readContainer(bytes: unknown, where: string, expect: readonly Ki
   if (kind === undefined) fail(where, 'kind', `is ${kindCode}; expected 1 (model) or 2 (checkpoint).`);
   if (!expect.includes(kind)) fail(where, 'kind', `is ${kind}; expected ${expect.join(' or ')}${kind === 'model' ? ' (a model file has no training state; load it with deserializeModel/loadModel)' : ''}.`);
   const abi = v.getUint32(12, true);
-  if (abi !== ABI_VERSION) fail(where, 'abiVersion', `is ${abi}; this build's kernel ABI is ${ABI_VERSION}. Files are tied to the kernel ABI (same build ⇒ bit-identical resumes); export weights with saveSafetensors to move them between versions.`);
+  if (abi !== ABI_VERSION) fail(where, 'abiVersion', `is ${abi}; this build's kernel ABI is ${ABI_VERSION}. Files are tied to the kernel ABI (same build ⇒ bit-identical resumes); export weights with modelToSafetensors to move them between versions.`);
   const headerLength = v.getUint32(16, true);
   if (headerLength > MAX_HEADER_BYTES) fail(where, 'headerLength', `is ${headerLength} bytes; the limit is ${MAX_HEADER_BYTES}.`);
   if (FIXED + headerLength + 4 > n) fail(where, 'headerLength', `is ${headerLength} bytes, past the end of the ${n}-byte file (truncated).`);

@@ -10,3 +10,5 @@ export type { Checkpoint, CheckpointCallbackOptions } from './checkpoint.js';
 export type { FitResumeState } from '../model/fit.js';
 export { bytesToBlob, blobToBytes, saveToIndexedDB, loadFromIndexedDB, deleteFromIndexedDB } from './browser.js';
 export type { IndexedDBOptions } from './browser.js';
+export { readSafetensors, writeSafetensors, modelToSafetensors, loadSafetensorsWeights, torchKeys, SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER } from './safetensors.js';
+export type { SafetensorsDtype, SafetensorsTensor, SafetensorsFile, TorchKey, ModelToSafetensorsOptions, LoadSafetensorsOptions } from './safetensors.js';

@@ -10,6 +10,7 @@ import type { Sequential } from '../model/sequential.js';
 import type { Callback } from '../model/callbacks.js';
 import { type Checkpoint, checkpointCallback, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
 import { type DeserializeOptions, deserializeModel, serializeModel } from './model.js';
+import { type LoadSafetensorsOptions, loadSafetensorsWeights, modelToSafetensors, type ModelToSafetensorsOptions } from './safetensors.js';
 
 function checkPath(path: unknown, where: string): string {
   if (typeof path !== 'string' || path.length === 0) throw new OptionError('path', `${where}: path = ${JSON.stringify(path)}; expected a file path string, e.g. 'model.wasmfit'.`);
@@ -112,4 +113,24 @@ export async function loadCheckpoint(path: string, options: DeserializeOptions =
 export function modelCheckpoint(path: string, options: { everyEpochs?: number; everyBatches?: number } = {}): Callback {
   checkPath(path, 'modelCheckpoint');
   return checkpointCallback({ ...options, save: (bytes) => writeFileAtomic(path, bytes) });
+}
+
+/**
+ * Writes the model's weights to a `.safetensors` file in PyTorch `nn.Sequential` naming (see
+ * `modelToSafetensors`), atomically.
+ * @example await saveSafetensors('mlp.safetensors', model) // torch: model.load_state_dict(load_file('mlp.safetensors'))
+ */
+export async function saveSafetensors(path: string, model: Sequential, options: ModelToSafetensorsOptions = {}): Promise<void> {
+  checkPath(path, 'saveSafetensors');
+  await writeFileAtomic(path, modelToSafetensors(model, options));
+}
+
+/**
+ * Sets the model's weights from a `.safetensors` file in PyTorch `nn.Sequential` naming (see
+ * `loadSafetensorsWeights`), e.g. one written by `safetensors.torch.save_file(model.state_dict(), path)`.
+ */
+export async function loadSafetensors(path: string, model: Sequential, options: LoadSafetensorsOptions = {}): Promise<void> {
+  checkPath(path, 'loadSafetensors');
+  const bytes = await readFile(path);
+  loadSafetensorsWeights(model, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
 }

@@ -92,7 +92,7 @@ export interface FitResumeState {
   readonly schedule: ScheduleConfig | null;
   /** States of the stateful callbacks, in order. */
   readonly callbacks: readonly { readonly kind: string; readonly state: unknown }[];
-  /** Whether a callback had asked training to stop. */
+  /** Whether a callback had asked training to stop (resuming then runs no more epochs, only `onTrainEnd`, as the uninterrupted run did). */
   readonly stopTraining: boolean;
 }
 

@@ -1,7 +1,7 @@
 // Child process of tests/io/resume.test.ts, bundled from the TypeScript sources by esbuild
 // (tests/io/spawn.ts) and run in a fresh Node process. Usage: node resume.mjs <mode> <dir> [args]
-//   straight <dir> <epochs>            train `epochs` epochs in one fit; write weights + history
-//   first <dir> <epochs>               train `epochs` epochs with modelCheckpoint → <dir>/ckpt
+//   straight <dir> <epochs> <half>     train `epochs` epochs in one fit; then a new model trains `half`
+//                                      epochs with modelCheckpoint → <dir>/ckpt (weights/history "first")
 //   crash <dir> <epochs> <k> <stopAt>  checkpoint every k steps; exit the process right after step stopAt
 //   resume <dir> <epochs>              load <dir>/ckpt in this new process and finish the run
 import { writeFileSync } from 'node:fs';
@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { type History, Sequential, adam, cosineAnnealingWarmRestarts, dense, dropout, earlyStopping, init } from '../../../ts/index.js';
 import { loadCheckpoint, loadDigits, modelCheckpoint } from '../../../ts/node.js';
 
-const [mode, dir, a1, a2, a3] = process.argv.slice(2) as [string, string, string, string?, string?];
+const args = process.argv.slice(2) as [string, string, string, string?, string?];
+let mode = args[0];
+const [, dir, a1, a2, a3] = args;
 const epochs = Number(a1);
 await init({ simd: process.env.WASMFIT_SIMD !== '0' });
 const { train } = await loadDigits({ seed: 3, trainSize: 500, testSize: 0 });
@@ -29,11 +31,12 @@ const finish = (model: Sequential, history: History) => {
 };
 const ckpt = join(dir, 'ckpt');
 if (mode === 'straight') {
+  // the uninterrupted run of `epochs`, then (separate model, same process) the first half with a checkpoint
   const model = build();
   finish(model, await model.fit(train.x, train.y, { ...fitOptions, callbacks: [es] }));
-} else if (mode === 'first') {
-  const model = build();
-  finish(model, await model.fit(train.x, train.y, { ...fitOptions, callbacks: [es, modelCheckpoint(ckpt)] }));
+  const half = build();
+  mode = 'first';
+  finish(half, await half.fit(train.x, train.y, { ...fitOptions, epochs: Number(a2), callbacks: [es, modelCheckpoint(ckpt)] }));
 } else if (mode === 'crash') {
   const k = Number(a2);
   const stopAt = Number(a3);

@@ -1,0 +1,249 @@
+/**
+ * ONNX export for inference (`import { toOnnx } from 'wasmfit/onnx'`). Needs the `protobufjs`
+ * package (an optional peer dependency of wasmfit: `npm install protobufjs`).
+ * @packageDocumentation
+ */
+import protobuf from 'protobufjs/light.js';
+import { OptionError } from '../errors/index.js';
+import { Sequential } from '../model/sequential.js';
+
+/**
+ * The subset of onnx.proto3 (github.com/onnx/onnx, onnx/onnx.proto3) an inference export needs, as
+ * a protobufjs JSON descriptor. Field numbers are those of the ONNX schema; fields not listed are
+ * never written.
+ */
+const ONNX_PROTO = {
+  nested: {
+    onnx: {
+      nested: {
+        AttributeProto: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            f: { type: 'float', id: 2 },
+            i: { type: 'int64', id: 3 },
+            s: { type: 'bytes', id: 4 },
+            floats: { rule: 'repeated', type: 'float', id: 7 },
+            ints: { rule: 'repeated', type: 'int64', id: 8 },
+            type: { type: 'int32', id: 20 },
+          },
+        },
+        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 }, docString: { type: 'string', id: 3 } } },
+        NodeProto: {
+          fields: {
+            input: { rule: 'repeated', type: 'string', id: 1 },
+            output: { rule: 'repeated', type: 'string', id: 2 },
+            name: { type: 'string', id: 3 },
+            opType: { type: 'string', id: 4 },
+            attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
+            docString: { type: 'string', id: 6 },
+            domain: { type: 'string', id: 7 },
+          },
+        },
+        ModelProto: {
+          fields: {
+            irVersion: { type: 'int64', id: 1 },
+            producerName: { type: 'string', id: 2 },
+            producerVersion: { type: 'string', id: 3 },
+            domain: { type: 'string', id: 4 },
+            modelVersion: { type: 'int64', id: 5 },
+            docString: { type: 'string', id: 6 },
+            graph: { type: 'GraphProto', id: 7 },
+            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
+            metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
+          },
+        },
+        StringStringEntryProto: { fields: { key: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
+        GraphProto: {
+          fields: {
+            node: { rule: 'repeated', type: 'NodeProto', id: 1 },
+            name: { type: 'string', id: 2 },
+            initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
+            docString: { type: 'string', id: 10 },
+            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
+            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+          },
+        },
+        TensorProto: {
+          fields: {
+            dims: { rule: 'repeated', type: 'int64', id: 1 },
+            dataType: { type: 'int32', id: 2 },
+            name: { type: 'string', id: 8 },
+            rawData: { type: 'bytes', id: 9 },
+          },
+        },
+        TensorShapeProto: {
+          fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } },
+          nested: {
+            Dimension: {
+              oneofs: { value: { oneof: ['dimValue', 'dimParam'] } },
+              fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } },
+            },
+          },
+        },
+        TypeProto: {
+          oneofs: { value: { oneof: ['tensorType'] } },
+          fields: { tensorType: { type: 'Tensor', id: 1 } },
+          nested: { Tensor: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } } },
+        },
+        OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
+      },
+    },
+  },
+};
+
+/** ONNX `TensorProto.DataType.FLOAT` and `AttributeProto.AttributeType` codes. */
+const FLOAT = 1;
+const ATTR = { FLOAT: 1, INT: 2 } as const;
+/** The default ai.onnx opset written (Gemm, BatchNormalization, Softmax… all at their opset-13 definitions). */
+export const ONNX_OPSET = 13;
+/** IR version 7 is the one opset 13 requires. */
+const IR_VERSION = 7;
+
+let modelType: protobuf.Type | null = null;
+function onnxModelType(): protobuf.Type {
+  modelType ??= protobuf.Root.fromJSON(ONNX_PROTO).lookupType('onnx.ModelProto');
+  return modelType;
+}
+
+/** Options of {@link toOnnx}. */
+export interface ToOnnxOptions {
+  /**
+   * `'predict'` (default): the graph ends like `model.predict` — Softmax for softmax
+   * cross-entropy, Sigmoid for binary cross-entropy, raw outputs for regression losses (and for
+   * an uncompiled model, Softmax, as predict does). `'logits'`: the last layer's raw outputs.
+   */
+  output?: 'predict' | 'logits';
+  /** Graph input name (default `'input'`), shape `[batch, features]`, float32. */
+  inputName?: string;
+  /** Graph output name (default `'output'`), shape `[batch, outputs]`, float32. */
+  outputName?: string;
+  /** `ModelProto.doc_string` (default empty). */
+  docString?: string;
+}
+
+type Node = { opType: string; input: string[]; output: string[]; name: string; attribute: { name: string; type: number; f?: number; i?: number }[] };
+
+function f32Raw(a: Float32Array): Uint8Array {
+  const out = new Uint8Array(a.length * 4);
+  const v = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) v.setFloat32(i * 4, a[i]!, true);
+  return out;
+}
+
+/**
+ * Exports a model for inference as an ONNX `ModelProto` (IR version 7, opset 13), encoded with
+ * protobufjs: each dense layer is a `Gemm` (`Y = X·W + b`, W stored `[in, out]`, no transpose) or
+ * a `MatMul` when it has no bias; batch normalization is `BatchNormalization` in inference form
+ * (running mean and variance, the layer's ε); activations are `Relu`, `LeakyRelu` (alpha),
+ * `Elu` (alpha), `Sigmoid`, `Tanh`; dropout is removed; the output activation follows
+ * {@link ToOnnxOptions.output}. The batch dimension is symbolic (`'batch'`). Runs in
+ * onnxruntime (Node, web, Python) and any ONNX runtime supporting opset 13.
+ *
+ * @throws OptionError for bad options; DisposedError after `dispose()`.
+ * @example
+ * ```ts
+ * import { toOnnx } from 'wasmfit/onnx';
+ * writeFileSync('digits.onnx', toOnnx(model));
+ * // python: onnxruntime.InferenceSession('digits.onnx').run(None, { 'input': x })
+ * ```
+ */
+export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Array {
+  const W = 'toOnnx';
+  if (!(model instanceof Sequential)) throw new OptionError('model', `${W}: expected a Sequential model.`);
+  model.assertUsable(W);
+  if (options === null || typeof options !== 'object') throw new OptionError('options', `${W}: options must be an object.`);
+  for (const k of Object.keys(options)) {
+    if (!['output', 'inputName', 'outputName', 'docString'].includes(k)) throw new OptionError(k, `${W}: unknown option '${k}'; known options: output, inputName, outputName, docString.`);
+  }
+  const output = options.output ?? 'predict';
+  if (output !== 'predict' && output !== 'logits') throw new OptionError('output', `${W}: output = ${JSON.stringify(output)}; expected 'predict' or 'logits'.`);
+  const name = (k: 'inputName' | 'outputName', def: string) => {
+    const v = options[k] ?? def;
+    if (typeof v !== 'string' || v.length === 0) throw new OptionError(k, `${W}: ${k} must be a non-empty string.`);
+    return v;
+  };
+  const inputName = name('inputName', 'input');
+  const outputName = name('outputName', 'output');
+  if (inputName === outputName) throw new OptionError('outputName', `${W}: inputName and outputName are both '${inputName}'; use two names.`);
+  const docString = options.docString ?? '';
+  if (typeof docString !== 'string') throw new OptionError('docString', `${W}: docString must be a string.`);
+
+  const weights = new Map(model.getWeights().map((w) => [w.name, w]));
+  const initializer: { name: string; dims: number[]; dataType: number; rawData: Uint8Array }[] = [];
+  const init = (n: string): string => {
+    const w = weights.get(n)!;
+    initializer.push({ name: n, dims: w.shape, dataType: FLOAT, rawData: f32Raw(w.data) });
+    return n;
+  };
+  const nodes: Node[] = [];
+  let cur = inputName;
+  let seq = 0;
+  const emit = (opType: string, inputs: string[], attribute: Node['attribute'] = []): void => {
+    const out = `${opType.toLowerCase()}_${seq}`;
+    nodes.push({ opType, input: inputs, output: [out], name: `${opType}_${seq++}`, attribute });
+    cur = out;
+  };
+  const act = (a: string, alpha: number): void => {
+    switch (a) {
+      case 'linear':
+        return;
+      case 'relu':
+        return emit('Relu', [cur]);
+      case 'leakyRelu':
+        return emit('LeakyRelu', [cur], [{ name: 'alpha', type: ATTR.FLOAT, f: alpha }]);
+      case 'elu':
+        return emit('Elu', [cur], [{ name: 'alpha', type: ATTR.FLOAT, f: alpha }]);
+      case 'sigmoid':
+        return emit('Sigmoid', [cur]);
+      case 'tanh':
+        return emit('Tanh', [cur]);
+      default:
+        throw new OptionError('activation', `${W}: activation ${a} has no ONNX mapping.`);
+    }
+  };
+  let d = 0;
+  let b = 0;
+  for (const l of model.layers) {
+    if (l.type === 'dense') {
+      const i = d++;
+      const kernel = init(`dense_${i}/kernel`);
+      if (l.useBias) emit('Gemm', [cur, kernel, init(`dense_${i}/bias`)]);
+      else emit('MatMul', [cur, kernel]);
+      act(l.activation, l.alpha);
+    } else if (l.type === 'batchNorm') {
+      const p = `batch_norm_${b++}`;
+      emit('BatchNormalization', [cur, init(`${p}/gamma`), init(`${p}/beta`), init(`${p}/moving_mean`), init(`${p}/moving_variance`)], [{ name: 'epsilon', type: ATTR.FLOAT, f: l.epsilon }]);
+    } else if (l.type === 'activation') {
+      act(l.activation, l.alpha);
+    }
+    // dropout: the identity at inference
+  }
+  if (output === 'predict') {
+    const loss = model.compileOptions?.loss ?? 'softmaxCrossEntropy';
+    const kind = typeof loss === 'string' ? loss : loss.type;
+    if (kind === 'softmaxCrossEntropy') emit('Softmax', [cur], [{ name: 'axis', type: ATTR.INT, i: 1 }]);
+    else if (kind === 'binaryCrossentropy') emit('Sigmoid', [cur]);
+  }
+  if (nodes.length === 0) emit('Identity', [cur]);
+  nodes[nodes.length - 1]!.output = [outputName];
+  const valueInfo = (n: string, size: number) => ({
+    name: n,
+    type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: size }] } } },
+  });
+  const T = onnxModelType();
+  const msg = T.fromObject({
+    irVersion: IR_VERSION,
+    producerName: 'wasmfit',
+    producerVersion: '0.1.0',
+    docString,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    graph: {
+      name: 'wasmfit',
+      node: nodes,
+      initializer,
+      input: [valueInfo(inputName, model.inputSize)],
+      output: [valueInfo(outputName, model.outputSize)],
+    },
+  });
+  return T.encode(msg).finish();
+}
