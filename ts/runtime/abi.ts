@@ -5,7 +5,7 @@
  * @internal
  */
 
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** Byte offsets of the records on wasm32 (every field is 4 bytes). */
 export const PLAN = {

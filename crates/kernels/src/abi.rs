@@ -10,8 +10,9 @@ use crate::gemm::{self, Epilogue, MatRef};
 use crate::step::{self, Layer, Plan};
 use crate::{loss, optim, reduce};
 
-/// Bumped whenever an export's signature or a record's layout changes.
-pub const ABI_VERSION: u32 = 5;
+/// Bumped whenever an export is added or its signature changes, or a record's layout changes
+/// (6: grad_step and the vec_* BLAS-1 exports).
+pub const ABI_VERSION: u32 = 6;
 
 /// Arguments of [`gemm`]: `C = act(op(A)·op(B) + beta·C + bias)`.
 #[repr(C)]
