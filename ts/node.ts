@@ -6,3 +6,4 @@
 export { loadDigits } from './data/mnist.js';
 export type { DigitsSplit, LoadDigitsOptions } from './data/mnist.js';
 export { saveModel, loadModel, saveCheckpoint, loadCheckpoint, modelCheckpoint, saveSafetensors, loadSafetensors, writeFileAtomic } from './io/node.js';
+export type { ModelCheckpointOptions } from './io/node.js';

@@ -6,9 +6,10 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OptionError } from '../errors/index.js';
-import type { Sequential } from '../model/sequential.js';
+import { Sequential } from '../model/sequential.js';
 import type { Callback } from '../model/callbacks.js';
-import { type Checkpoint, checkpointCallback, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
+import { type Checkpoint, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
+import { fitResumeState } from '../model/fit.js';
 import { type DeserializeOptions, deserializeModel, serializeModel } from './model.js';
 import { type LoadSafetensorsOptions, loadSafetensorsWeights, modelToSafetensors, type ModelToSafetensorsOptions } from './safetensors.js';
 
@@ -100,19 +101,132 @@ export async function loadCheckpoint(path: string, options: DeserializeOptions =
   return deserializeCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
 }
 
+/** Options of {@link modelCheckpoint} (Keras `ModelCheckpoint`, names in camelCase). */
+export interface ModelCheckpointOptions {
+  /** What is written: `'checkpoint'` (default; full training state, resumable with `fit({ resumeFrom })`) or `'model'` (architecture + weights, see `saveModel`). */
+  format?: 'checkpoint' | 'model';
+  /** Write only when `monitor` improves on the best value so far (strictly; epoch ends only). Default false. */
+  saveBestOnly?: boolean;
+  /** Epoch-log key compared by `saveBestOnly` (default `'valLoss'`). */
+  monitor?: string;
+  /** `'min'`, `'max'` or `'auto'` (default: max for names containing "acc", else min — as `earlyStopping`). */
+  mode?: 'auto' | 'min' | 'max';
+  /** With `saveBestOnly`: the value the first saved epoch must beat (Keras `initial_value_threshold`). Default none. */
+  initialValueThreshold?: number;
+  /** Write after every this many epochs (default 1; 0 = never at epoch ends). */
+  everyEpochs?: number;
+  /** Also write after every this many optimizer steps (default 0 = never; Keras `save_freq` as an integer). */
+  everyBatches?: number;
+}
+
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}/g;
+
 /**
- * A callback that writes a training checkpoint to `path` (atomically, replacing the previous one)
- * after every `everyEpochs` epochs (default 1) and/or every `everyBatches` optimizer steps
- * (default 0 = off) — Keras `ModelCheckpoint` for full training state. A crash mid-write leaves
- * the previous checkpoint intact.
+ * Fills a Keras-style file-name template: `{epoch}`, `{epoch:03d}`, `{valLoss:.4f}`, `{loss:.2e}`.
+ * Formats: `d` / `0Nd` (integer, zero-padded to N), `.Nf` (fixed), `.Ne` (exponent), none (as is).
+ * @internal
+ */
+export function formatCheckpointPath(template: string, values: Record<string, number>): string {
+  return template.replace(PLACEHOLDER, (_all, key: string, fmt: string | undefined) => {
+    const v = values[key];
+    if (v === undefined) {
+      throw new OptionError('path', `modelCheckpoint: the path template names {${key}}, which is not in the logs; available: ${Object.keys(values).join(', ')}.`);
+    }
+    if (fmt === undefined || fmt === '') return String(v);
+    let m = /^0?(\d*)d$/.exec(fmt);
+    if (m) return String(Math.round(v)).padStart(m[1] ? Number(m[1]) : 0, fmt.startsWith('0') ? '0' : ' ');
+    m = /^\.(\d+)([fe])$/.exec(fmt);
+    if (m) return m[2] === 'f' ? v.toFixed(Number(m[1])) : v.toExponential(Number(m[1]));
+    throw new OptionError('path', `modelCheckpoint: unknown format '${fmt}' in {${key}:${fmt}}; use d, 0Nd, .Nf or .Ne.`);
+  });
+}
+
+/**
+ * Keras `ModelCheckpoint`: writes the model to `path` during `fit`, atomically (a crash mid-write
+ * leaves the previous file intact), after the other callbacks have run for that epoch/batch.
+ * - `format: 'checkpoint'` (default) writes the full training state (weights, optimizer moments
+ *   and step, schedule and callback state, RNG state and loop position): `loadCheckpoint(path)` +
+ *   `fit(..., { resumeFrom })` continue exactly. `format: 'model'` writes architecture + weights.
+ * - `path` may be a template filled from the epoch logs, Keras-style: `{epoch}` is 1-based (the
+ *   epoch just finished), `{batch}` (batch writes) is the 1-based batch within the epoch, any log
+ *   key with a format: `'ckpt-{epoch:03d}-{valLoss:.4f}.wasmfit'`.
+ * - `saveBestOnly`: writes at an epoch end only when `logs[monitor]` is strictly better than the
+ *   best so far (starting from `initialValueThreshold` when given); a NaN value never is. A
+ *   `monitor` starting with `val` without validation data is refused before training starts; a
+ *   name missing from the logs raises an OptionError listing the available keys.
  * @example
  * ```ts
- * await model.fit(x, y, { epochs: 50, callbacks: [earlyStopping(), modelCheckpoint('run.ckpt')] });
+ * await model.fit(x, y, { epochs: 50, validationSplit: 0.1,
+ *   callbacks: [modelCheckpoint('best.wasmfit', { format: 'model', saveBestOnly: true })] });
  * ```
  */
-export function modelCheckpoint(path: string, options: { everyEpochs?: number; everyBatches?: number } = {}): Callback {
-  checkPath(path, 'modelCheckpoint');
-  return checkpointCallback({ ...options, save: (bytes) => writeFileAtomic(path, bytes) });
+export function modelCheckpoint(path: string, options: ModelCheckpointOptions = {}): Callback {
+  const W = 'modelCheckpoint';
+  checkPath(path, W);
+  if (!options || typeof options !== 'object') throw new OptionError('options', `${W}: options must be an object.`);
+  const known = ['format', 'saveBestOnly', 'monitor', 'mode', 'initialValueThreshold', 'everyEpochs', 'everyBatches'];
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) throw new OptionError(k, `${W}: unknown option '${k}'; known options: ${known.join(', ')}.`);
+  }
+  const format = options.format ?? 'checkpoint';
+  if (format !== 'checkpoint' && format !== 'model') throw new OptionError('format', `${W}: format = ${JSON.stringify(format)}; expected 'checkpoint' or 'model'.`);
+  const saveBestOnly = options.saveBestOnly ?? false;
+  if (typeof saveBestOnly !== 'boolean') throw new OptionError('saveBestOnly', `${W}: saveBestOnly = ${String(saveBestOnly)}; expected a boolean.`);
+  const monitor = options.monitor ?? 'valLoss';
+  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `${W}: monitor = ${String(monitor)}; expected a log key such as 'valLoss'.`);
+  const mode = options.mode ?? 'auto';
+  if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new OptionError('mode', `${W}: mode = ${JSON.stringify(mode)}; expected 'auto', 'min' or 'max'.`);
+  const maximize = mode === 'max' || (mode === 'auto' && /acc/i.test(monitor));
+  const threshold = options.initialValueThreshold;
+  if (threshold !== undefined && (typeof threshold !== 'number' || !Number.isFinite(threshold))) {
+    throw new OptionError('initialValueThreshold', `${W}: initialValueThreshold = ${String(threshold)}; expected a finite number.`);
+  }
+  const every = (name: 'everyEpochs' | 'everyBatches', def: number): number => {
+    const v = options[name] ?? def;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new OptionError(name, `${W}: ${name} = ${String(v)}; expected an integer >= 0 (0 = never).`);
+    return v;
+  };
+  const everyEpochs = every('everyEpochs', 1);
+  const everyBatches = every('everyBatches', 0);
+  if (saveBestOnly && everyBatches > 0) throw new OptionError('everyBatches', `${W}: saveBestOnly compares epoch metrics; drop everyBatches or saveBestOnly.`);
+  for (const [all, , fmt] of path.matchAll(PLACEHOLDER)) {
+    if (fmt !== undefined && fmt !== '' && !/^0?\d*d$/.test(fmt) && !/^\.\d+[fe]$/.test(fmt)) {
+      throw new OptionError('path', `${W}: unknown format in ${all}; use d, 0Nd, .Nf or .Ne (e.g. {epoch:03d}, {valLoss:.4f}).`);
+    }
+  }
+  let model: Sequential | null = null;
+  let best = threshold ?? (maximize ? -Infinity : Infinity);
+  const write = async (values: Record<string, number>): Promise<void> => {
+    const file = formatCheckpointPath(path, values);
+    await writeFileAtomic(file, format === 'model' ? serializeModel(model!) : serializeCheckpoint(model!));
+  };
+  return {
+    runsLast: true,
+    setModel(m) {
+      if (!(m instanceof Sequential)) throw new OptionError('model', `${W}: only Sequential models can be saved.`);
+      model = m;
+    },
+    onTrainBegin(logs) {
+      if (saveBestOnly && monitor.startsWith('val') && logs.validation === 0) {
+        throw new OptionError('monitor', `${W}: monitor '${monitor}' needs validation data; pass fit({ validationSplit }) or fit({ validationData }), or monitor 'loss'.`);
+      }
+    },
+    async onBatchEnd(batch, logs) {
+      if (everyBatches === 0) return;
+      const st = fitResumeState(model!);
+      if (st && st.globalStep % everyBatches === 0) await write({ ...logs, epoch: st.epoch + 1, batch: batch + 1 });
+    },
+    async onEpochEnd(epoch, logs) {
+      if (everyEpochs === 0 || (epoch + 1) % everyEpochs !== 0) return;
+      if (saveBestOnly) {
+        const v = logs[monitor];
+        if (v === undefined) throw new OptionError('monitor', `${W}: the logs have no '${monitor}'; available: ${Object.keys(logs).join(', ')}.`);
+        if (!(maximize ? v > best : v < best)) return;
+        best = v;
+      }
+      await write({ ...logs, epoch: epoch + 1 });
+    },
+  };
 }
 
 /**
