@@ -19,7 +19,7 @@ console.log(model.summary());
 
 const t0 = performance.now();
 // The held-out digits are shown per epoch (valAccuracy) but never used to choose anything.
-await model.fit(train.x, train.y, { epochs: 10, batchSize: 16, seed: 1, validationData: [test.x, test.y], verbose: 1 });
+await model.fit(train.x, train.y, { epochs: 10, batchSize: 16, seed: 1, validationData: [test.x, test.y], verbose: process.stdout.isTTY ? 1 : 2 });
 const seconds = (performance.now() - t0) / 1000;
 const { loss, accuracy } = model.evaluate(test.x, test.y);
 console.log(`trained in ${seconds.toFixed(2)} s (${((train.rows * 10) / seconds).toFixed(0)} samples/s)`);

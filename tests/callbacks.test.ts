@@ -168,7 +168,7 @@ describe('plateauCallback', () => {
 });
 
 describe('progressBar', () => {
-  it('draws a live bar with ETA on a TTY and one line per epoch elsewhere', async () => {
+  it("draws a live bar with ETA on a TTY, is quiet elsewhere, and writes one line per epoch in mode 'epoch'", async () => {
     const { progressBar } = await import('../ts/index.js');
     await init();
     const x = testData(64 * 3, 5);
@@ -179,10 +179,15 @@ describe('progressBar', () => {
     await m.fit(x, y, { epochs: 2, batchSize: 8, callbacks: [progressBar({ stream: { isTTY: true, columns: 100, write: (s: string) => (tty += s) }, intervalMs: 0 })] });
     expect(tty).toMatch(/\r\x1b\[2Kepoch 1\/2 \[=+>?\.*\] \d+\/8 - ETA/);
     expect(tty).toMatch(/epoch 2\/2 - [\d.]+s - loss: \d\.\d{4} - accuracy: \d\.\d{4}/);
+    let quiet = '';
+    await m.fit(x, y, { epochs: 3, batchSize: 8, callbacks: [progressBar({ stream: { write: (s: string) => (quiet += s) } })] });
+    expect(quiet).toBe('');
     let plain = '';
-    await m.fit(x, y, { epochs: 3, batchSize: 8, callbacks: [progressBar({ stream: { write: (s: string) => (plain += s) } })] });
+    await m.fit(x, y, { epochs: 3, batchSize: 8, callbacks: [progressBar({ mode: 'epoch', stream: { isTTY: true, write: (s: string) => (plain += s) } })] });
     expect(plain.trim().split('\n')).toHaveLength(3);
     expect(plain).not.toMatch(/ETA|\r/);
+    expect(plain).toMatch(/^epoch 1\/3 - [\d.]+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - lr: /);
+    expect(() => progressBar({ mode: 'lines' as never })).toThrow(OptionError);
     m.dispose();
   });
 });

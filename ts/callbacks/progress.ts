@@ -1,3 +1,4 @@
+import { OptionError } from '../errors/index.js';
 import type { Callback, Logs } from '../model/callbacks.js';
 
 interface Stream {
@@ -12,6 +13,11 @@ export interface ProgressBarOptions {
   stream?: Stream;
   /** Redraw at most every this many ms (default 100). */
   intervalMs?: number;
+  /**
+   * `'bar'` (default): a live bar on a TTY, and nothing where the stream is not a TTY (pipes, CI
+   * logs, browsers). `'epoch'`: one line per epoch on any stream, no bar (Keras `verbose=2`).
+   */
+  mode?: 'bar' | 'epoch';
 }
 
 function fmtTime(s: number): string {
@@ -27,12 +33,18 @@ const fmtLogs = (logs: Logs) =>
     .join(' - ');
 
 /**
- * A progress bar: on a TTY, a live bar per epoch with step count, ETA and the running loss and
- * accuracy; elsewhere (pipes, CI, browsers) one line per epoch. `fit(..., { verbose: 1 })` uses it.
+ * A progress bar: on a TTY, a live bar per epoch with step count, ETA and the running loss (and
+ * accuracy for classifiers), then the epoch's logs; quiet where there is no TTY (pipes, CI logs,
+ * browsers). With `mode: 'epoch'`, one line of logs per epoch on any stream instead.
+ * `fit(..., { verbose: 1 })` uses the bar, `verbose: 2` the epoch lines.
  */
 export function progressBar(options: ProgressBarOptions = {}): Callback {
   const proc = (globalThis as { process?: { stdout?: Stream } }).process;
-  const stream = options.stream ?? proc?.stdout;
+  const mode = options.mode ?? 'bar';
+  if (mode !== 'bar' && mode !== 'epoch') throw new OptionError('mode', `progressBar: mode = ${JSON.stringify(mode)}; expected 'bar' or 'epoch'.`);
+  const given = options.stream ?? proc?.stdout;
+  // 'bar' draws only on a TTY; 'epoch' writes plain lines anywhere
+  const stream = mode === 'bar' && !given?.isTTY ? undefined : given;
   const interval = options.intervalMs ?? 100;
   let epochs = 0;
   let steps = 0;
@@ -42,7 +54,8 @@ export function progressBar(options: ProgressBarOptions = {}): Callback {
   let loss = 0;
   let acc = 0;
   let seen = 0;
-  const tty = !!stream?.isTTY;
+  const tty = mode === 'bar' && !!stream?.isTTY;
+  let classifier = false;
   return {
     onTrainBegin(logs: Logs) {
       epochs = logs.epochs ?? 0;
@@ -58,6 +71,7 @@ export function progressBar(options: ProgressBarOptions = {}): Callback {
       if (!tty || !stream) return;
       seen++;
       loss += ((logs.loss ?? 0) - loss) / seen;
+      classifier = logs.accuracy !== undefined;
       acc += ((logs.accuracy ?? 0) - acc) / seen;
       const now = Date.now();
       if (now - last < interval && b + 1 < steps) return;
@@ -68,7 +82,7 @@ export function progressBar(options: ProgressBarOptions = {}): Callback {
       const filled = Math.round(frac * width);
       const eta = frac > 0 ? ((now - t0) / 1000) * (1 / frac - 1) : NaN;
       const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? '>' : '') + '.'.repeat(width - filled);
-      stream.write(`\r\x1b[2Kepoch ${epoch + 1}/${epochs} [${bar}] ${done}/${steps} - ETA ${fmtTime(eta)} - loss: ${loss.toFixed(4)} - accuracy: ${acc.toFixed(4)}`);
+      stream.write(`\r\x1b[2Kepoch ${epoch + 1}/${epochs} [${bar}] ${done}/${steps} - ETA ${fmtTime(eta)} - loss: ${loss.toFixed(4)}${classifier ? ` - accuracy: ${acc.toFixed(4)}` : ''}`);
     },
     onEpochEnd(e: number, logs: Logs) {
       if (!stream) return;

@@ -168,7 +168,7 @@ export async function train(argv: string[], io: Io): Promise<void> {
   try {
     model.compile({ optimizer, loss: classes ? 'softmaxCrossEntropy' : 'mse' });
     io.err(`wasmfit: ${nTrain} training rows, ${nVal} validation rows, ${d} features, ${classes ? `${classes.length} classes` : 'regression'}; ${rt.simd ? 'SIMD128' : 'scalar'} kernels\n`);
-    const callbacks: Callback[] = [...(a.quiet ? [] : [progressBar({ stream: io.errStream })]), ...(es ? [es] : [])];
+    const callbacks: Callback[] = [...(a.quiet ? [] : [progressBar({ stream: io.errStream, mode: io.errStream.isTTY ? 'bar' : 'epoch' })]), ...(es ? [es] : [])];
     const t0 = Date.now();
     const history = await model.fit(xTrain, yTrain as Labels, { epochs, batchSize, seed, ...(hasVal ? { validationData: [xVal, yVal] as const } : {}), ...(schedule ? { schedule } : {}), callbacks });
     const seconds = (Date.now() - t0) / 1000;

@@ -34,8 +34,12 @@ export interface FitOptions {
   sampleWeight?: Float32Array | readonly number[];
   /** Softmax cross-entropy only: weight per class id (`{ 0: 1, 1: 5 }` or an array), Keras `class_weight`; multiplies sampleWeight. */
   classWeight?: Record<number, number> | readonly number[];
-  /** 0 = silent (default), 1 = a progress bar on a TTY (ETA, running loss/accuracy), one line per epoch otherwise. */
-  verbose?: 0 | 1;
+  /**
+   * 0 = silent (default); 1 = a live progress bar on a TTY (ETA, running loss/accuracy, then the
+   * epoch's logs), quiet where stdout is not a TTY or in browsers; 2 = one line of logs per epoch
+   * on stdout (Keras `verbose=2`).
+   */
+  verbose?: 0 | 1 | 2;
   /**
    * Hooks called in order. A plateau reducer (`reduceLROnPlateau({...})`,
    * `kerasReduceLROnPlateau({...})`) may be listed directly: it is driven by `'valLoss'` as
@@ -172,7 +176,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
     throw new OptionError('validationSplit', `fit: validationSplit = ${String(split)}; expected a fraction in [0, 1), e.g. 0.1.`);
   }
   const verbose = options.verbose ?? 0;
-  if (verbose !== 0 && verbose !== 1) throw new OptionError('verbose', `fit: verbose = ${String(verbose)}; expected 0 or 1.`);
+  if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new OptionError('verbose', `fit: verbose = ${String(verbose)}; expected 0, 1 or 2.`);
   const yieldEveryMs = options.yieldEveryMs ?? 125;
   if (typeof yieldEveryMs !== 'number' || !(yieldEveryMs >= 0)) throw new OptionError('yieldEveryMs', `fit: yieldEveryMs = ${String(yieldEveryMs)}; expected a number >= 0.`);
   const seed = options.seed ?? (resume ? 0 : m.nextFitSeed());
@@ -185,7 +189,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
     return cb as Callback;
   });
   // checkpoint writers (runsLast) see the state after every other callback's hook
-  const callbacks = [...userCallbacks.filter((cb) => !cb?.runsLast), ...(verbose === 1 ? [progressBar()] : []), ...userCallbacks.filter((cb) => cb?.runsLast)];
+  const callbacks = [...userCallbacks.filter((cb) => !cb?.runsLast), ...(verbose === 1 ? [progressBar()] : verbose === 2 ? [progressBar({ mode: 'epoch' })] : []), ...userCallbacks.filter((cb) => cb?.runsLast)];
   let schedule = options.schedule;
   if (resume) {
     if (schedule === undefined && resume.schedule !== null) {
