@@ -105,7 +105,7 @@ describe('bad input', () => {
       [{ validationSplit: 1 }, 'validationSplit'],
       [{ validationSplit: -0.1 }, 'validationSplit'],
       [{ shuffle: 'yes' }, 'shuffle'],
-      [{ verbose: 2 }, 'verbose'],
+      [{ verbose: 3 }, 'verbose'],
       [{ seed: NaN }, 'seed'],
       [{ epoch: 3 }, 'epoch'],
     ];
