@@ -16,8 +16,11 @@ export function quickFromEnv() {
   return process.argv.includes('--quick') || process.env.WASMFIT_EXAMPLES_QUICK === '1';
 }
 
-/** Writes an SVG to docs/img/examples/NAME (or `dir`); returns the path. `dir: null` skips it. */
-export function writeSvg(name, svg, dir = join(repoRoot, 'docs', 'img', 'examples')) {
+/**
+ * Writes an SVG to docs/img/examples/NAME (or `dir`, or $WASMFIT_EXAMPLES_SVG_DIR); returns the
+ * path. `dir: null` skips it.
+ */
+export function writeSvg(name, svg, dir = process.env.WASMFIT_EXAMPLES_SVG_DIR || join(repoRoot, 'docs', 'img', 'examples')) {
   if (dir === null) return null;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, name);
