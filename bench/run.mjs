@@ -576,7 +576,7 @@ if (jsonFile) {
 
 // ------------------------------------------------------------------------------ SVG
 const PEERS = ['tfjs-wasm', 'tfjs-cpu', 'brain.js', 'jax-js', 'numpy'];
-const bar = (label, value, target, note) => ({ label, value, target, note });
+const bar = (label, value, target, note, key = label) => ({ label, value, target, note, key });
 const groups = [
   ...[W1, W2].map((wl) => ({
     name: `${wl.id} samples/s`,
@@ -589,11 +589,11 @@ const groups = [
     name: 'W3 time to accuracy',
     bars: PEERS.map((id) => {
       const q = w3Ratio(id);
-      return bar(q ? `${id} (${q.lowerBound ? '> ' : ''}${Math.round(q.goal * 100)}%)` : id, q?.ratio ?? NaN, id === 'tfjs-wasm' && r1 ? r1 / 2 : undefined, results.w3[id]?.skipped ? 'not run (over the cap)' : lib(id)?.ok ? 'target not reached' : 'cannot run');
+      return bar(q ? `${id} (${q.lowerBound ? '> ' : ''}${Math.round(q.goal * 100)}%)` : id, q?.ratio ?? NaN, id === 'tfjs-wasm' && r1 ? r1 / 2 : undefined, results.w3[id]?.skipped ? 'not run (over the cap)' : lib(id)?.ok ? 'target not reached' : 'cannot run', id);
     }),
   },
 ];
-if (results.w4 && !results.w4.error) groups.push({ name: 'W4 GEMM GFLOP/s', bars: [bar('tfjs-wasm matMul', results.w4.ratioTfjs), bar('numpy', results.w4.ratioNumpy)] });
+if (results.w4 && !results.w4.error) groups.push({ name: 'W4 GEMM GFLOP/s', bars: [bar('tfjs-wasm matMul', results.w4.ratioTfjs, undefined, undefined, 'tfjs-wasm'), bar('numpy', results.w4.ratioNumpy)] });
 mkdirSync(dirname(svgFile), { recursive: true });
 writeFileSync(svgFile, barChart(groups, { title: `wasmfit speed-up over each library (same run, ${machine.date}${quick ? ', --quick' : ''})`, xLabel: 'wasmfit ÷ library (log scale; > 1× means wasmfit is faster)' }));
 log(`wrote ${relative(process.cwd(), svgFile)}`);

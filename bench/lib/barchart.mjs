@@ -11,13 +11,15 @@ const r2 = (v) => String(Math.round(v * 100) / 100);
 
 /**
  * groups: [{ name: 'W1 …', bars: [{ label: 'tfjs-wasm', value: 9.1, target?: 8 }] }]
- * A bar whose value is not a finite positive number is drawn as a grey "n/a" note.
+ * A bar whose value is not a finite positive number is drawn as a grey note (`bar.note`).
+ * Bars sharing a `key` (default: the label) share a colour.
  * Options: title, xLabel, width (default 720).
  */
 export function barChart(groups, options = {}) {
   const width = options.width ?? 720;
-  const labels = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.label)))];
-  const color = new Map(labels.map((l, i) => [l, PALETTE[i % PALETTE.length]]));
+  // one colour per library (bar.key, default its label) across all groups
+  const keys = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.key ?? b.label)))];
+  const color = new Map(keys.map((l, i) => [l, PALETTE[i % PALETTE.length]]));
   const barH = 16;
   const gap = 4;
   const groupGap = 14;
@@ -38,15 +40,16 @@ export function barChart(groups, options = {}) {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   if (options.title) out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(options.title)}</text>`);
-  // grid: 1-2-5 ticks per decade
+  // grid: 1-2-5 lines per decade; labels on 1-2-5 when the axis spans few decades, else decades only
   const ticks = [];
   for (let e = lo; e <= hi; e++) for (const m of [1, 2, 5]) if (e < hi || m === 1) ticks.push(m * 10 ** e);
+  const labelAll = (hi - lo) * 3 * 34 < plotW;
   const yEnd = top + rowsH;
   for (const t of ticks) {
     const x = r2(X(t));
     const major = Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9;
     out.push(`<line x1="${x}" y1="${top}" x2="${x}" y2="${yEnd}" stroke="${major ? '#d0d0d0' : '#ececec'}" stroke-width="1"/>`);
-    out.push(`<text x="${x}" y="${yEnd + 16}" text-anchor="middle" fill="#333">${t >= 1 ? t : t.toPrecision(1)}×</text>`);
+    if (major || labelAll) out.push(`<text x="${x}" y="${yEnd + 16}" text-anchor="middle" fill="#333">${t >= 1 ? t : t.toPrecision(1)}×</text>`);
   }
   out.push(`<line x1="${r2(X(1))}" y1="${top}" x2="${r2(X(1))}" y2="${yEnd}" stroke="#000" stroke-width="1" stroke-dasharray="4 3"/>`);
   if (options.xLabel) out.push(`<text x="${left + plotW / 2}" y="${yEnd + 36}" text-anchor="middle" fill="#333">${esc(options.xLabel)}</text>`);
@@ -57,10 +60,13 @@ export function barChart(groups, options = {}) {
     for (const b of g.bars) {
       out.push(`<text x="${left - 6}" y="${r2(y + barH - 4)}" text-anchor="end" fill="#333">${esc(b.label)}</text>`);
       if (Number.isFinite(b.value) && b.value > 0) {
-        const x0 = X(10 ** lo);
+        // bars grow from 1×: right when wasmfit is faster, left when it is slower
+        const x0 = X(1);
         const x1 = X(b.value);
-        out.push(`<rect x="${r2(x0)}" y="${r2(y)}" width="${r2(Math.max(1, x1 - x0))}" height="${barH}" fill="${color.get(b.label)}" fill-opacity="0.85"/>`);
-        out.push(`<text x="${r2(x1 + 4)}" y="${r2(y + barH - 4)}" fill="#000">${b.value >= 10 ? b.value.toFixed(1) : b.value.toFixed(2)}×</text>`);
+        const [xa, xb] = x1 >= x0 ? [x0, x1] : [x1, x0];
+        out.push(`<rect x="${r2(xa)}" y="${r2(y)}" width="${r2(Math.max(1, xb - xa))}" height="${barH}" fill="${color.get(b.key ?? b.label)}" fill-opacity="0.85"/>`);
+        const txt = `${b.value >= 10 ? b.value.toFixed(1) : b.value.toFixed(2)}×`;
+        out.push(x1 >= x0 ? `<text x="${r2(x1 + 4)}" y="${r2(y + barH - 4)}" fill="#000">${txt}</text>` : `<text x="${r2(x0 + 4)}" y="${r2(y + barH - 4)}" fill="#000">${txt}</text>`);
       } else {
         out.push(`<text x="${left + 4}" y="${r2(y + barH - 4)}" fill="#888" font-style="italic">${esc(b.note ?? 'n/a')}</text>`);
       }
