@@ -2,7 +2,7 @@
 // workloads, in one run, with the ratios measured in that run.
 //
 //   npm run bench                      (from the repository root; installs bench/'s peers first)
-//   npm run bench -- --quick           (≈ 2 minutes on an idle 2-core machine: shorter windows; W3 stops at 95 %, cap 15 s)
+//   npm run bench -- --quick           (a few minutes: shorter windows; W3 stops at 90 %, cap 15 s)
 //   node bench/run.mjs [--quick] [--json FILE] [--svg FILE] [--readme] [--only LIST] [--no-gemm]
 //
 // --json FILE   also writes one JSON object per measured row (JSON lines)
@@ -18,7 +18,7 @@
 //   W2  32-64-64-1 ReLU, MSE, Adam 1e-3, batch 32, synthetic regression — training samples/s
 //   W3  784-256-128-10 ReLU, softmax CE, Adam 1e-3, batch 32, 8,000 training digits, accuracy on the
 //       2,000 held-out digits after each epoch (evaluation not timed) — training seconds until the
-//       held-out accuracy first reaches 97 % (and 95 %), capped
+//       held-out accuracy first reaches 97 % (and 95 %, 90 %), capped; --quick stops at 90 %
 //   W4  GEMM GFLOP/s: bench/gemm.mjs run as a child process, summarized
 //   memory: each library's W1 in a child process (peak RSS; wasmfit's WebAssembly.Memory size
 //       against the bytes that parameters, gradients, Adam state and one batch's activations need)
@@ -69,12 +69,12 @@ const only = opt('--only')?.split(',');
 const childMemory = opt('--child-memory');
 
 const CFG = quick
-  ? { windowMs: 250, minWindows: 3, maxWindows: 5, budgetMs: 2000, w3CapS: 15, w3MaxEpochs: 30, w3StopAt: 0.95 }
+  ? { windowMs: 250, minWindows: 3, maxWindows: 5, budgetMs: 2000, w3CapS: 15, w3MaxEpochs: 30, w3StopAt: 0.9 }
   : { windowMs: 1000, minWindows: 5, maxWindows: 9, budgetMs: 10000, w3CapS: 60, w3MaxEpochs: 60, w3StopAt: 0.97 };
 
 const W1 = { id: 'W1', title: 'W1 784-256-128-10 ReLU, softmax CE, Adam 1e-3, batch 128 (MNIST digits)', dims: [784, 256, 128, 10], loss: 'ce', lr: 1e-3, batch: 128, target: 8 };
 const W2 = { id: 'W2', title: 'W2 32-64-64-1 ReLU, MSE, Adam 1e-3, batch 32 (synthetic regression)', dims: [32, 64, 64, 1], loss: 'mse', lr: 1e-3, batch: 32, target: 15 };
-const W3 = { id: 'W3', title: 'W3 time to 97% held-out accuracy (784-256-128-10, Adam 1e-3, batch 32, 8,000 MNIST digits)', dims: [784, 256, 128, 10], loss: 'ce', lr: 1e-3, batch: 32, goal: 0.97, second: 0.95 };
+const W3 = { id: 'W3', title: 'W3 time to 97% held-out accuracy (784-256-128-10, Adam 1e-3, batch 32, 8,000 MNIST digits)', dims: [784, 256, 128, 10], loss: 'ce', lr: 1e-3, batch: 32, goals: [0.97, 0.95, 0.9] };
 const WEIGHT_SEED = 7;
 
 const T0 = performance.now();
@@ -288,10 +288,11 @@ async function timeToAccuracy(train, test) {
   for (const l of libs.filter((x) => x.ok && x.peer)) {
     const key = l.id;
     // An epoch of 8,000 samples that would alone take longer than the cap is not started
-    // (estimated from the W1 rate, halved for batch 32).
+    // (estimated from the W1 rate, halved for batch 32) — except tfjs-wasm's, the reference of
+    // the W3 target, which always runs at least one epoch.
     const w1 = results.throughput[`W1:${l.id}`];
     const estEpoch = w1?.median ? (2 * train.rows) / w1.median : undefined;
-    if (estEpoch !== undefined && estEpoch > CFG.w3CapS) {
+    if (estEpoch !== undefined && estEpoch > CFG.w3CapS && l.id !== 'tfjs-wasm') {
       results.w3[key] = { skipped: `one epoch would take ≈ ${estEpoch.toFixed(0)} s (half its W1 rate), over the ${CFG.w3CapS} s cap` };
       continue;
     }
@@ -450,20 +451,22 @@ function throughputRows(wl) {
 }
 
 function w3Row(id) {
-  if (!lib(id)?.ok) return [id, `cannot run: ${why(id)}`, '—', '—', '—'];
+  const dash = W3.goals.map(() => '—');
+  if (!lib(id)?.ok) return [id, `cannot run: ${why(id)}`, ...dash.slice(1), '—', '—'];
   const r = results.w3[id];
-  if (!r) return [id, 'not measured', '—', '—', '—'];
-  if (r.error) return [id, `failed: ${r.error}`, '—', '—', '—'];
-  if (r.skipped) return [id, `not run: ${r.skipped}`, '—', '—', '—'];
+  if (!r) return [id, 'not measured', ...dash.slice(1), '—', '—'];
+  if (r.error) return [id, `failed: ${r.error}`, ...dash.slice(1), '—', '—'];
+  if (r.skipped) return [id, `not run: ${r.skipped}`, ...dash.slice(1), '—', '—'];
   const last = r.curve[r.curve.length - 1];
   const best = Math.max(...r.curve.map(([, a]) => a));
-  const tGoal = reachTime(r.curve, W3.goal);
-  const t2 = reachTime(r.curve, W3.second);
   const q = w3Ratio(id);
   const ratio = id === 'wasmfit' ? '1×' : q ? `${q.lowerBound ? '> ' : ''}${fmtRatio(q.ratio)} (to ${Math.round(q.goal * 100)}%)` : '—';
-  const stoppedEarly = !tGoal && CFG.w3StopAt < W3.goal && t2;
-  const goalCell = tGoal ? `${tGoal.toFixed(2)} s` : stoppedEarly ? '(--quick stops at 95%)' : `not reached in ${last[0].toFixed(1)} s`;
-  return [id, goalCell, t2 ? `${t2.toFixed(2)} s` : `not reached in ${last[0].toFixed(1)} s`, `${best.toFixed(4)} (${r.curve.length} ep.)`, ratio];
+  const cells = W3.goals.map((g) => {
+    const t = reachTime(r.curve, g);
+    if (t) return `${t.toFixed(2)} s`;
+    return g > CFG.w3StopAt && best >= CFG.w3StopAt ? `(stopped at ${Math.round(CFG.w3StopAt * 100)}%)` : `not reached in ${last[0].toFixed(1)} s`;
+  });
+  return [id, ...cells, `${best.toFixed(4)} (${r.curve.length} ep.)`, ratio];
 }
 
 /**
@@ -474,13 +477,15 @@ const w3Ratio = (id) => {
   const r = results.w3[id];
   const wf = results.w3.wasmfit;
   if (!r?.curve || !wf?.curve) return undefined;
-  for (const goal of [W3.goal, W3.second]) {
+  for (const goal of W3.goals) {
     const a = reachTime(r.curve, goal);
     const b = reachTime(wf.curve, goal);
     if (a && b) return { ratio: a / b, goal, lowerBound: false };
   }
-  const b = reachTime(wf.curve, W3.second);
-  if (b && !reachTime(r.curve, W3.second)) return { ratio: r.curve[r.curve.length - 1][0] / b, goal: W3.second, lowerBound: true };
+  for (const goal of W3.goals) {
+    const b = reachTime(wf.curve, goal);
+    if (b) return { ratio: r.curve[r.curve.length - 1][0] / b, goal, lowerBound: true };
+  }
   return undefined;
 };
 
@@ -513,7 +518,7 @@ const verdict = (ok) => (ok === undefined ? 'not measured' : ok ? 'met' : 'NOT m
 const targets = [
   ['W1 ≥ 8× tfjs-wasm', r1 === undefined ? '—' : fmtRatio(r1), verdict(r1 === undefined ? undefined : r1 >= 8)],
   ['W2 ≥ 15× tfjs-wasm', r2 === undefined ? '—' : fmtRatio(r2), verdict(r2 === undefined ? undefined : r2 >= 15)],
-  [`W3 ≥ ½ W1 ratio faster than tfjs-wasm${r1 ? ` (≥ ${fmtRatio(r1 / 2)})` : ''}`, r3 ? `${r3.lowerBound ? '> ' : ''}${fmtRatio(r3.ratio)} (time to ${Math.round(r3.goal * 100)}%)` : '—', verdict(r3 && r1 ? (r3.ratio >= r1 / 2 ? true : r3.lowerBound ? undefined : false) : undefined)],
+  [`W3 ≥ ½ W1 ratio faster than tfjs-wasm${r1 ? ` (≥ ${fmtRatio(r1 / 2)})` : ''}`, r3 ? `${r3.lowerBound ? '> ' : ''}${fmtRatio(r3.ratio)} (time to ${Math.round(r3.goal * 100)}%)` : '—', r3 && r1 ? (r3.ratio >= r1 / 2 ? 'met' : r3.lowerBound ? 'undetermined (a lower bound)' : 'NOT met') : 'not measured'],
   ['W1 WASM memory ≤ 2× needed', memFactor ? `${fmtBytes(wfMem.wasmCommitted)} / ${fmtBytes(need.total)} = ${memFactor.toFixed(2)}×` : '—', verdict(memFactor === undefined ? undefined : memFactor <= 2)],
   ['JS + WASM ≤ 100 KB gzipped', `${(results.size.wasmfit.gz / 1000).toFixed(1)} kB (${sizeKiB.toFixed(1)} KiB)`, verdict(results.size.wasmfit.gz <= 100_000)],
 ];
@@ -524,7 +529,7 @@ for (const id of ORDER) {
   const n = results.throughput[`W1:${id}`]?.note ?? results.w3[id]?.note;
   if (n) notes.push(`- ${id}: ${n}`);
 }
-const W3_HEAD = ['library', 'time to 97%', 'time to 95%', 'best held-out acc. (epochs)', 'wasmfit is'];
+const W3_HEAD = ['library', ...W3.goals.map((g) => `time to ${Math.round(g * 100)}%`), 'best held-out acc. (epochs)', 'wasmfit is'];
 
 let text = `\nwasmfit benchmark${quick ? ' (--quick)' : ''} — ${machine.date}, ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, node ${machine.node}, ${machine.platform}; ${elapsed.toFixed(0)} s\n`;
 text += labels.join('\n') + '\n';
@@ -561,7 +566,11 @@ for (const [key, r] of Object.entries(results.throughput)) {
   const [wl, id] = key.split(':');
   jsonLines.push({ ...meta, kind: 'throughput', workload: wl, id, unit: 'samples/s', ...r, ratio: r.median && id !== 'wasmfit' ? wfT(wl)?.median / r.median : null });
 }
-for (const id of ORDER) if (results.w3[id]) jsonLines.push({ ...meta, kind: 'time-to-accuracy', workload: 'W3', id, goal: W3.goal, timeToGoal: reachTime(results.w3[id].curve ?? [], W3.goal) ?? null, timeTo95: reachTime(results.w3[id].curve ?? [], W3.second) ?? null, ...results.w3[id] });
+for (const id of ORDER) {
+  if (!results.w3[id]) continue;
+  const times = Object.fromEntries(W3.goals.map((g) => [`timeTo${Math.round(g * 100)}`, reachTime(results.w3[id].curve ?? [], g) ?? null]));
+  jsonLines.push({ ...meta, kind: 'time-to-accuracy', workload: 'W3', id, stopAt: CFG.w3StopAt, capSeconds: CFG.w3CapS, ...times, ratio: w3Ratio(id) ?? null, ...results.w3[id] });
+}
 if (results.w4) {
   const { stdout, ...g } = results.w4;
   jsonLines.push({ ...meta, kind: 'gemm', workload: 'W4', unit: 'GFLOP/s', ...g });
