@@ -24,6 +24,12 @@
 //       against the bytes that parameters, gradients, Adam state and one batch's activations need)
 //   size: gzipped bytes of each library's browser bundle (+ its .wasm)
 //
+// JSON lines (--json): one object per line with `kind` = 'library' (label, version, or the reason
+// it cannot run), 'throughput' (W1/W2: median/min/max samples/s, ratio = wasmfit ÷ library),
+// 'time-to-accuracy' (W3: curve of [training seconds, held-out accuracy] per epoch, timeTo97/95/90),
+// 'gemm' (W4 summary), 'memory' (per library), 'memory-needed' (W1's bytes), 'size' (gzip bytes);
+// each also carries the date, --quick, node version and CPU.
+//
 // W1/W2 figures are medians over several timed windows after warm-up (min–max in brackets); the
 // windows of the libraries are interleaved round-robin so that a change in machine load hits all
 // of them alike. numpy runs in a python3 child process (OPENBLAS_NUM_THREADS=1).
@@ -638,9 +644,9 @@ if (writeReadme) {
   md.push('', `**Memory** (W1 alone in a child process per library). Needed: ${fmtBytes(need.total)} (parameters, gradients, Adam state, one batch's activations).`, '');
   md.push(mdTable(['library', 'peak RSS', 'RSS growth', 'WASM memory'], memRows()));
   md.push('', '**Size** (gzip -9)', '');
-  md.push(mdTable(['library', 'gzipped', 'raw', 'what'], sizeRows()));
+  md.push(mdTable(['library', 'gzipped', 'raw', 'what'], sizeRows(), [0, 3]));
   md.push('', '**Targets** (reported, not asserted)', '');
-  md.push(mdTable(['target', 'measured', ''], targets));
+  md.push(mdTable(['target', 'measured', ''], targets, [0, 2]));
   if (notes.length) md.push('', 'Recipe differences:', '', notes.join('\n'));
   md.push(END);
   writeFileSync(readmePath, readme.slice(0, a) + md.join('\n') + readme.slice(b + END.length));

@@ -44,10 +44,10 @@ export function textTable(head, rows, leftCols = 1) {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** Markdown table (pipes in cells escaped). */
-export function mdTable(head, rows) {
+/** Markdown table (pipes in cells escaped); `leftCols` lists the left-aligned columns (default the first). */
+export function mdTable(head, rows, leftCols = [0]) {
   const esc = (s) => String(s).replace(/\|/g, '\\|');
-  return [`| ${head.map(esc).join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+  return [`| ${head.map(esc).join(' | ')} |`, `| ${head.map((_, i) => (leftCols.includes(i) ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
 }
 
 /** Resolves on the next macrotask (lets timers and I/O run between windows). */
