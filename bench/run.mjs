@@ -370,7 +370,8 @@ function memory() {
     log(`memory: ${l.id}…`);
     const p = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child-memory', l.id], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (p.status !== 0) {
-      results.memory[l.id] = { error: (p.stderr || '').trim().split('\n').pop() };
+      const lines = (p.stderr || '').trim().split('\n');
+      results.memory[l.id] = { error: lines.find((s) => /Error\b/.test(s)) ?? lines.pop() }; // not node's version footer
       continue;
     }
     results.memory[l.id] = JSON.parse(p.stdout.trim().split('\n').pop());
