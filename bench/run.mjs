@@ -1,0 +1,655 @@
+// wasmfit benchmark harness: wasmfit and the libraries a user would otherwise pick, on the same
+// workloads, in one run, with the ratios measured in that run.
+//
+//   npm run bench                      (from the repository root; installs bench/'s peers first)
+//   npm run bench -- --quick           (a few minutes: shorter windows; W3 stops at 90 %, cap 15 s)
+//   node bench/run.mjs [--quick] [--json FILE] [--svg FILE] [--readme] [--only LIST] [--no-gemm]
+//
+// --json FILE   also writes one JSON object per measured row (JSON lines)
+// --svg FILE    where the bar chart of the ratios goes (default docs/img/bench/ratios.svg)
+// --readme      rewrites README.md between <!-- bench:start --> and <!-- bench:end -->
+// --only LIST   comma-separated subset of wasmfit,tfjs-wasm,tfjs-cpu,brain.js,jax-js,numpy
+//               (wasmfit always runs: every ratio is against it)
+// --no-gemm     leaves W4 (bench/gemm.mjs) out
+//
+// Workloads (every library starts from the same seeded Glorot-uniform weights, one thread):
+//   W1  784-256-128-10 ReLU, softmax cross-entropy, Adam 1e-3, batch 128, on the bundled MNIST
+//       digits — training samples/s
+//   W2  32-64-64-1 ReLU, MSE, Adam 1e-3, batch 32, synthetic regression — training samples/s
+//   W3  784-256-128-10 ReLU, softmax CE, Adam 1e-3, batch 32, 8,000 training digits, accuracy on the
+//       2,000 held-out digits after each epoch (evaluation not timed) — training seconds until the
+//       held-out accuracy first reaches 97 % (and 95 %, 90 %), capped; --quick stops at 90 %
+//   W4  GEMM GFLOP/s: bench/gemm.mjs run as a child process, summarized
+//   memory: each library's W1 in a child process (peak RSS; wasmfit's WebAssembly.Memory size
+//       against the bytes that parameters, gradients, Adam state and one batch's activations need)
+//   size: gzipped bytes of each library's browser bundle (+ its .wasm)
+//
+// JSON lines (--json): one object per line with `kind` = 'library' (label, version, or the reason
+// it cannot run), 'throughput' (W1/W2: median/min/max samples/s, ratio = wasmfit ÷ library),
+// 'time-to-accuracy' (W3: curve of [training seconds, held-out accuracy] per epoch, timeTo97/95/90),
+// 'gemm' (W4 summary), 'memory' (per library), 'memory-needed' (W1's bytes), 'size' (gzip bytes);
+// each also carries the date, --quick, node version and CPU.
+//
+// W1/W2 figures are medians over several timed windows after warm-up (min–max in brackets); the
+// windows of the libraries are interleaved round-robin so that a change in machine load hits all
+// of them alike. numpy runs in a python3 child process (OPENBLAS_NUM_THREADS=1).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+import { barChart } from './lib/barchart.mjs';
+import { fmtBytes, fmtNum, fmtRatio, fmtSummary, mdTable, summarize, textTable, tick } from './lib/stats.mjs';
+import { glorotWeights, jsPeers, loadWasmfit } from './lib/peers.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const require = createRequire(join(here, 'package.json'));
+
+// ------------------------------------------------------------------------------ options
+const argv = process.argv.slice(2);
+function opt(name) {
+  const i = argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs an argument`);
+  return v;
+}
+const FLAGS = new Set(['--quick', '--readme', '--no-gemm']);
+const VALUED = new Set(['--json', '--svg', '--only', '--child-memory']);
+for (let i = 0; i < argv.length; i++) {
+  if (FLAGS.has(argv[i])) continue;
+  if (VALUED.has(argv[i])) {
+    i++;
+    continue;
+  }
+  throw new Error(`unknown argument ${argv[i]} (expected --quick, --json FILE, --svg FILE, --readme, --only LIST, --no-gemm)`);
+}
+const quick = argv.includes('--quick');
+const jsonFile = opt('--json');
+const svgFile = opt('--svg') ?? join(root, 'docs', 'img', 'bench', 'ratios.svg');
+const writeReadme = argv.includes('--readme');
+const only = opt('--only')?.split(',');
+const childMemory = opt('--child-memory');
+
+const CFG = quick
+  ? { windowMs: 250, minWindows: 3, maxWindows: 5, budgetMs: 2000, w3CapS: 15, w3MaxEpochs: 30, w3StopAt: 0.9 }
+  : { windowMs: 1000, minWindows: 5, maxWindows: 9, budgetMs: 10000, w3CapS: 60, w3MaxEpochs: 60, w3StopAt: 0.97 };
+
+const W1 = { id: 'W1', title: 'W1 784-256-128-10 ReLU, softmax CE, Adam 1e-3, batch 128 (MNIST digits)', dims: [784, 256, 128, 10], loss: 'ce', lr: 1e-3, batch: 128, target: 8 };
+const W2 = { id: 'W2', title: 'W2 32-64-64-1 ReLU, MSE, Adam 1e-3, batch 32 (synthetic regression)', dims: [32, 64, 64, 1], loss: 'mse', lr: 1e-3, batch: 32, target: 15 };
+const W3 = { id: 'W3', title: 'W3 time to 97% held-out accuracy (784-256-128-10, Adam 1e-3, batch 32, 8,000 MNIST digits)', dims: [784, 256, 128, 10], loss: 'ce', lr: 1e-3, batch: 32, goals: [0.97, 0.95, 0.9] };
+const WEIGHT_SEED = 7;
+
+const T0 = performance.now();
+const log = (s) => process.stderr.write(`[${((performance.now() - T0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
+
+// ------------------------------------------------------------------------------ data
+async function digits() {
+  const { node } = await loadWasmfit();
+  return node.loadDigits({ seed: 0 }); // 8,000 train / 2,000 held-out
+}
+function regression(rows, d) {
+  let s = 99;
+  const x = new Float32Array(rows * d);
+  for (let i = 0; i < x.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = s / 4294967296 - 0.5;
+  }
+  const y = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) y[r] = 2 * x[r * d] - x[r * d + 1] + 0.5 * x[r * d + 2] * x[r * d + 3];
+  return { x, y };
+}
+
+// ------------------------------------------------------------------------------ child: memory
+// `node bench/run.mjs --child-memory ID`: W1 for a few epochs with one library, alone in this
+// process, then prints its memory figures as one JSON line.
+if (childMemory) {
+  const rssStart = process.memoryUsage().rss;
+  const peer = jsPeers.find((p) => p.id === childMemory);
+  if (!peer) throw new Error(`--child-memory: unknown library ${childMemory}`);
+  await peer.load();
+  // Synthetic digits-shaped data (loading the 10,000 real digits from JSON would dominate RSS).
+  const rows = childMemory === 'brain.js' ? 32 : 2048;
+  const x = new Float32Array(rows * 784);
+  const y = new Int32Array(rows);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) >>> 0) / 4294967296;
+  for (let r = 0; r < rows; r++) y[r] = r % 10;
+  const t = await peer.create({ ...W1, weights: glorotWeights(W1.dims, WEIGHT_SEED) });
+  const d = t.prepare(x, y, rows);
+  for (let e = 0; e < (childMemory === 'brain.js' ? 1 : 3); e++) await t.epoch(d, e);
+  // Peak RSS of this process: VmHWM (Linux; ru_maxrss would carry the parent's peak across exec).
+  let maxRss = process.resourceUsage().maxRSS * 1024;
+  try {
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (hwm) maxRss = Number(hwm[1]) * 1024;
+  } catch {
+    /* not Linux */
+  }
+  const out = { id: childMemory, rssStart, rss: process.memoryUsage().rss, maxRss };
+  if (childMemory === 'wasmfit') {
+    const { rt } = await loadWasmfit();
+    const m = rt.memoryStats();
+    out.wasmCommitted = m.committedBytes;
+    out.wasmPeakInUse = m.peakInUseBytes;
+  }
+  if (childMemory === 'tfjs-wasm') {
+    const tf = require('@tensorflow/tfjs-core');
+    out.wasmCommitted = tf.backend().wasm?.HEAPU8?.buffer.byteLength;
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+  process.exit(0);
+}
+
+// ------------------------------------------------------------------------------ machine
+const pkgVersion = (p) => {
+  try {
+    return require(`${p}/package.json`).version;
+  } catch {
+    return null;
+  }
+};
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown CPU',
+  cores: cpus().length,
+  memGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${process.platform}-${process.arch}`,
+  date: new Date().toISOString().slice(0, 10),
+};
+log(`wasmfit bench${quick ? ' --quick' : ''}: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}`);
+
+// ------------------------------------------------------------------------------ peers
+/** Every library's row, whether it runs or not. */
+const libs = [];
+for (const p of jsPeers) {
+  if (only && p.id !== 'wasmfit' && !only.includes(p.id)) {
+    libs.push({ id: p.id, ok: false, reason: 'left out by --only' });
+    continue;
+  }
+  try {
+    const info = await p.load();
+    libs.push({ id: p.id, ok: true, peer: p, ...info });
+  } catch (e) {
+    libs.push({ id: p.id, ok: false, reason: e.message.split('\n')[0] });
+  }
+}
+const numpyLib = { id: 'numpy', ok: false };
+if (only && !only.includes('numpy')) numpyLib.reason = 'left out by --only';
+else {
+  const p = spawnSync('python3', ['-c', 'import numpy, sys; print(numpy.__version__); print(sys.version.split()[0])'], { encoding: 'utf8' });
+  if (p.error) numpyLib.reason = `python3 could not start (${p.error.code ?? p.error.message})`;
+  else if (p.status !== 0) numpyLib.reason = /No module named .?numpy/.test(p.stderr) ? 'python3 has no numpy (PyPI is unreachable here; Debian package python3-numpy provides it)' : `python3 failed: ${(p.stderr || '').trim().split('\n').pop()}`;
+  else {
+    const [nv, pv] = p.stdout.trim().split('\n');
+    Object.assign(numpyLib, { ok: true, version: nv, label: `numpy ${nv} on Python ${pv}, hand-written forward/backward/Adam, OPENBLAS_NUM_THREADS=1` });
+  }
+}
+libs.push(numpyLib);
+const lib = (id) => libs.find((l) => l.id === id);
+if (!lib('wasmfit').ok) throw new Error(`wasmfit itself did not load: ${lib('wasmfit').reason} (run npm run build first)`);
+for (const l of libs) log(`  ${l.ok ? l.label : `${l.id}: cannot run — ${l.reason}`}`);
+
+// ------------------------------------------------------------------------------ numpy child
+const tmp = mkdtempSync(join(tmpdir(), 'wasmfit-bench-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+function f32file(name, arrays) {
+  const f = join(tmp, name);
+  const parts = arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  writeFileSync(f, Buffer.concat(parts));
+  return f;
+}
+function runNumpy(job) {
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const p = spawnSync('python3', [join(here, 'numpy_mlp.py')], { input: JSON.stringify(job), env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (p.error) throw new Error(`python3 could not start (${p.error.code ?? p.error.message})`);
+  if (p.status !== 0) throw new Error(`python3 exited ${p.status}: ${(p.stderr || '').trim().split('\n').pop()}`);
+  return JSON.parse(p.stdout.trim().split('\n').pop());
+}
+
+// ------------------------------------------------------------------------------ W1 / W2
+const results = { throughput: {}, w3: {}, w4: null, memory: {}, size: {} };
+
+async function throughput(wl, data) {
+  const weights = glorotWeights(wl.dims, WEIGHT_SEED);
+  const k = wl.dims[wl.dims.length - 1];
+  const B = wl.batch;
+  const maxRows = B * 16;
+  const yPer = wl.loss === 'ce' ? 1 : k; // class ids, or k targets per row
+  const runs = [];
+  for (const l of libs.filter((x) => x.ok && x.peer)) {
+    log(`${wl.id}: setting up ${l.id}…`);
+    try {
+      const t = await l.peer.create({ ...wl, weights });
+      // calibrate on one unit (a batch; 16 rows for per-sample libraries): pick the data size
+      // (1, 4 or 16 units) and the epochs per window
+      const unit = t.perSample ? 16 : B;
+      const sub = (n) => ({ x: data.x.subarray(0, n * wl.dims[0]), y: data.y.subarray(0, n * yPer), rows: n });
+      let d = t.prepare(sub(unit).x, sub(unit).y, unit);
+      await t.epoch(d, 0);
+      if (!t.perSample) await t.epoch(d, 1);
+      let t0 = performance.now();
+      await t.epoch(d, 2);
+      const perUnit = Math.max(performance.now() - t0, 0.01);
+      const needUnits = CFG.windowMs / perUnit;
+      const nu = needUnits >= 16 ? 16 : needUnits >= 4 ? 4 : 1;
+      if (nu > 1) {
+        t.disposeData?.(d);
+        d = t.prepare(sub(nu * unit).x, sub(nu * unit).y, nu * unit);
+        await t.epoch(d, 3); // warm the larger shape too
+      }
+      const epochs = Math.max(1, Math.round(needUnits / nu));
+      runs.push({ l, t, d, epochs, rows: nu * unit, rates: [], spent: 0, seed: 10, note: t.note });
+    } catch (e) {
+      results.throughput[`${wl.id}:${l.id}`] = { error: e.message.split('\n')[0] };
+      log(`  ${l.id} failed: ${e.message}`);
+    }
+  }
+  // interleaved timed windows
+  for (let w = 0; w < CFG.maxWindows; w++) {
+    const active = runs.filter((r) => !r.error && (r.rates.length < CFG.minWindows || r.spent < CFG.budgetMs));
+    if (active.length === 0) break;
+    for (const r of active) {
+      await tick();
+      try {
+        const t0 = performance.now();
+        if (r.t.epochs) await r.t.epochs(r.d, r.epochs, r.seed++);
+        else for (let e = 0; e < r.epochs; e++) await r.t.epoch(r.d, r.seed++);
+        const dt = performance.now() - t0;
+        r.spent += dt;
+        r.rates.push((r.epochs * r.rows) / (dt / 1000));
+      } catch (e) {
+        r.error = e.message.split('\n')[0];
+      }
+    }
+  }
+  for (const r of runs) {
+    results.throughput[`${wl.id}:${r.l.id}`] = r.error ? { error: r.error } : { ...summarize(r.rates), rows: r.rows, epochsPerWindow: r.epochs, note: r.note };
+    r.t.disposeData?.(r.d);
+    r.t.dispose();
+  }
+  if (numpyLib.ok) {
+    log(`${wl.id}: numpy…`);
+    try {
+      const rows = maxRows;
+      const wf = f32file(`${wl.id}-w.bin`, weights);
+      const xf = f32file(`${wl.id}-x.bin`, [data.x.subarray(0, rows * wl.dims[0])]);
+      const yf = f32file(`${wl.id}-y.bin`, [data.y.subarray(0, rows * yPer)]);
+      const r = runNumpy({ job: 'throughput', dims: wl.dims, loss: wl.loss, lr: wl.lr, batch: B, x: xf, y: yf, rows, weights: wf, window_ms: CFG.windowMs, min_windows: CFG.minWindows, max_windows: CFG.maxWindows, budget_ms: CFG.budgetMs });
+      results.throughput[`${wl.id}:numpy`] = { ...summarize(r.rates), rows, epochsPerWindow: r.epochs_per_window, note: 'separate process, not interleaved' };
+    } catch (e) {
+      results.throughput[`${wl.id}:numpy`] = { error: e.message };
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------ W3
+/** Seconds of training until the held-out accuracy first reaches `goal`, from a curve. */
+const reachTime = (curve, goal) => curve.find(([, a]) => a >= goal)?.[0];
+
+async function timeToAccuracy(train, test) {
+  const weights = glorotWeights(W3.dims, WEIGHT_SEED);
+  for (const l of libs.filter((x) => x.ok && x.peer)) {
+    const key = l.id;
+    // An epoch of 8,000 samples that would alone take longer than the cap is not started
+    // (estimated from the W1 rate, halved for batch 32) — except tfjs-wasm's, the reference of
+    // the W3 target, which always runs at least one epoch.
+    const w1 = results.throughput[`W1:${l.id}`];
+    const estEpoch = w1?.median ? (2 * train.rows) / w1.median : undefined;
+    if (estEpoch !== undefined && estEpoch > CFG.w3CapS && l.id !== 'tfjs-wasm') {
+      results.w3[key] = { skipped: `one epoch would take ≈ ${estEpoch.toFixed(0)} s (half its W1 rate), over the ${CFG.w3CapS} s cap` };
+      continue;
+    }
+    log(`W3: ${l.id}…`);
+    try {
+      const t = await l.peer.create({ ...W3, weights });
+      const d = t.prepare(train.x, train.y, train.rows);
+      const dt = t.prepare(test.x, test.y, test.rows);
+      const curve = [];
+      let trained = 0;
+      for (let e = 0; e < CFG.w3MaxEpochs; e++) {
+        const t0 = performance.now();
+        await t.epoch(d, 1000 + e);
+        trained += (performance.now() - t0) / 1000;
+        curve.push([trained, t.accuracy(dt)]);
+        if (curve[curve.length - 1][1] >= CFG.w3StopAt || trained >= CFG.w3CapS) break;
+      }
+      t.disposeData?.(d);
+      t.disposeData?.(dt);
+      t.dispose();
+      results.w3[key] = { curve, note: t.note };
+    } catch (e) {
+      results.w3[key] = { error: e.message.split('\n')[0] };
+    }
+  }
+  if (numpyLib.ok) {
+    log('W3: numpy…');
+    try {
+      const r = runNumpy({
+        job: 'w3', dims: W3.dims, loss: 'ce', lr: W3.lr, batch: W3.batch,
+        weights: f32file('w3-w.bin', weights), x: f32file('w3-x.bin', [train.x]), y: f32file('w3-y.bin', [train.y]), rows: train.rows,
+        xt: f32file('w3-xt.bin', [test.x]), yt: f32file('w3-yt.bin', [test.y]), rows_t: test.rows,
+        targets: [CFG.w3StopAt], cap_s: CFG.w3CapS, max_epochs: CFG.w3MaxEpochs,
+      });
+      results.w3.numpy = { curve: r.curve };
+    } catch (e) {
+      results.w3.numpy = { error: e.message };
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------ W4
+function gemm() {
+  const out = join(tmp, 'gemm.jsonl');
+  const p = spawnSync(process.execPath, [join(here, 'gemm.mjs'), ...(quick ? ['--quick'] : []), '--json', out], { encoding: 'utf8', maxBuffer: 1 << 24, cwd: here });
+  if (p.status !== 0) return { error: `bench/gemm.mjs exited ${p.status}: ${(p.stderr || '').trim().split('\n').pop()}` };
+  const rows = readFileSync(out, 'utf8').trim().split('\n').map((s) => JSON.parse(s));
+  const sq = rows.filter((r) => r.group === 'square' && r.m >= 256);
+  const pick = (f) => sq.map(f).filter((v) => v && Number.isFinite(v.gflops));
+  const geo = (xs) => (xs.length ? Math.exp(xs.reduce((s, v) => s + Math.log(v), 0) / xs.length) : undefined);
+  const med = (xs) => (xs.length ? summarize(xs.map((v) => v.gflops)) : undefined);
+  const ratios = (f) => sq.map((r) => (r.wasmfit && f(r) ? r.wasmfit.gflops / f(r).gflops : undefined)).filter((v) => Number.isFinite(v));
+  return {
+    cases: sq.length,
+    wasmfit: med(pick((r) => r.wasmfit)),
+    tfjs: med(pick((r) => r.tfjsPlain)),
+    numpy: med(pick((r) => r.numpy)),
+    ratioTfjs: geo(ratios((r) => r.tfjsPlain)),
+    ratioTfjsT: geo(sq.filter((r) => r.variant !== 'AB').map((r) => (r.wasmfit && r.tfjsTransposed ? r.wasmfit.gflops / r.tfjsTransposed.gflops : undefined)).filter((v) => Number.isFinite(v))),
+    ratioNumpy: geo(ratios((r) => r.numpy)),
+    peers: rows[0]?.peers,
+    stdout: p.stdout,
+  };
+}
+
+// ------------------------------------------------------------------------------ memory
+function memory() {
+  for (const l of libs.filter((x) => x.ok && x.peer)) {
+    log(`memory: ${l.id}…`);
+    const p = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child-memory', l.id], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (p.status !== 0) {
+      const lines = (p.stderr || '').trim().split('\n');
+      results.memory[l.id] = { error: lines.find((s) => /Error\b/.test(s)) ?? lines.pop() }; // not node's version footer
+      continue;
+    }
+    results.memory[l.id] = JSON.parse(p.stdout.trim().split('\n').pop());
+  }
+  const [d, h1, h2, k] = W1.dims;
+  const P = d * h1 + h1 + h1 * h2 + h2 + h2 * k + k;
+  const act = W1.batch * (d + h1 + h2 + k);
+  results.memory.needed = { params: 4 * P, grads: 4 * P, adam: 8 * P, activations: 4 * act, total: 4 * (4 * P + act) };
+}
+
+// ------------------------------------------------------------------------------ size
+function gz(files) {
+  let raw = 0;
+  let packed = 0;
+  for (const f of files) {
+    const b = readFileSync(f);
+    raw += b.length;
+    packed += gzipSync(b, { level: 9 }).length;
+  }
+  return { raw, gz: packed, files: files.map((f) => relative(root, f)) };
+}
+async function sizes() {
+  // wasmfit: the ESM entry and the chunks it imports (both WASM builds are embedded in them)
+  const dist = join(root, 'dist');
+  const seen = new Set();
+  const walk = (f) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const m of readFileSync(f, 'utf8').matchAll(/from\s*"(\.\/[^"]+)"/g)) walk(join(dirname(f), m[1]));
+  };
+  walk(join(dist, 'wasmfit.mjs'));
+  results.size.wasmfit = { ...gz([...seen]), what: 'dist/wasmfit.mjs + chunks (minified ESM; SIMD128 and scalar WASM embedded)' };
+  const nm = (p) => join(here, 'node_modules', p);
+  const tryGz = (id, files, what) => {
+    if (!files.every((f) => existsSync(f))) results.size[id] = { error: `missing ${files.filter((f) => !existsSync(f)).map((f) => relative(here, f)).join(', ')}` };
+    else results.size[id] = { ...gz(files), what };
+  };
+  const core = [nm('@tensorflow/tfjs-core/dist/tf-core.min.js'), nm('@tensorflow/tfjs-layers/dist/tf-layers.min.js')];
+  tryGz('tfjs-wasm', [...core, nm('@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js'), nm('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm')], 'tf-core + tf-layers + tf-backend-wasm .min.js + tfjs-backend-wasm-simd.wasm');
+  tryGz('tfjs-cpu', [...core, nm('@tensorflow/tfjs-backend-cpu/dist/tf-backend-cpu.min.js')], 'tf-core + tf-layers + tf-backend-cpu .min.js');
+  tryGz('brain.js', [nm('brain.js/browser.min.js')], 'browser.min.js (its browser bundle, gpu.js included)');
+  // jax-js ships unminified ESM only: bundle and minify its entry with esbuild for a fair figure.
+  try {
+    const esbuild = await import('esbuild');
+    const out = join(tmp, 'jax.min.js');
+    await esbuild.build({ stdin: { contents: "export * from '@jax-js/jax';", resolveDir: here }, bundle: true, minify: true, format: 'esm', platform: 'browser', outfile: out, logLevel: 'silent' });
+    const extra = readdirSync(tmp).filter((f) => f.startsWith('jax.min') && f !== 'jax.min.js').map((f) => join(tmp, f));
+    results.size['jax-js'] = { ...gz([out, ...extra]), files: ['@jax-js/jax (esbuild --bundle --minify)'], what: 'its ESM entry bundled and minified with esbuild (it ships no minified build; kernels are generated at run time)' };
+  } catch (e) {
+    results.size['jax-js'] = { error: `esbuild could not bundle it: ${e.message.split('\n')[0]}` };
+  }
+  results.size.numpy = { error: 'native (CPython + numpy + OpenBLAS), not a JS bundle' };
+}
+
+// ------------------------------------------------------------------------------ run
+const t00 = performance.now();
+const { train, test } = await digits();
+await throughput(W1, { x: train.x, y: train.y });
+const reg = regression(W2.batch * 16, 32);
+await throughput(W2, reg);
+await timeToAccuracy(train, test);
+if (!argv.includes('--no-gemm')) {
+  log('W4: bench/gemm.mjs…');
+  results.w4 = gemm();
+}
+memory();
+await sizes();
+const elapsed = (performance.now() - t00) / 1000;
+
+// ------------------------------------------------------------------------------ report
+const ORDER = ['wasmfit', 'tfjs-wasm', 'tfjs-cpu', 'brain.js', 'jax-js', 'numpy'];
+const why = (id) => lib(id)?.reason;
+const wfT = (wl) => results.throughput[`${wl}:wasmfit`];
+
+function throughputRows(wl) {
+  return ORDER.map((id) => {
+    const r = results.throughput[`${wl}:${id}`];
+    if (!lib(id)?.ok) return [id, `cannot run: ${why(id)}`, '—'];
+    if (!r) return [id, 'not measured', '—'];
+    if (r.error) return [id, `failed: ${r.error}`, '—'];
+    const ratio = id === 'wasmfit' ? undefined : wfT(wl)?.median / r.median;
+    return [id, fmtSummary(r), id === 'wasmfit' ? '1×' : fmtRatio(ratio)];
+  });
+}
+
+function w3Row(id) {
+  const dash = W3.goals.map(() => '—');
+  if (!lib(id)?.ok) return [id, `cannot run: ${why(id)}`, ...dash.slice(1), '—', '—'];
+  const r = results.w3[id];
+  if (!r) return [id, 'not measured', ...dash.slice(1), '—', '—'];
+  if (r.error) return [id, `failed: ${r.error}`, ...dash.slice(1), '—', '—'];
+  if (r.skipped) return [id, `not run: ${r.skipped}`, ...dash.slice(1), '—', '—'];
+  const last = r.curve[r.curve.length - 1];
+  const best = Math.max(...r.curve.map(([, a]) => a));
+  const q = w3Ratio(id);
+  const ratio = id === 'wasmfit' ? '1×' : q ? `${q.lowerBound ? '> ' : ''}${fmtRatio(q.ratio)} (to ${Math.round(q.goal * 100)}%)` : '—';
+  const cells = W3.goals.map((g) => {
+    const t = reachTime(r.curve, g);
+    if (t) return `${t.toFixed(2)} s`;
+    return g > CFG.w3StopAt && best >= CFG.w3StopAt ? `(stopped at ${Math.round(CFG.w3StopAt * 100)}%)` : `not reached in ${last[0].toFixed(1)} s`;
+  });
+  return [id, ...cells, `${best.toFixed(4)} (${r.curve.length} ep.)`, ratio];
+}
+
+/**
+ * Library time ÷ wasmfit time to the highest goal both reached; when wasmfit reached a goal the
+ * library did not reach within its run, the ratio is a lower bound (its whole training time).
+ */
+const w3Ratio = (id) => {
+  const r = results.w3[id];
+  const wf = results.w3.wasmfit;
+  if (!r?.curve || !wf?.curve) return undefined;
+  for (const goal of W3.goals) {
+    const a = reachTime(r.curve, goal);
+    const b = reachTime(wf.curve, goal);
+    if (a && b) return { ratio: a / b, goal, lowerBound: false };
+  }
+  for (const goal of W3.goals) {
+    const b = reachTime(wf.curve, goal);
+    if (b) return { ratio: r.curve[r.curve.length - 1][0] / b, goal, lowerBound: true };
+  }
+  return undefined;
+};
+
+const memRows = () =>
+  ORDER.filter((id) => id !== 'numpy').map((id) => {
+    const m = results.memory[id];
+    if (!lib(id)?.ok) return [id, `cannot run: ${why(id)}`, '—', '—'];
+    if (!m) return [id, 'not measured', '—', '—'];
+    if (m.error) return [id, `failed: ${m.error}`, '—', '—'];
+    return [id, fmtBytes(m.maxRss), fmtBytes(m.maxRss - m.rssStart), m.wasmCommitted ? fmtBytes(m.wasmCommitted) : '—'];
+  });
+
+const sizeRows = () =>
+  ORDER.map((id) => {
+    const s = results.size[id];
+    if (!s) return [id, '—', '—', '—'];
+    if (s.error) return [id, '—', '—', s.error];
+    const ratio = id === 'wasmfit' ? '' : ` (${fmtRatio(s.gz / results.size.wasmfit.gz)} wasmfit)`;
+    return [id, `${(s.gz / 1024).toFixed(1)} KiB${ratio}`, `${(s.raw / 1024).toFixed(0)} KiB`, s.what];
+  });
+
+const need = results.memory.needed;
+const wfMem = results.memory.wasmfit;
+const memFactor = wfMem?.wasmCommitted ? wfMem.wasmCommitted / need.total : undefined;
+const r1 = wfT('W1') && results.throughput['W1:tfjs-wasm']?.median ? wfT('W1').median / results.throughput['W1:tfjs-wasm'].median : undefined;
+const r2 = wfT('W2') && results.throughput['W2:tfjs-wasm']?.median ? wfT('W2').median / results.throughput['W2:tfjs-wasm'].median : undefined;
+const r3 = w3Ratio('tfjs-wasm');
+const sizeKiB = results.size.wasmfit.gz / 1024;
+const verdict = (ok) => (ok === undefined ? 'not measured' : ok ? 'met' : 'NOT met');
+const targets = [
+  ['W1 ≥ 8× tfjs-wasm', r1 === undefined ? '—' : fmtRatio(r1), verdict(r1 === undefined ? undefined : r1 >= 8)],
+  ['W2 ≥ 15× tfjs-wasm', r2 === undefined ? '—' : fmtRatio(r2), verdict(r2 === undefined ? undefined : r2 >= 15)],
+  [`W3 ≥ ½ W1 ratio faster than tfjs-wasm${r1 ? ` (≥ ${fmtRatio(r1 / 2)})` : ''}`, r3 ? `${r3.lowerBound ? '> ' : ''}${fmtRatio(r3.ratio)} (time to ${Math.round(r3.goal * 100)}%)` : '—', r3 && r1 ? (r3.ratio >= r1 / 2 ? 'met' : r3.lowerBound ? 'undetermined (a lower bound)' : 'NOT met') : 'not measured'],
+  ['W1 WASM memory ≤ 2× needed', memFactor ? `${fmtBytes(wfMem.wasmCommitted)} / ${fmtBytes(need.total)} = ${memFactor.toFixed(2)}×` : '—', verdict(memFactor === undefined ? undefined : memFactor <= 2)],
+  ['JS + WASM ≤ 100 KB gzipped', `${(results.size.wasmfit.gz / 1000).toFixed(1)} kB (${sizeKiB.toFixed(1)} KiB)`, verdict(results.size.wasmfit.gz <= 100_000)],
+];
+
+const labels = libs.map((l) => `- ${l.id}: ${l.ok ? l.label : `cannot run — ${l.reason}`}`);
+const notes = [];
+for (const id of ORDER) {
+  const n = results.throughput[`W1:${id}`]?.note ?? results.w3[id]?.note;
+  if (n) notes.push(`- ${id}: ${n}`);
+}
+const W3_HEAD = ['library', ...W3.goals.map((g) => `time to ${Math.round(g * 100)}%`), 'best held-out acc. (epochs)', 'wasmfit is'];
+
+let text = `\nwasmfit benchmark${quick ? ' (--quick)' : ''} — ${machine.date}, ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, node ${machine.node}, ${machine.platform}; ${elapsed.toFixed(0)} s\n`;
+text += labels.join('\n') + '\n';
+for (const wl of [W1, W2]) {
+  text += `\n${wl.title}\ntraining samples/s, median (min–max) over timed windows; ratio = wasmfit ÷ library, same run\n`;
+  text += textTable(['library', 'samples/s', 'wasmfit is'], throughputRows(wl.id)) + '\n';
+}
+text += `\n${W3.title}\ntraining seconds (evaluation not timed); stops at ${Math.round(CFG.w3StopAt * 100)}%, after ${CFG.w3CapS} s or ${CFG.w3MaxEpochs} epochs; ratio = library time ÷ wasmfit time ('>' : the library had not reached it when stopped)\n`;
+text += textTable(W3_HEAD, ORDER.map(w3Row)) + '\n';
+if (results.w4) {
+  const g = results.w4;
+  text += `\nW4 GEMM GFLOP/s (bench/gemm.mjs${quick ? ' --quick' : ''}; ${g.error ? '' : `${g.cases} square cases 256³–1024³, A·B, Aᵀ·B, A·Bᵀ, one thread`})\n`;
+  text += g.error
+    ? `  failed: ${g.error}\n`
+    : textTable(['library', 'GFLOP/s median (min–max)', 'wasmfit is (geo-mean)'], [
+        ['wasmfit', fmtSummary(g.wasmfit), '1×'],
+        ['tfjs-wasm matMul', fmtSummary(g.tfjs), `${fmtRatio(g.ratioTfjs)} (${fmtRatio(g.ratioTfjsT)} vs transposed matMul)`],
+        ['numpy', fmtSummary(g.numpy), fmtRatio(g.ratioNumpy)],
+      ]) + '\n';
+}
+text += `\nMemory, W1 in a child process per library (2,048 digit-shaped rows, 3 epochs; brain.js 32 rows, 1 epoch); RSS growth = peak − RSS of bare node\n`;
+text += textTable(['library', 'peak RSS', 'RSS growth', 'WASM memory'], memRows()) + '\n';
+text += `needed by W1: parameters ${fmtBytes(need.params)} + gradients ${fmtBytes(need.grads)} + Adam state ${fmtBytes(need.adam)} + one batch's activations ${fmtBytes(need.activations)} = ${fmtBytes(need.total)}\n`;
+text += `\nSize, gzip -9\n` + textTable(['library', 'gzipped', 'raw', 'what'], sizeRows()) + '\n';
+text += `\nTargets (reported, not asserted)\n` + textTable(['target', 'measured', ''], targets) + '\n';
+if (notes.length) text += `\nRecipe differences\n${notes.join('\n')}\n`;
+console.log(text);
+
+// ------------------------------------------------------------------------------ JSON lines
+const jsonLines = [];
+const meta = { date: machine.date, quick, node: machine.node, cpu: machine.cpu, cores: machine.cores };
+for (const l of libs) jsonLines.push({ ...meta, kind: 'library', id: l.id, ok: l.ok, label: l.label ?? null, version: l.version ?? null, reason: l.reason ?? null });
+for (const [key, r] of Object.entries(results.throughput)) {
+  const [wl, id] = key.split(':');
+  jsonLines.push({ ...meta, kind: 'throughput', workload: wl, id, unit: 'samples/s', ...r, ratio: r.median && id !== 'wasmfit' ? wfT(wl)?.median / r.median : null });
+}
+for (const id of ORDER) {
+  if (!results.w3[id]) continue;
+  const times = Object.fromEntries(W3.goals.map((g) => [`timeTo${Math.round(g * 100)}`, reachTime(results.w3[id].curve ?? [], g) ?? null]));
+  jsonLines.push({ ...meta, kind: 'time-to-accuracy', workload: 'W3', id, stopAt: CFG.w3StopAt, capSeconds: CFG.w3CapS, ...times, ratio: w3Ratio(id) ?? null, ...results.w3[id] });
+}
+if (results.w4) {
+  const { stdout, ...g } = results.w4;
+  jsonLines.push({ ...meta, kind: 'gemm', workload: 'W4', unit: 'GFLOP/s', ...g });
+}
+for (const id of ORDER) if (results.memory[id]) jsonLines.push({ ...meta, kind: 'memory', workload: 'W1', id, ...results.memory[id] });
+jsonLines.push({ ...meta, kind: 'memory-needed', workload: 'W1', ...need, wasmfitFactor: memFactor ?? null });
+for (const id of ORDER) if (results.size[id]) jsonLines.push({ ...meta, kind: 'size', id, ...results.size[id] });
+if (jsonFile) {
+  writeFileSync(jsonFile, jsonLines.map((o) => JSON.stringify(o)).join('\n') + '\n');
+  log(`wrote ${jsonLines.length} JSON lines to ${jsonFile}`);
+}
+
+// ------------------------------------------------------------------------------ SVG
+const PEERS = ['tfjs-wasm', 'tfjs-cpu', 'brain.js', 'jax-js', 'numpy'];
+const bar = (label, value, target, note, key = label) => ({ label, value, target, note, key });
+const groups = [
+  ...[W1, W2].map((wl) => ({
+    name: `${wl.id} samples/s`,
+    bars: PEERS.map((id) => {
+      const r = results.throughput[`${wl.id}:${id}`];
+      return bar(id, r?.median ? wfT(wl.id)?.median / r.median : NaN, id === 'tfjs-wasm' ? wl.target : undefined, lib(id)?.ok ? r?.error ? 'failed' : 'not measured' : 'cannot run');
+    }),
+  })),
+  {
+    name: 'W3 time to accuracy',
+    bars: PEERS.map((id) => {
+      const q = w3Ratio(id);
+      return bar(q ? `${id} (${q.lowerBound ? '> ' : ''}${Math.round(q.goal * 100)}%)` : id, q?.ratio ?? NaN, id === 'tfjs-wasm' && r1 ? r1 / 2 : undefined, results.w3[id]?.skipped ? 'not run (over the cap)' : lib(id)?.ok ? 'target not reached' : 'cannot run', id);
+    }),
+  },
+];
+if (results.w4 && !results.w4.error) groups.push({ name: 'W4 GEMM GFLOP/s', bars: [bar('tfjs-wasm matMul', results.w4.ratioTfjs, undefined, undefined, 'tfjs-wasm'), bar('numpy', results.w4.ratioNumpy)] });
+mkdirSync(dirname(svgFile), { recursive: true });
+writeFileSync(svgFile, barChart(groups, { title: `wasmfit speed-up over each library (same run, ${machine.date}${quick ? ', --quick' : ''})`, xLabel: 'wasmfit ÷ library (log scale; > 1× means wasmfit is faster)' }));
+log(`wrote ${relative(process.cwd(), svgFile)}`);
+
+// ------------------------------------------------------------------------------ README
+if (writeReadme) {
+  const readmePath = join(root, 'README.md');
+  const readme = readFileSync(readmePath, 'utf8');
+  const START = '<!-- bench:start -->';
+  const END = '<!-- bench:end -->';
+  const a = readme.indexOf(START);
+  const b = readme.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${START} … ${END} section to regenerate`);
+  const svgRel = relative(root, svgFile).split('\\').join('/');
+  const md = [];
+  md.push(START);
+  md.push(`<!-- generated by \`node bench/run.mjs${quick ? ' --quick' : ''} --readme\`; do not edit by hand -->`);
+  md.push(`Measured by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${machine.date}: ${machine.cpu}, ${machine.cores} cores (shared), ${machine.memGiB} GiB, Node ${machine.node.slice(1)}, ${machine.platform}. Every library runs on one thread, from the same initial weights; ratios come from the same run.`);
+  md.push('');
+  md.push(labels.join('\n'));
+  md.push('');
+  md.push(`![wasmfit speed-up over each library](${svgRel})`);
+  for (const wl of [W1, W2]) {
+    md.push('', `**${wl.title}** — training samples/s, median (min–max)`, '');
+    md.push(mdTable(['library', 'samples/s', 'wasmfit is'], throughputRows(wl.id)));
+  }
+  md.push('', `**${W3.title}** — training seconds (evaluation not timed; stops at ${Math.round(CFG.w3StopAt * 100)}% or after ${CFG.w3CapS} s; '>': not reached when stopped)`, '');
+  md.push(mdTable(W3_HEAD, ORDER.map(w3Row)));
+  if (results.w4 && !results.w4.error) {
+    const g = results.w4;
+    md.push('', `**W4 GEMM** (\`bench/gemm.mjs\`, square 256³–1024³, all three variants): wasmfit ${fmtSummary(g.wasmfit)} GFLOP/s, tfjs-wasm \`matMul\` ${fmtSummary(g.tfjs)} (wasmfit ${fmtRatio(g.ratioTfjs)}; ${fmtRatio(g.ratioTfjsT)} against its transposed \`matMul\`), numpy/OpenBLAS ${fmtSummary(g.numpy)} (wasmfit ${fmtRatio(g.ratioNumpy)}).`);
+  }
+  md.push('', `**Memory** (W1 alone in a child process per library). Needed: ${fmtBytes(need.total)} (parameters, gradients, Adam state, one batch's activations).`, '');
+  md.push(mdTable(['library', 'peak RSS', 'RSS growth', 'WASM memory'], memRows()));
+  md.push('', '**Size** (gzip -9)', '');
+  md.push(mdTable(['library', 'gzipped', 'raw', 'what'], sizeRows(), [0, 3]));
+  md.push('', '**Targets** (reported, not asserted)', '');
+  md.push(mdTable(['target', 'measured', ''], targets, [0, 2]));
+  if (notes.length) md.push('', 'Recipe differences:', '', notes.join('\n'));
+  md.push(END);
+  writeFileSync(readmePath, readme.slice(0, a) + md.join('\n') + readme.slice(b + END.length));
+  log('rewrote the README performance section');
+}
