@@ -189,7 +189,7 @@ await import(${JSON.stringify(real)});
     expect(() => W.workerRunner({ threads: 2 } as never)).toThrow(/unknown option 'threads'/);
     expect(() => W.workerRunner({ worker: { transfer: true } as never })).toThrow(/worker.transfer/);
 
-    const spec = (c: { lr: number }) => ({ model: { inputShape: [6] as [number], layers: [wf.dense(3)], optimizer: wf.sgd({ lr: c.lr }), loss: 'softmaxCrossEntropy' as const }, fit: { epochs: 3 } });
+    const spec = (c: { lr: number }) => ({ model: { inputShape: [6] as [number], layers: [wf.dense(3)], optimizer: wf.sgd({ lr: c.lr }), loss: 'softmaxCrossEntropy' as const }, fit: { epochs: 3 } as never });
     await expect(wf.randomSearch({ space, spec, data: { x, y }, trials: 2, metric: 'loss', runner: W.workerRunner() })).rejects.toThrow(/fit.epochs is set by the search/);
     await expect(wf.randomSearch({ space, spec, build, data: { x, y }, trials: 2 } as never)).rejects.toThrow(/not build and spec/);
     // a spec the worker rejects (7 features for a 6-feature dataset): the typed error, not a failed trial

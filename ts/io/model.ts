@@ -6,7 +6,8 @@
 import { FormatError, WasmfitError } from '../errors/index.js';
 import { activation, batchNorm, dense, dropout, type LayerConfig } from '../layers/index.js';
 import { Sequential, type CompileOptions } from '../model/sequential.js';
-import { checkOptimizer } from '../optimizers/index.js';
+import { checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
+import { cg, isSecondOrder, lbfgs, type CgOptions, type LbfgsOptions, type SecondOrderConfig } from '../optimizers/lbfgs.js';
 import { checkRegularizer } from '../regularizers/index.js';
 import type { Runtime } from '../runtime/loader.js';
 import { type Container, type Kind, readContainer, type StoredTensor, writeContainer } from './container.js';
@@ -43,7 +44,7 @@ export function weightTensors(model: Sequential): StoredTensor[] {
 
 /**
  * Serializes a model — architecture (layers with their options, initializers, regularizers and
- * constraints), compile config (optimizer config and loss) and every weight tensor (f32
+ * constraints), compile config (optimizer config — first-order, `lbfgs` or `cg` — and loss) and every weight tensor (f32
  * little-endian, batch-norm running statistics included) — into the wasmfit file format: a magic
  * string, the format version, the kernel ABI version, a JSON header, the tensor data and a CRC-32.
  * Optimizer state is not included; use {@link serializeCheckpoint} to resume training.
@@ -168,10 +169,19 @@ export function parseModelHeader(h: Record<string, unknown>, where: string): { i
   let compile: CompileOptions | null = null;
   if (h.compile !== null && h.compile !== undefined) {
     if (!isObj(h.compile)) field(where, 'header.compile', 'is not an object or null.');
-    const optimizer = revive(where, 'header.compile.optimizer', () => checkOptimizer(h.compile && (h.compile as Record<string, unknown>).optimizer, 'compile'));
+    const optimizer = revive(where, 'header.compile.optimizer', () => reviveOptimizer((h.compile as Record<string, unknown>).optimizer));
     compile = { optimizer, loss: h.compile.loss as CompileOptions['loss'] };
   }
   return { inputSize: shape[0] as number, seed, layers, compile };
+}
+
+/** An optimizer config from header JSON: first-order ones through checkOptimizer, L-BFGS / CG through their factories (which validate every option). */
+function reviveOptimizer(raw: unknown): OptimizerConfig | SecondOrderConfig {
+  if (isSecondOrder(raw)) {
+    const { type, ...options } = raw as unknown as { type: 'lbfgs' | 'cg' } & Record<string, unknown>;
+    return type === 'lbfgs' ? lbfgs(options as LbfgsOptions) : cg(options as CgOptions);
+  }
+  return checkOptimizer(raw, 'compile');
 }
 
 /** Checks the file's tensors against the architecture; returns them in getWeights order. @internal */
