@@ -138,7 +138,7 @@ describe('bad second-order configs and state', () => {
     const m = build(lbfgs({ lineSearch: 'strongWolfe', maxIter: 4, historySize: 3 }));
     await m.fit(x, y, { ...full, epochs: 3 });
     const good = serializeCheckpoint(m);
-    const st = split(good).header.training.secondOrder;
+    const st = (split(good).header as Record<string, any>).training.secondOrder;
     expect(st.pairs).toBe(3);
     expect(st.nIter).toBeGreaterThan(3);
     const W = deserializeCheckpoint;
