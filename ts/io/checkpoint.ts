@@ -12,7 +12,7 @@ import { Sequential } from '../model/sequential.js';
 import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
 import type { EngineState } from '../optimizers/second-order.js';
 import { type Container, readContainer, type StoredTensor, writeContainer } from './container.js';
-import { buildModel, type DeserializeOptions, modelHeader, weightTensors } from './model.js';
+import { buildModel, type DeserializeOptions, metadataOption, modelHeader, type SerializeModelOptions, weightTensors } from './model.js';
 
 /** What {@link deserializeCheckpoint} returns. */
 export interface Checkpoint {
@@ -152,14 +152,18 @@ function decode(v: unknown, c: Container, path: string, depth: number): unknown 
  * callbacks (earlyStopping, plateauCallback). From `onEpochEnd` the position is the start of the
  * next epoch; from `onBatchEnd` the next batch.
  *
- * @throws OptionError when the model is not compiled; DisposedError after `dispose()`.
+ * `options.metadata` stores a JSON object of your own, as for `serializeModel` (`readModelMetadata`).
+ *
+ * @throws OptionError when the model is not compiled or the metadata is not plain JSON within
+ * the limits; DisposedError after `dispose()`.
  */
-export function serializeCheckpoint(model: Sequential): Uint8Array {
-  return checkpointBytes(model).bytes;
+export function serializeCheckpoint(model: Sequential, options?: SerializeModelOptions): Uint8Array {
+  return checkpointBytes(model, metadataOption(options, 'serializeCheckpoint')).bytes;
 }
 
-function checkpointBytes(model: Sequential): { bytes: Uint8Array; fit: FitResumeState | null } {
+function checkpointBytes(model: Sequential, metadata?: SerializeModelOptions['metadata']): { bytes: Uint8Array; fit: FitResumeState | null } {
   const header = modelHeader(model, 'serializeCheckpoint') as unknown as Record<string, unknown>;
+  if (metadata !== undefined) header.metadata = metadata;
   if (header.compile === null) throw new OptionError('model', 'serializeCheckpoint: the model is not compiled, so it has no training state; compile it first or save it with serializeModel.');
   const st = model.exportTrainingState();
   const tensors = weightTensors(model);
