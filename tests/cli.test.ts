@@ -66,7 +66,16 @@ describe('wasmfit train / predict', () => {
     const m = await node.loadModel(join(dir, 'flowers.wasmfit'));
     expect(m.inputSize).toBe(3);
     expect(m.outputSize).toBe(2);
+    // what predict needs travels as public user metadata (readModelMetadata)
+    const meta = wf.readModelMetadata(readFileSync(join(dir, 'flowers.wasmfit')))!.wasmfitCli as Record<string, unknown>;
+    expect(meta).toMatchObject({ version: 1, task: 'classification', target: 'species', features: ['petal_len', 'petal_wid', 'noise'], classes: ['setosa', 'virginica'] });
+    // a model saved from code has no CLI section: predict says so
+    await node.saveModel(join(dir, 'plain.wasmfit'), m);
     m.dispose();
+    writeFileSync(join(dir, 'plain.csv'), flowers(4, 9));
+    const plain = run('predict', '--model', 'plain.wasmfit', '--data', 'plain.csv');
+    expect(plain.code).toBe(2);
+    expect(plain.err).toMatch(/plain\.wasmfit is a wasmfit model without the CLI's column metadata/);
 
     // new rows, columns in another order, no target column
     const fresh = flowers(60, 2).trim().split('\n').map((l) => l.split(','));

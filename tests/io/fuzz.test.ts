@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   FormatError, Sequential, adam, batchNorm, checkpointCallback, dense, deserializeCheckpoint, deserializeModel, dropout, earlyStopping, init,
-  loadSafetensorsWeights, modelToSafetensors, readSafetensors, serializeModel,
+  lbfgs, loadSafetensorsWeights, modelToSafetensors, readModelMetadata, readSafetensors, serializeCheckpoint, serializeModel,
 } from '../../ts/index.js';
 import { fixCrc, join, split } from './container-util.js';
 
@@ -12,6 +12,8 @@ const layers = () => [dense(5, { activation: 'relu' }), batchNorm(), dropout(0.1
 let modelBytes: Uint8Array;
 let ckptBytes: Uint8Array;
 let stBytes: Uint8Array;
+let metaBytes: Uint8Array;
+let lbfgsBytes: Uint8Array;
 let target: Sequential;
 
 beforeAll(async () => {
@@ -22,6 +24,12 @@ beforeAll(async () => {
   const y = Int32Array.from({ length: 24 }, (_, i) => i % 3);
   await m.fit(x, y, { epochs: 2, batchSize: 8, validationSplit: 0.25, callbacks: [earlyStopping({ restoreBestWeights: true }), checkpointCallback({ save: (b) => { ckptBytes = b; } })] });
   modelBytes = serializeModel(m);
+  metaBytes = serializeModel(m, { metadata: { classes: ['a', 'b', 'c'], stats: { mean: [0.5, -1], n: 24 }, note: null } });
+  const l = new Sequential({ inputShape: 4, layers: [dense(5, { activation: 'tanh' }), dense(3)], seed: 1 });
+  l.compile({ optimizer: lbfgs({ lineSearch: 'strongWolfe', maxIter: 3, historySize: 2 }), loss: 'softmaxCrossEntropy' });
+  await l.fit(x, y, { epochs: 3, batchSize: 24 });
+  lbfgsBytes = serializeCheckpoint(l);
+  l.dispose();
   stBytes = modelToSafetensors(m);
   target = new Sequential({ inputShape: 4, layers: layers(), seed: 2 });
 });
@@ -42,6 +50,8 @@ function outcome(f: () => unknown): 'ok' | 'format' {
 const readers: [string, () => Uint8Array, (b: Uint8Array) => unknown][] = [
   ['deserializeModel', () => modelBytes, (b) => deserializeModel(b)],
   ['deserializeCheckpoint', () => ckptBytes, (b) => deserializeCheckpoint(b)],
+  ['deserializeCheckpoint (L-BFGS state)', () => lbfgsBytes, (b) => deserializeCheckpoint(b)],
+  ['readModelMetadata', () => metaBytes, (b) => readModelMetadata(b)],
   ['readSafetensors', () => stBytes, (b) => readSafetensors(b)],
   ['loadSafetensorsWeights', () => stBytes, (b) => loadSafetensorsWeights(target, b)],
 ];

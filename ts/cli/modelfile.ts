@@ -1,16 +1,18 @@
 /**
- * The CLI's model file: a regular wasmfit model file (ts/io: same container, header and tensors,
- * so `loadModel` reads it) whose JSON header also carries a `cli` section with what `predict` needs
+ * The CLI's model file: a regular wasmfit model file (`serializeModel`, so `loadModel` reads it)
+ * whose user metadata (`readModelMetadata`) holds, under the key `wasmfitCli`, what `predict` needs
  * beyond the network: feature column names, the standardization, the target and its classes.
  * @internal
  */
 import { readFileSync } from 'node:fs';
 import { FormatError } from '../errors/index.js';
-import { readContainer, writeContainer } from '../io/container.js';
-import { buildModel, modelHeader, weightTensors } from '../io/model.js';
+import { deserializeModel, readModelMetadata, serializeModel } from '../io/index.js';
 import { writeFileAtomic } from '../io/node.js';
 import type { Sequential } from '../model/sequential.js';
 import { CliError } from './errors.js';
+
+/** The metadata key of the CLI's section. */
+const KEY = 'wasmfitCli';
 
 export interface CliMeta {
   version: 1;
@@ -28,24 +30,34 @@ export interface CliMeta {
 }
 
 export async function saveCliModel(path: string, model: Sequential, meta: CliMeta): Promise<number> {
-  const header = { ...modelHeader(model, 'wasmfit train'), cli: meta };
-  const bytes = writeContainer('model', header as unknown as Record<string, unknown>, weightTensors(model));
+  const bytes = serializeModel(model, { metadata: { [KEY]: { ...meta } } });
   await writeFileAtomic(path, bytes);
   return bytes.length;
 }
 
 const isNums = (a: unknown, n: number): a is number[] => Array.isArray(a) && a.length === n && a.every((v) => typeof v === 'number' && Number.isFinite(v));
 
-export function loadCliModel(path: string): { model: Sequential; meta: CliMeta } {
-  let bytes: Uint8Array;
+/** Re-raises a reader's FormatError with the file's path instead of the reader's name. */
+function withPath<T>(where: string, f: () => T): T {
   try {
-    bytes = readFileSync(path);
+    return f();
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(`${where}: ${e.message.replace(/^\w+: /, '')}`);
+    throw e;
+  }
+}
+
+export function loadCliModel(path: string): { model: Sequential; meta: CliMeta } {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
   } catch (e) {
     throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const where = `wasmfit predict (${path})`;
-  const c = readContainer(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), where, ['model', 'checkpoint']);
-  const m = c.header.cli as Partial<CliMeta> | undefined;
+  const all = withPath(where, () => readModelMetadata(bytes));
+  const m = all?.[KEY] as Partial<CliMeta> | undefined;
   if (!m || typeof m !== 'object') throw new CliError(`${path} is a wasmfit model without the CLI's column metadata; predict from code with loadModel(), or train it with wasmfit train.`);
   const d = Array.isArray(m.features) ? m.features.length : -1;
   const ok =
@@ -53,11 +65,11 @@ export function loadCliModel(path: string): { model: Sequential; meta: CliMeta }
     d > 0 && m.features!.every((f) => typeof f === 'string') && isNums(m.mean, d) && isNums(m.std, d) &&
     (m.classes === null || (Array.isArray(m.classes) && m.classes.every((s) => typeof s === 'string'))) &&
     typeof m.yMean === 'number' && typeof m.yStd === 'number';
-  if (!ok) throw new FormatError(`${where}: header.cli is malformed; the file was not written by this version of wasmfit train.`);
-  const model = buildModel(c, where);
+  if (!ok) throw new FormatError(`${where}: header.metadata.${KEY} is malformed; the file was not written by this version of wasmfit train.`);
+  const model = withPath(where, () => deserializeModel(bytes));
   if (model.inputSize !== d) {
     model.dispose();
-    throw new FormatError(`${where}: header.cli lists ${d} features; the network takes ${model.inputSize}.`);
+    throw new FormatError(`${where}: header.metadata.${KEY} lists ${d} features; the network takes ${model.inputSize}.`);
   }
   return { model, meta: m as CliMeta };
 }

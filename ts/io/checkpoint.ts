@@ -1,5 +1,6 @@
 /**
- * Training checkpoints: a model file plus the optimizer state (moments, step), learning rate,
+ * Training checkpoints: a model file plus the optimizer state (moments, step; for `lbfgs` / `cg`
+ * the full-batch state: direction, previous gradient, curvature pairs, counters), learning rate,
  * dropout key and counter, and — when taken from inside `fit` — the loop position (epoch, batch,
  * shuffling generator, row order, running sums, schedule step) and the stateful callbacks'
  * states (early stopping, plateau). `fit(x, y, { resumeFrom })` continues bit-identically.
@@ -8,8 +9,10 @@ import { FormatError, OptionError, WasmfitError } from '../errors/index.js';
 import type { Callback, CallbackModel } from '../model/callbacks.js';
 import { checkResumeState, type FitResumeState, fitResumeState } from '../model/fit.js';
 import { Sequential } from '../model/sequential.js';
+import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
+import type { EngineState } from '../optimizers/second-order.js';
 import { type Container, readContainer, type StoredTensor, writeContainer } from './container.js';
-import { buildModel, type DeserializeOptions, modelHeader, weightTensors } from './model.js';
+import { buildModel, type DeserializeOptions, metadataOption, modelHeader, type SerializeModelOptions, weightTensors } from './model.js';
 
 /** What {@link deserializeCheckpoint} returns. */
 export interface Checkpoint {
@@ -25,6 +28,77 @@ export interface Checkpoint {
 
 const SLOT_PREFIX = 'optimizer/';
 const STATE_PREFIX = 'state/';
+const SECOND_PREFIX = 'secondOrder/';
+
+/**
+ * The L-BFGS / CG state (PyTorch's `LBFGS.state`: `n_iter`, `func_evals`, `t`, `H_diag`, `d`,
+ * `prev_flat_grad`, `old_dirs`, `old_stps`, `ro`; CG: restart counter and previous `gᵀd`) as
+ * header JSON (scalars) plus f32 tensors `secondOrder/d`, `secondOrder/prevG`,
+ * `secondOrder/dirs/<i>`, `secondOrder/stps/<i>` (oldest pair first).
+ */
+function secondOrderOut(st: EngineState, tensors: StoredTensor[]): Record<string, unknown> {
+  const vec = (name: string, v: Float32Array | number[]): void => {
+    tensors.push({ name: `${SECOND_PREFIX}${name}`, dtype: 'f32', shape: [v.length], data: v instanceof Float32Array ? v : Float32Array.from(v) });
+  };
+  vec('d', st.d);
+  vec('prevG', st.prevG);
+  st.dirs.forEach((v, i) => vec(`dirs/${i}`, v));
+  st.stps.forEach((v, i) => vec(`stps/${i}`, v));
+  return { method: st.method, size: st.size, nIter: st.nIter, funcEvals: st.funcEvals, t: st.t, hDiag: st.hDiag, prevGtd: st.prevGtd, sinceRestart: st.sinceRestart, pairs: st.dirs.length, ro: [...st.ro] };
+}
+
+/** Validates header.training.secondOrder against the compiled optimizer and the file's tensors; FormatError naming the field. */
+function secondOrderIn(raw: unknown, c: Container, cfg: SecondOrderConfig, size: number, W: string): EngineState {
+  const P = 'header.training.secondOrder';
+  const bad = (field: string, msg: string): never => {
+    throw new FormatError(`${W}: ${field} ${msg}`);
+  };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) bad(P, `is ${raw === undefined ? 'missing' : 'not an object'}; a checkpoint of a model compiled with ${cfg.type} holds its state.`);
+  const o = raw as Record<string, unknown>;
+  const known = ['method', 'size', 'nIter', 'funcEvals', 't', 'hDiag', 'prevGtd', 'sinceRestart', 'pairs', 'ro'];
+  for (const k of Object.keys(o)) if (!known.includes(k)) bad(`${P}.${k}`, `is not a field of the ${cfg.type} state (known: ${known.join(', ')}).`);
+  if (o.method !== cfg.type) bad(`${P}.method`, `is ${JSON.stringify(o.method)}; the checkpoint's optimizer is ${cfg.type}.`);
+  if (o.size !== size) bad(`${P}.size`, `is ${JSON.stringify(o.size)}; the model has ${size} trainable parameters.`);
+  const count = (k: string): number => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) bad(`${P}.${k}`, `is ${JSON.stringify(v)}; expected an integer >= 0.`);
+    return v as number;
+  };
+  const num = (k: string, positive = false): number => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || (positive && !(v > 0))) bad(`${P}.${k}`, `is ${JSON.stringify(v)}; expected a finite number${positive ? ' > 0' : ''}.`);
+    return v as number;
+  };
+  const nIter = count('nIter');
+  const funcEvals = count('funcEvals');
+  const sinceRestart = count('sinceRestart');
+  const pairs = count('pairs');
+  const t = num('t');
+  const hDiag = num('hDiag', true);
+  const prevGtd = num('prevGtd');
+  const limit = cfg.type === 'lbfgs' ? cfg.historySize : 0;
+  if (pairs > limit) bad(`${P}.pairs`, `is ${pairs}; ${cfg.type === 'lbfgs' ? `historySize is ${limit}` : 'conjugate gradient keeps no curvature pairs'}.`);
+  const ro = o.ro;
+  if (!Array.isArray(ro) || ro.length !== pairs) bad(`${P}.ro`, `is not an array of ${pairs} numbers (one per curvature pair).`);
+  (ro as unknown[]).forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) bad(`${P}.ro[${i}]`, `is ${JSON.stringify(v)}; expected a finite number > 0 (1 / yᵀs).`);
+  });
+  const vec = (name: string): Float32Array => {
+    const tn = `${SECOND_PREFIX}${name}`;
+    const tt = c.tensors.get(tn);
+    if (!tt) bad(`tensor '${tn}'`, `is missing; ${P} needs it.`);
+    if (tt!.dtype !== 'f32') bad(`tensor '${tn}'.dtype`, `is ${tt!.dtype}; expected f32.`);
+    if (tt!.shape.length !== 1 || tt!.shape[0] !== size) bad(`tensor '${tn}'.shape`, `is ${JSON.stringify(tt!.shape)}; expected [${size}] (one value per parameter).`);
+    return tt!.data as Float32Array;
+  };
+  const d = vec('d');
+  const prevG = vec('prevG');
+  const dirs = Array.from({ length: pairs }, (_, i) => vec(`dirs/${i}`));
+  const stps = Array.from({ length: pairs }, (_, i) => vec(`stps/${i}`));
+  const expected = new Set(['d', 'prevG', ...dirs.map((_, i) => `dirs/${i}`), ...stps.map((_, i) => `stps/${i}`)].map((n) => `${SECOND_PREFIX}${n}`));
+  for (const n of c.order) if (n.startsWith(SECOND_PREFIX) && !expected.has(n)) bad(`tensor '${n}'`, `is not part of the ${cfg.type} state (${P}.pairs = ${pairs}).`);
+  return { method: cfg.type, size, nIter, funcEvals, t, hDiag, prevGtd, sinceRestart, d, prevG, dirs, stps, ro: [...(ro as number[])] };
+}
 
 /** Encodes a JSON-able value whose typed arrays go to tensors and whose non-finite numbers are tagged. */
 function encode(v: unknown, tensors: StoredTensor[], path: string): unknown {
@@ -68,29 +142,36 @@ function decode(v: unknown, c: Container, path: string, depth: number): unknown 
 
 /**
  * Serializes a full training checkpoint of a compiled model: everything {@link serializeModel}
- * writes plus the optimizer state (every moment / accumulator tensor and the step count), the
- * current learning rate, the dropout generator's key and counter and the fit counter. Called from
+ * writes plus the optimizer state (every moment / accumulator tensor and the step count; for a model
+ * compiled with `lbfgs` / `cg`, everything `torch.optim.LBFGS.state` holds — direction `d`, previous
+ * gradient, the curvature pairs `(s, y)` with `ro`, `H_diag`, step `t`, iteration and evaluation
+ * counts — and CG's restart counter and previous `gᵀd`), the current learning rate, the dropout generator's key and counter and the fit counter. Called from
  * inside `fit` (from a callback, e.g. {@link checkpointCallback}) it also records the loop
  * position: epoch and batch, shuffling generator and row order, the epoch's running loss sums,
  * the step counter of step-unit schedules and the schedule's config, and the states of stateful
  * callbacks (earlyStopping, plateauCallback). From `onEpochEnd` the position is the start of the
  * next epoch; from `onBatchEnd` the next batch.
  *
- * @throws OptionError when the model is not compiled; DisposedError after `dispose()`.
+ * `options.metadata` stores a JSON object of your own, as for `serializeModel` (`readModelMetadata`).
+ *
+ * @throws OptionError when the model is not compiled or the metadata is not plain JSON within
+ * the limits; DisposedError after `dispose()`.
  */
-export function serializeCheckpoint(model: Sequential): Uint8Array {
-  return checkpointBytes(model).bytes;
+export function serializeCheckpoint(model: Sequential, options?: SerializeModelOptions): Uint8Array {
+  return checkpointBytes(model, metadataOption(options, 'serializeCheckpoint')).bytes;
 }
 
-function checkpointBytes(model: Sequential): { bytes: Uint8Array; fit: FitResumeState | null } {
+function checkpointBytes(model: Sequential, metadata?: SerializeModelOptions['metadata']): { bytes: Uint8Array; fit: FitResumeState | null } {
   const header = modelHeader(model, 'serializeCheckpoint') as unknown as Record<string, unknown>;
+  if (metadata !== undefined) header.metadata = metadata;
   if (header.compile === null) throw new OptionError('model', 'serializeCheckpoint: the model is not compiled, so it has no training state; compile it first or save it with serializeModel.');
   const st = model.exportTrainingState();
   const tensors = weightTensors(model);
   for (const s of st.slots) tensors.push({ name: `${SLOT_PREFIX}${s.name}`, dtype: 'f32', shape: [s.data.length], data: s.data });
   const fit = fitResumeState(model);
   const fitJson = fit === null ? null : encode(fit, tensors, 'fit');
-  const training = { step: st.step, lr: st.lr, dropSeed: st.dropSeed, dropCounter: st.dropCounter, fitCount: st.fitCount };
+  const training: Record<string, unknown> = { step: st.step, lr: st.lr, dropSeed: st.dropSeed, dropCounter: st.dropCounter, fitCount: st.fitCount };
+  if (model.secondOrder) training.secondOrder = secondOrderOut(model.secondOrder.exportState(), tensors);
   return { bytes: writeContainer('checkpoint', { ...header, training, fit: fitJson }, tensors), fit };
 }
 
@@ -101,7 +182,8 @@ function checkpointBytes(model: Sequential): { bytes: Uint8Array; fit: FitResume
  *
  * @throws FormatError naming the field for truncated, corrupt or incompatible files (wrong magic,
  * format version, kernel ABI, a model file instead of a checkpoint, lengths past the end, absurd
- * sizes, non-finite values, optimizer state that does not match the optimizer).
+ * sizes, non-finite values, optimizer state that does not match the optimizer — e.g. L-BFGS state
+ * with more curvature pairs than `historySize`, vectors of the wrong length, `ro` or `hDiag` <= 0).
  * @example
  * ```ts
  * const { model, resume } = deserializeCheckpoint(bytes);
@@ -130,6 +212,13 @@ export function deserializeCheckpoint(bytes: Uint8Array, options: DeserializeOpt
   }
   const model = buildModel(c, W, options.runtime);
   try {
+    const so = model.secondOrder;
+    if (so) so.importState(secondOrderIn(tr.secondOrder, c, model.compileOptions!.optimizer as SecondOrderConfig, so.size, W));
+    else if (tr.secondOrder !== undefined) throw new FormatError(`${W}: header.training.secondOrder is present, but the checkpoint's optimizer (${(model.compileOptions?.optimizer as { type?: string } | undefined)?.type}) is not lbfgs or cg.`);
+    else {
+      const stray = c.order.find((n) => n.startsWith(SECOND_PREFIX));
+      if (stray) throw new FormatError(`${W}: tensor '${stray}' is L-BFGS / CG state, but the checkpoint's optimizer is not lbfgs or cg.`);
+    }
     model.importTrainingState({
       step: tr.step as number,
       lr: tr.lr as number,

@@ -2,8 +2,8 @@
  * Persistence and interop: model files, training checkpoints, safetensors and browser storage
  * helpers. Node file helpers live in `wasmfit/node`; ONNX export in `wasmfit/onnx`.
  */
-export { serializeModel, deserializeModel } from './model.js';
-export type { DeserializeOptions } from './model.js';
+export { serializeModel, deserializeModel, readModelMetadata, MAX_METADATA_BYTES } from './model.js';
+export type { DeserializeOptions, SerializeModelOptions, ModelMetadata, JsonValue } from './model.js';
 export { FORMAT_VERSION as FILE_FORMAT_VERSION } from './container.js';
 export { serializeCheckpoint, deserializeCheckpoint, checkpointCallback } from './checkpoint.js';
 export type { Checkpoint, CheckpointCallbackOptions } from './checkpoint.js';

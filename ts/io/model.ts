@@ -3,10 +3,11 @@
  * constraints), compile config (optimizer config and loss) and weights, in the container of
  * ./container.ts.
  */
-import { FormatError, WasmfitError } from '../errors/index.js';
+import { FormatError, OptionError, WasmfitError } from '../errors/index.js';
 import { activation, batchNorm, dense, dropout, type LayerConfig } from '../layers/index.js';
 import { Sequential, type CompileOptions } from '../model/sequential.js';
-import { checkOptimizer } from '../optimizers/index.js';
+import { checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
+import { cg, isSecondOrder, lbfgs, type CgOptions, type LbfgsOptions, type SecondOrderConfig } from '../optimizers/lbfgs.js';
 import { checkRegularizer } from '../regularizers/index.js';
 import type { Runtime } from '../runtime/loader.js';
 import { type Container, type Kind, readContainer, type StoredTensor, writeContainer } from './container.js';
@@ -22,6 +23,93 @@ export interface ModelHeader {
   producer: 'wasmfit';
   model: { inputShape: [number]; seed: number; layers: LayerConfig[] };
   compile: CompileOptions | null;
+  metadata?: ModelMetadata;
+}
+
+/** A JSON value: what {@link ModelMetadata} may hold. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** User metadata of a model file: a JSON object (see {@link SerializeModelOptions.metadata}). */
+export type ModelMetadata = { [key: string]: JsonValue };
+
+/** Largest metadata section, in bytes of its UTF-8 JSON (1 MiB). */
+export const MAX_METADATA_BYTES = 1024 * 1024;
+/** Deepest nesting of metadata (objects and arrays). */
+const MAX_METADATA_DEPTH = 64;
+
+/** Options of {@link serializeModel} (and {@link serializeCheckpoint}). */
+export interface SerializeModelOptions {
+  /**
+   * Your own data stored with the model, e.g. `{ classes: ['cat', 'dog'], trainedOn: '2024-05-01' }`:
+   * a plain JSON object — plain objects, arrays, strings, finite numbers, booleans, null; at most
+   * 64 levels deep and {@link MAX_METADATA_BYTES} bytes as UTF-8 JSON. Read it back with
+   * {@link readModelMetadata}. Default: none.
+   */
+  metadata?: ModelMetadata;
+}
+
+/**
+ * Checks that `v` is JSON-only metadata; returns its UTF-8 JSON size. `fail(path, msg)` throws.
+ * @internal
+ */
+function checkMetadata(v: unknown, fail: (path: string, msg: string) => never, root: string): number {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || (Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null)) {
+    fail(root, `is ${describe(v)}; metadata must be a plain JSON object, e.g. { classes: ['cat', 'dog'] }.`);
+  }
+  const seen = new Set<object>();
+  const walk = (x: unknown, path: string, depth: number): void => {
+    if (x === null || typeof x === 'string' || typeof x === 'boolean') return;
+    if (typeof x === 'number') {
+      if (!Number.isFinite(x)) fail(path, `is ${x}; JSON has no NaN or Infinity (store it as a string or null).`);
+      return;
+    }
+    if (typeof x !== 'object') fail(path, `is ${describe(x)}; metadata holds only JSON values (objects, arrays, strings, finite numbers, booleans, null).`);
+    if (depth >= MAX_METADATA_DEPTH) fail(path, `is nested more than ${MAX_METADATA_DEPTH} levels deep.`);
+    if (seen.has(x as object)) fail(path, 'refers back to an enclosing object (a cycle); metadata must be a tree.');
+    seen.add(x as object);
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) walk(x[i], `${path}[${i}]`, depth + 1);
+    } else {
+      const proto = Object.getPrototypeOf(x);
+      if (proto !== Object.prototype && proto !== null) fail(path, `is ${describe(x)}; metadata holds only plain objects and arrays (convert dates, maps and typed arrays to strings, objects or arrays).`);
+      for (const [k, y] of Object.entries(x as Record<string, unknown>)) walk(y, `${path}.${k}`, depth + 1);
+    }
+    seen.delete(x as object);
+  };
+  walk(v, root, 0);
+  const size = new TextEncoder().encode(JSON.stringify(v)).length;
+  if (size > MAX_METADATA_BYTES) fail(root, `is ${size} bytes as JSON; the limit is ${MAX_METADATA_BYTES} (store large data next to the model instead).`);
+  return size;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'bigint') return `the bigint ${v}n`;
+  if (typeof v === 'symbol') return 'a symbol';
+  if (Array.isArray(v)) return 'an array';
+  if (v !== null && typeof v === 'object') return Object.prototype.toString.call(v);
+  return JSON.stringify(v);
+}
+
+/** Validates `options.metadata` of a writer (OptionError naming the path); returns a JSON copy or undefined. @internal */
+export function metadataOption(options: unknown, where: string): ModelMetadata | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object') throw new OptionError('options', `${where}: options must be an object { metadata }.`);
+  for (const k of Object.keys(options)) if (k !== 'metadata') throw new OptionError(k, `${where}: unknown option '${k}'; the only option is metadata.`);
+  const m = (options as { metadata?: unknown }).metadata;
+  if (m === undefined) return undefined;
+  checkMetadata(m, (path, msg) => {
+    throw new OptionError('metadata', `${where}: ${path} ${msg}`);
+  }, 'metadata');
+  return JSON.parse(JSON.stringify(m)) as ModelMetadata;
+}
+
+/** The metadata of a parsed header (FormatError naming the field), or null. @internal */
+export function headerMetadata(h: Record<string, unknown>, where: string): ModelMetadata | null {
+  if (h.metadata === undefined) return null;
+  checkMetadata(h.metadata, (path, msg) => field(where, path, msg), 'header.metadata');
+  return h.metadata as ModelMetadata;
 }
 
 /** @internal */
@@ -43,27 +131,52 @@ export function weightTensors(model: Sequential): StoredTensor[] {
 
 /**
  * Serializes a model — architecture (layers with their options, initializers, regularizers and
- * constraints), compile config (optimizer config and loss) and every weight tensor (f32
+ * constraints), compile config (optimizer config — first-order, `lbfgs` or `cg` — and loss) and every weight tensor (f32
  * little-endian, batch-norm running statistics included) — into the wasmfit file format: a magic
  * string, the format version, the kernel ABI version, a JSON header, the tensor data and a CRC-32.
  * Optimizer state is not included; use {@link serializeCheckpoint} to resume training.
+ * `options.metadata` stores a JSON object of your own in the header ({@link readModelMetadata}).
  *
- * @throws FormatError when `model` is not a Sequential; DisposedError after `dispose()`.
+ * @throws FormatError when `model` is not a Sequential; DisposedError after `dispose()`;
+ * OptionError naming the path (e.g. `metadata.stats[2]`) when the metadata is not plain JSON
+ * (functions, NaN, dates, cycles), deeper than 64 levels or larger than {@link MAX_METADATA_BYTES}.
  * @example
  * ```ts
- * const bytes = serializeModel(model);       // Uint8Array
+ * const bytes = serializeModel(model, { metadata: { classes: ['cat', 'dog'] } });  // Uint8Array
  * const copy = deserializeModel(bytes);     // same predictions, compiled like `model`
+ * readModelMetadata(bytes);                 // { classes: ['cat', 'dog'] }
  * ```
  */
-export function serializeModel(model: Sequential): Uint8Array {
+export function serializeModel(model: Sequential, options?: SerializeModelOptions): Uint8Array {
+  const metadata = metadataOption(options, 'serializeModel');
   const header = modelHeader(model, 'serializeModel');
+  if (metadata !== undefined) header.metadata = metadata;
   return writeContainer('model', header as unknown as Record<string, unknown>, weightTensors(model));
+}
+
+/**
+ * The user metadata stored by `serializeModel(model, { metadata })` (or `serializeCheckpoint`), or
+ * null when the file has none. Needs no runtime (`init()`) and builds no model; the whole file is
+ * still checked (magic, versions, lengths, CRC-32) as {@link deserializeModel} does.
+ *
+ * @throws FormatError naming the field for a corrupt or incompatible file, or metadata that is not a
+ * plain JSON object within the size and depth limits.
+ * @example
+ * ```ts
+ * const meta = readModelMetadata(bytes);   // e.g. { classes: ['cat', 'dog'] }
+ * const model = deserializeModel(bytes);
+ * ```
+ */
+export function readModelMetadata(bytes: Uint8Array): ModelMetadata | null {
+  const c = readContainer(bytes, 'readModelMetadata', ['model', 'checkpoint']);
+  return headerMetadata(c.header, 'readModelMetadata');
 }
 
 /**
  * Rebuilds a model from {@link serializeModel} bytes (or a checkpoint's bytes, ignoring the
  * training state). The runtime must be initialized (`await init()`), as for `new Sequential`.
- * If the file has a compile config the model comes back compiled (fresh optimizer state).
+ * If the file has a compile config the model comes back compiled (fresh optimizer state). User
+ * metadata is checked but not returned: read it with {@link readModelMetadata}.
  *
  * @throws FormatError naming the field when the bytes are truncated, have the wrong magic,
  * format version or kernel ABI version, lengths past the end, absurd sizes, an invalid header,
@@ -168,10 +281,19 @@ export function parseModelHeader(h: Record<string, unknown>, where: string): { i
   let compile: CompileOptions | null = null;
   if (h.compile !== null && h.compile !== undefined) {
     if (!isObj(h.compile)) field(where, 'header.compile', 'is not an object or null.');
-    const optimizer = revive(where, 'header.compile.optimizer', () => checkOptimizer(h.compile && (h.compile as Record<string, unknown>).optimizer, 'compile'));
+    const optimizer = revive(where, 'header.compile.optimizer', () => reviveOptimizer((h.compile as Record<string, unknown>).optimizer));
     compile = { optimizer, loss: h.compile.loss as CompileOptions['loss'] };
   }
   return { inputSize: shape[0] as number, seed, layers, compile };
+}
+
+/** An optimizer config from header JSON: first-order ones through checkOptimizer, L-BFGS / CG through their factories (which validate every option). */
+function reviveOptimizer(raw: unknown): OptimizerConfig | SecondOrderConfig {
+  if (isSecondOrder(raw)) {
+    const { type, ...options } = raw as unknown as { type: 'lbfgs' | 'cg' } & Record<string, unknown>;
+    return type === 'lbfgs' ? lbfgs(options as LbfgsOptions) : cg(options as CgOptions);
+  }
+  return checkOptimizer(raw, 'compile');
 }
 
 /** Checks the file's tensors against the architecture; returns them in getWeights order. @internal */
@@ -192,6 +314,7 @@ export function matchWeights(c: Container, inputSize: number, layers: readonly L
 /** Builds (and compiles, when the header has a compile config) the model of a container. @internal */
 export function buildModel(c: Container, where: string, runtime?: Runtime): Sequential {
   const h = parseModelHeader(c.header, where);
+  headerMetadata(c.header, where);
   // every weight tensor must be present with the right shape before anything is allocated
   const weights = matchWeights(c, h.inputSize, h.layers, where);
   const model = revive(where, 'header.model', () => new Sequential({ inputShape: [h.inputSize], layers: h.layers, seed: h.seed, ...(runtime ? { runtime } : {}) }));

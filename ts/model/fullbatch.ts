@@ -7,7 +7,7 @@
 import { PLAN, STATUS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
-import { type EngineSettings, type FlatObjective, SecondOrderEngine } from '../optimizers/second-order.js';
+import { type EngineSettings, type EngineState, type FlatObjective, SecondOrderEngine } from '../optimizers/second-order.js';
 import { vecExports, type VecExports } from '../optimizers/vec.js';
 import type { CompiledPlan } from './plan.js';
 
@@ -113,6 +113,21 @@ export class FullBatchStepper {
     v.setUint32(plan.plan + PLAN.outCorrect, f.correct, true);
     this.rt.arena.writeF32(plan.trainOutput, f.outputs);
     return r.iterations === 0 && r.reason === 'nonFinite' ? STATUS.nonFiniteLoss : STATUS.ok;
+  }
+
+  /** Number of parameters in the flat vector. */
+  get size(): number {
+    return this.engine.size;
+  }
+
+  /** A copy of the L-BFGS / CG state kept between steps (for checkpoints). */
+  exportState(): EngineState {
+    return this.engine.exportState();
+  }
+
+  /** Restores {@link exportState} output (validated by the caller: method, size, lengths). */
+  importState(st: EngineState): void {
+    this.engine.importState(st);
   }
 
   dispose(): void {

@@ -334,6 +334,7 @@ export class Sequential implements Trainable {
     const stepper = new FullBatchStepper(this.rt, tensors, this.outputSize, settings);
     this.secondOrder = stepper;
     this.stateHolder.stepper = stepper;
+    this.secondOrderConfig = optimizer;
     this.optimizer = null;
     this.loss = loss;
     this.metrics = metrics;
@@ -346,6 +347,8 @@ export class Sequential implements Trainable {
 
   /** @internal the L-BFGS / CG state when compiled with one */
   secondOrder: FullBatchStepper | null = null;
+  /** The L-BFGS / CG config of the last compile (for compileOptions). */
+  private secondOrderConfig: SecondOrderConfig | null = null;
 
   private freeOptimizerState(): void {
     this.secondOrder?.dispose();
@@ -361,11 +364,12 @@ export class Sequential implements Trainable {
    * in), or null before `compile`. Used by the file writers in ts/io.
    */
   get compileOptions(): CompileOptions | null {
-    if (!this.optimizer) return null;
+    const optimizer = this.optimizer ?? (this.secondOrder ? this.secondOrderConfig : null);
+    if (!optimizer) return null;
     const l = this.loss;
     const loss: CompileOptions['loss'] =
       l.kind === 'softmaxCrossEntropy' ? { type: 'softmaxCrossEntropy', labelSmoothing: l.labelSmoothing } : l.kind === 'huber' ? { type: 'huber', delta: l.huberDelta } : l.kind;
-    return { optimizer: this.optimizer, loss };
+    return { optimizer, loss };
   }
 
   /**

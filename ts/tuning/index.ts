@@ -20,6 +20,19 @@
  * });
  * console.log(result.table()); result.best.config; fs.writeFileSync('lr.svg', result.plot().lr);
  * ```
+ * Described as data (`spec` instead of `build`), trials can also train in workers, several at a
+ * time, with the same results:
+ * ```ts
+ * import { workerRunner } from 'wasmfit/worker';
+ * await randomSearch({
+ *   space, data, trials: 20, budget: { epochs: 5 },
+ *   spec: (c) => ({
+ *     model: { inputShape: [784], layers: [dense(c.hidden, { activation: 'relu' }), dense(10)], optimizer: adam({ lr: c.lr }), loss: 'softmaxCrossEntropy' },
+ *     fit: { batchSize: 32 },
+ *   }),
+ *   runner: workerRunner({ concurrency: 2 }),
+ * });
+ * ```
  */
 import { NonFiniteError, OptionError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
@@ -29,6 +42,10 @@ import type { FitOptions } from '../model/fit.js';
 import type { History } from '../model/callbacks.js';
 import type { Sequential } from '../model/sequential.js';
 import { plotSeries, type PlotOptions, type Series } from '../plot/index.js';
+import { inProcessTrainer, modelFromSpec, type Trainer, type TrialJob, type TrialSpec } from './trainer.js';
+
+export { inProcessTrainer } from './trainer.js';
+export type { Trainer, TrainResult, TrialFitOptions, TrialJob, TrialSpec } from './trainer.js';
 
 // ------------------------------------------------------------------------------------------
 // Search spaces
@@ -212,11 +229,17 @@ export interface TrialOutcome {
 }
 
 /**
- * Runs a batch of trials and resolves to their outcomes in order. `run` executes one trial in this
- * process; a runner may instead execute tasks elsewhere (e.g. workers that rebuild each trial from
- * `task.encoded`), as long as it returns one outcome per task.
+ * Runs a batch of trials and resolves to their outcomes in order. `run(task)` executes one trial
+ * in this process. For searches described by `spec`, `run(task, trainer)` runs everything the
+ * search does around a trial (resolving the spec, early stopping, scoring, `inspect`) here and
+ * hands the training itself to `trainer` — e.g. a worker (`workerRunner` of `wasmfit/worker`
+ * does that, several trials at a time). A runner may also execute tasks entirely elsewhere (e.g.
+ * rebuilding each trial from `task.encoded`), as long as it returns one outcome per task.
+ * A runner with `requiresSpec: true` is refused for searches given `build` or `objective`.
  */
-export type TrialRunner = (tasks: readonly TrialTask[], run: (task: TrialTask) => Promise<TrialOutcome>) => Promise<TrialOutcome[]>;
+export type TrialRunner = ((tasks: readonly TrialTask[], run: (task: TrialTask, trainer?: Trainer) => Promise<TrialOutcome>) => Promise<TrialOutcome[]>) & {
+  readonly requiresSpec?: boolean;
+};
 
 /** The default runner: one trial after the other, in this process. */
 export const inProcessRunner: TrialRunner = async (tasks, run) => {
@@ -255,11 +278,23 @@ export interface RefineOptions {
 /** Options of {@link randomSearch}. */
 export interface RandomSearchOptions<S extends Space> {
   space: S;
-  /** Builds a compiled model (or `{ model, fit }`) for one configuration. Give `build` + `data`, or `objective`. */
+  /** Builds a compiled model (or `{ model, fit }`) for one configuration, in this process. Give `build` + `data`, `spec` + `data`, or `objective`. */
   build?: (config: ConfigOf<S>, ctx: { seed: number; trial: number }) => TrialSetup | Sequential | Promise<TrialSetup | Sequential>;
+  /**
+   * Instead of `build`: describes one configuration's trial as plain data ({@link TrialSpec}: the
+   * `fitInWorker` model spec and fit options), so trials can run in workers
+   * (`runner: workerRunner({ concurrency })` from `wasmfit/worker`) as well as in this process,
+   * with bit-identical results for the same seeds. `model.seed` and `fit.seed` default to the
+   * trial's seed.
+   */
+  spec?: (config: ConfigOf<S>, ctx: { seed: number; trial: number }) => TrialSpec | Promise<TrialSpec>;
   /** The training data of every trial; validation from `validationData` (or the trial's own fit options). */
   data?: { x: Features; y: Labels | Features; validationData?: readonly [Features, Labels | Features] };
-  /** Called with each trained model before it is disposed; the numbers it returns are kept as `extra` (e.g. a test-set score). */
+  /**
+   * Called with each trained model before it is disposed; the numbers it returns are kept as
+   * `extra` (e.g. a test-set score). With `spec`, the model is rebuilt in this process from the
+   * spec and the trained weights (also when the trial trained in a worker).
+   */
   inspect?: (model: Sequential, config: ConfigOf<S>) => Record<string, number> | void;
   /** Instead of `build`: any async scoring function (its result is the metric). */
   objective?: (config: ConfigOf<S>, ctx: { seed: number; trial: number; budget: Required<Pick<TrialBudget, 'epochs'>> }) => number | { metric: number; epochs?: number } | Promise<number | { metric: number; epochs?: number }>;
@@ -318,15 +353,16 @@ function describeValue(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
-const SEARCH_KEYS = ['space', 'build', 'data', 'inspect', 'objective', 'trials', 'budget', 'metric', 'mode', 'seed', 'refine', 'runner', 'onTrialEnd'];
+const SEARCH_KEYS = ['space', 'build', 'spec', 'data', 'inspect', 'objective', 'trials', 'budget', 'metric', 'mode', 'seed', 'refine', 'runner', 'onTrialEnd'];
 
 /**
  * Random search over `space`: `trials` configurations sampled independently (seeded), each trained
  * within the budget and scored by the best epoch value of `metric`; then `refine.rounds` rounds of
  * `refine.trials` more, each sampled from a space shrunk around the best trials so far (rule:
  * {@link shrinkSpace}). A trial whose loss diverges ({@link NonFiniteError}) is recorded as failed
- * (metric NaN) and sorted last; other errors stop the search. Every trial's model is disposed after
- * its trial — rebuild the best one with `build(result.best.config, …)`.
+ * (metric NaN) and sorted last (as is a trial whose trainer reports `{ failed }`, e.g. a worker
+ * that died mid-training); other errors stop the search. Every trial's model is disposed after its
+ * trial — rebuild the best one with `build(result.best.config, …)` (or from `spec`).
  *
  * Everything is validated before the first trial: the space ({@link OptionError} naming the
  * parameter), the counts, the metric mode, the budget, and that `build` + `data` or `objective`
@@ -364,15 +400,61 @@ export async function randomSearch<S extends Space>(options: RandomSearchOptions
   if (typeof shrink !== 'number' || !(shrink > 0 && shrink < 1)) throw new OptionError('shrink', `${W}: refine.shrink = ${String(shrink)}; expected a number in (0, 1), e.g. 0.5.`);
   const runner = options.runner ?? inProcessRunner;
   if (typeof runner !== 'function') throw new OptionError('runner', `${W}: runner must be a function (tasks, run) => Promise<outcomes>.`);
-  const { build, data, objective, inspect } = options;
-  if (objective !== undefined && build !== undefined) throw new OptionError('objective', `${W}: give either build (+ data) or objective, not both.`);
+  const { build, spec, data, objective, inspect } = options;
+  const given = (['build', 'spec', 'objective'] as const).filter((k) => options[k] !== undefined);
+  if (given.length > 1) throw new OptionError(given[1]!, `${W}: give one of build (+ data), spec (+ data) or objective, not ${given.join(' and ')}.`);
   if (objective === undefined) {
-    if (typeof build !== 'function') throw new OptionError('build', `${W}: pass build: (config, { seed }) => compiled model (with data), or an objective function.`);
-    if (!data || typeof data !== 'object' || data.x === undefined || data.y === undefined) throw new OptionError('data', `${W}: pass data: { x, y, validationData } for build to train on.`);
+    if (spec !== undefined && typeof spec !== 'function') throw new OptionError('spec', `${W}: spec must be a function (config, { seed }) => ({ model: { inputShape, layers, optimizer, loss }, fit }).`);
+    if (spec === undefined && typeof build !== 'function') throw new OptionError('build', `${W}: pass build: (config, { seed }) => compiled model (with data), spec: (config, { seed }) => ({ model, fit }), or an objective function.`);
+    if (!data || typeof data !== 'object' || data.x === undefined || data.y === undefined) throw new OptionError('data', `${W}: pass data: { x, y, validationData } for ${spec ? 'spec' : 'build'} to train on.`);
   } else if (typeof objective !== 'function') throw new OptionError('objective', `${W}: objective must be a function (config, ctx) => metric.`);
+  if (runner.requiresSpec === true && spec === undefined) throw new OptionError('runner', `${W}: this runner trains trials elsewhere (e.g. in workers), which needs them described as data: give spec: (config, { seed }) => ({ model, fit }) instead of ${build ? 'build' : 'objective'}.`);
 
   const better = (a: number, b: number) => (mode === 'min' ? a < b : a > b);
-  const runOne = async (task: TrialTask): Promise<TrialOutcome> => {
+  const bestOf = (history: History): number => {
+    const values = history.history[metric];
+    if (!values) throw new OptionError('metric', `${W}: metric '${metric}' is not in the epoch logs (${Object.keys(history.history).join(', ')}); give validation data for val* metrics, or pick one of those.`);
+    let best = NaN;
+    for (const v of values) if (Number.isFinite(v) && (Number.isNaN(best) || better(v, best))) best = v;
+    return best;
+  };
+  const runSpec = async (task: TrialTask, trainer: Trainer): Promise<TrialOutcome> => {
+    const t0 = Date.now();
+    const config = task.config as ConfigOf<S>;
+    const s = await spec!(config, { seed: task.seed, trial: task.index });
+    if (!s || typeof s !== 'object' || !s.model || typeof s.model !== 'object') throw new OptionError('spec', `${W}: spec returned ${JSON.stringify(s)}; return { model: { inputShape, layers, optimizer, loss }, fit? }.`);
+    if (s.fit !== undefined && (typeof s.fit !== 'object' || s.fit === null)) throw new OptionError('spec', `${W}: spec returned fit = ${JSON.stringify(s.fit)}; expected an object of fit options.`);
+    const fit = { seed: task.seed, ...(s.fit ?? {}) } as TrialJob['fit'];
+    for (const k of ['epochs', 'initialEpoch', 'earlyStopping', 'callbacks', 'worker'] as const) {
+      if ((fit as Record<string, unknown>)[k] !== undefined) throw new OptionError(k, `${W}: spec fit.${k} is set by the search (budget.epochs, budget.earlyStopping) or the runner; remove it.`);
+    }
+    fit.epochs = epochs;
+    if (es) fit.earlyStopping = { monitor: metric, mode, patience: es.patience ?? 2, minDelta: es.minDelta ?? 0 };
+    if (data!.validationData && !fit.validationData && !fit.validationSplit) fit.validationData = data!.validationData;
+    const job: TrialJob = { model: { ...s.model, seed: s.model.seed ?? task.seed }, fit };
+    let r;
+    try {
+      r = await trainer(job, data!.x, data!.y);
+    } catch (e) {
+      if (e instanceof NonFiniteError) return { metric: NaN, epochs: 0, timeMs: Date.now() - t0, error: e.message };
+      throw e;
+    }
+    if ('failed' in r) return { metric: NaN, epochs: 0, timeMs: Date.now() - t0, error: r.failed };
+    const best = bestOf(r.history);
+    let extra: Record<string, number> | undefined;
+    if (inspect) {
+      const model = modelFromSpec(job.model, r.weights);
+      try {
+        extra = inspect(model, config) ?? undefined;
+      } finally {
+        model.dispose();
+      }
+    }
+    return { metric: best, epochs: r.history.epoch.length, timeMs: Date.now() - t0, history: r.history, ...(extra ? { extra } : {}) };
+  };
+  const runOne = async (task: TrialTask, trainer?: Trainer): Promise<TrialOutcome> => {
+    if (spec) return runSpec(task, trainer ?? inProcessTrainer);
+    if (trainer !== undefined) throw new OptionError('runner', `${W}: the runner passed a trainer, which needs trials described by spec: give spec: (config, { seed }) => ({ model, fit }) instead of ${build ? 'build' : 'objective'}.`);
     const t0 = Date.now();
     const config = task.config as ConfigOf<S>;
     if (objective) {
@@ -397,10 +479,7 @@ export async function randomSearch<S extends Space>(options: RandomSearchOptions
         if (e instanceof NonFiniteError) return { metric: NaN, epochs: 0, timeMs: Date.now() - t0, error: e.message };
         throw e;
       }
-      const values = history.history[metric];
-      if (!values) throw new OptionError('metric', `${W}: metric '${metric}' is not in the epoch logs (${Object.keys(history.history).join(', ')}); give validation data for val* metrics, or pick one of those.`);
-      let best = NaN;
-      for (const v of values) if (Number.isFinite(v) && (Number.isNaN(best) || better(v, best))) best = v;
+      const best = bestOf(history);
       const extra = inspect?.(model, config) ?? undefined;
       return { metric: best, epochs: history.epoch.length, timeMs: Date.now() - t0, history, ...(extra ? { extra } : {}) };
     } finally {

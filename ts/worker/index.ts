@@ -446,3 +446,6 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
     },
   };
 }
+
+export { workerRunner } from '../tuning/worker.js';
+export type { WorkerRunnerOptions } from '../tuning/worker.js';
