@@ -1,11 +1,11 @@
 // modelCheckpoint against Keras ModelCheckpoint's rules (keras/src/callbacks/model_checkpoint.py):
 // file-name templates filled from epoch + 1 and the logs, save_best_only with a strict comparison
 // against the best so far (or initial_value_threshold), mode auto/min/max.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OptionError, Sequential, dense, init, sgd } from '../../ts/index.js';
+import { OptionError, Sequential, dense, init, readModelMetadata, sgd } from '../../ts/index.js';
 import { loadModel, modelCheckpoint } from '../../ts/node.js';
 import { formatCheckpointPath } from '../../ts/io/node.js';
 import { testData } from '../reference/f64.js';
@@ -33,7 +33,7 @@ describe('modelCheckpoint (Keras ModelCheckpoint)', () => {
     const m = model(1);
     const snapshots: Float32Array[][] = [];
     const probe = { onEpochEnd: () => void snapshots.push(m.getWeights().map((t) => t.data)) };
-    const cb = modelCheckpoint(join(dir, 'best-{epoch:02d}-{valLoss:.4f}.wasmfit'), { format: 'model', saveBestOnly: true });
+    const cb = modelCheckpoint(join(dir, 'best-{epoch:02d}-{valLoss:.4f}.wasmfit'), { format: 'model', saveBestOnly: true, metadata: { run: 'mc-test' } });
     const h = await m.fit(x, y, { epochs: 12, batchSize: 8, validationSplit: 0.25, callbacks: [probe, cb] });
     const v = h.history.valLoss!;
     const expected: string[] = [];
@@ -49,7 +49,9 @@ describe('modelCheckpoint (Keras ModelCheckpoint)', () => {
     expect(files.length).toBeLessThan(12); // it skipped the epochs that did not improve
     // the last file holds the weights of the best epoch
     const bestEpoch = v.indexOf(Math.min(...v));
-    const loaded = await loadModel(join(dir, expected[expected.length - 1]!));
+    const lastFile = join(dir, expected[expected.length - 1]!);
+    expect(readModelMetadata(new Uint8Array(readFileSync(lastFile)))).toEqual({ run: 'mc-test' });
+    const loaded = await loadModel(lastFile);
     expect(loaded.getWeights().map((t) => Array.from(t.data))).toEqual(snapshots[bestEpoch]!.map((d) => Array.from(d)));
     loaded.dispose();
     m.dispose();
@@ -74,6 +76,7 @@ describe('modelCheckpoint (Keras ModelCheckpoint)', () => {
     expect(() => modelCheckpoint(join(dir, 'a'), { saveBestOnly: true, everyBatches: 2 })).toThrow(OptionError);
     expect(() => modelCheckpoint(join(dir, 'a'), { format: 'onnx' as never })).toThrow(OptionError);
     expect(() => modelCheckpoint('')).toThrow(OptionError);
+    expect(() => modelCheckpoint(join(dir, 'a'), { metadata: { bad: NaN } })).toThrow(/metadata/);
     await expect(m.fit(x, y, { epochs: 2, callbacks: [modelCheckpoint(join(dir, 'a'), { saveBestOnly: true })] })).rejects.toThrow(/validation/);
     expect(m.getWeights().map((t) => Array.from(t.data))).toEqual(before);
     m.dispose();

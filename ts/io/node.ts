@@ -10,7 +10,7 @@ import { Sequential } from '../model/sequential.js';
 import type { Callback } from '../model/callbacks.js';
 import { type Checkpoint, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
 import { fitResumeState } from '../model/fit.js';
-import { type DeserializeOptions, deserializeModel, serializeModel } from './model.js';
+import { type DeserializeOptions, deserializeModel, metadataOption, type SerializeModelOptions, serializeModel } from './model.js';
 import { type LoadSafetensorsOptions, loadSafetensorsWeights, modelToSafetensors, type ModelToSafetensorsOptions } from './safetensors.js';
 
 function checkPath(path: unknown, where: string): string {
@@ -60,9 +60,9 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  * atomically (see {@link writeFileAtomic}).
  * @example await saveModel('digits.wasmfit', model)
  */
-export async function saveModel(path: string, model: Sequential): Promise<void> {
+export async function saveModel(path: string, model: Sequential, options?: SerializeModelOptions): Promise<void> {
   checkPath(path, 'saveModel');
-  await writeFileAtomic(path, serializeModel(model));
+  await writeFileAtomic(path, serializeModel(model, options));
 }
 
 /**
@@ -82,9 +82,9 @@ export async function loadModel(path: string, options: DeserializeOptions = {}):
  * from inside `fit` (a callback) it records the loop position so `fit(..., { resumeFrom })`
  * continues exactly; {@link modelCheckpoint} does this for you.
  */
-export async function saveCheckpoint(path: string, model: Sequential): Promise<void> {
+export async function saveCheckpoint(path: string, model: Sequential, options?: SerializeModelOptions): Promise<void> {
   checkPath(path, 'saveCheckpoint');
-  await writeFileAtomic(path, serializeCheckpoint(model));
+  await writeFileAtomic(path, serializeCheckpoint(model, options));
 }
 
 /**
@@ -117,6 +117,8 @@ export interface ModelCheckpointOptions {
   everyEpochs?: number;
   /** Also write after every this many optimizer steps (default 0 = never; Keras `save_freq` as an integer). */
   everyBatches?: number;
+  /** Your JSON metadata stored in every file written (see `serializeModel`'s `metadata`). */
+  metadata?: SerializeModelOptions['metadata'];
 }
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}/g;
@@ -164,7 +166,7 @@ export function modelCheckpoint(path: string, options: ModelCheckpointOptions = 
   const W = 'modelCheckpoint';
   checkPath(path, W);
   if (!options || typeof options !== 'object') throw new OptionError('options', `${W}: options must be an object.`);
-  const known = ['format', 'saveBestOnly', 'monitor', 'mode', 'initialValueThreshold', 'everyEpochs', 'everyBatches'];
+  const known = ['format', 'saveBestOnly', 'monitor', 'mode', 'initialValueThreshold', 'everyEpochs', 'everyBatches', 'metadata'];
   for (const k of Object.keys(options)) {
     if (!known.includes(k)) throw new OptionError(k, `${W}: unknown option '${k}'; known options: ${known.join(', ')}.`);
   }
@@ -188,6 +190,8 @@ export function modelCheckpoint(path: string, options: ModelCheckpointOptions = 
   };
   const everyEpochs = every('everyEpochs', 1);
   const everyBatches = every('everyBatches', 0);
+  // validated now, not at the first write mid-training
+  const metadata = options.metadata === undefined ? undefined : metadataOption({ metadata: options.metadata }, W);
   if (saveBestOnly && everyBatches > 0) throw new OptionError('everyBatches', `${W}: saveBestOnly compares epoch metrics; drop everyBatches or saveBestOnly.`);
   for (const [all, , fmt] of path.matchAll(PLACEHOLDER)) {
     if (fmt !== undefined && fmt !== '' && !/^0?\d*d$/.test(fmt) && !/^\.\d+[fe]$/.test(fmt)) {
@@ -198,7 +202,8 @@ export function modelCheckpoint(path: string, options: ModelCheckpointOptions = 
   let best = threshold ?? (maximize ? -Infinity : Infinity);
   const write = async (values: Record<string, number>): Promise<void> => {
     const file = formatCheckpointPath(path, values);
-    await writeFileAtomic(file, format === 'model' ? serializeModel(model!) : serializeCheckpoint(model!));
+    const opts = metadata === undefined ? undefined : { metadata };
+    await writeFileAtomic(file, format === 'model' ? serializeModel(model!, opts) : serializeCheckpoint(model!, opts));
   };
   return {
     runsLast: true,
