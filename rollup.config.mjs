@@ -1,5 +1,6 @@
 // ESM + CJS bundles and one .d.ts per entry. The WASM bytes are embedded (base64) through
-// ts/runtime/wasm-bytes.generated.ts, so the bundle works with no bundler and no server setup.
+// ts/runtime/wasm-{simd,scalar}.generated.ts (the scalar one in a chunk loaded only where SIMD128 is
+// missing), so the bundle works with no bundler and no server setup.
 import esbuild from 'rollup-plugin-esbuild';
 import { dts } from 'rollup-plugin-dts';
 

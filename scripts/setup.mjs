@@ -5,7 +5,7 @@
 // Uses only Node built-ins so it can run before `npm ci`.
 import { execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,6 +46,8 @@ if (process.argv.includes('--bundle')) {
   const stamp = join(root, 'dist', '.stamp');
   if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== hash || !existsSync(join(root, 'dist', 'wasmfit.mjs'))) {
     log('bundling (rollup) ...');
+    // start from an empty dist/: chunk names carry content hashes, so old ones would pile up
+    rmSync(join(root, 'dist'), { recursive: true, force: true });
     execSync('npx rollup -c --silent', { cwd: root, stdio: 'inherit' });
     writeFileSync(stamp, hash);
   }

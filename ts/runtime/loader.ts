@@ -1,7 +1,7 @@
 import { NotInitializedError, OptionError, RuntimeSupportError } from '../errors/index.js';
 import { ABI_VERSION, GEMM_WORKSPACE_FLOATS, LAYOUT_NAMES, OPT_ARGS, OPT_ARGS_ORDER, expectedLayout, type KernelExports } from './abi.js';
 import { Arena, type Ptr } from './arena.js';
-import { SCALAR_WASM_BASE64, SIMD_WASM_BASE64 } from './wasm-bytes.generated.js';
+import { SIMD_WASM_BASE64 } from './wasm-simd.generated.js';
 
 /** Options of {@link init}. */
 export interface InitOptions {
@@ -170,7 +170,10 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
     getModule = () => {
       let p = moduleCache.get(variant);
       if (!p) {
-        p = WebAssembly.compile(decodeBase64(useSimd ? SIMD_WASM_BASE64 : SCALAR_WASM_BASE64));
+        // the scalar module is its own chunk, fetched only on hosts without SIMD128 (or when asked)
+        p = useSimd
+          ? WebAssembly.compile(decodeBase64(SIMD_WASM_BASE64))
+          : import('./wasm-scalar.generated.js').then((m) => WebAssembly.compile(decodeBase64(m.SCALAR_WASM_BASE64)));
         moduleCache.set(variant, p);
       }
       return p;
