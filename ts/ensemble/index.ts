@@ -220,15 +220,11 @@ export function bagging(factory: ModelFactory, options: BaggingOptions): Bagging
   return new Bagging(factory, n, bootstrap, checkSeed(W, o.seed ?? 0));
 }
 
-/** A bagging ensemble (see {@link bagging}). */
-export class Bagging extends Ensemble {
-  /** The trained members (empty before `fit`). */
+/** An ensemble whose members are trained models (bagging, boosting). @internal */
+export abstract class ModelEnsemble extends Ensemble {
+  /** The trained members, in training order (empty before `fit`). */
   members: Sequential[] = [];
-
-  /** @internal */
-  constructor(private readonly factory: ModelFactory, readonly n: number, readonly bootstrap: boolean, readonly seed: number) {
-    super();
-  }
+  protected abstract readonly kind: string;
 
   protected memberCount(): number {
     return this.members.length;
@@ -237,8 +233,18 @@ export class Bagging extends Ensemble {
     return this.members[i]!.predict(x, { batchSize });
   }
   protected prototype(): Sequential {
-    if (this.members.length === 0) throw new OptionError('fit', 'bagging: the ensemble has no members yet; call await ensemble.fit(x, y) first.');
+    if (this.members.length === 0) throw new OptionError('fit', `${this.kind}: the ensemble has no members yet; call await ensemble.fit(x, y) first.`);
     return this.members[0]!;
+  }
+}
+
+/** A bagging ensemble (see {@link bagging}). */
+export class Bagging extends ModelEnsemble {
+  protected readonly kind = 'bagging';
+
+  /** @internal */
+  constructor(private readonly factory: ModelFactory, readonly n: number, readonly bootstrap: boolean, readonly seed: number) {
+    super();
   }
 
   /**
@@ -333,26 +339,14 @@ export function boosting(factory: ModelFactory, options: BoostingOptions = {}): 
 }
 
 /** A SAMME boosting ensemble (see {@link boosting}). */
-export class Boosting extends Ensemble {
-  /** The kept members, in round order (empty before `fit`). */
-  members: Sequential[] = [];
-  /** Each member's vote weight α, in round order. */
+export class Boosting extends ModelEnsemble {
+  protected readonly kind = 'boosting';
+  /** Each member's vote weight α, in round order (`members` holds the kept members in round order). */
   alphas: number[] = [];
 
   /** @internal */
   constructor(private readonly factory: ModelFactory, readonly rounds: number, readonly learningRate: number, readonly seed: number) {
     super();
-  }
-
-  protected memberCount(): number {
-    return this.members.length;
-  }
-  protected memberPredict(i: number, x: Features, batchSize: number): Matrix {
-    return this.members[i]!.predict(x, { batchSize });
-  }
-  protected prototype(): Sequential {
-    if (this.members.length === 0) throw new OptionError('fit', 'boosting: the ensemble has no members yet; call await ensemble.fit(x, y) first.');
-    return this.members[0]!;
   }
 
   /** The weighted vote shares `Σ_m α_m·onehot(c_m(x)) / Σ α`, `[rows, K]`. */
