@@ -135,6 +135,46 @@ describe('the ESM bundle in a page with no bundler', () => {
   });
 });
 
+describe('persistence in a real browser', () => {
+  it('a model survives Blob and IndexedDB round trips (real IndexedDB, not a fake) and predicts identically', async () => {
+    const page = await minimalPage();
+    const r = await page.evaluate(async () => {
+      const wf = (window as PageWindow).wasmfit;
+      await wf.init();
+      const m = new wf.Sequential({ inputShape: [2], layers: [wf.dense(8, { activation: 'tanh' }), wf.dropout(0.1), wf.dense(3)], seed: 5 });
+      m.compile({ optimizer: wf.adam({ lr: 0.05 }), loss: 'softmaxCrossEntropy' });
+      const x = [[0, 1], [1, 0], [1, 1], [-1, 0.5], [0.3, -1], [-0.7, -0.2]];
+      await m.fit(x, [0, 1, 2, 0, 1, 2], { epochs: 20, batchSize: 3 });
+      const bytes = wf.serializeModel(m, { metadata: { where: 'chromium' } });
+      const viaBlob = await wf.blobToBytes(wf.bytesToBlob(bytes));
+      await wf.saveToIndexedDB('digits-model', viaBlob);
+      const back = await wf.loadFromIndexedDB('digits-model');
+      const missing = await wf.loadFromIndexedDB('no-such-key');
+      await wf.deleteFromIndexedDB('digits-model');
+      const afterDelete = await wf.loadFromIndexedDB('digits-model');
+      const m2 = wf.deserializeModel(back!);
+      const p1 = Array.from(m.predict(x).data);
+      const p2 = Array.from(m2.predict(x).data);
+      let corrupt = '';
+      try {
+        const bad = back!.slice();
+        bad[bad.length - 5]! ^= 0xff;
+        wf.deserializeModel(bad);
+      } catch (e) {
+        corrupt = (e as Error).name;
+      }
+      return { same: bytes.length === back!.length && bytes.every((b: number, i: number) => b === back![i]), p1, p2, missing, afterDelete, meta: wf.readModelMetadata(back!), corrupt };
+    });
+    expect(r.same).toBe(true);
+    expect(r.p2).toEqual(r.p1);
+    expect(r.missing).toBeNull();
+    expect(r.afterDelete).toBeNull();
+    expect(r.meta).toEqual({ where: 'chromium' });
+    expect(r.corrupt).toBe('FormatError');
+    await page.context().close();
+  });
+});
+
 describe('training in a Web Worker', () => {
   // retry: 1 — the timer check measures the machine too (2 shared cores); blocking code would fail both runs
   it('reaches >= 0.90 held-out accuracy on the digits while main-thread timers keep firing', { retry: 1 }, async () => {
