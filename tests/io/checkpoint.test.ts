@@ -5,17 +5,11 @@ import {
   FormatError, OptionError, Sequential, adam, batchNorm, checkpointCallback, dense, deserializeCheckpoint, deserializeModel, dropout, earlyStopping, init,
   oneCycleLR, plateauCallback, reduceLROnPlateau, rmsprop, serializeCheckpoint, serializeModel, sgd, type OptimizerConfig, type Callback,
 } from '../../ts/index.js';
-import { join, split } from './container-util.js';
+import { classData, join, split } from './container-util.js';
 
 const rows = 90;
 const d = 5;
-function data(seed: number): { x: Float32Array; y: Int32Array } {
-  let s = seed;
-  const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const x = Float32Array.from({ length: rows * d }, () => r() * 2 - 1);
-  const y = Int32Array.from({ length: rows }, (_, i) => (x[i * d]! * x[i * d + 1]! > 0 ? 1 : 0) + (x[i * d + 2]! > 0.3 ? 1 : 0));
-  return { x, y };
-}
+const data = (seed: number) => classData(rows, d, seed);
 const { x, y } = data(4);
 const build = (optimizer: OptimizerConfig) => {
   const m = new Sequential({ inputShape: [d], seed: 3, layers: [dense(12, { activation: 'relu' }), batchNorm(), dropout(0.2), dense(3)] });

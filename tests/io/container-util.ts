@@ -50,3 +50,12 @@ export function fixCrc(bytes: Uint8Array): Uint8Array {
   new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
   return out;
 }
+
+/** A seeded 3-class toy set: `rows` samples of `d` features in [-1, 1) (LCG), labels from the signs of x0·x1 and x2 > 0.3. */
+export function classData(rows: number, d: number, seed: number): { x: Float32Array; y: Int32Array } {
+  let s = seed;
+  const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const x = Float32Array.from({ length: rows * d }, () => r() * 2 - 1);
+  const y = Int32Array.from({ length: rows }, (_, i) => (x[i * d]! * x[i * d + 1]! > 0 ? 1 : 0) + (x[i * d + 2]! > 0.3 ? 1 : 0));
+  return { x, y };
+}

@@ -8,17 +8,11 @@ import {
   FormatError, Sequential, adam, cg, checkpointCallback, dense, deserializeCheckpoint, deserializeModel, init, l2, lbfgs,
   serializeCheckpoint, serializeModel, type CompileOptions,
 } from '../../ts/index.js';
-import { join, split } from './container-util.js';
+import { classData, join, split } from './container-util.js';
 
 const rows = 60;
 const d = 4;
-function data(seed: number): { x: Float32Array; y: Int32Array } {
-  let s = seed;
-  const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const x = Float32Array.from({ length: rows * d }, () => r() * 2 - 1);
-  const y = Int32Array.from({ length: rows }, (_, i) => (x[i * d]! * x[i * d + 1]! > 0 ? 1 : 0) + (x[i * d + 2]! > 0.3 ? 1 : 0));
-  return { x, y };
-}
+const data = (seed: number) => classData(rows, d, seed);
 const { x, y } = data(7);
 type Opt = CompileOptions['optimizer'];
 const build = (optimizer: Opt) => {

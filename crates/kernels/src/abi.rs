@@ -942,21 +942,15 @@ pub unsafe extern "C" fn vec_copy(x: *const f32, y: *mut f32, n: u32) {
     core::ptr::copy(x, y, n as usize);
 }
 
-/// `out ← a·x + b·y` over `n` floats. `out` may equal `y` (then it is `axpby` in place) but must
-/// not otherwise overlap `x` or `y`.
+/// `out ← a·x + b·y` over `n` floats. `out` may equal `x` or `y` (in place) but must not
+/// otherwise overlap them.
 ///
 /// # Safety
 /// `x`, `y`, `out` valid for `n` floats.
 #[no_mangle]
 pub unsafe extern "C" fn vec_lincomb(a: f32, x: *const f32, b: f32, y: *const f32, out: *mut f32, n: u32) {
-    let n = n as usize;
-    if out as *const f32 == y {
-        crate::vec::axpby(a, core::slice::from_raw_parts(x, n), b, core::slice::from_raw_parts_mut(out, n));
-    } else if out as *const f32 == x {
-        crate::vec::axpby(b, core::slice::from_raw_parts(y, n), a, core::slice::from_raw_parts_mut(out, n));
-    } else {
-        crate::vec::lincomb(a, core::slice::from_raw_parts(x, n), b, core::slice::from_raw_parts(y, n), core::slice::from_raw_parts_mut(out, n));
-    }
+    // element-wise, so `out` may be `x` or `y` (no overlapping slices are formed)
+    crate::vec::lincomb_raw(a, x, b, y, out, n as usize);
 }
 
 /// `y ← a·sign(x) + y` over `n` floats (sign(0) = 0): the gradient of an L1 penalty `a·Σ|x|`.

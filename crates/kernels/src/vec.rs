@@ -224,62 +224,47 @@ pub fn copy(x: &[f32], y: &mut [f32]) {
     y[..n].copy_from_slice(&x[..n]);
 }
 
+/// `out[i] ← a·x[i] + b·y[i]` for `i < n`. Element-wise (each element read before it is written),
+/// so `out` may be `x` or `y`.
+///
+/// # Safety
+/// `x`, `y` valid for `n` reads and `out` for `n` writes; `out` equal to `x` or `y` or disjoint from both.
+pub(crate) unsafe fn lincomb_raw(a: f32, x: *const f32, b: f32, y: *const f32, out: *mut f32, n: usize) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let start = {
+        let (av, bv) = (f32x4_splat(a), f32x4_splat(b));
+        let n4 = n / 4 * 4;
+        let mut i = 0;
+        while i < n4 {
+            let xv = v128_load(x.add(i) as *const v128);
+            let yv = v128_load(y.add(i) as *const v128);
+            v128_store(out.add(i) as *mut v128, f32x4_add(f32x4_mul(av, xv), f32x4_mul(bv, yv)));
+            i += 4;
+        }
+        n4
+    };
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let start = 0;
+    for i in start..n {
+        *out.add(i) = a * *x.add(i) + b * *y.add(i);
+    }
+}
+
 /// `out ← a·x + b·y` over the common length (e.g. the conjugate-gradient direction
 /// `d ← −g + β·d`, or a trial point `x + t·d`). `out` may not alias `x` or `y` (use [`axpy`] or
 /// [`axpby`] in place).
 pub fn lincomb(a: f32, x: &[f32], b: f32, y: &[f32], out: &mut [f32]) {
     let n = x.len().min(y.len()).min(out.len());
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        let (px, py, po) = (x.as_ptr(), y.as_ptr(), out.as_mut_ptr());
-        let (av, bv) = (f32x4_splat(a), f32x4_splat(b));
-        let n4 = n / 4 * 4;
-        let mut i = 0;
-        while i < n4 {
-            // SAFETY: i + 4 <= n for all three slices.
-            unsafe {
-                let xv = v128_load(px.add(i) as *const v128);
-                let yv = v128_load(py.add(i) as *const v128);
-                v128_store(po.add(i) as *mut v128, f32x4_add(f32x4_mul(av, xv), f32x4_mul(bv, yv)));
-            }
-            i += 4;
-        }
-        for j in n4..n {
-            out[j] = a * x[j] + b * y[j];
-        }
-    }
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    for i in 0..n {
-        out[i] = a * x[i] + b * y[i];
-    }
+    // SAFETY: n is within all three slices.
+    unsafe { lincomb_raw(a, x.as_ptr(), b, y.as_ptr(), out.as_mut_ptr(), n) }
 }
 
 /// `y ← a·x + b·y` in place (same arithmetic as [`lincomb`] with `out = y`).
 pub fn axpby(a: f32, x: &[f32], b: f32, y: &mut [f32]) {
     let n = x.len().min(y.len());
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        let (px, py) = (x.as_ptr(), y.as_mut_ptr());
-        let (av, bv) = (f32x4_splat(a), f32x4_splat(b));
-        let n4 = n / 4 * 4;
-        let mut i = 0;
-        while i < n4 {
-            // SAFETY: i + 4 <= n for both slices.
-            unsafe {
-                let xv = v128_load(px.add(i) as *const v128);
-                let yv = v128_load(py.add(i) as *const v128);
-                v128_store(py.add(i) as *mut v128, f32x4_add(f32x4_mul(av, xv), f32x4_mul(bv, yv)));
-            }
-            i += 4;
-        }
-        for j in n4..n {
-            y[j] = a * x[j] + b * y[j];
-        }
-    }
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    for i in 0..n {
-        y[i] = a * x[i] + b * y[i];
-    }
+    let py = y.as_mut_ptr();
+    // SAFETY: n is within both slices; lincomb_raw reads y[i] before writing it.
+    unsafe { lincomb_raw(a, x.as_ptr(), b, py, py, n) }
 }
 
 /// `y ← a·sign(x) + y` with sign(0) = 0 — the gradient of an L1 penalty `a·Σ|x|` (the same
