@@ -107,7 +107,7 @@ export function softmaxCrossEntropy(logits: Matrix, labels: Int32Array): { loss:
   const pc = ar.alloc(4);
   try {
     ar.writeF32(pz, Z.data);
-    ar.i32.set(labels, py >> 2);
+    ar.i32.set(labels, py >>> 2);
     const total = n === 0 ? 0 : rt.k.softmax_ce(pz, py, n, k, pg, 1 / n, pc);
     return { loss: n === 0 ? NaN : total / n, grad: { data: ar.readF32(pg, n * k), shape: [n, k] }, correct: n === 0 ? 0 : ar.view.getUint32(pc, true) };
   } finally {

@@ -289,7 +289,7 @@ export class Sequential implements Trainable {
       slots.map((need, i) => {
         if (!need) return null;
         const p = a.allocF32(n);
-        a.f32.fill(slotInit(opt, i), p >> 2, (p >> 2) + n);
+        a.f32.fill(slotInit(opt, i), p >>> 2, (p >>> 2) + n);
         this.stateBlocks.push(p);
         return p;
       }) as [Ptr | null, Ptr | null, Ptr | null];
@@ -478,7 +478,7 @@ export class Sequential implements Trainable {
         // MC masks: key (seed), counter (sample, chunk) — independent of training's counters
         plan.setDropout((Math.floor(seed) ^ 0x5bd1e995) >>> 0, sample * 65536 + chunk++, mc);
         this.rt.k.predict_step(plan.plan, plan.x, n, plan.out);
-        out.set(this.rt.arena.f32.subarray(plan.out >> 2, (plan.out >> 2) + n * k), s * k);
+        out.set(this.rt.arena.f32.subarray(plan.out >>> 2, (plan.out >>> 2) + n * k), s * k);
       }
       return out;
     };
@@ -628,8 +628,8 @@ export class Sequential implements Trainable {
     const k = this.outputSize;
     const a = this.rt.arena;
     const outPtr = training ? plan.trainOutput : plan.output;
-    const out = a.f32.subarray(outPtr >> 2, (outPtr >> 2) + n * k);
-    const y = this.loss.kind === 'softmaxCrossEntropy' ? a.i32.subarray(plan.labels >> 2, (plan.labels >> 2) + n) : a.f32.subarray(plan.labels >> 2, (plan.labels >> 2) + n * k);
+    const out = a.f32.subarray(outPtr >>> 2, (outPtr >>> 2) + n * k);
+    const y = this.loss.kind === 'softmaxCrossEntropy' ? a.i32.subarray(plan.labels >>> 2, (plan.labels >>> 2) + n) : a.f32.subarray(plan.labels >>> 2, (plan.labels >>> 2) + n * k);
     acc.add(out, y, n);
   }
 
@@ -658,22 +658,22 @@ export class Sequential implements Trainable {
   writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | Float32Array | null, idx: Int32Array | null, start: number, count: number, w: Float32Array | null = null): void {
     const d = this.inputSize;
     const f32 = this.rt.arena.f32;
-    const xo = plan.x >> 2;
+    const xo = plan.x >>> 2;
     const row = (i: number) => (idx === null ? start + i : idx[start + i]!);
     if (idx === null) f32.set(x.subarray(start * d, (start + count) * d), xo);
     else for (let i = 0; i < count; i++) f32.set(x.subarray(row(i) * d, row(i) * d + d), xo + i * d);
     if (y instanceof Int32Array) {
       const i32 = this.rt.arena.i32;
-      const lo = plan.labels >> 2;
+      const lo = plan.labels >>> 2;
       for (let i = 0; i < count; i++) i32[lo + i] = y[row(i)]!;
     } else if (y instanceof Float32Array) {
       const k = this.outputSize;
-      const lo = plan.labels >> 2;
+      const lo = plan.labels >>> 2;
       for (let i = 0; i < count; i++) f32.set(y.subarray(row(i) * k, row(i) * k + k), lo + i * k);
     }
     plan.useWeights(w !== null);
     if (w !== null) {
-      const wo = plan.weights >> 2;
+      const wo = plan.weights >>> 2;
       for (let i = 0; i < count; i++) f32[wo + i] = w[row(i)]!;
     }
   }

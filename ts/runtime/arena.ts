@@ -148,12 +148,12 @@ export class Arena {
 
   /** Copies floats into the arena. */
   writeF32(ptr: Ptr, data: ArrayLike<number>, offsetFloats = 0): void {
-    this.f32.set(data, (ptr >> 2) + offsetFloats);
+    this.f32.set(data, (ptr >>> 2) + offsetFloats);
   }
 
   /** A copy (never a view) of `n` floats at `ptr`. */
   readF32(ptr: Ptr, n: number): Float32Array {
-    const i = ptr >> 2;
+    const i = ptr >>> 2;
     return this.f32.slice(i, i + n);
   }
 }
