@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'E_DISPOSED'
   | 'E_FORMAT'
   | 'E_RUNTIME_SUPPORT'
-  | 'E_NOT_INITIALIZED';
+  | 'E_NOT_INITIALIZED'
+  | 'E_BUSY';
 
 /** Base class of every error wasmfit throws. */
 export class WasmfitError extends Error {
@@ -82,5 +83,16 @@ export class NotInitializedError extends WasmfitError {
   constructor(message: string) {
     super('E_NOT_INITIALIZED', message);
     this.name = 'NotInitializedError';
+  }
+}
+
+/**
+ * The call conflicts with an operation in progress on the same object, e.g. `compile()` or a
+ * second `fit()` while a `fit` is running. Nothing was changed; await the running operation first.
+ */
+export class BusyError extends WasmfitError {
+  constructor(message: string) {
+    super('E_BUSY', message);
+    this.name = 'BusyError';
   }
 }

@@ -1,4 +1,4 @@
-import { NonFiniteError, OptionError, ShapeError } from '../errors/index.js';
+import { DisposedError, OptionError, ShapeError, type WasmfitError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
 import { type Features, type Labels, toFeatures } from '../data/tensor.js';
 import { STATUS } from '../runtime/abi.js';
@@ -116,14 +116,23 @@ export interface Trainable extends CallbackModel {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly lr: number;
+  readonly disposed: boolean;
   assertUsable(where: string): void;
-  planFor(rows: number): CompiledPlan;
+  /** Refuses (BusyError) when a fit is running. */
+  assertIdle(where: string): void;
+  /** Marks a fit as running and returns the training plan, owned by that fit until {@link endTraining}. */
+  beginTraining(rows: number): CompiledPlan;
+  endTraining(): void;
+  /** The typed error of a step's non-OK status. */
+  stepError(status: number, plan: CompiledPlan, where: string): WasmfitError;
   readonly classification: boolean;
   readonly hasBatchNorm: boolean;
   toTargets(y: Labels | Features, rows: number, where: string): Int32Array | Float32Array;
   evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number, acc?: MetricAccumulator | null): { loss: number; accuracy: number };
   metricAccumulator(): MetricAccumulator | null;
   addMetrics(acc: MetricAccumulator, plan: CompiledPlan, n: number, training: boolean): void;
+  /** Keys of the compiled metrics in the logs (without the `val` prefix). */
+  metricKeys(): string[];
   writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | Float32Array | null, idx: Int32Array | null, start: number, count: number, w?: Float32Array | null): void;
   run(plan: CompiledPlan, kind: 'train' | 'eval', n: number): number;
   nextFitSeed(): number;
@@ -149,6 +158,7 @@ const yieldNow = (): Promise<void> =>
 /** The training loop. Validates everything before touching the model. @internal */
 export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, options: FitOptions = {}): Promise<History> {
   m.assertUsable('fit');
+  m.assertIdle('fit');
   if (typeof options !== 'object' || options === null) throw new OptionError('options', 'fit: options must be an object.');
   for (const k of Object.keys(options)) {
     if (!FIT_KEYS.has(k)) throw new OptionError(k, `fit: unknown option '${k}'; known options are ${[...FIT_KEYS].join(', ')}.`);
@@ -273,9 +283,20 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
   if (m.hasBatchNorm && (nTrain % batchSize === 1 || nTrain === 1)) {
     throw new OptionError('batchSize', `fit: with ${nTrain} training rows and batchSize ${batchSize} the last batch has 1 row; batch normalization needs at least 2 rows per training batch. Change batchSize or drop a sample.`);
   }
-  // --- validated; from here on the model changes ---
-  const plan = m.planFor(Math.min(batchSize, nTrain));
-  plan.setLr(m.lr);
+  // callbacks check their own configuration (monitored keys, paths) against what this fit logs
+  const logKeys = ['loss', ...(m.classification ? ['accuracy'] : []), ...m.metricKeys(), 'lr'];
+  if (val) logKeys.push(...logKeys.filter((k) => k !== 'lr').map((k) => `val${k[0]!.toUpperCase()}${k.slice(1)}`));
+  for (const cb of callbacks) (cb as { checkConfig?: (c: { logKeys: readonly string[] }) => void }).checkConfig?.({ logKeys });
+  // --- validated; from here on the model changes. The training plan belongs to this fit: compile,
+  // a second fit and state imports are refused (BusyError) until it ends; predict/evaluate from
+  // callbacks run on the inference plan; dispose() frees everything and this fit rejects with
+  // DisposedError at its next batch boundary, never touching freed memory.
+  const plan = m.beginTraining(Math.min(batchSize, nTrain));
+  const alive = (where: string): void => {
+    if (m.disposed) {
+      throw new DisposedError(`fit: the model was disposed during training (${where}); the fit stopped there, before touching the freed memory. Await fit before dispose(), or set model.stopTraining = true in a callback to end training early.`);
+    }
+  };
   const rng = new Rng(seed);
   const idx = new Int32Array(nTrain);
   if (resume) {
@@ -336,6 +357,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
         pos.batch = 0;
         pos.lossSum = 0;
         pos.correct = 0;
+        alive(`before epoch ${epoch}`);
         if (schedule?.unit === 'epoch') {
           lr = lrAt(epoch, `epoch ${epoch}`);
           m.learningRate = lr;
@@ -347,21 +369,26 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
       for (let s = pos.batch; s < steps; s++) {
         const start = s * batchSize;
         const n = Math.min(batchSize, nTrain - start);
+        alive(`epoch ${epoch}, batch ${s}`);
         if (schedule?.unit === 'step') {
           lr = lrAt(globalStep, `step ${globalStep}`);
           m.learningRate = lr;
         }
+        // the schedule is user code: it may have disposed the model
+        alive(`epoch ${epoch}, batch ${s}`);
         globalStep++;
         lr = m.learningRate;
         m.writeRows(plan, fx.data, ids, idx, start, n, weights);
         const status = m.run(plan, 'train', n);
         const r = plan.results();
-        if (status === STATUS.nonFiniteLoss) {
-          if (terminateOnNonFinite) {
+        if (status !== STATUS.ok) {
+          const err = m.stepError(status, plan, `fit: epoch ${epoch}, batch ${s}`);
+          // terminateOnNaN ends training (with the weights from before the step) instead of throwing
+          if (terminateOnNonFinite && err.code === 'E_NON_FINITE') {
             terminated = true;
             break;
           }
-          throw new NonFiniteError(`fit: the loss became ${r.lossSum} at epoch ${epoch}, batch ${s}; training stopped and the weights from before that step are kept. Lower the learning rate or check the data scale.`);
+          throw err;
         }
         pos.lossSum += r.lossSum;
         pos.correct += r.correct;
@@ -379,8 +406,9 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
       if (trainMetrics) Object.assign(logs, trainMetrics.result());
       logs.lr = lr;
       if (val) {
+        alive(`end of epoch ${epoch}`);
         const valMetrics = m.metricAccumulator();
-        const e = m.evaluateIds(val.x, val.y, val.rows, plan.batchCap, valMetrics);
+        const e = m.evaluateIds(val.x, val.y, val.rows, Math.min(batchSize, nTrain), valMetrics);
         logs.valLoss = e.loss;
         if (m.classification) logs.valAccuracy = e.accuracy;
         if (valMetrics) Object.assign(logs, valMetrics.result('val'));
@@ -391,9 +419,11 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
       if (m.stopTraining) break;
     }
+    alive('at the end of training');
     for (const cb of callbacks) await cb.onTrainEnd?.({});
   } finally {
     activeFits.delete(m);
+    m.endTraining();
   }
   return history;
 }

@@ -1,4 +1,4 @@
-import { DisposedError, OptionError, ShapeError } from '../errors/index.js';
+import { BusyError, DisposedError, NonFiniteError, OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
 import { type Features, type Labels, type Matrix, toClassIds, toFeatures } from '../data/tensor.js';
 import { fillInitializer } from '../layers/initializers.js';
@@ -26,6 +26,8 @@ export interface SequentialOptions {
   /** Runtime to allocate in (default: the one `init()` made current). */
   runtime?: Runtime;
 }
+
+const SEQUENTIAL_KEYS = ['inputShape', 'layers', 'seed', 'runtime'];
 
 /** Options of `compile`. */
 export interface CompileOptions {
@@ -73,6 +75,9 @@ export interface WeightTensor {
   data: Float32Array;
 }
 
+/** `Symbol.dispose` (explicit resource management), or the key TypeScript's `using` falls back to on older hosts. */
+const DISPOSE = ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose')) as typeof Symbol.dispose;
+
 const registry =
   typeof FinalizationRegistry === 'function'
     ? new FinalizationRegistry<() => void>((free) => {
@@ -107,7 +112,15 @@ export class Sequential implements Trainable {
   stopTraining = false;
   private readonly rt: Runtime;
   private params: DenseParams[] = [];
-  private plan: CompiledPlan | null = null;
+  /**
+   * The plan of training steps (owned by the running `fit`, kept for the next one) and the plan of
+   * inference (predict, evaluate, validation). Separate buffers: a `predict` from a fit callback
+   * never touches the memory a training step reads or writes.
+   */
+  private trainPlan: CompiledPlan | null = null;
+  private inferPlan: CompiledPlan | null = null;
+  /** What the running `fit` is (null when none): compile, a second fit and state imports are refused meanwhile. */
+  private training: string | null = null;
   private optimizer: OptimizerConfig | null = null;
   private disposed_ = false;
   private fitCount = 0;
@@ -116,6 +129,9 @@ export class Sequential implements Trainable {
 
   constructor(options: SequentialOptions) {
     if (typeof options !== 'object' || options === null) throw new OptionError('options', 'Sequential: pass { inputShape, layers }.');
+    for (const k of Object.keys(options)) {
+      if (!SEQUENTIAL_KEYS.includes(k)) throw new OptionError(k, `Sequential: unknown option '${k}'; known options are ${SEQUENTIAL_KEYS.join(', ')}.`);
+    }
     const shape = typeof options.inputShape === 'number' ? [options.inputShape] : options.inputShape;
     if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || shape[0]! < 1) {
       throw new OptionError('inputShape', `Sequential: inputShape = ${JSON.stringify(options.inputShape)}; expected [features] with a positive integer, e.g. [784].`);
@@ -155,8 +171,40 @@ export class Sequential implements Trainable {
     this.seed = seed;
     this.layers = [...options.layers];
     this.inputSize = shape[0]!;
+    let width = this.inputSize;
+    for (const l of this.layers) if (l.type === 'dense') width = l.units;
+    this.outputSize = width;
 
+    try {
+      this.allocateLayers(seed);
+    } catch (e) {
+      // a failed allocation (memory full) frees what was taken: the runtime stays usable
+      for (const p of this.blocks) this.rt.arena.free(p);
+      this.blocks.length = 0;
+      throw e;
+    }
+    const blocks = this.blocks;
+    const arena = this.rt.arena;
+    const holder = this.planHolder;
+    const state = this.stateBlocks;
+    const stateHolder = this.stateHolder;
+    registry?.register(this, () => {
+      stateHolder.stepper?.dispose();
+      holder.train?.dispose();
+      holder.infer?.dispose();
+      for (const p of blocks) arena.free(p);
+      for (const p of state) arena.free(p);
+    }, this.token);
+  }
+
+  /** Allocates and initializes every layer's blocks (recorded in `blocks` as they are taken). */
+  private allocateLayers(seed: number): void {
     const a = this.rt.arena;
+    const own = (n: number): Ptr => {
+      const p = a.allocF32(n);
+      this.blocks.push(p);
+      return p;
+    };
     const rng = new Rng(seed);
     let nIn = this.inputSize;
     for (const l of this.layers) {
@@ -172,8 +220,7 @@ export class Sequential implements Trainable {
       }
       if (l.type === 'batchNorm') {
         const f = nIn;
-        const [g, bt, dg, db, rm, rv, sm, si] = Array.from({ length: 8 }, () => a.allocF32(f));
-        this.blocks.push(g!, bt!, dg!, db!, rm!, rv!, sm!, si!);
+        const [g, bt, dg, db, rm, rv, sm, si] = Array.from({ length: 8 }, () => own(f));
         a.writeF32(g!, new Float32Array(f).fill(1));
         a.writeF32(bt!, new Float32Array(f));
         a.writeF32(rm!, new Float32Array(f));
@@ -186,11 +233,10 @@ export class Sequential implements Trainable {
         continue;
       }
       const nOut = l.units;
-      const w = a.allocF32(nIn * nOut);
-      const gw = a.allocF32(nIn * nOut);
-      const b = l.useBias ? a.allocF32(nOut) : null;
-      const gb = l.useBias ? a.allocF32(nOut) : null;
-      this.blocks.push(w, gw, ...(b !== null ? [b] : []), ...(gb !== null ? [gb] : []));
+      const w = own(nIn * nOut);
+      const gw = own(nIn * nOut);
+      const b = l.useBias ? own(nOut) : null;
+      const gb = l.useBias ? own(nOut) : null;
       const wInit = new Float32Array(nIn * nOut);
       fillInitializer(l.kernelInitializer, wInit, nIn, nOut, rng);
       a.writeF32(w, wInit);
@@ -208,22 +254,10 @@ export class Sequential implements Trainable {
       });
       nIn = nOut;
     }
-    this.outputSize = nIn;
-    const blocks = this.blocks;
-    const arena = a;
-    const holder = { plan: null as CompiledPlan | null };
-    this.planHolder = holder;
-    const state = this.stateBlocks;
-    const stateHolder = this.stateHolder;
-    registry?.register(this, () => {
-      stateHolder.stepper?.dispose();
-      holder.plan?.dispose();
-      for (const p of blocks) arena.free(p);
-      for (const p of state) arena.free(p);
-    }, this.token);
   }
 
-  private planHolder: { plan: CompiledPlan | null };
+  /** The plans, as the FinalizationRegistry's cleanup sees them. */
+  private readonly planHolder: { train: CompiledPlan | null; infer: CompiledPlan | null } = { train: null, infer: null };
   private readonly stateHolder: { stepper: FullBatchStepper | null } = { stepper: null };
   private readonly stateBlocks: Ptr[] = [];
   private optArgs: Ptr | null = null;
@@ -257,7 +291,18 @@ export class Sequential implements Trainable {
   set learningRate(v: number) {
     this.assertUsable('learningRate');
     this.lr_ = checkLr(v, 'learningRate');
-    this.plan?.setLr(this.lr_);
+  }
+
+  /** Whether a `fit` is running on this model (from its callbacks, or while its promise is pending). */
+  get isTraining(): boolean {
+    return this.training !== null;
+  }
+
+  /** @internal Refuses calls that would change what a running fit reads (BusyError, nothing changed). */
+  assertIdle(where: string): void {
+    if (this.training !== null) {
+      throw new BusyError(`${where}: this model is training (${this.training} has not finished); ${where === 'fit' ? 'await the running fit before starting another' : `await the fit before calling ${where}`}, or set model.stopTraining = true from a callback to end it after the current epoch.`);
+    }
   }
 
   /** @internal */
@@ -272,6 +317,7 @@ export class Sequential implements Trainable {
    */
   compile(options: CompileOptions): void {
     this.assertUsable('compile');
+    this.assertIdle('compile');
     if (!options || typeof options !== 'object') throw new OptionError('options', 'compile: pass { optimizer, loss }.');
     if (isSecondOrder(options.optimizer)) return this.compileSecondOrder(options as CompileOptions & { optimizer: SecondOrderConfig });
     const opt = checkOptimizer(options.optimizer, 'compile');
@@ -281,33 +327,45 @@ export class Sequential implements Trainable {
     }
     // argmax accuracy for softmax cross-entropy comes from the kernel and is always logged
     const metrics = resolveMetrics(options.metrics, loss.kind, this.outputSize).filter((m) => !(loss.kind === 'softmaxCrossEntropy' && m.name === 'accuracy' && m.key === 'accuracy'));
-    // validated: (re)allocate optimizer state, zero-initialized (AdaGrad: initialAccumulatorValue)
-    this.freeOptimizerState();
+    // validated: allocate the new optimizer state (zero, AdaGrad: initialAccumulatorValue) before
+    // freeing the old one, so a failed allocation leaves the model as it was
     const a = this.rt.arena;
     const slots = stateSlots(opt);
-    const alloc = (n: number): [Ptr | null, Ptr | null, Ptr | null] =>
-      slots.map((need, i) => {
-        if (!need) return null;
-        const p = a.allocF32(n);
-        a.f32.fill(slotInit(opt, i), p >>> 2, (p >>> 2) + n);
-        this.stateBlocks.push(p);
-        return p;
-      }) as [Ptr | null, Ptr | null, Ptr | null];
-    for (const p of this.params) {
-      p.ws = alloc(p.kind === 'batchNorm' ? p.nOut : p.nIn * p.nOut);
-      p.bs = p.b !== null ? alloc(p.nOut) : [null, null, null];
+    const taken: Ptr[] = [];
+    let ws: [Ptr | null, Ptr | null, Ptr | null][];
+    let bs: [Ptr | null, Ptr | null, Ptr | null][];
+    let optArgs: Ptr;
+    try {
+      const alloc = (n: number): [Ptr | null, Ptr | null, Ptr | null] =>
+        slots.map((need, i) => {
+          if (!need) return null;
+          const p = a.allocF32(n);
+          taken.push(p);
+          a.f32.fill(slotInit(opt, i), p >>> 2, (p >>> 2) + n);
+          return p;
+        }) as [Ptr | null, Ptr | null, Ptr | null];
+      ws = this.params.map((p) => alloc(p.kind === 'batchNorm' ? p.nOut : p.nIn * p.nOut));
+      bs = this.params.map((p) => (p.b !== null ? alloc(p.nOut) : [null, null, null]));
+      optArgs = a.alloc(OPT_ARGS.size);
+      taken.push(optArgs);
+    } catch (e) {
+      for (const p of taken) a.free(p);
+      throw e;
     }
-    this.optArgs = a.alloc(OPT_ARGS.size);
-    this.stateBlocks.push(this.optArgs);
+    this.freeOptimizerState();
+    this.disposePlans();
+    this.params.forEach((p, i) => {
+      p.ws = ws[i]!;
+      p.bs = bs[i]!;
+    });
+    this.stateBlocks.push(...taken);
+    this.optArgs = optArgs;
     writeTemplate(a.view, this.optArgs, opt);
     this.optimizer = opt;
     this.loss = loss;
     this.metrics = metrics;
     this.step = 0;
     this.lr_ = opt.lr;
-    this.plan?.dispose();
-    this.plan = null;
-    this.planHolder.plan = null;
   }
 
   /** compile() with L-BFGS / CG: validates, then replaces the optimizer with a full-batch stepper. */
@@ -322,16 +380,18 @@ export class Sequential implements Trainable {
     if (this.params.some((p) => p.dropout > 0 || p.kind === 'batchNorm')) {
       throw new OptionError('optimizer', `compile: ${optimizer.type} needs a deterministic full-batch objective; remove dropout and batch-norm layers, or use a first-order optimizer such as adam().`);
     }
-    this.freeOptimizerState();
-    for (const p of this.params) {
-      p.ws = [null, null, null];
-      p.bs = [null, null, null];
-    }
     const tensors = this.params.flatMap((p) => [
       { w: p.w, g: p.gw, n: p.nIn * p.nOut, l1: p.l1, l2: p.l2 },
       ...(p.b !== null ? [{ w: p.b, g: p.gb!, n: p.nOut, l1: p.bl1, l2: p.bl2 }] : []),
     ]);
+    // built before the old state is freed: a failed allocation leaves the model as it was
     const stepper = new FullBatchStepper(this.rt, tensors, this.outputSize, settings);
+    this.freeOptimizerState();
+    this.disposePlans();
+    for (const p of this.params) {
+      p.ws = [null, null, null];
+      p.bs = [null, null, null];
+    }
     this.secondOrder = stepper;
     this.stateHolder.stepper = stepper;
     this.secondOrderConfig = optimizer;
@@ -340,15 +400,22 @@ export class Sequential implements Trainable {
     this.metrics = metrics;
     this.step = 0;
     this.lr_ = settings.lr;
-    this.plan?.dispose();
-    this.plan = null;
-    this.planHolder.plan = null;
   }
 
   /** @internal the L-BFGS / CG state when compiled with one */
   secondOrder: FullBatchStepper | null = null;
   /** The L-BFGS / CG config of the last compile (for compileOptions). */
   private secondOrderConfig: SecondOrderConfig | null = null;
+
+  /** Frees both plans (they point at the optimizer state and the loss of the last compile). */
+  private disposePlans(): void {
+    this.trainPlan?.dispose();
+    this.inferPlan?.dispose();
+    this.trainPlan = null;
+    this.inferPlan = null;
+    this.planHolder.train = null;
+    this.planHolder.infer = null;
+  }
 
   private freeOptimizerState(): void {
     this.secondOrder?.dispose();
@@ -398,6 +465,7 @@ export class Sequential implements Trainable {
    */
   importTrainingState(s: ModelTrainingState): void {
     this.assertUsable('importTrainingState');
+    this.assertIdle('importTrainingState');
     if (!this.optimizer && !this.secondOrder) throw new OptionError('optimizer', 'importTrainingState: the model is not compiled; compile it with the checkpoint\'s optimizer first.');
     const want = this.exportTrainingState().slots;
     const u32 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
@@ -417,7 +485,6 @@ export class Sequential implements Trainable {
     }
     this.step = s.step;
     this.lr_ = s.lr;
-    this.plan?.setLr(this.lr_);
     this.dropSeed = s.dropSeed;
     this.dropCounter = s.dropCounter;
     this.fitCount = s.fitCount;
@@ -439,6 +506,7 @@ export class Sequential implements Trainable {
    */
   evaluate(x: Features, y: Labels | Features, options: { batchSize?: number } = {}): { loss: number; accuracy: number; [metric: string]: number } {
     this.assertUsable('evaluate');
+    checkKeys(options, ['batchSize'], 'evaluate');
     const fx = toFeatures(x, this.inputSize, 'evaluate');
     const ids = this.toTargets(y, fx.rows, 'evaluate');
     const bs = options.batchSize ?? 256;
@@ -458,6 +526,7 @@ export class Sequential implements Trainable {
   predict(x: Features, options: { batchSize?: number; mcSamples: number; seed?: number }): { mean: Matrix; std: Matrix };
   predict(x: Features, options: { batchSize?: number; mcSamples?: number; seed?: number } = {}): Matrix | { mean: Matrix; std: Matrix } {
     this.assertUsable('predict');
+    checkKeys(options, ['batchSize', 'mcSamples', 'seed'], 'predict');
     const fx = toFeatures(x, this.inputSize, 'predict');
     const bs = options.batchSize ?? 256;
     if (!Number.isInteger(bs) || bs < 1) throw new OptionError('batchSize', `predict: batchSize = ${bs}; expected a positive integer.`);
@@ -470,14 +539,16 @@ export class Sequential implements Trainable {
     const pass = (mc: boolean, sample: number): Float32Array => {
       const out = new Float32Array(total);
       if (fx.rows === 0) return out;
-      const plan = this.planFor(Math.min(bs, fx.rows));
+      const chunkRows = Math.min(bs, fx.rows);
+      const plan = this.planOf('infer', chunkRows);
       let chunk = 0;
-      for (let s = 0; s < fx.rows; s += plan.batchCap) {
-        const n = Math.min(plan.batchCap, fx.rows - s);
+      for (let s = 0; s < fx.rows; s += chunkRows) {
+        const n = Math.min(chunkRows, fx.rows - s);
         this.writeRows(plan, fx.data, null, null, s, n);
         // MC masks: key (seed), counter (sample, chunk) — independent of training's counters
         plan.setDropout((Math.floor(seed) ^ 0x5bd1e995) >>> 0, sample * 65536 + chunk++, mc);
-        this.rt.k.predict_step(plan.plan, plan.x, n, plan.out);
+        const status = this.rt.k.predict_step(plan.plan, plan.x, n, plan.out);
+        if (status !== STATUS.ok) throw this.stepError(status, plan, 'predict');
         out.set(this.rt.arena.f32.subarray(plan.out >>> 2, (plan.out >>> 2) + n * k), s * k);
       }
       return out;
@@ -533,9 +604,15 @@ export class Sequential implements Trainable {
       throw new ShapeError(`setWeights: received ${Array.isArray(weights) ? weights.length : typeof weights} tensors; the model has ${targets.length}. Pass the array getWeights() returns.`);
     }
     targets.forEach((t, i) => {
-      const w = weights[i]!;
-      if (!(w.data instanceof Float32Array) || w.data.length !== t.n) {
-        throw new ShapeError(`setWeights: tensor ${i} (${t.name}) has ${w.data?.length} values; expected ${t.n}.`);
+      const w = weights[i] as { shape?: unknown; data?: unknown } | null | undefined;
+      if (typeof w !== 'object' || w === null) throw new ShapeError(`setWeights: tensor ${i} (${t.name}) is ${String(w)}; expected { shape: [${t.shape.join(', ')}], data: Float32Array } as getWeights() returns.`);
+      if (!(w.data instanceof Float32Array)) throw new ShapeError(`setWeights: tensor ${i} (${t.name}) has data of type ${describe(w.data)}; expected a Float32Array of ${t.n} values.`);
+      if (w.data.length !== t.n) throw new ShapeError(`setWeights: tensor ${i} (${t.name}) has ${w.data.length} values; expected ${t.n}.`);
+      if (w.shape !== undefined) {
+        const sh = w.shape;
+        if (!Array.isArray(sh) || sh.length !== t.shape.length || sh.some((d, j) => d !== t.shape[j])) {
+          throw new ShapeError(`setWeights: tensor ${i} (${t.name}) has shape ${Array.isArray(sh) ? `[${sh.map(String).join(', ')}]` : describe(sh)}; expected [${t.shape.join(', ')}]${t.shape.length === 2 ? ' (kernels are [inputs, units], Keras layout; transpose a PyTorch [out, in] weight)' : ''}.`);
+        }
       }
       for (let j = 0; j < w.data.length; j++) {
         const v = w.data[j]!;
@@ -544,6 +621,7 @@ export class Sequential implements Trainable {
       if (t.name.endsWith('/moving_variance') && w.data.some((v: number) => v < 0)) throw new ShapeError(`setWeights: tensor ${i} (${t.name}) has a negative variance.`);
     });
     targets.forEach((t, i) => this.rt.arena.writeF32(t.ptr, weights[i]!.data));
+    // the plans hold no copy of the weights; nothing else to refresh
   }
 
   /** A text table of layers, output shapes and parameter counts. */
@@ -565,35 +643,68 @@ export class Sequential implements Trainable {
     return [line(rows[0]!), sep, ...rows.slice(1).map(line), sep, `Total params: ${total}`].join('\n');
   }
 
-  /** Frees the model's WASM memory. Any later use throws {@link DisposedError}. Idempotent. */
+  /**
+   * Frees the model's WASM memory. Any later use throws {@link DisposedError}. Idempotent.
+   * Required: the FinalizationRegistry safety net runs only when V8 collects the object, and V8
+   * does not count WASM memory as pressure. `using model = new Sequential(...)` (TypeScript 5.2+)
+   * calls it at the end of the scope. Called while a `fit` runs (from a callback, a timer or a UI
+   * handler), the memory is freed at once and that fit rejects with {@link DisposedError} at its
+   * next batch boundary, without touching the freed memory.
+   */
   dispose(): void {
     if (this.disposed_) return;
     this.disposed_ = true;
     registry?.unregister(this.token);
-    this.plan?.dispose();
-    this.plan = null;
-    this.planHolder.plan = null;
+    this.disposePlans();
     for (const p of this.blocks) this.rt.arena.free(p);
     this.blocks.length = 0;
     this.freeOptimizerState();
   }
 
+  /** Same as {@link dispose}: `using model = new Sequential(...)` disposes at the end of the scope. */
+  [DISPOSE](): void {
+    this.dispose();
+  }
+
   // ---- internals used by the training loop ----
 
-  /** @internal */
-  planFor(rows: number): CompiledPlan {
+  /**
+   * @internal Marks a fit as running (compile, a second fit and state imports are refused until
+   * {@link endTraining}) and returns the training plan for batches of up to `rows` rows.
+   */
+  beginTraining(rows: number, what = 'a fit'): CompiledPlan {
+    this.assertUsable('fit');
+    this.assertIdle('fit');
+    const plan = this.planOf('train', rows);
+    this.training = what;
+    return plan;
+  }
+
+  /** @internal The running fit ended (normally or not). */
+  endTraining(): void {
+    this.training = null;
+  }
+
+  /**
+   * A plan with room for `rows` rows: the training plan (only the running fit steps it) or the
+   * inference plan (predict, evaluate, validation). Replaced by a larger one when needed; a new
+   * plan is built before the old one is freed.
+   */
+  private planOf(which: 'train' | 'infer', rows: number): CompiledPlan {
     const need = Math.max(1, rows);
-    if (this.plan && this.plan.batchCap >= need) return this.plan;
-    this.plan?.dispose();
+    const old = which === 'train' ? this.trainPlan : this.inferPlan;
+    if (old && old.batchCap >= need) return old;
     const o = this.optimizer;
-    this.plan = new CompiledPlan(this.rt, this.params, need, {
+    const plan = new CompiledPlan(this.rt, this.params, need, {
       args: this.optArgs ?? this.ensureInferenceArgs(),
       clipValue: o?.clipValue ?? 0,
       clipNorm: o?.clipNorm ?? 0,
       globalClipNorm: o?.globalClipNorm ?? 0,
     }, this.loss);
-    this.planHolder.plan = this.plan;
-    return this.plan;
+    old?.dispose();
+    if (which === 'train') this.trainPlan = this.planHolder.train = plan;
+    else this.inferPlan = this.planHolder.infer = plan;
+    return plan;
   }
 
   /** An OptArgs record for plans built before compile (evaluate/predict only; never used to train). */
@@ -621,6 +732,11 @@ export class Sequential implements Trainable {
   /** @internal A fresh accumulator for the compiled metrics, or null when there are none. */
   metricAccumulator(): MetricAccumulator | null {
     return this.metrics.length ? new MetricAccumulator(this.metrics, this.loss.kind, this.outputSize) : null;
+  }
+
+  /** @internal */
+  metricKeys(): string[] {
+    return this.metrics.map((m) => m.key);
   }
 
   /** @internal Adds the latest step's `n` rows (outputs and targets from the plan's buffers). */
@@ -681,6 +797,7 @@ export class Sequential implements Trainable {
   /** @internal */
   run(plan: CompiledPlan, kind: 'train' | 'eval', n: number): number {
     if (kind === 'eval') return this.rt.k.eval_step(plan.plan, plan.x, plan.labels, n);
+    if (plan !== this.trainPlan) throw new DisposedError('train step: the plan is not this model\'s training plan (it was freed or replaced); this is a wasmfit bug.');
     if (this.secondOrder) {
       const st = this.secondOrder.step(plan, n, this.lr_);
       if (st === STATUS.ok) this.step++;
@@ -695,22 +812,52 @@ export class Sequential implements Trainable {
     return status;
   }
 
+  /**
+   * @internal The typed error of a step's non-OK status (crates/kernels/src/step.rs). `where`
+   * names the caller and the position (e.g. `fit: epoch 3, batch 17`).
+   */
+  stepError(status: number, plan: CompiledPlan, where: string): WasmfitError {
+    if (status === STATUS.nonFiniteLoss) {
+      return new NonFiniteError(`${where}: the loss became ${plan.results().lossSum}; the step was not taken and the weights, optimizer state and batch-norm statistics are those from before it. Lower the learning rate, add gradient clipping (clipNorm) or check the data scale.`);
+    }
+    return new RuntimeSupportError(`${where}: the kernel refused the compiled plan (status ${status}); nothing was changed. This is a wasmfit bug: please report it with the model's summary().`);
+  }
+
   /** @internal */
   evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number, acc: MetricAccumulator | null = null): { loss: number; accuracy: number } {
     if (rows === 0) return { loss: NaN, accuracy: NaN };
-    const plan = this.planFor(Math.min(batchSize, rows));
+    const chunkRows = Math.min(batchSize, rows);
+    const plan = this.planOf('infer', chunkRows);
     let lossSum = 0;
     let correct = 0;
-    for (let s = 0; s < rows; s += plan.batchCap) {
-      const n = Math.min(plan.batchCap, rows - s);
+    for (let s = 0; s < rows; s += chunkRows) {
+      const n = Math.min(chunkRows, rows - s);
       this.writeRows(plan, x, y, null, s, n);
-      this.run(plan, 'eval', n);
+      const status = this.run(plan, 'eval', n);
+      // a non-finite loss is reported as such (NaN/Inf in the result), as Keras does
+      if (status !== STATUS.ok && status !== STATUS.nonFiniteLoss) throw this.stepError(status, plan, 'evaluate');
       if (acc) this.addMetrics(acc, plan, n, false);
       const r = plan.results();
       lossSum += r.lossSum;
       correct += r.correct;
     }
     return { loss: lossSum / rows, accuracy: this.classification ? correct / rows : NaN };
+  }
+}
+
+/** A short description of a value's type for messages. */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+/** Refuses option keys outside `known` (typos such as `batch_size` are not silently ignored). */
+function checkKeys(options: unknown, known: readonly string[], where: string): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new OptionError('options', `${where}: options = ${String(options)}; expected an object such as { ${known[0]}: ... }.`);
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) throw new OptionError(k, `${where}: unknown option '${k}'; known options are ${known.join(', ')}.`);
   }
 }
 
