@@ -51,3 +51,57 @@ export function gemmCall(
   rt.arena.free(args);
   return r;
 }
+
+/**
+ * A fresh SIMD runtime (its own memory, not the shared `init()` one) whose arena surrounds every
+ * block with 64 bytes of NaN canaries on each side; `rt.arena.checkGuards()` lists changed ones.
+ */
+let guardedModule: Promise<WebAssembly.Module> | undefined;
+export async function guardedRuntime(): Promise<Runtime & { arena: { checkGuards(): { ptr: number; side: string }[] } }> {
+  const { instantiate } = await import('../ts/runtime/loader.js');
+  guardedModule ??= import('../ts/runtime/wasm-simd.generated.js').then((m) => WebAssembly.compile(Buffer.from(m.SIMD_WASM_BASE64, 'base64')));
+  const rt = await instantiate(await guardedModule);
+  const a = rt.arena;
+  const G = 64;
+  // alternating NaN and large finite words: clamping or rescaling leaves a NaN unchanged, so a
+  // finite canary catches clipping writes too
+  const CANARY = [0x7fc0dead, 0x7f7f7f7f];
+  const live = new Map<number, number>();
+  const alloc = a.alloc.bind(a);
+  const free = a.free.bind(a);
+  const intact = (ptr: number, size: number): string | null => {
+    const u = new Uint32Array(a.memory.buffer);
+    for (let i = 0; i < G / 4; i++) if (u[(ptr - G) / 4 + i] !== CANARY[i & 1]) return 'before';
+    const end = ptr + Math.ceil(size / 16) * 16;
+    for (let i = 0; i < G / 4; i++) if (u[end / 4 + i] !== CANARY[i & 1]) return 'after';
+    return null;
+  };
+  a.alloc = ((bytes: number) => {
+    const padded = Math.ceil(bytes / 16) * 16;
+    const base = alloc(padded + 2 * G);
+    const u = new Uint32Array(a.memory.buffer);
+    for (let i = 0; i < G / 4; i++) {
+      u[base / 4 + i] = CANARY[i & 1]!;
+      u[(base + G + padded) / 4 + i] = CANARY[i & 1]!;
+    }
+    live.set(base + G, bytes);
+    return (base + G) as Ptr;
+  }) as typeof a.alloc;
+  a.free = ((ptr: Ptr) => {
+    const size = live.get(ptr);
+    if (size === undefined) throw new Error(`guarded free: ${ptr} is not a live block`);
+    const bad = intact(ptr, size);
+    if (bad) throw new Error(`guarded free: the guard band ${bad} block ${ptr} (${size} bytes) was overwritten`);
+    live.delete(ptr);
+    free((ptr - G) as Ptr);
+  }) as typeof a.free;
+  (a as unknown as { checkGuards(): { ptr: number; side: string }[] }).checkGuards = () => {
+    const out: { ptr: number; side: string }[] = [];
+    for (const [ptr, size] of live) {
+      const bad = intact(ptr, size);
+      if (bad) out.push({ ptr, side: bad });
+    }
+    return out;
+  };
+  return rt as Runtime & { arena: { checkGuards(): { ptr: number; side: string }[] } };
+}
