@@ -5,6 +5,7 @@
  * previous value.
  */
 import { FormatError, OptionError, RuntimeSupportError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
 
 /** Where {@link saveToIndexedDB} and friends keep files. */
 export interface IndexedDBOptions {
@@ -48,7 +49,7 @@ function resolve(options: IndexedDBOptions, where: string): { factory: IDBFactor
 }
 
 function checkKey(key: unknown, where: string): string {
-  if (typeof key !== 'string' || key.length === 0) throw new OptionError('key', `${where}: key = ${JSON.stringify(key)}; expected a non-empty string, e.g. 'digits-model'.`);
+  if (typeof key !== 'string' || key.length === 0) throw new OptionError('key', `${where}: key = ${preview(key)}; expected a non-empty string, e.g. 'digits-model'.`);
   return key;
 }
 

@@ -6,6 +6,7 @@
  * states (early stopping, plateau). `fit(x, y, { resumeFrom })` continues bit-identically.
  */
 import { FormatError, OptionError, WasmfitError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
 import type { Callback, CallbackModel } from '../model/callbacks.js';
 import { checkResumeState, type FitResumeState, fitResumeState } from '../model/fit.js';
 import { Sequential } from '../model/sequential.js';
@@ -57,16 +58,16 @@ function secondOrderIn(raw: unknown, c: Container, cfg: SecondOrderConfig, size:
   const o = raw as Record<string, unknown>;
   const known = ['method', 'size', 'nIter', 'funcEvals', 't', 'hDiag', 'prevGtd', 'sinceRestart', 'pairs', 'ro'];
   for (const k of Object.keys(o)) if (!known.includes(k)) bad(`${P}.${k}`, `is not a field of the ${cfg.type} state (known: ${known.join(', ')}).`);
-  if (o.method !== cfg.type) bad(`${P}.method`, `is ${JSON.stringify(o.method)}; the checkpoint's optimizer is ${cfg.type}.`);
-  if (o.size !== size) bad(`${P}.size`, `is ${JSON.stringify(o.size)}; the model has ${size} trainable parameters.`);
+  if (o.method !== cfg.type) bad(`${P}.method`, `is ${preview(o.method)}; the checkpoint's optimizer is ${cfg.type}.`);
+  if (o.size !== size) bad(`${P}.size`, `is ${preview(o.size)}; the model has ${size} trainable parameters.`);
   const count = (k: string): number => {
     const v = o[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) bad(`${P}.${k}`, `is ${JSON.stringify(v)}; expected an integer >= 0.`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) bad(`${P}.${k}`, `is ${preview(v)}; expected an integer >= 0.`);
     return v as number;
   };
   const num = (k: string, positive = false): number => {
     const v = o[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || (positive && !(v > 0))) bad(`${P}.${k}`, `is ${JSON.stringify(v)}; expected a finite number${positive ? ' > 0' : ''}.`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || (positive && !(v > 0))) bad(`${P}.${k}`, `is ${preview(v)}; expected a finite number${positive ? ' > 0' : ''}.`);
     return v as number;
   };
   const nIter = count('nIter');
@@ -81,14 +82,14 @@ function secondOrderIn(raw: unknown, c: Container, cfg: SecondOrderConfig, size:
   const ro = o.ro;
   if (!Array.isArray(ro) || ro.length !== pairs) bad(`${P}.ro`, `is not an array of ${pairs} numbers (one per curvature pair).`);
   (ro as unknown[]).forEach((v, i) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) bad(`${P}.ro[${i}]`, `is ${JSON.stringify(v)}; expected a finite number > 0 (1 / yᵀs).`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) bad(`${P}.ro[${i}]`, `is ${preview(v)}; expected a finite number > 0 (1 / yᵀs).`);
   });
   const vec = (name: string): Float32Array => {
     const tn = `${SECOND_PREFIX}${name}`;
     const tt = c.tensors.get(tn);
     if (!tt) bad(`tensor '${tn}'`, `is missing; ${P} needs it.`);
     if (tt!.dtype !== 'f32') bad(`tensor '${tn}'.dtype`, `is ${tt!.dtype}; expected f32.`);
-    if (tt!.shape.length !== 1 || tt!.shape[0] !== size) bad(`tensor '${tn}'.shape`, `is ${JSON.stringify(tt!.shape)}; expected [${size}] (one value per parameter).`);
+    if (tt!.shape.length !== 1 || tt!.shape[0] !== size) bad(`tensor '${tn}'.shape`, `is ${preview(tt!.shape)}; expected [${size}] (one value per parameter).`);
     return tt!.data as Float32Array;
   };
   const d = vec('d');
@@ -128,11 +129,11 @@ function decode(v: unknown, c: Container, path: string, depth: number): unknown 
     if (o.$f64 === 'NaN') return NaN;
     if (o.$f64 === 'Infinity') return Infinity;
     if (o.$f64 === '-Infinity') return -Infinity;
-    throw new FormatError(`deserializeCheckpoint: ${path}.$f64 is ${JSON.stringify(o.$f64)}; expected "NaN", "Infinity" or "-Infinity".`);
+    throw new FormatError(`deserializeCheckpoint: ${path}.$f64 is ${preview(o.$f64)}; expected "NaN", "Infinity" or "-Infinity".`);
   }
   if (keys.length === 1 && keys[0] === '$tensor') {
     const t = typeof o.$tensor === 'string' && o.$tensor.startsWith(STATE_PREFIX) ? c.tensors.get(o.$tensor) : undefined;
-    if (!t) throw new FormatError(`deserializeCheckpoint: ${path}.$tensor names ${JSON.stringify(o.$tensor)}, which is not a state tensor of the file.`);
+    if (!t) throw new FormatError(`deserializeCheckpoint: ${path}.$tensor names ${preview(o.$tensor)}, which is not a state tensor of the file.`);
     return t.data.slice();
   }
   const out: Record<string, unknown> = {};
@@ -172,7 +173,7 @@ function checkpointBytes(model: Sequential, metadata?: SerializeModelOptions['me
   const fitJson = fit === null ? null : encode(fit, tensors, 'fit');
   const training: Record<string, unknown> = { step: st.step, lr: st.lr, dropSeed: st.dropSeed, dropCounter: st.dropCounter, fitCount: st.fitCount };
   if (model.secondOrder) training.secondOrder = secondOrderOut(model.secondOrder.exportState(), tensors);
-  return { bytes: writeContainer('checkpoint', { ...header, training, fit: fitJson }, tensors), fit };
+  return { bytes: writeContainer('checkpoint', { ...header, training, fit: fitJson }, tensors, 'serializeCheckpoint'), fit };
 }
 
 /**

@@ -19,7 +19,8 @@
  * anything, and refuse the file with a {@link FormatError} naming the field otherwise.
  * @internal
  */
-import { FormatError } from '../errors/index.js';
+import { FormatError, NonFiniteError } from '../errors/index.js';
+import { jsonTooDeepAt, MAX_JSON_DEPTH, preview } from '../errors/preview.js';
 import { ABI_VERSION } from '../runtime/abi.js';
 
 export const MAGIC = Uint8Array.from([0x89, 0x57, 0x41, 0x53, 0x4d, 0x46, 0x49, 0x54]);
@@ -73,8 +74,30 @@ function leBytes(a: Float32Array | Int32Array): Uint8Array {
   return out;
 }
 
-/** Writes a container: `header` (JSON-able, without `tensors`) and the tensors in order. */
-export function writeContainer(kind: Kind, header: Record<string, unknown>, tensors: readonly StoredTensor[]): Uint8Array {
+/**
+ * Refuses f32 tensors holding NaN or ±Infinity before anything is written: readers refuse such
+ * files, so writing one would replace a good file with an unreadable one.
+ * @throws NonFiniteError naming the tensor and the first bad index.
+ */
+export function checkFiniteTensors(tensors: readonly { name: string; data: Float32Array | Int32Array }[], where: string): void {
+  for (const t of tensors) {
+    if (!(t.data instanceof Float32Array)) continue;
+    const d = t.data;
+    for (let j = 0; j < d.length; j++) {
+      const x = d[j]!;
+      if (x - x !== 0) {
+        throw new NonFiniteError(`${where}: tensor '${t.name}' holds ${x} at index ${j}; files hold finite weights and optimizer state only (a reader refuses them), so nothing was written. Training diverged: reload the last good checkpoint and lower the learning rate or clip gradients.`);
+      }
+    }
+  }
+}
+
+/**
+ * Writes a container: `header` (JSON-able, without `tensors`) and the tensors in order.
+ * @throws NonFiniteError (named after `where`) when an f32 tensor holds NaN or ±Infinity.
+ */
+export function writeContainer(kind: Kind, header: Record<string, unknown>, tensors: readonly StoredTensor[], where: string): Uint8Array {
+  checkFiniteTensors(tensors, where);
   let offset = 0;
   const index = tensors.map((t) => {
     const e = { name: t.name, dtype: t.dtype, shape: t.shape, offset };
@@ -153,9 +176,17 @@ export function readContainer(bytes: unknown, where: string, expect: readonly Ki
   const crcAt = n - 4;
   if (crc32(bytes.subarray(0, crcAt)) !== v.getUint32(crcAt, true)) fail(where, 'crc32', 'does not match the contents: the file is corrupt.');
 
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(FIXED, FIXED + headerLength));
+  } catch {
+    fail(where, 'header', 'is not valid UTF-8.');
+  }
+  const deep = jsonTooDeepAt(text);
+  if (deep >= 0) fail(where, 'header', `nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep (at character ${deep}); a wasmfit header is never that deep (the file is corrupt or hostile).`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(FIXED, FIXED + headerLength)));
+    header = JSON.parse(text);
   } catch (e) {
     fail(where, 'header', `is not valid UTF-8 JSON (${(e as Error).message}).`);
   }
@@ -172,11 +203,11 @@ export function readContainer(bytes: unknown, where: string, expect: readonly Ki
     const { name, dtype, shape, offset } = e as Record<string, unknown>;
     if (typeof name !== 'string' || name.length === 0) fail(where, `${f}.name`, 'is not a non-empty string.');
     if (tensors.has(name)) fail(where, `${f}.name`, `'${name}' appears twice.`);
-    if (dtype !== 'f32' && dtype !== 'i32') fail(where, `${f}.dtype`, `is ${JSON.stringify(dtype)}; expected 'f32' or 'i32'.`);
+    if (dtype !== 'f32' && dtype !== 'i32') fail(where, `${f}.dtype`, `is ${preview(dtype)}; expected 'f32' or 'i32'.`);
     const count = checkShape(shape, where, `${f}.shape`, dataLength / 4);
-    if (offset !== next) fail(where, `${f}.offset`, `is ${JSON.stringify(offset)}; expected ${next} (tensors are stored back to back in index order).`);
+    if (offset !== next) fail(where, `${f}.offset`, `is ${preview(offset)}; expected ${next} (tensors are stored back to back in index order).`);
     const bytesLen = count * 4;
-    if (next + bytesLen > dataLength) fail(where, `${f}.shape`, `${JSON.stringify(shape)} needs ${bytesLen} bytes at offset ${next}, past the ${dataLength}-byte data section.`);
+    if (next + bytesLen > dataLength) fail(where, `${f}.shape`, `${preview(shape)} needs ${bytesLen} bytes at offset ${next}, past the ${dataLength}-byte data section.`);
     const src = bytes.subarray(dataStart + next, dataStart + next + bytesLen);
     const copy = new Uint8Array(bytesLen);
     copy.set(src);
@@ -202,12 +233,12 @@ export function readContainer(bytes: unknown, where: string, expect: readonly Ki
 
 /** Validates a shape (array of integers >= 0) whose element count is at most `max`; returns the count. */
 export function checkShape(shape: unknown, where: string, field: string, max: number): number {
-  if (!Array.isArray(shape) || shape.length > 8) fail(where, field, `is ${JSON.stringify(shape)?.slice(0, 80)}; expected an array of at most 8 dimensions.`);
+  if (!Array.isArray(shape) || shape.length > 8) fail(where, field, `is ${preview(shape)}; expected an array of at most 8 dimensions.`);
   let count = 1;
   for (const d of shape) {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) fail(where, field, `has dimension ${JSON.stringify(d)}; expected integers >= 0.`);
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) fail(where, field, `has dimension ${preview(d)}; expected integers >= 0.`);
     count *= d;
-    if (count > max) fail(where, field, `${JSON.stringify(shape)} has more elements than the ${Math.floor(max)} the data section can hold (an absurd size).`);
+    if (count > max) fail(where, field, `${preview(shape)} has more elements than the ${Math.floor(max)} the data section can hold (an absurd size).`);
   }
   return count;
 }

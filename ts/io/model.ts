@@ -4,11 +4,11 @@
  * ./container.ts.
  */
 import { FormatError, OptionError, WasmfitError } from '../errors/index.js';
-import { activation, batchNorm, dense, dropout, type LayerConfig } from '../layers/index.js';
+import { preview } from '../errors/preview.js';
+import { type LayerConfig, normalizeLayer } from '../layers/index.js';
 import { Sequential, type CompileOptions } from '../model/sequential.js';
 import { checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
 import { cg, isSecondOrder, lbfgs, type CgOptions, type LbfgsOptions, type SecondOrderConfig } from '../optimizers/lbfgs.js';
-import { checkRegularizer } from '../regularizers/index.js';
 import type { Runtime } from '../runtime/loader.js';
 import { type Container, type Kind, readContainer, type StoredTensor, writeContainer } from './container.js';
 
@@ -89,7 +89,7 @@ function describe(v: unknown): string {
   if (typeof v === 'symbol') return 'a symbol';
   if (Array.isArray(v)) return 'an array';
   if (v !== null && typeof v === 'object') return Object.prototype.toString.call(v);
-  return JSON.stringify(v);
+  return preview(v);
 }
 
 /** Validates `options.metadata` of a writer (OptionError naming the path); returns a JSON copy or undefined. @internal */
@@ -117,9 +117,22 @@ export function modelHeader(model: Sequential, where: string): ModelHeader {
   if (!(model instanceof Sequential)) throw new FormatError(`${where}: expected a Sequential model; received ${model === null ? 'null' : typeof model}.`);
   model.assertUsable(where);
   const compile = model.compileOptions;
+  const layers = JSON.parse(JSON.stringify(model.layers)) as LayerConfig[];
+  // what is written must be what a reader rebuilds: every layer as its factory makes it
+  model.layers.forEach((l, i) => {
+    let same = false;
+    try {
+      same = JSON.stringify(normalizeLayer(layers[i], where, `layers[${i}]`)) === JSON.stringify(l);
+    } catch {
+      /* reported below */
+    }
+    if (!same) {
+      throw new OptionError('layers', `${where}: model.layers[${i}] = ${preview(l)} was not built by its factory (or holds a value JSON cannot keep, such as Infinity), so the file could not be loaded; nothing was written. Build layers with dense(), dropout(), batchNorm() and activation().`);
+    }
+  });
   return {
     producer: 'wasmfit',
-    model: { inputShape: [model.inputSize], seed: model.seed, layers: JSON.parse(JSON.stringify(model.layers)) as LayerConfig[] },
+    model: { inputShape: [model.inputSize], seed: model.seed, layers },
     compile: compile === null ? null : (JSON.parse(JSON.stringify(compile)) as CompileOptions),
   };
 }
@@ -151,7 +164,7 @@ export function serializeModel(model: Sequential, options?: SerializeModelOption
   const metadata = metadataOption(options, 'serializeModel');
   const header = modelHeader(model, 'serializeModel');
   if (metadata !== undefined) header.metadata = metadata;
-  return writeContainer('model', header as unknown as Record<string, unknown>, weightTensors(model));
+  return writeContainer('model', header as unknown as Record<string, unknown>, weightTensors(model), 'serializeModel');
 }
 
 /**
@@ -209,40 +222,19 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** Rebuilds validated layer configs from header JSON. @internal */
+/** Rebuilds validated layer configs from header JSON, each through its factory (see normalizeLayer). @internal */
 export function reviveLayers(raw: unknown, where: string): LayerConfig[] {
   if (!Array.isArray(raw) || raw.length === 0) field(where, 'header.model.layers', 'is not a non-empty array.');
   if (raw.length > 10000) field(where, 'header.model.layers', `has ${raw.length} layers; the limit is 10000.`);
   return raw.map((l: unknown, i: number) => {
     const path = `header.model.layers[${i}]`;
     if (!isObj(l)) field(where, path, 'is not an object.');
-    const { type, ...o } = l;
-    return revive(where, path, (): LayerConfig => {
-      switch (type) {
-        case 'dense': {
-          const { units, kernelConstraint, kernelRegularizer, biasRegularizer, ...rest } = o;
-          if (typeof units !== 'number') field(where, `${path}.units`, `is ${JSON.stringify(units)}; expected a positive integer.`);
-          const kc = kernelConstraint === null || kernelConstraint === undefined ? undefined : kernelConstraint;
-          return dense(units, {
-            ...(rest as object),
-            ...(kc !== undefined ? { kernelConstraint: kc as never } : {}),
-            ...(kernelRegularizer != null ? { kernelRegularizer: checkRegularizer(kernelRegularizer, 'kernelRegularizer', 'dense')! } : {}),
-            ...(biasRegularizer != null ? { biasRegularizer: checkRegularizer(biasRegularizer, 'biasRegularizer', 'dense')! } : {}),
-          });
-        }
-        case 'dropout':
-          if (Object.keys(o).some((k) => k !== 'rate')) field(where, path, `has unknown keys ${JSON.stringify(Object.keys(o))}; a dropout layer has only rate.`);
-          return dropout(o.rate as number);
-        case 'batchNorm':
-          return batchNorm(o as { momentum?: number; epsilon?: number });
-        case 'activation': {
-          const { activation: name, ...rest } = o;
-          return activation(name as never, rest as { alpha?: number });
-        }
-        default:
-          return field(where, `${path}.type`, `is ${JSON.stringify(type)}; expected dense, dropout, batchNorm or activation.`);
-      }
-    });
+    try {
+      return normalizeLayer(l, where, path);
+    } catch (e) {
+      if (e instanceof OptionError) throw new FormatError(e.message);
+      throw e;
+    }
   });
 }
 
@@ -268,15 +260,15 @@ export function expectedWeights(inputSize: number, layers: readonly LayerConfig[
 
 /** Parses and validates the architecture/compile part of a header. @internal */
 export function parseModelHeader(h: Record<string, unknown>, where: string): { inputSize: number; seed: number; layers: LayerConfig[]; compile: CompileOptions | null } {
-  if (h.producer !== 'wasmfit') field(where, 'header.producer', `is ${JSON.stringify(h.producer)}; expected "wasmfit".`);
+  if (h.producer !== 'wasmfit') field(where, 'header.producer', `is ${preview(h.producer)}; expected "wasmfit".`);
   const m = h.model;
   if (!isObj(m)) field(where, 'header.model', 'is not an object.');
   const shape = m.inputShape;
   if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || (shape[0] as number) < 1) {
-    field(where, 'header.model.inputShape', `is ${JSON.stringify(shape)}; expected [features] with a positive integer.`);
+    field(where, 'header.model.inputShape', `is ${preview(shape)}; expected [features] with a positive integer.`);
   }
   const seed = m.seed;
-  if (typeof seed !== 'number' || !Number.isFinite(seed)) field(where, 'header.model.seed', `is ${JSON.stringify(seed)}; expected a finite number.`);
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) field(where, 'header.model.seed', `is ${preview(seed)}; expected a finite number.`);
   const layers = reviveLayers(m.layers, where);
   let compile: CompileOptions | null = null;
   if (h.compile !== null && h.compile !== undefined) {
@@ -304,7 +296,7 @@ export function matchWeights(c: Container, inputSize: number, layers: readonly L
     if (!t) field(where, `tensor '${w.name}'`, 'is missing; the architecture in the header needs it.');
     if (t.dtype !== 'f32') field(where, `tensor '${w.name}'.dtype`, `is ${t.dtype}; expected f32.`);
     if (t.shape.length !== w.shape.length || t.shape.some((d, i) => d !== w.shape[i])) {
-      field(where, `tensor '${w.name}'.shape`, `is ${JSON.stringify(t.shape)}; the architecture needs ${JSON.stringify(w.shape)}.`);
+      field(where, `tensor '${w.name}'.shape`, `is ${preview(t.shape)}; the architecture needs ${preview(w.shape)}.`);
     }
     if (w.name.endsWith('/moving_variance') && (t.data as Float32Array).some((v) => v < 0)) field(where, `tensor '${w.name}'`, 'holds a negative variance.');
     return t.data as Float32Array;

@@ -6,6 +6,7 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OptionError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
 import { Sequential } from '../model/sequential.js';
 import type { Callback } from '../model/callbacks.js';
 import { type Checkpoint, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
@@ -14,7 +15,7 @@ import { type DeserializeOptions, deserializeModel, metadataOption, type Seriali
 import { type LoadSafetensorsOptions, loadSafetensorsWeights, modelToSafetensors, type ModelToSafetensorsOptions } from './safetensors.js';
 
 function checkPath(path: unknown, where: string): string {
-  if (typeof path !== 'string' || path.length === 0) throw new OptionError('path', `${where}: path = ${JSON.stringify(path)}; expected a file path string, e.g. 'model.wasmfit'.`);
+  if (typeof path !== 'string' || path.length === 0) throw new OptionError('path', `${where}: path = ${preview(path)}; expected a file path string, e.g. 'model.wasmfit'.`);
   return path;
 }
 
@@ -171,13 +172,13 @@ export function modelCheckpoint(path: string, options: ModelCheckpointOptions = 
     if (!known.includes(k)) throw new OptionError(k, `${W}: unknown option '${k}'; known options: ${known.join(', ')}.`);
   }
   const format = options.format ?? 'checkpoint';
-  if (format !== 'checkpoint' && format !== 'model') throw new OptionError('format', `${W}: format = ${JSON.stringify(format)}; expected 'checkpoint' or 'model'.`);
+  if (format !== 'checkpoint' && format !== 'model') throw new OptionError('format', `${W}: format = ${preview(format)}; expected 'checkpoint' or 'model'.`);
   const saveBestOnly = options.saveBestOnly ?? false;
   if (typeof saveBestOnly !== 'boolean') throw new OptionError('saveBestOnly', `${W}: saveBestOnly = ${String(saveBestOnly)}; expected a boolean.`);
   const monitor = options.monitor ?? 'valLoss';
   if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `${W}: monitor = ${String(monitor)}; expected a log key such as 'valLoss'.`);
   const mode = options.mode ?? 'auto';
-  if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new OptionError('mode', `${W}: mode = ${JSON.stringify(mode)}; expected 'auto', 'min' or 'max'.`);
+  if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new OptionError('mode', `${W}: mode = ${preview(mode)}; expected 'auto', 'min' or 'max'.`);
   const maximize = mode === 'max' || (mode === 'auto' && /acc/i.test(monitor));
   const threshold = options.initialValueThreshold;
   if (threshold !== undefined && (typeof threshold !== 'number' || !Number.isFinite(threshold))) {

@@ -5,6 +5,7 @@
  */
 import protobuf from 'protobufjs/light.js';
 import { OptionError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
 import { Sequential } from '../model/sequential.js';
 
 /**
@@ -156,7 +157,7 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
     if (!['output', 'inputName', 'outputName', 'docString'].includes(k)) throw new OptionError(k, `${W}: unknown option '${k}'; known options: output, inputName, outputName, docString.`);
   }
   const output = options.output ?? 'predict';
-  if (output !== 'predict' && output !== 'logits') throw new OptionError('output', `${W}: output = ${JSON.stringify(output)}; expected 'predict' or 'logits'.`);
+  if (output !== 'predict' && output !== 'logits') throw new OptionError('output', `${W}: output = ${preview(output)}; expected 'predict' or 'logits'.`);
   const name = (k: 'inputName' | 'outputName', def: string) => {
     const v = options[k] ?? def;
     if (typeof v !== 'string' || v.length === 0) throw new OptionError(k, `${W}: ${k} must be a non-empty string.`);

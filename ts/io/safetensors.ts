@@ -9,8 +9,10 @@
  * row-major.
  */
 import { FormatError, OptionError, ShapeError } from '../errors/index.js';
+import { jsonTooDeepAt, MAX_JSON_DEPTH, preview } from '../errors/preview.js';
 import type { LayerConfig } from '../layers/index.js';
 import { Sequential } from '../model/sequential.js';
+import { checkFiniteTensors } from './container.js';
 
 /** safetensors dtypes, in the upstream enum order (increasing alignment). */
 export const SAFETENSORS_DTYPES = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64'] as const;
@@ -72,6 +74,8 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     fail(W, 'header', 'is not valid UTF-8.');
   }
   if (text[0] !== '{') fail(W, 'header', 'does not start with "{".');
+  const deep = jsonTooDeepAt(text);
+  if (deep >= 0) fail(W, 'header', `nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep (at character ${deep}); a safetensors header is at most 3 levels deep (the file is corrupt or hostile).`);
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -88,7 +92,7 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
       if (info === null || typeof info !== 'object' || Array.isArray(info)) fail(W, '__metadata__', 'is not an object of strings.');
       metadata = Object.create(null) as Record<string, string>;
       for (const [k, s] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof s !== 'string') fail(W, `__metadata__.${k}`, `is ${JSON.stringify(s)?.slice(0, 40)}; metadata values must be strings.`);
+        if (typeof s !== 'string') fail(W, `__metadata__.${k}`, `is ${preview(s)}; metadata values must be strings.`);
         Object.defineProperty(metadata, k, { value: s, enumerable: true, writable: true, configurable: true });
       }
       continue;
@@ -96,19 +100,19 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     const f = `tensor '${name}'`;
     if (info === null || typeof info !== 'object' || Array.isArray(info)) fail(W, f, 'is not an object { dtype, shape, data_offsets }.');
     const { dtype, shape, data_offsets: off } = info as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !(SAFETENSORS_DTYPES as readonly string[]).includes(dtype)) fail(W, `${f}.dtype`, `is ${JSON.stringify(dtype)}; expected one of ${SAFETENSORS_DTYPES.join(', ')}.`);
+    if (typeof dtype !== 'string' || !(SAFETENSORS_DTYPES as readonly string[]).includes(dtype)) fail(W, `${f}.dtype`, `is ${preview(dtype)}; expected one of ${SAFETENSORS_DTYPES.join(', ')}.`);
     if (!Array.isArray(shape)) fail(W, `${f}.shape`, 'is not an array.');
     let count = 1;
     for (const d of shape) {
-      if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) fail(W, `${f}.shape`, `has dimension ${JSON.stringify(d)}; expected integers >= 0.`);
+      if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) fail(W, `${f}.shape`, `has dimension ${preview(d)}; expected integers >= 0.`);
       count *= d;
-      if (count * SIZE[dtype as SafetensorsDtype] > bufLen) fail(W, `${f}.shape`, `${JSON.stringify(shape)} needs more bytes than the ${bufLen}-byte buffer holds (an absurd size).`);
+      if (count * SIZE[dtype as SafetensorsDtype] > bufLen) fail(W, `${f}.shape`, `${preview(shape)} needs more bytes than the ${bufLen}-byte buffer holds (an absurd size).`);
     }
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => typeof o === 'number' && Number.isInteger(o) && o >= 0)) fail(W, `${f}.data_offsets`, `is ${JSON.stringify(off)}; expected [begin, end] integers.`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => typeof o === 'number' && Number.isInteger(o) && o >= 0)) fail(W, `${f}.data_offsets`, `is ${preview(off)}; expected [begin, end] integers.`);
     const [begin, end] = off as [number, number];
     if (begin > end || end > bufLen) fail(W, `${f}.data_offsets`, `[${begin}, ${end}] is out of range for the ${bufLen}-byte buffer.`);
     const need = count * SIZE[dtype as SafetensorsDtype];
-    if (end - begin !== need) fail(W, `${f}.data_offsets`, `[${begin}, ${end}] spans ${end - begin} bytes; dtype ${dtype} and shape ${JSON.stringify(shape)} need ${need}.`);
+    if (end - begin !== need) fail(W, `${f}.data_offsets`, `[${begin}, ${end}] spans ${end - begin} bytes; dtype ${dtype} and shape ${preview(shape)} need ${need}.`);
     entries.push({ name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end });
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -135,11 +139,11 @@ export function writeSafetensors(tensors: ReadonlyMap<string, SafetensorsTensor>
   const W = 'writeSafetensors';
   const list: [string, SafetensorsTensor][] = tensors instanceof Map ? [...(tensors as ReadonlyMap<string, SafetensorsTensor>).entries()] : Object.entries(tensors as Record<string, SafetensorsTensor>);
   for (const [name, t] of list) {
-    if (typeof name !== 'string' || name.length === 0 || name === '__metadata__') throw new OptionError('tensors', `${W}: tensor name ${JSON.stringify(name)} is not allowed.`);
-    if (!t || !(SAFETENSORS_DTYPES as readonly string[]).includes(t.dtype)) throw new OptionError('dtype', `${W}: tensor '${name}' has dtype ${JSON.stringify(t?.dtype)}; expected one of ${SAFETENSORS_DTYPES.join(', ')}.`);
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new ShapeError(`${W}: tensor '${name}' has shape ${JSON.stringify(t.shape)}; expected integers >= 0.`);
+    if (typeof name !== 'string' || name.length === 0 || name === '__metadata__') throw new OptionError('tensors', `${W}: tensor name ${preview(name)} is not allowed.`);
+    if (!t || !(SAFETENSORS_DTYPES as readonly string[]).includes(t.dtype)) throw new OptionError('dtype', `${W}: tensor '${name}' has dtype ${preview(t?.dtype)}; expected one of ${SAFETENSORS_DTYPES.join(', ')}.`);
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new ShapeError(`${W}: tensor '${name}' has shape ${preview(t.shape)}; expected integers >= 0.`);
     const need = t.shape.reduce((a, b) => a * b, 1) * SIZE[t.dtype];
-    if (!(t.data instanceof Uint8Array) || t.data.length !== need) throw new ShapeError(`${W}: tensor '${name}' has ${t.data?.length} data bytes; dtype ${t.dtype} and shape ${JSON.stringify(t.shape)} need ${need}.`);
+    if (!(t.data instanceof Uint8Array) || t.data.length !== need) throw new ShapeError(`${W}: tensor '${name}' has ${t.data?.length} data bytes; dtype ${t.dtype} and shape ${preview(t.shape)} need ${need}.`);
   }
   if (metadata !== null && (typeof metadata !== 'object' || !Object.values(metadata).every((s) => typeof s === 'string'))) throw new OptionError('metadata', `${W}: metadata must be an object of strings.`);
   const rank = (d: SafetensorsDtype) => SAFETENSORS_DTYPES.indexOf(d);
@@ -306,6 +310,7 @@ export function modelToSafetensors(model: Sequential, options: ModelToSafetensor
       continue;
     }
     const w = weights.get(k.name)!;
+    checkFiniteTensors([w], 'modelToSafetensors');
     const data = k.transpose ? transpose(w.data, w.shape[0]!, w.shape[1]!) : w.data;
     tensors.set(k.key, { dtype: 'F32', shape: k.shape, data: f32Bytes(data) });
   }
@@ -339,7 +344,7 @@ export function loadSafetensorsWeights(model: Sequential, bytes: Uint8Array, opt
   const known = new Set(keys.map((k) => k.key));
   if (strict) {
     const extra = [...file.tensors.keys()].filter((k) => !known.has(k));
-    if (extra.length) fail(W, 'keys', `${JSON.stringify(extra.slice(0, 10))} are not in the model (it has ${JSON.stringify([...known].slice(0, 10))}${known.size > 10 ? ', …' : ''}); pass { strict: false } to ignore them.`);
+    if (extra.length) fail(W, 'keys', `${preview(extra.slice(0, 10))} are not in the model (it has ${preview([...known].slice(0, 10))}${known.size > 10 ? ', …' : ''}); pass { strict: false } to ignore them.`);
   }
   const current = model.getWeights();
   const byName = new Map(current.map((w, i) => [w.name, i]));
@@ -347,11 +352,11 @@ export function loadSafetensorsWeights(model: Sequential, bytes: Uint8Array, opt
   for (const k of keys) {
     const t = file.tensors.get(k.key);
     if (k.name === null) {
-      if (t && (t.dtype !== 'I64' || t.shape.length > 1 || t.data.length !== 8)) fail(W, `tensor '${k.key}'`, `is ${t.dtype} ${JSON.stringify(t.shape)}; expected an I64 scalar.`);
+      if (t && (t.dtype !== 'I64' || t.shape.length > 1 || t.data.length !== 8)) fail(W, `tensor '${k.key}'`, `is ${t.dtype} ${preview(t.shape)}; expected an I64 scalar.`);
       continue;
     }
     if (!t) fail(W, `tensor '${k.key}'`, `is missing (the model's ${k.name}).`);
-    if (t.shape.length !== k.shape.length || t.shape.some((d, i) => d !== k.shape[i])) fail(W, `tensor '${k.key}'.shape`, `is ${JSON.stringify(t.shape)}; the model needs ${JSON.stringify(k.shape)} (PyTorch layout${k.transpose ? ' [out, in]' : ''}).`);
+    if (t.shape.length !== k.shape.length || t.shape.some((d, i) => d !== k.shape[i])) fail(W, `tensor '${k.key}'.shape`, `is ${preview(t.shape)}; the model needs ${preview(k.shape)} (PyTorch layout${k.transpose ? ' [out, in]' : ''}).`);
     let data = floats(t, W, k.key);
     if (k.transpose) data = transpose(data, k.shape[0]!, k.shape[1]!);
     if (k.name.endsWith('/moving_variance') && data.some((x) => x < 0)) fail(W, `tensor '${k.key}'`, 'holds a negative variance.');

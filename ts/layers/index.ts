@@ -1,7 +1,8 @@
 import { OptionError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
 import { ACT_CODE, type ActivationName } from '../runtime/abi.js';
 import { checkInitializer, type Initializer } from './initializers.js';
-import { checkRegularizer, type MaxNormConstraint, type Regularizer } from '../regularizers/index.js';
+import { checkConstraint, checkRegularizer, type MaxNormConstraint, type Regularizer } from '../regularizers/index.js';
 
 export type { Initializer, InitializerName } from './initializers.js';
 export type { ActivationName } from '../runtime/abi.js';
@@ -73,13 +74,11 @@ export type LayerConfig = DenseConfig | DropoutConfig | BatchNormConfig | Activa
  * @param options.momentum in [0, 1) (default 0.99); options.epsilon > 0 (default 1e-3, Keras's).
  */
 export function batchNorm(options: { momentum?: number; epsilon?: number } = {}): BatchNormConfig {
-  for (const k of Object.keys(options)) {
-    if (k !== 'momentum' && k !== 'epsilon') throw new OptionError(k, `batchNorm: unknown option '${k}'; known options: momentum, epsilon.`);
-  }
+  checkOptionsObject(options, 'batchNorm', ['momentum', 'epsilon']);
   const momentum = options.momentum ?? 0.99;
-  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) throw new OptionError('momentum', `batchNorm: momentum = ${String(momentum)}; expected a number in [0, 1) (Keras meaning, e.g. 0.99).`);
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) throw new OptionError('momentum', `batchNorm: momentum = ${preview(momentum)}; expected a number in [0, 1) (Keras meaning, e.g. 0.99).`);
   const epsilon = options.epsilon ?? 1e-3;
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) throw new OptionError('epsilon', `batchNorm: epsilon = ${String(epsilon)}; expected a finite number > 0.`);
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) throw new OptionError('epsilon', `batchNorm: epsilon = ${preview(epsilon)}; expected a finite number > 0.`);
   return { type: 'batchNorm', momentum, epsilon };
 }
 
@@ -88,9 +87,10 @@ export function batchNorm(options: { momentum?: number; epsilon?: number } = {})
  * It is folded into that layer, which must have no activation of its own.
  */
 export function activation(name: ActivationName, options: { alpha?: number } = {}): ActivationConfig {
-  if (!(name in ACT_CODE)) throw new OptionError('activation', `activation: name = ${JSON.stringify(name)}; expected one of ${Object.keys(ACT_CODE).join(', ')}.`);
+  if (!isActivationName(name)) throw new OptionError('activation', `activation: name = ${preview(name)}; expected one of ${ACTIVATION_NAMES.join(', ')}.`);
+  checkOptionsObject(options, 'activation', ['alpha']);
   const alpha = options.alpha ?? (name === 'elu' ? 1 : 0.01);
-  if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha < 0 || (name === 'elu' && alpha === 0)) throw new OptionError('alpha', `activation: alpha = ${String(alpha)}; expected a finite number >= 0 (> 0 for elu).`);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha < 0 || (name === 'elu' && alpha === 0)) throw new OptionError('alpha', `activation: alpha = ${preview(alpha)}; expected a finite number >= 0 (> 0 for elu).`);
   return { type: 'activation', activation: name, alpha };
 }
 
@@ -104,7 +104,7 @@ export function activation(name: ActivationName, options: { alpha?: number } = {
  */
 export function dropout(rate: number): DropoutConfig {
   if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) {
-    throw new OptionError('rate', `dropout: rate = ${String(rate)}; expected a drop probability in [0, 1), e.g. 0.2.`);
+    throw new OptionError('rate', `dropout: rate = ${preview(rate)}; expected a drop probability in [0, 1), e.g. 0.2.`);
   }
   return { type: 'dropout', rate };
 }
@@ -121,26 +121,21 @@ const DENSE_KEYS = new Set(['activation', 'alpha', 'kernelConstraint', 'useBias'
  * ```
  */
 export function dense(units: number, options: DenseOptions = {}): DenseConfig {
-  if (!Number.isInteger(units) || units < 1) {
-    throw new OptionError('units', `dense: units = ${units}; expected a positive integer (the number of outputs).`);
+  if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) {
+    throw new OptionError('units', `dense: units = ${preview(units)}; expected a positive integer (the number of outputs).`);
   }
-  for (const k of Object.keys(options)) {
-    if (!DENSE_KEYS.has(k)) throw new OptionError(k, `dense: unknown option '${k}'; known options are ${[...DENSE_KEYS].join(', ')}.`);
-  }
+  checkOptionsObject(options, 'dense', [...DENSE_KEYS]);
   const activation = options.activation ?? 'linear';
-  if (!(activation in ACT_CODE)) {
-    throw new OptionError('activation', `dense: activation = ${JSON.stringify(activation)}; expected one of ${Object.keys(ACT_CODE).join(', ')}.`);
+  if (!isActivationName(activation)) {
+    throw new OptionError('activation', `dense: activation = ${preview(activation)}; expected one of ${ACTIVATION_NAMES.join(', ')}.`);
   }
   const alpha = options.alpha ?? (activation === 'elu' ? 1 : 0.01);
   if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha < 0 || (activation === 'elu' && alpha === 0)) {
-    throw new OptionError('alpha', `dense: alpha = ${String(alpha)}; expected a finite number >= 0 (> 0 for elu).`);
+    throw new OptionError('alpha', `dense: alpha = ${preview(alpha)}; expected a finite number >= 0 (> 0 for elu).`);
   }
-  const kc = options.kernelConstraint ?? null;
-  if (kc !== null && (typeof kc !== 'object' || kc.type !== 'maxNorm' || !(kc.maxValue > 0))) {
-    throw new OptionError('kernelConstraint', 'dense: kernelConstraint must be built by maxNorm({ maxValue }).');
-  }
+  const kc = checkConstraint(options.kernelConstraint, 'kernelConstraint', 'dense');
   const useBias = options.useBias ?? true;
-  if (typeof useBias !== 'boolean') throw new OptionError('useBias', `dense: useBias = ${String(useBias)}; expected a boolean.`);
+  if (typeof useBias !== 'boolean') throw new OptionError('useBias', `dense: useBias = ${preview(useBias)}; expected a boolean.`);
   return {
     type: 'dense',
     units,
@@ -153,4 +148,96 @@ export function dense(units: number, options: DenseOptions = {}): DenseConfig {
     kernelRegularizer: checkRegularizer(options.kernelRegularizer, 'kernelRegularizer', 'dense'),
     biasRegularizer: checkRegularizer(options.biasRegularizer, 'biasRegularizer', 'dense'),
   };
+}
+
+/** The activation names, in ABI order. */
+export const ACTIVATION_NAMES: readonly ActivationName[] = Object.keys(ACT_CODE) as ActivationName[];
+
+/**
+ * True when `name` is an activation wasmfit knows. An own-key lookup: `'toString'`, `'__proto__'`
+ * and `'constructor'` are not activations (`name in ACT_CODE` would say they are).
+ */
+export function isActivationName(name: unknown): name is ActivationName {
+  return typeof name === 'string' && Object.hasOwn(ACT_CODE, name);
+}
+
+/** Refuses a non-object options argument and unknown (or inherited-looking) keys. */
+function checkOptionsObject(options: unknown, where: string, known: readonly string[]): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new OptionError('options', `${where}: options = ${preview(options)}; expected an object such as { ${known[0]}: … }.`);
+  }
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) throw new OptionError(k, `${where}: unknown option '${k}'; known options are ${known.join(', ')}.`);
+  }
+}
+
+const LAYER_KEYS: Record<LayerConfig['type'], readonly string[]> = {
+  dense: ['type', 'units', ...DENSE_KEYS],
+  dropout: ['type', 'rate'],
+  batchNorm: ['type', 'momentum', 'epsilon'],
+  activation: ['type', 'activation', 'alpha'],
+};
+
+/**
+ * Validates one layer config — a factory result or a hand-written object such as
+ * `{ type: 'dense', units: 3 }` — and rebuilds it with its factory (`dense`, `dropout`,
+ * `batchNorm`, `activation`), so defaults are filled in (bias, initializers) and every field is
+ * checked exactly as the factory checks it. `null` stands for "none" in the optional fields
+ * (kernelConstraint, regularizers), as factory results and JSON hold them. A factory result comes
+ * back equal to itself.
+ * @param where the caller named in errors (e.g. `'Sequential'`); `path` the config's name there (e.g. `'layers[2]'`).
+ * @throws OptionError for a non-object, an unknown `type`, an unknown key or an invalid value
+ * (the factory's message, prefixed with `where` and `path`).
+ */
+export function normalizeLayer(config: unknown, where: string, path = 'layer'): LayerConfig {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new OptionError('layers', `${where}: ${path} = ${preview(config)}; expected a layer config. Build layers with dense(units), batchNorm(), activation(name) or dropout(rate).`);
+  }
+  const c = config as Record<string, unknown>;
+  const type = Object.hasOwn(c, 'type') ? c.type : undefined;
+  if (typeof type !== 'string' || !Object.hasOwn(LAYER_KEYS, type)) {
+    throw new OptionError('layers', `${where}: ${path}.type = ${preview(type)}; expected 'dense', 'dropout', 'batchNorm' or 'activation'. Build layers with dense(units), batchNorm(), activation(name) or dropout(rate).`);
+  }
+  const known = LAYER_KEYS[type as LayerConfig['type']];
+  for (const k of Object.keys(c)) {
+    if (!known.includes(k)) throw new OptionError(k, `${where}: ${path} (${type}) has unknown key '${k}'; a ${type} layer has ${known.join(', ')}.`);
+  }
+  // only own, defined, non-null fields are passed on, so the factory applies its defaults
+  const opts = (keys: readonly string[]): Record<string, unknown> => {
+    const o: Record<string, unknown> = {};
+    for (const k of keys) if (Object.hasOwn(c, k) && c[k] !== undefined && c[k] !== null) o[k] = c[k];
+    return o;
+  };
+  try {
+    switch (type as LayerConfig['type']) {
+      case 'dense':
+        return dense(c.units as number, opts([...DENSE_KEYS]) as DenseOptions);
+      case 'dropout':
+        return dropout(c.rate as number);
+      case 'batchNorm':
+        return batchNorm(opts(['momentum', 'epsilon']));
+      case 'activation':
+        return activation(c.activation as ActivationName, opts(['alpha']));
+    }
+  } catch (e) {
+    if (e instanceof OptionError) throw new OptionError(e.option, `${where}: ${path} is invalid: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * {@link normalizeLayer} over an array: `configs[i]` is named `${path}[i]` in errors.
+ * @throws OptionError when `configs` is not an array, or for the first invalid layer.
+ * @example
+ * ```ts
+ * normalizeLayers([{ type: 'dense', units: 3 }], 'Sequential') // [dense(3)]
+ * ```
+ */
+export function normalizeLayers(configs: unknown, where: string, path = 'layers'): LayerConfig[] {
+  if (!Array.isArray(configs)) {
+    throw new OptionError('layers', `${where}: ${path} = ${preview(configs)}; expected an array of layer configs, e.g. [dense(64, { activation: 'relu' }), dense(10)].`);
+  }
+  const out: LayerConfig[] = [];
+  for (let i = 0; i < configs.length; i++) out.push(normalizeLayer(configs[i], where, `${path}[${i}]`));
+  return out;
 }

@@ -1,4 +1,5 @@
 import { OptionError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
 import type { Rng } from '../data/rng.js';
 
 /**
@@ -26,14 +27,16 @@ function truncatedNormal(rng: Rng, sigma: number): number {
 
 /** Validates an initializer option. @internal */
 export function checkInitializer(init: unknown, option: string, where: string): Initializer {
-  if (typeof init === 'object' && init !== null && 'constant' in init) {
+  if (typeof init === 'object' && init !== null && !Array.isArray(init) && Object.hasOwn(init, 'constant')) {
     const v = (init as { constant: unknown }).constant;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new OptionError(option, `${where}: ${option}.constant = ${String(v)}; expected a finite number.`);
-    return init as Initializer;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new OptionError(option, `${where}: ${option}.constant = ${preview(v)}; expected a finite number.`);
+    const extra = Object.keys(init).filter((k) => k !== 'constant');
+    if (extra.length > 0) throw new OptionError(option, `${where}: ${option} has unknown key '${extra[0]}'; a constant initializer is { constant: number }.`);
+    return { constant: v };
   }
   const names: InitializerName[] = ['glorotUniform', 'glorotNormal', 'heNormal', 'heUniform', 'lecunNormal', 'zeros', 'ones'];
   if (typeof init !== 'string' || !names.includes(init as InitializerName)) {
-    throw new OptionError(option, `${where}: ${option} = ${JSON.stringify(init)}; expected one of ${names.join(', ')} or { constant: number }.`);
+    throw new OptionError(option, `${where}: ${option} = ${preview(init)}; expected one of ${names.join(', ')} or { constant: number }.`);
   }
   return init as InitializerName;
 }

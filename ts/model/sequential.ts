@@ -2,7 +2,7 @@ import { BusyError, DisposedError, NonFiniteError, OptionError, RuntimeSupportEr
 import { Rng } from '../data/rng.js';
 import { type Features, type Labels, type Matrix, toClassIds, toFeatures } from '../data/tensor.js';
 import { fillInitializer } from '../layers/initializers.js';
-import type { LayerConfig } from '../layers/index.js';
+import { type LayerConfig, normalizeLayers } from '../layers/index.js';
 import { checkLr, checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
 import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/runtime.js';
 import { LOSS_KIND, type LossName, OPT_ARGS, STATUS } from '../runtime/abi.js';
@@ -136,6 +136,7 @@ export class Sequential implements Trainable {
     if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || shape[0]! < 1) {
       throw new OptionError('inputShape', `Sequential: inputShape = ${JSON.stringify(options.inputShape)}; expected [features] with a positive integer, e.g. [784].`);
     }
+    if (options.layers !== undefined) options = { ...options, layers: normalizeLayers(options.layers, 'Sequential') };
     if (!Array.isArray(options.layers) || options.layers.length === 0) {
       throw new OptionError('layers', 'Sequential: layers must be a non-empty array, e.g. [dense(64, { activation: "relu" }), dense(10)].');
     }

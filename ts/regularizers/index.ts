@@ -1,4 +1,5 @@
 import { OptionError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
 
 /**
  * A weight penalty `l1·Σ|w| + l2·Σw²` added to the loss (Keras meaning). Its gradient,
@@ -15,7 +16,7 @@ export interface Regularizer {
 
 function coef(where: string, name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new OptionError(name, `${where}: ${name} = ${String(v)}; expected a finite number >= 0 (e.g. 1e-4).`);
+    throw new OptionError(name, `${where}: ${name} = ${preview(v)}; expected a finite number >= 0 (e.g. 1e-4).`);
   }
   return v;
 }
@@ -42,7 +43,7 @@ export function l1l2(options: { l1?: number; l2?: number } = {}): Regularizer {
 export function elasticNet(options: { alpha: number; l1Ratio?: number }): Regularizer {
   const alpha = coef('elasticNet', 'alpha', options?.alpha);
   const r = options.l1Ratio ?? 0.5;
-  if (typeof r !== 'number' || !(r >= 0 && r <= 1)) throw new OptionError('l1Ratio', `elasticNet: l1Ratio = ${String(r)}; expected a number in [0, 1].`);
+  if (typeof r !== 'number' || !(r >= 0 && r <= 1)) throw new OptionError('l1Ratio', `elasticNet: l1Ratio = ${preview(r)}; expected a number in [0, 1].`);
   return { type: 'regularizer', l1: r * alpha, l2: ((1 - r) / 2) * alpha };
 }
 
@@ -50,8 +51,11 @@ export function elasticNet(options: { alpha: number; l1Ratio?: number }): Regula
 export function checkRegularizer(v: unknown, option: string, where: string): Regularizer | null {
   if (v === undefined || v === null) return null;
   const r = v as Partial<Regularizer>;
-  if (typeof r !== 'object' || r.type !== 'regularizer') {
-    throw new OptionError(option, `${where}: ${option} must be built by l1(), l2(), l1l2() or elasticNet().`);
+  if (typeof r !== 'object' || Array.isArray(r) || !Object.hasOwn(r, 'type') || r.type !== 'regularizer') {
+    throw new OptionError(option, `${where}: ${option} = ${preview(v)}; expected a regularizer built by l1(), l2(), l1l2() or elasticNet().`);
+  }
+  for (const k of Object.keys(r)) {
+    if (k !== 'type' && k !== 'l1' && k !== 'l2') throw new OptionError(option, `${where}: ${option} has unknown key '${k}'; a regularizer is { type: 'regularizer', l1, l2 } (build it with l1(), l2(), l1l2() or elasticNet()).`);
   }
   return { type: 'regularizer', l1: coef(where, `${option}.l1`, r.l1), l2: coef(where, `${option}.l2`, r.l2) };
 }
@@ -71,9 +75,32 @@ export interface MaxNormConstraint {
  * @param options.maxValue r > 0 (default 2, Keras's default); axis must be 0.
  */
 export function maxNorm(options: { maxValue?: number; axis?: number } = {}): MaxNormConstraint {
+  if (options === null || typeof options !== 'object') throw new OptionError('options', `maxNorm: options = ${preview(options)}; expected { maxValue, axis }.`);
+  for (const k of Object.keys(options)) {
+    if (k !== 'maxValue' && k !== 'axis') throw new OptionError(k, `maxNorm: unknown option '${k}'; known options: maxValue, axis.`);
+  }
   const r = options.maxValue ?? 2;
-  if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0) throw new OptionError('maxValue', `maxNorm: maxValue = ${String(r)}; expected a finite number > 0 (e.g. 3).`);
+  if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0) throw new OptionError('maxValue', `maxNorm: maxValue = ${preview(r)}; expected a finite number > 0 (e.g. 3).`);
   const axis = options.axis ?? 0;
-  if (axis !== 0) throw new OptionError('axis', `maxNorm: axis = ${String(axis)}; dense kernels are [inputs, units] and each unit's incoming weights are along axis 0, the only axis supported.`);
+  if (axis !== 0) throw new OptionError('axis', `maxNorm: axis = ${preview(axis)}; dense kernels are [inputs, units] and each unit's incoming weights are along axis 0, the only axis supported.`);
   return { type: 'maxNorm', maxValue: r, axis: 0 };
+}
+
+/**
+ * Validates an optional kernel constraint (a {@link maxNorm} result, or the same fields from
+ * JSON) and rebuilds it with `maxNorm`, so `maxValue: Infinity` or a missing axis is refused as
+ * `maxNorm` refuses it. `undefined`/`null` mean none. @internal
+ */
+export function checkConstraint(v: unknown, option: string, where: string): MaxNormConstraint | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, 'type') || (v as { type: unknown }).type !== 'maxNorm') {
+    throw new OptionError(option, `${where}: ${option} = ${preview(v)}; expected a constraint built by maxNorm({ maxValue }).`);
+  }
+  const { type: _type, ...rest } = v as Record<string, unknown>;
+  try {
+    return maxNorm(rest as { maxValue?: number; axis?: number });
+  } catch (e) {
+    if (e instanceof OptionError) throw new OptionError(option, `${where}: ${option} is invalid: ${e.message}`);
+    throw e;
+  }
 }
