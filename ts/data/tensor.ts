@@ -1,4 +1,5 @@
 import { NonFiniteError, OptionError, ShapeError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
 
 /** A row-major matrix: `data.length === shape[0] * shape[1]`. */
 export interface Matrix {
@@ -13,9 +14,14 @@ export type Labels = Int32Array | Uint8Array | Uint16Array | readonly number[] |
 
 /** Builds a {@link Matrix}, checking that the length matches the shape. */
 export function matrix(data: Float32Array | readonly number[], shape: readonly [number, number]): Matrix {
+  if (!(data instanceof Float32Array)) {
+    if (!Array.isArray(data)) throw new ShapeError(`matrix: data is ${preview(data)}; expected a Float32Array or an array of numbers.`);
+    const bad = data.findIndex((v: unknown) => typeof v !== 'number');
+    if (bad >= 0) throw new ShapeError(`matrix: data[${bad}] is ${preview(data[bad])}; every value must be a number (no coercion of null, booleans or strings).`);
+  }
   const d = data instanceof Float32Array ? data : Float32Array.from(data);
-  const [r, c] = shape;
-  if (!Number.isInteger(r) || !Number.isInteger(c) || r < 0 || c < 0 || d.length !== r * c) {
+  const [r, c] = checkMatrixShape(shape, 'matrix: shape');
+  if (d.length !== r * c) {
     throw new ShapeError(`matrix: data of length ${d.length} with shape [${shape.join(', ')}]; expected length = rows × cols. Fix the shape or the data.`);
   }
   return { data: d, shape: [r, c] };
@@ -35,22 +41,32 @@ export function toFeatures(x: Features, cols: number, where: string, checkFinite
     rows = x.length;
     data = new Float32Array(rows * cols);
     for (let r = 0; r < rows; r++) {
-      const row = x[r] as readonly number[];
-      if (!row || row.length !== cols) {
-        throw new ShapeError(`${where}: x[${r}] has ${row ? row.length : 'no'} features; the model expects ${cols}. Give every row ${cols} numbers.`);
+      const row: unknown = x[r];
+      if (!Array.isArray(row)) {
+        throw new ShapeError(`${where}: x[${r}] is ${preview(row)}; number[][] input needs every row to be an array of ${cols} numbers.`);
       }
-      data.set(row, r * cols);
+      if (row.length !== cols) {
+        throw new ShapeError(`${where}: x[${r}] has ${row.length} features; the model expects ${cols}. Give every row ${cols} numbers.`);
+      }
+      for (let c = 0; c < cols; c++) {
+        const v: unknown = row[c];
+        // no coercion: null, booleans, strings and nested arrays would silently become numbers
+        if (typeof v !== 'number') {
+          throw new ShapeError(`${where}: x[${r}][${c}] is ${preview(v)} (${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}); every cell must be a number. Convert the data first (e.g. Number(cell), and impute missing values).`);
+        }
+        data[r * cols + c] = v;
+      }
     }
   } else if (x && typeof x === 'object' && 'data' in x && 'shape' in x) {
     const m = x as Matrix;
-    if (!(m.data instanceof Float32Array)) throw new ShapeError(`${where}: x.data must be a Float32Array.`);
-    const [r, c] = m.shape;
+    if (!(m.data instanceof Float32Array)) throw new ShapeError(`${where}: x.data is ${preview(m.data)}; expected a Float32Array.`);
+    const [r, c] = checkMatrixShape(m.shape, `${where}: x.shape`);
     if (c !== cols) throw new ShapeError(`${where}: x has shape [${r}, ${c}]; the model expects [n, ${cols}]. Pass rows of ${cols} features.`);
     if (m.data.length !== r * c) throw new ShapeError(`${where}: x.data has ${m.data.length} values but shape [${r}, ${c}] needs ${r * c}.`);
     data = m.data;
     rows = r;
   } else {
-    throw new ShapeError(`${where}: x must be a Float32Array, { data, shape } or number[][]; received ${typeof x}.`);
+    throw new ShapeError(`${where}: x must be a Float32Array, { data, shape } or number[][]; received ${preview(x)}.`);
   }
   if (checkFinite) {
     for (let i = 0; i < data.length; i++) {
@@ -86,20 +102,35 @@ export function toClassIds(y: Labels, rows: number, classes: number, where: stri
   };
   if (y instanceof Int32Array || y instanceof Uint8Array || y instanceof Uint16Array) {
     ids = y instanceof Int32Array ? y : Int32Array.from(y);
-  } else if (Array.isArray(y) && (y.length === 0 || typeof y[0] === 'number')) {
-    ids = Int32Array.from(y as number[]);
+  } else if (Array.isArray(y) && !y.some((v: unknown) => Array.isArray(v))) {
+    ids = new Int32Array(y.length);
     for (let i = 0; i < y.length; i++) {
-      const v = (y as number[])[i]!;
+      const v: unknown = y[i];
+      if (typeof v !== 'number') {
+        throw new OptionError('y', `${where}: y[${i}] is ${preview(v)} (${v === null ? 'null' : typeof v}); class ids must be integer numbers in [0, ${classes}). Map class names or strings to ids first (e.g. y.map(Number) for '0', '1', …).`);
+      }
       if (!Number.isInteger(v)) throw new OptionError('y', `${where}: y[${i}] = ${v}; class ids must be integers in [0, ${classes}).`);
+      if (v < 0 || v >= classes) throw new OptionError('y', `${where}: label ${v} at index ${i} is outside [0, ${classes}). The last layer has ${classes} units; use class ids below that.`);
+      ids[i] = v;
     }
   } else if (Array.isArray(y)) {
-    const rowsArr = y as readonly (readonly number[])[];
-    ids = fromOneHot((r, c) => rowsArr[r]![c]!, rowsArr.length, rowsArr[0]!.length);
-  } else if (y && typeof y === 'object' && 'shape' in y) {
+    const rowsArr = y as readonly unknown[];
+    rowsArr.forEach((row, r) => {
+      if (!Array.isArray(row)) throw new ShapeError(`${where}: y[${r}] is ${preview(row)}; one-hot labels are rows (arrays) of ${classes} numbers, class ids are numbers — not a mix.`);
+      if (row.length !== classes) throw new ShapeError(`${where}: one-hot label row ${r} has ${row.length} columns; the model has ${classes} outputs.`);
+      row.forEach((v: unknown, c) => {
+        if (typeof v !== 'number') throw new ShapeError(`${where}: y[${r}][${c}] is ${preview(v)}; one-hot cells must be the numbers 0 or 1.`);
+      });
+    });
+    ids = fromOneHot((r, c) => (rowsArr[r] as number[])[c]!, rowsArr.length, classes);
+  } else if (y && typeof y === 'object' && 'shape' in y && 'data' in y) {
     const m = y as Matrix;
-    ids = fromOneHot((r, c) => m.data[r * m.shape[1] + c]!, m.shape[0], m.shape[1]);
+    if (!(m.data instanceof Float32Array)) throw new ShapeError(`${where}: y.data is ${preview(m.data)}; expected a Float32Array.`);
+    const [r, c] = checkMatrixShape(m.shape, `${where}: y.shape`);
+    if (m.data.length !== r * c) throw new ShapeError(`${where}: y.data has ${m.data.length} values but shape [${r}, ${c}] needs ${r * c}.`);
+    ids = fromOneHot((i, j) => m.data[i * c + j]!, r, c);
   } else {
-    throw new ShapeError(`${where}: y must be class ids (Int32Array, Uint8Array, number[]) or one-hot rows; received ${typeof y}.`);
+    throw new ShapeError(`${where}: y must be class ids (Int32Array, Uint8Array, number[]) or one-hot rows; received ${preview(y)}.`);
   }
   if (ids.length !== rows) {
     throw new ShapeError(`${where}: ${ids.length} labels for ${rows} samples. Pass exactly one label per row of x.`);
@@ -111,4 +142,24 @@ export function toClassIds(y: Labels, rows: number, classes: number, where: stri
     }
   }
   return ids;
+}
+
+/** Checks a `[rows, cols]` shape of non-negative integers; returns it. @internal */
+export function checkMatrixShape(shape: unknown, what: string): [number, number] {
+  const ok = Array.isArray(shape) && shape.length === 2 && shape.every((d: unknown) => typeof d === 'number' && Number.isInteger(d) && d >= 0);
+  if (!ok) throw new ShapeError(`${what} is ${preview(shape)}; expected [rows, cols] with integers >= 0. Fix the shape (rows = data.length / cols).`);
+  return [shape[0] as number, shape[1] as number];
+}
+
+/**
+ * Checks `fit({ validationData })` before it is read: a `[x, y]` pair (array of length 2) whose
+ * parts are present. Their contents are then checked as `x` and `y` are.
+ * @throws OptionError naming `validationData` otherwise.
+ */
+export function checkValidationData(v: unknown, where: string): readonly [Features, Labels | Features] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length !== 2 || v[0] === undefined || v[0] === null || v[1] === undefined || v[1] === null) {
+    throw new OptionError('validationData', `${where}: validationData = ${preview(v)}; expected a pair [xVal, yVal] (features and labels like x and y). Pass [xVal, yVal] or use validationSplit.`);
+  }
+  return v as unknown as readonly [Features, Labels | Features];
 }

@@ -1,6 +1,6 @@
 import { DisposedError, OptionError, ShapeError, type WasmfitError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
-import { type Features, type Labels, toFeatures } from '../data/tensor.js';
+import { checkValidationData, type Features, type Labels, toFeatures } from '../data/tensor.js';
 import { STATUS } from '../runtime/abi.js';
 import type { Callback, CallbackModel, History, Logs } from './callbacks.js';
 import type { CompiledPlan } from './plan.js';
@@ -265,8 +265,9 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
   }
   let nTrain = fx.rows;
   let val: { x: Float32Array; y: Int32Array | Float32Array; rows: number } | null = null;
-  if (options.validationData) {
-    const [vx, vy] = options.validationData;
+  const validationData = checkValidationData(options.validationData, 'fit');
+  if (validationData) {
+    const [vx, vy] = validationData;
     const f = toFeatures(vx, m.inputSize, 'fit (validationData)');
     val = { x: f.data, y: m.toTargets(vy, f.rows, 'fit (validationData)'), rows: f.rows };
   } else if (split > 0) {
