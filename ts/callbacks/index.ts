@@ -1,9 +1,10 @@
 import { OptionError } from '../errors/index.js';
-import type { Callback, CallbackModel, Logs } from '../model/callbacks.js';
+import { preview } from '../errors/preview.js';
+import type { Callback, CallbackConfigContext, CallbackModel, Logs } from '../model/callbacks.js';
 import type { Plateau, PlateauState } from '../schedules/index.js';
 import { isSchedule, type Schedule } from '../schedules/schedule.js';
 
-export type { Callback, CallbackModel, History, Logs } from '../model/callbacks.js';
+export type { Callback, CallbackConfigContext, CallbackModel, History, Logs } from '../model/callbacks.js';
 
 /** Options of {@link earlyStopping} (Keras 3 `EarlyStopping`, names in camelCase). */
 export interface EarlyStoppingOptions {
@@ -65,7 +66,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping
     if (!ES_KEYS.has(k)) throw new OptionError(k, `earlyStopping: unknown option '${k}'; known options are ${[...ES_KEYS].join(', ')}.`);
   }
   const monitor = options.monitor ?? 'valLoss';
-  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `earlyStopping: monitor = ${String(monitor)}; expected a metric name such as 'valLoss'.`);
+  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `earlyStopping: monitor = ${preview(monitor)}; expected a metric name such as 'valLoss'.`);
   const minDelta = Math.abs(options.minDelta ?? 0);
   if (!Number.isFinite(minDelta)) throw new OptionError('minDelta', `earlyStopping: minDelta = ${String(options.minDelta)}; expected a finite number.`);
   const patience = options.patience ?? 0;
@@ -104,6 +105,9 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping
     setModel(m: CallbackModel) {
       model = m;
     },
+    checkConfig(context: CallbackConfigContext) {
+      checkMonitor('earlyStopping', monitor, context);
+    },
     stateKind: 'earlyStopping',
     getState() {
       return { wait, stoppedEpoch, best, bestEpoch, bestWeights: bestWeights && bestWeights.map((w) => ({ name: w.name, shape: [...w.shape], data: w.data.slice() })) };
@@ -130,8 +134,8 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping
       bestWeights = null;
     },
     onEpochEnd(epoch: number, logs: Logs) {
-      const current = logs[monitor];
-      if (current === undefined) {
+      const current = Object.hasOwn(logs, monitor) ? logs[monitor] : undefined;
+      if (typeof current !== 'number') {
         throw new OptionError('monitor', `earlyStopping: the logs have no '${monitor}'; available: ${Object.keys(logs).join(', ')}. Monitor one of those (validation metrics need validationSplit or validationData).`);
       }
       if (epoch < startFromEpoch) return;
@@ -194,7 +198,7 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
     if (k !== 'monitor') throw new OptionError(k, `plateauCallback: unknown option '${k}'; known options: monitor.`);
   }
   const monitor = options.monitor ?? 'valLoss';
-  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `plateauCallback: monitor = ${String(monitor)}; expected a metric name such as 'valLoss'.`);
+  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `plateauCallback: monitor = ${preview(monitor)}; expected a metric name such as 'valLoss'.`);
   let model: CallbackModel | null = null;
   let state: PlateauState | null = null;
   return {
@@ -204,6 +208,9 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
     },
     setModel(m: CallbackModel) {
       model = m;
+    },
+    checkConfig(context: CallbackConfigContext) {
+      checkMonitor('plateauCallback', monitor, context);
     },
     stateKind: 'plateau',
     getState() {
@@ -224,8 +231,8 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
       state = plateau.init(model!.learningRate);
     },
     onEpochEnd(_epoch: number, logs: Logs) {
-      const v = logs[monitor];
-      if (v === undefined) {
+      const v = Object.hasOwn(logs, monitor) ? logs[monitor] : undefined;
+      if (typeof v !== 'number') {
         throw new OptionError('monitor', `plateauCallback: the logs have no '${monitor}'; available: ${Object.keys(logs).join(', ')}.`);
       }
       state = plateau.update(state!, v);
@@ -233,6 +240,22 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
     },
   };
 }
+/**
+ * Refuses, before training, a monitored key this fit's epoch logs will not have (a typo such as
+ * `'val_loss'`, a validation metric without validation data). An own-key check: `'toString'` is
+ * not a log key. @internal
+ */
+export function checkMonitor(where: string, monitor: string, context: CallbackConfigContext): void {
+  const keys = context?.logKeys;
+  if (!Array.isArray(keys)) return;
+  if (keys.includes(monitor)) return;
+  const camel = monitor.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  const hint = camel !== monitor && keys.includes(camel)
+    ? ` Log keys are camelCase: use '${camel}'.`
+    : monitor.startsWith('val') ? ' Validation metrics need fit({ validationSplit }) or fit({ validationData }).' : '';
+  throw new OptionError('monitor', `${where}: monitor = ${preview(monitor)}, which this fit does not log; the epoch logs have ${keys.join(', ')}.${hint}`);
+}
+
 /** Is `x` a plateau reducer built by reduceLROnPlateau / kerasReduceLROnPlateau? @internal */
 export function isPlateau(x: unknown): x is Plateau {
   const p = x as Plateau;

@@ -3,12 +3,14 @@
  * atomic: the bytes go to a temporary file in the same directory, which is flushed to disk
  * (fsync) and then renamed over the target, so a crash mid-write leaves the previous file intact.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { Sequential } from '../model/sequential.js';
-import type { Callback } from '../model/callbacks.js';
+import type { Callback, CallbackConfigContext } from '../model/callbacks.js';
+import { checkMonitor } from '../callbacks/index.js';
 import { type Checkpoint, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
 import { fitResumeState } from '../model/fit.js';
 import { type DeserializeOptions, deserializeModel, metadataOption, type SerializeModelOptions, serializeModel } from './model.js';
@@ -19,30 +21,108 @@ function checkPath(path: unknown, where: string): string {
   return path;
 }
 
+/** Escapes a string for use inside a RegExp. */
+const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Temporary files this process is writing now (absolute paths): never removed as stale. */
+const inFlight = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to another user
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temporary files that earlier writes of `full` left behind when their process was killed
+ * mid-write (`.<name>.<pid>.<random>.tmp` whose process no longer runs, or this process's own
+ * that no write of it is using). Temporary files of running processes are left alone. Best effort:
+ * errors are ignored. @internal
+ */
+export async function removeStaleTemps(full: string): Promise<string[]> {
+  const dir = dirname(full);
+  const re = new RegExp(`^\\.${reEscape(basename(full))}\\.(\\d+)\\.[a-z0-9]+\\.tmp$`);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    const m = re.exec(n);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const p = join(dir, n);
+    if (inFlight.has(p) || (pid !== process.pid && processAlive(pid))) continue;
+    try {
+      await unlink(p);
+      removed.push(p);
+    } catch {
+      /* already gone, or not ours to remove */
+    }
+  }
+  return removed;
+}
+
+/** Refuses (OptionError) a path whose directory is missing or is not a directory, or that names a directory. */
+async function checkWritablePath(full: string, path: string, where: string): Promise<void> {
+  const dir = dirname(full);
+  let st;
+  try {
+    st = await stat(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new OptionError('path', `${where}: path = ${preview(path)} is in the directory '${dir}', which does not exist; create it first (e.g. mkdir -p) or save elsewhere.`);
+    throw e;
+  }
+  if (!st.isDirectory()) throw new OptionError('path', `${where}: path = ${preview(path)}: '${dir}' is not a directory; pick a path inside a directory.`);
+  try {
+    if ((await stat(full)).isDirectory()) throw new OptionError('path', `${where}: path = ${preview(path)} is a directory; expected a file path, e.g. '${join(path, 'model.wasmfit')}'.`);
+  } catch (e) {
+    if (e instanceof OptionError) throw e;
+    /* the target does not exist yet: fine */
+  }
+}
+
 /**
  * Writes `bytes` to `path` atomically: a temporary file `.<name>.<pid>.<random>.tmp` in the same
  * directory is written, fsync'ed and renamed over `path` (then the directory is fsync'ed where the
  * OS allows). Readers see either the old file or the new one, never a partial write. On failure
- * the temporary file is removed and the error rethrown.
+ * the temporary file is removed and the error rethrown. Temporary files of earlier writes to the
+ * same path whose process was killed mid-write are removed first.
+ * @throws OptionError when the directory does not exist or `path` is a directory (before anything is written).
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  checkPath(path, 'writeFileAtomic');
-  if (!(bytes instanceof Uint8Array)) throw new OptionError('bytes', 'writeFileAtomic: bytes must be a Uint8Array.');
+export async function writeFileAtomic(path: string, bytes: Uint8Array, where = 'writeFileAtomic'): Promise<void> {
+  checkPath(path, where);
+  if (!(bytes instanceof Uint8Array)) throw new OptionError('bytes', `${where}: bytes must be a Uint8Array.`);
   const full = resolve(path);
   const dir = dirname(full);
+  await checkWritablePath(full, path, where);
+  await removeStaleTemps(full);
   const tmp = join(dir, `.${basename(full)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
-  const fh = await open(tmp, 'wx', 0o644);
+  inFlight.add(tmp);
   try {
+    const fh = await open(tmp, 'wx', 0o644);
     try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, full);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
     }
-    await rename(tmp, full);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
+  } finally {
+    inFlight.delete(tmp);
   }
   try {
     const d = await open(dir, 'r');
@@ -56,6 +136,18 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   }
 }
 
+/** Reads a file; a directory given as the path is an OptionError, not EISDIR. */
+async function readFileAt(path: string, where: string): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new OptionError('path', `${where}: path = ${preview(path)} is a directory; expected the file's path, e.g. '${join(path, 'model.wasmfit')}'.`);
+    throw e;
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * Saves a model (architecture, compile config, weights; see `serializeModel`) to `path`,
  * atomically (see {@link writeFileAtomic}).
@@ -63,7 +155,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  */
 export async function saveModel(path: string, model: Sequential, options?: SerializeModelOptions): Promise<void> {
   checkPath(path, 'saveModel');
-  await writeFileAtomic(path, serializeModel(model, options));
+  await writeFileAtomic(path, serializeModel(model, options), 'saveModel');
 }
 
 /**
@@ -74,8 +166,8 @@ export async function saveModel(path: string, model: Sequential, options?: Seria
  */
 export async function loadModel(path: string, options: DeserializeOptions = {}): Promise<Sequential> {
   checkPath(path, 'loadModel');
-  const bytes = await readFile(path);
-  return deserializeModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
+  const bytes = await readFileAt(path, 'loadModel');
+  return deserializeModel(bytes, options);
 }
 
 /**
@@ -85,7 +177,7 @@ export async function loadModel(path: string, options: DeserializeOptions = {}):
  */
 export async function saveCheckpoint(path: string, model: Sequential, options?: SerializeModelOptions): Promise<void> {
   checkPath(path, 'saveCheckpoint');
-  await writeFileAtomic(path, serializeCheckpoint(model, options));
+  await writeFileAtomic(path, serializeCheckpoint(model, options), 'saveCheckpoint');
 }
 
 /**
@@ -98,8 +190,8 @@ export async function saveCheckpoint(path: string, model: Sequential, options?: 
  */
 export async function loadCheckpoint(path: string, options: DeserializeOptions = {}): Promise<Checkpoint> {
   checkPath(path, 'loadCheckpoint');
-  const bytes = await readFile(path);
-  return deserializeCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
+  const bytes = await readFileAt(path, 'loadCheckpoint');
+  return deserializeCheckpoint(bytes, options);
 }
 
 /** Options of {@link modelCheckpoint} (Keras `ModelCheckpoint`, names in camelCase). */
@@ -131,8 +223,8 @@ const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}/g;
  */
 export function formatCheckpointPath(template: string, values: Record<string, number>): string {
   return template.replace(PLACEHOLDER, (_all, key: string, fmt: string | undefined) => {
-    const v = values[key];
-    if (v === undefined) {
+    const v = Object.hasOwn(values, key) ? values[key] : undefined;
+    if (typeof v !== 'number') {
       throw new OptionError('path', `modelCheckpoint: the path template names {${key}}, which is not in the logs; available: ${Object.keys(values).join(', ')}.`);
     }
     if (fmt === undefined || fmt === '') return String(v);
@@ -204,13 +296,40 @@ export function modelCheckpoint(path: string, options: ModelCheckpointOptions = 
   const write = async (values: Record<string, number>): Promise<void> => {
     const file = formatCheckpointPath(path, values);
     const opts = metadata === undefined ? undefined : { metadata };
-    await writeFileAtomic(file, format === 'model' ? serializeModel(model!, opts) : serializeCheckpoint(model!, opts));
+    await writeFileAtomic(file, format === 'model' ? serializeModel(model!, opts) : serializeCheckpoint(model!, opts), W);
   };
   return {
     runsLast: true,
     setModel(m) {
       if (!(m instanceof Sequential)) throw new OptionError('model', `${W}: only Sequential models can be saved.`);
       model = m;
+    },
+    checkConfig(context: CallbackConfigContext) {
+      const keys = context?.logKeys;
+      if (Array.isArray(keys)) {
+        if (saveBestOnly) checkMonitor(W, monitor, context);
+        const batchKeys = keys.filter((k) => k === 'loss' || k === 'accuracy');
+        for (const [all, key] of path.matchAll(PLACEHOLDER)) {
+          if (key === 'epoch') continue;
+          if (key === 'batch') {
+            if (everyBatches === 0 || everyEpochs > 0) throw new OptionError('path', `${W}: the path template names ${all}, which only batch writes have (everyBatches > 0, everyEpochs: 0); epoch-end writes would fail. Drop ${all} or set { everyBatches: n, everyEpochs: 0 }.`);
+            continue;
+          }
+          if (everyEpochs > 0 && !keys.includes(key!)) throw new OptionError('path', `${W}: the path template names ${all}, which this fit does not log; available: epoch, ${keys.join(', ')}.${/_/.test(key!) ? ' Log keys are camelCase (valLoss, not val_loss).' : ''}`);
+          if (everyBatches > 0 && !batchKeys.includes(key!)) throw new OptionError('path', `${W}: the path template names ${all}, which batch writes (everyBatches) do not have; batch logs have epoch, batch, ${batchKeys.join(', ')}.`);
+        }
+      }
+      // a missing directory fails every write: say so before the first step, not after an epoch
+      const dir = dirname(resolve(path));
+      if (!dir.includes('{')) {
+        let isDir = false;
+        try {
+          isDir = statSync(dir).isDirectory();
+        } catch {
+          /* reported below */
+        }
+        if (!isDir) throw new OptionError('path', `${W}: path = ${preview(path)} is in the directory '${dir}', which does not exist; create it before fit (e.g. mkdir -p) or save elsewhere.`);
+      }
     },
     onTrainBegin(logs) {
       if (saveBestOnly && monitor.startsWith('val') && logs.validation === 0) {
@@ -242,7 +361,7 @@ export function modelCheckpoint(path: string, options: ModelCheckpointOptions = 
  */
 export async function saveSafetensors(path: string, model: Sequential, options: ModelToSafetensorsOptions = {}): Promise<void> {
   checkPath(path, 'saveSafetensors');
-  await writeFileAtomic(path, modelToSafetensors(model, options));
+  await writeFileAtomic(path, modelToSafetensors(model, options), 'saveSafetensors');
 }
 
 /**
@@ -251,6 +370,6 @@ export async function saveSafetensors(path: string, model: Sequential, options: 
  */
 export async function loadSafetensors(path: string, model: Sequential, options: LoadSafetensorsOptions = {}): Promise<void> {
   checkPath(path, 'loadSafetensors');
-  const bytes = await readFile(path);
-  loadSafetensorsWeights(model, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
+  const bytes = await readFileAt(path, 'loadSafetensors');
+  loadSafetensorsWeights(model, bytes, options);
 }

@@ -9,6 +9,13 @@ export type Logs = Record<string, number>;
 export interface Callback {
   /** Called once before training with the model being trained. */
   setModel?(model: CallbackModel): void;
+  /**
+   * Called by `fit` once its options are validated and before anything changes (before
+   * `onTrainBegin` and the first step), with what this fit will log. Throw a typed error
+   * (OptionError) for a configuration that could only fail later: a monitored key the logs will
+   * not have, a path template naming a missing key, a directory that does not exist.
+   */
+  checkConfig?(context: CallbackConfigContext): void;
   /** When true, a non-finite loss ends `fit` cleanly instead of throwing (see `terminateOnNaN`). */
   readonly terminateOnNonFinite?: boolean;
   /** True for callbacks that set `model.learningRate`; `fit` refuses them together with a `schedule`. */
@@ -29,6 +36,16 @@ export interface Callback {
   onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
   onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
   onTrainEnd?(logs: Logs): void | Promise<void>;
+}
+
+/** What `fit` tells {@link Callback.checkConfig} before training starts. */
+export interface CallbackConfigContext {
+  /**
+   * The keys of every epoch's logs in this fit, e.g. `['loss', 'accuracy', 'lr', 'valLoss',
+   * 'valAccuracy']` (compiled metrics included, `val…` ones only with validation data). Batch logs
+   * hold `loss` (and `accuracy` for classifiers).
+   */
+  readonly logKeys: readonly string[];
 }
 
 /** What `fit` returns: the epochs run and each metric's per-epoch values. */

@@ -79,9 +79,9 @@ export function scheduleFromJSON(config: unknown): Schedule {
     if (v === '<function>') configError(`.${k} is a user function (kind ${kind}), which JSON cannot hold; rebuild it with ${kind}({...}) in code instead`);
     if (v !== null) options[k] = v;
   }
-  const simple = SIMPLE[kind];
+  const simple = Object.hasOwn(SIMPLE, kind) ? SIMPLE[kind] : undefined;
   if (simple) return simple(options);
-  const withUnit = WITH_UNIT[kind];
+  const withUnit = Object.hasOwn(WITH_UNIT, kind) ? WITH_UNIT[kind] : undefined;
   if (withUnit) return withUnit({ ...options, unit });
   switch (kind) {
     case 'manual':
