@@ -17,7 +17,8 @@ export interface PreviewLimits {
 }
 
 /**
- * A short, JSON-like text of `v` for an error message: strings quoted, `NaN`/`Infinity`/`-0`,
+ * A short text of `v` for an error message, as `JSON.stringify` writes small JSON values
+ * (`[6,8]`, `{"units":3}`, `"relu"`), plus what JSON cannot show: `NaN`/`Infinity`/`-0`,
  * `undefined`, bigints (`12n`), functions and symbols named, typed arrays as `Float32Array(10)`,
  * other class instances by their tag; at most `maxDepth` levels, `maxItems` items per level and
  * `maxLength` characters. Never throws (getters and proxies that throw print as `?`).
@@ -60,10 +61,10 @@ export function preview(v: unknown, limits: PreviewLimits = {}): string {
         if (!put('[')) return false;
         const n = x.length;
         for (let i = 0; i < Math.min(n, maxItems); i++) {
-          if (i > 0 && !put(', ')) return false;
+          if (i > 0 && !put(',')) return false;
           if (!walk(x[i], depth + 1)) return false;
         }
-        if (n > maxItems && !put(`, … ${n - maxItems} more`)) return false;
+        if (n > maxItems && !put(`,… ${n - maxItems} more`)) return false;
         return put(']');
       }
       const proto = Object.getPrototypeOf(x) as object | null;
@@ -73,11 +74,11 @@ export function preview(v: unknown, limits: PreviewLimits = {}): string {
       if (!put('{')) return false;
       for (let i = 0; i < Math.min(keys.length, maxItems); i++) {
         const k = keys[i]!;
-        if (i > 0 && !put(', ')) return false;
-        if (!put(`${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k.slice(0, 40))}: `)) return false;
+        if (i > 0 && !put(',')) return false;
+        if (!put(`${JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k)}:`)) return false;
         if (!walk((x as Record<string, unknown>)[k], depth + 1)) return false;
       }
-      if (keys.length > maxItems && !put(`, … ${keys.length - maxItems} more`)) return false;
+      if (keys.length > maxItems && !put(`,… ${keys.length - maxItems} more`)) return false;
       return put('}');
     } catch {
       return put('?');

@@ -180,7 +180,7 @@ export function readContainer(bytes: unknown, where: string, expect: readonly Ki
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(FIXED, FIXED + headerLength));
   } catch {
-    fail(where, 'header', 'is not valid UTF-8.');
+    fail(where, 'header', 'is not valid UTF-8 JSON (the bytes are not UTF-8).');
   }
   const deep = jsonTooDeepAt(text);
   if (deep >= 0) fail(where, 'header', `nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep (at character ${deep}); a wasmfit header is never that deep (the file is corrupt or hostile).`);

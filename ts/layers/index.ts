@@ -220,7 +220,10 @@ export function normalizeLayer(config: unknown, where: string, path = 'layer'): 
         return activation(c.activation as ActivationName, opts(['alpha']));
     }
   } catch (e) {
-    if (e instanceof OptionError) throw new OptionError(e.option, `${where}: ${path} is invalid: ${e.message}`);
+    if (e instanceof OptionError) {
+      const field = e.option === 'options' ? path : `${path}.${e.option}`;
+      throw new OptionError(e.option, `${where}: ${field} is invalid: ${e.message}`);
+    }
     throw e;
   }
 }
