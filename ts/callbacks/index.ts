@@ -1,5 +1,6 @@
 import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
+import { checkMonitor } from './monitor.js';
 import type { Callback, CallbackConfigContext, CallbackModel, Logs } from '../model/callbacks.js';
 import type { Plateau, PlateauState } from '../schedules/index.js';
 import { isSchedule, type Schedule } from '../schedules/schedule.js';
@@ -240,22 +241,6 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
     },
   };
 }
-/**
- * Refuses, before training, a monitored key this fit's epoch logs will not have (a typo such as
- * `'val_loss'`, a validation metric without validation data). An own-key check: `'toString'` is
- * not a log key. @internal
- */
-export function checkMonitor(where: string, monitor: string, context: CallbackConfigContext): void {
-  const keys = context?.logKeys;
-  if (!Array.isArray(keys)) return;
-  if (keys.includes(monitor)) return;
-  const camel = monitor.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-  const hint = camel !== monitor && keys.includes(camel)
-    ? ` Log keys are camelCase: use '${camel}'.`
-    : monitor.startsWith('val') ? ' Validation metrics need fit({ validationSplit }) or fit({ validationData }).' : '';
-  throw new OptionError('monitor', `${where}: monitor = ${preview(monitor)}, which this fit does not log; the epoch logs have ${keys.join(', ')}.${hint}`);
-}
-
 /** Is `x` a plateau reducer built by reduceLROnPlateau / kerasReduceLROnPlateau? @internal */
 export function isPlateau(x: unknown): x is Plateau {
   const p = x as Plateau;

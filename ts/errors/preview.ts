@@ -6,6 +6,9 @@
  * @internal
  */
 
+/** Stands for a property whose getter threw. */
+const THREW: unique symbol = Symbol('threw');
+
 /** Limits of {@link preview}. */
 export interface PreviewLimits {
   /** Longest result, in characters, `…` included (default 80). */
@@ -76,7 +79,13 @@ export function preview(v: unknown, limits: PreviewLimits = {}): string {
         const k = keys[i]!;
         if (i > 0 && !put(',')) return false;
         if (!put(`${JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k)}:`)) return false;
-        if (!walk((x as Record<string, unknown>)[k], depth + 1)) return false;
+        let val: unknown;
+        try {
+          val = (x as Record<string, unknown>)[k];
+        } catch {
+          val = THREW;
+        }
+        if (!(val === THREW ? put('?') : walk(val, depth + 1))) return false;
       }
       if (keys.length > maxItems && !put(`,… ${keys.length - maxItems} more`)) return false;
       return put('}');

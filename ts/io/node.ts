@@ -10,7 +10,7 @@ import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { Sequential } from '../model/sequential.js';
 import type { Callback, CallbackConfigContext } from '../model/callbacks.js';
-import { checkMonitor } from '../callbacks/index.js';
+import { checkMonitor } from '../callbacks/monitor.js';
 import { type Checkpoint, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
 import { fitResumeState } from '../model/fit.js';
 import { type DeserializeOptions, deserializeModel, metadataOption, type SerializeModelOptions, serializeModel } from './model.js';
