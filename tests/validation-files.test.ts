@@ -182,7 +182,7 @@ describe('R10: writers refuse non-finite weights and optimizer state', () => {
     };
     await expect(m.fit(x, y, { epochs: 4, batchSize: 8, callbacks: [poison, modelCheckpoint(path)] })).rejects.toThrow(NonFiniteError);
     const ck = await loadCheckpoint(path);
-    expect(ck.resume.epoch).toBe(1); // the file written after the first epoch
+    expect(ck.resume!.epoch).toBe(1); // the file written after the first epoch
     ck.model.dispose();
     m.dispose();
   });

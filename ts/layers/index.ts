@@ -171,6 +171,9 @@ function checkOptionsObject(options: unknown, where: string, known: readonly str
   }
 }
 
+/** Fields whose factory value is null when absent. */
+const NULLABLE = new Set(['kernelConstraint', 'kernelRegularizer', 'biasRegularizer']);
+
 const LAYER_KEYS: Record<LayerConfig['type'], readonly string[]> = {
   dense: ['type', 'units', ...DENSE_KEYS],
   dropout: ['type', 'rate'],
@@ -205,7 +208,15 @@ export function normalizeLayer(config: unknown, where: string, path = 'layer'): 
   // only own, defined, non-null fields are passed on, so the factory applies its defaults
   const opts = (keys: readonly string[]): Record<string, unknown> => {
     const o: Record<string, unknown> = {};
-    for (const k of keys) if (Object.hasOwn(c, k) && c[k] !== undefined && c[k] !== null) o[k] = c[k];
+    for (const k of keys) {
+      if (!Object.hasOwn(c, k) || c[k] === undefined) continue;
+      if (c[k] === null) {
+        if (NULLABLE.has(k)) continue;
+        // JSON writes Infinity and NaN as null: never read null as "use the default"
+        throw new OptionError(k, `${where}: ${path}.${k} = null; expected ${k === 'activation' ? 'an activation name' : 'a value'} (omit the key for the default).`);
+      }
+      o[k] = c[k];
+    }
     return o;
   };
   try {

@@ -97,6 +97,8 @@ export function checkConstraint(v: unknown, option: string, where: string): MaxN
     throw new OptionError(option, `${where}: ${option} = ${preview(v)}; expected a constraint built by maxNorm({ maxValue }).`);
   }
   const { type: _type, ...rest } = v as Record<string, unknown>;
+  // null is not "absent": JSON writes Infinity and NaN as null
+  for (const [k, x] of Object.entries(rest)) if (x === null) throw new OptionError(option, `${where}: ${option}.${k} = null; expected a number (a file holding null here was written from Infinity or NaN).`);
   try {
     return maxNorm(rest as { maxValue?: number; axis?: number });
   } catch (e) {
