@@ -63,23 +63,24 @@ const ES_KEYS = new Set(['monitor', 'minDelta', 'patience', 'mode', 'baseline', 
  * ```
  */
 export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping {
+  if (options === null || typeof options !== 'object') throw new OptionError('options', `earlyStopping: options = ${preview(options)}; expected an object such as { monitor: 'valLoss', patience: 5 }.`);
   for (const k of Object.keys(options)) {
     if (!ES_KEYS.has(k)) throw new OptionError(k, `earlyStopping: unknown option '${k}'; known options are ${[...ES_KEYS].join(', ')}.`);
   }
   const monitor = options.monitor ?? 'valLoss';
   if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `earlyStopping: monitor = ${preview(monitor)}; expected a metric name such as 'valLoss'.`);
-  const minDelta = Math.abs(options.minDelta ?? 0);
-  if (!Number.isFinite(minDelta)) throw new OptionError('minDelta', `earlyStopping: minDelta = ${String(options.minDelta)}; expected a finite number.`);
+  const minDelta = typeof options.minDelta === 'number' || options.minDelta === undefined ? Math.abs(options.minDelta ?? 0) : NaN;
+  if (!Number.isFinite(minDelta)) throw new OptionError('minDelta', `earlyStopping: minDelta = ${preview(options.minDelta)}; expected a finite number.`);
   const patience = options.patience ?? 0;
-  if (!Number.isInteger(patience) || patience < 0) throw new OptionError('patience', `earlyStopping: patience = ${String(patience)}; expected an integer >= 0.`);
+  if (!Number.isInteger(patience) || patience < 0) throw new OptionError('patience', `earlyStopping: patience = ${preview(patience)}; expected an integer >= 0.`);
   const modeOpt = options.mode ?? 'auto';
-  if (modeOpt !== 'auto' && modeOpt !== 'min' && modeOpt !== 'max') throw new OptionError('mode', `earlyStopping: mode = ${JSON.stringify(modeOpt)}; expected 'auto', 'min' or 'max'.`);
+  if (modeOpt !== 'auto' && modeOpt !== 'min' && modeOpt !== 'max') throw new OptionError('mode', `earlyStopping: mode = ${preview(modeOpt)}; expected 'auto', 'min' or 'max'.`);
   const baseline = options.baseline ?? null;
-  if (baseline !== null && (typeof baseline !== 'number' || !Number.isFinite(baseline))) throw new OptionError('baseline', `earlyStopping: baseline = ${String(baseline)}; expected a finite number or null.`);
+  if (baseline !== null && (typeof baseline !== 'number' || !Number.isFinite(baseline))) throw new OptionError('baseline', `earlyStopping: baseline = ${preview(baseline)}; expected a finite number or null.`);
   const restore = options.restoreBestWeights ?? false;
-  if (typeof restore !== 'boolean') throw new OptionError('restoreBestWeights', `earlyStopping: restoreBestWeights = ${String(restore)}; expected a boolean.`);
+  if (typeof restore !== 'boolean') throw new OptionError('restoreBestWeights', `earlyStopping: restoreBestWeights = ${preview(restore)}; expected a boolean.`);
   const startFromEpoch = options.startFromEpoch ?? 0;
-  if (!Number.isInteger(startFromEpoch) || startFromEpoch < 0) throw new OptionError('startFromEpoch', `earlyStopping: startFromEpoch = ${String(startFromEpoch)}; expected an integer >= 0.`);
+  if (!Number.isInteger(startFromEpoch) || startFromEpoch < 0) throw new OptionError('startFromEpoch', `earlyStopping: startFromEpoch = ${preview(startFromEpoch)}; expected an integer >= 0.`);
   const maximize = modeOpt === 'max' || (modeOpt === 'auto' && /acc/i.test(monitor));
   const better = (current: number, reference: number): boolean => (maximize ? current - minDelta > reference : current + minDelta < reference);
 
@@ -195,6 +196,7 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
   if (!plateau || typeof plateau.init !== 'function' || typeof plateau.update !== 'function' || typeof plateau.lr !== 'function') {
     throw new OptionError('plateau', 'plateauCallback: pass a reducer built by reduceLROnPlateau({...}) or kerasReduceLROnPlateau({...}).');
   }
+  if (options === null || typeof options !== 'object') throw new OptionError('options', `plateauCallback: options = ${preview(options)}; expected an object { monitor }.`);
   for (const k of Object.keys(options)) {
     if (k !== 'monitor') throw new OptionError(k, `plateauCallback: unknown option '${k}'; known options: monitor.`);
   }
@@ -278,7 +280,7 @@ export function learningRateScheduler(schedule: ((epoch: number, lr: number) => 
       const lr = model!.learningRate;
       const next = wasmfitSchedule ? (schedule as Schedule)(epoch) : (schedule as (e: number, lr: number) => number)(epoch, lr);
       if (typeof next !== 'number' || !Number.isFinite(next) || next < 0) {
-        throw new OptionError('schedule', `learningRateScheduler: the schedule returned ${String(next)} at epoch ${epoch}; a learning rate must be a finite number >= 0.`);
+        throw new OptionError('schedule', `learningRateScheduler: the schedule returned ${preview(next)} at epoch ${epoch}; a learning rate must be a finite number >= 0.`);
       }
       model!.learningRate = next;
     },

@@ -1,4 +1,5 @@
 import { OptionError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
 import type { Callback, Logs } from '../model/callbacks.js';
 
 interface Stream {
@@ -39,9 +40,10 @@ const fmtLogs = (logs: Logs) =>
  * `fit(..., { verbose: 1 })` uses the bar, `verbose: 2` the epoch lines.
  */
 export function progressBar(options: ProgressBarOptions = {}): Callback {
+  if (options === null || typeof options !== 'object') throw new OptionError('options', `progressBar: options = ${preview(options)}; expected an object { mode, stream }.`);
   const proc = (globalThis as { process?: { stdout?: Stream } }).process;
   const mode = options.mode ?? 'bar';
-  if (mode !== 'bar' && mode !== 'epoch') throw new OptionError('mode', `progressBar: mode = ${JSON.stringify(mode)}; expected 'bar' or 'epoch'.`);
+  if (mode !== 'bar' && mode !== 'epoch') throw new OptionError('mode', `progressBar: mode = ${preview(mode)}; expected 'bar' or 'epoch'.`);
   const given = options.stream ?? proc?.stdout;
   // 'bar' draws only on a TTY; 'epoch' writes plain lines anywhere
   const stream = mode === 'bar' && !given?.isTTY ? undefined : given;

@@ -266,7 +266,7 @@ export function checkpointCallback(options: CheckpointCallbackOptions): Callback
   }
   const every = (name: 'everyEpochs' | 'everyBatches', def: number): number => {
     const v = options[name] ?? def;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new OptionError(name, `checkpointCallback: ${name} = ${String(v)}; expected an integer >= 0 (0 = never).`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new OptionError(name, `checkpointCallback: ${name} = ${preview(v)}; expected an integer >= 0 (0 = never).`);
     return v;
   };
   const everyEpochs = every('everyEpochs', 1);

@@ -266,19 +266,19 @@ export function modelCheckpoint(path: string, options: ModelCheckpointOptions = 
   const format = options.format ?? 'checkpoint';
   if (format !== 'checkpoint' && format !== 'model') throw new OptionError('format', `${W}: format = ${preview(format)}; expected 'checkpoint' or 'model'.`);
   const saveBestOnly = options.saveBestOnly ?? false;
-  if (typeof saveBestOnly !== 'boolean') throw new OptionError('saveBestOnly', `${W}: saveBestOnly = ${String(saveBestOnly)}; expected a boolean.`);
+  if (typeof saveBestOnly !== 'boolean') throw new OptionError('saveBestOnly', `${W}: saveBestOnly = ${preview(saveBestOnly)}; expected a boolean.`);
   const monitor = options.monitor ?? 'valLoss';
-  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `${W}: monitor = ${String(monitor)}; expected a log key such as 'valLoss'.`);
+  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `${W}: monitor = ${preview(monitor)}; expected a log key such as 'valLoss'.`);
   const mode = options.mode ?? 'auto';
   if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new OptionError('mode', `${W}: mode = ${preview(mode)}; expected 'auto', 'min' or 'max'.`);
   const maximize = mode === 'max' || (mode === 'auto' && /acc/i.test(monitor));
   const threshold = options.initialValueThreshold;
   if (threshold !== undefined && (typeof threshold !== 'number' || !Number.isFinite(threshold))) {
-    throw new OptionError('initialValueThreshold', `${W}: initialValueThreshold = ${String(threshold)}; expected a finite number.`);
+    throw new OptionError('initialValueThreshold', `${W}: initialValueThreshold = ${preview(threshold)}; expected a finite number.`);
   }
   const every = (name: 'everyEpochs' | 'everyBatches', def: number): number => {
     const v = options[name] ?? def;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new OptionError(name, `${W}: ${name} = ${String(v)}; expected an integer >= 0 (0 = never).`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new OptionError(name, `${W}: ${name} = ${preview(v)}; expected an integer >= 0 (0 = never).`);
     return v;
   };
   const everyEpochs = every('everyEpochs', 1);

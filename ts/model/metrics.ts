@@ -6,6 +6,7 @@
  * weights change the loss only.
  */
 import { OptionError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
 import type { LossName } from '../runtime/abi.js';
 
 /** Names accepted in `compile({ metrics })`. */
@@ -27,8 +28,8 @@ export interface MetricConfig {
  * Softmax cross-entropy models only. Logged as `topKAccuracy` unless `key` is given.
  */
 export function topKAccuracy(k = 5, key?: string): MetricConfig {
-  if (!Number.isInteger(k) || k < 1) throw new OptionError('k', `topKAccuracy: k = ${String(k)}; expected an integer >= 1, e.g. 5.`);
-  if (key !== undefined && (typeof key !== 'string' || key.length === 0)) throw new OptionError('key', `topKAccuracy: key = ${String(key)}; expected a non-empty string.`);
+  if (!Number.isInteger(k) || k < 1) throw new OptionError('k', `topKAccuracy: k = ${preview(k)}; expected an integer >= 1, e.g. 5.`);
+  if (key !== undefined && (typeof key !== 'string' || key.length === 0)) throw new OptionError('key', `topKAccuracy: key = ${preview(key)}; expected a non-empty string.`);
   return key === undefined ? { name: 'topKAccuracy', k } : { name: 'topKAccuracy', k, key };
 }
 
@@ -49,7 +50,7 @@ export function resolveMetrics(metrics: unknown, loss: LossName, outputs: number
   for (const m of metrics as unknown[]) {
     const cfg: MetricConfig | null = typeof m === 'string' ? { name: m as MetricName } : m && typeof m === 'object' ? (m as MetricConfig) : null;
     if (!cfg || !NAMES.includes(cfg.name)) {
-      throw new OptionError('metrics', `compile: unknown metric ${JSON.stringify(m)}; expected one of ${NAMES.join(', ')} or topKAccuracy(k).`);
+      throw new OptionError('metrics', `compile: unknown metric ${preview(m)}; expected one of ${NAMES.join(', ')} or topKAccuracy(k).`);
     }
     const classification = loss === 'softmaxCrossEntropy';
     if ((cfg.name === 'topKAccuracy') && !classification) {
@@ -59,9 +60,9 @@ export function resolveMetrics(metrics: unknown, loss: LossName, outputs: number
       throw new OptionError('metrics', `compile: metric '${cfg.name}' is for classification (softmaxCrossEntropy or binaryCrossentropy); this model regresses with '${loss}'. Use 'mse' or 'mae'.`);
     }
     const k = cfg.name === 'topKAccuracy' ? (cfg.k ?? 5) : 0;
-    if (cfg.name === 'topKAccuracy' && (!Number.isInteger(k) || k < 1)) throw new OptionError('k', `compile: topKAccuracy k = ${String(k)}; expected an integer >= 1.`);
+    if (cfg.name === 'topKAccuracy' && (!Number.isInteger(k) || k < 1)) throw new OptionError('k', `compile: topKAccuracy k = ${preview(k)}; expected an integer >= 1.`);
     const key = cfg.key ?? cfg.name;
-    if (typeof key !== 'string' || key.length === 0 || key === 'loss' || key === 'lr') throw new OptionError('metrics', `compile: metric key ${JSON.stringify(key)} is not allowed; pick a non-empty name other than 'loss' and 'lr'.`);
+    if (typeof key !== 'string' || key.length === 0 || key === 'loss' || key === 'lr') throw new OptionError('metrics', `compile: metric key ${preview(key)} is not allowed; pick a non-empty name other than 'loss' and 'lr'.`);
     if (out.some((o) => o.key === key)) throw new OptionError('metrics', `compile: metric key '${key}' is listed twice; give one of them another key.`);
     out.push({ name: cfg.name, key, k: Math.min(k, outputs) });
   }

@@ -1,4 +1,5 @@
 import { OptionError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
 import { type OptimizerState, initState, updateTensors } from './standalone.js';
 
 export type { OptimizerState } from './standalone.js';
@@ -85,7 +86,7 @@ export type OptimizerConfig = SgdConfig | AdagradConfig | RmspropConfig | AdamCo
 /** Validates a learning rate. @internal */
 export function checkLr(lr: unknown, where: string): number {
   if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
-    throw new OptionError('lr', `${where}: lr = ${String(lr)}; expected a finite number >= 0. Typical values are 1e-3 to 0.1.`);
+    throw new OptionError('lr', `${where}: lr = ${preview(lr)}; expected a finite number >= 0. Typical values are 1e-3 to 0.1.`);
   }
   return lr;
 }
@@ -117,14 +118,14 @@ function num(where: string, o: Opts, name: string, def: number, lo: number, hi =
   const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
   if (!ok) {
     const range = `${loOpen ? '(' : '['}${lo}, ${hi === Infinity ? '∞' : hi}${hiOpen || hi === Infinity ? ')' : ']'}`;
-    throw new OptionError(name, `${where}: ${name} = ${String(v)}; expected a finite number in ${range}.`);
+    throw new OptionError(name, `${where}: ${name} = ${preview(v)}; expected a finite number in ${range}.`);
   }
   return v as number;
 }
 
 function bool(where: string, o: Opts, name: string, def: boolean): boolean {
   const v = o[name] ?? def;
-  if (typeof v !== 'boolean') throw new OptionError(name, `${where}: ${name} = ${String(v)}; expected a boolean.`);
+  if (typeof v !== 'boolean') throw new OptionError(name, `${where}: ${name} = ${preview(v)}; expected a boolean.`);
   return v;
 }
 
@@ -310,7 +311,7 @@ export function amsgrad(options: Omit<AdamOptions, 'amsgrad'> = {}): AdamConfig 
 
 /** Re-validates a config object (e.g. one revived from JSON). @internal */
 export function checkOptimizer(opt: unknown, where: string): OptimizerConfig {
-  if (!opt || typeof opt !== 'object') throw new OptionError('optimizer', `${where}: optimizer = ${String(opt)}; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
+  if (!opt || typeof opt !== 'object') throw new OptionError('optimizer', `${where}: optimizer = ${preview(opt)}; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
   const { type, ...rest } = opt as { type?: unknown } & Record<string, unknown>;
   switch (type) {
     case 'sgd':

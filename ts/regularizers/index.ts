@@ -33,6 +33,7 @@ export function l2(lambda: number): Regularizer {
 
 /** Keras `L1L2`: `l1·Σ|w| + l2·Σw²`. */
 export function l1l2(options: { l1?: number; l2?: number } = {}): Regularizer {
+  if (options === null || typeof options !== 'object') throw new OptionError('options', `l1l2: options = ${preview(options)}; expected an object { l1, l2 }.`);
   return { type: 'regularizer', l1: coef('l1l2', 'l1', options.l1 ?? 0), l2: coef('l1l2', 'l2', options.l2 ?? 0) };
 }
 
