@@ -12,6 +12,7 @@ import {
 } from '../ts/index.js';
 import { loadCheckpoint, modelCheckpoint } from '../ts/node.js';
 import { crc32 } from '../ts/io/container.js';
+import { toOnnx } from '../ts/io/onnx.js';
 import { jsonTooDeepAt, MAX_JSON_DEPTH, preview } from '../ts/errors/preview.js';
 
 beforeAll(async () => {
@@ -154,6 +155,7 @@ describe('R10: writers refuse non-finite weights and optimizer state', () => {
     expect(() => serializeModel(m)).toThrow(/serializeModel: tensor 'dense_1\/kernel' holds NaN at index 1/);
     expect(() => serializeCheckpoint(m)).toThrow(/serializeCheckpoint: tensor 'dense_1\/kernel' holds NaN/);
     expect(() => modelToSafetensors(m)).toThrow(NonFiniteError);
+    expect(() => toOnnx(m)).toThrow(/toOnnx: tensor 'dense_1\/kernel' holds NaN at index 1/);
     spy.mockRestore();
     expect(() => serializeModel(m)).not.toThrow();
     m.dispose();

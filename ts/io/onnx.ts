@@ -6,6 +6,7 @@
 import protobuf from 'protobufjs/light.js';
 import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
+import { checkFiniteTensors } from './container.js';
 import { Sequential } from '../model/sequential.js';
 
 /**
@@ -169,7 +170,10 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
   const docString = options.docString ?? '';
   if (typeof docString !== 'string') throw new OptionError('docString', `${W}: docString must be a string.`);
 
-  const weights = new Map(model.getWeights().map((w) => [w.name, w]));
+  const all = model.getWeights();
+  // an ONNX file with NaN weights loads everywhere and predicts NaN: refuse it like the other writers
+  checkFiniteTensors(all, W);
+  const weights = new Map(all.map((w) => [w.name, w]));
   const initializer: { name: string; dims: number[]; dataType: number; rawData: Uint8Array }[] = [];
   const init = (n: string): string => {
     const w = weights.get(n)!;
