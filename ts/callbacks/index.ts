@@ -52,8 +52,8 @@ const ES_KEYS = new Set(['monitor', 'minDelta', 'patience', 'mode', 'baseline', 
  *   when it was not stopped early (the first monitored epoch's weights stand in until an
  *   improvement).
  *
- * Divergences: a `monitor` missing from the logs throws an {@link OptionError} naming the
- * available metrics (Keras warns and skips); `best` resets at the start of each `fit` (Keras keeps
+ * Divergences: a `monitor` missing from the logs is refused with an {@link OptionError} naming the
+ * available metrics before the first step (Keras warns and skips at each epoch end); `best` resets at the start of each `fit` (Keras keeps
  * it across reuse of the same callback object).
  *
  * @example

@@ -155,6 +155,7 @@ export function checkMatrixShape(shape: unknown, what: string): [number, number]
  * Checks `fit({ validationData })` before it is read: a `[x, y]` pair (array of length 2) whose
  * parts are present. Their contents are then checked as `x` and `y` are.
  * @throws OptionError naming `validationData` otherwise.
+ * @internal
  */
 export function checkValidationData(v: unknown, where: string): readonly [Features, Labels | Features] | undefined {
   if (v === undefined || v === null) return undefined;

@@ -246,9 +246,11 @@ export function formatCheckpointPath(template: string, values: Record<string, nu
  *   epoch just finished), `{batch}` (batch writes) is the 1-based batch within the epoch, any log
  *   key with a format: `'ckpt-{epoch:03d}-{valLoss:.4f}.wasmfit'`.
  * - `saveBestOnly`: writes at an epoch end only when `logs[monitor]` is strictly better than the
- *   best so far (starting from `initialValueThreshold` when given); a NaN value never is. A
- *   `monitor` starting with `val` without validation data is refused before training starts; a
- *   name missing from the logs raises an OptionError listing the available keys.
+ *   best so far (starting from `initialValueThreshold` when given); a NaN value never is.
+ * - Checked before the first step (OptionError listing the available keys): the `monitor` of
+ *   `saveBestOnly` and every template key must be in this fit's logs (`{batch}` only with
+ *   `everyBatches` and `everyEpochs: 0`), and the directory must exist.
+ * - Non-finite weights or optimizer state are never written (NonFiniteError): the last good file stays.
  * @example
  * ```ts
  * await model.fit(x, y, { epochs: 50, validationSplit: 0.1,
