@@ -15,9 +15,9 @@ describe.each(BUILDS)('dropout gradients (%s build)', (build) => {
     const x = testData(n * d, 8, 2);
     const y = Int32Array.from({ length: n }, (_, i) => i % k);
     await m.fit(x, y, { epochs: 1, batchSize: n, shuffle: false, seed: 4 });
-    const internals = m as unknown as { trainPlan: { plan: number }; params: { w: number; b: number; gw: number; gb: number }[] };
+    const internals = m as unknown as { stepper: { trainPlan: { plan: number } }; params: { w: number; b: number; gw: number; gb: number }[] };
     const v = rt.arena.view;
-    const recs = v.getUint32(internals.trainPlan.plan + PLAN.layers, true);
+    const recs = v.getUint32(internals.stepper.trainPlan.plan + PLAN.layers, true);
     const maskPtr = v.getUint32(recs + LAYER.mask, true);
     const mask = Float64Array.from(rt.arena.readF32(maskPtr as never, n * h));
     const keep = 1 / (1 - 0.4);

@@ -174,7 +174,7 @@ export abstract class Ensemble {
 }
 
 function isBinary(m: Sequential): boolean {
-  return (m as unknown as { loss: { kind: string } }).loss?.kind === 'binaryCrossentropy';
+  return m.compileOptions?.loss === 'binaryCrossentropy';
 }
 
 /** Resolves the data once: features, the model's targets, and the sample weights. */

@@ -1,19 +1,20 @@
-import { BusyError, DisposedError, NonFiniteError, OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from '../errors/index.js';
+import { BusyError, DisposedError, OptionError, ShapeError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
-import { type Features, type Labels, type Matrix, toClassIds, toFeatures } from '../data/tensor.js';
+import { type Features, type Labels, type Matrix, toFeatures } from '../data/tensor.js';
 import { fillInitializer } from '../layers/initializers.js';
 import type { LayerConfig } from '../layers/index.js';
 import { checkLr, checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
-import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/runtime.js';
-import { LOSS_KIND, type LossName, OPT_ARGS, STATUS } from '../runtime/abi.js';
+import { stateSlots } from '../optimizers/runtime.js';
+import { LOSS_KIND, type LossName } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import { getRuntime, type Runtime } from '../runtime/loader.js';
 import type { History } from './callbacks.js';
-import { type FitOptions, fitLoop, type Trainable } from './fit.js';
-import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
-import { FullBatchStepper } from './fullbatch.js';
+import { type FitModel, type FitOptions, fitLoop } from './fit.js';
+import type { DenseParams, PlanLoss } from './plan.js';
+import type { FullBatchStepper } from './fullbatch.js';
 import { isSecondOrder, secondOrderSettings, type SecondOrderConfig } from '../optimizers/lbfgs.js';
-import { MetricAccumulator, type MetricConfig, type MetricName, type ResolvedMetric, resolveMetrics } from './metrics.js';
+import { type MetricConfig, type MetricName, resolveMetrics } from './metrics.js';
+import { Stepper } from './stepper.js';
 
 /** Options of the {@link Sequential} constructor. */
 export interface SequentialOptions {
@@ -78,6 +79,8 @@ export interface WeightTensor {
 /** `Symbol.dispose` (explicit resource management), or the key TypeScript's `using` falls back to on older hosts. */
 const DISPOSE = ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose')) as typeof Symbol.dispose;
 
+const DEFAULT_LOSS: PlanLoss = { kind: 'softmaxCrossEntropy', labelSmoothing: 0, huberDelta: 1 };
+
 const registry =
   typeof FinalizationRegistry === 'function'
     ? new FinalizationRegistry<() => void>((free) => {
@@ -103,7 +106,7 @@ const registry =
  * model.dispose();
  * ```
  */
-export class Sequential implements Trainable {
+export class Sequential implements FitModel {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly layers: readonly LayerConfig[];
@@ -112,16 +115,8 @@ export class Sequential implements Trainable {
   stopTraining = false;
   private readonly rt: Runtime;
   private params: DenseParams[] = [];
-  /**
-   * The plan of training steps (owned by the running `fit`, kept for the next one) and the plan of
-   * inference (predict, evaluate, validation). Separate buffers: a `predict` from a fit callback
-   * never touches the memory a training step reads or writes.
-   */
-  private trainPlan: CompiledPlan | null = null;
-  private inferPlan: CompiledPlan | null = null;
   /** What the running `fit` is (null when none): compile, a second fit and state imports are refused meanwhile. */
   private training: string | null = null;
-  private optimizer: OptimizerConfig | null = null;
   private disposed_ = false;
   private fitCount = 0;
   private readonly token = {};
@@ -177,6 +172,7 @@ export class Sequential implements Trainable {
 
     try {
       this.allocateLayers(seed);
+      this.stepper = this.holder.stepper = new Stepper(this.rt, this.params, this.inputSize, this.outputSize, { optimizer: null, fullBatch: null, loss: DEFAULT_LOSS, metrics: [] });
     } catch (e) {
       // a failed allocation (memory full) frees what was taken: the runtime stays usable
       for (const p of this.blocks) this.rt.arena.free(p);
@@ -185,15 +181,10 @@ export class Sequential implements Trainable {
     }
     const blocks = this.blocks;
     const arena = this.rt.arena;
-    const holder = this.planHolder;
-    const state = this.stateBlocks;
-    const stateHolder = this.stateHolder;
+    const holder = this.holder;
     registry?.register(this, () => {
-      stateHolder.stepper?.dispose();
-      holder.train?.dispose();
-      holder.infer?.dispose();
+      holder.stepper?.dispose();
       for (const p of blocks) arena.free(p);
-      for (const p of state) arena.free(p);
     }, this.token);
   }
 
@@ -256,16 +247,10 @@ export class Sequential implements Trainable {
     }
   }
 
-  /** The plans, as the FinalizationRegistry's cleanup sees them. */
-  private readonly planHolder: { train: CompiledPlan | null; infer: CompiledPlan | null } = { train: null, infer: null };
-  private readonly stateHolder: { stepper: FullBatchStepper | null } = { stepper: null };
-  private readonly stateBlocks: Ptr[] = [];
-  private optArgs: Ptr | null = null;
-  private step = 0;
-  private loss: PlanLoss = { kind: 'softmaxCrossEntropy', labelSmoothing: 0, huberDelta: 1 };
-  private metrics: ResolvedMetric[] = [];
-  private dropSeed = 0;
-  private dropCounter = 0;
+  /** What every step runs through: optimizer state, plans, loss, counters. Replaced by compile. */
+  private stepper: Stepper;
+  /** The live Stepper, as the FinalizationRegistry's cleanup sees it. */
+  private readonly holder: { stepper: Stepper | null } = { stepper: null };
 
   /** Whether `dispose()` has run. */
   get disposed(): boolean {
@@ -274,15 +259,10 @@ export class Sequential implements Trainable {
 
   private lr_ = 0;
 
-  /** @internal the rate the next training step uses */
-  get lr(): number {
-    return this.lr_;
-  }
-
   /**
-   * The learning rate the next optimizer step uses. `compile` sets it to the optimizer's `lr`;
-   * `fit` schedules and callbacks (e.g. {@link plateauCallback}) change it. Setting it only rewrites
-   * the rate in the compiled plan: optimizer state is never reset.
+   * The learning rate of the next optimizer step. `compile` sets it to the optimizer's `lr`;
+   * `fit` schedules and callbacks (e.g. {@link plateauCallback}) change it. Setting it never
+   * resets optimizer state.
    */
   get learningRate(): number {
     return this.lr_;
@@ -308,122 +288,44 @@ export class Sequential implements Trainable {
   /** @internal */
   assertUsable(where: string): void {
     if (this.disposed_) throw new DisposedError(`${where}: this model was disposed; build a new Sequential.`);
-    if (where === 'fit' && !this.optimizer && !this.secondOrder) throw new OptionError('optimizer', 'fit: the model is not compiled; call model.compile({ optimizer: sgd({ lr }), loss: "softmaxCrossEntropy" }) first.');
+    if (where === 'fit' && !this.stepper.trainable) throw new OptionError('optimizer', 'fit: the model is not compiled; call model.compile({ optimizer: sgd({ lr }), loss: "softmaxCrossEntropy" }) first.');
   }
 
   /**
-   * Sets the optimizer and loss.
+   * Sets the optimizer and loss. A new compile starts a fresh optimizer state (step 0); the
+   * dropout stream continues.
    * @example model.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' })
    */
   compile(options: CompileOptions): void {
     this.assertUsable('compile');
     this.assertIdle('compile');
     if (!options || typeof options !== 'object') throw new OptionError('options', 'compile: pass { optimizer, loss }.');
-    if (isSecondOrder(options.optimizer)) return this.compileSecondOrder(options as CompileOptions & { optimizer: SecondOrderConfig });
-    const opt = checkOptimizer(options.optimizer, 'compile');
+    const fullBatch = isSecondOrder(options.optimizer);
+    const settings = fullBatch ? secondOrderSettings(options.optimizer as SecondOrderConfig) : null;
+    const optimizer = fullBatch ? null : checkOptimizer(options.optimizer, 'compile');
     const loss = resolveLoss(options.loss);
-    for (const k of Object.keys(options)) {
-      if (k !== 'optimizer' && k !== 'loss' && k !== 'metrics') throw new OptionError(k, `compile: unknown option '${k}'; known options are optimizer, loss, metrics.`);
-    }
+    checkKeys(options, ['optimizer', 'loss', 'metrics'], 'compile');
     // argmax accuracy for softmax cross-entropy comes from the kernel and is always logged
     const metrics = resolveMetrics(options.metrics, loss.kind, this.outputSize).filter((m) => !(loss.kind === 'softmaxCrossEntropy' && m.name === 'accuracy' && m.key === 'accuracy'));
-    // validated: allocate the new optimizer state (zero, AdaGrad: initialAccumulatorValue) before
-    // freeing the old one, so a failed allocation leaves the model as it was
-    const a = this.rt.arena;
-    const slots = stateSlots(opt);
-    const taken: Ptr[] = [];
-    let ws: [Ptr | null, Ptr | null, Ptr | null][];
-    let bs: [Ptr | null, Ptr | null, Ptr | null][];
-    let optArgs: Ptr;
-    try {
-      const alloc = (n: number): [Ptr | null, Ptr | null, Ptr | null] =>
-        slots.map((need, i) => {
-          if (!need) return null;
-          const p = a.allocF32(n);
-          taken.push(p);
-          a.f32.fill(slotInit(opt, i), p >>> 2, (p >>> 2) + n);
-          return p;
-        }) as [Ptr | null, Ptr | null, Ptr | null];
-      ws = this.params.map((p) => alloc(p.kind === 'batchNorm' ? p.nOut : p.nIn * p.nOut));
-      bs = this.params.map((p) => (p.b !== null ? alloc(p.nOut) : [null, null, null]));
-      optArgs = a.alloc(OPT_ARGS.size);
-      taken.push(optArgs);
-    } catch (e) {
-      for (const p of taken) a.free(p);
-      throw e;
+    if (fullBatch && this.params.some((p) => p.dropout > 0 || p.kind === 'batchNorm')) {
+      throw new OptionError('optimizer', `compile: ${(options.optimizer as SecondOrderConfig).type} needs a deterministic full-batch objective; remove dropout and batch-norm layers, or use a first-order optimizer such as adam().`);
     }
-    this.freeOptimizerState();
-    this.disposePlans();
-    this.params.forEach((p, i) => {
-      p.ws = ws[i]!;
-      p.bs = bs[i]!;
-    });
-    this.stateBlocks.push(...taken);
-    this.optArgs = optArgs;
-    writeTemplate(a.view, this.optArgs, opt);
-    this.optimizer = opt;
-    this.loss = loss;
-    this.metrics = metrics;
-    this.step = 0;
-    this.lr_ = opt.lr;
-  }
-
-  /** compile() with L-BFGS / CG: validates, then replaces the optimizer with a full-batch stepper. */
-  private compileSecondOrder(options: CompileOptions & { optimizer: SecondOrderConfig }): void {
-    const optimizer = options.optimizer;
-    const settings = secondOrderSettings(optimizer);
-    const loss = resolveLoss(options.loss);
-    for (const k of Object.keys(options)) {
-      if (k !== 'optimizer' && k !== 'loss' && k !== 'metrics') throw new OptionError(k, `compile: unknown option '${k}'; known options are optimizer, loss, metrics.`);
-    }
-    const metrics = resolveMetrics(options.metrics, loss.kind, this.outputSize).filter((m) => !(loss.kind === 'softmaxCrossEntropy' && m.name === 'accuracy' && m.key === 'accuracy'));
-    if (this.params.some((p) => p.dropout > 0 || p.kind === 'batchNorm')) {
-      throw new OptionError('optimizer', `compile: ${optimizer.type} needs a deterministic full-batch objective; remove dropout and batch-norm layers, or use a first-order optimizer such as adam().`);
-    }
-    const tensors = this.params.flatMap((p) => [
-      { w: p.w, g: p.gw, n: p.nIn * p.nOut, l1: p.l1, l2: p.l2 },
-      ...(p.b !== null ? [{ w: p.b, g: p.gb!, n: p.nOut, l1: p.bl1, l2: p.bl2 }] : []),
-    ]);
-    // built before the old state is freed: a failed allocation leaves the model as it was
-    const stepper = new FullBatchStepper(this.rt, tensors, this.outputSize, settings);
-    this.freeOptimizerState();
-    this.disposePlans();
-    for (const p of this.params) {
-      p.ws = [null, null, null];
-      p.bs = [null, null, null];
-    }
-    this.secondOrder = stepper;
-    this.stateHolder.stepper = stepper;
-    this.secondOrderConfig = optimizer;
-    this.optimizer = null;
-    this.loss = loss;
-    this.metrics = metrics;
-    this.step = 0;
-    this.lr_ = settings.lr;
+    // validated: the new stepper is built before the old one is freed, so a failed allocation
+    // leaves the model as it was
+    const next = new Stepper(this.rt, this.params, this.inputSize, this.outputSize, {
+      optimizer,
+      fullBatch: settings ? { config: options.optimizer as SecondOrderConfig, settings } : null,
+      loss,
+      metrics,
+    }, this.stepper);
+    this.stepper.dispose();
+    this.stepper = this.holder.stepper = next;
+    this.lr_ = settings ? settings.lr : optimizer!.lr;
   }
 
   /** @internal the L-BFGS / CG state when compiled with one */
-  secondOrder: FullBatchStepper | null = null;
-  /** The L-BFGS / CG config of the last compile (for compileOptions). */
-  private secondOrderConfig: SecondOrderConfig | null = null;
-
-  /** Frees both plans (they point at the optimizer state and the loss of the last compile). */
-  private disposePlans(): void {
-    this.trainPlan?.dispose();
-    this.inferPlan?.dispose();
-    this.trainPlan = null;
-    this.inferPlan = null;
-    this.planHolder.train = null;
-    this.planHolder.infer = null;
-  }
-
-  private freeOptimizerState(): void {
-    this.secondOrder?.dispose();
-    this.secondOrder = null;
-    this.stateHolder.stepper = null;
-    for (const p of this.stateBlocks) this.rt.arena.free(p);
-    this.stateBlocks.length = 0;
-    this.optArgs = null;
+  get secondOrder(): FullBatchStepper | null {
+    return this.stepper.fullBatch;
   }
 
   /**
@@ -431,9 +333,9 @@ export class Sequential implements Trainable {
    * in), or null before `compile`. Used by the file writers in ts/io.
    */
   get compileOptions(): CompileOptions | null {
-    const optimizer = this.optimizer ?? (this.secondOrder ? this.secondOrderConfig : null);
+    const optimizer = this.stepper.optimizer ?? this.stepper.fullBatchConfig;
     if (!optimizer) return null;
-    const l = this.loss;
+    const l = this.stepper.loss;
     const loss: CompileOptions['loss'] =
       l.kind === 'softmaxCrossEntropy' ? { type: 'softmaxCrossEntropy', labelSmoothing: l.labelSmoothing } : l.kind === 'huber' ? { type: 'huber', delta: l.huberDelta } : l.kind;
     return { optimizer, loss };
@@ -445,18 +347,25 @@ export class Sequential implements Trainable {
    */
   exportTrainingState(): ModelTrainingState {
     this.assertUsable('exportTrainingState');
+    const st = this.stepper.state();
+    const names = this.slotNames();
+    return { step: st.step, lr: this.lr_, dropSeed: st.dropSeed, dropCounter: st.dropCounter, fitCount: this.fitCount, slots: st.slots.map((data, i) => ({ name: names[i]!, data })) };
+  }
+
+  /** Names of the optimizer state slots in Stepper.state() order: `<weight name>/s<k>`. */
+  private slotNames(): string[] {
     const names = this.tensors().map((t) => t.name);
-    const slots: { name: string; data: Float32Array }[] = [];
+    const slots = this.stepper.optimizer ? stateSlots(this.stepper.optimizer) : [false, false, false];
+    const out: string[] = [];
     let ti = 0;
     for (const p of this.params) {
       const wName = names[ti++]!;
       const bName = p.b !== null ? names[ti++]! : '';
       if (p.kind === 'batchNorm') ti += 2; // running statistics have no optimizer state
-      const n = p.kind === 'batchNorm' ? p.nOut : p.nIn * p.nOut;
-      p.ws.forEach((ptr, k) => ptr !== null && slots.push({ name: `${wName}/s${k + 1}`, data: this.rt.arena.readF32(ptr, n) }));
-      p.bs.forEach((ptr, k) => ptr !== null && slots.push({ name: `${bName}/s${k + 1}`, data: this.rt.arena.readF32(ptr, p.nOut) }));
+      slots.forEach((need, k) => need && out.push(`${wName}/s${k + 1}`));
+      if (p.b !== null) slots.forEach((need, k) => need && out.push(`${bName}/s${k + 1}`));
     }
-    return { step: this.step, lr: this.lr_, dropSeed: this.dropSeed, dropCounter: this.dropCounter, fitCount: this.fitCount, slots };
+    return out;
   }
 
   /**
@@ -466,33 +375,28 @@ export class Sequential implements Trainable {
   importTrainingState(s: ModelTrainingState): void {
     this.assertUsable('importTrainingState');
     this.assertIdle('importTrainingState');
-    if (!this.optimizer && !this.secondOrder) throw new OptionError('optimizer', 'importTrainingState: the model is not compiled; compile it with the checkpoint\'s optimizer first.');
-    const want = this.exportTrainingState().slots;
+    if (!this.stepper.trainable) throw new OptionError('optimizer', 'importTrainingState: the model is not compiled; compile it with the checkpoint\'s optimizer first.');
+    const names = this.slotNames();
+    const lengths = this.stepper.slotLengths();
     const u32 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
     if (!u32(s.dropSeed) || !(typeof s.dropCounter === 'number' && Number.isInteger(s.dropCounter) && s.dropCounter >= 0)) throw new OptionError('state', 'importTrainingState: dropSeed/dropCounter are not unsigned integers.');
     if (!(Number.isInteger(s.step) && s.step >= 0) || !(Number.isInteger(s.fitCount) && s.fitCount >= 0)) throw new OptionError('state', 'importTrainingState: step/fitCount are not integers >= 0.');
     checkLr(s.lr, 'importTrainingState');
-    if (!Array.isArray(s.slots) || s.slots.length !== want.length) throw new ShapeError(`importTrainingState: ${Array.isArray(s.slots) ? s.slots.length : 'no'} optimizer state tensors; this optimizer has ${want.length}.`);
-    want.forEach((w, i) => {
+    if (!Array.isArray(s.slots) || s.slots.length !== names.length) throw new ShapeError(`importTrainingState: ${Array.isArray(s.slots) ? s.slots.length : 'no'} optimizer state tensors; this optimizer has ${names.length}.`);
+    names.forEach((name, i) => {
       const g = s.slots[i]!;
-      if (g.name !== w.name || !(g.data instanceof Float32Array) || g.data.length !== w.data.length) {
-        throw new ShapeError(`importTrainingState: optimizer state ${i} is ${g.name} with ${g.data?.length} values; expected ${w.name} with ${w.data.length}.`);
+      if (g.name !== name || !(g.data instanceof Float32Array) || g.data.length !== lengths[i]) {
+        throw new ShapeError(`importTrainingState: optimizer state ${i} is ${g.name} with ${g.data?.length} values; expected ${name} with ${lengths[i]}.`);
       }
     });
-    let si = 0;
-    for (const p of this.params) {
-      for (const ptr of [...p.ws, ...p.bs]) if (ptr !== null) this.rt.arena.writeF32(ptr, s.slots[si++]!.data);
-    }
-    this.step = s.step;
+    this.stepper.restore({ step: s.step, dropSeed: s.dropSeed, dropCounter: s.dropCounter, slots: s.slots.map((g) => g.data) });
     this.lr_ = s.lr;
-    this.dropSeed = s.dropSeed;
-    this.dropCounter = s.dropCounter;
     this.fitCount = s.fitCount;
   }
 
   /** Optimizer steps taken since `compile` (PyTorch's `state['step']`). */
   get optimizerStep(): number {
-    return this.step;
+    return this.stepper.step;
   }
 
   /** Trains the model; resolves to the per-epoch History. See {@link FitOptions}. */
@@ -511,8 +415,8 @@ export class Sequential implements Trainable {
     const ids = this.toTargets(y, fx.rows, 'evaluate');
     const bs = options.batchSize ?? 256;
     if (!Number.isInteger(bs) || bs < 1) throw new OptionError('batchSize', `evaluate: batchSize = ${bs}; expected a positive integer.`);
-    const acc = this.metricAccumulator();
-    const r = this.evaluateIds(fx.data, ids, fx.rows, bs, acc);
+    const acc = this.stepper.metricAccumulator();
+    const r = this.stepper.evaluate(fx.data, ids, fx.rows, bs, acc);
     return acc ? { ...r, ...acc.result() } : r;
   }
 
@@ -536,23 +440,8 @@ export class Sequential implements Trainable {
     if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `predict: seed = ${String(seed)}; expected a finite number.`);
     const k = this.outputSize;
     const total = fx.rows * k;
-    const pass = (mc: boolean, sample: number): Float32Array => {
-      const out = new Float32Array(total);
-      if (fx.rows === 0) return out;
-      const chunkRows = Math.min(bs, fx.rows);
-      const plan = this.planOf('infer', chunkRows);
-      let chunk = 0;
-      for (let s = 0; s < fx.rows; s += chunkRows) {
-        const n = Math.min(chunkRows, fx.rows - s);
-        this.writeRows(plan, fx.data, null, null, s, n);
-        // MC masks: key (seed), counter (sample, chunk) — independent of training's counters
-        plan.setDropout((Math.floor(seed) ^ 0x5bd1e995) >>> 0, sample * 65536 + chunk++, mc);
-        const status = this.rt.k.predict_step(plan.plan, plan.x, n, plan.out);
-        if (status !== STATUS.ok) throw this.stepError(status, plan, 'predict');
-        out.set(this.rt.arena.f32.subarray(plan.out >>> 2, (plan.out >>> 2) + n * k), s * k);
-      }
-      return out;
-    };
+    // MC masks: key (seed), counter (sample, chunk) — independent of training's counters
+    const pass = (mc: boolean, sample: number): Float32Array => this.stepper.predict(fx.data, fx.rows, bs, mc ? { seed, sample } : null);
     if (T === undefined) return { data: pass(false, 0), shape: [fx.rows, k] };
     const mean = new Float64Array(total);
     const m2 = new Float64Array(total);
@@ -655,10 +544,10 @@ export class Sequential implements Trainable {
     if (this.disposed_) return;
     this.disposed_ = true;
     registry?.unregister(this.token);
-    this.disposePlans();
+    this.stepper.dispose();
+    this.holder.stepper = null;
     for (const p of this.blocks) this.rt.arena.free(p);
     this.blocks.length = 0;
-    this.freeOptimizerState();
   }
 
   /** Same as {@link dispose}: `using model = new Sequential(...)` disposes at the end of the scope. */
@@ -670,14 +559,14 @@ export class Sequential implements Trainable {
 
   /**
    * @internal Marks a fit as running (compile, a second fit and state imports are refused until
-   * {@link endTraining}) and returns the training plan for batches of up to `rows` rows.
+   * {@link endTraining}) and returns the Stepper, with a training plan for batches of `rows` rows.
    */
-  beginTraining(rows: number, what = 'a fit'): CompiledPlan {
+  beginTraining(rows: number, what = 'a fit'): Stepper {
     this.assertUsable('fit');
     this.assertIdle('fit');
-    const plan = this.planOf('train', rows);
+    this.stepper.reserve(rows);
     this.training = what;
-    return plan;
+    return this.stepper;
   }
 
   /** @internal The running fit ended (normally or not). */
@@ -685,163 +574,24 @@ export class Sequential implements Trainable {
     this.training = null;
   }
 
-  /**
-   * A plan with room for `rows` rows: the training plan (only the running fit steps it) or the
-   * inference plan (predict, evaluate, validation). Replaced by a larger one when needed; a new
-   * plan is built before the old one is freed.
-   */
-  private planOf(which: 'train' | 'infer', rows: number): CompiledPlan {
-    const need = Math.max(1, rows);
-    const old = which === 'train' ? this.trainPlan : this.inferPlan;
-    if (old && old.batchCap >= need) return old;
-    const o = this.optimizer;
-    const plan = new CompiledPlan(this.rt, this.params, need, {
-      args: this.optArgs ?? this.ensureInferenceArgs(),
-      clipValue: o?.clipValue ?? 0,
-      clipNorm: o?.clipNorm ?? 0,
-      globalClipNorm: o?.globalClipNorm ?? 0,
-    }, this.loss);
-    old?.dispose();
-    if (which === 'train') this.trainPlan = this.planHolder.train = plan;
-    else this.inferPlan = this.planHolder.infer = plan;
-    return plan;
+  /** @internal The Stepper the next fit, evaluate or predict runs on (replaced by compile). */
+  get steps(): Stepper {
+    return this.stepper;
   }
 
-  /** An OptArgs record for plans built before compile (evaluate/predict only; never used to train). */
-  private ensureInferenceArgs(): Ptr {
-    const p = this.rt.arena.alloc(OPT_ARGS.size);
-    this.rt.arena.u8.fill(0, p, p + OPT_ARGS.size);
-    this.stateBlocks.push(p);
-    this.optArgs = p;
-    return p;
-  }
-
-  /** @internal Class ids for softmax cross-entropy, else validated float targets `[rows, outputs]`. */
-  toTargets(y: Labels | Features, rows: number, where: string): Int32Array | Float32Array {
-    if (this.loss.kind === 'softmaxCrossEntropy') return toClassIds(y as Labels, rows, this.outputSize, where);
-    const t = toFeatures(y as Features, this.outputSize, `${where} (targets)`);
-    if (t.rows !== rows) throw new ShapeError(`${where}: ${t.rows} target rows for ${rows} samples. Pass one row of ${this.outputSize} targets per sample.`);
-    if (this.loss.kind === 'binaryCrossentropy') {
-      t.data.forEach((v, i) => {
-        if (v < 0 || v > 1) throw new OptionError('y', `${where}: binary cross-entropy target ${v} at row ${Math.floor(i / this.outputSize)} is outside [0, 1].`);
-      });
-    }
-    return t.data;
-  }
-
-  /** @internal A fresh accumulator for the compiled metrics, or null when there are none. */
-  metricAccumulator(): MetricAccumulator | null {
-    return this.metrics.length ? new MetricAccumulator(this.metrics, this.loss.kind, this.outputSize) : null;
-  }
-
-  /** @internal */
-  metricKeys(): string[] {
-    return this.metrics.map((m) => m.key);
-  }
-
-  /** @internal Adds the latest step's `n` rows (outputs and targets from the plan's buffers). */
-  addMetrics(acc: MetricAccumulator, plan: CompiledPlan, n: number, training: boolean): void {
-    const k = this.outputSize;
-    const a = this.rt.arena;
-    const outPtr = training ? plan.trainOutput : plan.output;
-    const out = a.f32.subarray(outPtr >>> 2, (outPtr >>> 2) + n * k);
-    const y = this.loss.kind === 'softmaxCrossEntropy' ? a.i32.subarray(plan.labels >>> 2, (plan.labels >>> 2) + n) : a.f32.subarray(plan.labels >>> 2, (plan.labels >>> 2) + n * k);
-    acc.add(out, y, n);
-  }
-
-  /** @internal */
-  get hasBatchNorm(): boolean {
-    return this.params.some((p) => p.kind === 'batchNorm');
-  }
-
-  /** @internal */
-  get classification(): boolean {
-    return this.loss.kind === 'softmaxCrossEntropy';
-  }
-
-  /** @internal */
-  beginFit(seed: number): void {
-    // 32-bit key from the fit seed; the counter keeps running so no two steps share masks
-    this.dropSeed = (Math.floor(seed) ^ Math.floor(seed / 4294967296)) >>> 0;
-  }
-
-  /** @internal */
+  /** @internal The seed of a fit called without one: derived from the model's seed and the fit count. */
   nextFitSeed(): number {
     return this.seed * 1000003 + 1 + this.fitCount++;
   }
 
-  /** @internal Copies `count` rows (through `idx` when given) of x, targets and weights into the plan's buffers. */
-  writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | Float32Array | null, idx: Int32Array | null, start: number, count: number, w: Float32Array | null = null): void {
-    const d = this.inputSize;
-    const f32 = this.rt.arena.f32;
-    const xo = plan.x >>> 2;
-    const row = (i: number) => (idx === null ? start + i : idx[start + i]!);
-    if (idx === null) f32.set(x.subarray(start * d, (start + count) * d), xo);
-    else for (let i = 0; i < count; i++) f32.set(x.subarray(row(i) * d, row(i) * d + d), xo + i * d);
-    if (y instanceof Int32Array) {
-      const i32 = this.rt.arena.i32;
-      const lo = plan.labels >>> 2;
-      for (let i = 0; i < count; i++) i32[lo + i] = y[row(i)]!;
-    } else if (y instanceof Float32Array) {
-      const k = this.outputSize;
-      const lo = plan.labels >>> 2;
-      for (let i = 0; i < count; i++) f32.set(y.subarray(row(i) * k, row(i) * k + k), lo + i * k);
-    }
-    plan.useWeights(w !== null);
-    if (w !== null) {
-      const wo = plan.weights >>> 2;
-      for (let i = 0; i < count; i++) f32[wo + i] = w[row(i)]!;
-    }
+  /** @internal Class ids for softmax cross-entropy, else validated float targets `[rows, outputs]`. */
+  toTargets(y: Labels | Features, rows: number, where: string): Int32Array | Float32Array {
+    return this.stepper.targets(y, rows, where);
   }
 
   /** @internal */
-  run(plan: CompiledPlan, kind: 'train' | 'eval', n: number): number {
-    if (kind === 'eval') return this.rt.k.eval_step(plan.plan, plan.x, plan.labels, n);
-    if (plan !== this.trainPlan) throw new DisposedError('train step: the plan is not this model\'s training plan (it was freed or replaced); this is a wasmfit bug.');
-    if (this.secondOrder) {
-      const st = this.secondOrder.step(plan, n, this.lr_);
-      if (st === STATUS.ok) this.step++;
-      return st;
-    }
-    // step-dependent scalars for step t + 1 (f64); the step counts only if the kernel updated
-    const eff = writeStep(this.rt.arena.view, this.optArgs!, this.optimizer!, this.step + 1, this.lr_);
-    plan.setLr(eff);
-    plan.setDropout(this.dropSeed, this.dropCounter++, false);
-    const status = this.rt.k.train_step(plan.plan, plan.x, plan.labels, n);
-    if (status === STATUS.ok) this.step++;
-    return status;
-  }
-
-  /**
-   * @internal The typed error of a step's non-OK status (crates/kernels/src/step.rs). `where`
-   * names the caller and the position (e.g. `fit: epoch 3, batch 17`).
-   */
-  stepError(status: number, plan: CompiledPlan, where: string): WasmfitError {
-    if (status === STATUS.nonFiniteLoss) {
-      return new NonFiniteError(`${where}: the loss became ${plan.results().lossSum}; the step was not taken and the weights, optimizer state and batch-norm statistics are those from before it. Lower the learning rate, add gradient clipping (clipNorm) or check the data scale.`);
-    }
-    return new RuntimeSupportError(`${where}: the kernel refused the compiled plan (status ${status}); nothing was changed. This is a wasmfit bug: please report it with the model's summary().`);
-  }
-
-  /** @internal */
-  evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number, acc: MetricAccumulator | null = null): { loss: number; accuracy: number } {
-    if (rows === 0) return { loss: NaN, accuracy: NaN };
-    const chunkRows = Math.min(batchSize, rows);
-    const plan = this.planOf('infer', chunkRows);
-    let lossSum = 0;
-    let correct = 0;
-    for (let s = 0; s < rows; s += chunkRows) {
-      const n = Math.min(chunkRows, rows - s);
-      this.writeRows(plan, x, y, null, s, n);
-      const status = this.run(plan, 'eval', n);
-      // a non-finite loss is reported as such (NaN/Inf in the result), as Keras does
-      if (status !== STATUS.ok && status !== STATUS.nonFiniteLoss) throw this.stepError(status, plan, 'evaluate');
-      if (acc) this.addMetrics(acc, plan, n, false);
-      const r = plan.results();
-      lossSum += r.lossSum;
-      correct += r.correct;
-    }
-    return { loss: lossSum / rows, accuracy: this.classification ? correct / rows : NaN };
+  get classification(): boolean {
+    return this.stepper.classification;
   }
 }
 
