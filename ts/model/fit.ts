@@ -16,7 +16,7 @@ import type { Plateau } from '../schedules/plateau.js';
 import { checkResumeState, type FitResumeState, fitResumeState, trackFit, untrackFit } from './resume.js';
 import type { Stepper } from './stepper.js';
 
-export { checkResumeState, fitResumeState, type FitResumeState };
+export type { FitResumeState };
 
 /** Options of `fit`. */
 export interface FitOptions {

@@ -9,7 +9,7 @@ import { LOSS_KIND, type LossName } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import { getRuntime, type Runtime } from '../runtime/loader.js';
 import type { History } from './callbacks.js';
-import { type FitModel, type FitOptions, fitLoop } from './fit.js';
+import { type FitOptions, fitLoop } from './fit.js';
 import type { DenseParams, PlanLoss } from './plan.js';
 import type { FullBatchStepper } from './fullbatch.js';
 import { isSecondOrder, secondOrderSettings, type SecondOrderConfig } from '../optimizers/lbfgs.js';
@@ -106,7 +106,7 @@ const registry =
  * model.dispose();
  * ```
  */
-export class Sequential implements FitModel {
+export class Sequential {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly layers: readonly LayerConfig[];
