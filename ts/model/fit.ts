@@ -265,7 +265,7 @@ function resolveFitData(m: FitModel, x: Features, y: Labels | Features, options:
   if (r && (r.nTrain !== nTrain || r.batchSize !== s.batchSize || r.shuffle !== s.shuffle)) {
     throw new OptionError('resumeFrom', `fit: the checkpointed run had ${r.nTrain} training rows, batchSize ${r.batchSize}, shuffle ${r.shuffle}; this call has ${nTrain}, ${s.batchSize}, ${s.shuffle}. Resume with the same data and options.`);
   }
-  if (st.hasBatchNorm && (nTrain % s.batchSize === 1 || nTrain === 1)) {
+  if (st.usesBatchStatistics && (nTrain % s.batchSize === 1 || nTrain === 1)) {
     throw new OptionError('batchSize', `fit: with ${nTrain} training rows and batchSize ${s.batchSize} the last batch has 1 row; batch normalization needs at least 2 rows per training batch. Change batchSize or drop a sample.`);
   }
   return { x: fx.data, y: ids, weights, nTrain, val };

@@ -21,6 +21,7 @@ import type { Runtime } from '../runtime/loader.js';
 import { FullBatchStepper } from './fullbatch.js';
 import { MetricAccumulator, type ResolvedMetric } from './metrics.js';
 import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
+import type { BoundLayer } from '../layers/kind.js';
 import type { EngineSettings } from '../optimizers/second-order.js';
 
 /** What `compile` resolved: the optimizer (first-order, full-batch or none), loss and metrics. @internal */
@@ -44,8 +45,8 @@ export interface StepCounters {
 /** The optimizer state a checkpoint holds: the step count, the dropout counters and every state slot. @internal */
 export interface StepperState extends StepCounters {
   step: number;
-  /** Optimizer state slots, per parameter tensor with state (kernel, then bias), slot order s1..s3. */
-  slots: Float32Array[];
+  /** Optimizer state slots, per trainable tensor in getWeights order, slot order s1..s3, named `<weight>/s<k>`. */
+  slots: { name: string; data: Float32Array }[];
 }
 
 type Slots = [Ptr | null, Ptr | null, Ptr | null];
@@ -63,6 +64,9 @@ export class Stepper {
   private readonly metrics: ResolvedMetric[];
   /** Per parameter layer: the layer's blocks with this optimizer's state slots filled in. */
   private readonly layers: DenseParams[];
+  private readonly batchStatistics: boolean;
+  /** The optimizer state slots in checkpoint order. */
+  private readonly slots: { name: string; ptr: Ptr; n: number }[] = [];
   private readonly optArgs: Ptr;
   private readonly blocks: Ptr[] = [];
   private trainPlan: CompiledPlan | null = null;
@@ -75,7 +79,7 @@ export class Stepper {
    */
   constructor(
     private readonly rt: Runtime,
-    params: readonly DenseParams[],
+    layers: readonly BoundLayer[],
     readonly inputs: number,
     readonly outputs: number,
     cfg: StepperConfig,
@@ -89,31 +93,33 @@ export class Stepper {
     this.dropCounter = counters.dropCounter;
     const a = rt.arena;
     const opt = cfg.optimizer;
+    const need = opt ? stateSlots(opt) : [false, false, false];
     let fullBatch: FullBatchStepper | null = null;
     try {
-      const slots = opt ? stateSlots(opt) : ([false, false, false] as const);
-      const alloc = (n: number): Slots =>
-        slots.map((need, i) => {
-          if (!need) return null;
+      // optimizer state per trainable tensor: zero, AdaGrad's sum at initialAccumulatorValue
+      const slotsOf = (name: string, n: number): Slots =>
+        need.map((on, k) => {
+          if (!on) return null;
           const p = a.allocF32(n);
           this.blocks.push(p);
-          a.f32.fill(slotInit(opt!, i), p >>> 2, (p >>> 2) + n);
+          a.f32.fill(slotInit(opt!, k), p >>> 2, (p >>> 2) + n);
+          this.slots.push({ name: `${name}/s${k + 1}`, ptr: p, n });
           return p;
         }) as Slots;
-      this.layers = params.map((p) => ({
-        ...p,
-        ws: alloc(p.kind === 'batchNorm' ? p.nOut : p.nIn * p.nOut),
-        bs: p.b !== null ? alloc(p.nOut) : [null, null, null],
-      }));
+      const none: Slots = [null, null, null];
+      this.layers = layers.map((l) => {
+        // the record's w and b are the layer's first and second trainable tensors
+        const [w, b] = l.entry.params.flatMap((p) => (p.trainable ? [slotsOf(p.fullName, p.shape.reduce((x, y) => x * y, 1))] : []));
+        return { ...l.record, ws: w ?? none, bs: b ?? none };
+      });
       this.optArgs = a.alloc(OPT_ARGS.size);
       this.blocks.push(this.optArgs);
       if (opt) writeTemplate(a.view, this.optArgs, opt);
       else a.u8.fill(0, this.optArgs, this.optArgs + OPT_ARGS.size);
       if (cfg.fullBatch) {
-        const tensors = params.flatMap((p) => [
-          { w: p.w, g: p.gw, n: p.nIn * p.nOut, l1: p.l1, l2: p.l2 },
-          ...(p.b !== null ? [{ w: p.b, g: p.gb!, n: p.nOut, l1: p.bl1, l2: p.bl2 }] : []),
-        ]);
+        const tensors = layers.flatMap((l) =>
+          l.entry.params.flatMap((p, i) => (p.trainable ? [{ w: l.values[i]!, g: l.grads[i]!, n: p.shape.reduce((x, y) => x * y, 1), l1: p.penalty.l1, l2: p.penalty.l2 }] : [])),
+        );
         fullBatch = new FullBatchStepper(rt, tensors, outputs, cfg.fullBatch.settings);
       }
     } catch (e) {
@@ -122,6 +128,7 @@ export class Stepper {
       throw e;
     }
     this.fullBatch = fullBatch;
+    this.batchStatistics = layers.some((l) => l.entry.kind.usesBatchStatistics === true);
   }
 
   /** Whether a training step can run (a first-order or full-batch optimizer was compiled). */
@@ -133,8 +140,9 @@ export class Stepper {
     return this.loss.kind === 'softmaxCrossEntropy';
   }
 
-  get hasBatchNorm(): boolean {
-    return this.layers.some((p) => p.kind === 'batchNorm');
+  /** Whether a layer normalizes with batch statistics (training batches need at least 2 rows). */
+  get usesBatchStatistics(): boolean {
+    return this.batchStatistics;
   }
 
   /** Keys of the compiled metrics in the logs (without the `val` prefix). */
@@ -261,19 +269,21 @@ export class Stepper {
 
   // ---- checkpoints ----
 
-  /** The optimizer state slots' lengths, in {@link state} order. */
-  slotLengths(): number[] {
-    return this.slotBlocks().map((s) => s.n);
-  }
-
-  /** The step count, dropout counters and a copy of every optimizer state slot. */
+  /** The step count, dropout counters and a copy of every optimizer state slot (`<weight>/s<k>`). */
   state(): StepperState {
-    return { step: this.step, dropSeed: this.dropSeed, dropCounter: this.dropCounter, slots: this.slotBlocks().map((s) => this.rt.arena.readF32(s.ptr, s.n)) };
+    return { step: this.step, dropSeed: this.dropSeed, dropCounter: this.dropCounter, slots: this.slots.map((s) => ({ name: s.name, data: this.rt.arena.readF32(s.ptr, s.n) })) };
   }
 
-  /** Restores {@link state} output (validated by the caller: same optimizer, same lengths). */
-  restore(s: StepperState): void {
-    this.slotBlocks().forEach((b, i) => this.rt.arena.writeF32(b.ptr, s.slots[i]!));
+  /** Restores {@link state} output of a Stepper with the same layers and optimizer; checks every slot's name and length first. */
+  restore(s: StepperState, where: string): void {
+    if (!Array.isArray(s.slots) || s.slots.length !== this.slots.length) throw new ShapeError(`${where}: ${Array.isArray(s.slots) ? s.slots.length : 'no'} optimizer state tensors; this optimizer has ${this.slots.length}.`);
+    this.slots.forEach((w, i) => {
+      const g = s.slots[i]!;
+      if (g?.name !== w.name || !(g.data instanceof Float32Array) || g.data.length !== w.n) {
+        throw new ShapeError(`${where}: optimizer state ${i} is ${g?.name} with ${g?.data?.length} values; expected ${w.name} with ${w.n}.`);
+      }
+    });
+    this.slots.forEach((w, i) => this.rt.arena.writeF32(w.ptr, s.slots[i]!.data));
     this.step = s.step;
     this.dropSeed = s.dropSeed;
     this.dropCounter = s.dropCounter;
@@ -293,14 +303,6 @@ export class Stepper {
   }
 
   // ---- internals ----
-
-  /** Every optimizer state slot: per layer, the kernel's then the bias's, slot order s1..s3. */
-  private slotBlocks(): { ptr: Ptr; n: number }[] {
-    return this.layers.flatMap((p) => [
-      ...p.ws.filter((x): x is Ptr => x !== null).map((ptr) => ({ ptr, n: p.kind === 'batchNorm' ? p.nOut : p.nIn * p.nOut })),
-      ...p.bs.filter((x): x is Ptr => x !== null).map((ptr) => ({ ptr, n: p.nOut })),
-    ]);
-  }
 
   private trained(): CompiledPlan {
     if (this.trainPlan === null) throw new RuntimeSupportError('train step: no training plan (reserve() was not called, or the model was disposed); this is a wasmfit bug.');
