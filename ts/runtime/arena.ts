@@ -12,12 +12,12 @@ export const WASM32_MAX_BYTES = MAX_PAGES * PAGE;
 /** Bytes of canary on each side of a block in guard-band mode (a multiple of {@link ALIGN}). */
 export const GUARD_BYTES = 64;
 /**
- * Canary words, chosen by the parity of the word's address: a quiet NaN with a payload and a
- * large finite float. Clamping or rescaling leaves a NaN unchanged, so the finite word catches
- * clipping writes that a NaN-only canary would miss; a kernel writing a canonical NaN or 0 changes
- * both.
+ * Canary words, chosen by the parity of the word's address: a quiet NaN with a payload, and a large
+ * negative finite float (-3.39e38). Clamping or rescaling can leave a NaN unchanged, so the finite
+ * word catches clipping, scaling, max-norm and ReLU writes that a NaN-only canary would miss; a
+ * kernel writing a canonical NaN or 0 changes both.
  */
-const CANARY = [0x7fc0dead, 0x7f7f7f7f] as const;
+const CANARY = [0x7fc0dead, 0xff7f7f7f] as const;
 
 /**
  * @internal Test-only: a guard band around an arena block (or memory the arena had freed) was
