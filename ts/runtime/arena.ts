@@ -216,7 +216,9 @@ export class Arena {
   /**
    * Runs `fn` (synchronous) so that a multi-block allocation is all-or-nothing: when `fn` throws,
    * every block it allocated and did not free is freed, then the error is rethrown. Scopes nest;
-   * an inner scope's blocks that survive belong to the outer scope.
+   * an inner scope's blocks that survive belong to the outer scope. Blocks `fn` freed itself are
+   * skipped, so a constructor that frees its own blocks in a catch may run inside a scope; but a
+   * block must not be handed to an owner that outlives a failed `fn` (the owner would free it again).
    */
   atomic<T>(fn: () => T): T {
     const mine = new Set<number>();
