@@ -112,14 +112,12 @@ export class Sequential {
     this.inputSize = shape[0]!;
     this.outputSize = entries[entries.length - 1]!.nOut;
     const a = this.rt.arena;
-    try {
-      this.bound = bindLayers(this.rt, entries, seed, this.blocks);
-      this.stepper = this.holder.stepper = new Stepper(this.rt, this.bound, this.inputSize, this.outputSize, { optimizer: null, fullBatch: null, loss: DEFAULT_LOSS, metrics: [] });
-    } catch (e) {
-      // a failed allocation (memory full) frees what was taken: the runtime stays usable
-      for (const p of this.blocks) a.free(p);
-      throw e;
-    }
+    // all or nothing: a failed allocation (MemoryError) frees what was taken; the runtime stays usable
+    [this.bound, this.stepper] = a.atomic(() => {
+      const bound = bindLayers(this.rt, entries, seed, this.blocks);
+      return [bound, new Stepper(this.rt, bound, this.inputSize, this.outputSize, { optimizer: null, fullBatch: null, loss: DEFAULT_LOSS, metrics: [] })] as const;
+    });
+    this.holder.stepper = this.stepper;
     const { blocks, holder } = this;
     registry?.register(this, () => {
       holder.stepper?.dispose();

@@ -94,8 +94,8 @@ export class Stepper {
     const a = rt.arena;
     const opt = cfg.optimizer;
     const need = opt ? stateSlots(opt) : [false, false, false];
-    let fullBatch: FullBatchStepper | null = null;
-    try {
+    // all or nothing: a failed allocation frees every block this constructor took (the engine's too)
+    const built = a.atomic(() => {
       // optimizer state per trainable tensor: zero, AdaGrad's sum at initialAccumulatorValue
       const slotsOf = (name: string, n: number): Slots =>
         need.map((on, k) => {
@@ -107,27 +107,26 @@ export class Stepper {
           return p;
         }) as Slots;
       const none: Slots = [null, null, null];
-      this.layers = layers.map((l) => {
+      const records = layers.map((l): DenseParams => {
         // the record's w and b are the layer's first and second trainable tensors
         const [w, b] = l.entry.params.flatMap((p) => (p.trainable ? [slotsOf(p.fullName, p.shape.reduce((x, y) => x * y, 1))] : []));
         return { ...l.record, ws: w ?? none, bs: b ?? none };
       });
-      this.optArgs = a.alloc(OPT_ARGS.size);
-      this.blocks.push(this.optArgs);
-      if (opt) writeTemplate(a.view, this.optArgs, opt);
-      else a.u8.fill(0, this.optArgs, this.optArgs + OPT_ARGS.size);
+      const optArgs = a.alloc(OPT_ARGS.size);
+      this.blocks.push(optArgs);
+      if (opt) writeTemplate(a.view, optArgs, opt);
+      else a.u8.fill(0, optArgs, optArgs + OPT_ARGS.size);
       if (cfg.fullBatch) {
         const tensors = layers.flatMap((l) =>
           l.entry.params.flatMap((p, i) => (p.trainable ? [{ w: l.values[i]!, g: l.grads[i]!, n: p.shape.reduce((x, y) => x * y, 1), l1: p.penalty.l1, l2: p.penalty.l2 }] : [])),
         );
-        fullBatch = new FullBatchStepper(rt, tensors, outputs, cfg.fullBatch.settings);
+        return { records, optArgs, fullBatch: new FullBatchStepper(rt, tensors, outputs, cfg.fullBatch.settings) };
       }
-    } catch (e) {
-      for (const p of this.blocks) a.free(p);
-      this.blocks.length = 0;
-      throw e;
-    }
-    this.fullBatch = fullBatch;
+      return { records, optArgs, fullBatch: null };
+    });
+    this.layers = built.records;
+    this.optArgs = built.optArgs;
+    this.fullBatch = built.fullBatch;
     this.batchStatistics = layers.some((l) => l.entry.kind.usesBatchStatistics === true);
   }
 
@@ -315,7 +314,8 @@ export class Stepper {
     const old = which === 'train' ? this.trainPlan : this.inferPlan;
     if (old && old.batchCap >= need) return old;
     const o = this.optimizer;
-    const plan = new CompiledPlan(this.rt, this.layers, need, { args: this.optArgs, clipValue: o?.clipValue ?? 0, clipNorm: o?.clipNorm ?? 0, globalClipNorm: o?.globalClipNorm ?? 0 }, this.loss);
+    // all or nothing: a plan that does not fit frees its partial blocks (MemoryError)
+    const plan = this.rt.arena.atomic(() => new CompiledPlan(this.rt, this.layers, need, { args: this.optArgs, clipValue: o?.clipValue ?? 0, clipNorm: o?.clipNorm ?? 0, globalClipNorm: o?.globalClipNorm ?? 0 }, this.loss));
     old?.dispose();
     if (which === 'train') this.trainPlan = plan;
     else this.inferPlan = plan;
