@@ -297,6 +297,28 @@ interface Port {
   terminate(): void;
 }
 
+/**
+ * Node workers inherit the parent's `execArgv`; `node --input-type=module -e '…'` makes every
+ * worker fail ("--input-type can only be used with string input"). Drop the flags that only
+ * apply to the parent's own entry point; keep the rest (e.g. --experimental-*, --max-old-space-size).
+ */
+function workerExecArgv(): { execArgv?: string[] } {
+  const argv = (globalThis as { process?: { execArgv?: string[] } }).process?.execArgv;
+  if (!Array.isArray(argv) || !argv.some((a) => a === '--input-type' || a.startsWith('--input-type='))) return {};
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--input-type=')) continue;
+    if (a === '--input-type' || a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
+      i++; // and its value
+      continue;
+    }
+    if (a.startsWith('--eval=') || a.startsWith('--print=')) continue;
+    out.push(a);
+  }
+  return { execArgv: out };
+}
+
 async function spawn(url: URL, onMessage: (m: unknown) => void, onFail: (e: Error) => void): Promise<Port> {
   const W = (globalThis as { Worker?: typeof Worker }).Worker;
   if (typeof W === 'function') {
@@ -322,7 +344,7 @@ async function spawn(url: URL, onMessage: (m: unknown) => void, onFail: (e: Erro
   }
   let w: import('node:worker_threads').Worker;
   try {
-    w = new wt.Worker(url);
+    w = new wt.Worker(url, workerExecArgv());
   } catch (e) {
     throw new RuntimeSupportError(`fitInWorker: cannot start a worker from ${url.href} (${(e as Error).message}). Pass worker.url as a file: URL of wasmfit's worker-thread.mjs.`);
   }
