@@ -286,7 +286,9 @@ export interface RandomSearchOptions<S extends Space> {
    * `fitInWorker` model spec and fit options), so trials can run in workers
    * (`runner: workerRunner({ concurrency })` from `wasmfit/worker`) as well as in this process,
    * with bit-identical results for the same seeds. `model.seed` and `fit.seed` default to the
-   * trial's seed.
+   * trial's seed. Each returned spec is checked before its trial trains, the same way whatever the
+   * runner: unknown keys in it, its `model` or its `fit` are refused with an {@link OptionError}
+   * listing the valid keys.
    */
   spec?: (config: ConfigOf<S>, ctx: { seed: number; trial: number }) => TrialSpec | Promise<TrialSpec>;
   /** The training data of every trial; validation from `validationData` (or the trial's own fit options). */

@@ -25,6 +25,7 @@ export type TrialFitOptions = Omit<WorkerFitOptions, 'epochs' | 'initialEpoch' |
  * Schedules and plateau reducers must be built from options only (no user functions).
  */
 export interface TrialSpec {
+  // keys checked by checkTrialSpec (ts/worker/spec.ts): keep TRIAL_SPEC_KEYS / TRIAL_FIT_KEYS in step
   model: WorkerModelSpec;
   fit?: TrialFitOptions;
 }

@@ -146,7 +146,10 @@ export interface FitJob {
    * (the worker is terminated) with that error.
    */
   on<K extends keyof FitJobEvents>(type: K, listener: (event: FitJobEvents[K]) => void): () => void;
-  /** Subscribes to the job's failure (the error `result` rejects with); called once, after the last event. */
+  /**
+   * Subscribes to the job's failure (the error `result` rejects with); called once, after the last
+   * event. Listeners added after the job ended are not called (`await job.result` still rejects).
+   */
   on(type: 'error', listener: (error: Error) => void): () => void;
   /**
    * Every event in order, ending when training ends (throws the job's error if it fails, also when
@@ -366,8 +369,11 @@ async function spawn(url: URL, onMessage: (m: unknown) => void, onFail: (e: Erro
  * terminated when the job ends.
  *
  * Throws synchronously ({@link OptionError}, {@link ShapeError}) for what can be checked here
- * (unknown options, a schedule with user functions, ragged rows); everything else is validated by
- * the worker and rejects `job.result` with the same typed error `fit` would throw.
+ * (unknown spec keys or options — the message lists the valid ones —, a schedule with user
+ * functions, ragged rows), before any worker starts; everything else is validated by the worker
+ * and rejects `job.result` with the same typed error `fit` would throw (class and `code` kept).
+ * A worker that does not report ready within `worker.startTimeoutMs` (default 30 s), dies, or
+ * sends a message outside the protocol fails the job with a {@link RuntimeSupportError}.
  */
 export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Features, options: WorkerFitOptions = {}): FitJob {
   const W = 'fitInWorker';
