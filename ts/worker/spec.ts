@@ -5,6 +5,8 @@
  * @internal
  */
 import { OptionError } from '../errors/index.js';
+import type { TrialFitOptions } from '../tuning/trainer.js';
+import type { WorkerModelSpec } from './index.js';
 
 /** Keys of a model spec (`WorkerModelSpec`): the `Sequential` constructor options plus `compile`'s. */
 export const MODEL_SPEC_KEYS = ['inputShape', 'layers', 'seed', 'optimizer', 'loss', 'weights'] as const;
@@ -23,6 +25,13 @@ export const TRIAL_FIT_KEYS = [
 
 /** Fit options that the search (`budget`) or the runner sets; a trial spec that sets them is refused. */
 export const TRIAL_RESERVED_FIT_KEYS = ['epochs', 'initialEpoch', 'earlyStopping', 'callbacks', 'worker'] as const;
+
+// compile-time: the key lists above are exactly the keys of the public types
+type Same<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true : { onlyLeft: Exclude<A, B>; onlyRight: Exclude<B, A> };
+const modelKeysMatch: Same<(typeof MODEL_SPEC_KEYS)[number], keyof WorkerModelSpec> = true;
+const fitKeysMatch: Same<(typeof TRIAL_FIT_KEYS)[number], keyof TrialFitOptions> = true;
+void modelKeysMatch;
+void fitKeysMatch;
 
 /**
  * Refuses keys of `obj` that are not in `valid` with an {@link OptionError} whose `option` is the
