@@ -224,6 +224,17 @@ describe('fitInWorker: workers that never answer, die or break the protocol', ()
   });
 });
 
+describe('specs that cannot cross to a worker', () => {
+  it('a spec holding a function (not structured-cloneable) rejects result with OptionError instead of an unhandled rejection', async () => {
+    const odd = { ...spec(), layers: [{ ...wf.dense(2), onBuild: () => 1 }] } as never;
+    const job = W.fitInWorker(odd, x(), y());
+    const e = await rejects(job.result);
+    expect(e).toBeInstanceOf(wf.OptionError);
+    expect(e.option).toBe('spec');
+    expect(e.message).toMatch(/could not be sent to the worker .*plain data/);
+  });
+});
+
 describe('spec keys (R15): refused before any worker starts, the same way in every path', () => {
   it('fitInWorker refuses unknown spec keys synchronously with OptionError listing the valid keys', () => {
     const e = sync(() => W.fitInWorker({ ...spec(), lr: 0.5 } as never, x(), y()));

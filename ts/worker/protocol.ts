@@ -135,6 +135,6 @@ export function fromWireError(w: WireError): Error {
   const make = typeof w.code === 'string' && Object.prototype.hasOwnProperty.call(FROM_WIRE, w.code) ? (FROM_WIRE as Record<string, FromWire>)[w.code] : undefined;
   if (make) return make(w);
   const e = new Error(w.message);
-  e.name = w.name;
+  e.name = typeof w.name === 'string' && w.name ? w.name : 'Error';
   return e;
 }
