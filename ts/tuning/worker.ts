@@ -3,7 +3,8 @@
  * `wasmfit/worker` (it starts workers through {@link fitInWorker}).
  */
 import { OptionError, RuntimeSupportError } from '../errors/index.js';
-import { checkStartTimeout, type FitJob, fitInWorker, type WorkerOptions } from '../worker/index.js';
+import { type FitJob, fitInWorker, type WorkerOptions } from '../worker/index.js';
+import { checkStartTimeout } from '../worker/spec.js';
 import type { TrialOutcome, TrialRunner, TrialTask } from './index.js';
 import type { Trainer } from './trainer.js';
 

@@ -28,7 +28,7 @@ import type { CompileOptions, WeightTensor } from '../model/sequential.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
 import type { InitOptions } from '../runtime/loader.js';
 import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
-import { checkModelSpec } from './spec.js';
+import { checkModelSpec, checkStartTimeout } from './spec.js';
 import { type FromWorker, type PackedFeatures, type PackedTargets, type StartMessage, type WireTensor, fromWireError } from './protocol.js';
 
 /** The model to build inside the worker: the `Sequential` constructor options plus `compile`'s. */
@@ -92,8 +92,7 @@ export interface WorkerOptions {
   startTimeoutMs?: number;
 }
 
-/** Default of {@link WorkerOptions.startTimeoutMs}. */
-export const DEFAULT_START_TIMEOUT_MS = 30_000;
+export { DEFAULT_START_TIMEOUT_MS } from './spec.js';
 
 /** Events of a {@link FitJob}. */
 export interface FitJobEvents {
@@ -245,15 +244,6 @@ function inputColumns(shape: unknown): number {
 const defaultWorkerUrl = (): URL => new URL('./worker-thread.mjs', import.meta.url);
 
 const WORKER_KEYS = ['init', 'url', 'transfer', 'startTimeoutMs'];
-
-/** Validates `worker.startTimeoutMs` (a number of ms > 0; `Infinity` disables it). @internal */
-export function checkStartTimeout(v: unknown, where: string): number {
-  if (v === undefined) return DEFAULT_START_TIMEOUT_MS;
-  if (typeof v !== 'number' || !(v > 0)) {
-    throw new OptionError('worker.startTimeoutMs', `${where}: worker.startTimeoutMs = ${String(v)}; expected a number of ms > 0 (default ${DEFAULT_START_TIMEOUT_MS}; Infinity waits forever).`);
-  }
-  return v;
-}
 
 const STATUSES = new Set(['completed', 'stopped', 'cancelled', 'nonFinite']);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;

@@ -93,3 +93,15 @@ function describe(v: unknown): string {
   if (v === null || v === undefined || typeof v !== 'object') return typeof v === 'string' ? JSON.stringify(v) : String(v);
   return Array.isArray(v) ? `an array of ${v.length}` : `{ ${Object.keys(v).slice(0, 8).join(', ')} }`;
 }
+
+/** Default of `worker.startTimeoutMs` (fitInWorker, workerRunner): 30 s. */
+export const DEFAULT_START_TIMEOUT_MS = 30_000;
+
+/** Validates `worker.startTimeoutMs` (a number of ms > 0; `Infinity` disables it). @internal */
+export function checkStartTimeout(v: unknown, where: string): number {
+  if (v === undefined) return DEFAULT_START_TIMEOUT_MS;
+  if (typeof v !== 'number' || !(v > 0)) {
+    throw new OptionError('worker.startTimeoutMs', `${where}: worker.startTimeoutMs = ${String(v)}; expected a number of ms > 0 (default ${DEFAULT_START_TIMEOUT_MS}; Infinity waits forever).`);
+  }
+  return v;
+}
