@@ -5,6 +5,7 @@
  * @internal
  */
 import {
+  BusyError,
   DisposedError,
   FormatError,
   NonFiniteError,
@@ -100,27 +101,40 @@ export function toWireError(e: unknown): WireError {
   return { name: 'Error', message: String(e) };
 }
 
+type FromWire = (w: WireError) => Error;
+
+/**
+ * One entry per {@link ErrorCode} (checked at compile time below), so a code added to
+ * `ts/errors` without a case here fails the build instead of arriving as a plain `Error`.
+ */
+const FROM_WIRE = {
+  E_SHAPE: (w) => new ShapeError(w.message),
+  E_OPTION: (w) => new OptionError(w.option ?? 'options', w.message),
+  E_NON_FINITE: (w) => new NonFiniteError(w.message),
+  E_DISPOSED: (w) => new DisposedError(w.message),
+  E_FORMAT: (w) => new FormatError(w.message),
+  E_RUNTIME_SUPPORT: (w) => new RuntimeSupportError(w.message),
+  E_NOT_INITIALIZED: (w) => new NotInitializedError(w.message),
+  E_BUSY: (w) => new BusyError(w.message),
+  // TODO(MemoryError): once ts/errors exports MemoryError (code 'E_MEMORY'), return
+  // `new MemoryError(w.message)` here. Until then: a WasmfitError that keeps the code and name.
+  E_MEMORY: (w) => {
+    const e = new WasmfitError('E_MEMORY' as ErrorCode, w.message);
+    e.name = w.name || 'MemoryError';
+    return e;
+  },
+} satisfies Record<string, FromWire>;
+
+// compile-time exhaustiveness: fails to build when ErrorCode has a code FROM_WIRE lacks
+type MissingWireCodes = Exclude<ErrorCode, keyof typeof FROM_WIRE>;
+const exhaustive: [MissingWireCodes] extends [never] ? true : MissingWireCodes = true;
+void exhaustive;
+
 /** Rebuilds the typed error class from its wire form. @internal */
 export function fromWireError(w: WireError): Error {
-  switch (w.code) {
-    case 'E_SHAPE':
-      return new ShapeError(w.message);
-    case 'E_OPTION':
-      return new OptionError(w.option ?? 'options', w.message);
-    case 'E_NON_FINITE':
-      return new NonFiniteError(w.message);
-    case 'E_DISPOSED':
-      return new DisposedError(w.message);
-    case 'E_FORMAT':
-      return new FormatError(w.message);
-    case 'E_RUNTIME_SUPPORT':
-      return new RuntimeSupportError(w.message);
-    case 'E_NOT_INITIALIZED':
-      return new NotInitializedError(w.message);
-    default: {
-      const e = new Error(w.message);
-      e.name = w.name;
-      return e;
-    }
-  }
+  const make = typeof w.code === 'string' && Object.prototype.hasOwnProperty.call(FROM_WIRE, w.code) ? (FROM_WIRE as Record<string, FromWire>)[w.code] : undefined;
+  if (make) return make(w);
+  const e = new Error(w.message);
+  e.name = typeof w.name === 'string' && w.name ? w.name : 'Error';
+  return e;
 }
