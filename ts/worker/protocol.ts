@@ -8,6 +8,7 @@ import {
   BusyError,
   DisposedError,
   FormatError,
+  MemoryError,
   NonFiniteError,
   NotInitializedError,
   OptionError,
@@ -90,12 +91,20 @@ export interface WireError {
   message: string;
   code?: ErrorCode;
   option?: string;
+  /** MemoryError's byte counts. */
+  memory?: { requestedBytes: number; committedBytes: number; inUseBytes: number; limitBytes: number };
 }
 
 /** @internal */
 export function toWireError(e: unknown): WireError {
   if (e instanceof WasmfitError) {
-    return { name: e.name, message: e.message, code: e.code, ...(e instanceof OptionError ? { option: e.option } : {}) };
+    return {
+      name: e.name,
+      message: e.message,
+      code: e.code,
+      ...(e instanceof OptionError ? { option: e.option } : {}),
+      ...(e instanceof MemoryError ? { memory: { requestedBytes: e.requestedBytes, committedBytes: e.committedBytes, inUseBytes: e.inUseBytes, limitBytes: e.limitBytes } } : {}),
+    };
   }
   if (e instanceof Error) return { name: e.name, message: e.message };
   return { name: 'Error', message: String(e) };
@@ -116,13 +125,13 @@ const FROM_WIRE = {
   E_RUNTIME_SUPPORT: (w) => new RuntimeSupportError(w.message),
   E_NOT_INITIALIZED: (w) => new NotInitializedError(w.message),
   E_BUSY: (w) => new BusyError(w.message),
-  // TODO(MemoryError): once ts/errors exports MemoryError (code 'E_MEMORY'), return
-  // `new MemoryError(w.message)` here. Until then: a WasmfitError that keeps the code and name.
-  E_MEMORY: (w) => {
-    const e = new WasmfitError('E_MEMORY' as ErrorCode, w.message);
-    e.name = w.name || 'MemoryError';
+  // guard bands exist only on test runtimes (ts/runtime/arena.ts); the code and name survive
+  E_GUARD_BAND: (w) => {
+    const e = new WasmfitError('E_GUARD_BAND', w.message);
+    e.name = 'GuardBandError';
     return e;
   },
+  E_MEMORY: (w) => new MemoryError(w.message, w.memory ?? { requestedBytes: NaN, committedBytes: NaN, inUseBytes: NaN, limitBytes: NaN }),
 } satisfies Record<string, FromWire>;
 
 // compile-time exhaustiveness: fails to build when ErrorCode has a code FROM_WIRE lacks
