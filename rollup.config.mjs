@@ -25,7 +25,7 @@ export default [
   {
     input: entries,
     external,
-    plugins: [dts()],
+    plugins: [dts({ compilerOptions: { stripInternal: true } })],
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
   },
 ];

@@ -15,7 +15,7 @@ import {
   Rng, Sequential, activation, adagrad, adam, adamw, amsgrad, batchNorm, cg, cosineDecay, dense, deserializeCheckpoint, dropout, earlyStopping, l1, l1l2, l2, lbfgs, maxNorm, rmsprop,
   serializeCheckpoint, sgd, stepLR, type Callback, type CompileOptions, type FitOptions, type LayerConfig,
 } from '../ts/index.js';
-import { fitResumeState } from '../ts/model/fit.js';
+import { fitResumeState } from '../ts/model/resume.js';
 import { BUILDS, runtimeFor } from './helpers.js';
 
 const FIXTURE = 'tests/fixtures/golden-hashes.json';

@@ -105,3 +105,25 @@ export async function guardedRuntime(): Promise<Runtime & { arena: { checkGuards
   };
   return rt as Runtime & { arena: { checkGuards(): { ptr: number; side: string }[] } };
 }
+
+/**
+ * The plan-record fields of a model's parameter layers (blocks, sizes, activation), for tests that
+ * read gradients and weights straight from WASM memory. Reaches into Sequential's internals here
+ * only, so a layout change touches one place.
+ */
+export function layerRecords(model: object): LayerRecord[] {
+  return (model as unknown as { bound: { record: LayerRecord }[] }).bound.map((l) => l.record);
+}
+
+/** See {@link layerRecords}. */
+export interface LayerRecord {
+  kind: string;
+  nIn: number;
+  nOut: number;
+  act: string;
+  alpha: number;
+  w: number;
+  b: number;
+  gw: number;
+  gb: number;
+}

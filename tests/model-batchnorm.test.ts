@@ -2,7 +2,7 @@
 // float64 written from the definitions (PyTorch BatchNorm1d arithmetic, Keras momentum meaning).
 import { describe, expect, it } from 'vitest';
 import { OptionError, Sequential, activation, batchNorm, dense, sgd } from '../ts/index.js';
-import { BUILDS, runtimeFor } from './helpers.js';
+import { BUILDS, runtimeFor, layerRecords } from './helpers.js';
 import { softmaxCe64, testData } from './reference/f64.js';
 
 const [N, D, H, K] = [7, 4, 5, 3];
@@ -50,7 +50,7 @@ describe.each(BUILDS)('batchNorm in train_step (%s build)', (build) => {
     m.setWeights(w);
     const [W1, b1, g, be, , , W2, b2] = m.getWeights().map((t) => Float64Array.from(t.data));
     await m.fit(x, y, { epochs: 1, batchSize: N, shuffle: false });
-    const ps = (m as unknown as { params: { gw: number; gb: number; nIn: number; nOut: number }[] }).params;
+    const ps = layerRecords(m);
     const grads = ps.flatMap((p, i) => [rt.arena.readF32(p.gw as never, i === 1 ? p.nOut : p.nIn * p.nOut), rt.arena.readF32(p.gb as never, p.nOut)]);
     const vars = [W1!, b1!, g!, be!, W2!, b2!];
     const loss = () => softmaxCe64(forward(W1!, b1!, g!, be!, W2!, b2!).z, y, N, K);

@@ -3,12 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { Sequential, adam, dense, dropout, maxNorm, sgd } from '../ts/index.js';
 import { OptionError } from '../ts/index.js';
 import { loadDigits } from '../ts/node.js';
-import { BUILDS, runtimeFor } from './helpers.js';
+import { BUILDS, runtimeFor, layerRecords } from './helpers.js';
 import { type RefLayer, forward64, softmaxCe64, testData } from './reference/f64.js';
 
-interface Internals {
-  params: { nIn: number; nOut: number; w: number; b: number | null; gw: number; gb: number | null; act: string; alpha: number }[];
-}
 
 describe.each(BUILDS)('layers in train_step (%s build)', (build) => {
   it('leakyRelu, elu, sigmoid and tanh gradients match central differences of the f64 loss', async () => {
@@ -25,7 +22,7 @@ describe.each(BUILDS)('layers in train_step (%s build)', (build) => {
     const x = testData(n * d, 5, 2);
     const y = Int32Array.from([2, 0, 1, 1, 0]);
     await model.fit(x, y, { epochs: 1, batchSize: n, shuffle: false });
-    const ps = (model as unknown as Internals).params;
+    const ps = layerRecords(model);
     const ref: RefLayer[] = ps.map((p) => ({
       nIn: p.nIn, nOut: p.nOut, relu: false, act: p.act === 'linear' ? undefined : (p.act as RefLayer['act']), alpha: p.alpha,
       w: Float64Array.from(rt.arena.readF32(p.w as never, p.nIn * p.nOut)),

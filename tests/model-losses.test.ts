@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Sequential, dense, sgd } from '../ts/index.js';
 import type { CompileOptions } from '../ts/index.js';
-import { BUILDS, runtimeFor } from './helpers.js';
+import { BUILDS, runtimeFor, layerRecords } from './helpers.js';
 import { type RefLayer, forward64, testData } from './reference/f64.js';
 
 const N = 6;
@@ -50,7 +50,7 @@ describe.each(BUILDS)('losses in train_step (%s build)', (build) => {
       m.compile({ optimizer: sgd({ lr: 0 }), loss });
       const y = loss === 'mse' || loss === 'mae' || (typeof loss === 'object' && loss.type === 'huber') ? { data: targets, shape: [N, K] as [number, number] } : loss === 'binaryCrossentropy' ? { data: probs, shape: [N, K] as [number, number] } : labels;
       const h = await m.fit(x, y, { epochs: 1, batchSize: N, shuffle: false, ...(weighted ? { sampleWeight: sw } : {}) });
-      const ps = (m as unknown as { params: { nIn: number; nOut: number; w: number; b: number; gw: number; gb: number; act: string }[] }).params;
+      const ps = layerRecords(m);
       const ref: RefLayer[] = ps.map((p) => ({ nIn: p.nIn, nOut: p.nOut, relu: false, act: p.act === 'tanh' ? 'tanh' : undefined, w: Float64Array.from(rt.arena.readF32(p.w as never, p.nIn * p.nOut)), b: Float64Array.from(rt.arena.readF32(p.b as never, p.nOut)) }));
       const total = () => {
         const z = forward64(ref, Float64Array.from(x), N);

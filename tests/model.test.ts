@@ -3,12 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { Sequential, dense, init, sgd } from '../ts/index.js';
 import { loadDigits } from '../ts/node.js';
-import { BUILDS, runtimeFor } from './helpers.js';
+import { BUILDS, runtimeFor, layerRecords } from './helpers.js';
 import { type RefLayer, forward64, softmaxCe64, testData } from './reference/f64.js';
 
-interface Internals {
-  params: { nIn: number; nOut: number; w: number; b: number | null; gw: number; gb: number | null; act: string }[];
-}
 
 describe.each(BUILDS)('Sequential (%s build)', (build) => {
   it('train_step gradients match central differences of the f64 loss', async () => {
@@ -26,7 +23,7 @@ describe.each(BUILDS)('Sequential (%s build)', (build) => {
     const x = testData(n * d, 42, 2);
     const y = Int32Array.from([0, 1, 2, 2, 1, 0, 1]);
     await model.fit(x, y, { epochs: 1, batchSize: n, shuffle: false });
-    const params = (model as unknown as Internals).params;
+    const params = layerRecords(model);
     const ref: RefLayer[] = params.map((p) => ({
       nIn: p.nIn,
       nOut: p.nOut,

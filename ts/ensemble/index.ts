@@ -174,7 +174,7 @@ export abstract class Ensemble {
 }
 
 function isBinary(m: Sequential): boolean {
-  return (m as unknown as { loss: { kind: string } }).loss?.kind === 'binaryCrossentropy';
+  return m.compileOptions?.loss === 'binaryCrossentropy';
 }
 
 /** Resolves the data once: features, the model's targets, and the sample weights. */
@@ -220,7 +220,7 @@ export function bagging(factory: ModelFactory, options: BaggingOptions): Bagging
   return new Bagging(factory, n, bootstrap, checkSeed(W, o.seed ?? 0));
 }
 
-/** An ensemble whose members are trained models (bagging, boosting). @internal */
+/** An ensemble whose members are trained models (bagging, boosting): the base of {@link Bagging} and {@link Boosting}. */
 export abstract class ModelEnsemble extends Ensemble {
   /** The trained members, in training order (empty before `fit`). */
   members: Sequential[] = [];

@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'E_FORMAT'
   | 'E_RUNTIME_SUPPORT'
   | 'E_NOT_INITIALIZED'
-  | 'E_BUSY';
+  | 'E_BUSY'
+  | 'E_MEMORY'
+  | 'E_GUARD_BAND';
 
 /** Base class of every error wasmfit throws. */
 export class WasmfitError extends Error {
@@ -96,3 +98,28 @@ export class BusyError extends WasmfitError {
     this.name = 'BusyError';
   }
 }
+
+/**
+ * The WASM memory cannot hold what was asked: the allocation would pass the wasm32 4 GiB ceiling,
+ * or the host refused to grow the memory. Nothing was allocated and the runtime stays usable:
+ * dispose models you no longer need (`model.dispose()`), or use a smaller model or batch size.
+ */
+export class MemoryError extends WasmfitError {
+  /** Bytes the failed allocation asked for. */
+  readonly requestedBytes: number;
+  /** Bytes of WASM memory committed when it failed (memory never shrinks). */
+  readonly committedBytes: number;
+  /** Bytes in use by live wasmfit objects when it failed. */
+  readonly inUseBytes: number;
+  /** The ceiling: 4 GiB for wasm32, lower when the host refused to grow the memory. */
+  readonly limitBytes: number;
+  constructor(message: string, info: { requestedBytes: number; committedBytes: number; inUseBytes: number; limitBytes: number }) {
+    super('E_MEMORY', message);
+    this.name = 'MemoryError';
+    this.requestedBytes = info.requestedBytes;
+    this.committedBytes = info.committedBytes;
+    this.inUseBytes = info.inUseBytes;
+    this.limitBytes = info.limitBytes;
+  }
+}
+

@@ -8,7 +8,7 @@
 import { FormatError, OptionError, WasmfitError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import type { Callback, CallbackModel } from '../model/callbacks.js';
-import { checkResumeState, type FitResumeState, fitResumeState } from '../model/fit.js';
+import { checkResumeState, type FitResumeState, fitResumeState } from '../model/resume.js';
 import { Sequential } from '../model/sequential.js';
 import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
 import type { EngineState } from '../optimizers/second-order.js';

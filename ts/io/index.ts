@@ -7,7 +7,7 @@ export type { DeserializeOptions, SerializeModelOptions, ModelMetadata, JsonValu
 export { FORMAT_VERSION as FILE_FORMAT_VERSION } from './container.js';
 export { serializeCheckpoint, deserializeCheckpoint, checkpointCallback } from './checkpoint.js';
 export type { Checkpoint, CheckpointCallbackOptions } from './checkpoint.js';
-export type { FitResumeState } from '../model/fit.js';
+export type { FitResumeState } from '../model/resume.js';
 export { bytesToBlob, blobToBytes, saveToIndexedDB, loadFromIndexedDB, deleteFromIndexedDB } from './browser.js';
 export type { IndexedDBOptions } from './browser.js';
 export { readSafetensors, writeSafetensors, modelToSafetensors, loadSafetensorsWeights, torchKeys, SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER } from './safetensors.js';

@@ -12,7 +12,7 @@ import { Sequential } from '../model/sequential.js';
 import type { Callback, CallbackConfigContext } from '../model/callbacks.js';
 import { checkMonitor } from '../callbacks/monitor.js';
 import { type Checkpoint, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
-import { fitResumeState } from '../model/fit.js';
+import { fitResumeState } from '../model/resume.js';
 import { type DeserializeOptions, deserializeModel, metadataOption, type SerializeModelOptions, serializeModel } from './model.js';
 import { type LoadSafetensorsOptions, loadSafetensorsWeights, modelToSafetensors, type ModelToSafetensorsOptions } from './safetensors.js';
 

@@ -101,10 +101,8 @@ export function softmaxCrossEntropy(logits: Matrix, labels: Int32Array): { loss:
   });
   const rt = getRuntime();
   const ar = rt.arena;
-  const pz = ar.allocF32(Math.max(1, n * k));
-  const py = ar.alloc(Math.max(4, n * 4));
-  const pg = ar.allocF32(Math.max(1, n * k));
-  const pc = ar.alloc(4);
+  // all four or none: a failed allocation (MemoryError) frees the blocks taken before it
+  const [pz, py, pg, pc] = ar.atomic(() => [ar.allocF32(Math.max(1, n * k)), ar.alloc(Math.max(4, n * 4)), ar.allocF32(Math.max(1, n * k)), ar.alloc(4)] as const);
   try {
     ar.writeF32(pz, Z.data);
     ar.i32.set(labels, py >>> 2);

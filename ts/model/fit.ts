@@ -1,15 +1,22 @@
-import { DisposedError, OptionError, ShapeError, type WasmfitError } from '../errors/index.js';
+/**
+ * The training loop (Keras `fit`): {@link resolveFitOptions} validates the options (pure),
+ * `resolveFitData` the data against the model, and {@link fitLoop} drives the model's
+ * {@link Stepper} batch by batch, with callbacks, schedules, validation and resume.
+ */
+import { DisposedError, OptionError, ShapeError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
 import { checkValidationData, type Features, type Labels, toFeatures } from '../data/tensor.js';
 import { STATUS } from '../runtime/abi.js';
 import type { Callback, CallbackModel, History, Logs } from './callbacks.js';
-import type { CompiledPlan } from './plan.js';
-import type { MetricAccumulator } from './metrics.js';
 import type { Schedule, ScheduleConfig } from '../schedules/index.js';
 import { scheduleFromJSON } from '../schedules/json.js';
 import { progressBar } from '../callbacks/progress.js';
 import { isPlateau, plateauCallback } from '../callbacks/index.js';
 import type { Plateau } from '../schedules/plateau.js';
+import { checkResumeState, type FitResumeState, fitResumeState, trackFit, untrackFit } from './resume.js';
+import type { Stepper } from './stepper.js';
+
+export type { FitResumeState };
 
 /** Options of `fit`. */
 export interface FitOptions {
@@ -70,77 +77,40 @@ export interface FitOptions {
   resumeFrom?: FitResumeState;
 }
 
-/**
- * Where a running `fit` was when a checkpoint was taken: everything the loop needs to continue
- * exactly. Built by `serializeCheckpoint` from inside `fit`; restored by `fit(..., { resumeFrom })`.
- */
-export interface FitResumeState {
-  /** The epoch in progress (or the next to start when `batch` is 0). */
-  readonly epoch: number;
-  /** Batches of `epoch` already done (0: the epoch has not begun). */
-  readonly batch: number;
-  /** Training rows, batch size and shuffle flag of the run (checked on resume). */
-  readonly nTrain: number;
-  readonly batchSize: number;
-  readonly shuffle: boolean;
-  /** Shuffling generator state (xoshiro128** words). */
-  readonly rng: { readonly s: readonly number[]; readonly spare: number | null };
-  /** The current row order (a permutation of 0 … nTrain − 1). */
-  readonly idx: Int32Array;
-  /** Σ loss and correct count of the batches of `epoch` done so far. */
-  readonly lossSum: number;
-  readonly correct: number;
-  /** Optimizer steps taken in the checkpointed `fit` call (the counter of step-unit schedules). */
-  readonly globalStep: number;
-  /** The schedule's config (`schedule.toJSON()`), or null. */
-  readonly schedule: ScheduleConfig | null;
-  /** States of the stateful callbacks, in order. */
-  readonly callbacks: readonly { readonly kind: string; readonly state: unknown }[];
-  /** Whether a callback had asked training to stop (resuming then runs no more epochs, only `onTrainEnd`, as the uninterrupted run did). */
-  readonly stopTraining: boolean;
-}
-
-const activeFits = new WeakMap<object, () => FitResumeState>();
-
-/**
- * The resume state of the `fit` running on `model` at this moment (from inside a callback), or
- * null when no fit is running. Called from `onEpochEnd` it points at the start of the next epoch;
- * from `onBatchEnd` at the next batch. @internal
- */
-export function fitResumeState(model: object): FitResumeState | null {
-  return activeFits.get(model)?.() ?? null;
-}
-
 /** What the training loop needs from a model. @internal */
-export interface Trainable extends CallbackModel {
+export interface FitModel extends CallbackModel {
   readonly inputSize: number;
-  readonly outputSize: number;
-  readonly lr: number;
   readonly disposed: boolean;
   assertUsable(where: string): void;
   /** Refuses (BusyError) when a fit is running. */
   assertIdle(where: string): void;
-  /** Marks a fit as running and returns the training plan, owned by that fit until {@link endTraining}. */
-  beginTraining(rows: number): CompiledPlan;
+  /** The Stepper a fit would run on (for validation before it starts). */
+  readonly steps: Stepper;
+  /** Marks a fit as running and returns its Stepper with room for `rows` rows, owned by that fit until {@link endTraining}. */
+  beginTraining(rows: number): Stepper;
   endTraining(): void;
-  /** The typed error of a step's non-OK status. */
-  stepError(status: number, plan: CompiledPlan, where: string): WasmfitError;
-  readonly classification: boolean;
-  readonly hasBatchNorm: boolean;
-  toTargets(y: Labels | Features, rows: number, where: string): Int32Array | Float32Array;
-  evaluateIds(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number, acc?: MetricAccumulator | null): { loss: number; accuracy: number };
-  metricAccumulator(): MetricAccumulator | null;
-  addMetrics(acc: MetricAccumulator, plan: CompiledPlan, n: number, training: boolean): void;
-  /** Keys of the compiled metrics in the logs (without the `val` prefix). */
-  metricKeys(): string[];
-  writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | Float32Array | null, idx: Int32Array | null, start: number, count: number, w?: Float32Array | null): void;
-  run(plan: CompiledPlan, kind: 'train' | 'eval', n: number): number;
+  /** The seed of a fit called without one (counts fits). */
   nextFitSeed(): number;
-  /** Keys the dropout masks of this fit. */
-  beginFit(seed: number): void;
 }
 
-const FIT_KEYS = new Set(['sampleWeight', 'classWeight', 'initialEpoch', 'epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'verbose', 'callbacks', 'yieldEveryMs', 'schedule', 'resumeFrom']);
+/** `fit`'s options, validated and with defaults filled in. @internal */
+export interface FitSettings {
+  epochs: number;
+  initialEpoch: number;
+  batchSize: number;
+  shuffle: boolean;
+  validationSplit: number;
+  verbose: 0 | 1 | 2;
+  yieldEveryMs: number;
+  /** The given seed; null: derive one from the model (`nextFitSeed`) once the fit starts. */
+  seed: number | null;
+  /** The callbacks in call order: the user's, then the progress bar, then the checkpoint writers. */
+  callbacks: Callback[];
+  schedule: Schedule | null;
+  resume: FitResumeState | null;
+}
+
+const FIT_KEYS = ['sampleWeight', 'classWeight', 'initialEpoch', 'epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'verbose', 'callbacks', 'yieldEveryMs', 'schedule', 'resumeFrom'];
 
 function posInt(v: unknown, name: string, def: number): number {
   if (v === undefined) return def;
@@ -148,20 +118,14 @@ function posInt(v: unknown, name: string, def: number): number {
   return v;
 }
 
-const yieldNow = (): Promise<void> =>
-  new Promise((resolve) => {
-    const si = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
-    if (si) si(resolve);
-    else setTimeout(resolve, 0);
-  });
-
-/** The training loop. Validates everything before touching the model. @internal */
-export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, options: FitOptions = {}): Promise<History> {
-  m.assertUsable('fit');
-  m.assertIdle('fit');
+/**
+ * Validates `fit`'s options (everything that does not depend on the data or the model) and fills
+ * in the defaults. Pure: changes nothing, so a refused fit leaves the model as it was. @internal
+ */
+export function resolveFitOptions(options: FitOptions): FitSettings {
   if (typeof options !== 'object' || options === null) throw new OptionError('options', 'fit: options must be an object.');
   for (const k of Object.keys(options)) {
-    if (!FIT_KEYS.has(k)) throw new OptionError(k, `fit: unknown option '${k}'; known options are ${[...FIT_KEYS].join(', ')}.`);
+    if (!FIT_KEYS.includes(k)) throw new OptionError(k, `fit: unknown option '${k}'; known options are ${FIT_KEYS.join(', ')}.`);
   }
   const epochs = posInt(options.epochs, 'epochs', 1);
   const batchSize = posInt(options.batchSize, 'batchSize', 32);
@@ -174,9 +138,8 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
   if (resume && (epochs < resume.epoch || (epochs === resume.epoch && resume.batch > 0))) {
     throw new OptionError('epochs', `fit: epochs = ${epochs} but the checkpoint is in epoch ${resume.epoch}; pass the epochs of the original run (the index of the last epoch + 1).`);
   }
-  if (resume) {
-    // a finished position (epoch === epochs) runs no epochs: onTrainBegin, then onTrainEnd
-  } else if (typeof initialEpoch !== 'number' || !Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs) {
+  // a resumed, finished position (epoch === epochs) runs no epochs: onTrainBegin, then onTrainEnd
+  if (!resume && (typeof initialEpoch !== 'number' || !Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs)) {
     throw new OptionError('initialEpoch', `fit: initialEpoch = ${String(initialEpoch)}; expected an integer in [0, epochs) (epochs = ${epochs} is the index of the last epoch + 1, as in Keras).`);
   }
   const shuffle = options.shuffle ?? true;
@@ -189,8 +152,8 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
   if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new OptionError('verbose', `fit: verbose = ${String(verbose)}; expected 0, 1 or 2.`);
   const yieldEveryMs = options.yieldEveryMs ?? 125;
   if (typeof yieldEveryMs !== 'number' || !(yieldEveryMs >= 0)) throw new OptionError('yieldEveryMs', `fit: yieldEveryMs = ${String(yieldEveryMs)}; expected a number >= 0.`);
-  const seed = options.seed ?? (resume ? 0 : m.nextFitSeed());
-  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `fit: seed = ${String(seed)}; expected a finite number.`);
+  const seed = options.seed ?? (resume ? 0 : null);
+  if (seed !== null && (typeof seed !== 'number' || !Number.isFinite(seed))) throw new OptionError('seed', `fit: seed = ${String(seed)}; expected a finite number.`);
   const given: readonly unknown[] = options.callbacks ?? [];
   if (!Array.isArray(given)) throw new OptionError('callbacks', 'fit: callbacks must be an array of callback objects.');
   const userCallbacks: Callback[] = given.map((cb, i) => {
@@ -199,8 +162,16 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
     return cb as Callback;
   });
   // checkpoint writers (runsLast) see the state after every other callback's hook
-  const callbacks = [...userCallbacks.filter((cb) => !cb?.runsLast), ...(verbose === 1 ? [progressBar()] : verbose === 2 ? [progressBar({ mode: 'epoch' })] : []), ...userCallbacks.filter((cb) => cb?.runsLast)];
-  let schedule = options.schedule;
+  const callbacks = [...userCallbacks.filter((cb) => !cb.runsLast), ...(verbose === 1 ? [progressBar()] : verbose === 2 ? [progressBar({ mode: 'epoch' })] : []), ...userCallbacks.filter((cb) => cb.runsLast)];
+  const schedule = resolveSchedule(options.schedule, resume, callbacks);
+  // the schedule's first value is checked before anything changes
+  if (schedule) scheduledRate(schedule, schedule.unit === 'epoch' ? initialEpoch : 0);
+  return { epochs, initialEpoch, batchSize, shuffle, validationSplit: split, verbose, yieldEveryMs, seed, callbacks, schedule, resume };
+}
+
+/** The schedule of the fit (revived from the checkpoint when resuming without one), checked against the checkpoint and the callbacks. */
+function resolveSchedule(given: Schedule | undefined, resume: FitResumeState | null, callbacks: readonly Callback[]): Schedule | null {
+  let schedule = given;
   if (resume) {
     if (schedule === undefined && resume.schedule !== null) {
       try {
@@ -213,32 +184,44 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
     if (cfg !== (resume.schedule === null ? null : JSON.stringify(resume.schedule))) {
       throw new OptionError('schedule', `fit: the schedule ${cfg ?? 'none'} differs from the checkpointed run's ${resume.schedule === null ? 'none' : JSON.stringify(resume.schedule)}; resume with the same schedule.`);
     }
-    const stateful = callbacks.filter((cb) => typeof cb.getState === 'function');
-    const kinds = stateful.map((cb) => cb.stateKind ?? 'callback');
+    const kinds = callbacks.filter((cb) => typeof cb.getState === 'function').map((cb) => cb.stateKind ?? 'callback');
     const saved = resume.callbacks.map((c) => c.kind);
     if (kinds.join(',') !== saved.join(',')) {
       throw new OptionError('callbacks', `fit: the stateful callbacks [${kinds.join(', ')}] differ from the checkpointed run's [${saved.join(', ')}]; pass the same callbacks in the same order.`);
     }
   }
-  if (schedule !== undefined && (typeof schedule !== 'function' || (schedule.unit !== 'epoch' && schedule.unit !== 'step'))) {
+  if (schedule === undefined) return null;
+  if (typeof schedule !== 'function' || (schedule.unit !== 'epoch' && schedule.unit !== 'step')) {
     throw new OptionError('schedule', 'fit: schedule must be a schedule built by a factory such as cosineAnnealingLR({ lr, tMax }) (a function with unit "epoch" or "step").');
   }
-  const lrAt = (t: number, where: string): number => {
-    const v = schedule!(t);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      throw new OptionError('schedule', `fit: the schedule returned ${v} at ${where}; a learning rate must be a finite number >= 0.`);
-    }
-    return v;
-  };
-  if (schedule && callbacks.some((cb) => cb.setsLearningRate === true)) {
+  if (callbacks.some((cb) => cb.setsLearningRate === true)) {
     throw new OptionError('schedule', 'fit: a schedule and a callback that sets the learning rate (plateauCallback) would overwrite each other. Compose them with withPlateau(schedule, plateau) or drop one.');
   }
-  // validate the schedule's first value before changing anything
-  if (schedule) lrAt(schedule.unit === 'epoch' ? initialEpoch : 0, schedule.unit === 'epoch' ? `epoch ${initialEpoch}` : 'step 0');
+  return schedule;
+}
 
+/** The schedule's rate at `t` (an epoch or a step, per its unit), checked. */
+function scheduledRate(schedule: Schedule, t: number): number {
+  const v = schedule(t);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new OptionError('schedule', `fit: the schedule returned ${v} at ${schedule.unit} ${t}; a learning rate must be a finite number >= 0.`);
+  }
+  return v;
+}
+
+/** The data of a fit, validated against the model: features, targets, sample weights, the validation set. */
+interface FitData {
+  x: Float32Array;
+  y: Int32Array | Float32Array;
+  weights: Float32Array | null;
+  nTrain: number;
+  val: { x: Float32Array; y: Int32Array | Float32Array; rows: number } | null;
+}
+
+function resolveFitData(m: FitModel, x: Features, y: Labels | Features, options: FitOptions, s: FitSettings): FitData {
+  const st = m.steps;
   const fx = toFeatures(x, m.inputSize, 'fit');
-  const ids = m.toTargets(y, fx.rows, 'fit');
-  const k = m.outputSize;
+  const ids = st.targets(y, fx.rows, 'fit');
   let weights: Float32Array | null = null;
   if (options.sampleWeight !== undefined) {
     const sw = options.sampleWeight;
@@ -251,6 +234,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
   }
   if (options.classWeight !== undefined) {
     if (!(ids instanceof Int32Array)) throw new OptionError('classWeight', 'fit: classWeight applies to softmaxCrossEntropy only; use sampleWeight for other losses.');
+    const k = m.steps.outputs;
     const cw = options.classWeight as Record<number, number>;
     if (!cw || typeof cw !== 'object') throw new OptionError('classWeight', 'fit: classWeight must be an object { classId: weight } or an array.');
     const perClass = new Float32Array(k).fill(1);
@@ -264,35 +248,61 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
     for (let r = 0; r < fx.rows; r++) weights[r] = weights[r]! * perClass[ids[r]!]!;
   }
   let nTrain = fx.rows;
-  let val: { x: Float32Array; y: Int32Array | Float32Array; rows: number } | null = null;
+  let val: FitData['val'] = null;
   const validationData = checkValidationData(options.validationData, 'fit');
   if (validationData) {
     const [vx, vy] = validationData;
     const f = toFeatures(vx, m.inputSize, 'fit (validationData)');
-    val = { x: f.data, y: m.toTargets(vy, f.rows, 'fit (validationData)'), rows: f.rows };
-  } else if (split > 0) {
-    nTrain = Math.floor(fx.rows * (1 - split));
+    val = { x: f.data, y: st.targets(vy, f.rows, 'fit (validationData)'), rows: f.rows };
+  } else if (s.validationSplit > 0) {
+    nTrain = Math.floor(fx.rows * (1 - s.validationSplit));
     const d = m.inputSize;
+    const k = st.outputs;
     val = { x: fx.data.subarray(nTrain * d), y: ids instanceof Int32Array ? ids.subarray(nTrain) : ids.subarray(nTrain * k), rows: fx.rows - nTrain };
     if (val.rows === 0) val = null;
   }
   if (nTrain === 0) throw new OptionError('x', 'fit: no training rows (x is empty or validationSplit leaves none). Pass more data or a smaller validationSplit.');
+  const r = s.resume;
+  if (r && (r.nTrain !== nTrain || r.batchSize !== s.batchSize || r.shuffle !== s.shuffle)) {
+    throw new OptionError('resumeFrom', `fit: the checkpointed run had ${r.nTrain} training rows, batchSize ${r.batchSize}, shuffle ${r.shuffle}; this call has ${nTrain}, ${s.batchSize}, ${s.shuffle}. Resume with the same data and options.`);
+  }
+  if (st.usesBatchStatistics && (nTrain % s.batchSize === 1 || nTrain === 1)) {
+    throw new OptionError('batchSize', `fit: with ${nTrain} training rows and batchSize ${s.batchSize} the last batch has 1 row; batch normalization needs at least 2 rows per training batch. Change batchSize or drop a sample.`);
+  }
+  return { x: fx.data, y: ids, weights, nTrain, val };
+}
 
-  if (resume && (resume.nTrain !== nTrain || resume.batchSize !== batchSize || resume.shuffle !== shuffle)) {
-    throw new OptionError('resumeFrom', `fit: the checkpointed run had ${resume.nTrain} training rows, batchSize ${resume.batchSize}, shuffle ${resume.shuffle}; this call has ${nTrain}, ${batchSize}, ${shuffle}. Resume with the same data and options.`);
-  }
-  if (m.hasBatchNorm && (nTrain % batchSize === 1 || nTrain === 1)) {
-    throw new OptionError('batchSize', `fit: with ${nTrain} training rows and batchSize ${batchSize} the last batch has 1 row; batch normalization needs at least 2 rows per training batch. Change batchSize or drop a sample.`);
-  }
+/** The keys a fit logs per epoch (callbacks check their monitors against them before the first step). */
+function logKeysOf(st: Stepper, validation: boolean): string[] {
+  const keys = ['loss', ...(st.classification ? ['accuracy'] : []), ...st.metricKeys(), 'lr'];
+  if (validation) keys.push(...keys.filter((k) => k !== 'lr').map((k) => `val${k[0]!.toUpperCase()}${k.slice(1)}`));
+  return keys;
+}
+
+const yieldNow = (): Promise<void> =>
+  new Promise((resolve) => {
+    const si = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
+    if (si) si(resolve);
+    else setTimeout(resolve, 0);
+  });
+
+/** The training loop. Validates everything before touching the model. @internal */
+export async function fitLoop(m: FitModel, x: Features, y: Labels | Features, options: FitOptions = {}): Promise<History> {
+  m.assertUsable('fit');
+  m.assertIdle('fit');
+  const s = resolveFitOptions(options);
+  const { epochs, initialEpoch, batchSize, shuffle, callbacks, schedule, resume } = s;
+  const data = resolveFitData(m, x, y, options, s);
+  const { nTrain, val } = data;
   // callbacks check their own configuration (monitored keys, paths) against what this fit logs
-  const logKeys = ['loss', ...(m.classification ? ['accuracy'] : []), ...m.metricKeys(), 'lr'];
-  if (val) logKeys.push(...logKeys.filter((k) => k !== 'lr').map((k) => `val${k[0]!.toUpperCase()}${k.slice(1)}`));
+  const logKeys = logKeysOf(m.steps, val !== null);
   for (const cb of callbacks) (cb as { checkConfig?: (c: { logKeys: readonly string[] }) => void }).checkConfig?.({ logKeys });
-  // --- validated; from here on the model changes. The training plan belongs to this fit: compile,
-  // a second fit and state imports are refused (BusyError) until it ends; predict/evaluate from
-  // callbacks run on the inference plan; dispose() frees everything and this fit rejects with
-  // DisposedError at its next batch boundary, never touching freed memory.
-  const plan = m.beginTraining(Math.min(batchSize, nTrain));
+  // --- validated; from here on the model changes. The Stepper's training plan belongs to this
+  // fit: compile, a second fit and state imports are refused (BusyError) until it ends;
+  // predict/evaluate from callbacks run on the inference plan; dispose() frees everything and this
+  // fit rejects with DisposedError at its next batch boundary, never touching freed memory.
+  const seed = s.seed ?? m.nextFitSeed();
+  const st = m.beginTraining(Math.min(batchSize, nTrain));
   const alive = (where: string): void => {
     if (m.disposed) {
       throw new DisposedError(`fit: the model was disposed during training (${where}); the fit stopped there, before touching the freed memory. Await fit before dispose(), or set model.stopTraining = true in a callback to end training early.`);
@@ -304,7 +314,7 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
     rng.setState({ s: [...resume.rng.s], spare: resume.rng.spare });
     idx.set(resume.idx);
   } else {
-    m.beginFit(seed);
+    st.keyDropout(seed);
     for (let i = 0; i < nTrain; i++) idx[i] = i;
   }
   const history: History = { epoch: [], history: {} };
@@ -314,10 +324,11 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
   m.stopTraining = false;
   const terminateOnNonFinite = callbacks.some((cb) => cb.terminateOnNonFinite === true);
   const steps = Math.ceil(nTrain / batchSize);
+  const classification = st.classification;
   // the loop position, read by fitResumeState (checkpoints) from inside callbacks
   const pos = { epoch: initialEpoch, batch: resume?.batch ?? 0, epochDone: false, lossSum: resume?.lossSum ?? 0, correct: resume?.correct ?? 0 };
   let globalStep = resume?.globalStep ?? 0;
-  activeFits.set(m, () => {
+  trackFit(m, () => {
     const done = pos.epochDone;
     return {
       epoch: done ? pos.epoch + 1 : pos.epoch,
@@ -345,9 +356,9 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
     }
     let terminated = false;
     let lastYield = Date.now();
-    let lr = m.lr;
+    let lr = m.learningRate;
     // metrics over this epoch's training batches (after a mid-epoch resume: the batches since it)
-    let trainMetrics = m.metricAccumulator();
+    let trainMetrics = st.metricAccumulator();
     // a checkpoint taken after a callback asked to stop resumes into the end of training
     for (let epoch = resume?.stopTraining ? epochs : initialEpoch; epoch < epochs; epoch++) {
       // a checkpoint taken mid-epoch resumes after its last finished batch: no epoch start, no shuffle
@@ -359,31 +370,27 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
         pos.lossSum = 0;
         pos.correct = 0;
         alive(`before epoch ${epoch}`);
-        if (schedule?.unit === 'epoch') {
-          lr = lrAt(epoch, `epoch ${epoch}`);
-          m.learningRate = lr;
-        }
+        // an epoch schedule sets the model's rate (callbacks and the logs see it)
+        if (schedule?.unit === 'epoch') m.learningRate = scheduledRate(schedule, epoch);
         for (const cb of callbacks) await cb.onEpochBegin?.(epoch, {});
         if (shuffle) rng.shuffle(idx);
-        trainMetrics = m.metricAccumulator();
+        trainMetrics = st.metricAccumulator();
       }
-      for (let s = pos.batch; s < steps; s++) {
-        const start = s * batchSize;
+      for (let b = pos.batch; b < steps; b++) {
+        const start = b * batchSize;
         const n = Math.min(batchSize, nTrain - start);
-        alive(`epoch ${epoch}, batch ${s}`);
+        alive(`epoch ${epoch}, batch ${b}`);
         if (schedule?.unit === 'step') {
-          lr = lrAt(globalStep, `step ${globalStep}`);
-          m.learningRate = lr;
+          m.learningRate = scheduledRate(schedule, globalStep);
+          // the schedule is user code: it may have disposed the model
+          alive(`epoch ${epoch}, batch ${b}`);
         }
-        // the schedule is user code: it may have disposed the model
-        alive(`epoch ${epoch}, batch ${s}`);
         globalStep++;
         lr = m.learningRate;
-        m.writeRows(plan, fx.data, ids, idx, start, n, weights);
-        const status = m.run(plan, 'train', n);
-        const r = plan.results();
+        st.load(data.x, data.y, idx, start, n, data.weights);
+        const status = st.train(n, lr);
         if (status !== STATUS.ok) {
-          const err = m.stepError(status, plan, `fit: epoch ${epoch}, batch ${s}`);
+          const err = st.error(status, `fit: epoch ${epoch}, batch ${b}`);
           // terminateOnNaN ends training (with the weights from before the step) instead of throwing
           if (terminateOnNonFinite && err.code === 'E_NON_FINITE') {
             terminated = true;
@@ -391,27 +398,27 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
           }
           throw err;
         }
+        const r = st.results();
         pos.lossSum += r.lossSum;
         pos.correct += r.correct;
-        pos.batch = s + 1;
-        if (trainMetrics) m.addMetrics(trainMetrics, plan, n, true);
-        for (const cb of callbacks) await cb.onBatchEnd?.(s, m.classification ? { loss: r.lossSum / n, accuracy: r.correct / n } : { loss: r.lossSum / n });
-        if (Date.now() - lastYield >= yieldEveryMs) {
+        pos.batch = b + 1;
+        if (trainMetrics) st.addTrainMetrics(trainMetrics, n);
+        for (const cb of callbacks) await cb.onBatchEnd?.(b, classification ? { loss: r.lossSum / n, accuracy: r.correct / n } : { loss: r.lossSum / n });
+        if (Date.now() - lastYield >= s.yieldEveryMs) {
           await yieldNow();
           lastYield = Date.now();
         }
       }
       if (terminated) break;
-      const { lossSum, correct } = pos;
-      const logs: Logs = m.classification ? { loss: lossSum / nTrain, accuracy: correct / nTrain } : { loss: lossSum / nTrain };
+      const logs: Logs = classification ? { loss: pos.lossSum / nTrain, accuracy: pos.correct / nTrain } : { loss: pos.lossSum / nTrain };
       if (trainMetrics) Object.assign(logs, trainMetrics.result());
       logs.lr = lr;
       if (val) {
         alive(`end of epoch ${epoch}`);
-        const valMetrics = m.metricAccumulator();
-        const e = m.evaluateIds(val.x, val.y, val.rows, Math.min(batchSize, nTrain), valMetrics);
+        const valMetrics = st.metricAccumulator();
+        const e = st.evaluate(val.x, val.y, val.rows, Math.min(batchSize, nTrain), valMetrics);
         logs.valLoss = e.loss;
-        if (m.classification) logs.valAccuracy = e.accuracy;
+        if (classification) logs.valAccuracy = e.accuracy;
         if (valMetrics) Object.assign(logs, valMetrics.result('val'));
       }
       history.epoch.push(epoch);
@@ -423,44 +430,8 @@ export async function fitLoop(m: Trainable, x: Features, y: Labels | Features, o
     alive('at the end of training');
     for (const cb of callbacks) await cb.onTrainEnd?.({});
   } finally {
-    activeFits.delete(m);
+    untrackFit(m);
     m.endTraining();
   }
   return history;
-}
-
-/** Validates a resume state (it may come from user code). @internal */
-export function checkResumeState(r: unknown): FitResumeState {
-  const bad = (what: string): never => {
-    throw new OptionError('resumeFrom', `fit: resumeFrom${what}; pass the \`resume\` of deserializeCheckpoint(bytes) or loadCheckpoint(path).`);
-  };
-  if (r === null || typeof r !== 'object') return bad(` = ${String(r)}`);
-  const s = r as Record<string, unknown>;
-  const count = (k: string, min = 0) => {
-    const v = s[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad(`.${k} = ${String(v)}`);
-    return v as number;
-  };
-  const nTrain = count('nTrain', 1);
-  const batchSize = count('batchSize', 1);
-  count('epoch');
-  const batch = count('batch');
-  count('globalStep');
-  count('correct');
-  if (batch > Math.ceil(nTrain / batchSize)) bad(`.batch = ${batch} is past the epoch's ${Math.ceil(nTrain / batchSize)} batches`);
-  if (typeof s.lossSum !== 'number' || !Number.isFinite(s.lossSum)) bad(`.lossSum = ${String(s.lossSum)}`);
-  if (typeof s.shuffle !== 'boolean' || typeof s.stopTraining !== 'boolean') bad(' has no shuffle/stopTraining flags');
-  const rng = s.rng as { s?: unknown; spare?: unknown } | null;
-  if (!rng || !Array.isArray(rng.s) || rng.s.length !== 4 || !rng.s.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) || rng.s.every((w) => w === 0)) bad('.rng is not a generator state');
-  if (rng!.spare !== null && (typeof rng!.spare !== 'number' || !Number.isFinite(rng!.spare))) bad('.rng.spare is not a finite number or null');
-  const idx = s.idx;
-  if (!(idx instanceof Int32Array) || idx.length !== nTrain) bad(`.idx is not an Int32Array of ${nTrain} row indices`);
-  const seen = new Uint8Array(nTrain);
-  for (const i of idx as Int32Array) {
-    if (i < 0 || i >= nTrain || seen[i]) bad('.idx is not a permutation of the training rows');
-    seen[i] = 1;
-  }
-  if (s.schedule !== null && (typeof s.schedule !== 'object' || Array.isArray(s.schedule))) bad('.schedule is not a schedule config or null');
-  if (!Array.isArray(s.callbacks) || !s.callbacks.every((c) => c && typeof c === 'object' && typeof (c as { kind?: unknown }).kind === 'string')) bad('.callbacks is not a list of { kind, state }');
-  return s as unknown as FitResumeState;
 }

@@ -1,6 +1,6 @@
-import { NotInitializedError, OptionError, RuntimeSupportError } from '../errors/index.js';
+import { MemoryError, NotInitializedError, OptionError, RuntimeSupportError, WasmfitError } from '../errors/index.js';
 import { ABI_VERSION, GEMM_WORKSPACE_FLOATS, LAYOUT_NAMES, OPT_ARGS, OPT_ARGS_ORDER, expectedLayout, type KernelExports } from './abi.js';
-import { Arena, type Ptr } from './arena.js';
+import { Arena, WASM32_MAX_BYTES, type Ptr } from './arena.js';
 import { SIMD_WASM_BASE64 } from './wasm-simd.generated.js';
 
 /** Options of {@link init}. */
@@ -19,6 +19,17 @@ export interface InitOptions {
   initialPages?: number;
 }
 
+/** The option names {@link init} accepts. */
+const INIT_KEYS = ['simd', 'wasm', 'initialPages'] as const;
+
+/**
+ * @internal Options of {@link createRuntime}: those of {@link init}, plus test-only ones.
+ */
+export interface RuntimeOptions extends InitOptions {
+  /** Test-only: canary bands around every arena block (see `ArenaOptions.guardBands`). */
+  guardBands?: boolean;
+}
+
 /** A loaded kernel module with its memory. Every model uses one runtime. */
 export class Runtime {
   /** @internal */ readonly arena: Arena;
@@ -29,9 +40,9 @@ export class Runtime {
   readonly ws: Ptr;
 
   /** @internal */
-  constructor(exports: KernelExports, memory: WebAssembly.Memory) {
+  constructor(exports: KernelExports, memory: WebAssembly.Memory, options: { guardBands?: boolean } = {}) {
     this.k = exports;
-    this.arena = new Arena(memory, exports.__heap_base.value as number);
+    this.arena = new Arena(memory, exports.__heap_base.value as number, { guardBands: options.guardBands === true });
     this.simd = exports.simd_enabled() === 1;
     this.ws = this.arena.allocF32(GEMM_WORKSPACE_FLOATS);
   }
@@ -75,19 +86,64 @@ export function simdSupported(): boolean {
   return simdSupport;
 }
 
+const CSP_HINT =
+  "A page with a strict Content-Security-Policy must allow WebAssembly: add 'wasm-unsafe-eval' to its script-src directive (e.g. script-src 'self' 'wasm-unsafe-eval').";
+
+/**
+ * A RuntimeSupportError for a module that failed to compile or instantiate (CompileError,
+ * LinkError, or a Content-Security-Policy that forbids WebAssembly, which browsers report as a
+ * CompileError or EvalError).
+ */
+export function wasmFailure(e: unknown, what: string, custom: boolean): RuntimeSupportError {
+  if (e instanceof WasmfitError) return e as RuntimeSupportError;
+  const detail = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  const csp = /content.security.policy|\bCSP\b|unsafe-eval|disallowed|refused|blocked/i.test(detail);
+  const other = custom
+    ? 'Otherwise the module is not a valid wasmfit kernel module for this host: pass the module built by scripts/build-wasm.mjs for this version, or omit the wasm option to use the embedded one.'
+    : 'Otherwise this host cannot run the embedded module; report it with the host and version.';
+  const err = new RuntimeSupportError(`init: ${what} failed (${detail}). ${csp ? CSP_HINT : `${CSP_HINT} ${other}`}`);
+  (err as { cause?: unknown }).cause = e;
+  return err;
+}
+
+async function compileBytes(bytes: BufferSource, custom: boolean): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (e) {
+    throw wasmFailure(e, custom ? 'compiling the WebAssembly module passed as init({ wasm })' : 'compiling the embedded WebAssembly module', custom);
+  }
+}
+
 async function compileFrom(src: NonNullable<InitOptions['wasm']>): Promise<WebAssembly.Module> {
   if (src instanceof WebAssembly.Module) return src;
   if (typeof src === 'string' || src instanceof URL) {
-    const url = src instanceof URL ? src : new URL(src, (globalThis as { location?: { href: string } }).location?.href);
-    if (url.protocol === 'file:') {
-      const fs = await import(/* @vite-ignore */ 'node:fs/promises' as string);
-      return WebAssembly.compile(await fs.readFile(url));
+    let url: URL;
+    try {
+      url = src instanceof URL ? src : new URL(src, (globalThis as { location?: { href: string } }).location?.href);
+    } catch {
+      throw new OptionError('wasm', `init: option wasm = '${String(src).slice(0, 200)}' is not a valid URL; pass an absolute URL, module bytes or a WebAssembly.Module.`);
     }
-    const res = await fetch(url);
-    if (!res.ok) throw new RuntimeSupportError(`init: fetching the module from ${url.href} failed with HTTP ${res.status}; check the URL or pass the bytes.`);
-    return WebAssembly.compile(await res.arrayBuffer());
+    let bytes: BufferSource;
+    try {
+      if (url.protocol === 'file:') {
+        const fs = await import(/* @vite-ignore */ 'node:fs/promises' as string);
+        bytes = await fs.readFile(url);
+      } else {
+        const res = await fetch(url);
+        if (!res.ok) throw new RuntimeSupportError(`init: fetching the module from ${url.href} failed with HTTP ${res.status}; check the URL or pass the bytes.`);
+        bytes = await res.arrayBuffer();
+      }
+    } catch (e) {
+      if (e instanceof WasmfitError) throw e;
+      throw new RuntimeSupportError(`init: reading the module from ${url.href} failed (${(e as Error)?.message ?? String(e)}); check the URL or pass the bytes.`);
+    }
+    return compileBytes(bytes, true);
   }
-  return WebAssembly.compile(src);
+  return compileBytes(src, true);
+}
+
+function isBufferSource(v: unknown): v is BufferSource {
+  return v instanceof ArrayBuffer || ArrayBuffer.isView(v) || (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer);
 }
 
 function check(exports: Partial<KernelExports>): asserts exports is KernelExports {
@@ -97,14 +153,29 @@ function check(exports: Partial<KernelExports>): asserts exports is KernelExport
   }
 }
 
-/** Instantiates a module on a fresh memory and verifies its ABI. @internal */
-export async function instantiate(mod: WebAssembly.Module, initialPages = 64): Promise<Runtime> {
-  const memory = new WebAssembly.Memory({ initial: initialPages });
+/**
+ * Instantiates a module on a fresh memory and verifies its ABI. The second argument is the initial
+ * page count or {@link RuntimeOptions} (`initialPages`, `guardBands`). @internal
+ */
+export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: number | Pick<RuntimeOptions, 'initialPages' | 'guardBands'> = 64): Promise<Runtime> {
+  const opts = typeof pagesOrOptions === 'number' ? { initialPages: pagesOrOptions } : pagesOrOptions;
+  const initialPages = opts.initialPages ?? 64;
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: initialPages });
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const asked = initialPages * 65536;
+    throw new MemoryError(
+      `init: the host refused a WASM memory of ${asked} bytes (initialPages = ${initialPages}; wasm32 allows at most 4 GiB = ${WASM32_MAX_BYTES} bytes). Use a smaller initialPages (memory grows on demand) or free memory in this process.`,
+      { requestedBytes: asked, committedBytes: 0, inUseBytes: 0, limitBytes: WASM32_MAX_BYTES },
+    );
+  }
   let inst: WebAssembly.Instance;
   try {
     inst = await WebAssembly.instantiate(mod, { env: { memory } });
   } catch (e) {
-    throw new RuntimeSupportError(`init: instantiating the kernel module failed (${(e as Error).message}). Use the module built for this version of wasmfit.`);
+    throw wasmFailure(e, 'instantiating the kernel module', true);
   }
   const ex = inst.exports as unknown as Partial<KernelExports>;
   check(ex);
@@ -135,7 +206,7 @@ export async function instantiate(mod: WebAssembly.Module, initialPages = 64): P
       throw new RuntimeSupportError(`init: record layout mismatch at ${name}: module says ${optView[i]}, wasmfit expects ${optExpected[i]}. The module was built from other sources; rebuild it.`);
     }
   }
-  return new Runtime(ex, memory);
+  return new Runtime(ex, memory, { guardBands: opts.guardBands === true });
 }
 
 /**
@@ -149,44 +220,103 @@ export async function instantiate(mod: WebAssembly.Module, initialPages = 64): P
  * ```
  */
 export async function init(options: InitOptions = {}): Promise<Runtime> {
-  if (typeof WebAssembly !== 'object') throw new RuntimeSupportError('init: this host has no WebAssembly; wasmfit needs it (Node >= 16 or any current browser).');
-  const { simd, wasm, initialPages = 64 } = options;
-  if (simd !== undefined && typeof simd !== 'boolean') throw new OptionError('simd', `init: option simd = ${String(simd)}; expected true, false or undefined.`);
-  if (!Number.isInteger(initialPages) || initialPages < 16 || initialPages > 65536) {
-    throw new OptionError('initialPages', `init: option initialPages = ${initialPages}; expected an integer in [16, 65536] (the kernels need 16 pages for their stack and data).`);
-  }
-  let key: string;
-  let getModule: () => Promise<WebAssembly.Module>;
-  if (wasm !== undefined) {
-    key = `custom:${Math.random()}`;
-    getModule = () => compileFrom(wasm);
-  } else {
-    const useSimd = simd ?? simdSupported();
-    if (useSimd && !simdSupported()) {
-      throw new RuntimeSupportError('init({ simd: true }): this host does not support WebAssembly SIMD128. Omit the option to fall back to the scalar build.');
-    }
-    const variant = useSimd ? 'simd' : 'scalar';
-    key = `${variant}:${initialPages}`;
-    getModule = () => {
-      let p = moduleCache.get(variant);
-      if (!p) {
-        // the scalar module is its own chunk, fetched only on hosts without SIMD128 (or when asked)
-        p = useSimd
-          ? WebAssembly.compile(decodeBase64(SIMD_WASM_BASE64))
-          : import('./wasm-scalar.generated.js').then((m) => WebAssembly.compile(decodeBase64(m.SCALAR_WASM_BASE64)));
-        moduleCache.set(variant, p);
-      }
-      return p;
-    };
-  }
+  const o = checkOptions(options, INIT_KEYS, 'init');
+  const { key, getModule } = moduleFor(o, 'init');
   let rt = runtimeCache.get(key);
   if (!rt) {
-    rt = getModule().then((m) => instantiate(m, initialPages));
+    rt = getModule().then((m) => instantiate(m, o.initialPages ?? 64));
     runtimeCache.set(key, rt);
     rt.catch(() => runtimeCache.delete(key));
   }
   current = await rt;
   return current;
+}
+
+/**
+ * @internal A fresh runtime with its own memory (never cached, never made current; pass it to
+ * models as `runtime`). Takes the options of {@link init} plus test-only `guardBands`.
+ *
+ * @example
+ * ```ts
+ * const rt = await createRuntime({ guardBands: true });
+ * const m = new Sequential({ inputShape: [4], layers: [dense(2)], runtime: rt });
+ * // ... train ...
+ * rt.arena.checkGuards(); rt.arena.checkFreed(); // throw GuardBandError on an out-of-bounds write
+ * ```
+ */
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const o = checkOptions(options, [...INIT_KEYS, 'guardBands'], 'createRuntime');
+  if (o.guardBands !== undefined && typeof o.guardBands !== 'boolean') {
+    throw new OptionError('guardBands', `createRuntime: option guardBands = ${String(o.guardBands)}; expected true, false or undefined.`);
+  }
+  const { getModule } = moduleFor(o, 'createRuntime');
+  return instantiate(await getModule(), { initialPages: o.initialPages ?? 64, guardBands: o.guardBands });
+}
+
+function checkOptions(options: unknown, known: readonly string[], where: string): RuntimeOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const got = options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options;
+    throw new OptionError('options', `${where}: options is ${got}; expected an object with the keys ${known.join(', ')} (all optional), or nothing.`);
+  }
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) {
+      const near = known.find((n) => n.toLowerCase() === k.toLowerCase() || editDistance(n.toLowerCase(), k.toLowerCase()) <= 2);
+      throw new OptionError(k, `${where}: unknown option '${k}'; known options are ${known.join(', ')}.${near ? ` Did you mean '${near}'?` : ''}`);
+    }
+  }
+  return options as RuntimeOptions;
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const t = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = t;
+    }
+  }
+  return d[b.length]!;
+}
+
+/** Validates the module options and says where the module comes from (and its cache key). */
+function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: () => Promise<WebAssembly.Module> } {
+  if (typeof WebAssembly !== 'object') throw new RuntimeSupportError(`${where}: this host has no WebAssembly; wasmfit needs it (Node >= 16 or any current browser).`);
+  const { simd, wasm, initialPages = 64 } = o;
+  if (simd !== undefined && typeof simd !== 'boolean') throw new OptionError('simd', `${where}: option simd = ${String(simd)}; expected true, false or undefined.`);
+  if (!Number.isInteger(initialPages) || initialPages < 16 || initialPages > 65536) {
+    throw new OptionError('initialPages', `${where}: option initialPages = ${initialPages}; expected an integer in [16, 65536] (the kernels need 16 pages for their stack and data).`);
+  }
+  if (wasm !== undefined) {
+    if (!(wasm instanceof WebAssembly.Module) && !(wasm instanceof URL) && typeof wasm !== 'string' && !isBufferSource(wasm)) {
+      throw new OptionError('wasm', `${where}: option wasm is ${wasm === null ? 'null' : typeof wasm}; expected the module bytes (ArrayBuffer or typed array), a URL or a compiled WebAssembly.Module.`);
+    }
+    return { key: `custom:${Math.random()}`, getModule: () => compileFrom(wasm) };
+  }
+  const useSimd = simd ?? simdSupported();
+  if (useSimd && !simdSupported()) {
+    throw new RuntimeSupportError(`${where}({ simd: true }): this host does not support WebAssembly SIMD128. Omit the option to fall back to the scalar build.`);
+  }
+  const variant = useSimd ? 'simd' : 'scalar';
+  return {
+    key: `${variant}:${initialPages}`,
+    getModule: () => {
+      let p = moduleCache.get(variant);
+      if (!p) {
+        // the scalar module is its own chunk, fetched only on hosts without SIMD128 (or when asked)
+        p = useSimd
+          ? compileBytes(decodeBase64(SIMD_WASM_BASE64), false)
+          : import('./wasm-scalar.generated.js').then((m) => compileBytes(decodeBase64(m.SCALAR_WASM_BASE64), false));
+        moduleCache.set(variant, p);
+        // a failed compile (e.g. a CSP that forbids WebAssembly) is not remembered
+        p.catch(() => moduleCache.delete(variant));
+      }
+      return p;
+    },
+  };
 }
 
 /** The runtime that the last `init()` made current. Throws when `init()` has not run. */

@@ -42,6 +42,7 @@ import type { FitOptions } from '../model/fit.js';
 import type { History } from '../model/callbacks.js';
 import type { Sequential } from '../model/sequential.js';
 import { plotSeries, type PlotOptions, type Series } from '../plot/index.js';
+import { checkTrialSpec } from '../worker/spec.js';
 import { inProcessTrainer, modelFromSpec, type Trainer, type TrialJob, type TrialSpec } from './trainer.js';
 
 export { inProcessTrainer } from './trainer.js';
@@ -285,7 +286,9 @@ export interface RandomSearchOptions<S extends Space> {
    * `fitInWorker` model spec and fit options), so trials can run in workers
    * (`runner: workerRunner({ concurrency })` from `wasmfit/worker`) as well as in this process,
    * with bit-identical results for the same seeds. `model.seed` and `fit.seed` default to the
-   * trial's seed.
+   * trial's seed. Each returned spec is checked before its trial trains, the same way whatever the
+   * runner: unknown keys in it, its `model` or its `fit` are refused with an {@link OptionError}
+   * listing the valid keys.
    */
   spec?: (config: ConfigOf<S>, ctx: { seed: number; trial: number }) => TrialSpec | Promise<TrialSpec>;
   /** The training data of every trial; validation from `validationData` (or the trial's own fit options). */
@@ -422,12 +425,9 @@ export async function randomSearch<S extends Space>(options: RandomSearchOptions
     const t0 = Date.now();
     const config = task.config as ConfigOf<S>;
     const s = await spec!(config, { seed: task.seed, trial: task.index });
-    if (!s || typeof s !== 'object' || !s.model || typeof s.model !== 'object') throw new OptionError('spec', `${W}: spec returned ${JSON.stringify(s)}; return { model: { inputShape, layers, optimizer, loss }, fit? }.`);
-    if (s.fit !== undefined && (typeof s.fit !== 'object' || s.fit === null)) throw new OptionError('spec', `${W}: spec returned fit = ${JSON.stringify(s.fit)}; expected an object of fit options.`);
+    // the same check fitInWorker applies to its spec, before any trainer (or worker) starts
+    checkTrialSpec(s, W);
     const fit = { seed: task.seed, ...(s.fit ?? {}) } as TrialJob['fit'];
-    for (const k of ['epochs', 'initialEpoch', 'earlyStopping', 'callbacks', 'worker'] as const) {
-      if ((fit as Record<string, unknown>)[k] !== undefined) throw new OptionError(k, `${W}: spec fit.${k} is set by the search (budget.epochs, budget.earlyStopping) or the runner; remove it.`);
-    }
     fit.epochs = epochs;
     if (es) fit.earlyStopping = { monitor: metric, mode, patience: es.patience ?? 2, minDelta: es.minDelta ?? 0 };
     if (data!.validationData && !fit.validationData && !fit.validationSplit) fit.validationData = data!.validationData;

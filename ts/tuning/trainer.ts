@@ -13,6 +13,7 @@ import { Sequential, type WeightTensor } from '../model/sequential.js';
 import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
 import { plateauFromJSON, scheduleFromJSON } from '../schedules/json.js';
 import type { WorkerFitOptions, WorkerModelSpec } from '../worker/index.js';
+import { checkKeys, checkModelSpec, TRIAL_FIT_KEYS } from '../worker/spec.js';
 
 /** Fit options a {@link TrialSpec} may set: `fitInWorker`'s serializable options minus what the search controls (epochs, early stopping) and the worker's own settings. */
 export type TrialFitOptions = Omit<WorkerFitOptions, 'epochs' | 'initialEpoch' | 'earlyStopping' | 'batchEventMs' | 'epochWeights' | 'epochPredict' | 'yieldEveryMs' | 'worker'>;
@@ -24,6 +25,7 @@ export type TrialFitOptions = Omit<WorkerFitOptions, 'epochs' | 'initialEpoch' |
  * Schedules and plateau reducers must be built from options only (no user functions).
  */
 export interface TrialSpec {
+  // keys checked by checkTrialSpec (ts/worker/spec.ts): keep TRIAL_SPEC_KEYS / TRIAL_FIT_KEYS in step
   model: WorkerModelSpec;
   fit?: TrialFitOptions;
 }
@@ -71,6 +73,10 @@ function plateauOf(p: Plateau | PlateauConfig): Plateau {
  * options describe (early stopping, plateau reduction, terminate-on-NaN, in that order).
  */
 export const inProcessTrainer: Trainer = async (job, x, y) => {
+  const T = 'inProcessTrainer';
+  if (!job || typeof job !== 'object' || !job.fit || typeof job.fit !== 'object') throw new OptionError('job', `${T}: pass a trial job { model, fit }.`);
+  checkModelSpec(job.model, T, 'job.model');
+  checkKeys(job.fit, [...TRIAL_FIT_KEYS, 'epochs', 'earlyStopping'], T, 'job.fit');
   const model = modelFromSpec(job.model);
   try {
     const { schedule, earlyStopping: es, reduceLROnPlateau: rp, terminateOnNaN: tn, ...plain } = job.fit;

@@ -4,6 +4,7 @@
  */
 import { OptionError, RuntimeSupportError } from '../errors/index.js';
 import { type FitJob, fitInWorker, type WorkerOptions } from '../worker/index.js';
+import { checkStartTimeout } from '../worker/spec.js';
 import type { TrialOutcome, TrialRunner, TrialTask } from './index.js';
 import type { Trainer } from './trainer.js';
 
@@ -14,7 +15,7 @@ export interface WorkerRunnerOptions {
    * when the host reports it (browsers, Node >= 21), else 2.
    */
   concurrency?: number;
-  /** Options of every trial's worker (`init`, `url`; see `fitInWorker`). `transfer` is not allowed: the data is shared by every trial. */
+  /** Options of every trial's worker (`init`, `url`, `startTimeoutMs`; see `fitInWorker`). `transfer` is not allowed: the data is shared by every trial. */
   worker?: Omit<WorkerOptions, 'transfer'>;
 }
 
@@ -60,8 +61,9 @@ export function workerRunner(options: WorkerRunnerOptions = {}): TrialRunner {
   if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) throw new OptionError('concurrency', `${W}: concurrency = ${String(options.concurrency)}; expected a positive integer (trials training at once).`);
   const wo = options.worker;
   if (wo !== undefined) {
-    if (!wo || typeof wo !== 'object') throw new OptionError('worker', `${W}: worker must be an object { init, url }.`);
-    for (const k of Object.keys(wo)) if (k !== 'init' && k !== 'url') throw new OptionError(`worker.${k}`, `${W}: unknown option 'worker.${k}'; known: init, url (the data is shared by every trial, so it is never transferred).`);
+    if (!wo || typeof wo !== 'object') throw new OptionError('worker', `${W}: worker must be an object { init, url, startTimeoutMs }.`);
+    for (const k of Object.keys(wo)) if (k !== 'init' && k !== 'url' && k !== 'startTimeoutMs') throw new OptionError(`worker.${k}`, `${W}: unknown option 'worker.${k}'; known: init, url, startTimeoutMs (the data is shared by every trial, so it is never transferred).`);
+    checkStartTimeout(wo.startTimeoutMs, W);
   }
 
   const runner = async (tasks: readonly TrialTask[], run: (task: TrialTask, trainer?: Trainer) => Promise<TrialOutcome>): Promise<TrialOutcome[]> => {

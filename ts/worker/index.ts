@@ -28,6 +28,7 @@ import type { CompileOptions, WeightTensor } from '../model/sequential.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
 import type { InitOptions } from '../runtime/loader.js';
 import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
+import { checkModelSpec, checkStartTimeout } from './spec.js';
 import { type FromWorker, type PackedFeatures, type PackedTargets, type StartMessage, type WireTensor, fromWireError } from './protocol.js';
 
 /** The model to build inside the worker: the `Sequential` constructor options plus `compile`'s. */
@@ -82,7 +83,16 @@ export interface WorkerOptions {
    * arrays become detached, length 0). Default false: copies are transferred.
    */
   transfer?: boolean;
+  /**
+   * How long (ms) the worker may take to start: from spawning it until it has loaded the kernel
+   * module and reported `ready`. A worker that does not answer in time is terminated and
+   * `job.result` rejects with a {@link RuntimeSupportError} naming this option. Default 30000;
+   * `Infinity` waits forever.
+   */
+  startTimeoutMs?: number;
 }
+
+export { DEFAULT_START_TIMEOUT_MS } from './spec.js';
 
 /** Events of a {@link FitJob}. */
 export interface FitJobEvents {
@@ -115,17 +125,35 @@ export interface WorkerFitResult {
   simd: boolean;
 }
 
-/** A training run in a worker. */
+/**
+ * A training run in a worker. Its outcome can be consumed through any of its surfaces — `result`,
+ * the async iterator, or the `'error'` event — and a failure reaches every one of them; consuming
+ * one and ignoring the others never produces an unhandled promise rejection.
+ */
 export interface FitJob {
-  /** Resolves when training ends; rejects with the typed error the worker raised (e.g. `ShapeError`). */
+  /**
+   * Resolves when training ends; rejects with the typed error the worker raised (e.g. `ShapeError`),
+   * a {@link RuntimeSupportError} when the worker does not start within `worker.startTimeoutMs`,
+   * dies (exits, crashes) or breaks the protocol, or the error an event listener threw. A rejection
+   * nobody awaits is not reported as unhandled (use the iterator or `on('error')` instead if you like).
+   */
   readonly result: Promise<WorkerFitResult>;
   /** Asks the worker to stop at the next batch boundary; `result` then resolves with status `'cancelled'`. */
   cancel(): void;
-  /** Subscribes to an event; returns an unsubscribe function. */
+  /**
+   * Subscribes to an event; returns an unsubscribe function. A listener that throws ends the job
+   * (the worker is terminated) with that error.
+   */
   on<K extends keyof FitJobEvents>(type: K, listener: (event: FitJobEvents[K]) => void): () => void;
   /**
-   * Every event in order, ending when training ends (throws the job's error if it fails). Events
-   * are buffered from the moment the iterator is created.
+   * Subscribes to the job's failure (the error `result` rejects with); called once, after the last
+   * event. Listeners added after the job ended are not called (`await job.result` still rejects).
+   */
+  on(type: 'error', listener: (error: Error) => void): () => void;
+  /**
+   * Every event in order, ending when training ends (throws the job's error if it fails, also when
+   * the iterator is created after the job failed). Events are buffered from the moment the
+   * iterator is created.
    */
   [Symbol.asyncIterator](): AsyncIterator<FitJobEvent>;
 }
@@ -215,12 +243,76 @@ function inputColumns(shape: unknown): number {
 
 const defaultWorkerUrl = (): URL => new URL('./worker-thread.mjs', import.meta.url);
 
+const WORKER_KEYS = ['init', 'url', 'transfer', 'startTimeoutMs'];
+
+const STATUSES = new Set(['completed', 'stopped', 'cancelled', 'nonFinite']);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isNum = (v: unknown): v is number => typeof v === 'number';
+const isWireTensor = (t: unknown): boolean => isObj(t) && typeof t.name === 'string' && Array.isArray(t.shape) && t.data instanceof Float32Array;
+const isTensors = (v: unknown): boolean => Array.isArray(v) && v.every(isWireTensor);
+
+/** Whether `m` is a message of the worker protocol with the fields the main thread reads. */
+function wellFormed(m: unknown): m is FromWorker {
+  if (!isObj(m)) return false;
+  switch (m.type) {
+    case 'ready':
+      return typeof m.simd === 'boolean';
+    case 'trainBegin':
+      return isNum(m.epochs) && isNum(m.steps) && isNum(m.samples);
+    case 'batch':
+      return isNum(m.epoch) && isNum(m.batch) && isNum(m.steps) && isObj(m.logs);
+    case 'epoch': {
+      const p = m.predictions;
+      return isNum(m.epoch) && isObj(m.logs) && (m.weights === null || isTensors(m.weights)) && (p === null || (isObj(p) && p.data instanceof Float32Array && Array.isArray(p.shape)));
+    }
+    case 'done': {
+      const h = m.history;
+      return typeof m.status === 'string' && STATUSES.has(m.status) && isObj(h) && Array.isArray(h.epoch) && isObj(h.history) && isTensors(m.weights);
+    }
+    case 'error':
+      return isObj(m.error) && typeof m.error.message === 'string';
+    default:
+      return false;
+  }
+}
+
+function preview(m: unknown): string {
+  try {
+    const s = isObj(m) ? `{ type: ${JSON.stringify(m.type)}${Object.keys(m).length > 1 ? ', …' : ''} }` : typeof m === 'string' ? JSON.stringify(m.slice(0, 40)) : String(m);
+    return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+  } catch {
+    return typeof m;
+  }
+}
+
 interface Port {
   post(msg: unknown, transfer?: ArrayBuffer[]): void;
   terminate(): void;
 }
 
-async function spawn(url: URL, onMessage: (m: FromWorker) => void, onFail: (e: Error) => void): Promise<Port> {
+/**
+ * Node workers inherit the parent's `execArgv`; `node --input-type=module -e '…'` makes every
+ * worker fail ("--input-type can only be used with string input"). Drop the flags that only
+ * apply to the parent's own entry point; keep the rest (e.g. --experimental-*, --max-old-space-size).
+ */
+function workerExecArgv(): { execArgv?: string[] } {
+  const argv = (globalThis as { process?: { execArgv?: string[] } }).process?.execArgv;
+  if (!Array.isArray(argv) || !argv.some((a) => a === '--input-type' || a.startsWith('--input-type='))) return {};
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--input-type=')) continue;
+    if (a === '--input-type' || a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
+      i++; // and its value
+      continue;
+    }
+    if (a.startsWith('--eval=') || a.startsWith('--print=')) continue;
+    out.push(a);
+  }
+  return { execArgv: out };
+}
+
+async function spawn(url: URL, onMessage: (m: unknown) => void, onFail: (e: Error) => void): Promise<Port> {
   const W = (globalThis as { Worker?: typeof Worker }).Worker;
   if (typeof W === 'function') {
     let w: Worker;
@@ -229,7 +321,7 @@ async function spawn(url: URL, onMessage: (m: FromWorker) => void, onFail: (e: E
     } catch (e) {
       throw new RuntimeSupportError(`fitInWorker: cannot start a module worker from ${url.href} (${(e as Error).message}). Serve dist/worker-thread.mjs from the page's origin, or pass worker.url.`);
     }
-    w.addEventListener('message', (e: MessageEvent) => onMessage(e.data as FromWorker));
+    w.addEventListener('message', (e: MessageEvent) => onMessage(e.data as unknown));
     w.addEventListener('error', (e: ErrorEvent) => {
       e.preventDefault?.();
       onFail(new RuntimeSupportError(`fitInWorker: the worker script ${url.href} failed to load or run (${e.message || 'no details'}). Serve dist/worker-thread.mjs (and dist/chunks) from the page's origin, or pass worker.url.`));
@@ -243,8 +335,14 @@ async function spawn(url: URL, onMessage: (m: FromWorker) => void, onFail: (e: E
   } catch {
     throw new RuntimeSupportError('fitInWorker: this host has neither Web Workers nor node:worker_threads.');
   }
-  const w = new wt.Worker(url);
-  w.on('message', (m: FromWorker) => onMessage(m));
+  let w: import('node:worker_threads').Worker;
+  try {
+    w = new wt.Worker(url, workerExecArgv());
+  } catch (e) {
+    throw new RuntimeSupportError(`fitInWorker: cannot start a worker from ${url.href} (${(e as Error).message}). Pass worker.url as a file: URL of wasmfit's worker-thread.mjs.`);
+  }
+  w.on('message', (m: unknown) => onMessage(m));
+  w.on('messageerror', () => onFail(new RuntimeSupportError('fitInWorker: a message from the worker could not be deserialized.')));
   w.on('error', (e: Error) => onFail(new RuntimeSupportError(`fitInWorker: the worker ${url.href} failed: ${e.message}`)));
   w.on('exit', (code) => onFail(new RuntimeSupportError(`fitInWorker: the worker exited (code ${code}) before training finished.`)));
   return { post: (m, t) => w.postMessage(m, t ?? []), terminate: () => void w.terminate() };
@@ -261,26 +359,27 @@ async function spawn(url: URL, onMessage: (m: FromWorker) => void, onFail: (e: E
  * terminated when the job ends.
  *
  * Throws synchronously ({@link OptionError}, {@link ShapeError}) for what can be checked here
- * (unknown options, a schedule with user functions, ragged rows); everything else is validated by
- * the worker and rejects `job.result` with the same typed error `fit` would throw.
+ * (unknown spec keys or options — the message lists the valid ones —, a schedule with user
+ * functions, ragged rows), before any worker starts; everything else is validated by the worker
+ * and rejects `job.result` with the same typed error `fit` would throw (class and `code` kept).
+ * A worker that does not report ready within `worker.startTimeoutMs` (default 30 s), dies, or
+ * sends a message outside the protocol fails the job with a {@link RuntimeSupportError}.
  */
 export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Features, options: WorkerFitOptions = {}): FitJob {
   const W = 'fitInWorker';
-  if (!spec || typeof spec !== 'object') throw new OptionError('spec', `${W}: pass a model spec { inputShape, layers, optimizer, loss }.`);
+  checkModelSpec(spec, W);
   if (!options || typeof options !== 'object') throw new OptionError('options', `${W}: options must be an object.`);
   for (const k of Object.keys(options)) {
     if (k === 'callbacks') throw new OptionError('callbacks', `${W}: callbacks cannot cross to a worker; use the earlyStopping / terminateOnNaN / reduceLROnPlateau options and the job's events.`);
     if (!OPTION_KEYS.has(k)) throw new OptionError(k, `${W}: unknown option '${k}'; known options are ${[...OPTION_KEYS].join(', ')}.`);
   }
   const cols = inputColumns(spec.inputShape);
-  if (!Array.isArray(spec.layers)) throw new OptionError('layers', `${W}: spec.layers must be an array of layer configs (dense(...), dropout(rate), ...).`);
-  if (!spec.optimizer || typeof spec.optimizer !== 'object' || typeof (spec.optimizer as { type?: unknown }).type !== 'string') {
-    throw new OptionError('optimizer', `${W}: spec.optimizer = ${String(spec.optimizer)}; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
-  }
   const wo = options.worker ?? {};
+  if (!wo || typeof wo !== 'object') throw new OptionError('worker', `${W}: worker must be an object { init, url, transfer, startTimeoutMs }.`);
   for (const k of Object.keys(wo)) {
-    if (k !== 'init' && k !== 'url' && k !== 'transfer') throw new OptionError(`worker.${k}`, `${W}: unknown option 'worker.${k}'; known: init, url, transfer.`);
+    if (!WORKER_KEYS.includes(k)) throw new OptionError(`worker.${k}`, `${W}: unknown option 'worker.${k}'; known: ${WORKER_KEYS.join(', ')}.`);
   }
+  const startTimeoutMs = checkStartTimeout(wo.startTimeoutMs, W);
   const bem = options.batchEventMs;
   if (bem !== undefined && (typeof bem !== 'number' || !(bem >= 0))) throw new OptionError('batchEventMs', `${W}: batchEventMs = ${String(bem)}; expected a number of ms >= 0.`);
   const schedule = options.schedule === undefined ? null : scheduleJson(options.schedule);
@@ -295,9 +394,6 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
     plateau = { config, ...(r.monitor !== undefined ? { monitor: r.monitor } : {}) };
   }
   const weightsIn = spec.weights;
-  if (weightsIn !== undefined && (!Array.isArray(weightsIn) || !weightsIn.every((w) => w && w.data instanceof Float32Array))) {
-    throw new OptionError('weights', `${W}: spec.weights must be the array getWeights() returns ({ data: Float32Array } per tensor).`);
-  }
   const sw = options.sampleWeight;
   if (sw !== undefined && !(sw instanceof Float32Array) && !Array.isArray(sw)) {
     throw new OptionError('sampleWeight', `${W}: sampleWeight must be a Float32Array or number[] with one weight per sample.`);
@@ -336,53 +432,108 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
     epochPredict: options.epochPredict !== undefined ? pk.features(options.epochPredict, cols, `${W} (epochPredict)`) : null,
   };
   const listeners = new Map<string, Set<(e: FitJobEvent) => void>>();
+  const errorListeners = new Set<(e: Error) => void>();
   const queues = new Set<{ push(e: FitJobEvent | null, err?: Error): void }>();
   let port: Port | null = null;
   let finished = false;
+  let failure: Error | undefined;
   let simdUsed = false;
   let cancelRequested = false;
+  let startTimer: ReturnType<typeof setTimeout> | undefined;
   let resolve!: (r: WorkerFitResult) => void;
   let reject!: (e: Error) => void;
   const result = new Promise<WorkerFitResult>((res, rej) => {
     resolve = res;
     reject = rej;
   });
-  const emit = (e: FitJobEvent): void => {
-    for (const fn of listeners.get(e.type) ?? []) fn(e);
-    for (const q of queues) q.push(e);
+  // The job's failure reaches whoever awaits `result`, iterates, or listens to 'error'. A caller
+  // who consumes only one surface must not have the others reported as unhandled rejections
+  // (R18: `for await` caught the error, then the process died of `result`'s rejection).
+  result.catch(() => undefined);
+  const clearStartTimer = (): void => {
+    if (startTimer !== undefined) clearTimeout(startTimer);
+    startTimer = undefined;
   };
   const finish = (err: Error | null, r?: WorkerFitResult): void => {
     if (finished) return;
     finished = true;
-    port?.terminate();
-    for (const q of queues) q.push(null, err ?? undefined);
-    if (err) reject(err);
-    else resolve(r!);
+    failure = err ?? undefined;
+    clearStartTimer();
+    try {
+      port?.terminate();
+    } catch {
+      // already gone
+    }
+    for (const q of queues) q.push(null, failure);
+    queues.clear();
+    if (err) {
+      reject(err);
+      for (const fn of errorListeners) {
+        try {
+          fn(err);
+        } catch (e) {
+          // a bug in the caller's error handler: report it as the host reports any uncaught error
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      }
+    } else resolve(r!);
+  };
+  const emit = (e: FitJobEvent): void => {
+    for (const fn of [...(listeners.get(e.type) ?? [])]) {
+      fn(e); // a throwing listener ends the job (see onMessage)
+      if (finished) return;
+    }
+    for (const q of queues) q.push(e);
   };
   const tensors = (ws: WireTensor[]): WeightTensor[] => ws.map((w) => ({ name: w.name, shape: w.shape, data: w.data }));
-  const onMessage = (m: FromWorker): void => {
+  const onMessage = (raw: unknown): void => {
     if (finished) return;
-    switch (m.type) {
-      case 'ready':
-        simdUsed = m.simd;
-        emit(m);
-        break;
-      case 'trainBegin':
-      case 'batch':
-        emit(m);
-        break;
-      case 'epoch':
-        emit({ type: 'epoch', epoch: m.epoch, logs: m.logs, weights: m.weights ? tensors(m.weights) : null, predictions: m.predictions });
-        break;
-      case 'done':
-        finish(null, { history: m.history, weights: tensors(m.weights), status: m.status, simd: simdUsed });
-        break;
-      case 'error':
-        finish(fromWireError(m.error));
-        break;
+    if (!wellFormed(raw)) {
+      finish(new RuntimeSupportError(`${W}: the worker sent a malformed message ${preview(raw)}; expected wasmfit's worker protocol. Check that worker.url is the worker-thread.mjs of this wasmfit build.`));
+      return;
+    }
+    const m = raw;
+    try {
+      switch (m.type) {
+        case 'ready':
+          clearStartTimer();
+          simdUsed = m.simd;
+          emit(m);
+          break;
+        case 'trainBegin':
+        case 'batch':
+          emit(m);
+          break;
+        case 'epoch':
+          emit({ type: 'epoch', epoch: m.epoch, logs: m.logs, weights: m.weights ? tensors(m.weights) : null, predictions: m.predictions });
+          break;
+        case 'done':
+          finish(null, { history: m.history, weights: tensors(m.weights), status: m.status, simd: simdUsed });
+          break;
+        case 'error':
+          finish(fromWireError(m.error));
+          break;
+      }
+    } catch (e) {
+      // an event listener threw: the job ends with the caller's error
+      finish(e instanceof Error ? e : new Error(String(e)));
     }
   };
   const url = wo.url !== undefined ? new URL(String(wo.url), (globalThis as { location?: { href: string } }).location?.href) : defaultWorkerUrl();
+  // setTimeout holds at most 2^31 - 1 ms (about 24.8 days); longer limits wait forever
+  if (startTimeoutMs <= 2_147_483_647) {
+    startTimer = setTimeout(() => {
+      finish(
+        new RuntimeSupportError(
+          `${W}: the worker did not start within ${startTimeoutMs} ms (no 'ready' message from ${url.href}). ` +
+            `If the host is slow to load it, raise the limit with the option worker: { startTimeoutMs: ${Math.max(startTimeoutMs * 4, 120_000)} } (Infinity waits forever); ` +
+            `otherwise check that worker.url is wasmfit's worker-thread.mjs.`,
+        ),
+      );
+    }, startTimeoutMs);
+  }
   spawn(url, onMessage, (e) => finish(e)).then(
     (p) => {
       port = p;
@@ -390,10 +541,19 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
         p.terminate();
         return;
       }
-      p.post(start, [...pk.transfer]);
-      if (cancelRequested) p.post({ type: 'cancel' });
+      try {
+        p.post(start, [...pk.transfer]);
+        if (cancelRequested) p.post({ type: 'cancel' });
+      } catch (e) {
+        finish(
+          new OptionError(
+            'spec',
+            `${W}: the spec and options could not be sent to the worker (${(e as Error).name}: ${(e as Error).message}); they must be plain data (numbers, strings, plain objects, typed arrays), without functions or class instances.`,
+          ),
+        );
+      }
     },
-    (e: Error) => finish(e),
+    (e: unknown) => finish(e instanceof RuntimeSupportError ? e : new RuntimeSupportError(`${W}: cannot start the worker ${url.href} (${e instanceof Error ? e.message : String(e)}).`)),
   );
 
   return {
@@ -401,9 +561,18 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
     cancel() {
       if (finished) return;
       cancelRequested = true;
-      port?.post({ type: 'cancel' });
+      try {
+        port?.post({ type: 'cancel' });
+      } catch {
+        // the worker is gone; its exit or error event ends the job
+      }
     },
-    on(type, listener) {
+    on(type: string, listener: (e: never) => void) {
+      if (type === 'error') {
+        const fn = listener as (e: Error) => void;
+        errorListeners.add(fn);
+        return () => errorListeners.delete(fn);
+      }
       const set = listeners.get(type) ?? new Set();
       listeners.set(type, set);
       set.add(listener as (e: FitJobEvent) => void);
@@ -412,7 +581,7 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
     [Symbol.asyncIterator](): AsyncIterator<FitJobEvent> {
       const buffered: FitJobEvent[] = [];
       let ended = finished;
-      let error: Error | undefined;
+      let error: Error | undefined = finished ? failure : undefined;
       let wake: (() => void) | null = null;
       const q = {
         push(e: FitJobEvent | null, err?: Error) {
@@ -431,7 +600,11 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
             if (buffered.length > 0) return { value: buffered.shift()!, done: false };
             if (ended) {
               queues.delete(q);
-              if (error) throw error;
+              if (error) {
+                const e = error;
+                error = undefined; // thrown once; later next() calls report the end
+                throw e;
+              }
               return { value: undefined, done: true };
             }
             await new Promise<void>((r) => (wake = r));
@@ -440,6 +613,8 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
         async return(): Promise<IteratorResult<FitJobEvent>> {
           queues.delete(q);
           ended = true;
+          error = undefined;
+          buffered.length = 0;
           return { value: undefined, done: true };
         },
       };

@@ -5,8 +5,10 @@
  * @internal
  */
 import {
+  BusyError,
   DisposedError,
   FormatError,
+  MemoryError,
   NonFiniteError,
   NotInitializedError,
   OptionError,
@@ -89,38 +91,59 @@ export interface WireError {
   message: string;
   code?: ErrorCode;
   option?: string;
+  /** MemoryError's byte counts. */
+  memory?: { requestedBytes: number; committedBytes: number; inUseBytes: number; limitBytes: number };
 }
 
 /** @internal */
 export function toWireError(e: unknown): WireError {
   if (e instanceof WasmfitError) {
-    return { name: e.name, message: e.message, code: e.code, ...(e instanceof OptionError ? { option: e.option } : {}) };
+    return {
+      name: e.name,
+      message: e.message,
+      code: e.code,
+      ...(e instanceof OptionError ? { option: e.option } : {}),
+      ...(e instanceof MemoryError ? { memory: { requestedBytes: e.requestedBytes, committedBytes: e.committedBytes, inUseBytes: e.inUseBytes, limitBytes: e.limitBytes } } : {}),
+    };
   }
   if (e instanceof Error) return { name: e.name, message: e.message };
   return { name: 'Error', message: String(e) };
 }
 
+type FromWire = (w: WireError) => Error;
+
+/**
+ * One entry per {@link ErrorCode} (checked at compile time below), so a code added to
+ * `ts/errors` without a case here fails the build instead of arriving as a plain `Error`.
+ */
+const FROM_WIRE = {
+  E_SHAPE: (w) => new ShapeError(w.message),
+  E_OPTION: (w) => new OptionError(w.option ?? 'options', w.message),
+  E_NON_FINITE: (w) => new NonFiniteError(w.message),
+  E_DISPOSED: (w) => new DisposedError(w.message),
+  E_FORMAT: (w) => new FormatError(w.message),
+  E_RUNTIME_SUPPORT: (w) => new RuntimeSupportError(w.message),
+  E_NOT_INITIALIZED: (w) => new NotInitializedError(w.message),
+  E_BUSY: (w) => new BusyError(w.message),
+  // guard bands exist only on test runtimes (ts/runtime/arena.ts); the code and name survive
+  E_GUARD_BAND: (w) => {
+    const e = new WasmfitError('E_GUARD_BAND', w.message);
+    e.name = 'GuardBandError';
+    return e;
+  },
+  E_MEMORY: (w) => new MemoryError(w.message, w.memory ?? { requestedBytes: NaN, committedBytes: NaN, inUseBytes: NaN, limitBytes: NaN }),
+} satisfies Record<string, FromWire>;
+
+// compile-time exhaustiveness: fails to build when ErrorCode has a code FROM_WIRE lacks
+type MissingWireCodes = Exclude<ErrorCode, keyof typeof FROM_WIRE>;
+const exhaustive: [MissingWireCodes] extends [never] ? true : MissingWireCodes = true;
+void exhaustive;
+
 /** Rebuilds the typed error class from its wire form. @internal */
 export function fromWireError(w: WireError): Error {
-  switch (w.code) {
-    case 'E_SHAPE':
-      return new ShapeError(w.message);
-    case 'E_OPTION':
-      return new OptionError(w.option ?? 'options', w.message);
-    case 'E_NON_FINITE':
-      return new NonFiniteError(w.message);
-    case 'E_DISPOSED':
-      return new DisposedError(w.message);
-    case 'E_FORMAT':
-      return new FormatError(w.message);
-    case 'E_RUNTIME_SUPPORT':
-      return new RuntimeSupportError(w.message);
-    case 'E_NOT_INITIALIZED':
-      return new NotInitializedError(w.message);
-    default: {
-      const e = new Error(w.message);
-      e.name = w.name;
-      return e;
-    }
-  }
+  const make = typeof w.code === 'string' && Object.prototype.hasOwnProperty.call(FROM_WIRE, w.code) ? (FROM_WIRE as Record<string, FromWire>)[w.code] : undefined;
+  if (make) return make(w);
+  const e = new Error(w.message);
+  e.name = typeof w.name === 'string' && w.name ? w.name : 'Error';
+  return e;
 }

@@ -1,0 +1,80 @@
+// The import graph of ts/ (static `import`/`export … from`, including `import type`, and dynamic
+// `import('…')` of relative paths), and its cycles (strongly connected components with more than
+// one module, or a module importing itself). `node scripts/import-graph.mjs` prints the cycles and
+// exits 1 when there is one; tests/architecture.test.ts runs the same check.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Every .ts file under `dir` (generated files included: they are modules too). */
+function walk(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+const SPEC = /(?:^|[\s;}])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+
+/** `{ files, edges: Map<file, Set<file>> }` with paths relative to the repository root. */
+export function importGraph(root = resolve(here, '..'), src = 'ts') {
+  const files = walk(join(root, src));
+  const edges = new Map();
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    const out = new Set();
+    for (const m of text.matchAll(SPEC)) {
+      const spec = m[1] ?? m[2];
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(f), spec.replace(/\.js$/, '.ts'));
+      const ts = target.endsWith('.ts') ? target : `${target}.ts`;
+      out.add(relative(root, ts));
+    }
+    edges.set(relative(root, f), out);
+  }
+  return { files: [...edges.keys()], edges };
+}
+
+/** Cycles as lists of modules (Tarjan's strongly connected components). */
+export function cycles(edges) {
+  let index = 0;
+  const idx = new Map();
+  const low = new Map();
+  const stack = [];
+  const on = new Set();
+  const out = [];
+  const visit = (v) => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const comp = [];
+      let w;
+      do {
+        w = stack.pop();
+        on.delete(w);
+        comp.push(w);
+      } while (w !== v);
+      if (comp.length > 1 || (edges.get(v) ?? new Set()).has(v)) out.push(comp.sort());
+    }
+  };
+  for (const v of edges.keys()) if (!idx.has(v)) visit(v);
+  return out;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { edges } = importGraph();
+  const found = cycles(edges);
+  for (const c of found) console.log(`cycle: ${c.join(' <-> ')}`);
+  console.log(`${edges.size} modules, ${[...edges.values()].reduce((s, e) => s + e.size, 0)} imports, ${found.length} cycle(s)`);
+  process.exit(found.length ? 1 : 0);
+}

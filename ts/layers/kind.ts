@@ -1,0 +1,108 @@
+/**
+ * What a layer kind is, said once: its parameter tensors (names, shapes, initial values,
+ * penalties, whether the optimizer trains them), its output size, its PyTorch and ONNX mapping and
+ * the fields of its plan record. Every place that walks a model's tensors — allocation,
+ * getWeights/setWeights, checkpoints, model files, safetensors, ONNX, the summary, the plan —
+ * iterates {@link describeStack}'s entries instead of working the layout out again.
+ *
+ * A kind with parameters is one module (`dense.ts`, `batch-norm.ts`, …) exporting a
+ * {@link LayerKind}, registered in `registry.ts`. Dropout and activation layers have no tensors:
+ * they fold into the preceding parameter layer (its record's dropout rate and activation).
+ */
+import type { Initializer } from './initializers.js';
+import type { ActivationName } from '../runtime/abi.js';
+import type { LayerConfig } from './index.js';
+import type { Ptr } from '../runtime/arena.js';
+import type { DenseParams } from '../model/plan.js';
+
+/** One parameter tensor of a layer kind. */
+export interface ParamSpec {
+  /** Keras weight name within the layer (`kernel`, `bias`, `gamma`, `moving_mean`, …). */
+  readonly name: string;
+  /** Shape in wasmfit's (Keras's) layout, e.g. a dense kernel is `[inputs, units]`. */
+  readonly shape: readonly number[];
+  /** Trained by the optimizer (has a gradient and optimizer state); false for running statistics. */
+  readonly trainable: boolean;
+  /** Initial values: an initializer with the fans it uses. */
+  readonly init: { readonly initializer: Initializer; readonly fanIn: number; readonly fanOut: number };
+  /** Keras-convention penalty `l1·Σ|w| + l2·Σw²` (0 for none). */
+  readonly penalty: { readonly l1: number; readonly l2: number };
+  /** The PyTorch state-dict name within the module and whether PyTorch stores it transposed (`[out, in]`). */
+  readonly torch: { readonly name: string; readonly transpose: boolean };
+  /** Values must be >= 0 (a variance). */
+  readonly nonNegative?: boolean;
+}
+
+/** The activation and dropout folded into a parameter layer from the layers after it. */
+export interface Folded {
+  act: ActivationName;
+  alpha: number;
+  dropout: number;
+}
+
+/** A layer kind with parameters. */
+export interface LayerKind<C extends LayerConfig = LayerConfig> {
+  /** The config `type` this kind handles. */
+  readonly type: C['type'];
+  /** Weight-name prefix: tensors are named `<prefix>_<i>/<param>` with `i` counted per kind. */
+  readonly prefix: string;
+  /** Output features for `nIn` input features. */
+  outputSize(config: C, nIn: number): number;
+  /** The parameter tensors, in getWeights order. */
+  params(config: C, nIn: number): ParamSpec[];
+  /** The activation and parameters the layer itself brings (before folding). */
+  folded(config: C): Folded;
+  /**
+   * Training normalizes with statistics of the batch (batch norm): training batches need at least
+   * 2 rows, and full-batch optimizers (L-BFGS, CG) are refused.
+   */
+  readonly usesBatchStatistics?: boolean;
+  /** Extra PyTorch state-dict entries with no wasmfit tensor (e.g. `num_batches_tracked`). */
+  readonly torchExtras?: readonly string[];
+  /** A short note for the summary row (e.g. `maxNorm 3`). */
+  note?(config: C): string;
+  /**
+   * The fields of the layer's plan record, from its value and gradient blocks (in `params`
+   * order); `scratch(n)` allocates a per-layer buffer the kernel needs (freed with the model).
+   */
+  record(config: C, entry: StackEntry, values: readonly Ptr[], grads: readonly (Ptr | null)[], scratch: (n: number) => Ptr): DenseParams;
+}
+
+/** One parameter tensor of a concrete model: its spec plus its full names. */
+export interface StackParam extends ParamSpec {
+  /** `<prefix>_<i>/<param>`, as getWeights names it. */
+  readonly fullName: string;
+  /** The PyTorch `nn.Sequential` state-dict key (`<module index>.<name>`). */
+  readonly torchKey: string;
+}
+
+/** One parameter layer of a concrete model. */
+export interface StackEntry {
+  readonly kind: LayerKind;
+  readonly config: LayerConfig;
+  /** Index among the layers of this kind (`dense_0`, `dense_1`, …). */
+  readonly index: number;
+  /** Position in the layer list. */
+  readonly position: number;
+  readonly nIn: number;
+  readonly nOut: number;
+  /** The activation and dropout of this layer after folding the activation/dropout layers after it. */
+  readonly folded: Folded;
+  readonly params: readonly StackParam[];
+  /** PyTorch state-dict keys with no wasmfit tensor. */
+  readonly torchExtras: readonly string[];
+}
+
+/**
+ * A parameter layer of a live model: its stack entry, one value block per parameter (in
+ * `entry.params` order), one gradient block per trainable parameter, and its plan record fields.
+ * @internal
+ */
+export interface BoundLayer {
+  readonly entry: StackEntry;
+  readonly values: readonly Ptr[];
+  /** Gradient blocks, null for parameters the optimizer does not train. */
+  readonly grads: readonly (Ptr | null)[];
+  /** The fields of the layer's plan record (optimizer slots are filled in by the Stepper). */
+  readonly record: DenseParams;
+}

@@ -1,0 +1,363 @@
+/**
+ * The Stepper: what Keras calls the train, test and predict functions. It owns everything a step
+ * touches besides the model's parameters — the optimizer state and its OptArgs record (or the
+ * L-BFGS / CG engine), the compiled plans, the loss and metrics, the step and dropout counters —
+ * and it is the only code that calls the step exports. `Sequential.compile` builds a new one
+ * (before freeing the old, so a failed allocation changes nothing); `fit` drives it directly.
+ *
+ * Two plans with separate buffers: the training plan, owned by the running `fit`, and the
+ * inference plan (predict, evaluate, validation). A `predict` from a fit callback therefore never
+ * touches the memory a training step reads or writes.
+ * @internal
+ */
+import { NonFiniteError, OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from '../errors/index.js';
+import { type Features, type Labels, toClassIds, toFeatures } from '../data/tensor.js';
+import type { OptimizerConfig } from '../optimizers/index.js';
+import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/runtime.js';
+import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
+import { OPT_ARGS, STATUS } from '../runtime/abi.js';
+import type { Ptr } from '../runtime/arena.js';
+import type { Runtime } from '../runtime/loader.js';
+import { FullBatchStepper } from './fullbatch.js';
+import { MetricAccumulator, type ResolvedMetric } from './metrics.js';
+import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
+import type { BoundLayer } from '../layers/kind.js';
+import type { EngineSettings } from '../optimizers/second-order.js';
+
+/** What `compile` resolved: the optimizer (first-order, full-batch or none), loss and metrics. @internal */
+export interface StepperConfig {
+  /** A first-order optimizer, or null (inference only, or full-batch). */
+  optimizer: OptimizerConfig | null;
+  /** L-BFGS / CG: the config and its engine settings. */
+  fullBatch: { config: SecondOrderConfig; settings: EngineSettings } | null;
+  loss: PlanLoss;
+  metrics: ResolvedMetric[];
+}
+
+/** The counters a step consumes; carried over from the previous Stepper when a model is re-compiled. @internal */
+export interface StepCounters {
+  /** 32-bit dropout key of the current fit. */
+  dropSeed: number;
+  /** Dropout counter: one per training step, never reused, so no two steps share masks. */
+  dropCounter: number;
+}
+
+/** The optimizer state a checkpoint holds: the step count, the dropout counters and every state slot. @internal */
+export interface StepperState extends StepCounters {
+  step: number;
+  /** Optimizer state slots, per trainable tensor in getWeights order, slot order s1..s3, named `<weight>/s<k>`. */
+  slots: { name: string; data: Float32Array }[];
+}
+
+type Slots = [Ptr | null, Ptr | null, Ptr | null];
+
+/** @internal */
+export class Stepper {
+  readonly optimizer: OptimizerConfig | null;
+  readonly fullBatch: FullBatchStepper | null;
+  readonly fullBatchConfig: SecondOrderConfig | null;
+  readonly loss: PlanLoss;
+  /** Optimizer steps taken since compile (PyTorch's `state['step']`). */
+  step = 0;
+  dropSeed: number;
+  dropCounter: number;
+  private readonly metrics: ResolvedMetric[];
+  /** Per parameter layer: the layer's blocks with this optimizer's state slots filled in. */
+  private readonly layers: DenseParams[];
+  private readonly batchStatistics: boolean;
+  /** The optimizer state slots in checkpoint order. */
+  private readonly slots: { name: string; ptr: Ptr; n: number }[] = [];
+  private readonly optArgs: Ptr;
+  private readonly blocks: Ptr[] = [];
+  private trainPlan: CompiledPlan | null = null;
+  private inferPlan: CompiledPlan | null = null;
+  private disposed = false;
+
+  /**
+   * Allocates the optimizer state (zero; AdaGrad: `initialAccumulatorValue`) and the OptArgs
+   * record, or the full-batch engine. All or nothing: a failed allocation frees what was taken.
+   */
+  constructor(
+    private readonly rt: Runtime,
+    layers: readonly BoundLayer[],
+    readonly inputs: number,
+    readonly outputs: number,
+    cfg: StepperConfig,
+    counters: StepCounters = { dropSeed: 0, dropCounter: 0 },
+  ) {
+    this.optimizer = cfg.optimizer;
+    this.fullBatchConfig = cfg.fullBatch?.config ?? null;
+    this.loss = cfg.loss;
+    this.metrics = cfg.metrics;
+    this.dropSeed = counters.dropSeed;
+    this.dropCounter = counters.dropCounter;
+    const a = rt.arena;
+    const opt = cfg.optimizer;
+    const need = opt ? stateSlots(opt) : [false, false, false];
+    // all or nothing: a failed allocation frees every block this constructor took (the engine's too)
+    const built = a.atomic(() => {
+      // optimizer state per trainable tensor: zero, AdaGrad's sum at initialAccumulatorValue
+      const slotsOf = (name: string, n: number): Slots =>
+        need.map((on, k) => {
+          if (!on) return null;
+          const p = a.allocF32(n);
+          this.blocks.push(p);
+          a.f32.fill(slotInit(opt!, k), p >>> 2, (p >>> 2) + n);
+          this.slots.push({ name: `${name}/s${k + 1}`, ptr: p, n });
+          return p;
+        }) as Slots;
+      const none: Slots = [null, null, null];
+      const records = layers.map((l): DenseParams => {
+        // the record's w and b are the layer's first and second trainable tensors
+        const [w, b] = l.entry.params.flatMap((p) => (p.trainable ? [slotsOf(p.fullName, p.shape.reduce((x, y) => x * y, 1))] : []));
+        return { ...l.record, ws: w ?? none, bs: b ?? none };
+      });
+      const optArgs = a.alloc(OPT_ARGS.size);
+      this.blocks.push(optArgs);
+      if (opt) writeTemplate(a.view, optArgs, opt);
+      else a.u8.fill(0, optArgs, optArgs + OPT_ARGS.size);
+      if (cfg.fullBatch) {
+        const tensors = layers.flatMap((l) =>
+          l.entry.params.flatMap((p, i) => (p.trainable ? [{ w: l.values[i]!, g: l.grads[i]!, n: p.shape.reduce((x, y) => x * y, 1), l1: p.penalty.l1, l2: p.penalty.l2 }] : [])),
+        );
+        return { records, optArgs, fullBatch: new FullBatchStepper(rt, tensors, outputs, cfg.fullBatch.settings) };
+      }
+      return { records, optArgs, fullBatch: null };
+    });
+    this.layers = built.records;
+    this.optArgs = built.optArgs;
+    this.fullBatch = built.fullBatch;
+    this.batchStatistics = layers.some((l) => l.entry.kind.usesBatchStatistics === true);
+  }
+
+  /** Whether a training step can run (a first-order or full-batch optimizer was compiled). */
+  get trainable(): boolean {
+    return this.optimizer !== null || this.fullBatch !== null;
+  }
+
+  get classification(): boolean {
+    return this.loss.kind === 'softmaxCrossEntropy';
+  }
+
+  /** Whether a layer normalizes with batch statistics (training batches need at least 2 rows). */
+  get usesBatchStatistics(): boolean {
+    return this.batchStatistics;
+  }
+
+  /** Keys of the compiled metrics in the logs (without the `val` prefix). */
+  metricKeys(): string[] {
+    return this.metrics.map((m) => m.key);
+  }
+
+  /** A fresh accumulator for the compiled metrics, or null when there are none. */
+  metricAccumulator(): MetricAccumulator | null {
+    return this.metrics.length ? new MetricAccumulator(this.metrics, this.loss.kind, this.outputs) : null;
+  }
+
+  /** Class ids for softmax cross-entropy, else validated float targets `[rows, outputs]`. */
+  targets(y: Labels | Features, rows: number, where: string): Int32Array | Float32Array {
+    if (this.loss.kind === 'softmaxCrossEntropy') return toClassIds(y as Labels, rows, this.outputs, where);
+    const t = toFeatures(y as Features, this.outputs, `${where} (targets)`);
+    if (t.rows !== rows) throw new ShapeError(`${where}: ${t.rows} target rows for ${rows} samples. Pass one row of ${this.outputs} targets per sample.`);
+    if (this.loss.kind === 'binaryCrossentropy') {
+      t.data.forEach((v, i) => {
+        if (v < 0 || v > 1) throw new OptionError('y', `${where}: binary cross-entropy target ${v} at row ${Math.floor(i / this.outputs)} is outside [0, 1].`);
+      });
+    }
+    return t.data;
+  }
+
+  // ---- training (driven by fit) ----
+
+  /** Makes room for training batches of up to `rows` rows (a larger plan is built before the old one is freed). */
+  reserve(rows: number): void {
+    this.planOf('train', rows);
+  }
+
+  /** Starts a fit's dropout stream: a 32-bit key from the fit seed; the counter keeps running. */
+  keyDropout(seed: number): void {
+    this.dropSeed = (Math.floor(seed) ^ Math.floor(seed / 4294967296)) >>> 0;
+  }
+
+  /** Copies `count` rows (through `idx` when given) of x, targets and weights into the training plan. */
+  load(x: Float32Array, y: Int32Array | Float32Array, idx: Int32Array | null, start: number, count: number, w: Float32Array | null): void {
+    this.writeRows(this.trained(), x, y, idx, start, count, w);
+  }
+
+  /**
+   * One optimizer step on the loaded rows at learning rate `lr`; returns the kernel status. The
+   * step counts only when the kernel updated the weights.
+   */
+  train(n: number, lr: number): number {
+    const plan = this.trained();
+    if (this.fullBatch) {
+      const st = this.fullBatch.step(plan, n, lr);
+      if (st === STATUS.ok) this.step++;
+      return st;
+    }
+    // step-dependent scalars for step t + 1 (f64); the effective rate goes into the plan
+    plan.setLr(writeStep(this.rt.arena.view, this.optArgs, this.optimizer!, this.step + 1, lr));
+    plan.setDropout(this.dropSeed, this.dropCounter++, false);
+    const status = this.rt.k.train_step(plan.plan, plan.x, plan.labels, n);
+    if (status === STATUS.ok) this.step++;
+    return status;
+  }
+
+  /** Σ loss and correct count of the last training step. */
+  results(): { lossSum: number; correct: number } {
+    return this.trained().results();
+  }
+
+  /** Adds the last training step's `n` rows (its outputs as the loss saw them, and its targets). */
+  addTrainMetrics(acc: MetricAccumulator, n: number): void {
+    this.addMetrics(acc, this.trained(), n, true);
+  }
+
+  /** The typed error of a training step's non-OK status; `where` names the position (`fit: epoch 3, batch 17`). */
+  error(status: number, where: string): WasmfitError {
+    return this.stepError(status, this.trained(), where);
+  }
+
+  // ---- inference ----
+
+  /**
+   * Mean loss over `rows` rows in chunks of `batchSize`, the accuracy for softmax cross-entropy
+   * (NaN otherwise), and the metrics into `acc`. A non-finite loss is reported as such, as Keras does.
+   */
+  evaluate(x: Float32Array, y: Int32Array | Float32Array, rows: number, batchSize: number, acc: MetricAccumulator | null = null): { loss: number; accuracy: number } {
+    if (rows === 0) return { loss: NaN, accuracy: NaN };
+    const chunkRows = Math.min(batchSize, rows);
+    const plan = this.planOf('infer', chunkRows);
+    let lossSum = 0;
+    let correct = 0;
+    for (let s = 0; s < rows; s += chunkRows) {
+      const n = Math.min(chunkRows, rows - s);
+      this.writeRows(plan, x, y, null, s, n, null);
+      const status = this.rt.k.eval_step(plan.plan, plan.x, plan.labels, n);
+      if (status !== STATUS.ok && status !== STATUS.nonFiniteLoss) throw this.stepError(status, plan, 'evaluate');
+      if (acc) this.addMetrics(acc, plan, n, false);
+      const r = plan.results();
+      lossSum += r.lossSum;
+      correct += r.correct;
+    }
+    return { loss: lossSum / rows, accuracy: this.classification ? correct / rows : NaN };
+  }
+
+  /**
+   * One forward pass over `rows` rows in chunks of `batchSize`: the model's outputs (softmax /
+   * sigmoid applied as the loss defines). `mc` keeps dropout on, keyed by (`seed`, `sample`, chunk),
+   * independent of training's counters.
+   */
+  predict(x: Float32Array, rows: number, batchSize: number, mc: { seed: number; sample: number } | null): Float32Array {
+    const k = this.outputs;
+    const out = new Float32Array(rows * k);
+    if (rows === 0) return out;
+    const chunkRows = Math.min(batchSize, rows);
+    const plan = this.planOf('infer', chunkRows);
+    let chunk = 0;
+    for (let s = 0; s < rows; s += chunkRows) {
+      const n = Math.min(chunkRows, rows - s);
+      this.writeRows(plan, x, null, null, s, n, null);
+      plan.setDropout((Math.floor(mc?.seed ?? 0) ^ 0x5bd1e995) >>> 0, (mc?.sample ?? 0) * 65536 + chunk++, mc !== null);
+      const status = this.rt.k.predict_step(plan.plan, plan.x, n, plan.out);
+      if (status !== STATUS.ok) throw this.stepError(status, plan, 'predict');
+      out.set(this.rt.arena.f32.subarray(plan.out >>> 2, (plan.out >>> 2) + n * k), s * k);
+    }
+    return out;
+  }
+
+  // ---- checkpoints ----
+
+  /** The step count, dropout counters and a copy of every optimizer state slot (`<weight>/s<k>`). */
+  state(): StepperState {
+    return { step: this.step, dropSeed: this.dropSeed, dropCounter: this.dropCounter, slots: this.slots.map((s) => ({ name: s.name, data: this.rt.arena.readF32(s.ptr, s.n) })) };
+  }
+
+  /** Restores {@link state} output of a Stepper with the same layers and optimizer; checks every slot's name and length first. */
+  restore(s: StepperState, where: string): void {
+    if (!Array.isArray(s.slots) || s.slots.length !== this.slots.length) throw new ShapeError(`${where}: ${Array.isArray(s.slots) ? s.slots.length : 'no'} optimizer state tensors; this optimizer has ${this.slots.length}.`);
+    this.slots.forEach((w, i) => {
+      const g = s.slots[i]!;
+      if (g?.name !== w.name || !(g.data instanceof Float32Array) || g.data.length !== w.n) {
+        throw new ShapeError(`${where}: optimizer state ${i} is ${g?.name} with ${g?.data?.length} values; expected ${w.name} with ${w.n}.`);
+      }
+    });
+    this.slots.forEach((w, i) => this.rt.arena.writeF32(w.ptr, s.slots[i]!.data));
+    this.step = s.step;
+    this.dropSeed = s.dropSeed;
+    this.dropCounter = s.dropCounter;
+  }
+
+  /** Frees the optimizer state, the engine and both plans. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.trainPlan?.dispose();
+    this.inferPlan?.dispose();
+    this.trainPlan = null;
+    this.inferPlan = null;
+    this.fullBatch?.dispose();
+    for (const p of this.blocks) this.rt.arena.free(p);
+    this.blocks.length = 0;
+  }
+
+  // ---- internals ----
+
+  private trained(): CompiledPlan {
+    if (this.trainPlan === null) throw new RuntimeSupportError('train step: no training plan (reserve() was not called, or the model was disposed); this is a wasmfit bug.');
+    return this.trainPlan;
+  }
+
+  /** A plan with room for `rows` rows, replaced by a larger one when needed (built before the old one is freed). */
+  private planOf(which: 'train' | 'infer', rows: number): CompiledPlan {
+    const need = Math.max(1, rows);
+    const old = which === 'train' ? this.trainPlan : this.inferPlan;
+    if (old && old.batchCap >= need) return old;
+    const o = this.optimizer;
+    // all or nothing: a plan that does not fit frees its partial blocks (MemoryError)
+    const plan = this.rt.arena.atomic(() => new CompiledPlan(this.rt, this.layers, need, { args: this.optArgs, clipValue: o?.clipValue ?? 0, clipNorm: o?.clipNorm ?? 0, globalClipNorm: o?.globalClipNorm ?? 0 }, this.loss));
+    old?.dispose();
+    if (which === 'train') this.trainPlan = plan;
+    else this.inferPlan = plan;
+    return plan;
+  }
+
+  private writeRows(plan: CompiledPlan, x: Float32Array, y: Int32Array | Float32Array | null, idx: Int32Array | null, start: number, count: number, w: Float32Array | null): void {
+    const d = this.inputs;
+    const f32 = this.rt.arena.f32;
+    const xo = plan.x >>> 2;
+    const row = (i: number) => (idx === null ? start + i : idx[start + i]!);
+    if (idx === null) f32.set(x.subarray(start * d, (start + count) * d), xo);
+    else for (let i = 0; i < count; i++) f32.set(x.subarray(row(i) * d, row(i) * d + d), xo + i * d);
+    if (y instanceof Int32Array) {
+      const i32 = this.rt.arena.i32;
+      const lo = plan.labels >>> 2;
+      for (let i = 0; i < count; i++) i32[lo + i] = y[row(i)]!;
+    } else if (y instanceof Float32Array) {
+      const k = this.outputs;
+      const lo = plan.labels >>> 2;
+      for (let i = 0; i < count; i++) f32.set(y.subarray(row(i) * k, row(i) * k + k), lo + i * k);
+    }
+    plan.useWeights(w !== null);
+    if (w !== null) {
+      const wo = plan.weights >>> 2;
+      for (let i = 0; i < count; i++) f32[wo + i] = w[row(i)]!;
+    }
+  }
+
+  private addMetrics(acc: MetricAccumulator, plan: CompiledPlan, n: number, training: boolean): void {
+    const k = this.outputs;
+    const a = this.rt.arena;
+    const outPtr = training ? plan.trainOutput : plan.output;
+    const out = a.f32.subarray(outPtr >>> 2, (outPtr >>> 2) + n * k);
+    const y = this.classification ? a.i32.subarray(plan.labels >>> 2, (plan.labels >>> 2) + n) : a.f32.subarray(plan.labels >>> 2, (plan.labels >>> 2) + n * k);
+    acc.add(out, y, n);
+  }
+
+  private stepError(status: number, plan: CompiledPlan, where: string): WasmfitError {
+    if (status === STATUS.nonFiniteLoss) {
+      return new NonFiniteError(`${where}: the loss became ${plan.results().lossSum}; the step was not taken and the weights, optimizer state and batch-norm statistics are those from before it. Lower the learning rate, add gradient clipping (clipNorm) or check the data scale.`);
+    }
+    return new RuntimeSupportError(`${where}: the kernel refused the compiled plan (status ${status}); nothing was changed. This is a wasmfit bug: please report it with the model's summary().`);
+  }
+}
