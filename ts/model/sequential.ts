@@ -19,7 +19,6 @@ import { type FitOptions, fitLoop } from './fit.js';
 import type { FullBatchStepper } from './fullbatch.js';
 import { type ModelTrainingState, Stepper } from './stepper.js';
 
-export type { ModelTrainingState } from './stepper.js';
 import { bindLayers, checkWeights, modelTensors, resolveStack, type SequentialOptions, summaryTable, type WeightTensor } from './weights.js';
 
 export type { SequentialOptions } from './weights.js';
