@@ -41,3 +41,10 @@ describe('published declarations', () => {
     expect(out).toBe('');
   }, 60_000);
 });
+
+describe('source structure', () => {
+  it('Sequential is a facade under 300 lines', () => {
+    const lines = readFileSync('ts/model/sequential.ts', 'utf8').split('\n').length;
+    expect(lines).toBeLessThan(300);
+  });
+});

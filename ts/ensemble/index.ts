@@ -151,7 +151,7 @@ export abstract class Ensemble {
     if (vote !== 'soft' && vote !== 'hard') throw new OptionError('vote', `predictClasses: vote = ${JSON.stringify(vote)}; expected 'soft' or 'hard'.`);
     const proto = this.prototype('predictClasses');
     const binary = proto.outputSize === 1;
-    if (!proto.classification && !(binary && isBinary(proto))) {
+    if (!proto.steps.classification && !(binary && isBinary(proto))) {
       throw new OptionError('loss', 'predictClasses: the members are regressors; use predict(x) (classes need softmaxCrossEntropy, or binaryCrossentropy with one output).');
     }
     const preds = this.memberPredictions(x, options);
@@ -180,7 +180,7 @@ function isBinary(m: Sequential): boolean {
 /** Resolves the data once: features, the model's targets, and the sample weights. */
 function resolveData(proto: Sequential, x: Features, y: Labels | Features, where: string, sampleWeight?: Float32Array | readonly number[]): { x: Float32Array; t: Int32Array | Float32Array; rows: number; w: Float32Array | null } {
   const fx = toFeatures(x, proto.inputSize, where);
-  const t = proto.toTargets(y, fx.rows, where);
+  const t = proto.steps.targets(y, fx.rows, where);
   let w: Float32Array | null = null;
   if (sampleWeight !== undefined) {
     if (sampleWeight.length !== fx.rows) throw new ShapeError(`${where}: ${sampleWeight.length} sample weights for ${fx.rows} samples; pass one weight per row of x.`);
@@ -390,7 +390,7 @@ export class Boosting extends ModelEnsemble {
         const m = this.factory({ index: round, seed: seedOf(this.seed, round) });
         if (!isModel(m)) throw new OptionError('factory', `${W}: the factory returned ${typeof m}; it must return a compiled Sequential.`);
         built.push(m);
-        if (!m.classification) throw new OptionError('loss', `${W}: boosting needs classifiers; compile the members with loss 'softmaxCrossEntropy'.`);
+        if (!m.steps.classification) throw new OptionError('loss', `${W}: boosting needs classifiers; compile the members with loss 'softmaxCrossEntropy'.`);
         if (data === null) {
           data = resolveData(m, x, y, W, options.sampleWeight);
           const rows = data.rows;

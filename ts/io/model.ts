@@ -11,6 +11,7 @@ import { checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
 import { cg, isSecondOrder, lbfgs, type CgOptions, type LbfgsOptions, type SecondOrderConfig } from '../optimizers/lbfgs.js';
 import type { Runtime } from '../runtime/loader.js';
 import { type Container, type Kind, readContainer, type StoredTensor, writeContainer } from './container.js';
+import { describeStack } from '../layers/registry.js';
 
 /** Options of {@link deserializeModel}. */
 export interface DeserializeOptions {
@@ -240,22 +241,7 @@ export function reviveLayers(raw: unknown, where: string): LayerConfig[] {
 
 /** The weight tensors (names, shapes) a model with these layers has, as Sequential.getWeights orders them. @internal */
 export function expectedWeights(inputSize: number, layers: readonly LayerConfig[]): { name: string; shape: number[] }[] {
-  const out: { name: string; shape: number[] }[] = [];
-  let nIn = inputSize;
-  let d = 0;
-  let b = 0;
-  for (const l of layers) {
-    if (l.type === 'dense') {
-      const i = d++;
-      out.push({ name: `dense_${i}/kernel`, shape: [nIn, l.units] });
-      if (l.useBias) out.push({ name: `dense_${i}/bias`, shape: [l.units] });
-      nIn = l.units;
-    } else if (l.type === 'batchNorm') {
-      const i = b++;
-      for (const k of ['gamma', 'beta', 'moving_mean', 'moving_variance']) out.push({ name: `batch_norm_${i}/${k}`, shape: [nIn] });
-    }
-  }
-  return out;
+  return describeStack(inputSize, layers, 'expectedWeights').flatMap((e) => e.params.map((p) => ({ name: p.fullName, shape: [...p.shape] })));
 }
 
 /** Parses and validates the architecture/compile part of a header. @internal */

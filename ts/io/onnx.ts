@@ -8,6 +8,7 @@ import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { checkFiniteTensors } from './container.js';
 import { Sequential } from '../model/sequential.js';
+import { describeStack } from '../layers/registry.js';
 
 /**
  * The subset of onnx.proto3 (github.com/onnx/onnx, onnx/onnx.proto3) an inference export needs, as
@@ -206,22 +207,12 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
         throw new OptionError('activation', `${W}: activation ${a} has no ONNX mapping.`);
     }
   };
-  let d = 0;
-  let b = 0;
-  for (const l of model.layers) {
-    if (l.type === 'dense') {
-      const i = d++;
-      const kernel = init(`dense_${i}/kernel`);
-      if (l.useBias) emit('Gemm', [cur, kernel, init(`dense_${i}/bias`)]);
-      else emit('MatMul', [cur, kernel]);
-      act(l.activation, l.alpha);
-    } else if (l.type === 'batchNorm') {
-      const p = `batch_norm_${b++}`;
-      emit('BatchNormalization', [cur, init(`${p}/gamma`), init(`${p}/beta`), init(`${p}/moving_mean`), init(`${p}/moving_variance`)], [{ name: 'epsilon', type: ATTR.FLOAT, f: l.epsilon }]);
-    } else if (l.type === 'activation') {
-      act(l.activation, l.alpha);
-    }
-    // dropout: the identity at inference
+  // one node per parameter layer (from its kind), then its folded activation; dropout is the identity
+  for (const e of describeStack(model.inputSize, model.layers, W)) {
+    const node = e.kind.onnx(e.config as never);
+    const attrs = Object.entries(node.floats ?? {}).map(([n, f]) => ({ name: n, type: ATTR.FLOAT, f }));
+    emit(node.op, [cur, ...node.params.map((p) => init(`${e.kind.prefix}_${e.index}/${p}`))], attrs);
+    act(e.folded.act, e.folded.alpha);
   }
   if (output === 'predict') {
     const loss = model.compileOptions?.loss ?? 'softmaxCrossEntropy';

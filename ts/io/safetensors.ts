@@ -13,6 +13,7 @@ import { jsonTooDeepAt, MAX_JSON_DEPTH, preview } from '../errors/preview.js';
 import type { LayerConfig } from '../layers/index.js';
 import { Sequential } from '../model/sequential.js';
 import { checkFiniteTensors } from './container.js';
+import { describeStack } from '../layers/registry.js';
 
 /** safetensors dtypes, in the upstream enum order (increasing alignment). */
 export const SAFETENSORS_DTYPES = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64'] as const;
@@ -198,34 +199,11 @@ export interface TorchKey {
  * `0.bias`, `3.weight`, `3.bias`.
  */
 export function torchKeys(inputSize: number, layers: readonly LayerConfig[]): TorchKey[] {
-  const out: TorchKey[] = [];
-  let k = 0;
-  let nIn = inputSize;
-  let d = 0;
-  let b = 0;
-  for (const l of layers) {
-    if (l.type === 'dense') {
-      const i = d++;
-      out.push({ key: `${k}.weight`, name: `dense_${i}/kernel`, shape: [l.units, nIn], transpose: true });
-      if (l.useBias) out.push({ key: `${k}.bias`, name: `dense_${i}/bias`, shape: [l.units], transpose: false });
-      nIn = l.units;
-      k += l.activation === 'linear' ? 1 : 2;
-    } else if (l.type === 'batchNorm') {
-      const i = b++;
-      const p = `batch_norm_${i}`;
-      out.push(
-        { key: `${k}.weight`, name: `${p}/gamma`, shape: [nIn], transpose: false },
-        { key: `${k}.bias`, name: `${p}/beta`, shape: [nIn], transpose: false },
-        { key: `${k}.running_mean`, name: `${p}/moving_mean`, shape: [nIn], transpose: false },
-        { key: `${k}.running_var`, name: `${p}/moving_variance`, shape: [nIn], transpose: false },
-        { key: `${k}.num_batches_tracked`, name: null, shape: [], transpose: false },
-      );
-      k += 1;
-    } else {
-      k += 1; // dropout or activation module
-    }
-  }
-  return out;
+  // module indices, names and layouts come from the layer kinds (ts/layers/registry.ts)
+  return describeStack(inputSize, layers, 'torchKeys').flatMap((e) => [
+    ...e.params.map((p) => ({ key: p.torchKey, name: p.fullName, shape: p.torch.transpose ? [...p.shape].reverse() : [...p.shape], transpose: p.torch.transpose })),
+    ...e.torchExtras.map((key) => ({ key, name: null, shape: [], transpose: false })),
+  ]);
 }
 
 function transpose(src: Float32Array, rows: number, cols: number): Float32Array {

@@ -25,6 +25,7 @@ export const batchNormKind: LayerKind<BatchNormConfig> = {
     vector('moving_mean', f, false, 0, 'running_mean'),
     vector('moving_variance', f, false, 1, 'running_var', true),
   ],
+  onnx: (c) => ({ op: 'BatchNormalization', params: ['gamma', 'beta', 'moving_mean', 'moving_variance'], floats: { epsilon: c.epsilon } }),
   folded: () => ({ act: 'linear', alpha: 0, dropout: 0 }),
   usesBatchStatistics: true,
   torchExtras: ['num_batches_tracked'],

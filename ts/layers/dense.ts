@@ -27,6 +27,8 @@ export const denseKind: LayerKind<DenseConfig> = {
         }]
       : []),
   ],
+  // ONNX Gemm computes x·B + C with B [in, out]: the Keras layout as is
+  onnx: (c) => (c.useBias ? { op: 'Gemm', params: ['kernel', 'bias'] } : { op: 'MatMul', params: ['kernel'] }),
   folded: (c) => ({ act: c.activation, alpha: c.alpha, dropout: 0 }),
   note: (c) => (c.kernelConstraint ? `maxNorm ${c.kernelConstraint.maxValue}` : ''),
   record: (c, e, values, grads) => ({

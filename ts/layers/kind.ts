@@ -59,6 +59,12 @@ export interface LayerKind<C extends LayerConfig = LayerConfig> {
   readonly usesBatchStatistics?: boolean;
   /** Extra PyTorch state-dict entries with no wasmfit tensor (e.g. `num_batches_tracked`). */
   readonly torchExtras?: readonly string[];
+  /**
+   * The ONNX node computing the layer before its activation: the operator, its inputs after the
+   * layer input (parameter names, as `params` names them) and float attributes. The activation
+   * (folded) is emitted after it by the exporter.
+   */
+  onnx(config: C): { op: string; params: readonly string[]; floats?: Readonly<Record<string, number>> };
   /** A short note for the summary row (e.g. `maxNorm 3`). */
   note?(config: C): string;
   /**

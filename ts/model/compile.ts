@@ -96,3 +96,10 @@ export function compileOptionsOf(optimizer: OptimizerConfig | SecondOrderConfig 
   const loss: CompileOptions['loss'] = l.kind === 'softmaxCrossEntropy' ? { type: 'softmaxCrossEntropy', labelSmoothing: l.labelSmoothing } : l.kind === 'huber' ? { type: 'huber', delta: l.huberDelta } : l.kind;
   return { optimizer, loss };
 }
+
+/** predict/evaluate's batch size (default 256). @internal */
+export function batchSizeOf(v: unknown, where: string): number {
+  const bs = v ?? 256;
+  if (typeof bs !== 'number' || !Number.isInteger(bs) || bs < 1) throw new OptionError('batchSize', `${where}: batchSize = ${String(bs)}; expected a positive integer.`);
+  return bs;
+}

@@ -11,52 +11,23 @@ import type { BoundLayer } from '../layers/kind.js';
 import { describeStack } from '../layers/registry.js';
 import { checkLr } from '../optimizers/index.js';
 import type { Ptr } from '../runtime/arena.js';
+import { forget, onCollect } from '../runtime/collect.js';
 import { getRuntime, type Runtime } from '../runtime/loader.js';
 import type { History } from './callbacks.js';
-import { checkKeys, type CompileOptions, compileOptionsOf, DEFAULT_LOSS, resolveCompile } from './compile.js';
+import { batchSizeOf, checkKeys, type CompileOptions, compileOptionsOf, DEFAULT_LOSS, resolveCompile } from './compile.js';
 import { type FitOptions, fitLoop } from './fit.js';
 import type { FullBatchStepper } from './fullbatch.js';
-import { Stepper } from './stepper.js';
-import { bindLayers, checkWeights, modelTensors, summaryTable, type WeightTensor } from './weights.js';
+import { type ModelTrainingState, Stepper } from './stepper.js';
+
+import { bindLayers, checkWeights, modelTensors, resolveStack, type SequentialOptions, summaryTable, type WeightTensor } from './weights.js';
+
+export type { SequentialOptions } from './weights.js';
 
 export type { CompileOptions } from './compile.js';
 export type { WeightTensor } from './weights.js';
 
-/** Options of the {@link Sequential} constructor. */
-export interface SequentialOptions {
-  /** Input features per sample: `[d]` or `d`. */
-  inputShape: number | readonly [number];
-  /** The layers, in order. The last layer's units are the number of classes. */
-  layers: readonly LayerConfig[];
-  /** Seed of weight initialization and (by default) shuffling (default 0: runs are reproducible). */
-  seed?: number;
-  /** Runtime to allocate in (default: the one `init()` made current). */
-  runtime?: Runtime;
-}
-
-/** The model-side training state a checkpoint holds. @internal */
-export interface ModelTrainingState {
-  step: number;
-  lr: number;
-  dropSeed: number;
-  dropCounter: number;
-  fitCount: number;
-  slots: { name: string; data: Float32Array }[];
-}
-
 /** `Symbol.dispose` (explicit resource management), or the key TypeScript's `using` falls back to on older hosts. */
 const DISPOSE = ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose')) as typeof Symbol.dispose;
-
-const registry =
-  typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<() => void>((free) => {
-        try {
-          free();
-        } catch {
-          /* runtime gone */
-        }
-      })
-    : null;
 
 /**
  * A stack of layers trained with one WASM call per batch.
@@ -94,23 +65,12 @@ export class Sequential {
   private readonly token = {};
 
   constructor(options: SequentialOptions) {
-    checkKeys(options, ['inputShape', 'layers', 'seed', 'runtime'], 'Sequential');
-    const shape = typeof options.inputShape === 'number' ? [options.inputShape] : options.inputShape;
-    if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || shape[0]! < 1) {
-      throw new OptionError('inputShape', `Sequential: inputShape = ${JSON.stringify(options.inputShape)}; expected [features] with a positive integer, e.g. [784].`);
-    }
-    if (options.layers !== undefined) options = { ...options, layers: normalizeLayers(options.layers, 'Sequential') };
-    if (!Array.isArray(options.layers) || options.layers.length === 0) {
-      throw new OptionError('layers', 'Sequential: layers must be a non-empty array, e.g. [dense(64, { activation: "relu" }), dense(10)].');
-    }
-    const entries = describeStack(shape[0]!, options.layers);
-    if (!options.layers.some((l) => l.type === 'dense')) throw new OptionError('layers', 'Sequential: the model needs at least one dense layer.');
-    const seed = options.seed ?? 0;
-    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `Sequential: seed = ${String(seed)}; expected a finite number.`);
+    if (options !== null && typeof options === 'object' && Array.isArray(options.layers)) options = { ...options, layers: normalizeLayers(options.layers, 'Sequential') };
+    const { inputSize, entries, seed } = resolveStack(options);
     this.rt = options.runtime ?? getRuntime();
     this.seed = seed;
     this.layers = [...options.layers];
-    this.inputSize = shape[0]!;
+    this.inputSize = inputSize;
     this.outputSize = entries[entries.length - 1]!.nOut;
     const a = this.rt.arena;
     // all or nothing: a failed allocation (MemoryError) frees what was taken; the runtime stays usable
@@ -120,7 +80,7 @@ export class Sequential {
     });
     this.holder.stepper = this.stepper;
     const { blocks, holder } = this;
-    registry?.register(this, () => {
+    onCollect(this, () => {
       holder.stepper?.dispose();
       for (const p of blocks) a.free(p);
     }, this.token);
@@ -183,7 +143,7 @@ export class Sequential {
     this.assertUsable('evaluate');
     checkKeys(options, ['batchSize'], 'evaluate');
     const fx = toFeatures(x, this.inputSize, 'evaluate');
-    const ids = this.toTargets(y, fx.rows, 'evaluate');
+    const ids = this.stepper.targets(y, fx.rows, 'evaluate');
     const bs = batchSizeOf(options.batchSize, 'evaluate');
     const acc = this.stepper.metricAccumulator();
     const r = this.stepper.evaluate(fx.data, ids, fx.rows, bs, acc);
@@ -208,24 +168,9 @@ export class Sequential {
     const seed = options.seed ?? this.seed;
     if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `predict: seed = ${String(seed)}; expected a finite number.`);
     const k = this.outputSize;
-    const total = fx.rows * k;
-    // MC masks: key (seed), counter (sample, chunk) — independent of training's counters
-    const pass = (mc: boolean, sample: number): Float32Array => this.stepper.predict(fx.data, fx.rows, bs, mc ? { seed, sample } : null);
-    if (T === undefined) return { data: pass(false, 0), shape: [fx.rows, k] };
-    const mean = new Float64Array(total);
-    const m2 = new Float64Array(total);
-    for (let t = 0; t < T; t++) {
-      const p = pass(true, t);
-      for (let i = 0; i < total; i++) {
-        const d = p[i]! - mean[i]!;
-        mean[i]! += d / (t + 1);
-        m2[i]! += d * (p[i]! - mean[i]!);
-      }
-    }
-    return {
-      mean: { data: Float32Array.from(mean), shape: [fx.rows, k] },
-      std: { data: Float32Array.from(m2, (v) => Math.sqrt(v / T)), shape: [fx.rows, k] },
-    };
+    if (T === undefined) return { data: this.stepper.predict(fx.data, fx.rows, bs, null), shape: [fx.rows, k] };
+    const { mean, std } = this.stepper.predictMc(fx.data, fx.rows, bs, T, seed);
+    return { mean: { data: mean, shape: [fx.rows, k] }, std: { data: std, shape: [fx.rows, k] } };
   }
 
   /** Copies of every weight tensor: `dense_i/kernel` `[in, out]`, `dense_i/bias` `[out]`, and for batch norm `gamma`, `beta`, `moving_mean`, `moving_variance` (Keras's order). */
@@ -258,7 +203,7 @@ export class Sequential {
   dispose(): void {
     if (this.disposed_) return;
     this.disposed_ = true;
-    registry?.unregister(this.token);
+    forget(this.token);
     this.stepper.dispose();
     this.holder.stepper = null;
     for (const p of this.blocks) this.rt.arena.free(p);
@@ -309,16 +254,6 @@ export class Sequential {
     return this.seed * 1000003 + 1 + this.fitCount++;
   }
 
-  /** @internal Class ids for softmax cross-entropy, else validated float targets `[rows, outputs]`. */
-  toTargets(y: Labels | Features, rows: number, where: string): Int32Array | Float32Array {
-    return this.stepper.targets(y, rows, where);
-  }
-
-  /** @internal */
-  get classification(): boolean {
-    return this.stepper.classification;
-  }
-
   /** @internal the L-BFGS / CG state when compiled with one */
   get secondOrder(): FullBatchStepper | null {
     return this.stepper.fullBatch;
@@ -341,18 +276,10 @@ export class Sequential {
     this.assertUsable(W);
     this.assertIdle(W);
     if (!this.stepper.trainable) throw new OptionError('optimizer', `${W}: the model is not compiled; compile it with the checkpoint's optimizer first.`);
-    const u32 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
-    if (!u32(s.dropSeed) || !(typeof s.dropCounter === 'number' && Number.isInteger(s.dropCounter) && s.dropCounter >= 0)) throw new OptionError('state', `${W}: dropSeed/dropCounter are not unsigned integers.`);
-    if (!(Number.isInteger(s.step) && s.step >= 0) || !(Number.isInteger(s.fitCount) && s.fitCount >= 0)) throw new OptionError('state', `${W}: step/fitCount are not integers >= 0.`);
+    if (!(Number.isInteger(s.fitCount) && s.fitCount >= 0)) throw new OptionError('state', `${W}: fitCount = ${String(s.fitCount)}; expected an integer >= 0.`);
     const lr = checkLr(s.lr, W);
     this.stepper.restore(s, W);
     this.lr_ = lr;
     this.fitCount = s.fitCount;
   }
-}
-
-function batchSizeOf(v: unknown, where: string): number {
-  const bs = v ?? 256;
-  if (typeof bs !== 'number' || !Number.isInteger(bs) || bs < 1) throw new OptionError('batchSize', `${where}: batchSize = ${String(bs)}; expected a positive integer.`);
-  return bs;
 }

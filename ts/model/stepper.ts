@@ -51,6 +51,12 @@ export interface StepperState extends StepCounters {
 
 type Slots = [Ptr | null, Ptr | null, Ptr | null];
 
+/** The model-side training state a checkpoint holds. @internal */
+export interface ModelTrainingState extends StepperState {
+  lr: number;
+  fitCount: number;
+}
+
 /** @internal */
 export class Stepper {
   readonly optimizer: OptimizerConfig | null;
@@ -266,6 +272,25 @@ export class Stepper {
     return out;
   }
 
+  /**
+   * Monte Carlo dropout: `T` stochastic passes (sample `t` keyed by (`seed`, t)), returning the
+   * per-output mean and population standard deviation (Welford's update in f64).
+   */
+  predictMc(x: Float32Array, rows: number, batchSize: number, T: number, seed: number): { mean: Float32Array; std: Float32Array } {
+    const total = rows * this.outputs;
+    const mean = new Float64Array(total);
+    const m2 = new Float64Array(total);
+    for (let t = 0; t < T; t++) {
+      const p = this.predict(x, rows, batchSize, { seed, sample: t });
+      for (let i = 0; i < total; i++) {
+        const d = p[i]! - mean[i]!;
+        mean[i]! += d / (t + 1);
+        m2[i]! += d * (p[i]! - mean[i]!);
+      }
+    }
+    return { mean: Float32Array.from(mean), std: Float32Array.from(m2, (v) => Math.sqrt(v / T)) };
+  }
+
   // ---- checkpoints ----
 
   /** The step count, dropout counters and a copy of every optimizer state slot (`<weight>/s<k>`). */
@@ -275,6 +300,9 @@ export class Stepper {
 
   /** Restores {@link state} output of a Stepper with the same layers and optimizer; checks every slot's name and length first. */
   restore(s: StepperState, where: string): void {
+    const u32 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+    if (!u32(s.dropSeed) || !(typeof s.dropCounter === 'number' && Number.isInteger(s.dropCounter) && s.dropCounter >= 0)) throw new OptionError('state', `${where}: dropSeed/dropCounter are not unsigned integers.`);
+    if (!(Number.isInteger(s.step) && s.step >= 0)) throw new OptionError('state', `${where}: step = ${String(s.step)}; expected an integer >= 0.`);
     if (!Array.isArray(s.slots) || s.slots.length !== this.slots.length) throw new ShapeError(`${where}: ${Array.isArray(s.slots) ? s.slots.length : 'no'} optimizer state tensors; this optimizer has ${this.slots.length}.`);
     this.slots.forEach((w, i) => {
       const g = s.slots[i]!;

@@ -3,12 +3,15 @@
  * blocks, the weight list getWeights/setWeights expose, and the summary table. Everything walks
  * the {@link StackEntry} parameter lists; nothing here knows a layer kind.
  */
-import { ShapeError } from '../errors/index.js';
+import { OptionError, ShapeError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
 import { fillInitializer } from '../layers/initializers.js';
+import type { LayerConfig } from '../layers/index.js';
 import type { BoundLayer, StackEntry } from '../layers/kind.js';
+import { describeStack } from '../layers/registry.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
+import { checkKeys } from './compile.js';
 
 /** A copy of one weight tensor. */
 export interface WeightTensor {
@@ -24,6 +27,35 @@ export interface ModelTensor {
   ptr: Ptr;
   n: number;
   nonNegative: boolean;
+}
+
+/** Options of the {@link Sequential} constructor. */
+export interface SequentialOptions {
+  /** Input features per sample: `[d]` or `d`. */
+  inputShape: number | readonly [number];
+  /** The layers, in order. The last layer's units are the number of classes. */
+  layers: readonly LayerConfig[];
+  /** Seed of weight initialization and (by default) shuffling (default 0: runs are reproducible). */
+  seed?: number;
+  /** Runtime to allocate in (default: the one `init()` made current). */
+  runtime?: Runtime;
+}
+
+/** Validates the constructor's options and describes the layer stack. @internal */
+export function resolveStack(options: SequentialOptions): { inputSize: number; entries: StackEntry[]; seed: number } {
+  checkKeys(options, ['inputShape', 'layers', 'seed', 'runtime'], 'Sequential');
+  const shape = typeof options.inputShape === 'number' ? [options.inputShape] : options.inputShape;
+  if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || shape[0]! < 1) {
+    throw new OptionError('inputShape', `Sequential: inputShape = ${JSON.stringify(options.inputShape)}; expected [features] with a positive integer, e.g. [784].`);
+  }
+  if (!Array.isArray(options.layers) || options.layers.length === 0) {
+    throw new OptionError('layers', 'Sequential: layers must be a non-empty array, e.g. [dense(64, { activation: "relu" }), dense(10)].');
+  }
+  const entries = describeStack(shape[0]!, options.layers);
+  if (!options.layers.some((l) => l.type === 'dense')) throw new OptionError('layers', 'Sequential: the model needs at least one dense layer.');
+  const seed = options.seed ?? 0;
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `Sequential: seed = ${String(seed)}; expected a finite number.`);
+  return { inputSize: shape[0]!, entries, seed };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

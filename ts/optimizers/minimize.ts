@@ -5,6 +5,7 @@ import { NonFiniteError, OptionError, ShapeError } from '../errors/index.js';
 import type { Ptr } from '../runtime/arena.js';
 import { getRuntime, type Runtime } from '../runtime/loader.js';
 import { type EngineSettings, type EngineState, type FlatObjective, SecondOrderEngine, type StopReason } from './second-order.js';
+import { forget, onCollect } from '../runtime/collect.js';
 
 /** What a user objective returns: the loss and its gradient (one value per parameter). */
 export interface LossAndGrad {
@@ -31,16 +32,6 @@ export interface MinimizeResult {
   reason: StopReason;
 }
 
-const registry =
-  typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<() => void>((f) => {
-        try {
-          f();
-        } catch {
-          /* runtime gone */
-        }
-      })
-    : null;
 
 /** Objective adapter: WASM vector ↔ user function, validating what the user returns. */
 class UserObjective implements FlatObjective {
@@ -85,7 +76,7 @@ export class Minimizer {
     this.rt.arena.writeF32(this.engine.x, x0);
     if (state !== undefined) this.engine.importState(state);
     const e = this.engine;
-    registry?.register(this, () => e.dispose(), this.token);
+    onCollect(this, () => e.dispose(), this.token);
   }
 
   /** The current parameters (a copy). */
@@ -140,7 +131,7 @@ export class Minimizer {
   dispose(): void {
     if (this.disposed_) return;
     this.disposed_ = true;
-    registry?.unregister(this.token);
+    forget(this.token);
     this.engine.dispose();
   }
 }

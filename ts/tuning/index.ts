@@ -42,8 +42,9 @@ import type { FitOptions } from '../model/fit.js';
 import type { History } from '../model/callbacks.js';
 import type { Sequential } from '../model/sequential.js';
 import { plotSeries, type PlotOptions, type Series } from '../plot/index.js';
-import { checkTrialSpec } from '../worker/spec.js';
-import { inProcessTrainer, modelFromSpec, type Trainer, type TrialJob, type TrialSpec } from './trainer.js';
+import { checkTrialSpec } from '../model/spec.js';
+import { inProcessTrainer, type Trainer, type TrialJob, type TrialSpec } from './trainer.js';
+import { modelFromSpec } from '../model/spec.js';
 
 export { inProcessTrainer } from './trainer.js';
 export type { Trainer, TrainResult, TrialFitOptions, TrialJob, TrialSpec } from './trainer.js';

@@ -28,35 +28,15 @@ import type { CompileOptions, WeightTensor } from '../model/sequential.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
 import type { InitOptions } from '../runtime/loader.js';
 import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
-import { checkModelSpec, checkStartTimeout } from './spec.js';
+import { checkModelSpec, type FitSpec, type ModelSpec } from '../model/spec.js';
+import { checkStartTimeout } from './spec.js';
 import { type FromWorker, type PackedFeatures, type PackedTargets, type StartMessage, type WireTensor, fromWireError } from './protocol.js';
 
-/** The model to build inside the worker: the `Sequential` constructor options plus `compile`'s. */
-export interface WorkerModelSpec {
-  /** Input features per sample: `[d]` or `d`. */
-  inputShape: number | readonly [number];
-  /** Layer configs (plain objects from `dense`, `dropout`, `batchNorm`, `activation`). */
-  layers: readonly LayerConfig[];
-  /** Seed of weight initialization (default 0, as `Sequential`). */
-  seed?: number;
-  /** An optimizer config (`sgd`, `adam`, …); rebuilt in the worker from its type and options. */
-  optimizer: OptimizerConfig;
-  /** The loss, as `compile({ loss })`. */
-  loss: CompileOptions['loss'];
-  /** Start from these weights (e.g. `model.getWeights()`) instead of the seeded initialization. */
-  weights?: readonly { data: Float32Array }[];
-}
+/** The model to build inside the worker (a {@link ModelSpec}). */
+export type WorkerModelSpec = ModelSpec;
 
-/** Options of {@link fitInWorker}: `FitOptions` with callbacks replaced by serializable configs (no `resumeFrom`: start from `spec.weights` instead). */
-export interface WorkerFitOptions extends Omit<FitOptions, 'callbacks' | 'verbose' | 'schedule' | 'yieldEveryMs' | 'resumeFrom'> {
-  /** A schedule (or its `toJSON()`); sent as JSON, so schedules holding user functions are refused. */
-  schedule?: Schedule | ScheduleConfig;
-  /** Early stopping, as `earlyStopping(options)` (Keras 3 semantics). Default none. */
-  earlyStopping?: EarlyStoppingOptions;
-  /** End cleanly on a non-finite loss (`terminateOnNaN()`); status `'nonFinite'`. Default false. */
-  terminateOnNaN?: boolean;
-  /** Reduce the rate on a plateau, as `plateauCallback(reducer, { monitor })`. Default none. */
-  reduceLROnPlateau?: { reducer: Plateau | PlateauConfig; monitor?: string };
+/** Options of {@link fitInWorker}: a {@link FitSpec} plus the worker's own settings. */
+export interface WorkerFitOptions extends FitSpec {
   /** Emit `batch` events at most every this many ms (and at each epoch's last batch). Default: no batch events. */
   batchEventMs?: number;
   /** Attach a copy of all weights to every `epoch` event. Default false. */
@@ -622,5 +602,6 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
   };
 }
 
-export { workerRunner } from '../tuning/worker.js';
-export type { WorkerRunnerOptions } from '../tuning/worker.js';
+export { workerRunner } from './runner.js';
+export type { WorkerRunnerOptions } from './runner.js';
+export type { FitSpec, ModelSpec } from '../model/spec.js';

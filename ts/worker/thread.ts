@@ -5,13 +5,13 @@
  * same `Sequential.fit` as the main thread, streams progress, and answers with the final weights.
  * @internal
  */
-import { earlyStopping, plateauCallback, terminateOnNaN } from '../callbacks/index.js';
 import type { Features, Labels } from '../data/tensor.js';
 import type { Callback, History, Logs } from '../model/callbacks.js';
-import { Sequential } from '../model/sequential.js';
-import { checkOptimizer } from '../optimizers/index.js';
+import type { FitOptions } from '../model/fit.js';
+import type { Sequential } from '../model/sequential.js';
+import { fitOptionsOf, modelFromSpec } from '../model/spec.js';
+import type { OptimizerConfig } from '../optimizers/index.js';
 import { init, type InitOptions } from '../runtime/loader.js';
-import { plateauFromJSON, scheduleFromJSON } from '../schedules/json.js';
 import { type FromWorker, type PackedTargets, type StartMessage, type ToWorker, type WireTensor, toWireError } from './protocol.js';
 
 type Post = (msg: FromWorker, transfer?: ArrayBuffer[]) => void;
@@ -53,10 +53,9 @@ async function run(msg: StartMessage, post: Post, isCancelled: () => boolean): P
   try {
     const rt = await init(msg.init as InitOptions);
     post({ type: 'ready', simd: rt.simd });
-    const m = new Sequential({ inputShape: msg.model.inputShape, layers: msg.model.layers, ...(msg.model.seed !== undefined ? { seed: msg.model.seed } : {}) });
+    // the optimizer arrives as its plain config: compile revives and checks it, as on the main thread
+    const m = modelFromSpec({ ...msg.model, optimizer: msg.model.optimizer as unknown as OptimizerConfig, weights: undefined }, msg.model.weights?.map((data) => ({ data })));
     model = m;
-    m.compile({ optimizer: checkOptimizer(msg.model.optimizer, 'fitInWorker'), loss: msg.model.loss });
-    if (msg.model.weights) m.setWeights(msg.model.weights.map((data) => ({ data })));
 
     let epochNow = 0;
     let steps = 0;
@@ -93,16 +92,16 @@ async function run(msg: StartMessage, post: Post, isCancelled: () => boolean): P
         post({ type: 'epoch', epoch, logs, weights, predictions }, transfer);
       },
     };
-    const callbacks: Callback[] = [stream];
-    if (msg.earlyStopping) callbacks.push(earlyStopping(msg.earlyStopping));
-    if (msg.plateau) callbacks.push(plateauCallback(plateauFromJSON(msg.plateau.config), msg.plateau.monitor !== undefined ? { monitor: msg.plateau.monitor } : {}));
-    if (msg.terminateOnNaN) callbacks.push(terminateOnNaN());
-
-    const fit = { ...msg.fit } as Record<string, unknown>;
-    if (msg.schedule) fit.schedule = scheduleFromJSON(msg.schedule);
-    if (msg.validationData) fit.validationData = [msg.validationData[0].data, unpackTargets(msg.validationData[1])];
-    if (msg.sampleWeight) fit.sampleWeight = msg.sampleWeight;
-    fit.callbacks = callbacks;
+    // the same fit options as in process (ts/model/spec.ts), with the progress stream first
+    const fit = fitOptionsOf({
+      ...(msg.fit as object),
+      ...(msg.schedule ? { schedule: msg.schedule } : {}),
+      ...(msg.earlyStopping ? { earlyStopping: msg.earlyStopping } : {}),
+      ...(msg.plateau ? { reduceLROnPlateau: { reducer: msg.plateau.config, ...(msg.plateau.monitor !== undefined ? { monitor: msg.plateau.monitor } : {}) } } : {}),
+      ...(msg.terminateOnNaN ? { terminateOnNaN: true } : {}),
+      ...(msg.validationData ? { validationData: [msg.validationData[0].data, unpackTargets(msg.validationData[1])] as const } : {}),
+      ...(msg.sampleWeight ? { sampleWeight: msg.sampleWeight } : {}),
+    }, [stream]) as FitOptions & Record<string, unknown>;
     const h = await m.fit(msg.x.data, unpackTargets(msg.y) as Labels, fit);
     const epochs = (fit.epochs as number | undefined) ?? 1;
     const initialEpoch = (fit.initialEpoch as number | undefined) ?? 0;

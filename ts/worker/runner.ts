@@ -3,10 +3,10 @@
  * `wasmfit/worker` (it starts workers through {@link fitInWorker}).
  */
 import { OptionError, RuntimeSupportError } from '../errors/index.js';
-import { type FitJob, fitInWorker, type WorkerOptions } from '../worker/index.js';
-import { checkStartTimeout } from '../worker/spec.js';
-import type { TrialOutcome, TrialRunner, TrialTask } from './index.js';
-import type { Trainer } from './trainer.js';
+import { type FitJob, fitInWorker, type WorkerOptions } from './index.js';
+import { checkStartTimeout } from './spec.js';
+import type { TrialOutcome, TrialRunner, TrialTask } from '../tuning/index.js';
+import type { Trainer } from '../tuning/trainer.js';
 
 /** Options of {@link workerRunner}. */
 export interface WorkerRunnerOptions {
