@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   FormatError, OptionError, Sequential, activation, adam, batchNorm, dense, deserializeModel, dropout, earlyStopping, init, l2,
-  maxNorm, normalizeLayer, normalizeLayers, scheduleFromJSON, serializeModel, isActivationName,
+  maxNorm, normalizeLayer, normalizeLayers, scheduleFromJSON, serializeModel, isActivationName, sgd,
 } from '../ts/index.js';
 import { crc32 } from '../ts/io/container.js';
 import { formatCheckpointPath } from '../ts/io/node.js';
@@ -154,6 +154,11 @@ describe('R17: prototype names are not names', () => {
       expect(() => activation(a as never)).toThrow(OptionError);
     }
     expect(isActivationName('relu')).toBe(true);
+  });
+
+  it('optimizer options are read as own keys only (inherited values are not options)', () => {
+    expect(sgd(Object.create({ lr: 5 })).lr).toBe(sgd().lr);
+    expect(adam(Object.create({ weightDecay: 0.5 })).weightDecay).toBe(adam().weightDecay);
   });
 
   it('scheduleFromJSON refuses them as schedule kinds', () => {

@@ -114,7 +114,7 @@ function keys(where: string, o: Opts, known: string[]): void {
 }
 
 function num(where: string, o: Opts, name: string, def: number, lo: number, hi = Infinity, loOpen = false, hiOpen = false): number {
-  const v = o[name] ?? def;
+  const v = (Object.hasOwn(o, name) ? o[name] : undefined) ?? def; // own keys only: inherited values are not options
   const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
   if (!ok) {
     const range = `${loOpen ? '(' : '['}${lo}, ${hi === Infinity ? '∞' : hi}${hiOpen || hi === Infinity ? ')' : ']'}`;
@@ -124,7 +124,7 @@ function num(where: string, o: Opts, name: string, def: number, lo: number, hi =
 }
 
 function bool(where: string, o: Opts, name: string, def: boolean): boolean {
-  const v = o[name] ?? def;
+  const v = (Object.hasOwn(o, name) ? o[name] : undefined) ?? def; // own keys only: inherited values are not options
   if (typeof v !== 'boolean') throw new OptionError(name, `${where}: ${name} = ${preview(v)}; expected a boolean.`);
   return v;
 }
