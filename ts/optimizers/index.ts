@@ -93,6 +93,9 @@ export function checkLr(lr: unknown, where: string): number {
 
 type Opts = Record<string, unknown>;
 
+/** An option's own value (inherited properties are not options). */
+const own = (o: Opts, name: string): unknown => (Object.hasOwn(o, name) ? o[name] : undefined);
+
 /** Attaches the standalone `init`/`update` as non-enumerable methods (configs stay plain JSON). */
 function withMethods<T extends OptimizerConfig>(c: Omit<T, 'init' | 'update'>): T {
   const cfg = c as T;
@@ -114,7 +117,7 @@ function keys(where: string, o: Opts, known: string[]): void {
 }
 
 function num(where: string, o: Opts, name: string, def: number, lo: number, hi = Infinity, loOpen = false, hiOpen = false): number {
-  const v = (Object.hasOwn(o, name) ? o[name] : undefined) ?? def; // own keys only: inherited values are not options
+  const v = own(o, name) ?? def;
   const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
   if (!ok) {
     const range = `${loOpen ? '(' : '['}${lo}, ${hi === Infinity ? '∞' : hi}${hiOpen || hi === Infinity ? ')' : ']'}`;
@@ -124,7 +127,7 @@ function num(where: string, o: Opts, name: string, def: number, lo: number, hi =
 }
 
 function bool(where: string, o: Opts, name: string, def: boolean): boolean {
-  const v = (Object.hasOwn(o, name) ? o[name] : undefined) ?? def; // own keys only: inherited values are not options
+  const v = own(o, name) ?? def;
   if (typeof v !== 'boolean') throw new OptionError(name, `${where}: ${name} = ${preview(v)}; expected a boolean.`);
   return v;
 }
@@ -164,7 +167,7 @@ export function sgd(options: SgdOptions = {}): SgdConfig {
   const W = 'sgd';
   const o = options as Opts;
   keys(W, o, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize', ...CLIP]);
-  const lr = checkLr(o.lr ?? 1e-3, W);
+  const lr = checkLr(own(o, 'lr') ?? 1e-3, W);
   const momentum = num(W, o, 'momentum', 0, 0);
   const dampening = num(W, o, 'dampening', 0, -Infinity);
   const nesterov = bool(W, o, 'nesterov', false);
@@ -200,7 +203,7 @@ export function adagrad(options: AdagradOptions = {}): AdagradConfig {
   keys(W, o, ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps', 'maximize', ...CLIP]);
   return withMethods<AdagradConfig>({
     type: 'adagrad',
-    lr: checkLr(o.lr ?? 1e-2, W),
+    lr: checkLr(own(o, 'lr') ?? 1e-2, W),
     lrDecay: num(W, o, 'lrDecay', 0, 0),
     weightDecay: num(W, o, 'weightDecay', 0, 0),
     initialAccumulatorValue: num(W, o, 'initialAccumulatorValue', 0, 0),
@@ -239,7 +242,7 @@ export function rmsprop(options: RmspropOptions = {}): RmspropConfig {
   keys(W, o, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize', ...CLIP]);
   return withMethods<RmspropConfig>({
     type: 'rmsprop',
-    lr: checkLr(o.lr ?? 1e-2, W),
+    lr: checkLr(own(o, 'lr') ?? 1e-2, W),
     alpha: num(W, o, 'alpha', 0.99, 0, 1),
     eps: num(W, o, 'eps', 1e-8, 0),
     weightDecay: num(W, o, 'weightDecay', 0, 0),
@@ -269,13 +272,13 @@ function adamLike(type: 'adam' | 'adamw', options: AdamOptions): AdamConfig {
   const W = type;
   const o = options as Opts;
   keys(W, o, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize', ...CLIP]);
-  const betas = (o.betas ?? [0.9, 0.999]) as unknown;
+  const betas = (own(o, 'betas') ?? [0.9, 0.999]) as unknown;
   if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === 'number' && Number.isFinite(b) && b >= 0 && b < 1)) {
     throw new OptionError('betas', `${W}: betas = ${JSON.stringify(betas)}; expected [β1, β2] with each in [0, 1), e.g. [0.9, 0.999].`);
   }
   return withMethods<AdamConfig>({
     type,
-    lr: checkLr(o.lr ?? 1e-3, W),
+    lr: checkLr(own(o, 'lr') ?? 1e-3, W),
     betas: [betas[0] as number, betas[1] as number],
     eps: num(W, o, 'eps', 1e-8, 0),
     weightDecay: num(W, o, 'weightDecay', type === 'adamw' ? 1e-2 : 0, 0),
