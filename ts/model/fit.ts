@@ -296,7 +296,7 @@ export async function fitLoop(m: FitModel, x: Features, y: Labels | Features, op
   const { nTrain, val } = data;
   // callbacks check their own configuration (monitored keys, paths) against what this fit logs
   const logKeys = logKeysOf(m.steps, val !== null);
-  for (const cb of callbacks) (cb as { checkConfig?: (c: { logKeys: readonly string[] }) => void }).checkConfig?.({ logKeys });
+  for (const cb of callbacks) cb.checkConfig?.({ logKeys });
   // --- validated; from here on the model changes. The Stepper's training plan belongs to this
   // fit: compile, a second fit and state imports are refused (BusyError) until it ends;
   // predict/evaluate from callbacks run on the inference plan; dispose() frees everything and this

@@ -6,7 +6,7 @@
  */
 import { BusyError, DisposedError, OptionError } from '../errors/index.js';
 import { type Features, type Labels, type Matrix, toFeatures } from '../data/tensor.js';
-import { type LayerConfig, normalizeLayers } from '../layers/index.js';
+import type { LayerConfig } from '../layers/index.js';
 import type { BoundLayer } from '../layers/kind.js';
 import { describeStack } from '../layers/registry.js';
 import { checkLr } from '../optimizers/index.js';
@@ -65,11 +65,10 @@ export class Sequential {
   private readonly token = {};
 
   constructor(options: SequentialOptions) {
-    if (options !== null && typeof options === 'object' && Array.isArray(options.layers)) options = { ...options, layers: normalizeLayers(options.layers, 'Sequential') };
-    const { inputSize, entries, seed } = resolveStack(options);
+    const { inputSize, layers, entries, seed } = resolveStack(options);
     this.rt = options.runtime ?? getRuntime();
     this.seed = seed;
-    this.layers = [...options.layers];
+    this.layers = layers;
     this.inputSize = inputSize;
     this.outputSize = entries[entries.length - 1]!.nOut;
     const a = this.rt.arena;

@@ -6,7 +6,7 @@
 import { OptionError, ShapeError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
 import { fillInitializer } from '../layers/initializers.js';
-import type { LayerConfig } from '../layers/index.js';
+import { type LayerConfig, normalizeLayers } from '../layers/index.js';
 import type { BoundLayer, StackEntry } from '../layers/kind.js';
 import { describeStack } from '../layers/registry.js';
 import type { Ptr } from '../runtime/arena.js';
@@ -42,7 +42,7 @@ export interface SequentialOptions {
 }
 
 /** Validates the constructor's options and describes the layer stack. @internal */
-export function resolveStack(options: SequentialOptions): { inputSize: number; entries: StackEntry[]; seed: number } {
+export function resolveStack(options: SequentialOptions): { inputSize: number; layers: LayerConfig[]; entries: StackEntry[]; seed: number } {
   checkKeys(options, ['inputShape', 'layers', 'seed', 'runtime'], 'Sequential');
   const shape = typeof options.inputShape === 'number' ? [options.inputShape] : options.inputShape;
   if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || shape[0]! < 1) {
@@ -51,11 +51,13 @@ export function resolveStack(options: SequentialOptions): { inputSize: number; e
   if (!Array.isArray(options.layers) || options.layers.length === 0) {
     throw new OptionError('layers', 'Sequential: layers must be a non-empty array, e.g. [dense(64, { activation: "relu" }), dense(10)].');
   }
-  const entries = describeStack(shape[0]!, options.layers);
-  if (!options.layers.some((l) => l.type === 'dense')) throw new OptionError('layers', 'Sequential: the model needs at least one dense layer.');
+  // hand-written configs are rebuilt by their factories (validated, defaults filled in)
+  const layers = normalizeLayers(options.layers, 'Sequential');
+  const entries = describeStack(shape[0]!, layers);
+  if (!layers.some((l) => l.type === 'dense')) throw new OptionError('layers', 'Sequential: the model needs at least one dense layer.');
   const seed = options.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `Sequential: seed = ${String(seed)}; expected a finite number.`);
-  return { inputSize: shape[0]!, entries, seed };
+  return { inputSize: shape[0]!, layers, entries, seed };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
