@@ -240,7 +240,7 @@ describe('spec keys (R15): refused before any worker starts, the same way in eve
     const e = sync(() => W.fitInWorker({ ...spec(), lr: 0.5 } as never, x(), y()));
     expect(e).toBeInstanceOf(wf.OptionError);
     expect(e.option).toBe('lr');
-    expect(e.message).toMatch(/fitInWorker: unknown spec key 'lr'; valid keys are inputShape, layers, seed, optimizer, loss, weights/);
+    expect(e.message).toMatch(/fitInWorker: unknown spec key 'lr'; known spec keys are inputShape, layers, seed, optimizer, loss, weights/);
     expect(sync(() => W.fitInWorker({ ...spec(), metrics: ['mae'] } as never, x(), y()))).toMatchObject({ name: 'OptionError', option: 'metrics' });
   });
 
@@ -248,10 +248,10 @@ describe('spec keys (R15): refused before any worker starts, the same way in eve
     const marker = join(tmp, 'loaded');
     const watched = script('marker.mjs', `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, '1');\nawait import(${JSON.stringify(distUrl('worker-thread.mjs'))});`);
     const bads: [string, () => object, string, RegExp][] = [
-      ['model key', () => ({ model: { ...spec(), lr: 0.5 } }), 'lr', /unknown spec model key 'lr'; valid keys are inputShape, layers, seed, optimizer, loss, weights/],
-      ['fit key', () => ({ model: spec(), fit: { batchsize: 2 } }), 'batchsize', /unknown spec fit key 'batchsize'; valid keys are batchSize, /],
+      ['model key', () => ({ model: { ...spec(), lr: 0.5 } }), 'lr', /unknown spec model key 'lr'; known spec model keys are inputShape, layers, seed, optimizer, loss, weights/],
+      ['fit key', () => ({ model: spec(), fit: { batchsize: 2 } }), 'batchsize', /unknown spec fit key 'batchsize'; known spec fit keys are batchSize, /],
       ['worker-only fit key', () => ({ model: spec(), fit: { epochWeights: true } }), 'epochWeights', /unknown spec fit key 'epochWeights'/],
-      ['result key', () => ({ model: spec(), fitOptions: {} }), 'fitOptions', /unknown spec result key 'fitOptions'; valid keys are model, fit/],
+      ['result key', () => ({ model: spec(), fitOptions: {} }), 'fitOptions', /unknown spec result key 'fitOptions'; known spec result keys are model, fit/],
     ];
     for (const [name, make, option, msg] of bads) {
       const common = { space: { lr: wf.choice([0.1]) }, spec: make as never, data: { x: x(), y: y() }, trials: 2, budget: { epochs: 1 }, metric: 'loss' };
@@ -267,7 +267,7 @@ describe('spec keys (R15): refused before any worker starts, the same way in eve
     }
     // the public in-process trainer checks the same way
     const job = { model: { ...spec(), lr: 1 }, fit: { epochs: 1 } } as never;
-    expect(await rejects(wf.inProcessTrainer(job, x(), y()))).toMatchObject({ name: 'OptionError', option: 'lr', message: expect.stringMatching(/valid keys are/) });
+    expect(await rejects(wf.inProcessTrainer(job, x(), y()))).toMatchObject({ name: 'OptionError', option: 'lr', message: expect.stringMatching(/known job.model keys are|known .* keys are/) });
   });
 });
 

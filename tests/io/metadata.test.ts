@@ -98,7 +98,7 @@ describe('bad metadata', () => {
   });
 
   it('writers refuse unknown options; the model is untouched', () => {
-    expect(() => serializeModel(model, { meta: {} } as never)).toThrow(/unknown option 'meta'; the only option is metadata/);
+    expect(() => serializeModel(model, { meta: {} } as never)).toThrow(/unknown option 'meta'; known options are metadata/);
     expect(() => serializeModel(model, 5 as never)).toThrow(OptionError);
     expect(serializeModel(model)).toEqual(serializeModel(model));
   });

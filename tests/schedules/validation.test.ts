@@ -58,7 +58,7 @@ describe('invalid options', () => {
     ['manual negative entry', () => call(S.manual, [0.1, -0.1]), 'values[1]', '>= 0'],
     ['warmup steps negative', () => call(S.warmup, { steps: -1 }, S.constant({ lr: 1 })), 'steps', '>= 0'],
     ['warmup without schedule', () => call(S.warmup, { steps: 1 }, 0.1), 'then', 'expected a schedule'],
-    ['unknown option (PyTorch spelling)', () => call(S.cosineAnnealingLR, { lr: 0.1, T_max: 10 }), 'T_max', 'unknown option T_max'],
+    ['unknown option (PyTorch spelling)', () => call(S.cosineAnnealingLR, { lr: 0.1, T_max: 10 }), 'T_max', "unknown option 'T_max'"],
     ['options not an object', () => call(S.stepLR, 0.1), 'options', 'expected an options object'],
   ];
   for (const [label, fn, option, fragment] of cases) {

@@ -4,6 +4,7 @@ import { checkMonitor } from './monitor.js';
 import type { Callback, CallbackConfigContext, CallbackModel, Logs } from '../model/callbacks.js';
 import type { Plateau, PlateauState } from '../schedules/index.js';
 import { isSchedule, type Schedule } from '../schedules/schedule.js';
+import { checkOptions } from '../errors/validate.js';
 
 export type { Callback, CallbackConfigContext, CallbackModel, History, Logs } from '../model/callbacks.js';
 
@@ -64,9 +65,7 @@ const ES_KEYS = new Set(['monitor', 'minDelta', 'patience', 'mode', 'baseline', 
  */
 export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping {
   if (options === null || typeof options !== 'object') throw new OptionError('options', `earlyStopping: options = ${preview(options)}; expected an object such as { monitor: 'valLoss', patience: 5 }.`);
-  for (const k of Object.keys(options)) {
-    if (!ES_KEYS.has(k)) throw new OptionError(k, `earlyStopping: unknown option '${k}'; known options are ${[...ES_KEYS].join(', ')}.`);
-  }
+  checkOptions('earlyStopping', options, [...ES_KEYS]);
   const monitor = options.monitor ?? 'valLoss';
   if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `earlyStopping: monitor = ${preview(monitor)}; expected a metric name such as 'valLoss'.`);
   const minDelta = typeof options.minDelta === 'number' || options.minDelta === undefined ? Math.abs(options.minDelta ?? 0) : NaN;
@@ -197,9 +196,7 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
     throw new OptionError('plateau', 'plateauCallback: pass a reducer built by reduceLROnPlateau({...}) or kerasReduceLROnPlateau({...}).');
   }
   if (options === null || typeof options !== 'object') throw new OptionError('options', `plateauCallback: options = ${preview(options)}; expected an object { monitor }.`);
-  for (const k of Object.keys(options)) {
-    if (k !== 'monitor') throw new OptionError(k, `plateauCallback: unknown option '${k}'; known options: monitor.`);
-  }
+  checkOptions('plateauCallback', options, ['monitor']);
   const monitor = options.monitor ?? 'valLoss';
   if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `plateauCallback: monitor = ${preview(monitor)}; expected a metric name such as 'valLoss'.`);
   let model: CallbackModel | null = null;

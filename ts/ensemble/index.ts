@@ -23,6 +23,7 @@ import type { FitOptions } from '../model/fit.js';
 import type { History } from '../model/callbacks.js';
 import type { Sequential, WeightTensor } from '../model/sequential.js';
 import type { Schedule } from '../schedules/index.js';
+import { checkOptions } from '../errors/validate.js';
 
 /** What a member factory receives: the member's index and a seed derived from the ensemble's. */
 export interface MemberContext {
@@ -53,8 +54,7 @@ function checkSeed(where: string, seed: unknown): number {
 
 function checkKeys(where: string, o: unknown, known: string[]): Record<string, unknown> {
   if (typeof o !== 'object' || o === null) throw new OptionError('options', `${where}: options must be an object.`);
-  for (const k of Object.keys(o)) if (!known.includes(k)) throw new OptionError(k, `${where}: unknown option '${k}'; known options are ${known.join(', ')}.`);
-  return o as Record<string, unknown>;
+  return checkOptions(where, o, known);
 }
 
 function isModel(m: unknown): m is Sequential {

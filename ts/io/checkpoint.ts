@@ -14,6 +14,7 @@ import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
 import type { EngineState } from '../optimizers/second-order.js';
 import { type Container, readContainer, type StoredTensor, writeContainer } from './container.js';
 import { buildModel, type DeserializeOptions, metadataOption, modelHeader, type SerializeModelOptions, weightTensors } from './model.js';
+import { checkOptions } from '../errors/validate.js';
 
 /** What {@link deserializeCheckpoint} returns. */
 export interface Checkpoint {
@@ -261,9 +262,7 @@ export interface CheckpointCallbackOptions {
  */
 export function checkpointCallback(options: CheckpointCallbackOptions): Callback {
   if (!options || typeof options.save !== 'function') throw new OptionError('save', 'checkpointCallback: pass { save: (bytes) => ... }.');
-  for (const k of Object.keys(options)) {
-    if (k !== 'save' && k !== 'everyEpochs' && k !== 'everyBatches') throw new OptionError(k, `checkpointCallback: unknown option '${k}'; known options: save, everyEpochs, everyBatches.`);
-  }
+  checkOptions('checkpointCallback', options, ['save', 'everyEpochs', 'everyBatches']);
   const every = (name: 'everyEpochs' | 'everyBatches', def: number): number => {
     const v = options[name] ?? def;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new OptionError(name, `checkpointCallback: ${name} = ${preview(v)}; expected an integer >= 0 (0 = never).`);

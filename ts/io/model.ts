@@ -12,6 +12,7 @@ import { cg, isSecondOrder, lbfgs, type CgOptions, type LbfgsOptions, type Secon
 import type { Runtime } from '../runtime/loader.js';
 import { type Container, type Kind, readContainer, type StoredTensor, writeContainer } from './container.js';
 import { describeStack } from '../layers/registry.js';
+import { checkOptions } from '../errors/validate.js';
 
 /** Options of {@link deserializeModel}. */
 export interface DeserializeOptions {
@@ -97,7 +98,7 @@ function describe(v: unknown): string {
 export function metadataOption(options: unknown, where: string): ModelMetadata | undefined {
   if (options === undefined) return undefined;
   if (options === null || typeof options !== 'object') throw new OptionError('options', `${where}: options must be an object { metadata }.`);
-  for (const k of Object.keys(options)) if (k !== 'metadata') throw new OptionError(k, `${where}: unknown option '${k}'; the only option is metadata.`);
+  checkOptions(where, options, ['metadata']);
   const m = (options as { metadata?: unknown }).metadata;
   if (m === undefined) return undefined;
   checkMetadata(m, (path, msg) => {

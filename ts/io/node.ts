@@ -15,6 +15,7 @@ import { type Checkpoint, deserializeCheckpoint, serializeCheckpoint } from './c
 import { fitResumeState } from '../model/resume.js';
 import { type DeserializeOptions, deserializeModel, metadataOption, type SerializeModelOptions, serializeModel } from './model.js';
 import { type LoadSafetensorsOptions, loadSafetensorsWeights, modelToSafetensors, type ModelToSafetensorsOptions } from './safetensors.js';
+import { checkOptions } from '../errors/validate.js';
 
 function checkPath(path: unknown, where: string): string {
   if (typeof path !== 'string' || path.length === 0) throw new OptionError('path', `${where}: path = ${preview(path)}; expected a file path string, e.g. 'model.wasmfit'.`);
@@ -262,9 +263,7 @@ export function modelCheckpoint(path: string, options: ModelCheckpointOptions = 
   checkPath(path, W);
   if (!options || typeof options !== 'object') throw new OptionError('options', `${W}: options must be an object.`);
   const known = ['format', 'saveBestOnly', 'monitor', 'mode', 'initialValueThreshold', 'everyEpochs', 'everyBatches', 'metadata'];
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) throw new OptionError(k, `${W}: unknown option '${k}'; known options: ${known.join(', ')}.`);
-  }
+  checkOptions(W, options, known);
   const format = options.format ?? 'checkpoint';
   if (format !== 'checkpoint' && format !== 'model') throw new OptionError('format', `${W}: format = ${preview(format)}; expected 'checkpoint' or 'model'.`);
   const saveBestOnly = options.saveBestOnly ?? false;

@@ -9,6 +9,7 @@ import { preview } from '../errors/preview.js';
 import { checkFiniteTensors } from './container.js';
 import { Sequential } from '../model/sequential.js';
 import { describeStack } from '../layers/registry.js';
+import { checkOptions } from '../errors/validate.js';
 
 /**
  * The subset of onnx.proto3 (github.com/onnx/onnx, onnx/onnx.proto3) an inference export needs, as
@@ -155,9 +156,7 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
   if (!(model instanceof Sequential)) throw new OptionError('model', `${W}: expected a Sequential model.`);
   model.assertUsable(W);
   if (options === null || typeof options !== 'object') throw new OptionError('options', `${W}: options must be an object.`);
-  for (const k of Object.keys(options)) {
-    if (!['output', 'inputName', 'outputName', 'docString'].includes(k)) throw new OptionError(k, `${W}: unknown option '${k}'; known options: output, inputName, outputName, docString.`);
-  }
+  checkOptions(W, options, ['output', 'inputName', 'outputName', 'docString']);
   const output = options.output ?? 'predict';
   if (output !== 'predict' && output !== 'logits') throw new OptionError('output', `${W}: output = ${preview(output)}; expected 'predict' or 'logits'.`);
   const name = (k: 'inputName' | 'outputName', def: string) => {

@@ -3,6 +3,7 @@ import { preview } from '../errors/preview.js';
 import { ACT_CODE, type ActivationName } from '../runtime/abi.js';
 import { checkInitializer, type Initializer } from './initializers.js';
 import { checkConstraint, checkRegularizer, type MaxNormConstraint, type Regularizer } from '../regularizers/index.js';
+import { checkOptions } from '../errors/validate.js';
 
 export type { Initializer, InitializerName } from './initializers.js';
 export type { ActivationName } from '../runtime/abi.js';
@@ -166,9 +167,7 @@ function checkOptionsObject(options: unknown, where: string, known: readonly str
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OptionError('options', `${where}: options = ${preview(options)}; expected an object such as { ${known[0]}: … }.`);
   }
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) throw new OptionError(k, `${where}: unknown option '${k}'; known options are ${known.join(', ')}.`);
-  }
+  checkOptions(where, options, known);
 }
 
 /** Fields whose factory value is null when absent. */

@@ -10,6 +10,7 @@ import type { BoundLayer } from '../layers/kind.js';
 import { type MetricConfig, type MetricName, resolveMetrics } from './metrics.js';
 import type { PlanLoss } from './plan.js';
 import type { StepperConfig } from './stepper.js';
+import { checkOptions } from '../errors/validate.js';
 
 /** Options of `compile`. */
 export interface CompileOptions {
@@ -45,10 +46,8 @@ export const DEFAULT_LOSS: PlanLoss = { kind: 'softmaxCrossEntropy', labelSmooth
 
 /** Refuses option keys outside `known` (typos such as `batch_size` are not silently ignored). @internal */
 export function checkKeys(options: unknown, known: readonly string[], where: string): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new OptionError('options', `${where}: options = ${String(options)}; expected an object such as { ${known[0]}: ... }.`);
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) throw new OptionError(k, `${where}: unknown option '${k}'; known options are ${known.join(', ')}.`);
-  }
+  if (options === undefined) throw new OptionError('options', `${where}: options = undefined; expected an object such as { ${known[0]}: ... }.`);
+  checkOptions(where, options, known);
 }
 
 /** Validates compile's options against the model's layers and output width. @internal */

@@ -15,6 +15,7 @@ import { isPlateau, plateauCallback } from '../callbacks/index.js';
 import type { Plateau } from '../schedules/plateau.js';
 import { checkResumeState, type FitResumeState, fitResumeState, trackFit, untrackFit } from './resume.js';
 import type { Stepper } from './stepper.js';
+import { checkOptions } from '../errors/validate.js';
 
 export type { FitResumeState };
 
@@ -124,9 +125,7 @@ function posInt(v: unknown, name: string, def: number): number {
  */
 export function resolveFitOptions(options: FitOptions): FitSettings {
   if (typeof options !== 'object' || options === null) throw new OptionError('options', 'fit: options must be an object.');
-  for (const k of Object.keys(options)) {
-    if (!FIT_KEYS.includes(k)) throw new OptionError(k, `fit: unknown option '${k}'; known options are ${FIT_KEYS.join(', ')}.`);
-  }
+  checkOptions('fit', options, FIT_KEYS);
   const epochs = posInt(options.epochs, 'epochs', 1);
   const batchSize = posInt(options.batchSize, 'batchSize', 32);
   const resume = options.resumeFrom === undefined ? null : checkResumeState(options.resumeFrom);

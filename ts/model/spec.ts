@@ -13,6 +13,7 @@ import { plateauFromJSON, scheduleFromJSON } from '../schedules/json.js';
 import type { Callback } from './callbacks.js';
 import type { FitOptions } from './fit.js';
 import { type CompileOptions, Sequential } from './sequential.js';
+import { checkOptions } from '../errors/validate.js';
 
 /** A model as plain data: the `Sequential` constructor options plus `compile`'s (what `fitInWorker` and `randomSearch` trials take). */
 export interface ModelSpec {
@@ -75,9 +76,7 @@ void fitKeysMatch;
  * key and whose message lists the valid keys. Own enumerable string keys only (what a spread copies).
  */
 export function checkKeys(obj: object, valid: readonly string[], where: string, what: string): void {
-  for (const k of Object.keys(obj)) {
-    if (!valid.includes(k)) throw new OptionError(k, `${where}: unknown ${what} key '${k}'; valid keys are ${valid.join(', ')}.`);
-  }
+  checkOptions(where, obj, valid, { noun: `${what} key` });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { type OptimizerState, initState, updateTensors } from './standalone.js';
+import { checkOptions } from '../errors/validate.js';
 
 export type { OptimizerState } from './standalone.js';
 export { lbfgs, cg, Minimizer } from './lbfgs.js';
@@ -111,9 +112,7 @@ function withMethods<T extends OptimizerConfig>(c: Omit<T, 'init' | 'update'>): 
 
 function keys(where: string, o: Opts, known: string[]): void {
   if (typeof o !== 'object' || o === null) throw new OptionError('options', `${where}: options must be an object.`);
-  for (const k of Object.keys(o)) {
-    if (!known.includes(k)) throw new OptionError(k, `${where}: unknown option '${k}'; known options are ${known.join(', ')}.`);
-  }
+  checkOptions(where, o, known);
 }
 
 function num(where: string, o: Opts, name: string, def: number, lo: number, hi = Infinity, loOpen = false, hiOpen = false): number {

@@ -16,6 +16,7 @@
 import { OptionError } from '../errors/index.js';
 import { type MinimizeResult, Minimizer, minimizeOnce, type ObjectiveFn } from './minimize.js';
 import type { EngineSettings, EngineState } from './second-order.js';
+import { checkOptions } from '../errors/validate.js';
 
 export type { LossAndGrad, MinimizeResult, ObjectiveFn } from './minimize.js';
 export { Minimizer } from './minimize.js';
@@ -102,8 +103,7 @@ type Opts = Record<string, unknown>;
 
 function keys(where: string, o: unknown, known: string[]): Opts {
   if (typeof o !== 'object' || o === null) throw new OptionError('options', `${where}: options must be an object.`);
-  for (const k of Object.keys(o)) if (!known.includes(k)) throw new OptionError(k, `${where}: unknown option '${k}'; known options are ${known.join(', ')}.`);
-  return o as Opts;
+  return checkOptions(where, o, known);
 }
 
 function pos(where: string, o: Opts, name: string, def: number, opts: { integer?: boolean; allowZero?: boolean; max?: number } = {}): number {

@@ -1,5 +1,6 @@
 import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
+import { checkOptions } from '../errors/validate.js';
 
 /**
  * A weight penalty `l1·Σ|w| + l2·Σw²` added to the loss (Keras meaning). Its gradient,
@@ -77,9 +78,7 @@ export interface MaxNormConstraint {
  */
 export function maxNorm(options: { maxValue?: number; axis?: number } = {}): MaxNormConstraint {
   if (options === null || typeof options !== 'object') throw new OptionError('options', `maxNorm: options = ${preview(options)}; expected { maxValue, axis }.`);
-  for (const k of Object.keys(options)) {
-    if (k !== 'maxValue' && k !== 'axis') throw new OptionError(k, `maxNorm: unknown option '${k}'; known options: maxValue, axis.`);
-  }
+  checkOptions('maxNorm', options, ['maxValue', 'axis']);
   const r = options.maxValue ?? 2;
   if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0) throw new OptionError('maxValue', `maxNorm: maxValue = ${preview(r)}; expected a finite number > 0 (e.g. 3).`);
   const axis = options.axis ?? 0;

@@ -3,7 +3,7 @@
  * initial rate `lr0`).
  */
 import { OptionError } from '../errors/index.js';
-import { checkOptions, fmt, num, numArray, oneOf } from './_validate.js';
+import { checkOptions, fmt, num, numArray, oneOf } from '../errors/validate.js';
 import { checkUserValue, makeSchedule, type Schedule, type ScheduleUnit } from './schedule.js';
 
 const LR = { ge: 0, fix: 'Pass lr as the initial learning rate, a finite number >= 0 (e.g. 0.1).' } as const;

@@ -2,7 +2,7 @@
  * Composition: warm-up, sequences and products of schedules. All units must agree.
  */
 import { OptionError } from '../errors/index.js';
-import { checkOptions, fmt, num, numArray } from './_validate.js';
+import { checkOptions, fmt, num, numArray } from '../errors/validate.js';
 import { isSchedule, makeSchedule, type Schedule } from './schedule.js';
 
 function requireSchedules(where: string, option: string, list: unknown, min: number): Schedule[] {

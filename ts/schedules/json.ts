@@ -2,7 +2,7 @@
  * Reviving schedules and plateau reducers from their `toJSON()` configuration.
  */
 import { OptionError } from '../errors/index.js';
-import { fmt } from './_validate.js';
+import { fmt } from '../errors/validate.js';
 import { constant, exponentialEpochDecay, inverseSqrtDecay, inverseTimeEpochDecay, manual, stepDecay } from './basic.js';
 import { chained, sequentialLR, warmup } from './compose.js';
 import {

@@ -5,7 +5,7 @@
  * evaluated in float64 (Keras computes in the dtype of `initial_learning_rate`, usually float32).
  */
 import { OptionError } from '../errors/index.js';
-import { bool, checkOptions, num, numArray } from './_validate.js';
+import { bool, checkOptions, num, numArray } from '../errors/validate.js';
 import { makeSchedule, type Schedule } from './schedule.js';
 
 const ILR = {

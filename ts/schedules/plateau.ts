@@ -3,7 +3,7 @@
  * `update(state, metric)` (pure; returns a new state), `lr(state)`.
  */
 import { NonFiniteError, OptionError } from '../errors/index.js';
-import { checkOptions, fmt, num, oneOf } from './_validate.js';
+import { checkOptions, fmt, num, oneOf } from '../errors/validate.js';
 import { isSchedule, type Schedule, type ScheduleUnit } from './schedule.js';
 
 /**

@@ -6,7 +6,7 @@
  * ("chainable") update agrees with it up to rounding.
  */
 import { OptionError } from '../errors/index.js';
-import { bool, checkOptions, fail, fn, num, numArray, oneOf } from './_validate.js';
+import { bool, checkOptions, fail, fn, num, numArray, oneOf } from '../errors/validate.js';
 import { checkUserValue, makeSchedule, type Schedule } from './schedule.js';
 
 const LR = { ge: 0, fix: 'Pass lr as the initial learning rate, a finite number >= 0 (e.g. 0.1).' } as const;

@@ -2,7 +2,7 @@
  * The schedule contract: a pure function of a 0-based counter that declares its unit.
  */
 import { OptionError } from '../errors/index.js';
-import { checkT, fmt } from './_validate.js';
+import { checkT, fmt } from '../errors/validate.js';
 
 /** What the counter `t` counts: completed epochs, or completed optimizer steps (mini-batches). */
 export type ScheduleUnit = 'epoch' | 'step';

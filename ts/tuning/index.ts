@@ -45,6 +45,7 @@ import { plotSeries, type PlotOptions, type Series } from '../plot/index.js';
 import { checkTrialSpec } from '../model/spec.js';
 import { inProcessTrainer, type Trainer, type TrialJob, type TrialSpec } from './trainer.js';
 import { modelFromSpec } from '../model/spec.js';
+import { checkOptions } from '../errors/validate.js';
 
 export { inProcessTrainer } from './trainer.js';
 export type { Trainer, TrainResult, TrialFitOptions, TrialJob, TrialSpec } from './trainer.js';
@@ -375,7 +376,7 @@ const SEARCH_KEYS = ['space', 'build', 'spec', 'data', 'inspect', 'objective', '
 export async function randomSearch<S extends Space>(options: RandomSearchOptions<S>): Promise<SearchResult<ConfigOf<S>>> {
   const W = 'randomSearch';
   if (!options || typeof options !== 'object') throw new OptionError('options', `${W}: pass { space, build, data, trials, ... }.`);
-  for (const k of Object.keys(options)) if (!SEARCH_KEYS.includes(k)) throw new OptionError(k, `${W}: unknown option '${k}'; known options are ${SEARCH_KEYS.join(', ')}.`);
+  checkOptions(W, options, SEARCH_KEYS);
   validateSpace(options.space, W);
   const posInt = (name: string, v: unknown, def?: number): number => {
     const x = v ?? def;

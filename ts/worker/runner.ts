@@ -7,6 +7,7 @@ import { type FitJob, fitInWorker, type WorkerOptions } from './index.js';
 import { checkStartTimeout } from './spec.js';
 import type { TrialOutcome, TrialRunner, TrialTask } from '../tuning/index.js';
 import type { Trainer } from '../tuning/trainer.js';
+import { checkOptions } from '../errors/validate.js';
 
 /** Options of {@link workerRunner}. */
 export interface WorkerRunnerOptions {
@@ -55,14 +56,13 @@ function defaultConcurrency(): number {
  */
 export function workerRunner(options: WorkerRunnerOptions = {}): TrialRunner {
   const W = 'workerRunner';
-  if (!options || typeof options !== 'object') throw new OptionError('options', `${W}: options must be an object { concurrency, worker }.`);
-  for (const k of Object.keys(options)) if (k !== 'concurrency' && k !== 'worker') throw new OptionError(k, `${W}: unknown option '${k}'; known options are concurrency, worker.`);
+  checkOptions(W, options, ['concurrency', 'worker']);
   const concurrency = options.concurrency ?? defaultConcurrency();
   if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) throw new OptionError('concurrency', `${W}: concurrency = ${String(options.concurrency)}; expected a positive integer (trials training at once).`);
   const wo = options.worker;
   if (wo !== undefined) {
-    if (!wo || typeof wo !== 'object') throw new OptionError('worker', `${W}: worker must be an object { init, url, startTimeoutMs }.`);
-    for (const k of Object.keys(wo)) if (k !== 'init' && k !== 'url' && k !== 'startTimeoutMs') throw new OptionError(`worker.${k}`, `${W}: unknown option 'worker.${k}'; known: init, url, startTimeoutMs (the data is shared by every trial, so it is never transferred).`);
+    // no `transfer`: the data is shared by every trial, so it is never transferred
+    checkOptions(W, wo, ['init', 'url', 'startTimeoutMs'], { prefix: 'worker.' });
     checkStartTimeout(wo.startTimeoutMs, W);
   }
 

@@ -1,25 +1,20 @@
 /**
- * Option checking shared by every schedule factory (internal; not re-exported).
- *
- * Messages follow the project shape `<where>: <what was received>; <what is expected>. <how to fix>`,
- * e.g. `cosineAnnealingLR: option tMax = 0; expected an integer >= 1. Pass tMax >= 1 (...)`.
+ * The option-checking helpers every public factory and entry point uses (internal; not
+ * re-exported), so messages have one shape:
+ * `<where>: <what was received>; <what is expected>. <how to fix>`, e.g.
+ * `cosineAnnealingLR: option tMax = 0; expected an integer >= 1. Pass tMax as …`, and
+ * `fit: unknown option 'batch_size'; known options are epochs, batchSize, …. Did you mean 'batchSize'?`
+ * @internal
  */
-import { OptionError } from '../errors/index.js';
+import { OptionError } from './index.js';
+import { preview } from './preview.js';
 
-/** Short, single-line rendering of a received value for error messages. */
+/** Short, single-line rendering of a received value for error messages (bounded; never throws). */
 export function fmt(v: unknown): string {
   if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
-  if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'function') return 'a function';
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (Array.isArray(v)) {
-    const items = v.slice(0, 8).map(fmt).join(', ');
-    return `[${items}${v.length > 8 ? `, … (${v.length} items)` : ''}]`;
-  }
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
-  if (typeof v === 'object') return 'an object';
-  return String(v);
+  return preview(v);
 }
 
 /** Throws an {@link OptionError} in the project message shape. */
@@ -27,22 +22,51 @@ export function fail(where: string, option: string, received: unknown, expected:
   throw new OptionError(option, `${where}: option ${option} = ${fmt(received)}; expected ${expected}. ${fix}`);
 }
 
-/** The options bag itself must be a plain object; unknown keys are refused (they are usually typos). */
-export function checkOptions(where: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
+/** Levenshtein distance (for "did you mean"). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length]!;
+}
+
+/** The known name a misspelt one most likely meant (same letters in another case or spelling, or within 2 edits). */
+export function nearMiss(name: string, known: readonly string[]): string | undefined {
+  const squash = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
+  return known.find((n) => squash(n) === squash(name)) ?? known.find((n) => editDistance(n.toLowerCase(), name.toLowerCase()) <= 2);
+}
+
+/** How {@link checkOptions} names what it checks. */
+export interface CheckOptionsNames {
+  /** Prefix of the key in messages and `OptionError.option`, e.g. `'worker.'`. */
+  readonly prefix?: string;
+  /** The noun: `'option'` (default), `'spec key'`, … (plural adds an s). */
+  readonly noun?: string;
+}
+
+/**
+ * The options bag must be a plain object (`undefined` reads as `{}`); unknown keys are refused
+ * (they are usually typos), with the known keys and the likely intended one. Own keys only.
+ */
+export function checkOptions(where: string, options: unknown, allowed: readonly string[], names: CheckOptionsNames = {}): Record<string, unknown> {
+  const prefix = names.prefix ?? '';
+  const noun = names.noun ?? 'option';
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new OptionError(
-      'options',
-      `${where}: options = ${fmt(options)}; expected an options object. Pass e.g. ${where}({ ${allowed.slice(0, 2).join(', ')} }).`,
-    );
+    throw new OptionError(prefix ? prefix.replace(/\.$/, '') : 'options', `${where}: ${prefix ? prefix.replace(/\.$/, '') : 'options'} = ${fmt(options)}; expected an object${allowed.length ? ` with the ${noun}s ${allowed.join(', ')}` : ''}.`);
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (!allowed.includes(key)) {
-      throw new OptionError(
-        key,
-        `${where}: unknown option ${key}; expected one of ${allowed.join(', ')}. Check the spelling (options use camelCase, e.g. tMax, not T_max).`,
-      );
+      const near = nearMiss(key, allowed);
+      throw new OptionError(`${prefix}${key}`, `${where}: unknown ${noun} '${prefix}${key}'; known ${noun}s are ${allowed.length ? allowed.join(', ') : 'none'}.${near ? ` Did you mean '${near}'?` : ''}`);
     }
   }
   return o;
