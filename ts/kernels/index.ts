@@ -8,6 +8,7 @@ import { matrix, type Matrix } from '../data/tensor.js';
 import { ACT_CODE, GEMM_ARGS, type ActivationName } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import { getRuntime } from '../runtime/loader.js';
+import { checkStatus } from '../runtime/status.js';
 
 /** Options of {@link matMul}. */
 export interface MatMulOptions {
@@ -22,7 +23,8 @@ export interface MatMulOptions {
 }
 
 /**
- * `C = act(op(A)·op(B) + bias)` with the packed SIMD128 GEMM (transposes are free: they are
+ * `C = act(op(A)·op(B) + bias)` with the packed SIMD128 GEMM (every activation: ReLU fused into the
+ * tile stores, the others over the stored rows, with PyTorch's default α: leakyRelu 0.01, elu 1) (transposes are free: they are
  * strides of the packing). f32 accumulation in k order within 256-deep blocks; no FMA.
  *
  * @example
@@ -79,7 +81,7 @@ export function matMul(a: Matrix, b: Matrix, options: MatMulOptions = {}): Matri
     v.setUint32(args + G.bias, pbias, true);
     v.setUint32(args + G.act, ACT_CODE[act], true);
     v.setUint32(args + G.ws, rt.ws, true);
-    rt.k.gemm(args);
+    checkStatus(rt.k.gemm(args), W);
     return { data: ar.readF32(pc, m * n), shape: [m, n] };
   } finally {
     for (const p of blocks) ar.free(p);
@@ -146,7 +148,7 @@ function actCode(name: ActivationName, alpha: number | undefined, where: string)
 export function activationForward(name: ActivationName, x: Float32Array, alpha?: number): Float32Array {
   const [code, a] = actCode(name, alpha, 'activationForward');
   return withBlocks([x], ([p], rt) => {
-    rt.k.act_forward2(code, p!, x.length, a);
+    checkStatus(rt.k.act_forward2(code, p!, x.length, a), 'activationForward');
     return rt.arena.readF32(p!, x.length);
   });
 }
@@ -156,7 +158,7 @@ export function activationBackward(name: ActivationName, y: Float32Array, dy: Fl
   const [code, a] = actCode(name, alpha, 'activationBackward');
   if (!(dy instanceof Float32Array) || dy.length !== y.length) throw new ShapeError(`activationBackward: dy has ${dy?.length} values for ${y.length} outputs; they must match.`);
   return withBlocks([y, dy], ([py, pd], rt) => {
-    rt.k.act_backward2(code, py!, pd!, y.length, a);
+    checkStatus(rt.k.act_backward2(code, py!, pd!, y.length, a), 'activationBackward');
     return rt.arena.readF32(pd!, y.length);
   });
 }

@@ -1,4 +1,5 @@
-import { ACT_CODE, LAYER, LAYER_KIND, LOSS_KIND, type LossName, PLAN } from '../runtime/abi.js';
+import { ACT_CODE, LAYER, LAYER_KIND, LOSS_KIND, type LossName, NO_LAYER, PLAN, TENSOR_CODE } from '../runtime/abi.js';
+import type { StatusDetail } from '../runtime/status.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
 
@@ -28,6 +29,41 @@ export interface DenseParams {
   maxNorm: number;
   /** Batch norm: running statistics, saved batch statistics, ε and (PyTorch-convention) momentum. */
   bn: { runningMean: Ptr; runningVar: Ptr; saveMean: Ptr; saveInvStd: Ptr; eps: number; momentum: number } | null;
+}
+
+/** Element counts of a layer's two trainable tensors (the record's `w_len`, `b_len`). @internal */
+export function tensorLengths(l: DenseParams): [number, number] {
+  const w = l.kind === 'batchNorm' ? l.nOut : l.nIn * l.nOut;
+  return [w, l.b !== null ? l.nOut : 0];
+}
+
+/**
+ * Floats of the pre-step backup `train_step` needs (crates/kernels/src/step.rs `backup_floats`):
+ * `2·nOut` per batch-norm layer (running mean and variance), then per trainable tensor its length
+ * times (1 + optimizer-state slots). @internal
+ */
+export function backupFloats(layers: readonly DenseParams[]): number {
+  let total = 0;
+  for (const l of layers) {
+    if (l.kind === 'batchNorm') total += 2 * l.nOut;
+    const [wn, bn] = tensorLengths(l);
+    total += wn * (1 + l.ws.filter((p) => p !== null).length) + bn * (1 + l.bs.filter((p) => p !== null).length);
+  }
+  return total;
+}
+
+/** Weight names per layer record (getWeights order): [kernel/γ, bias/β, moving mean, moving variance]. */
+function tensorNames(layers: readonly DenseParams[]): string[][] {
+  let d = 0;
+  let b = 0;
+  return layers.map((l) => {
+    if (l.kind === 'batchNorm') {
+      const p = `batch_norm_${b++}`;
+      return [`${p}/gamma`, `${p}/beta`, `${p}/moving_mean`, `${p}/moving_variance`];
+    }
+    const p = `dense_${d++}`;
+    return [`${p}/kernel`, `${p}/bias`, '', ''];
+  });
 }
 
 /** The loss of a plan. @internal */
@@ -67,10 +103,15 @@ export class CompiledPlan {
   readonly trainOutput: Ptr;
   private readonly blocks: Ptr[] = [];
   private readonly rt: Runtime;
+  private readonly names: string[][];
+  private readonly backupSize: number;
+  private backup: Ptr | null = null;
 
   constructor(rt: Runtime, layers: readonly DenseParams[], batchCap: number, opt: PlanOptimizer, loss: PlanLoss) {
     this.rt = rt;
     this.batchCap = batchCap;
+    this.names = tensorNames(layers);
+    this.backupSize = backupFloats(layers);
     const a = rt.arena;
     const own = (p: Ptr): Ptr => {
       this.blocks.push(p);
@@ -128,6 +169,9 @@ export class CompiledPlan {
       v.setUint32(r + LAYER.mask, masks[i]!, true);
       v.setUint32(r + LAYER.yd, yds[i]!, true);
       v.setFloat32(r + LAYER.maxNorm, l.maxNorm, true);
+      const [wLen, bLen] = tensorLengths(l);
+      v.setUint32(r + LAYER.wLen, wLen, true);
+      v.setUint32(r + LAYER.bLen, bLen, true);
     });
     const p = this.plan;
     v.setUint32(p + PLAN.nLayers, layers.length, true);
@@ -145,6 +189,46 @@ export class CompiledPlan {
     v.setFloat32(p + PLAN.clipValue, opt.clipValue, true);
     v.setFloat32(p + PLAN.clipNorm, opt.clipNorm, true);
     v.setFloat32(p + PLAN.globalClipNorm, opt.globalClipNorm, true);
+    v.setUint32(p + PLAN.backup, 0, true);
+    v.setUint32(p + PLAN.backupLen, 0, true);
+    v.setUint32(p + PLAN.outBadLayer, NO_LAYER, true);
+  }
+
+  /**
+   * Allocates the pre-step backup `train_step` requires (parameters, optimizer state and running
+   * statistics it may overwrite; see {@link backupFloats}). Plans used only for inference never
+   * take it; {@link setLr} (called before every training step) makes sure it exists.
+   */
+  prepareTraining(): void {
+    if (this.backup !== null) return;
+    const p = this.rt.arena.allocF32(Math.max(1, this.backupSize));
+    this.blocks.push(p);
+    this.backup = p;
+    const v = this.rt.arena.view;
+    v.setUint32(this.plan + PLAN.backup, p, true);
+    v.setUint32(this.plan + PLAN.backupLen, this.backupSize, true);
+  }
+
+  /**
+   * What the last step reported for a failed status: the loss, and for a non-finite update the
+   * tensor (`dense_1/kernel`, `batch_norm_0/moving_variance`, with the optimizer-state slot when
+   * it was the state), the element and its value.
+   */
+  statusDetail(): StatusDetail {
+    const v = this.rt.arena.view;
+    const p = this.plan;
+    const d: StatusDetail = { loss: v.getFloat32(p + PLAN.outLoss, true) };
+    const layer = v.getUint32(p + PLAN.outBadLayer, true);
+    if (layer !== NO_LAYER && layer < this.names.length) {
+      const t = v.getUint32(p + PLAN.outBadTensor, true);
+      const slot = v.getUint32(p + PLAN.outBadSlot, true);
+      const name = this.names[layer]![t] || `layer ${layer} tensor ${t}`;
+      d.tensor = slot === 0 ? name : `the optimizer state s${slot} of ${name}`;
+      if (t === TENSOR_CODE.runningMean || t === TENSOR_CODE.runningVar) d.tensor = `${name} (batch statistics of this batch)`;
+      d.index = v.getUint32(p + PLAN.outBadIndex, true);
+      d.value = v.getFloat32(p + PLAN.outBadValue, true);
+    }
+    return d;
   }
 
   /** Dropout RNG key and counter for the next call; `mc` keeps dropout on in predict_step. */
@@ -160,7 +244,9 @@ export class CompiledPlan {
     this.rt.arena.view.setUint32(this.plan + PLAN.weights, on ? this.weights : 0, true);
   }
 
+  /** The rate of the next training step; also makes sure the training backup exists ({@link prepareTraining}). */
   setLr(lr: number): void {
+    this.prepareTraining();
     this.rt.arena.view.setFloat32(this.plan + PLAN.lr, lr, true);
   }
 
@@ -173,5 +259,6 @@ export class CompiledPlan {
   dispose(): void {
     for (const b of this.blocks) this.rt.arena.free(b);
     this.blocks.length = 0;
+    this.backup = null;
   }
 }

@@ -1,4 +1,4 @@
-import { BusyError, DisposedError, NonFiniteError, OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from '../errors/index.js';
+import { BusyError, DisposedError, OptionError, ShapeError, type WasmfitError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
 import { type Features, type Labels, type Matrix, toClassIds, toFeatures } from '../data/tensor.js';
 import { fillInitializer } from '../layers/initializers.js';
@@ -8,6 +8,7 @@ import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/ru
 import { LOSS_KIND, type LossName, OPT_ARGS, STATUS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import { getRuntime, type Runtime } from '../runtime/loader.js';
+import { statusError } from '../runtime/status.js';
 import type { History } from './callbacks.js';
 import { type FitOptions, fitLoop, type Trainable } from './fit.js';
 import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
@@ -817,10 +818,7 @@ export class Sequential implements Trainable {
    * names the caller and the position (e.g. `fit: epoch 3, batch 17`).
    */
   stepError(status: number, plan: CompiledPlan, where: string): WasmfitError {
-    if (status === STATUS.nonFiniteLoss) {
-      return new NonFiniteError(`${where}: the loss became ${plan.results().lossSum}; the step was not taken and the weights, optimizer state and batch-norm statistics are those from before it. Lower the learning rate, add gradient clipping (clipNorm) or check the data scale.`);
-    }
-    return new RuntimeSupportError(`${where}: the kernel refused the compiled plan (status ${status}); nothing was changed. This is a wasmfit bug: please report it with the model's summary().`);
+    return statusError(status, where, plan.statusDetail());
   }
 
   /** @internal */

@@ -84,6 +84,10 @@ pub struct Hyper {
     pub maximize: bool,
     /// SGD: first step, the momentum buffer is set to the gradient (PyTorch `buf = clone(grad)`).
     pub first_step: bool,
+    /// Backup addresses (0 = none) for the old values of `w`, `s1`, `s2`, `s3`: the update pass
+    /// stores each element's pre-step value there as it reads it (valid for `n` floats each), so
+    /// a caller can restore the tensor bit for bit when the update turns out non-finite.
+    pub backup: [usize; 4],
 }
 
 /// sign(w) with sign(0) = sign(NaN) = 0.
@@ -153,7 +157,11 @@ fn common_len(w: &[f32], g: &[f32], s: [&Option<&mut [f32]>; 3]) -> usize {
 }
 
 /// Runs `f(w, g, s1, s2, s3)` on elements `from..n` (`s*` read as 0 and not written when
-/// absent), `n` being the shortest of the given slices.
+/// absent), `n` being the shortest of the given slices. Old values go to the `bk` addresses that
+/// are nonzero (w, s1, s2, s3). Returns whether every written value (w and the present state) is
+/// finite: `x − x` is 0 for finite `x` and NaN for ±Inf/NaN, and a NaN sum stays NaN, so the check
+/// is one subtraction and one addition per stored value, folded into the pass.
+#[allow(clippy::too_many_arguments)]
 fn drive_scalar<F>(
     w: &mut [f32],
     g: &[f32],
@@ -161,11 +169,15 @@ fn drive_scalar<F>(
     mut s2: Option<&mut [f32]>,
     mut s3: Option<&mut [f32]>,
     from: usize,
+    bk: [usize; 4],
     f: F,
-) where
+) -> bool
+where
     F: Fn(&mut f32, f32, &mut f32, &mut f32, &mut f32),
 {
     let n = common_len(w, g, [&s1, &s2, &s3]);
+    let pb = [bk[0] as *mut f32, bk[1] as *mut f32, bk[2] as *mut f32, bk[3] as *mut f32];
+    let mut acc = 0.0f32;
     for i in from..n {
         let mut t1 = match s1 {
             Some(ref s) => s[i],
@@ -179,7 +191,23 @@ fn drive_scalar<F>(
             Some(ref s) => s[i],
             None => 0.0,
         };
+        // SAFETY: a nonzero backup address is valid for n floats (caller's contract, see Hyper).
+        unsafe {
+            if !pb[0].is_null() {
+                *pb[0].add(i) = w[i];
+            }
+            if s1.is_some() && !pb[1].is_null() {
+                *pb[1].add(i) = t1;
+            }
+            if s2.is_some() && !pb[2].is_null() {
+                *pb[2].add(i) = t2;
+            }
+            if s3.is_some() && !pb[3].is_null() {
+                *pb[3].add(i) = t3;
+            }
+        }
         f(&mut w[i], g[i], &mut t1, &mut t2, &mut t3);
+        acc = acc + (w[i] - w[i]) + (t1 - t1) + (t2 - t2) + (t3 - t3);
         if let Some(ref mut s) = s1 {
             s[i] = t1;
         }
@@ -190,6 +218,7 @@ fn drive_scalar<F>(
             s[i] = t3;
         }
     }
+    acc == 0.0
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -199,11 +228,13 @@ fn drive<F>(
     s1: Option<&mut [f32]>,
     s2: Option<&mut [f32]>,
     s3: Option<&mut [f32]>,
+    bk: [usize; 4],
     f: F,
-) where
+) -> bool
+where
     F: Fn(&mut f32, f32, &mut f32, &mut f32, &mut f32),
 {
-    drive_scalar(w, g, s1, s2, s3, 0, f);
+    drive_scalar(w, g, s1, s2, s3, 0, bk, f)
 }
 
 /// SIMD128: `fv` on groups of four, then `f` on the tail.
@@ -214,9 +245,11 @@ fn drive<F, FV>(
     mut s1: Option<&mut [f32]>,
     mut s2: Option<&mut [f32]>,
     mut s3: Option<&mut [f32]>,
+    bk: [usize; 4],
     f: F,
     fv: FV,
-) where
+) -> bool
+where
     F: Fn(&mut f32, f32, &mut f32, &mut f32, &mut f32),
     FV: Fn(&mut vx::v128, vx::v128, &mut vx::v128, &mut vx::v128, &mut vx::v128),
 {
@@ -228,6 +261,14 @@ fn drive<F, FV>(
     let p2 = s2.as_deref_mut().map(|s| s.as_mut_ptr());
     let p3 = s3.as_deref_mut().map(|s| s.as_mut_ptr());
     let z = f32x4_splat(0.0);
+    let pb = [bk[0] as *mut f32, bk[1] as *mut f32, bk[2] as *mut f32, bk[3] as *mut f32];
+    let (b0, b1, b2, b3) = (
+        !pb[0].is_null(),
+        p1.is_some() && !pb[1].is_null(),
+        p2.is_some() && !pb[2].is_null(),
+        p3.is_some() && !pb[3].is_null(),
+    );
+    let mut acc = z;
     let mut i = 0;
     while i < n4 {
         // SAFETY: i + 4 <= n, and n is at most the length of every slice behind these pointers.
@@ -246,7 +287,22 @@ fn drive<F, FV>(
                 Some(p) => v128_load(p.add(i) as *const v128),
                 None => z,
             };
+            // SAFETY: nonzero backup addresses are valid for n floats (see Hyper::backup).
+            if b0 {
+                v128_store(pb[0].add(i) as *mut v128, wv);
+            }
+            if b1 {
+                v128_store(pb[1].add(i) as *mut v128, t1);
+            }
+            if b2 {
+                v128_store(pb[2].add(i) as *mut v128, t2);
+            }
+            if b3 {
+                v128_store(pb[3].add(i) as *mut v128, t3);
+            }
             fv(&mut wv, gv, &mut t1, &mut t2, &mut t3);
+            // finiteness: x − x is 0 or NaN; absent slots are 0 − 0
+            acc = f32x4_add(acc, f32x4_add(f32x4_add(f32x4_sub(wv, wv), f32x4_sub(t1, t1)), f32x4_add(f32x4_sub(t2, t2), f32x4_sub(t3, t3))));
             v128_store(pw.add(i) as *mut v128, wv);
             if let Some(p) = p1 {
                 v128_store(p.add(i) as *mut v128, t1);
@@ -260,7 +316,9 @@ fn drive<F, FV>(
         }
         i += 4;
     }
-    drive_scalar(w, g, s1, s2, s3, n4, f);
+    let lanes = f32x4_extract_lane::<0>(acc) + f32x4_extract_lane::<1>(acc) + f32x4_extract_lane::<2>(acc) + f32x4_extract_lane::<3>(acc);
+    let tail = drive_scalar(w, g, s1, s2, s3, n4, bk, f);
+    lanes == 0.0 && tail
 }
 
 /// SGD, PyTorch `_single_tensor_sgd` (torch/optim/sgd.py), plus L1/L2 penalties:
@@ -273,7 +331,7 @@ fn drive<F, FV>(
 /// w ← w − lr·d
 /// ```
 /// Without `buf` the update is momentum-free whatever `h.momentum` says.
-pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) {
+pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) -> bool {
     let h = *h;
     let mom = h.momentum != 0.0 && buf.is_some();
     let damp1 = 1.0 - h.dampening;
@@ -313,10 +371,10 @@ pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) {
             }
             *w = f32x4_sub(*w, f32x4_mul(lv, d));
         };
-        drive(w, g, buf, None, None, f, fv);
+        drive(w, g, buf, None, None, h.backup, f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, buf, None, None, f);
+    drive(w, g, buf, None, None, h.backup, f)
 }
 
 /// AdaGrad, PyTorch `_single_tensor_adagrad` (torch/optim/adagrad.py), plus L1/L2 penalties.
@@ -325,7 +383,7 @@ pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) {
 /// ```text
 /// d ← fold(g);  sum ← sum + d·d;  w ← w − clr·(d / (sqrt(sum) + eps))
 /// ```
-pub fn adagrad_step(w: &mut [f32], g: &[f32], sum: &mut [f32], h: &Hyper) {
+pub fn adagrad_step(w: &mut [f32], g: &[f32], sum: &mut [f32], h: &Hyper) -> bool {
     let h = *h;
     let f = move |w: &mut f32, g: f32, s: &mut f32, _: &mut f32, _: &mut f32| {
         let d = fold(&h, true, *w, g);
@@ -343,10 +401,10 @@ pub fn adagrad_step(w: &mut [f32], g: &[f32], sum: &mut [f32], h: &Hyper) {
             let std = f32x4_add(f32x4_sqrt(*s), ev);
             *w = f32x4_sub(*w, f32x4_mul(lv, f32x4_div(d, std)));
         };
-        drive(w, g, Some(sum), None, None, f, fv);
+        drive(w, g, Some(sum), None, None, h.backup, f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(sum), None, None, f);
+    drive(w, g, Some(sum), None, None, h.backup, f)
 }
 
 /// RMSProp, PyTorch `_single_tensor_rmsprop` (torch/optim/rmsprop.py), plus L1/L2 penalties;
@@ -368,7 +426,7 @@ pub fn rmsprop_step(
     buf: Option<&mut [f32]>,
     grad_avg: Option<&mut [f32]>,
     h: &Hyper,
-) {
+) -> bool {
     let h = *h;
     let mom = h.momentum > 0.0 && buf.is_some();
     let cen = h.centered && grad_avg.is_some();
@@ -410,10 +468,10 @@ pub fn rmsprop_step(
                 *w = f32x4_sub(*w, f32x4_mul(lv, f32x4_div(d, avg)));
             }
         };
-        drive(w, g, Some(square_avg), buf, grad_avg, f, fv);
+        drive(w, g, Some(square_avg), buf, grad_avg, h.backup, f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(square_avg), buf, grad_avg, f);
+    drive(w, g, Some(square_avg), buf, grad_avg, h.backup, f)
 }
 
 /// Adam (`decoupled = false`, PyTorch `_single_tensor_adam`, torch/optim/adam.py) and AdamW
@@ -436,7 +494,7 @@ pub fn adam_step(
     vmax: Option<&mut [f32]>,
     h: &Hyper,
     decoupled: bool,
-) {
+) -> bool {
     let h = *h;
     let ams = h.amsgrad && vmax.is_some();
     let decay = decoupled && h.weight_decay != 0.0;
@@ -491,10 +549,10 @@ pub fn adam_step(
             let denom = f32x4_add(f32x4_div(f32x4_sqrt(vh), bcv), ev);
             *w = f32x4_sub(*w, f32x4_mul(sv, f32x4_div(*m, denom)));
         };
-        drive(w, g, Some(m), Some(v), vmax, f, fv);
+        drive(w, g, Some(m), Some(v), vmax, h.backup, f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(m), Some(v), vmax, f);
+    drive(w, g, Some(m), Some(v), vmax, h.backup, f)
 }
 
 #[cfg(test)]

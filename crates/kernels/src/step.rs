@@ -6,17 +6,25 @@
 //! the optimizer update for every layer without returning to JavaScript; schedules only rewrite
 //! `Plan::lr` between calls.
 
+pub use crate::abi::{STATUS_BAD_ARGUMENT, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_UPDATE, STATUS_OK};
 use crate::abi::{OptArgs, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMW, OPT_AMSGRAD, OPT_CENTERED, OPT_FIRST_STEP, OPT_MAXIMIZE, OPT_NESTEROV, OPT_RMSPROP, OPT_SGD};
 use crate::act::{self, Act};
 use crate::gemm::{self, Epilogue, MatRef};
 use crate::{constraints, dropout, loss, norm, optim, reduce};
 
-/// Status codes returned by the step exports (mirrored in `ts/runtime/abi.ts`).
-pub const STATUS_OK: u32 = 0;
-/// The loss was NaN or ±Inf: nothing was updated.
-pub const STATUS_NON_FINITE_LOSS: u32 = 1;
-/// The plan is malformed (n > batch_cap, unknown layer kind, loss or optimizer).
-pub const STATUS_BAD_PLAN: u32 = 2;
+/// The plan is malformed (n > batch_cap, unknown layer kind, loss or optimizer, record lengths
+/// that disagree with the shapes, a missing buffer): [`STATUS_BAD_ARGUMENT`], nothing changed.
+pub const STATUS_BAD_PLAN: u32 = STATUS_BAD_ARGUMENT;
+/// `Plan::out_bad_layer` when no tensor went non-finite.
+pub const NO_LAYER: u32 = u32::MAX;
+/// `Plan::out_bad_tensor`: the kernel (dense) or γ (batch norm).
+pub const TENSOR_WEIGHT: u32 = 0;
+/// `Plan::out_bad_tensor`: the bias (dense) or β (batch norm).
+pub const TENSOR_BIAS: u32 = 1;
+/// `Plan::out_bad_tensor`: batch norm's running mean.
+pub const TENSOR_RUNNING_MEAN: u32 = 2;
+/// `Plan::out_bad_tensor`: batch norm's running variance.
+pub const TENSOR_RUNNING_VAR: u32 = 3;
 
 pub const LAYER_DENSE: u32 = 1;
 /// Batch normalization over features: `w` = γ, `b` = β, `gw`/`gb` their gradients; `n_in == n_out`.
@@ -67,6 +75,21 @@ pub struct Plan {
     pub out_loss: f32,
     /// Written by the step: rows whose argmax equals the label.
     pub out_correct: u32,
+    /// Backup of the pre-step state (`backup_len` floats, see [`backup_floats`]): `train_step`
+    /// stores the batch-norm running statistics and, during the update pass, every parameter and
+    /// optimizer-state element it overwrites, and restores them bit for bit when the loss or the
+    /// update is non-finite. Required by `train_step` (0 → [`STATUS_BAD_ARGUMENT`]).
+    pub backup: usize,
+    pub backup_len: u32,
+    /// Written by `train_step` on [`STATUS_NON_FINITE_UPDATE`]: the layer index ([`NO_LAYER`] when
+    /// none), the tensor ([`TENSOR_WEIGHT`], [`TENSOR_BIAS`], [`TENSOR_RUNNING_MEAN`],
+    /// [`TENSOR_RUNNING_VAR`]), the slot (0 the parameter, 1..=3 optimizer state s1..s3), the
+    /// element index and the non-finite value found there (before the rollback).
+    pub out_bad_layer: u32,
+    pub out_bad_tensor: u32,
+    pub out_bad_slot: u32,
+    pub out_bad_index: u32,
+    pub out_bad_value: f32,
 }
 
 /// One dense layer: `y = act(x·W + b)`, W is `[n_in, n_out]` row-major (Keras layout).
@@ -116,6 +139,71 @@ pub struct Layer {
     pub save_inv_std: usize,
     pub bn_eps: f32,
     pub bn_momentum: f32,
+    /// Element counts of `w` (and `gw`, `ws1..3`) and of `b` (and `gb`, `bs1..3`) as TypeScript
+    /// allocated them: dense `n_in·n_out` and `n_out` (0 without bias), batch norm `n_out` and
+    /// `n_out`. Validated against the shapes; every pass over a tensor uses these (see [`tensors`]).
+    pub w_len: u32,
+    pub b_len: u32,
+}
+
+/// One trainable tensor of a layer record, as every per-tensor pass sees it (clipping, the
+/// optimizer update, the finiteness check and rollback, max-norm).
+#[derive(Clone, Copy)]
+pub struct Tensor {
+    /// [`TENSOR_WEIGHT`] or [`TENSOR_BIAS`].
+    pub which: u32,
+    /// Parameter, its gradient, its optimizer-state slots (0 = absent).
+    pub w: usize,
+    pub g: usize,
+    pub s: [usize; 3],
+    /// L1 / L2 penalties of this tensor.
+    pub l1: f32,
+    pub l2: f32,
+    /// Element count (from the record: `w_len` or `b_len`).
+    pub len: usize,
+}
+
+/// Every trainable tensor of a layer: the kernel (or γ), then the bias (or β) when present.
+pub fn tensors(l: &Layer) -> [Option<Tensor>; 2] {
+    [
+        Some(Tensor { which: TENSOR_WEIGHT, w: l.w, g: l.gw, s: [l.ws1, l.ws2, l.ws3], l1: l.l1, l2: l.l2, len: l.w_len as usize }),
+        if l.b != 0 {
+            Some(Tensor { which: TENSOR_BIAS, w: l.b, g: l.gb, s: [l.bs1, l.bs2, l.bs3], l1: l.bl1, l2: l.bl2, len: l.b_len as usize })
+        } else {
+            None
+        },
+    ]
+}
+
+/// Which optimizer-state slots (s1..s3) the update of this kind and these settings reads and
+/// writes (the same rule as `optimizer_update` and `ts/optimizers/runtime.ts` `stateSlots`).
+pub fn needed_slots(kind: u32, h: &optim::Hyper) -> [bool; 3] {
+    match kind {
+        OPT_SGD => [h.momentum != 0.0, false, false],
+        OPT_ADAGRAD => [true, false, false],
+        OPT_RMSPROP => [true, h.momentum > 0.0, h.centered],
+        _ => [true, true, h.amsgrad],
+    }
+}
+
+fn slot_count(need: [bool; 3]) -> usize {
+    need.iter().filter(|&&b| b).count()
+}
+
+/// Floats of backup a plan needs for `train_step` with these slots: `2·n_out` per batch-norm
+/// layer (running mean, running variance), then per tensor in [`tensors`] order `len` for the
+/// parameter and `len` per needed state slot (mirrored by `ts/model/plan.ts`).
+pub fn backup_floats(ls: &[Layer], need: [bool; 3]) -> usize {
+    let mut total = 0;
+    for l in ls {
+        if l.kind == LAYER_BATCHNORM {
+            total += 2 * l.n_out as usize;
+        }
+        for t in tensors(l).iter().flatten() {
+            total += t.len * (1 + slot_count(need));
+        }
+    }
+    total
 }
 
 /// What the next layer reads: the dropped output when the layer has dropout.
@@ -164,6 +252,14 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
             return false;
         }
         if i > 0 && l.n_in != width {
+            return false;
+        }
+        // the record's lengths must match the shapes: every pass trusts them
+        let (wl, bl) = if l.kind == LAYER_BATCHNORM { (l.n_out, l.n_out) } else { (l.n_in.wrapping_mul(l.n_out), l.n_out) };
+        if l.kind == LAYER_DENSE && (l.n_in as u64) * (l.n_out as u64) > u32::MAX as u64 {
+            return false;
+        }
+        if l.w == 0 || l.gw == 0 || l.w_len != wl || (l.b != 0 && (l.gb == 0 || l.b_len != bl)) || (l.b == 0 && l.b_len != 0) {
             return false;
         }
         width = l.n_out;
@@ -271,36 +367,175 @@ unsafe fn begin(plan: &mut Plan, n: usize) -> Option<u32> {
     None
 }
 
-/// Forward, loss, backward and update on `n` rows. Returns a status; on
-/// [`STATUS_NON_FINITE_LOSS`] no weight has changed.
+/// Forward, loss, backward and update on `n` rows. Returns a status:
+/// - [`STATUS_OK`];
+/// - [`STATUS_NON_FINITE_LOSS`]: no parameter or optimizer state changed, and the batch-norm
+///   running statistics the forward pass updated are restored from the backup;
+/// - [`STATUS_NON_FINITE_UPDATE`]: the loss was finite but a batch-norm running statistic or an
+///   updated parameter / optimizer-state element is NaN or ±Inf; every parameter, optimizer
+///   state and running statistic is restored bit for bit from the backup, and `out_bad_*` say
+///   where the first non-finite value was found;
+/// - [`STATUS_BAD_ARGUMENT`]: malformed plan (including a missing or short backup), nothing changed.
 ///
 /// # Safety
 /// `plan` and every pointer it holds are valid; `x` holds `n × n_in` floats and `labels` n ints.
 pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
-    let st = grad_step(plan, x, labels, n);
-    if st != STATUS_OK || n == 0 {
+    plan.out_bad_layer = NO_LAYER;
+    plan.out_bad_tensor = 0;
+    plan.out_bad_slot = 0;
+    plan.out_bad_index = 0;
+    plan.out_bad_value = 0.0;
+    if let Some(st) = begin(plan, n) {
         return st;
     }
     let ls = layers(plan);
-    clip_gradients(plan, ls);
     let t = &*(plan.opt as *const OptArgs);
     let mut h = hyper(t, plan.lr);
+    let need = needed_slots(t.kind, &h);
+    // every needed state slot exists, and the backup holds everything the step may overwrite
     for l in ls {
-        let (ni, no) = (l.n_in as usize, l.n_out as usize);
-        let wn = if l.kind == LAYER_BATCHNORM { no } else { ni * no };
-        h.l1 = l.l1;
-        h.l2 = l.l2;
-        update(t.kind, &h, l.w, l.gw, [l.ws1, l.ws2, l.ws3], wn);
-        if l.b != 0 {
-            h.l1 = l.bl1;
-            h.l2 = l.bl2;
-            update(t.kind, &h, l.b, l.gb, [l.bs1, l.bs2, l.bs3], no);
+        for tn in tensors(l).iter().flatten() {
+            if (0..3).any(|i| need[i] && tn.s[i] == 0) {
+                return STATUS_BAD_ARGUMENT;
+            }
         }
+    }
+    if plan.backup == 0 || (plan.backup_len as usize) < backup_floats(ls, need) {
+        return STATUS_BAD_ARGUMENT;
+    }
+    let bk = plan.backup;
+    // running statistics: the forward pass overwrites them before the loss is known
+    let mut off = 0usize;
+    for l in ls.iter().filter(|l| l.kind == LAYER_BATCHNORM) {
+        let no = l.n_out as usize;
+        fsm(bk + off * 4, no).copy_from_slice(fs(l.running_mean, no));
+        fsm(bk + (off + no) * 4, no).copy_from_slice(fs(l.running_var, no));
+        off += 2 * no;
+    }
+    let st = grad_inner(plan, x, labels, n);
+    if st == STATUS_NON_FINITE_LOSS {
+        restore_running(bk, ls);
+        return st;
+    }
+    if st != STATUS_OK {
+        return st;
+    }
+    // a finite loss with overflowing batch statistics (e.g. 1e30 inputs): caught here
+    for (li, l) in ls.iter().enumerate().filter(|(_, l)| l.kind == LAYER_BATCHNORM) {
+        let no = l.n_out as usize;
+        for (which, p) in [(TENSOR_RUNNING_MEAN, l.running_mean), (TENSOR_RUNNING_VAR, l.running_var)] {
+            if let Some(i) = first_non_finite(fs(p, no)) {
+                record_bad(plan, li, which, 0, i, fs(p, no)[i]);
+                restore_running(bk, ls);
+                return STATUS_NON_FINITE_UPDATE;
+            }
+        }
+    }
+    clip_gradients(plan, ls);
+    // the update pass: each tensor backs up what it overwrites and reports whether what it wrote
+    // is finite (folded into the same pass); the first non-finite tensor stops the step
+    let tensors_base = bk + off * 4;
+    let mut cur = tensors_base;
+    for (li, l) in ls.iter().enumerate() {
+        for tn in tensors(l).iter().flatten() {
+            h.l1 = tn.l1;
+            h.l2 = tn.l2;
+            h.backup = backup_addrs(cur, tn.len, need);
+            let ok = update(t.kind, &h, tn, need);
+            cur += tn.len * (1 + slot_count(need)) * 4;
+            if !ok {
+                locate_bad(plan, li, tn, need);
+                restore_tensors(tensors_base, ls, need, cur);
+                restore_running(bk, ls);
+                return STATUS_NON_FINITE_UPDATE;
+            }
+        }
+    }
+    // constraints on finite weights (each layer's kernel is final here)
+    for l in ls {
         if l.max_norm > 0.0 && l.kind == LAYER_DENSE {
-            constraints::max_norm(fsm(l.w, ni * no), ni, no, l.max_norm);
+            if let Some(k) = tensors(l)[0] {
+                constraints::max_norm(fsm(k.w, k.len), l.n_in as usize, l.n_out as usize, l.max_norm);
+            }
         }
     }
     STATUS_OK
+}
+
+/// Backup addresses of one tensor's region at `cur`: the parameter, then each needed slot.
+fn backup_addrs(cur: usize, len: usize, need: [bool; 3]) -> [usize; 4] {
+    let mut b = [cur, 0, 0, 0];
+    let mut o = cur + len * 4;
+    for i in 0..3 {
+        if need[i] {
+            b[i + 1] = o;
+            o += len * 4;
+        }
+    }
+    b
+}
+
+fn first_non_finite(x: &[f32]) -> Option<usize> {
+    x.iter().position(|v| !v.is_finite())
+}
+
+fn record_bad(plan: &mut Plan, layer: usize, tensor: u32, slot: u32, index: usize, value: f32) {
+    plan.out_bad_layer = layer as u32;
+    plan.out_bad_tensor = tensor;
+    plan.out_bad_slot = slot;
+    plan.out_bad_index = index as u32;
+    plan.out_bad_value = value;
+}
+
+/// Finds the first non-finite element the update wrote into `t` (parameter first, then s1..s3).
+unsafe fn locate_bad(plan: &mut Plan, layer: usize, t: &Tensor, need: [bool; 3]) {
+    let mut where_ = [(t.w, 0u32), (0, 1), (0, 2), (0, 3)];
+    for i in 0..3 {
+        if need[i] {
+            where_[i + 1].0 = t.s[i];
+        }
+    }
+    for (p, slot) in where_ {
+        if p != 0 {
+            let v = fs(p, t.len);
+            if let Some(i) = first_non_finite(v) {
+                record_bad(plan, layer, t.which, slot, i, v[i]);
+                return;
+            }
+        }
+    }
+}
+
+/// Copies the backup regions from `base` up to `end` (exclusive) back into their tensors, in the
+/// order [`train_step`] wrote them.
+unsafe fn restore_tensors(base: usize, ls: &[Layer], need: [bool; 3], end: usize) {
+    let mut cur = base;
+    for l in ls {
+        for t in tensors(l).iter().flatten() {
+            if cur >= end {
+                return;
+            }
+            let b = backup_addrs(cur, t.len, need);
+            fsm(t.w, t.len).copy_from_slice(fs(b[0], t.len));
+            for i in 0..3 {
+                if need[i] {
+                    fsm(t.s[i], t.len).copy_from_slice(fs(b[i + 1], t.len));
+                }
+            }
+            cur += t.len * (1 + slot_count(need)) * 4;
+        }
+    }
+}
+
+/// Copies the batch-norm running statistics back from the start of the backup.
+unsafe fn restore_running(bk: usize, ls: &[Layer]) {
+    let mut off = 0usize;
+    for l in ls.iter().filter(|l| l.kind == LAYER_BATCHNORM) {
+        let no = l.n_out as usize;
+        fsm(l.running_mean, no).copy_from_slice(fs(bk + off * 4, no));
+        fsm(l.running_var, no).copy_from_slice(fs(bk + (off + no) * 4, no));
+        off += 2 * no;
+    }
 }
 
 /// Forward, loss and backward on `n` rows, without clipping, penalties or an optimizer update:
@@ -314,6 +549,11 @@ pub unsafe fn grad_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u
     if let Some(st) = begin(plan, n) {
         return st;
     }
+    grad_inner(plan, x, labels, n)
+}
+
+/// [`grad_step`] after [`begin`] accepted the plan and `n > 0`.
+unsafe fn grad_inner(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
     let ls = layers(plan);
     let last = &ls[ls.len() - 1];
     // Training-mode batch norm needs at least 2 rows; checked before anything changes.
@@ -460,18 +700,21 @@ pub(crate) fn hyper(t: &OptArgs, lr: f32) -> optim::Hyper {
         centered: t.flags & OPT_CENTERED != 0,
         amsgrad: t.flags & OPT_AMSGRAD != 0,
         maximize: t.flags & OPT_MAXIMIZE != 0,
+        backup: [0; 4],
     }
 }
 
-/// One fused update of one tensor; a state slot at address 0 is "not used".
-unsafe fn update(kind: u32, h: &optim::Hyper, w: usize, g: usize, s: [usize; 3], n: usize) {
-    let w = fsm(w, n);
-    let g = fs(g, n);
+/// One fused update of one tensor (its needed state slots are nonzero: checked by
+/// [`train_step`]). Returns whether every value written is finite.
+unsafe fn update(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 3]) -> bool {
+    let n = t.len;
+    let w = fsm(t.w, n);
+    let g = fs(t.g, n);
     let st = |i: usize| -> Option<&mut [f32]> {
-        if s[i] == 0 {
-            None
+        if need[i] {
+            Some(fsm(t.s[i], n))
         } else {
-            Some(fsm(s[i], n))
+            None
         }
     };
     match kind {
@@ -481,7 +724,7 @@ unsafe fn update(kind: u32, h: &optim::Hyper, w: usize, g: usize, s: [usize; 3],
         OPT_ADAM | OPT_ADAMW => {
             optim::adam_step(w, g, st(0).unwrap_or(&mut []), st(1).unwrap_or(&mut []), st(2), h, kind == OPT_ADAMW)
         }
-        _ => {}
+        _ => false,
     }
 }
 
@@ -502,20 +745,13 @@ fn scale(g: &mut [f32], f: f32) {
 /// Gradient clipping in Keras 3's order (`_clip_gradients`): per-tensor norm, then global norm,
 /// then value. Norms accumulate in f64; a tensor is rescaled by `c / norm` only when `norm > c`.
 unsafe fn clip_gradients(plan: &Plan, ls: &[Layer]) {
-    let tensors = |l: &Layer| -> [(usize, usize); 2] {
-        let (ni, no) = (l.n_in as usize, l.n_out as usize);
-        [(l.gw, ni * no), (if l.b != 0 { l.gb } else { 0 }, no)]
-    };
     if plan.clip_norm > 0.0 {
         let c = plan.clip_norm as f64;
         for l in ls {
-            for (p, n) in tensors(l) {
-                if p == 0 {
-                    continue;
-                }
-                let norm = crate::math::sqrt64(sum_squares(fs(p, n)));
+            for t in tensors(l).iter().flatten() {
+                let norm = crate::math::sqrt64(sum_squares(fs(t.g, t.len)));
                 if norm > c {
-                    scale(fsm(p, n), (c / norm) as f32);
+                    scale(fsm(t.g, t.len), (c / norm) as f32);
                 }
             }
         }
@@ -524,20 +760,16 @@ unsafe fn clip_gradients(plan: &Plan, ls: &[Layer]) {
         let c = plan.global_clip_norm as f64;
         let mut total = 0.0f64;
         for l in ls {
-            for (p, n) in tensors(l) {
-                if p != 0 {
-                    total += sum_squares(fs(p, n));
-                }
+            for t in tensors(l).iter().flatten() {
+                total += sum_squares(fs(t.g, t.len));
             }
         }
         let norm = crate::math::sqrt64(total);
         if norm > c {
             let f = (c / norm) as f32;
             for l in ls {
-                for (p, n) in tensors(l) {
-                    if p != 0 {
-                        scale(fsm(p, n), f);
-                    }
+                for t in tensors(l).iter().flatten() {
+                    scale(fsm(t.g, t.len), f);
                 }
             }
         }
@@ -545,11 +777,8 @@ unsafe fn clip_gradients(plan: &Plan, ls: &[Layer]) {
     if plan.clip_value > 0.0 {
         let v = plan.clip_value;
         for l in ls {
-            for (p, n) in tensors(l) {
-                if p == 0 {
-                    continue;
-                }
-                for x in fsm(p, n).iter_mut() {
+            for t in tensors(l).iter().flatten() {
+                for x in fsm(t.g, t.len).iter_mut() {
                     if *x > v {
                         *x = v;
                     } else if *x < -v {
