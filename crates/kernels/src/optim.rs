@@ -626,13 +626,13 @@ mod tests {
                 h.bias_correction1 = (1.0 - b1.powi(t)) as f32;
                 h.bias_correction2_sqrt = (1.0 - b2.powi(t)).sqrt() as f32;
                 let [s0, s1, s2] = &mut s;
-                match kind {
+                let _finite = match kind {
                     Kind::Sgd => sgd_step(&mut w, &g, Some(s0), &h),
                     Kind::Adagrad { .. } => adagrad_step(&mut w, &g, s0, &h),
                     Kind::Rms => rmsprop_step(&mut w, &g, s0, Some(s1), Some(s2), &h),
                     Kind::Adam => adam_step(&mut w, &g, s0, s1, Some(s2), &h, false),
                     Kind::AdamW => adam_step(&mut w, &g, s0, s1, Some(s2), &h, true),
-                }
+                };
                 for i in 0..n {
                     let x = rw[i];
                     let mut d = g[i] as f64;

@@ -789,3 +789,615 @@ unsafe fn clip_gradients(plan: &Plan, ls: &[Layer]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Small plans built from one `Vec<f32>` (a stand-in for linear memory) in which every buffer
+    //! sits between guard bands of NaN and huge finite values: a write past any buffer changes a
+    //! guard (clipping leaves NaN alone but clamps ±3e38; scaling changes ±3e38), and every test
+    //! checks that no guard changed.
+    use super::*;
+    use crate::abi::OptArgs;
+
+    const G: usize = 32;
+    const GUARD: [u32; 4] = [0x7fc0_dead, 0x7f7f_0000, 0xff7f_0000, 0x7fa0_beef];
+
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum Spec {
+        Dense { n_out: usize, act: u32, bias: bool, dropout: f32 },
+        Bn,
+    }
+
+    /// Buffers of one layer (offsets into `Mem::v`, in floats; `usize::MAX` = none).
+    #[derive(Clone, Copy)]
+    struct Bufs {
+        w: usize,
+        b: usize,
+        gw: usize,
+        gb: usize,
+        y: usize,
+        ws: [usize; 3],
+        bs: [usize; 3],
+        mask: usize,
+        yd: usize,
+        rm: usize,
+        rv: usize,
+        sm: usize,
+        si: usize,
+        wl: usize,
+        bl: usize,
+    }
+
+    struct Mem {
+        v: Vec<f32>,
+        regions: Vec<(usize, usize)>,
+    }
+
+    impl Mem {
+        fn new() -> Mem {
+            Mem { v: Vec::new(), regions: Vec::new() }
+        }
+        fn guard(&mut self) {
+            for i in 0..G {
+                self.v.push(f32::from_bits(GUARD[i % 4]));
+            }
+        }
+        fn alloc(&mut self, n: usize) -> usize {
+            if self.v.is_empty() {
+                self.guard();
+            }
+            let off = self.v.len();
+            self.v.extend(core::iter::repeat(0.0f32).take(n.max(1)));
+            self.regions.push((off, n.max(1)));
+            self.guard();
+            off
+        }
+        fn addr(&self, off: usize) -> usize {
+            if off == usize::MAX {
+                0
+            } else {
+                self.v.as_ptr() as usize + off * 4
+            }
+        }
+        /// Every float outside the allocated regions still holds its guard bits.
+        fn guards_intact(&self) -> bool {
+            let mut inside = vec![false; self.v.len()];
+            for &(o, n) in &self.regions {
+                for f in inside.iter_mut().skip(o).take(n) {
+                    *f = true;
+                }
+            }
+            let mut k = 0usize;
+            for (i, x) in self.v.iter().enumerate() {
+                if inside[i] {
+                    k = 0;
+                    continue;
+                }
+                if x.to_bits() != GUARD[k % 4] {
+                    return false;
+                }
+                k += 1;
+            }
+            true
+        }
+    }
+
+    struct Fix {
+        mem: Mem,
+        bufs: Vec<Bufs>,
+        recs: Vec<Layer>,
+        plan: Plan,
+        opt: Box<OptArgs>,
+        x: usize,
+        labels: usize,
+        backup: usize,
+        n: usize,
+        d: usize,
+    }
+
+    fn lcg(s: &mut u64) -> f32 {
+        *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((*s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    fn need_of(kind: u32, flags: u32, momentum: f32) -> [bool; 3] {
+        let h = optim::Hyper { momentum, centered: flags & OPT_CENTERED != 0, amsgrad: flags & OPT_AMSGRAD != 0, ..optim::Hyper::default() };
+        needed_slots(kind, &h)
+    }
+
+    /// Builds a plan: `d` inputs, `specs` layers, `n` rows, `loss`, optimizer `kind`/`flags`.
+    fn build(d: usize, specs: &[Spec], n: usize, loss: u32, kind: u32, flags: u32, seed: u64) -> Fix {
+        let momentum = if kind == OPT_SGD || kind == OPT_RMSPROP { 0.9 } else { 0.0 };
+        let need = need_of(kind, flags, momentum);
+        let mut mem = Mem::new();
+        let mut bufs = Vec::new();
+        let mut width = d;
+        let none = usize::MAX;
+        for s in specs {
+            let (ni, no) = match *s {
+                Spec::Dense { n_out, .. } => (width, n_out),
+                Spec::Bn => (width, width),
+            };
+            let bn = *s == Spec::Bn;
+            let bias = match *s {
+                Spec::Dense { bias, .. } => bias,
+                Spec::Bn => true,
+            };
+            let drop = match *s {
+                Spec::Dense { dropout, .. } => dropout,
+                Spec::Bn => 0.0,
+            };
+            let wl = if bn { no } else { ni * no };
+            let bl = if bias { no } else { 0 };
+            let mut b = Bufs { w: mem.alloc(wl), b: none, gw: mem.alloc(wl), gb: none, y: mem.alloc(n * no), ws: [none; 3], bs: [none; 3], mask: none, yd: none, rm: none, rv: none, sm: none, si: none, wl, bl };
+            if bias {
+                b.b = mem.alloc(no);
+                b.gb = mem.alloc(no);
+            }
+            for i in 0..3 {
+                if need[i] {
+                    b.ws[i] = mem.alloc(wl);
+                    if bias {
+                        b.bs[i] = mem.alloc(no);
+                    }
+                }
+            }
+            if drop > 0.0 {
+                b.mask = mem.alloc(n * no);
+                b.yd = mem.alloc(n * no);
+            }
+            if bn {
+                b.rm = mem.alloc(no);
+                b.rv = mem.alloc(no);
+                b.sm = mem.alloc(no);
+                b.si = mem.alloc(no);
+            }
+            bufs.push(b);
+            width = no;
+        }
+        let k = width;
+        let x = mem.alloc(n * d);
+        let labels = mem.alloc(n * k);
+        let g0 = mem.alloc(n * 64);
+        let g1 = mem.alloc(n * 64);
+        let ws = mem.alloc(crate::gemm::WORKSPACE_FLOATS);
+        // contents
+        let mut s = seed;
+        for b in &bufs {
+            for i in 0..b.wl {
+                mem.v[b.w + i] = lcg(&mut s) * 0.7;
+            }
+            if b.b != none {
+                for i in 0..b.bl {
+                    mem.v[b.b + i] = lcg(&mut s) * 0.1;
+                }
+            }
+            if b.rm != none {
+                for i in 0..b.wl {
+                    mem.v[b.w + i] = 1.0 + 0.1 * lcg(&mut s);
+                    mem.v[b.rm + i] = 0.0;
+                    mem.v[b.rv + i] = 1.0;
+                }
+            }
+            if kind == OPT_ADAGRAD {
+                for (i, &p) in b.ws.iter().enumerate().chain(b.bs.iter().enumerate()) {
+                    if p != none && i == 0 {
+                        let len = if b.ws.contains(&p) { b.wl } else { b.bl };
+                        for j in 0..len {
+                            mem.v[p + j] = 0.1;
+                        }
+                    }
+                }
+            }
+        }
+        for i in 0..n * d {
+            mem.v[x + i] = lcg(&mut s) * 2.0 + (i % d) as f32 * 0.5;
+        }
+        for r in 0..n {
+            if loss == LOSS_SOFTMAX_CE {
+                mem.v[labels + r] = f32::from_bits((r % k) as u32);
+            } else {
+                for j in 0..k {
+                    let t = lcg(&mut s);
+                    mem.v[labels + r * k + j] = if loss == LOSS_BCE_LOGITS { (t > 0.0) as u32 as f32 } else { t * 3.0 };
+                }
+            }
+        }
+        let mut lay: Vec<Layer> = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            let b = bufs[i];
+            let mut l: Layer = unsafe { core::mem::zeroed() };
+            let ni = if i == 0 { d } else { lay[i - 1].n_out as usize };
+            match *spec {
+                Spec::Dense { n_out, act, dropout, .. } => {
+                    l.kind = LAYER_DENSE;
+                    l.n_in = ni as u32;
+                    l.n_out = n_out as u32;
+                    l.act = act;
+                    l.alpha = 0.1;
+                    l.dropout = dropout;
+                    l.l2 = 1e-3;
+                    l.bl1 = 1e-4;
+                }
+                Spec::Bn => {
+                    l.kind = LAYER_BATCHNORM;
+                    l.n_in = ni as u32;
+                    l.n_out = ni as u32;
+                    l.bn_eps = 1e-5;
+                    l.bn_momentum = 0.1;
+                }
+            }
+            let a = |o: usize| mem.addr(o);
+            l.w = a(b.w);
+            l.b = a(b.b);
+            l.gw = a(b.gw);
+            l.gb = a(b.gb);
+            l.y = a(b.y);
+            l.ws1 = a(b.ws[0]);
+            l.ws2 = a(b.ws[1]);
+            l.ws3 = a(b.ws[2]);
+            l.bs1 = a(b.bs[0]);
+            l.bs2 = a(b.bs[1]);
+            l.bs3 = a(b.bs[2]);
+            l.mask = a(b.mask);
+            l.yd = a(b.yd);
+            l.running_mean = a(b.rm);
+            l.running_var = a(b.rv);
+            l.save_mean = a(b.sm);
+            l.save_inv_std = a(b.si);
+            l.w_len = b.wl as u32;
+            l.b_len = b.bl as u32;
+            lay.push(l);
+        }
+        let bk_len = backup_floats(&lay, need);
+        let backup = mem.alloc(bk_len);
+        let mut fix = Fix { mem, bufs, recs: lay, plan: unsafe { core::mem::zeroed() }, opt: Box::new(unsafe { core::mem::zeroed() }), x, labels, backup, n, d };
+        // the backup allocation may have moved the Vec: derive every address again
+        fix.relink();
+        let o = &mut *fix.opt;
+        o.kind = kind;
+        o.flags = flags;
+        o.momentum = momentum;
+        o.beta1 = if kind == OPT_RMSPROP { 0.99 } else { 0.9 };
+        o.beta2 = 0.999;
+        o.one_minus_beta1 = if kind == OPT_RMSPROP { 0.01 } else { 0.1 };
+        o.one_minus_beta2 = 0.001;
+        o.eps = 1e-8;
+        o.weight_decay = if kind == OPT_ADAMW { 0.01 } else { 0.0 };
+        let p = &mut fix.plan;
+        p.n_layers = specs.len() as u32;
+        p.loss = loss;
+        p.batch_cap = n as u32;
+        p.lr = 0.01;
+        p.seed = 7;
+        p.huber_delta = 1.0;
+        p.backup_len = bk_len as u32;
+        fix.relink_plan(g0, g1, ws);
+        fix
+    }
+
+    impl Fix {
+        /// Rewrites every address from the offsets (the Vec does not move after `build`).
+        fn relink(&mut self) {
+            for (l, b) in self.recs.iter_mut().zip(self.bufs.iter()) {
+                let m = &self.mem;
+                let a = |o: usize| m.addr(o);
+                l.w = a(b.w);
+                l.b = a(b.b);
+                l.gw = a(b.gw);
+                l.gb = a(b.gb);
+                l.y = a(b.y);
+                l.ws1 = a(b.ws[0]);
+                l.ws2 = a(b.ws[1]);
+                l.ws3 = a(b.ws[2]);
+                l.bs1 = a(b.bs[0]);
+                l.bs2 = a(b.bs[1]);
+                l.bs3 = a(b.bs[2]);
+                l.mask = a(b.mask);
+                l.yd = a(b.yd);
+                l.running_mean = a(b.rm);
+                l.running_var = a(b.rv);
+                l.save_mean = a(b.sm);
+                l.save_inv_std = a(b.si);
+            }
+        }
+        fn relink_plan(&mut self, g0: usize, g1: usize, ws: usize) {
+            let m = &self.mem;
+            self.plan.layers = self.recs.as_ptr() as usize;
+            self.plan.gbuf0 = m.addr(g0);
+            self.plan.gbuf1 = m.addr(g1);
+            self.plan.ws = m.addr(ws);
+            self.plan.opt = &*self.opt as *const OptArgs as usize;
+            self.plan.backup = m.addr(self.backup);
+        }
+        /// Step-dependent optimizer fields for step `t` (as ts/optimizers/runtime.ts writeStep).
+        fn set_step(&mut self, t: i32) {
+            let o = &mut *self.opt;
+            o.flags &= !OPT_FIRST_STEP;
+            if o.kind == OPT_SGD && t == 1 {
+                o.flags |= OPT_FIRST_STEP;
+            }
+            o.bias_correction1 = (1.0 - 0.9f64.powi(t)) as f32;
+            o.bias_correction2_sqrt = (1.0 - 0.999f64.powi(t)).sqrt() as f32;
+        }
+        fn step(&mut self, t: i32) -> u32 {
+            self.set_step(t);
+            self.plan.counter = t as u32;
+            let (x, l, n) = (self.mem.addr(self.x), self.mem.addr(self.labels), self.n);
+            unsafe { train_step(&mut self.plan, x, l, n) }
+        }
+        fn grads(&mut self) -> u32 {
+            let (x, l, n) = (self.mem.addr(self.x), self.mem.addr(self.labels), self.n);
+            unsafe { grad_step(&mut self.plan, x, l, n) }
+        }
+        fn get(&self, off: usize, n: usize) -> Vec<f32> {
+            self.mem.v[off..off + n].to_vec()
+        }
+        /// Bits of every parameter, optimizer state and running statistic.
+        fn state_bits(&self) -> Vec<u32> {
+            let mut out = Vec::new();
+            for b in &self.bufs {
+                let mut parts = vec![(b.w, b.wl), (b.b, b.bl), (b.rm, b.wl), (b.rv, b.wl)];
+                for i in 0..3 {
+                    parts.push((b.ws[i], b.wl));
+                    parts.push((b.bs[i], b.bl));
+                }
+                for (o, n) in parts {
+                    if o != usize::MAX {
+                        out.extend(self.mem.v[o..o + n].iter().map(|v| v.to_bits()));
+                    }
+                }
+            }
+            out
+        }
+    }
+
+    fn dense(n_out: usize, act: u32) -> Spec {
+        Spec::Dense { n_out, act, bias: true, dropout: 0.0 }
+    }
+
+    const LOSSES: [u32; 5] = [LOSS_SOFTMAX_CE, LOSS_MSE, LOSS_MAE, LOSS_HUBER, LOSS_BCE_LOGITS];
+    /// (kind, flags) of every optimizer and variant the plan supports.
+    const OPTS: [(u32, u32); 7] = [
+        (OPT_SGD, 0),
+        (OPT_SGD, OPT_NESTEROV),
+        (OPT_ADAGRAD, 0),
+        (OPT_RMSPROP, OPT_CENTERED),
+        (OPT_ADAM, 0),
+        (OPT_ADAM, OPT_AMSGRAD),
+        (OPT_ADAMW, 0),
+    ];
+
+    fn archs() -> Vec<Vec<Spec>> {
+        vec![
+            // dense + batch norm (+ a dense after it: γ/β sit between two kernels)
+            vec![dense(6, 1), Spec::Bn, dense(3, 0)],
+            // batch norm first: its γ-gradient is the first tensor clipping visits
+            vec![Spec::Bn, dense(7, 4), dense(3, 0)],
+            // dense + dropout, no bias on one layer
+            vec![Spec::Dense { n_out: 9, act: 5, bias: false, dropout: 0.3 }, Spec::Dense { n_out: 5, act: 2, bias: true, dropout: 0.5 }, dense(3, 3)],
+        ]
+    }
+
+    #[test]
+    fn tensors_yield_every_trainable_tensor_with_record_lengths() {
+        let f = build(5, &[dense(4, 0), Spec::Bn, Spec::Dense { n_out: 3, act: 0, bias: false, dropout: 0.0 }], 4, LOSS_MSE, OPT_ADAM, OPT_AMSGRAD, 1);
+        let t: Vec<Vec<(u32, usize, usize)>> = f.recs.iter().map(|l| tensors(l).iter().flatten().map(|t| (t.which, t.len, t.s.iter().filter(|&&p| p != 0).count())).collect()).collect();
+        assert_eq!(t[0], vec![(TENSOR_WEIGHT, 20, 3), (TENSOR_BIAS, 4, 3)]);
+        assert_eq!(t[1], vec![(TENSOR_WEIGHT, 4, 3), (TENSOR_BIAS, 4, 3)]);
+        assert_eq!(t[2], vec![(TENSOR_WEIGHT, 12, 3)]);
+        // backup: 2·4 running stats + (20 + 4 + 4 + 4 + 12)·(1 + 3)
+        assert_eq!(backup_floats(&f.recs, [true, true, true]), 8 + 44 * 4);
+    }
+
+    /// Every loss × optimizer × clip option × architecture: the step succeeds, changes the
+    /// weights, keeps them finite, and writes nothing outside a buffer.
+    #[test]
+    fn train_step_every_loss_optimizer_clip_and_architecture_stays_in_bounds() {
+        let clips: [(f32, f32, f32); 4] = [(0.0, 0.0, 0.0), (1e-3, 0.0, 0.0), (0.0, 0.05, 0.0), (0.0, 0.0, 0.05)];
+        let mut runs = 0;
+        for arch in archs() {
+            for &loss in LOSSES.iter() {
+                for &(kind, flags) in OPTS.iter() {
+                    for &(cv, cn, gn) in clips.iter() {
+                        let mut f = build(4, &arch, 6, loss, kind, flags, 11 + runs as u64);
+                        f.plan.clip_value = cv;
+                        f.plan.clip_norm = cn;
+                        f.plan.global_clip_norm = gn;
+                        let before = f.state_bits();
+                        for t in 1..=3 {
+                            assert_eq!(f.step(t), STATUS_OK, "arch {:?} loss {} opt {} {} clip {:?}", arch, loss, kind, flags, (cv, cn, gn));
+                        }
+                        assert!(f.mem.guards_intact(), "guard changed: arch {:?} loss {} opt {} clip {:?}", arch, loss, kind, (cv, cn, gn));
+                        let after = f.state_bits();
+                        assert_ne!(before, after);
+                        assert!(after.iter().all(|&b| f32::from_bits(b).is_finite()));
+                        assert_eq!(f.plan.out_bad_layer, NO_LAYER);
+                        runs += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(runs, 3 * 5 * 7 * 4);
+    }
+
+    /// The reported regression: `[batchNorm, dense(2)]`, SGD clipValue 1e-3. The running variance
+    /// after one step is PyTorch's `(1 − 0.1)·1 + 0.1·unbiased var(x)` (float64 reference).
+    #[test]
+    fn clip_value_with_batch_norm_keeps_running_variance_pytorch_exact() {
+        for &(cv, cn) in [(1e-3f32, 0.0f32), (0.0, 1e-3)].iter() {
+            let mut f = build(4, &[Spec::Bn, dense(2, 0)], 8, LOSS_SOFTMAX_CE, OPT_SGD, 0, 3);
+            f.opt.momentum = 0.0;
+            f.plan.clip_value = cv;
+            f.plan.clip_norm = cn;
+            let (n, d) = (f.n, f.d);
+            let x = f.get(f.x, n * d);
+            assert_eq!(f.step(1), STATUS_OK);
+            assert!(f.mem.guards_intact());
+            let rv = f.get(f.bufs[0].rv, d);
+            let rm = f.get(f.bufs[0].rm, d);
+            for j in 0..d {
+                let col: Vec<f64> = (0..n).map(|r| x[r * d + j] as f64).collect();
+                let mean = col.iter().sum::<f64>() / n as f64;
+                let var = col.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n as f64 - 1.0);
+                let want_v = 0.9 * 1.0 + 0.1 * var;
+                let want_m = 0.1 * mean;
+                assert!(((rv[j] as f64) - want_v).abs() <= 1e-6 * want_v, "running_var[{}] = {} want {}", j, rv[j], want_v);
+                assert!(((rm[j] as f64) - want_m).abs() <= 1e-6 * want_m.abs().max(1e-3), "running_mean[{}] = {} want {}", j, rm[j], want_m);
+            }
+        }
+    }
+
+    /// Clipping against a float64 reference: the clipped gradient buffers after `train_step`
+    /// equal Keras's clipnorm / global_clipnorm / clipvalue of the unclipped gradients (computed by
+    /// `grad_step` on an identical plan) evaluated in f64.
+    #[test]
+    fn clipping_matches_f64_reference() {
+        for arch in archs() {
+            for &(cv, cn, gn) in [(2e-3f32, 0.0f32, 0.0f32), (0.0, 0.02, 0.0), (0.0, 0.0, 0.03), (1e-3, 0.02, 0.03)].iter() {
+                let mut a = build(4, &arch, 6, LOSS_MSE, OPT_SGD, 0, 5);
+                let mut b = build(4, &arch, 6, LOSS_MSE, OPT_SGD, 0, 5);
+                a.plan.counter = 1;
+                assert_eq!(a.grads(), STATUS_OK);
+                b.plan.clip_value = cv;
+                b.plan.clip_norm = cn;
+                b.plan.global_clip_norm = gn;
+                assert_eq!(b.step(1), STATUS_OK);
+                assert!(b.mem.guards_intact());
+                // unclipped gradients by shape (not through tensors()): kernel/γ, then bias/β
+                let mut gs: Vec<Vec<f64>> = Vec::new();
+                let mut offs = Vec::new();
+                for bf in &a.bufs {
+                    gs.push(a.get(bf.gw, bf.wl).iter().map(|&v| v as f64).collect());
+                    offs.push((bf.gw, bf.wl));
+                    if bf.gb != usize::MAX {
+                        gs.push(a.get(bf.gb, bf.bl).iter().map(|&v| v as f64).collect());
+                        offs.push((bf.gb, bf.bl));
+                    }
+                }
+                let norm = |g: &Vec<f64>| g.iter().map(|v| v * v).sum::<f64>().sqrt();
+                if cn > 0.0 {
+                    for g in gs.iter_mut() {
+                        let nr = norm(g);
+                        if nr > cn as f64 {
+                            let s = cn as f64 / nr;
+                            g.iter_mut().for_each(|v| *v *= s);
+                        }
+                    }
+                }
+                if gn > 0.0 {
+                    let nr = gs.iter().map(|g| norm(g).powi(2)).sum::<f64>().sqrt();
+                    if nr > gn as f64 {
+                        let s = gn as f64 / nr;
+                        gs.iter_mut().for_each(|g| g.iter_mut().for_each(|v| *v *= s));
+                    }
+                }
+                if cv > 0.0 {
+                    gs.iter_mut().for_each(|g| g.iter_mut().for_each(|v| *v = v.max(-(cv as f64)).min(cv as f64)));
+                }
+                for (g, &(o, len)) in gs.iter().zip(offs.iter()) {
+                    let got = b.get(o, len);
+                    for i in 0..len {
+                        let tol = 4e-7 * g[i].abs() + 1e-30;
+                        assert!(((got[i] as f64) - g[i]).abs() <= tol, "clip {:?}: {} vs f64 {}", (cv, cn, gn), got[i], g[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A finite loss with an overflowing update: status 3, every parameter, optimizer state and
+    /// running statistic bit-identical to before the step, and the culprit reported.
+    #[test]
+    fn non_finite_update_rolls_back_bit_exact() {
+        for arch in archs() {
+            for &(kind, flags) in OPTS.iter() {
+                let mut f = build(4, &arch, 6, LOSS_MSE, kind, flags, 21);
+                for t in 1..=2 {
+                    assert_eq!(f.step(t), STATUS_OK);
+                }
+                let before = f.state_bits();
+                assert_eq!(f.plan.out_bad_layer, NO_LAYER);
+                // an infinite rate: lr·d is ±Inf (or NaN where d = 0) in the first tensor
+                f.plan.lr = f32::INFINITY;
+                let st = f.step(3);
+                let after = f.state_bits();
+                assert_eq!(st, STATUS_NON_FINITE_UPDATE, "opt {} {}", kind, flags);
+                assert_eq!(before, after, "rollback not bit-exact: opt {} {}", kind, flags);
+                assert!(f.mem.guards_intact());
+                assert!((f.plan.out_bad_layer as usize) < f.recs.len());
+                assert!(!f.plan.out_bad_value.is_finite());
+            }
+        }
+    }
+
+    /// Adam with eps 0 and a dead input feature: its kernel row has zero gradient, so m = v = 0 and
+    /// the update divides 0 by 0. The step is rolled back and the tensor, slot and element named.
+    #[test]
+    fn adam_eps_zero_dead_feature_is_reported_and_rolled_back() {
+        let mut f = build(3, &[dense(2, 0)], 5, LOSS_MSE, OPT_ADAM, 0, 9);
+        f.opt.eps = 0.0;
+        f.recs[0].l2 = 0.0;
+        f.recs[0].bl1 = 0.0;
+        let (x, n, d) = (f.x, f.n, f.d);
+        for r in 0..n {
+            f.mem.v[x + r * d + 1] = 0.0; // feature 1 is always 0
+        }
+        let before = f.state_bits();
+        assert_eq!(f.step(1), STATUS_NON_FINITE_UPDATE);
+        assert_eq!(f.state_bits(), before);
+        assert!(f.mem.guards_intact());
+        assert_eq!((f.plan.out_bad_layer, f.plan.out_bad_tensor, f.plan.out_bad_slot), (0, TENSOR_WEIGHT, 0));
+        // kernel [3, 2] row-major: feature 1's weights are elements 2 and 3
+        assert_eq!(f.plan.out_bad_index, 2);
+        assert!(f.plan.out_bad_value.is_nan());
+    }
+
+    /// A non-finite loss: status 1 and the running statistics the forward pass changed are back.
+    #[test]
+    fn non_finite_loss_restores_running_statistics() {
+        let mut f = build(4, &[Spec::Bn, dense(3, 0)], 6, LOSS_MSE, OPT_ADAM, 0, 4);
+        assert_eq!(f.step(1), STATUS_OK);
+        let before = f.state_bits();
+        let t = f.labels;
+        f.mem.v[t] = f32::INFINITY;
+        assert_eq!(f.step(2), STATUS_NON_FINITE_LOSS);
+        assert_eq!(f.state_bits(), before);
+        assert!(f.mem.guards_intact());
+        // 1e30 inputs: batch statistics overflow (running variance is +Inf) with a NaN/Inf loss or
+        // a non-finite statistic: either way nothing is kept
+        let mut g = build(4, &[Spec::Bn, dense(3, 0)], 6, LOSS_MSE, OPT_SGD, 0, 4);
+        let before = g.state_bits();
+        let (x, nd) = (g.x, g.n * g.d);
+        for i in 0..nd {
+            g.mem.v[x + i] *= 1e30;
+        }
+        let st = g.step(1);
+        assert!(st == STATUS_NON_FINITE_UPDATE || st == STATUS_NON_FINITE_LOSS, "status {}", st);
+        assert_eq!(g.state_bits(), before);
+        assert!(g.mem.guards_intact());
+    }
+
+    /// Malformed records are refused before anything changes.
+    #[test]
+    fn bad_records_are_refused_unchanged() {
+        type Breaker = fn(&mut Fix);
+        let cases: [Breaker; 5] = [
+            |f| f.recs[1].w_len = 6 * 6, // batch norm γ claimed n_in·n_out long
+            |f| f.recs[0].b_len = 0,
+            |f| f.plan.backup = 0,
+            |f| f.plan.backup_len -= 1,
+            |f| f.recs[2].ws2 = 0, // Adam's second moment missing
+        ];
+        for brk in cases.iter() {
+            let mut f = build(4, &[dense(6, 1), Spec::Bn, dense(3, 0)], 6, LOSS_SOFTMAX_CE, OPT_ADAM, 0, 2);
+            f.plan.clip_value = 1e-3;
+            brk(&mut f);
+            let before = f.state_bits();
+            let grads: Vec<u32> = f.mem.v.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(f.step(1), STATUS_BAD_ARGUMENT);
+            assert_eq!(f.state_bits(), before);
+            assert_eq!(f.mem.v.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), grads);
+        }
+    }
+}
