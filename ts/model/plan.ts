@@ -224,7 +224,7 @@ export class CompiledPlan {
       const slot = v.getUint32(p + PLAN.outBadSlot, true);
       const name = this.names[layer]![t] || `layer ${layer} tensor ${t}`;
       d.tensor = slot === 0 ? name : `the optimizer state s${slot} of ${name}`;
-      if (t === TENSOR_CODE.runningMean || t === TENSOR_CODE.runningVar) d.tensor = `${name} (batch statistics of this batch)`;
+      if (t === TENSOR_CODE.runningMean || t === TENSOR_CODE.runningVar) d.tensor = `${name} (updated from this batch's statistics)`;
       d.index = v.getUint32(p + PLAN.outBadIndex, true);
       d.value = v.getFloat32(p + PLAN.outBadValue, true);
     }
