@@ -262,6 +262,40 @@ unsafe fn all_finite(w: *const f32, sp: [*mut f32; 3], lo: usize, hi: usize) -> 
     bad == 0
 }
 
+/// Largest `|x|` (as f64; +Inf when any element is NaN or ±Inf) and whether any element has its
+/// sign bit set, in one read-only pass (integer max of the magnitude bits: monotonic in `|x|`,
+/// and NaN/Inf have the largest exponent).
+pub fn scan(x: &[f32]) -> (f64, bool) {
+    let n = x.len();
+    let mut i = 0;
+    let mut mx = 0u32;
+    let mut or = 0u32;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let p = x.as_ptr();
+        let m = u32x4_splat(0x7fff_ffff);
+        let (mut am, mut ao) = (u32x4_splat(0), u32x4_splat(0));
+        while i + 4 <= n {
+            // SAFETY: i + 4 <= n.
+            let v = unsafe { v128_load(p.add(i) as *const v128) };
+            am = u32x4_max(am, v128_and(v, m));
+            ao = v128_or(ao, v);
+            i += 4;
+        }
+        mx = u32x4_extract_lane::<0>(am).max(u32x4_extract_lane::<1>(am)).max(u32x4_extract_lane::<2>(am)).max(u32x4_extract_lane::<3>(am));
+        or = u32x4_extract_lane::<0>(ao) | u32x4_extract_lane::<1>(ao) | u32x4_extract_lane::<2>(ao) | u32x4_extract_lane::<3>(ao);
+    }
+    while i < n {
+        let b = x[i].to_bits();
+        mx = mx.max(b & 0x7fff_ffff);
+        or |= b;
+        i += 1;
+    }
+    let m = if mx >= EXP { f64::INFINITY } else { f32::from_bits(mx) as f64 };
+    (m, or & 0x8000_0000 != 0)
+}
+
 /// Runs `f(w, g, s1, s2, s3)` on elements `from..n` (`s*` read as 0 and not written when
 /// absent), `n` being the shortest of the given slices (the SIMD build's tail).
 #[cfg_attr(not(all(target_arch = "wasm32", target_feature = "simd128")), allow(dead_code))]
