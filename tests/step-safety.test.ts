@@ -3,7 +3,7 @@
 // and a finite loss with an overflowing update is rolled back to the pre-step weights bit for bit.
 // References are float64 computations written from the definitions, never our own output.
 import { describe, expect, it } from 'vitest';
-import { NonFiniteError, Sequential, adam, batchNorm, dense, init, matMul, sgd, terminateOnNaN } from '../ts/index.js';
+import { NonFiniteError, Sequential, adam, batchNorm, dense, init, l1l2, matMul, sgd, terminateOnNaN } from '../ts/index.js';
 import type { Runtime } from '../ts/runtime/index.js';
 import { BUILDS, guardedRuntime, runtimeFor } from './helpers.js';
 
@@ -199,6 +199,33 @@ describe.each(BUILDS)('a finite loss with an overflowing update (R09, R10) (%s b
     expect(r.steps).toBeLessThan(5 * 8);
     expect(weightsOf(m)).toEqual(r.last);
     expect(m.getWeights().every((t) => t.data.every(Number.isFinite))).toBe(true);
+    m.dispose();
+  });
+});
+
+describe('weights written between steps (setWeights from a callback)', () => {
+  it('a finite but huge weight set mid-fit: the next overflowing update is rolled back to exactly the weights that were set', async () => {
+    // ReLU unit 0 is dead once kernel[0][0] is −1e37 (feature 0 is 1 on every row): its gradient is
+    // 0 and the loss stays finite; only the L2 term 2·l2·w = −2e40 overflows. The step's cached
+    // bounds of the weights are stale after setWeights: the write must invalidate them.
+    await init();
+    const x = Float32Array.from({ length: 32 * 3 }, (_, i) => (i % 3 === 0 ? 1 : Math.sin(i)));
+    const y = Float32Array.from({ length: 32 }, (_, i) => Math.cos(i));
+    const m = new Sequential({ inputShape: [3], layers: [dense(2, { activation: 'relu', kernelRegularizer: l1l2({ l2: 1e3 }) }), dense(1)], seed: 4 });
+    m.compile({ optimizer: sgd({ lr: 1e-6 }), loss: 'mse' });
+    let set: ReturnType<typeof weightsOf> | null = null;
+    const cb = {
+      onBatchEnd: (b: number) => {
+        if (b !== 1) return;
+        const w = m.getWeights();
+        w[0]!.data[0] = -1e37;
+        m.setWeights(w);
+        set = weightsOf(m);
+      },
+    };
+    await expect(m.fit(x, { data: y, shape: [32, 1] }, { epochs: 1, batchSize: 8, shuffle: false, callbacks: [cb] })).rejects.toThrow(/dense_0\/kernel non-finite .*pre-step weights were kept/);
+    expect(set).not.toBe(null);
+    expect(weightsOf(m)).toEqual(set);
     m.dispose();
   });
 });

@@ -106,6 +106,8 @@ export class CompiledPlan {
   private readonly names: string[][];
   private readonly backupSize: number;
   private backup: Ptr | null = null;
+  /** `arena.writes` when the plan last ran a training step (bounds cache; see {@link setLr}). */
+  private seenWrites = -1;
 
   constructor(rt: Runtime, layers: readonly DenseParams[], batchCap: number, opt: PlanOptimizer, loss: PlanLoss) {
     this.rt = rt;
@@ -122,6 +124,8 @@ export class CompiledPlan {
     const maxWidth = Math.max(nIn, ...layers.map((l) => l.nOut));
     this.plan = own(a.alloc(PLAN.size));
     const recs = own(a.alloc(LAYER.size * layers.length));
+    const nTensors = layers.reduce((k, l) => k + (l.b !== null ? 2 : 1), 0);
+    const bounds = own(a.allocF32(4 * nTensors));
     this.x = own(a.allocF32(batchCap * nIn));
     this.labels = own(a.alloc(batchCap * Math.max(1, nOut) * 4));
     this.weights = own(a.allocF32(batchCap));
@@ -192,6 +196,8 @@ export class CompiledPlan {
     v.setUint32(p + PLAN.backup, 0, true);
     v.setUint32(p + PLAN.backupLen, 0, true);
     v.setUint32(p + PLAN.outBadLayer, NO_LAYER, true);
+    v.setUint32(p + PLAN.bounds, bounds, true);
+    v.setUint32(p + PLAN.boundsValid, 0, true);
   }
 
   /**
@@ -217,7 +223,10 @@ export class CompiledPlan {
   statusDetail(): StatusDetail {
     const v = this.rt.arena.view;
     const p = this.plan;
-    const d: StatusDetail = { loss: v.getFloat32(p + PLAN.outLoss, true) };
+    const d: StatusDetail = {
+      loss: v.getFloat32(p + PLAN.outLoss, true),
+      unrestored: 'the step was proven finite and not backed up, so it could not be rolled back: the model holds non-finite values (a wasmfit bug, or parameters written other than through arena.writeF32: please report it)',
+    };
     const layer = v.getUint32(p + PLAN.outBadLayer, true);
     if (layer !== NO_LAYER && layer < this.names.length) {
       const t = v.getUint32(p + PLAN.outBadTensor, true);
@@ -244,10 +253,20 @@ export class CompiledPlan {
     this.rt.arena.view.setUint32(this.plan + PLAN.weights, on ? this.weights : 0, true);
   }
 
-  /** The rate of the next training step; also makes sure the training backup exists ({@link prepareTraining}). */
+  /**
+   * The rate of the next training step (called before every one). Also makes sure the training
+   * backup exists ({@link prepareTraining}), and invalidates the step's cached bounds of the
+   * parameters and optimizer state when anything was written through `arena.writeF32` since the
+   * previous step (setWeights, a training-state import, another model's writes: conservative).
+   */
   setLr(lr: number): void {
     this.prepareTraining();
-    this.rt.arena.view.setFloat32(this.plan + PLAN.lr, lr, true);
+    const a = this.rt.arena;
+    if (a.writes !== this.seenWrites) {
+      a.view.setUint32(this.plan + PLAN.boundsValid, 0, true);
+      this.seenWrites = a.writes;
+    }
+    a.view.setFloat32(this.plan + PLAN.lr, lr, true);
   }
 
   /** Σ per-sample loss and correct count written by the last step. */

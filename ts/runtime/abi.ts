@@ -9,7 +9,7 @@ export const ABI_VERSION = 7;
 
 /** Byte offsets of the records on wasm32 (every field is 4 bytes). */
 export const PLAN = {
-  size: 108,
+  size: 116,
   nLayers: 0,
   loss: 4,
   batchCap: 8,
@@ -39,6 +39,9 @@ export const PLAN = {
   outBadSlot: 96,
   outBadIndex: 100,
   outBadValue: 104,
+  /** Upper bounds of |w|, |s1..3| per trainable tensor (4 floats each) and whether they are current (see ts/model/plan.ts). */
+  bounds: 108,
+  boundsValid: 112,
 } as const;
 
 export const LAYER = {
@@ -133,7 +136,7 @@ export const GEMM_WORKSPACE_FLOATS = 64 * 256 + 256 * 1024;
 /** The layout array `abi_layout` must return, in its documented order. */
 export function expectedLayout(): number[] {
   const P = PLAN;
-  const plan = [P.size, P.nLayers, P.loss, P.batchCap, P.mcDropout, P.layers, P.gbuf0, P.gbuf1, P.ws, P.opt, P.lr, P.clipValue, P.clipNorm, P.globalClipNorm, P.seed, P.counter, P.weights, P.labelSmoothing, P.huberDelta, P.outLoss, P.outCorrect, P.backup, P.backupLen, P.outBadLayer, P.outBadTensor, P.outBadSlot, P.outBadIndex, P.outBadValue];
+  const plan = [P.size, P.nLayers, P.loss, P.batchCap, P.mcDropout, P.layers, P.gbuf0, P.gbuf1, P.ws, P.opt, P.lr, P.clipValue, P.clipNorm, P.globalClipNorm, P.seed, P.counter, P.weights, P.labelSmoothing, P.huberDelta, P.outLoss, P.outCorrect, P.backup, P.backupLen, P.outBadLayer, P.outBadTensor, P.outBadSlot, P.outBadIndex, P.outBadValue, P.bounds, P.boundsValid];
   const L = LAYER;
   const layer = [L.size, L.kind, L.act, L.nIn, L.nOut, L.w, L.b, L.gw, L.gb, L.y, L.ws1, L.ws2, L.ws3, L.bs1, L.bs2, L.bs3, L.l1, L.l2, L.bl1, L.bl2, L.alpha, L.dropout, L.mask, L.yd, L.maxNorm, L.runningMean, L.runningVar, L.saveMean, L.saveInvStd, L.bnEps, L.bnMomentum, L.wLen, L.bLen];
   const g = GEMM_ARGS;
@@ -142,7 +145,7 @@ export function expectedLayout(): number[] {
 }
 /** Names for error messages, same order as {@link expectedLayout}. */
 export const LAYOUT_NAMES = [
-  'sizeof Plan', 'Plan.n_layers', 'Plan.loss', 'Plan.batch_cap', 'Plan.mc_dropout', 'Plan.layers', 'Plan.gbuf0', 'Plan.gbuf1', 'Plan.ws', 'Plan.opt', 'Plan.lr', 'Plan.clip_value', 'Plan.clip_norm', 'Plan.global_clip_norm', 'Plan.seed', 'Plan.counter', 'Plan.weights', 'Plan.label_smoothing', 'Plan.huber_delta', 'Plan.out_loss', 'Plan.out_correct', 'Plan.backup', 'Plan.backup_len', 'Plan.out_bad_layer', 'Plan.out_bad_tensor', 'Plan.out_bad_slot', 'Plan.out_bad_index', 'Plan.out_bad_value',
+  'sizeof Plan', 'Plan.n_layers', 'Plan.loss', 'Plan.batch_cap', 'Plan.mc_dropout', 'Plan.layers', 'Plan.gbuf0', 'Plan.gbuf1', 'Plan.ws', 'Plan.opt', 'Plan.lr', 'Plan.clip_value', 'Plan.clip_norm', 'Plan.global_clip_norm', 'Plan.seed', 'Plan.counter', 'Plan.weights', 'Plan.label_smoothing', 'Plan.huber_delta', 'Plan.out_loss', 'Plan.out_correct', 'Plan.backup', 'Plan.backup_len', 'Plan.out_bad_layer', 'Plan.out_bad_tensor', 'Plan.out_bad_slot', 'Plan.out_bad_index', 'Plan.out_bad_value', 'Plan.bounds', 'Plan.bounds_valid',
   'sizeof Layer', 'Layer.kind', 'Layer.act', 'Layer.n_in', 'Layer.n_out', 'Layer.w', 'Layer.b', 'Layer.gw', 'Layer.gb', 'Layer.y', 'Layer.ws1', 'Layer.ws2', 'Layer.ws3', 'Layer.bs1', 'Layer.bs2', 'Layer.bs3', 'Layer.l1', 'Layer.l2', 'Layer.bl1', 'Layer.bl2', 'Layer.alpha', 'Layer.dropout', 'Layer.mask', 'Layer.yd', 'Layer.max_norm', 'Layer.running_mean', 'Layer.running_var', 'Layer.save_mean', 'Layer.save_inv_std', 'Layer.bn_eps', 'Layer.bn_momentum', 'Layer.w_len', 'Layer.b_len',
   'sizeof GemmArgs', 'GemmArgs.m', 'GemmArgs.n', 'GemmArgs.k', 'GemmArgs.a', 'GemmArgs.rsa', 'GemmArgs.csa', 'GemmArgs.b', 'GemmArgs.rsb', 'GemmArgs.csb', 'GemmArgs.c', 'GemmArgs.rsc', 'GemmArgs.beta', 'GemmArgs.bias', 'GemmArgs.act', 'GemmArgs.ws',
   'gemm workspace floats',

@@ -18,6 +18,8 @@ export interface StatusDetail {
   value?: number;
   /** What the caller's state is after the failure (overrides the default text of the status). */
   kept?: string;
+  /** Status 4 from a training step (no rollback happened): what the caller holds then. */
+  unrestored?: string;
 }
 
 const STATE = 'the weights, optimizer state and batch-norm statistics are those from before it';
@@ -37,7 +39,7 @@ export function statusError(status: number, where: string, detail: StatusDetail 
         `${where}: the update made ${detail.tensor ?? 'a parameter'} non-finite${at} although the loss was finite${detail.loss === undefined ? '' : Number.isFinite(detail.loss) ? ` (${detail.loss})` : ' (in float64; beyond the float32 range)'}; the step was rolled back: ${detail.kept ?? `${STATE}, bit for bit (the pre-step weights were kept)`}. ${fix}`,
       );
     case STATUS.nonFiniteResult:
-      return new NonFiniteError(`${where}: the update made ${detail.tensor ?? 'a parameter'} non-finite${at}; ${detail.kept ?? 'nothing was written back'}. ${fix}`);
+      return new NonFiniteError(`${where}: the update made ${detail.tensor ?? 'a parameter'} non-finite${at}; ${detail.unrestored ?? detail.kept ?? 'nothing was written back'}. ${fix}`);
     case STATUS.badArgument:
       return new RuntimeSupportError(`${where}: the kernel refused its arguments (status 2: a malformed record or argument); nothing was changed. This is a wasmfit bug: please report it with the call that caused it.`);
     default:

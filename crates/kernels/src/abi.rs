@@ -11,8 +11,8 @@ use crate::step::{self, Layer, Plan};
 use crate::{loss, optim, reduce};
 
 /// Bumped whenever an export is added or its signature changes, or a record's layout changes
-/// (6: grad_step and the vec_* BLAS-1 exports; 7: Layer `w_len`/`b_len`, Plan backup and
-/// `out_bad_*`, one status enum, gemm with every activation).
+/// (6: grad_step and the vec_* BLAS-1 exports; 7: Layer `w_len`/`b_len`, Plan backup,
+/// `out_bad_*` and bounds, one status enum, gemm with every activation).
 pub const ABI_VERSION: u32 = 7;
 
 // ---- Status: one enum for every export that can fail (mirrored in ts/runtime/abi.ts STATUS) ----
@@ -71,14 +71,14 @@ macro_rules! offset_of {
 }
 
 /// Writes the record layout to `out` (at most `cap` u32s) and returns how many it wrote:
-/// `[sizeof Plan, 27 Plan offsets, sizeof Layer, 32 Layer offsets, sizeof GemmArgs,
+/// `[sizeof Plan, 29 Plan offsets, sizeof Layer, 32 Layer offsets, sizeof GemmArgs,
 ///   15 GemmArgs offsets, gemm workspace floats]`.
 ///
 /// # Safety
 /// `out` valid for `cap` u32 writes.
 #[no_mangle]
 pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
-    let v: [u32; 78] = [
+    let v: [u32; 80] = [
         core::mem::size_of::<Plan>() as u32,
         offset_of!(Plan, n_layers),
         offset_of!(Plan, loss),
@@ -107,6 +107,8 @@ pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
         offset_of!(Plan, out_bad_slot),
         offset_of!(Plan, out_bad_index),
         offset_of!(Plan, out_bad_value),
+        offset_of!(Plan, bounds),
+        offset_of!(Plan, bounds_valid),
         core::mem::size_of::<Layer>() as u32,
         offset_of!(Layer, kind),
         offset_of!(Layer, act),

@@ -88,6 +88,17 @@ pub struct Hyper {
     /// stores each element's pre-step value there as it reads it (valid for `n` floats each), so
     /// a caller can restore the tensor bit for bit when the update turns out non-finite.
     pub backup: [usize; 4],
+    /// Address of 4 floats (0 = none) that receive the largest |value| written to `w`, `s1`, `s2`,
+    /// `s3` (+Inf when non-finite; 0 for absent slots): upper bounds the next step's finiteness
+    /// proof may reuse (see `step::provably_finite`).
+    pub maxima: usize,
+}
+
+impl Hyper {
+    /// Backup addresses and the maxima address, as `drive` takes them.
+    fn io(&self) -> [usize; 5] {
+        [self.backup[0], self.backup[1], self.backup[2], self.backup[3], self.maxima]
+    }
 }
 
 /// sign(w) with sign(0) = sign(NaN) = 0.
@@ -215,51 +226,67 @@ unsafe fn backup_range(w: *const f32, sp: [*mut f32; 3], bk: [usize; 4], lo: usi
 
 const EXP: u32 = 0x7f80_0000;
 
-/// Whether elements `lo..hi` of `w` and of the present slots are all finite: a float is
-/// non-finite iff its exponent bits are all ones. The test is `and` + `eq` per vector and an `or`
-/// into the accumulator (one-cycle dependency chain: the loop is not latency-bound).
+/// Largest magnitude bits (`bits & 0x7fff_ffff`, monotonic in |x|; ≥ `EXP` means NaN/±Inf) of
+/// elements `lo..hi` of `w` and of each present slot (0 for absent ones). The loop is `and` +
+/// integer `max` per vector: no float compare, a one-cycle dependency chain.
 ///
 /// # Safety
 /// `w` and every non-null slot pointer are valid for `hi` floats.
 #[inline(always)]
-unsafe fn all_finite(w: *const f32, sp: [*mut f32; 3], lo: usize, hi: usize) -> bool {
-    let one = sp[0].is_null() && sp[1].is_null() && sp[2].is_null();
-    // absent slots re-check w (no branch in the loop)
-    let q = [w, if sp[0].is_null() { w } else { sp[0] as *const f32 }, if sp[1].is_null() { w } else { sp[1] as *const f32 }, if sp[2].is_null() { w } else { sp[2] as *const f32 }];
-    let mut i = lo;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        use core::arch::wasm32::*;
-        let m = u32x4_splat(EXP);
-        let mut acc = u32x4_splat(0);
-        if one {
-            while i + 4 <= hi {
-                acc = v128_or(acc, i32x4_eq(v128_and(v128_load(w.add(i) as *const v128), m), m));
-                i += 4;
-            }
-        } else {
-            while i + 4 <= hi {
-                let a = i32x4_eq(v128_and(v128_load(q[0].add(i) as *const v128), m), m);
-                let b = i32x4_eq(v128_and(v128_load(q[1].add(i) as *const v128), m), m);
-                let c = i32x4_eq(v128_and(v128_load(q[2].add(i) as *const v128), m), m);
-                let d = i32x4_eq(v128_and(v128_load(q[3].add(i) as *const v128), m), m);
-                acc = v128_or(acc, v128_or(v128_or(a, b), v128_or(c, d)));
-                i += 4;
-            }
+unsafe fn maxima(w: *const f32, sp: [*mut f32; 3], lo: usize, hi: usize) -> [u32; 4] {
+    let q = [w, sp[0] as *const f32, sp[1] as *const f32, sp[2] as *const f32];
+    let mut out = [0u32; 4];
+    for k in 0..4 {
+        let p = q[k];
+        if p.is_null() {
+            continue;
         }
-        if v128_any_true(acc) {
-            return false;
+        let mut i = lo;
+        let mut mx = 0u32;
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            use core::arch::wasm32::*;
+            let m = u32x4_splat(0x7fff_ffff);
+            let (mut a0, mut a1) = (u32x4_splat(0), u32x4_splat(0));
+            while i + 8 <= hi {
+                a0 = u32x4_max(a0, v128_and(v128_load(p.add(i) as *const v128), m));
+                a1 = u32x4_max(a1, v128_and(v128_load(p.add(i + 4) as *const v128), m));
+                i += 8;
+            }
+            let a = u32x4_max(a0, a1);
+            mx = u32x4_extract_lane::<0>(a).max(u32x4_extract_lane::<1>(a)).max(u32x4_extract_lane::<2>(a)).max(u32x4_extract_lane::<3>(a));
+        }
+        while i < hi {
+            mx = mx.max((*p.add(i)).to_bits() & 0x7fff_ffff);
+            i += 1;
+        }
+        out[k] = mx;
+    }
+    out
+}
+
+/// Folds block maxima into running ones.
+#[inline(always)]
+fn fold_max(acc: &mut [u32; 4], m: [u32; 4]) {
+    for k in 0..4 {
+        if m[k] > acc[k] {
+            acc[k] = m[k];
         }
     }
-    let mut bad = 0u32;
-    let _ = one;
-    while i < hi {
-        for p in q.iter() {
-            bad |= ((*p.add(i)).to_bits() & EXP == EXP) as u32;
+}
+
+/// Writes the maxima (as floats; +Inf when non-finite) to `addr` when nonzero; returns whether
+/// every value was finite.
+#[inline(always)]
+fn finish(acc: [u32; 4], addr: usize) -> bool {
+    if addr != 0 {
+        for k in 0..4 {
+            let v = if acc[k] >= EXP { f32::INFINITY } else { f32::from_bits(acc[k]) };
+            // SAFETY: a nonzero maxima address is valid for 4 floats (see Hyper::maxima).
+            unsafe { *(addr as *mut f32).add(k) = v };
         }
-        i += 1;
     }
-    bad == 0
+    acc.iter().all(|&m| m < EXP)
 }
 
 /// Largest `|x|` (as f64; +Inf when any element is NaN or ±Inf) and whether any element has its
@@ -347,16 +374,17 @@ fn drive<F>(
     mut s1: Option<&mut [f32]>,
     mut s2: Option<&mut [f32]>,
     mut s3: Option<&mut [f32]>,
-    bk: [usize; 4],
+    io: [usize; 5],
     f: F,
 ) -> bool
 where
     F: Fn(&mut f32, f32, &mut f32, &mut f32, &mut f32),
 {
+    let bk = [io[0], io[1], io[2], io[3]];
     let n = common_len(w, g, [&s1, &s2, &s3]);
     let sp = slot_ptrs(&mut s1, &mut s2, &mut s3);
     let pw = w.as_mut_ptr();
-    let mut ok = true;
+    let mut acc = [0u32; 4];
     let mut lo = 0;
     while lo < n {
         let hi = if n - lo > BLOCK { lo + BLOCK } else { n };
@@ -381,10 +409,10 @@ where
                 }
             }
         }
-        ok &= unsafe { all_finite(pw, sp, lo, hi) };
+        fold_max(&mut acc, unsafe { maxima(pw, sp, lo, hi) });
         lo = hi;
     }
-    ok
+    finish(acc, io[4])
 }
 
 /// SIMD128: `fv` on groups of four, then `f` on the tail, block by block (backup, update,
@@ -396,7 +424,7 @@ fn drive<F, FV>(
     mut s1: Option<&mut [f32]>,
     mut s2: Option<&mut [f32]>,
     mut s3: Option<&mut [f32]>,
-    bk: [usize; 4],
+    io: [usize; 5],
     f: F,
     fv: FV,
 ) -> bool
@@ -405,6 +433,7 @@ where
     FV: Fn(&mut vx::v128, vx::v128, &mut vx::v128, &mut vx::v128, &mut vx::v128),
 {
     use vx::*;
+    let bk = [io[0], io[1], io[2], io[3]];
     let n = common_len(w, g, [&s1, &s2, &s3]);
     let n4 = n / 4 * 4;
     let sp = slot_ptrs(&mut s1, &mut s2, &mut s3);
@@ -413,7 +442,7 @@ where
     let p2 = s2.as_deref_mut().map(|s| s.as_mut_ptr());
     let p3 = s3.as_deref_mut().map(|s| s.as_mut_ptr());
     let z = f32x4_splat(0.0);
-    let mut ok = true;
+    let mut acc = [0u32; 4];
     let mut lo = 0;
     while lo < n4 {
         let hi = if n4 - lo > BLOCK { lo + BLOCK } else { n4 };
@@ -451,13 +480,14 @@ where
             }
             i += 4;
         }
-        ok &= unsafe { all_finite(pw, sp, lo, hi) };
+        fold_max(&mut acc, unsafe { maxima(pw, sp, lo, hi) });
         lo = hi;
     }
     // SAFETY: as above, for the tail n4..n.
     unsafe { backup_range(pw, sp, bk, n4, n) };
     drive_scalar(w, g, s1, s2, s3, n4, f);
-    ok && unsafe { all_finite(pw, sp, n4, n) }
+    fold_max(&mut acc, unsafe { maxima(pw, sp, n4, n) });
+    finish(acc, io[4])
 }
 
 /// SGD, PyTorch `_single_tensor_sgd` (torch/optim/sgd.py), plus L1/L2 penalties:
@@ -510,10 +540,10 @@ pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) ->
             }
             *w = f32x4_sub(*w, f32x4_mul(lv, d));
         };
-        drive(w, g, buf, None, None, h.backup, f, fv)
+        drive(w, g, buf, None, None, h.io(), f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, buf, None, None, h.backup, f)
+    drive(w, g, buf, None, None, h.io(), f)
 }
 
 /// AdaGrad, PyTorch `_single_tensor_adagrad` (torch/optim/adagrad.py), plus L1/L2 penalties.
@@ -540,10 +570,10 @@ pub fn adagrad_step(w: &mut [f32], g: &[f32], sum: &mut [f32], h: &Hyper) -> boo
             let std = f32x4_add(f32x4_sqrt(*s), ev);
             *w = f32x4_sub(*w, f32x4_mul(lv, f32x4_div(d, std)));
         };
-        drive(w, g, Some(sum), None, None, h.backup, f, fv)
+        drive(w, g, Some(sum), None, None, h.io(), f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(sum), None, None, h.backup, f)
+    drive(w, g, Some(sum), None, None, h.io(), f)
 }
 
 /// RMSProp, PyTorch `_single_tensor_rmsprop` (torch/optim/rmsprop.py), plus L1/L2 penalties;
@@ -607,10 +637,10 @@ pub fn rmsprop_step(
                 *w = f32x4_sub(*w, f32x4_mul(lv, f32x4_div(d, avg)));
             }
         };
-        drive(w, g, Some(square_avg), buf, grad_avg, h.backup, f, fv)
+        drive(w, g, Some(square_avg), buf, grad_avg, h.io(), f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(square_avg), buf, grad_avg, h.backup, f)
+    drive(w, g, Some(square_avg), buf, grad_avg, h.io(), f)
 }
 
 /// Adam (`decoupled = false`, PyTorch `_single_tensor_adam`, torch/optim/adam.py) and AdamW
@@ -688,10 +718,10 @@ pub fn adam_step(
             let denom = f32x4_add(f32x4_div(f32x4_sqrt(vh), bcv), ev);
             *w = f32x4_sub(*w, f32x4_mul(sv, f32x4_div(*m, denom)));
         };
-        drive(w, g, Some(m), Some(v), vmax, h.backup, f, fv)
+        drive(w, g, Some(m), Some(v), vmax, h.io(), f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(m), Some(v), vmax, h.backup, f)
+    drive(w, g, Some(m), Some(v), vmax, h.io(), f)
 }
 
 #[cfg(test)]

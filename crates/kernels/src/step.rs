@@ -90,6 +90,14 @@ pub struct Plan {
     pub out_bad_slot: u32,
     pub out_bad_index: u32,
     pub out_bad_value: f32,
+    /// Upper bounds of |w|, |s1|, |s2|, |s3| per trainable tensor ([`tensors`] order, 4 floats
+    /// each; 0 = none), written by every `train_step` update pass. When `bounds_valid` is 1 the
+    /// finiteness proof of the next step reads them instead of scanning the parameters and the
+    /// optimizer state. TypeScript clears `bounds_valid` whenever it may have written parameters
+    /// or optimizer state (ts/model/plan.ts); `train_step` sets it after a complete update pass
+    /// and clears it after a rollback.
+    pub bounds: usize,
+    pub bounds_valid: u32,
 }
 
 /// One dense layer: `y = act(x·W + b)`, W is `[n_in, n_out]` row-major (Keras layout).
@@ -435,17 +443,24 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     // Fast path: when bounds on |g|, |w| and |state| (one read-only pass) prove that no update can
     // overflow, nothing needs backing up (the backup copy costs ~6% of a step on a 235k-parameter
     // Adam model). Otherwise every tensor backs up what it overwrites.
+    let cache_ok = plan.bounds != 0 && plan.bounds_valid == 1;
     let mut proven = true;
-    for l in ls {
+    let mut ti = 0usize;
+    'prove: for l in ls {
         for tn in tensors(l).iter().flatten() {
             h.l1 = tn.l1;
             h.l2 = tn.l2;
-            if !provably_finite(t.kind, &h, tn, need) {
+            let cached = if cache_ok {
+                let c = fs(plan.bounds + ti * 16, 4);
+                Some([c[0], c[1], c[2], c[3]])
+            } else {
+                None
+            };
+            ti += 1;
+            if !provably_finite(t.kind, &h, tn, need, cached) {
                 proven = false;
+                break 'prove;
             }
-        }
-        if !proven {
-            break;
         }
     }
     #[cfg(test)]
@@ -458,10 +473,15 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     // while in L1); the first non-finite tensor stops the step
     let tensors_base = bk + off * 4;
     let mut cur = tensors_base;
+    // the pass rewrites the bounds: valid again only once every tensor is done
+    plan.bounds_valid = 0;
+    let mut ti = 0usize;
     for (li, l) in ls.iter().enumerate() {
         for tn in tensors(l).iter().flatten() {
             h.l1 = tn.l1;
             h.l2 = tn.l2;
+            h.maxima = if plan.bounds != 0 { plan.bounds + ti * 16 } else { 0 };
+            ti += 1;
             h.backup = if proven { [0; 4] } else { backup_addrs(cur, tn.len, need) };
             let ok = update(t.kind, &h, tn, need);
             cur += tn.len * (1 + slot_count(need)) * 4;
@@ -478,7 +498,11 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
             }
         }
     }
-    // constraints on finite weights (each layer's kernel is final here)
+    // only a proven pass keeps the cache valid: the proof's sign facts (v, vmax ≥ 0) then carry
+    // over by induction (β2, 1 − β2 ≥ 0 checked there); an unproven pass makes the next step scan
+    plan.bounds_valid = (plan.bounds != 0 && proven) as u32;
+    // constraints on finite weights (each layer's kernel is final here; max-norm only shrinks
+    // columns, so the bounds stay upper bounds)
     for l in ls {
         if l.max_norm > 0.0 && l.kind == LAYER_DENSE {
             if let Some(k) = tensors(l)[0] {
@@ -503,11 +527,20 @@ fn fabs(x: f64) -> f64 {
 /// intermediate bound must stay below 1e30 (f32 overflows at 3.4e38: the margin covers the f32
 /// rounding of each operation). Proven for SGD (with or without momentum) and Adam/AdamW/AMSGrad
 /// with `eps > 0` and non-negative second moments; every other case takes the backup path.
-unsafe fn provably_finite(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 3]) -> bool {
+/// `cached`: upper bounds of |w|, |s1..3| from the previous update pass, which was itself proven
+/// (then only g is scanned; v and vmax are known non-negative: they were when that pass was
+/// proven, and β2·v + (1 − β2)·d² and max(vmax, v) keep them so).
+unsafe fn provably_finite(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 3], cached: Option<[f32; 4]>) -> bool {
     const L: f64 = 1e30;
     let n = t.len;
+    let scan_or = |p: usize, k: usize| -> (f64, bool) {
+        match cached {
+            Some(c) => (c[k] as f64, false),
+            None => optim::scan(fs(p, n)),
+        }
+    };
     let (g, _) = optim::scan(fs(t.g, n));
-    let (w, _) = optim::scan(fs(t.w, n));
+    let (w, _) = scan_or(t.w, 0);
     let lr = fabs(h.lr as f64);
     if !(g < L && w < L && lr < L) {
         return false;
@@ -523,7 +556,7 @@ unsafe fn provably_finite(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 
         OPT_SGD => {
             let mu = fabs(h.momentum as f64);
             let step = if need[0] {
-                let (b, _) = optim::scan(fs(t.s[0], n));
+                let (b, _) = scan_or(t.s[0], 1);
                 let b2 = if h.first_step { d } else { mu * b + fabs(1.0 - h.dampening as f64) * d };
                 if !(b < L && b2 < L) {
                     return false;
@@ -540,13 +573,13 @@ unsafe fn provably_finite(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 
         }
         OPT_ADAM | OPT_ADAMW => {
             let bc1 = fabs(h.bias_correction1 as f64);
-            if !(h.eps > 0.0 && h.bias_correction2_sqrt > 0.0 && bc1 > 0.0) {
+            if !(h.eps > 0.0 && h.bias_correction2_sqrt > 0.0 && bc1 > 0.0 && h.beta2 >= 0.0 && h.one_minus_beta2 >= 0.0) {
                 return false;
             }
-            let (m, _) = optim::scan(fs(t.s[0], n));
-            let (v, v_neg) = optim::scan(fs(t.s[1], n));
+            let (m, _) = scan_or(t.s[0], 1);
+            let (v, v_neg) = scan_or(t.s[1], 2);
             let vmax_ok = if need[2] {
-                let (vm, vm_neg) = optim::scan(fs(t.s[2], n));
+                let (vm, vm_neg) = scan_or(t.s[2], 3);
                 vm < L && !vm_neg
             } else {
                 true
@@ -804,6 +837,7 @@ pub(crate) fn hyper(t: &OptArgs, lr: f32) -> optim::Hyper {
         amsgrad: t.flags & OPT_AMSGRAD != 0,
         maximize: t.flags & OPT_MAXIMIZE != 0,
         backup: [0; 4],
+        maxima: 0,
     }
 }
 
@@ -999,6 +1033,7 @@ mod tests {
         x: usize,
         labels: usize,
         backup: usize,
+        bounds: usize,
         n: usize,
         d: usize,
         force_backup: bool,
@@ -1160,7 +1195,9 @@ mod tests {
         }
         let bk_len = backup_floats(&lay, need);
         let backup = mem.alloc(bk_len);
-        let mut fix = Fix { mem, bufs, recs: lay, plan: unsafe { core::mem::zeroed() }, opt: Box::new(unsafe { core::mem::zeroed() }), x, labels, backup, n, d, force_backup: false };
+        let n_tensors: usize = lay.iter().map(|l| tensors(l).iter().flatten().count()).sum();
+        let bounds = mem.alloc(4 * n_tensors);
+        let mut fix = Fix { mem, bufs, recs: lay, plan: unsafe { core::mem::zeroed() }, opt: Box::new(unsafe { core::mem::zeroed() }), x, labels, backup, bounds, n, d, force_backup: false };
         // the backup allocation may have moved the Vec: derive every address again
         fix.relink();
         let o = &mut *fix.opt;
@@ -1218,6 +1255,7 @@ mod tests {
             self.plan.ws = m.addr(ws);
             self.plan.opt = &*self.opt as *const OptArgs as usize;
             self.plan.backup = m.addr(self.backup);
+            self.plan.bounds = m.addr(self.bounds);
         }
         /// Step-dependent optimizer fields for step `t` (as ts/optimizers/runtime.ts writeStep).
         fn set_step(&mut self, t: i32) {
@@ -1528,6 +1566,45 @@ mod tests {
         let st = c.step(1);
         assert!(st == STATUS_OK || st == STATUS_NON_FINITE_UPDATE);
         assert!(c.mem.v[bo + 12..bo + bl].iter().any(|v| v.to_bits() != 0x7fc0_1234));
+    }
+
+    /// The cached bounds: valid after a proven step, then only the gradient is scanned. A write
+    /// behind the step's back (TypeScript's setWeights) must clear `bounds_valid` (plan.ts does on
+    /// every arena.writeF32); then the huge weight defeats the proof and the overflow is rolled
+    /// back. Left valid, the stale bounds let the proof pass: the non-finite result is still
+    /// detected and reported as status 4, never hidden.
+    #[test]
+    fn cached_bounds_invalidated_after_external_write() {
+        for &keep_valid in [false, true].iter() {
+            // ReLU unit 0 is dead once w[0][0] is hugely negative (x0 = 1 > 0): its gradient is 0
+            // and the loss stays finite; only the L2 term 2·l2·w overflows
+            let mut f = build(3, &[dense(2, 1)], 4, LOSS_MSE, OPT_SGD, 0, 12);
+            f.recs[0].l2 = 1e3;
+            let (x, n, d) = (f.x, f.n, f.d);
+            for r in 0..n {
+                f.mem.v[x + r * d] = 1.0;
+            }
+            for t in 1..=2 {
+                assert_eq!(f.step(t), STATUS_OK);
+                assert_eq!(f.plan.bounds_valid, 1);
+            }
+            let w0 = f.bufs[0].w;
+            f.mem.v[w0] = -1e37; // 2·l2·w = −2e40: the update overflows
+            if !keep_valid {
+                f.plan.bounds_valid = 0;
+            }
+            let before = f.state_bits();
+            let st = f.step(3);
+            assert!(f.mem.guards_intact());
+            if keep_valid {
+                assert_eq!(st, crate::abi::STATUS_NON_FINITE_RESULT);
+            } else {
+                assert_eq!(st, STATUS_NON_FINITE_UPDATE);
+                assert_eq!(f.state_bits(), before);
+                assert_eq!((f.plan.out_bad_layer, f.plan.out_bad_tensor, f.plan.out_bad_index), (0, TENSOR_WEIGHT, 0));
+            }
+            assert_eq!(f.plan.bounds_valid, 0);
+        }
     }
 
     /// Malformed records are refused before anything changes.
