@@ -22,7 +22,7 @@ export interface StatusDetail {
   unrestored?: string;
 }
 
-const STATE = 'the weights, optimizer state and batch-norm statistics are those from before it';
+const KEPT = 'training stopped and the weights from before that step are kept';
 
 /**
  * The typed error of a non-OK status. `where` names the caller and position (e.g.
@@ -33,10 +33,10 @@ export function statusError(status: number, where: string, detail: StatusDetail 
   const fix = 'Lower the learning rate, add gradient clipping (clipNorm) or check the data scale.';
   switch (status) {
     case STATUS.nonFiniteLoss:
-      return new NonFiniteError(`${where}: the loss became ${detail.loss ?? 'non-finite'}; the step was not taken: ${detail.kept ?? STATE}. ${fix}`);
+      return new NonFiniteError(`${where}; ${detail.kept ?? KEPT}: the loss became ${detail.loss ?? 'non-finite'}, so the step was not taken (optimizer state and batch-norm statistics unchanged). ${fix}`);
     case STATUS.nonFiniteUpdate:
       return new NonFiniteError(
-        `${where}: the update made ${detail.tensor ?? 'a parameter'} non-finite${at} although the loss was finite${detail.loss === undefined ? '' : Number.isFinite(detail.loss) ? ` (${detail.loss})` : ' (in float64; beyond the float32 range)'}; the step was rolled back: ${detail.kept ?? `${STATE}, bit for bit (the pre-step weights were kept)`}. ${fix}`,
+        `${where}; ${detail.kept ?? KEPT}: the update made ${detail.tensor ?? 'a parameter'} non-finite${at} although the loss was finite${detail.loss === undefined ? '' : Number.isFinite(detail.loss) ? ` (${detail.loss})` : ' (in float64; beyond the float32 range)'}, so the step was rolled back (parameters, optimizer state and batch-norm statistics restored bit for bit: the pre-step weights were kept). ${fix}`,
       );
     case STATUS.nonFiniteResult:
       return new NonFiniteError(`${where}: the update made ${detail.tensor ?? 'a parameter'} non-finite${at}; ${detail.unrestored ?? detail.kept ?? 'nothing was written back'}. ${fix}`);
