@@ -59,7 +59,7 @@ describe('invalid options', () => {
     ['warmup steps negative', () => call(S.warmup, { steps: -1 }, S.constant({ lr: 1 })), 'steps', '>= 0'],
     ['warmup without schedule', () => call(S.warmup, { steps: 1 }, 0.1), 'then', 'expected a schedule'],
     ['unknown option (PyTorch spelling)', () => call(S.cosineAnnealingLR, { lr: 0.1, T_max: 10 }), 'T_max', "unknown option 'T_max'"],
-    ['options not an object', () => call(S.stepLR, 0.1), 'options', 'expected an options object'],
+    ['options not an object', () => call(S.stepLR, 0.1), 'options', 'expected an object with the options'],
   ];
   for (const [label, fn, option, fragment] of cases) {
     it(`${label} → OptionError(${option})`, () => expectOptionError(fn, option, fragment));

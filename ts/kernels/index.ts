@@ -8,6 +8,8 @@ import { matrix, type Matrix } from '../data/tensor.js';
 import { ACT_CODE, GEMM_ARGS, type ActivationName } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import { getRuntime } from '../runtime/loader.js';
+import { checkStatus } from '../runtime/status.js';
+import { isActivationName } from '../layers/index.js';
 
 /** Options of {@link matMul}. */
 export interface MatMulOptions {
@@ -22,7 +24,8 @@ export interface MatMulOptions {
 }
 
 /**
- * `C = act(op(A)·op(B) + bias)` with the packed SIMD128 GEMM (transposes are free: they are
+ * `C = act(op(A)·op(B) + bias)` with the packed SIMD128 GEMM (every activation: ReLU fused into the
+ * tile stores, the others over the stored rows, with PyTorch's default α: leakyRelu 0.01, elu 1) (transposes are free: they are
  * strides of the packing). f32 accumulation in k order within 256-deep blocks; no FMA.
  *
  * @example
@@ -35,7 +38,7 @@ export function matMul(a: Matrix, b: Matrix, options: MatMulOptions = {}): Matri
   const ta = options.transposeA ?? false;
   const tb = options.transposeB ?? false;
   const act = options.activation ?? 'linear';
-  if (!(act in ACT_CODE)) throw new OptionError('activation', `${W}: activation = ${JSON.stringify(act)}; expected one of ${Object.keys(ACT_CODE).join(', ')}.`);
+  if (!isActivationName(act)) throw new OptionError('activation', `${W}: activation = ${JSON.stringify(act)}; expected one of ${Object.keys(ACT_CODE).join(', ')}.`);
   const A = matrix(a.data, a.shape);
   const B = matrix(b.data, b.shape);
   const [m, ka] = ta ? [A.shape[1], A.shape[0]] : A.shape;
@@ -79,7 +82,7 @@ export function matMul(a: Matrix, b: Matrix, options: MatMulOptions = {}): Matri
     v.setUint32(args + G.bias, pbias, true);
     v.setUint32(args + G.act, ACT_CODE[act], true);
     v.setUint32(args + G.ws, rt.ws, true);
-    rt.k.gemm(args);
+    checkStatus(rt.k.gemm(args), W);
     return { data: ar.readF32(pc, m * n), shape: [m, n] };
   } finally {
     for (const p of blocks) ar.free(p);
@@ -131,7 +134,7 @@ function withBlocks<T>(arrays: (Float32Array | number)[], f: (ptrs: Ptr[], rt: R
 }
 
 function actCode(name: ActivationName, alpha: number | undefined, where: string): [number, number] {
-  if (!(name in ACT_CODE)) throw new OptionError('activation', `${where}: activation = ${JSON.stringify(name)}; expected one of ${Object.keys(ACT_CODE).join(', ')}.`);
+  if (!isActivationName(name)) throw new OptionError('activation', `${where}: activation = ${JSON.stringify(name)}; expected one of ${Object.keys(ACT_CODE).join(', ')}.`);
   const a = alpha ?? (name === 'elu' ? 1 : 0.01);
   if (typeof a !== 'number' || !Number.isFinite(a) || a < 0) throw new OptionError('alpha', `${where}: alpha = ${String(a)}; expected a finite number >= 0.`);
   return [ACT_CODE[name], a];
@@ -144,7 +147,7 @@ function actCode(name: ActivationName, alpha: number | undefined, where: string)
 export function activationForward(name: ActivationName, x: Float32Array, alpha?: number): Float32Array {
   const [code, a] = actCode(name, alpha, 'activationForward');
   return withBlocks([x], ([p], rt) => {
-    rt.k.act_forward2(code, p!, x.length, a);
+    checkStatus(rt.k.act_forward2(code, p!, x.length, a), 'activationForward');
     return rt.arena.readF32(p!, x.length);
   });
 }
@@ -154,7 +157,7 @@ export function activationBackward(name: ActivationName, y: Float32Array, dy: Fl
   const [code, a] = actCode(name, alpha, 'activationBackward');
   if (!(dy instanceof Float32Array) || dy.length !== y.length) throw new ShapeError(`activationBackward: dy has ${dy?.length} values for ${y.length} outputs; they must match.`);
   return withBlocks([y, dy], ([py, pd], rt) => {
-    rt.k.act_backward2(code, py!, pd!, y.length, a);
+    checkStatus(rt.k.act_backward2(code, py!, pd!, y.length, a), 'activationBackward');
     return rt.arena.readF32(pd!, y.length);
   });
 }

@@ -31,6 +31,7 @@ export const batchNormKind: LayerKind<BatchNormConfig> = {
   torchExtras: ['num_batches_tracked'],
   // the kernel's momentum is PyTorch's (weight of the batch statistic): 1 − Keras momentum
   record: (c, e, values, grads, scratch) => ({
+    wLen: e.nOut, bLen: e.nOut, names: e.params.map((p) => p.fullName),
     kind: 'batchNorm', nIn: e.nIn, nOut: e.nOut, act: e.folded.act, alpha: e.folded.alpha, dropout: e.folded.dropout,
     w: values[0]!, gw: grads[0]!, b: values[1]!, gb: grads[1]!,
     ws: [null, null, null], bs: [null, null, null], l1: 0, l2: 0, bl1: 0, bl2: 0, maxNorm: 0,

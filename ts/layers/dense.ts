@@ -32,6 +32,7 @@ export const denseKind: LayerKind<DenseConfig> = {
   folded: (c) => ({ act: c.activation, alpha: c.alpha, dropout: 0 }),
   note: (c) => (c.kernelConstraint ? `maxNorm ${c.kernelConstraint.maxValue}` : ''),
   record: (c, e, values, grads) => ({
+    wLen: e.nIn * e.nOut, bLen: c.useBias ? e.nOut : 0, names: [...e.params.map((p) => p.fullName), '', '', ''].slice(0, 4),
     kind: 'dense', nIn: e.nIn, nOut: e.nOut, act: e.folded.act, alpha: e.folded.alpha, dropout: e.folded.dropout,
     w: values[0]!, gw: grads[0]!, b: values[1] ?? null, gb: grads[1] ?? null,
     ws: [null, null, null], bs: [null, null, null],

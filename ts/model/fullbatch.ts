@@ -5,6 +5,7 @@
  * @internal
  */
 import { PLAN, STATUS } from '../runtime/abi.js';
+import { checkStatus } from '../runtime/status.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
 import { type EngineSettings, type EngineState, type FlatObjective, SecondOrderEngine } from '../optimizers/second-order.js';
@@ -66,7 +67,9 @@ export class ModelObjective implements FlatObjective {
     const r = plan.results();
     // the step reports the loss (and fit's metrics read the outputs) at the point it started from
     this.first ??= { lossSum: r.lossSum, correct: r.correct, outputs: this.rt.arena.readF32(plan.trainOutput, n * this.outputs) };
-    if (st !== STATUS.ok) return NaN;
+    // a non-finite loss is the line search's business (NaN); any other failure is a typed error
+    if (st === STATUS.nonFiniteLoss) return NaN;
+    checkStatus(st, 'fit (full-batch gradient)');
     let loss = r.lossSum / n;
     let off = 0;
     for (const t of this.tensors) {

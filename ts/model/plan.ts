@@ -1,4 +1,5 @@
-import { ACT_CODE, LAYER, LAYER_KIND, LOSS_KIND, type LossName, PLAN } from '../runtime/abi.js';
+import { ACT_CODE, LAYER, LAYER_KIND, LOSS_KIND, type LossName, NO_LAYER, PLAN, TENSOR_CODE } from '../runtime/abi.js';
+import type { StatusDetail } from '../runtime/status.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
 
@@ -28,6 +29,25 @@ export interface DenseParams {
   maxNorm: number;
   /** Batch norm: running statistics, saved batch statistics, ε and (PyTorch-convention) momentum. */
   bn: { runningMean: Ptr; runningVar: Ptr; saveMean: Ptr; saveInvStd: Ptr; eps: number; momentum: number } | null;
+  /** Element counts of the two trainable tensors (the record's `w_len`, `b_len`; 0 for no bias), from the layer kind. */
+  wLen: number;
+  bLen: number;
+  /** Weight names of the record's tensors for error messages: [w, b, running mean, running variance] ('' when absent). */
+  names: readonly string[];
+}
+
+/**
+ * Floats of the pre-step backup `train_step` needs (crates/kernels/src/step.rs `backup_floats`):
+ * `2·nOut` per batch-norm layer (running mean and variance), then per trainable tensor its length
+ * times (1 + optimizer-state slots). @internal
+ */
+export function backupFloats(layers: readonly DenseParams[]): number {
+  let total = 0;
+  for (const l of layers) {
+    if (l.bn) total += 2 * l.nOut;
+    total += l.wLen * (1 + l.ws.filter((p) => p !== null).length) + l.bLen * (1 + l.bs.filter((p) => p !== null).length);
+  }
+  return total;
 }
 
 /** The loss of a plan. @internal */
@@ -67,10 +87,17 @@ export class CompiledPlan {
   readonly trainOutput: Ptr;
   private readonly blocks: Ptr[] = [];
   private readonly rt: Runtime;
+  private readonly names: (readonly string[])[];
+  private readonly backupSize: number;
+  private backup: Ptr | null = null;
+  /** `arena.writes` when the plan last ran a training step (bounds cache; see {@link setLr}). */
+  private seenWrites = -1;
 
   constructor(rt: Runtime, layers: readonly DenseParams[], batchCap: number, opt: PlanOptimizer, loss: PlanLoss) {
     this.rt = rt;
     this.batchCap = batchCap;
+    this.names = layers.map((l) => l.names);
+    this.backupSize = backupFloats(layers);
     const a = rt.arena;
     const own = (p: Ptr): Ptr => {
       this.blocks.push(p);
@@ -81,6 +108,8 @@ export class CompiledPlan {
     const maxWidth = Math.max(nIn, ...layers.map((l) => l.nOut));
     this.plan = own(a.alloc(PLAN.size));
     const recs = own(a.alloc(LAYER.size * layers.length));
+    const nTensors = layers.reduce((k, l) => k + (l.b !== null ? 2 : 1), 0);
+    const bounds = own(a.allocF32(4 * nTensors));
     this.x = own(a.allocF32(batchCap * nIn));
     this.labels = own(a.alloc(batchCap * Math.max(1, nOut) * 4));
     this.weights = own(a.allocF32(batchCap));
@@ -128,6 +157,8 @@ export class CompiledPlan {
       v.setUint32(r + LAYER.mask, masks[i]!, true);
       v.setUint32(r + LAYER.yd, yds[i]!, true);
       v.setFloat32(r + LAYER.maxNorm, l.maxNorm, true);
+      v.setUint32(r + LAYER.wLen, l.wLen, true);
+      v.setUint32(r + LAYER.bLen, l.bLen, true);
     });
     const p = this.plan;
     v.setUint32(p + PLAN.nLayers, layers.length, true);
@@ -145,6 +176,51 @@ export class CompiledPlan {
     v.setFloat32(p + PLAN.clipValue, opt.clipValue, true);
     v.setFloat32(p + PLAN.clipNorm, opt.clipNorm, true);
     v.setFloat32(p + PLAN.globalClipNorm, opt.globalClipNorm, true);
+    v.setUint32(p + PLAN.backup, 0, true);
+    v.setUint32(p + PLAN.backupLen, 0, true);
+    v.setUint32(p + PLAN.outBadLayer, NO_LAYER, true);
+    v.setUint32(p + PLAN.bounds, bounds, true);
+    v.setUint32(p + PLAN.boundsValid, 0, true);
+  }
+
+  /**
+   * Allocates the pre-step backup `train_step` requires (parameters, optimizer state and running
+   * statistics it may overwrite; see {@link backupFloats}). Plans used only for inference never
+   * take it; {@link setLr} (called before every training step) makes sure it exists.
+   */
+  prepareTraining(): void {
+    if (this.backup !== null) return;
+    const p = this.rt.arena.allocF32(Math.max(1, this.backupSize));
+    this.blocks.push(p);
+    this.backup = p;
+    const v = this.rt.arena.view;
+    v.setUint32(this.plan + PLAN.backup, p, true);
+    v.setUint32(this.plan + PLAN.backupLen, this.backupSize, true);
+  }
+
+  /**
+   * What the last step reported for a failed status: the loss, and for a non-finite update the
+   * tensor (`dense_1/kernel`, `batch_norm_0/moving_variance`, with the optimizer-state slot when
+   * it was the state), the element and its value.
+   */
+  statusDetail(): StatusDetail {
+    const v = this.rt.arena.view;
+    const p = this.plan;
+    const d: StatusDetail = {
+      loss: v.getFloat32(p + PLAN.outLoss, true),
+      unrestored: 'the step was proven finite and not backed up, so it could not be rolled back: the model holds non-finite values (a wasmfit bug, or parameters written other than through arena.writeF32: please report it)',
+    };
+    const layer = v.getUint32(p + PLAN.outBadLayer, true);
+    if (layer !== NO_LAYER && layer < this.names.length) {
+      const t = v.getUint32(p + PLAN.outBadTensor, true);
+      const slot = v.getUint32(p + PLAN.outBadSlot, true);
+      const name = this.names[layer]![t] || `layer ${layer} tensor ${t}`;
+      d.tensor = slot === 0 ? name : `the optimizer state s${slot} of ${name}`;
+      if (t === TENSOR_CODE.runningMean || t === TENSOR_CODE.runningVar) d.tensor = `${name} (updated from this batch's statistics)`;
+      d.index = v.getUint32(p + PLAN.outBadIndex, true);
+      d.value = v.getFloat32(p + PLAN.outBadValue, true);
+    }
+    return d;
   }
 
   /** Dropout RNG key and counter for the next call; `mc` keeps dropout on in predict_step. */
@@ -160,8 +236,20 @@ export class CompiledPlan {
     this.rt.arena.view.setUint32(this.plan + PLAN.weights, on ? this.weights : 0, true);
   }
 
+  /**
+   * The rate of the next training step (called before every one). Also makes sure the training
+   * backup exists ({@link prepareTraining}), and invalidates the step's cached bounds of the
+   * parameters and optimizer state when anything was written through `arena.writeF32` since the
+   * previous step (setWeights, a training-state import, another model's writes: conservative).
+   */
   setLr(lr: number): void {
-    this.rt.arena.view.setFloat32(this.plan + PLAN.lr, lr, true);
+    this.prepareTraining();
+    const a = this.rt.arena;
+    if (a.writes !== this.seenWrites) {
+      a.view.setUint32(this.plan + PLAN.boundsValid, 0, true);
+      this.seenWrites = a.writes;
+    }
+    a.view.setFloat32(this.plan + PLAN.lr, lr, true);
   }
 
   /** Σ per-sample loss and correct count written by the last step. */
@@ -173,5 +261,6 @@ export class CompiledPlan {
   dispose(): void {
     for (const b of this.blocks) this.rt.arena.free(b);
     this.blocks.length = 0;
+    this.backup = null;
   }
 }

@@ -10,7 +10,8 @@
  * touches the memory a training step reads or writes.
  * @internal
  */
-import { NonFiniteError, OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from '../errors/index.js';
+import { OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from '../errors/index.js';
+import { statusError } from '../runtime/status.js';
 import { type Features, type Labels, toClassIds, toFeatures } from '../data/tensor.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
 import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/runtime.js';
@@ -383,9 +384,7 @@ export class Stepper {
   }
 
   private stepError(status: number, plan: CompiledPlan, where: string): WasmfitError {
-    if (status === STATUS.nonFiniteLoss) {
-      return new NonFiniteError(`${where}: the loss became ${plan.results().lossSum}; the step was not taken and the weights, optimizer state and batch-norm statistics are those from before it. Lower the learning rate, add gradient clipping (clipNorm) or check the data scale.`);
-    }
-    return new RuntimeSupportError(`${where}: the kernel refused the compiled plan (status ${status}); nothing was changed. This is a wasmfit bug: please report it with the model's summary().`);
+    return statusError(status, where, plan.statusDetail());
   }
+
 }

@@ -2,6 +2,7 @@ import { NonFiniteError, OptionError, ShapeError } from '../errors/index.js';
 import { OPT_ARGS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import { getRuntime } from '../runtime/loader.js';
+import { checkStatus } from '../runtime/status.js';
 import type { OptimizerConfig } from './index.js';
 import { slotInit, stateSlots, writeStep, writeTemplate } from './runtime.js';
 
@@ -72,6 +73,8 @@ export function updateTensors(c: OptimizerConfig, params: Tensors, grads: Tensor
   try {
     writeTemplate(a.view, args, c);
     writeStep(a.view, args, c, t, lr);
+    // every tensor is updated on copies first; the caller's arrays change only when all are finite
+    const results: { w: Float32Array; s: (Float32Array | null)[] }[] = [];
     ps.forEach((p, i) => {
       const n = p.length;
       const wp = a.allocF32(n);
@@ -93,10 +96,13 @@ export function updateTensors(c: OptimizerConfig, params: Tensors, grads: Tensor
       v.setUint32(args + OPT_ARGS.s1, sp[0]!, true);
       v.setUint32(args + OPT_ARGS.s2, sp[1]!, true);
       v.setUint32(args + OPT_ARGS.s3, sp[2]!, true);
-      rt.k.optimizer_update(args);
-      p.set(a.readF32(wp, n));
-      sp.forEach((q, s) => {
-        if (q) state.slots[i]![s]!.set(a.readF32(q as Ptr, n));
+      checkStatus(rt.k.optimizer_update(args), W, () => ({ tensor: `parameter tensor ${i} (or its optimizer state)`, kept: 'the parameters and the optimizer state were left unchanged' }));
+      results.push({ w: a.readF32(wp, n), s: sp.map((q) => (q ? a.readF32(q as Ptr, n) : null)) });
+    });
+    results.forEach((r, i) => {
+      ps[i]!.set(r.w);
+      r.s.forEach((q, s) => {
+        if (q) state.slots[i]![s]!.set(q);
       });
     });
     state.step = t;

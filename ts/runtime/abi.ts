@@ -5,11 +5,11 @@
  * @internal
  */
 
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** Byte offsets of the records on wasm32 (every field is 4 bytes). */
 export const PLAN = {
-  size: 80,
+  size: 116,
   nLayers: 0,
   loss: 4,
   batchCap: 8,
@@ -30,10 +30,22 @@ export const PLAN = {
   huberDelta: 68,
   outLoss: 72,
   outCorrect: 76,
+  /** Pre-step backup (floats: {@link backupFloats} in ts/model/plan.ts); required by train_step. */
+  backup: 80,
+  backupLen: 84,
+  /** Written on STATUS.nonFiniteUpdate: layer index (0xffffffff none), tensor (TENSOR_CODE), slot (0 parameter, 1..3 optimizer state), element index, value. */
+  outBadLayer: 88,
+  outBadTensor: 92,
+  outBadSlot: 96,
+  outBadIndex: 100,
+  outBadValue: 104,
+  /** Upper bounds of |w|, |s1..3| per trainable tensor (4 floats each) and whether they are current (see ts/model/plan.ts). */
+  bounds: 108,
+  boundsValid: 112,
 } as const;
 
 export const LAYER = {
-  size: 120,
+  size: 128,
   kind: 0,
   act: 4,
   nIn: 8,
@@ -64,6 +76,9 @@ export const LAYER = {
   saveInvStd: 108,
   bnEps: 112,
   bnMomentum: 116,
+  /** Element counts of w (and gw, ws1..3) and b (and gb, bs1..3); every per-tensor pass uses them. */
+  wLen: 120,
+  bLen: 124,
 } as const;
 
 /** The `OptArgs` record of `optimizer_update` (crates/kernels/src/abi.rs). */
@@ -121,22 +136,29 @@ export const GEMM_WORKSPACE_FLOATS = 64 * 256 + 256 * 1024;
 /** The layout array `abi_layout` must return, in its documented order. */
 export function expectedLayout(): number[] {
   const P = PLAN;
-  const plan = [P.size, P.nLayers, P.loss, P.batchCap, P.mcDropout, P.layers, P.gbuf0, P.gbuf1, P.ws, P.opt, P.lr, P.clipValue, P.clipNorm, P.globalClipNorm, P.seed, P.counter, P.weights, P.labelSmoothing, P.huberDelta, P.outLoss, P.outCorrect];
+  const plan = [P.size, P.nLayers, P.loss, P.batchCap, P.mcDropout, P.layers, P.gbuf0, P.gbuf1, P.ws, P.opt, P.lr, P.clipValue, P.clipNorm, P.globalClipNorm, P.seed, P.counter, P.weights, P.labelSmoothing, P.huberDelta, P.outLoss, P.outCorrect, P.backup, P.backupLen, P.outBadLayer, P.outBadTensor, P.outBadSlot, P.outBadIndex, P.outBadValue, P.bounds, P.boundsValid];
   const L = LAYER;
-  const layer = [L.size, L.kind, L.act, L.nIn, L.nOut, L.w, L.b, L.gw, L.gb, L.y, L.ws1, L.ws2, L.ws3, L.bs1, L.bs2, L.bs3, L.l1, L.l2, L.bl1, L.bl2, L.alpha, L.dropout, L.mask, L.yd, L.maxNorm, L.runningMean, L.runningVar, L.saveMean, L.saveInvStd, L.bnEps, L.bnMomentum];
+  const layer = [L.size, L.kind, L.act, L.nIn, L.nOut, L.w, L.b, L.gw, L.gb, L.y, L.ws1, L.ws2, L.ws3, L.bs1, L.bs2, L.bs3, L.l1, L.l2, L.bl1, L.bl2, L.alpha, L.dropout, L.mask, L.yd, L.maxNorm, L.runningMean, L.runningVar, L.saveMean, L.saveInvStd, L.bnEps, L.bnMomentum, L.wLen, L.bLen];
   const g = GEMM_ARGS;
   const gemm = [g.size, g.m, g.n, g.k, g.a, g.rsa, g.csa, g.b, g.rsb, g.csb, g.c, g.rsc, g.beta, g.bias, g.act, g.ws];
   return [...plan, ...layer, ...gemm, GEMM_WORKSPACE_FLOATS];
 }
 /** Names for error messages, same order as {@link expectedLayout}. */
 export const LAYOUT_NAMES = [
-  'sizeof Plan', 'Plan.n_layers', 'Plan.loss', 'Plan.batch_cap', 'Plan.mc_dropout', 'Plan.layers', 'Plan.gbuf0', 'Plan.gbuf1', 'Plan.ws', 'Plan.opt', 'Plan.lr', 'Plan.clip_value', 'Plan.clip_norm', 'Plan.global_clip_norm', 'Plan.seed', 'Plan.counter', 'Plan.weights', 'Plan.label_smoothing', 'Plan.huber_delta', 'Plan.out_loss', 'Plan.out_correct',
-  'sizeof Layer', 'Layer.kind', 'Layer.act', 'Layer.n_in', 'Layer.n_out', 'Layer.w', 'Layer.b', 'Layer.gw', 'Layer.gb', 'Layer.y', 'Layer.ws1', 'Layer.ws2', 'Layer.ws3', 'Layer.bs1', 'Layer.bs2', 'Layer.bs3', 'Layer.l1', 'Layer.l2', 'Layer.bl1', 'Layer.bl2', 'Layer.alpha', 'Layer.dropout', 'Layer.mask', 'Layer.yd', 'Layer.max_norm', 'Layer.running_mean', 'Layer.running_var', 'Layer.save_mean', 'Layer.save_inv_std', 'Layer.bn_eps', 'Layer.bn_momentum',
+  'sizeof Plan', 'Plan.n_layers', 'Plan.loss', 'Plan.batch_cap', 'Plan.mc_dropout', 'Plan.layers', 'Plan.gbuf0', 'Plan.gbuf1', 'Plan.ws', 'Plan.opt', 'Plan.lr', 'Plan.clip_value', 'Plan.clip_norm', 'Plan.global_clip_norm', 'Plan.seed', 'Plan.counter', 'Plan.weights', 'Plan.label_smoothing', 'Plan.huber_delta', 'Plan.out_loss', 'Plan.out_correct', 'Plan.backup', 'Plan.backup_len', 'Plan.out_bad_layer', 'Plan.out_bad_tensor', 'Plan.out_bad_slot', 'Plan.out_bad_index', 'Plan.out_bad_value', 'Plan.bounds', 'Plan.bounds_valid',
+  'sizeof Layer', 'Layer.kind', 'Layer.act', 'Layer.n_in', 'Layer.n_out', 'Layer.w', 'Layer.b', 'Layer.gw', 'Layer.gb', 'Layer.y', 'Layer.ws1', 'Layer.ws2', 'Layer.ws3', 'Layer.bs1', 'Layer.bs2', 'Layer.bs3', 'Layer.l1', 'Layer.l2', 'Layer.bl1', 'Layer.bl2', 'Layer.alpha', 'Layer.dropout', 'Layer.mask', 'Layer.yd', 'Layer.max_norm', 'Layer.running_mean', 'Layer.running_var', 'Layer.save_mean', 'Layer.save_inv_std', 'Layer.bn_eps', 'Layer.bn_momentum', 'Layer.w_len', 'Layer.b_len',
   'sizeof GemmArgs', 'GemmArgs.m', 'GemmArgs.n', 'GemmArgs.k', 'GemmArgs.a', 'GemmArgs.rsa', 'GemmArgs.csa', 'GemmArgs.b', 'GemmArgs.rsb', 'GemmArgs.csb', 'GemmArgs.c', 'GemmArgs.rsc', 'GemmArgs.beta', 'GemmArgs.bias', 'GemmArgs.act', 'GemmArgs.ws',
   'gemm workspace floats',
 ] as const;
 
-export const STATUS = { ok: 0, nonFiniteLoss: 1, badPlan: 2 } as const;
+/**
+ * The one status enum of every kernel export that can fail (crates/kernels/src/abi.rs STATUS_*).
+ */
+export const STATUS = { ok: 0, nonFiniteLoss: 1, badArgument: 2, nonFiniteUpdate: 3, nonFiniteResult: 4 } as const;
+/** `Plan.out_bad_tensor` codes. */
+export const TENSOR_CODE = { weight: 0, bias: 1, runningMean: 2, runningVar: 3 } as const;
+/** `Plan.out_bad_layer` when no tensor went non-finite. */
+export const NO_LAYER = 0xffffffff;
 export const LAYER_KIND = { dense: 1, batchNorm: 2 } as const;
 export const LOSS_KIND = { softmaxCrossEntropy: 1, mse: 2, mae: 3, huber: 4, binaryCrossentropy: 5 } as const;
 export type LossName = keyof typeof LOSS_KIND;

@@ -358,8 +358,17 @@ export class Arena {
     if (!this.guardBands) throw new OptionError('guardBands', `Arena.${where}: this runtime has no guard bands; create it with guardBands: true.`);
   }
 
+  /**
+   * Counts {@link writeF32} calls. Compiled training plans compare it before each step: parameters
+   * and optimizer state are only ever written through `writeF32` (setWeights, training-state
+   * import) or by the step itself, so an unchanged count lets the step reuse its cached bounds of
+   * them (ts/model/plan.ts). Write parameters or optimizer state through `writeF32` only.
+   */
+  writes = 0;
+
   /** Copies floats into the arena. */
   writeF32(ptr: Ptr, data: ArrayLike<number>, offsetFloats = 0): void {
+    this.writes++;
     this.f32.set(data, (ptr >>> 2) + offsetFloats);
   }
 

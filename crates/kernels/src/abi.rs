@@ -11,8 +11,26 @@ use crate::step::{self, Layer, Plan};
 use crate::{loss, optim, reduce};
 
 /// Bumped whenever an export is added or its signature changes, or a record's layout changes
-/// (6: grad_step and the vec_* BLAS-1 exports).
-pub const ABI_VERSION: u32 = 6;
+/// (6: grad_step and the vec_* BLAS-1 exports; 7: Layer `w_len`/`b_len`, Plan backup,
+/// `out_bad_*` and bounds, one status enum, gemm with every activation).
+pub const ABI_VERSION: u32 = 7;
+
+// ---- Status: one enum for every export that can fail (mirrored in ts/runtime/abi.ts STATUS) ----
+
+/// Success.
+pub const STATUS_OK: u32 = 0;
+/// The loss was NaN or ±Inf: no parameter or optimizer state changed; `train_step` restored the
+/// batch-norm running statistics.
+pub const STATUS_NON_FINITE_LOSS: u32 = 1;
+/// A malformed record or argument (unknown code, missing or short buffer, lengths that disagree,
+/// too few rows, a rate outside its range): nothing was written.
+pub const STATUS_BAD_ARGUMENT: u32 = 2;
+/// The loss was finite but the update produced a non-finite parameter, optimizer state or
+/// running statistic: everything was restored bit for bit from the plan's backup.
+pub const STATUS_NON_FINITE_UPDATE: u32 = 3;
+/// `optimizer_update` only: the update produced a non-finite value and there is no backup; the
+/// caller's buffers hold the non-finite result (the caller keeps the originals).
+pub const STATUS_NON_FINITE_RESULT: u32 = 4;
 
 /// Arguments of [`gemm`]: `C = act(op(A)·op(B) + beta·C + bias)`.
 #[repr(C)]
@@ -53,14 +71,14 @@ macro_rules! offset_of {
 }
 
 /// Writes the record layout to `out` (at most `cap` u32s) and returns how many it wrote:
-/// `[sizeof Plan, 20 Plan offsets, sizeof Layer, 30 Layer offsets, sizeof GemmArgs,
+/// `[sizeof Plan, 29 Plan offsets, sizeof Layer, 32 Layer offsets, sizeof GemmArgs,
 ///   15 GemmArgs offsets, gemm workspace floats]`.
 ///
 /// # Safety
 /// `out` valid for `cap` u32 writes.
 #[no_mangle]
 pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
-    let v: [u32; 69] = [
+    let v: [u32; 80] = [
         core::mem::size_of::<Plan>() as u32,
         offset_of!(Plan, n_layers),
         offset_of!(Plan, loss),
@@ -82,6 +100,15 @@ pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
         offset_of!(Plan, huber_delta),
         offset_of!(Plan, out_loss),
         offset_of!(Plan, out_correct),
+        offset_of!(Plan, backup),
+        offset_of!(Plan, backup_len),
+        offset_of!(Plan, out_bad_layer),
+        offset_of!(Plan, out_bad_tensor),
+        offset_of!(Plan, out_bad_slot),
+        offset_of!(Plan, out_bad_index),
+        offset_of!(Plan, out_bad_value),
+        offset_of!(Plan, bounds),
+        offset_of!(Plan, bounds_valid),
         core::mem::size_of::<Layer>() as u32,
         offset_of!(Layer, kind),
         offset_of!(Layer, act),
@@ -113,6 +140,8 @@ pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
         offset_of!(Layer, save_inv_std),
         offset_of!(Layer, bn_eps),
         offset_of!(Layer, bn_momentum),
+        offset_of!(Layer, w_len),
+        offset_of!(Layer, b_len),
         core::mem::size_of::<GemmArgs>() as u32,
         offset_of!(GemmArgs, m),
         offset_of!(GemmArgs, n),
@@ -142,16 +171,36 @@ pub extern "C" fn simd_enabled() -> u32 {
     cfg!(target_feature = "simd128") as u32
 }
 
-/// Blocked GEMM (see [`gemm::gemm`]). Returns 0, or 2 when `act` is unknown.
+/// The epilogue of a GEMM export: ReLU and linear are fused into the tile stores; the other
+/// activations (codes 2..=5, PyTorch default α: LeakyReLU 0.01, ELU 1) run over the stored rows.
+unsafe fn gemm_epilogue(g: &GemmArgs) -> Option<(Epilogue, Act)> {
+    let act = Act::from_code(g.act)?;
+    let fused = if act == Act::Relu { Act::Relu } else { Act::Linear };
+    Some((Epilogue { bias: if g.bias == 0 { core::ptr::null() } else { g.bias as *const f32 }, act: fused }, act))
+}
+
+/// Applies a non-fused activation to the `m` rows of `n` floats at stride `rsc` of C.
+unsafe fn gemm_post(g: &GemmArgs, act: Act) {
+    if act == Act::Linear || act == Act::Relu || g.n == 0 {
+        return;
+    }
+    let c = g.c as *mut f32;
+    for i in 0..g.m as usize {
+        act::forward_inplace(act, core::slice::from_raw_parts_mut(c.offset(i as isize * g.rsc as isize), g.n as usize));
+    }
+}
+
+/// Blocked GEMM (see [`gemm::gemm`]) with every activation code 0..=5. Returns [`STATUS_OK`], or
+/// [`STATUS_BAD_ARGUMENT`] when `act` is unknown (nothing written).
 ///
 /// # Safety
 /// `args` and every pointer in it valid for the described shapes.
 #[no_mangle]
 pub unsafe extern "C" fn gemm(args: *const GemmArgs) -> u32 {
     let g = &*args;
-    let act = match Act::from_u32(g.act) {
-        Some(a) => a,
-        None => return 2,
+    let (epi, act) = match gemm_epilogue(g) {
+        Some(e) => e,
+        None => return STATUS_BAD_ARGUMENT,
     };
     gemm::gemm(
         g.m as usize,
@@ -162,10 +211,11 @@ pub unsafe extern "C" fn gemm(args: *const GemmArgs) -> u32 {
         g.beta,
         g.c as *mut f32,
         g.rsc as isize,
-        Epilogue { bias: if g.bias == 0 { core::ptr::null() } else { g.bias as *const f32 }, act },
+        epi,
         g.ws as *mut f32,
     );
-    0
+    gemm_post(g, act);
+    STATUS_OK
 }
 
 /// Naive reference GEMM with the same arguments (for tests and benchmarks).
@@ -175,9 +225,9 @@ pub unsafe extern "C" fn gemm(args: *const GemmArgs) -> u32 {
 #[no_mangle]
 pub unsafe extern "C" fn gemm_ref(args: *const GemmArgs) -> u32 {
     let g = &*args;
-    let act = match Act::from_u32(g.act) {
-        Some(a) => a,
-        None => return 2,
+    let (epi, act) = match gemm_epilogue(g) {
+        Some(e) => e,
+        None => return STATUS_BAD_ARGUMENT,
     };
     gemm::gemm_ref(
         g.m as usize,
@@ -188,9 +238,10 @@ pub unsafe extern "C" fn gemm_ref(args: *const GemmArgs) -> u32 {
         g.beta,
         g.c as *mut f32,
         g.rsc as isize,
-        Epilogue { bias: if g.bias == 0 { core::ptr::null() } else { g.bias as *const f32 }, act },
+        epi,
     );
-    0
+    gemm_post(g, act);
+    STATUS_OK
 }
 
 /// In-place activation forward over `n` floats. Returns 2 for an unknown activation.
@@ -438,8 +489,10 @@ pub unsafe extern "C" fn opt_args_layout(out: *mut u32, cap: u32) -> u32 {
 }
 
 /// One fused optimizer update of one tensor (see [`OptArgs`] and the `optim::*_step` docs).
-/// Returns 0 on success, 2 for an unknown `kind`, 3 when `w`, `g` or a state buffer that the
-/// kind and flags require is address 0 (nothing is written then).
+/// Returns [`STATUS_OK`]; [`STATUS_BAD_ARGUMENT`] for an unknown `kind` or when `w`, `g` or a state
+/// buffer that the kind and flags require is address 0 (nothing is written then);
+/// [`STATUS_NON_FINITE_RESULT`] when a written parameter or state value is NaN or ±Inf (the check
+/// is folded into the update pass; the buffers hold that result: the caller keeps the originals).
 ///
 /// # Safety
 /// `args` points to a valid [`OptArgs`]; every nonzero address in it is valid for `n` floats
@@ -452,16 +505,13 @@ pub unsafe extern "C" fn optimizer_update(args: *const OptArgs) -> u32 {
     h.l1 = a.l1;
     h.l2 = a.l2;
     // Which state buffers this kind and these flags need.
-    let need = match a.kind {
-        OPT_SGD => [h.momentum != 0.0, false, false],
-        OPT_ADAGRAD => [true, false, false],
-        OPT_RMSPROP => [true, h.momentum > 0.0, h.centered],
-        OPT_ADAM | OPT_ADAMW => [true, true, h.amsgrad],
-        _ => return 2,
-    };
+    if a.kind > OPT_ADAMW {
+        return STATUS_BAD_ARGUMENT;
+    }
+    let need = step::needed_slots(a.kind, &h);
     let addrs = [a.s1, a.s2, a.s3];
     if a.w == 0 || a.g == 0 || (0..3).any(|i| need[i] && addrs[i] == 0) {
-        return 3;
+        return STATUS_BAD_ARGUMENT;
     }
     let w = core::slice::from_raw_parts_mut(a.w as usize as *mut f32, n);
     let g = core::slice::from_raw_parts(a.g as usize as *const f32, n);
@@ -473,7 +523,7 @@ pub unsafe extern "C" fn optimizer_update(args: *const OptArgs) -> u32 {
             None
         }
     };
-    match a.kind {
+    let finite = match a.kind {
         OPT_SGD => optim::sgd_step(w, g, st(0), &h),
         OPT_ADAGRAD => optim::adagrad_step(w, g, st(0).unwrap_or(&mut []), &h),
         OPT_RMSPROP => optim::rmsprop_step(w, g, st(0).unwrap_or(&mut []), st(1), st(2), &h),
@@ -486,8 +536,12 @@ pub unsafe extern "C" fn optimizer_update(args: *const OptArgs) -> u32 {
             &h,
             a.kind == OPT_ADAMW,
         ),
+    };
+    if finite {
+        STATUS_OK
+    } else {
+        STATUS_NON_FINITE_RESULT
     }
-    0
 }
 
 // ---- Activations, losses, dropout, batch norm, constraints, reductions (issue 3) ----

@@ -84,6 +84,21 @@ pub struct Hyper {
     pub maximize: bool,
     /// SGD: first step, the momentum buffer is set to the gradient (PyTorch `buf = clone(grad)`).
     pub first_step: bool,
+    /// Backup addresses (0 = none) for the old values of `w`, `s1`, `s2`, `s3`: the update pass
+    /// stores each element's pre-step value there as it reads it (valid for `n` floats each), so
+    /// a caller can restore the tensor bit for bit when the update turns out non-finite.
+    pub backup: [usize; 4],
+    /// Address of 4 floats (0 = none) that receive the largest |value| written to `w`, `s1`, `s2`,
+    /// `s3` (+Inf when non-finite; 0 for absent slots): upper bounds the next step's finiteness
+    /// proof may reuse (see `step::provably_finite`).
+    pub maxima: usize,
+}
+
+impl Hyper {
+    /// Backup addresses and the maxima address, as `drive` takes them.
+    fn io(&self) -> [usize; 5] {
+        [self.backup[0], self.backup[1], self.backup[2], self.backup[3], self.maxima]
+    }
 }
 
 /// sign(w) with sign(0) = sign(NaN) = 0.
@@ -152,8 +167,165 @@ fn common_len(w: &[f32], g: &[f32], s: [&Option<&mut [f32]>; 3]) -> usize {
     n
 }
 
+/// Elements per block of the update pass. Each block is (1) copied to the backup when there is
+/// one, (2) updated by the unchanged element loop, (3) checked for non-finite values while it is
+/// still in L1 (4 streams × 4 KiB). Keeping the check and the backup out of the element loop keeps
+/// that loop's register use as it was (an in-loop check made V8 spill and the Adam pass 1.8×
+/// slower); the extra work per block is L1-resident loads.
+const BLOCK: usize = 1024;
+
+/// Raw views of the state slots that are present.
+fn slot_ptrs(s1: &mut Option<&mut [f32]>, s2: &mut Option<&mut [f32]>, s3: &mut Option<&mut [f32]>) -> [*mut f32; 3] {
+    let p = |s: &mut Option<&mut [f32]>| match s {
+        Some(x) => x.as_mut_ptr(),
+        None => core::ptr::null_mut(),
+    };
+    [p(s1), p(s2), p(s3)]
+}
+
+/// Copies `lo..hi` of `src` to `dst` (SIMD128: v128 loads and stores; without bulk memory,
+/// `copy_nonoverlapping` would call compiler-builtins' word-by-word `memcpy`).
+///
+/// # Safety
+/// Both valid for `hi` floats, not overlapping.
+#[inline(always)]
+unsafe fn copy_range(src: *const f32, dst: *mut f32, lo: usize, hi: usize) {
+    let mut i = lo;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        while i + 4 <= hi {
+            v128_store(dst.add(i) as *mut v128, v128_load(src.add(i) as *const v128));
+            i += 4;
+        }
+    }
+    while i < hi {
+        *dst.add(i) = *src.add(i);
+        i += 1;
+    }
+}
+
+/// Copies elements `lo..hi` of `w` and of the present slots to their nonzero backup addresses.
+///
+/// # Safety
+/// `w` and every non-null slot pointer are valid for `hi` floats; nonzero `bk` addresses too.
+#[inline(always)]
+unsafe fn backup_range(w: *const f32, sp: [*mut f32; 3], bk: [usize; 4], lo: usize, hi: usize) {
+    if hi <= lo {
+        return;
+    }
+    if bk[0] != 0 {
+        copy_range(w, bk[0] as *mut f32, lo, hi);
+    }
+    for i in 0..3 {
+        if !sp[i].is_null() && bk[i + 1] != 0 {
+            copy_range(sp[i] as *const f32, bk[i + 1] as *mut f32, lo, hi);
+        }
+    }
+}
+
+const EXP: u32 = 0x7f80_0000;
+
+/// Largest magnitude bits (`bits & 0x7fff_ffff`, monotonic in |x|; ≥ `EXP` means NaN/±Inf) of
+/// elements `lo..hi` of `w` and of each present slot (0 for absent ones). The loop is `and` +
+/// integer `max` per vector: no float compare, a one-cycle dependency chain.
+///
+/// # Safety
+/// `w` and every non-null slot pointer are valid for `hi` floats.
+#[inline(always)]
+unsafe fn maxima(w: *const f32, sp: [*mut f32; 3], lo: usize, hi: usize) -> [u32; 4] {
+    let q = [w, sp[0] as *const f32, sp[1] as *const f32, sp[2] as *const f32];
+    let mut out = [0u32; 4];
+    for k in 0..4 {
+        let p = q[k];
+        if p.is_null() {
+            continue;
+        }
+        let mut i = lo;
+        let mut mx = 0u32;
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            use core::arch::wasm32::*;
+            let m = u32x4_splat(0x7fff_ffff);
+            let (mut a0, mut a1) = (u32x4_splat(0), u32x4_splat(0));
+            while i + 8 <= hi {
+                a0 = u32x4_max(a0, v128_and(v128_load(p.add(i) as *const v128), m));
+                a1 = u32x4_max(a1, v128_and(v128_load(p.add(i + 4) as *const v128), m));
+                i += 8;
+            }
+            let a = u32x4_max(a0, a1);
+            mx = u32x4_extract_lane::<0>(a).max(u32x4_extract_lane::<1>(a)).max(u32x4_extract_lane::<2>(a)).max(u32x4_extract_lane::<3>(a));
+        }
+        while i < hi {
+            mx = mx.max((*p.add(i)).to_bits() & 0x7fff_ffff);
+            i += 1;
+        }
+        out[k] = mx;
+    }
+    out
+}
+
+/// Folds block maxima into running ones.
+#[inline(always)]
+fn fold_max(acc: &mut [u32; 4], m: [u32; 4]) {
+    for k in 0..4 {
+        if m[k] > acc[k] {
+            acc[k] = m[k];
+        }
+    }
+}
+
+/// Writes the maxima (as floats; +Inf when non-finite) to `addr` when nonzero; returns whether
+/// every value was finite.
+#[inline(always)]
+fn finish(acc: [u32; 4], addr: usize) -> bool {
+    if addr != 0 {
+        for k in 0..4 {
+            let v = if acc[k] >= EXP { f32::INFINITY } else { f32::from_bits(acc[k]) };
+            // SAFETY: a nonzero maxima address is valid for 4 floats (see Hyper::maxima).
+            unsafe { *(addr as *mut f32).add(k) = v };
+        }
+    }
+    acc.iter().all(|&m| m < EXP)
+}
+
+/// Largest `|x|` (as f64; +Inf when any element is NaN or ±Inf) and whether any element has its
+/// sign bit set, in one read-only pass (integer max of the magnitude bits: monotonic in `|x|`,
+/// and NaN/Inf have the largest exponent).
+pub fn scan(x: &[f32]) -> (f64, bool) {
+    let n = x.len();
+    let mut i = 0;
+    let mut mx = 0u32;
+    let mut or = 0u32;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let p = x.as_ptr();
+        let m = u32x4_splat(0x7fff_ffff);
+        let (mut am, mut ao) = (u32x4_splat(0), u32x4_splat(0));
+        while i + 4 <= n {
+            // SAFETY: i + 4 <= n.
+            let v = unsafe { v128_load(p.add(i) as *const v128) };
+            am = u32x4_max(am, v128_and(v, m));
+            ao = v128_or(ao, v);
+            i += 4;
+        }
+        mx = u32x4_extract_lane::<0>(am).max(u32x4_extract_lane::<1>(am)).max(u32x4_extract_lane::<2>(am)).max(u32x4_extract_lane::<3>(am));
+        or = u32x4_extract_lane::<0>(ao) | u32x4_extract_lane::<1>(ao) | u32x4_extract_lane::<2>(ao) | u32x4_extract_lane::<3>(ao);
+    }
+    while i < n {
+        let b = x[i].to_bits();
+        mx = mx.max(b & 0x7fff_ffff);
+        or |= b;
+        i += 1;
+    }
+    let m = if mx >= EXP { f64::INFINITY } else { f32::from_bits(mx) as f64 };
+    (m, or & 0x8000_0000 != 0)
+}
+
 /// Runs `f(w, g, s1, s2, s3)` on elements `from..n` (`s*` read as 0 and not written when
-/// absent), `n` being the shortest of the given slices.
+/// absent), `n` being the shortest of the given slices (the SIMD build's tail).
+#[cfg_attr(not(all(target_arch = "wasm32", target_feature = "simd128")), allow(dead_code))]
 fn drive_scalar<F>(
     w: &mut [f32],
     g: &[f32],
@@ -192,21 +364,59 @@ fn drive_scalar<F>(
     }
 }
 
+/// Scalar build: `f` over every element, block by block (backup, update, finiteness check; see
+/// [`BLOCK`]). Old values go to the nonzero `bk` addresses (w, s1, s2, s3). Returns whether
+/// every value written (w and the present state) is finite.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn drive<F>(
     w: &mut [f32],
     g: &[f32],
-    s1: Option<&mut [f32]>,
-    s2: Option<&mut [f32]>,
-    s3: Option<&mut [f32]>,
+    mut s1: Option<&mut [f32]>,
+    mut s2: Option<&mut [f32]>,
+    mut s3: Option<&mut [f32]>,
+    io: [usize; 5],
     f: F,
-) where
+) -> bool
+where
     F: Fn(&mut f32, f32, &mut f32, &mut f32, &mut f32),
 {
-    drive_scalar(w, g, s1, s2, s3, 0, f);
+    let bk = [io[0], io[1], io[2], io[3]];
+    let n = common_len(w, g, [&s1, &s2, &s3]);
+    let sp = slot_ptrs(&mut s1, &mut s2, &mut s3);
+    let pw = w.as_mut_ptr();
+    let mut acc = [0u32; 4];
+    let mut lo = 0;
+    while lo < n {
+        let hi = if n - lo > BLOCK { lo + BLOCK } else { n };
+        // SAFETY: hi <= n, the shortest slice; backup addresses are valid for n floats.
+        unsafe { backup_range(pw, sp, bk, lo, hi) };
+        for i in lo..hi {
+            // SAFETY: i < n for every pointer.
+            unsafe {
+                let mut t = [0.0f32; 3];
+                for k in 0..3 {
+                    if !sp[k].is_null() {
+                        t[k] = *sp[k].add(i);
+                    }
+                }
+                let [mut t1, mut t2, mut t3] = t;
+                f(&mut *pw.add(i), g[i], &mut t1, &mut t2, &mut t3);
+                let t = [t1, t2, t3];
+                for k in 0..3 {
+                    if !sp[k].is_null() {
+                        *sp[k].add(i) = t[k];
+                    }
+                }
+            }
+        }
+        fold_max(&mut acc, unsafe { maxima(pw, sp, lo, hi) });
+        lo = hi;
+    }
+    finish(acc, io[4])
 }
 
-/// SIMD128: `fv` on groups of four, then `f` on the tail.
+/// SIMD128: `fv` on groups of four, then `f` on the tail, block by block (backup, update,
+/// finiteness check; see [`BLOCK`]). Returns whether every value written is finite.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn drive<F, FV>(
     w: &mut [f32],
@@ -214,53 +424,70 @@ fn drive<F, FV>(
     mut s1: Option<&mut [f32]>,
     mut s2: Option<&mut [f32]>,
     mut s3: Option<&mut [f32]>,
+    io: [usize; 5],
     f: F,
     fv: FV,
-) where
+) -> bool
+where
     F: Fn(&mut f32, f32, &mut f32, &mut f32, &mut f32),
     FV: Fn(&mut vx::v128, vx::v128, &mut vx::v128, &mut vx::v128, &mut vx::v128),
 {
     use vx::*;
+    let bk = [io[0], io[1], io[2], io[3]];
     let n = common_len(w, g, [&s1, &s2, &s3]);
     let n4 = n / 4 * 4;
+    let sp = slot_ptrs(&mut s1, &mut s2, &mut s3);
     let (pw, pg) = (w.as_mut_ptr(), g.as_ptr());
     let p1 = s1.as_deref_mut().map(|s| s.as_mut_ptr());
     let p2 = s2.as_deref_mut().map(|s| s.as_mut_ptr());
     let p3 = s3.as_deref_mut().map(|s| s.as_mut_ptr());
     let z = f32x4_splat(0.0);
-    let mut i = 0;
-    while i < n4 {
-        // SAFETY: i + 4 <= n, and n is at most the length of every slice behind these pointers.
-        unsafe {
-            let mut wv = v128_load(pw.add(i) as *const v128);
-            let gv = v128_load(pg.add(i) as *const v128);
-            let mut t1 = match p1 {
-                Some(p) => v128_load(p.add(i) as *const v128),
-                None => z,
-            };
-            let mut t2 = match p2 {
-                Some(p) => v128_load(p.add(i) as *const v128),
-                None => z,
-            };
-            let mut t3 = match p3 {
-                Some(p) => v128_load(p.add(i) as *const v128),
-                None => z,
-            };
-            fv(&mut wv, gv, &mut t1, &mut t2, &mut t3);
-            v128_store(pw.add(i) as *mut v128, wv);
-            if let Some(p) = p1 {
-                v128_store(p.add(i) as *mut v128, t1);
+    let mut acc = [0u32; 4];
+    let mut lo = 0;
+    while lo < n4 {
+        let hi = if n4 - lo > BLOCK { lo + BLOCK } else { n4 };
+        // SAFETY: hi <= n4 <= n; backup addresses are valid for n floats.
+        unsafe { backup_range(pw, sp, bk, lo, hi) };
+        let mut i = lo;
+        while i < hi {
+            // SAFETY: i + 4 <= n, and n is at most the length of every slice behind these pointers.
+            unsafe {
+                let mut wv = v128_load(pw.add(i) as *const v128);
+                let gv = v128_load(pg.add(i) as *const v128);
+                let mut t1 = match p1 {
+                    Some(p) => v128_load(p.add(i) as *const v128),
+                    None => z,
+                };
+                let mut t2 = match p2 {
+                    Some(p) => v128_load(p.add(i) as *const v128),
+                    None => z,
+                };
+                let mut t3 = match p3 {
+                    Some(p) => v128_load(p.add(i) as *const v128),
+                    None => z,
+                };
+                fv(&mut wv, gv, &mut t1, &mut t2, &mut t3);
+                v128_store(pw.add(i) as *mut v128, wv);
+                if let Some(p) = p1 {
+                    v128_store(p.add(i) as *mut v128, t1);
+                }
+                if let Some(p) = p2 {
+                    v128_store(p.add(i) as *mut v128, t2);
+                }
+                if let Some(p) = p3 {
+                    v128_store(p.add(i) as *mut v128, t3);
+                }
             }
-            if let Some(p) = p2 {
-                v128_store(p.add(i) as *mut v128, t2);
-            }
-            if let Some(p) = p3 {
-                v128_store(p.add(i) as *mut v128, t3);
-            }
+            i += 4;
         }
-        i += 4;
+        fold_max(&mut acc, unsafe { maxima(pw, sp, lo, hi) });
+        lo = hi;
     }
+    // SAFETY: as above, for the tail n4..n.
+    unsafe { backup_range(pw, sp, bk, n4, n) };
     drive_scalar(w, g, s1, s2, s3, n4, f);
+    fold_max(&mut acc, unsafe { maxima(pw, sp, n4, n) });
+    finish(acc, io[4])
 }
 
 /// SGD, PyTorch `_single_tensor_sgd` (torch/optim/sgd.py), plus L1/L2 penalties:
@@ -273,7 +500,7 @@ fn drive<F, FV>(
 /// w ← w − lr·d
 /// ```
 /// Without `buf` the update is momentum-free whatever `h.momentum` says.
-pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) {
+pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) -> bool {
     let h = *h;
     let mom = h.momentum != 0.0 && buf.is_some();
     let damp1 = 1.0 - h.dampening;
@@ -313,10 +540,10 @@ pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) {
             }
             *w = f32x4_sub(*w, f32x4_mul(lv, d));
         };
-        drive(w, g, buf, None, None, f, fv);
+        drive(w, g, buf, None, None, h.io(), f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, buf, None, None, f);
+    drive(w, g, buf, None, None, h.io(), f)
 }
 
 /// AdaGrad, PyTorch `_single_tensor_adagrad` (torch/optim/adagrad.py), plus L1/L2 penalties.
@@ -325,7 +552,7 @@ pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) {
 /// ```text
 /// d ← fold(g);  sum ← sum + d·d;  w ← w − clr·(d / (sqrt(sum) + eps))
 /// ```
-pub fn adagrad_step(w: &mut [f32], g: &[f32], sum: &mut [f32], h: &Hyper) {
+pub fn adagrad_step(w: &mut [f32], g: &[f32], sum: &mut [f32], h: &Hyper) -> bool {
     let h = *h;
     let f = move |w: &mut f32, g: f32, s: &mut f32, _: &mut f32, _: &mut f32| {
         let d = fold(&h, true, *w, g);
@@ -343,10 +570,10 @@ pub fn adagrad_step(w: &mut [f32], g: &[f32], sum: &mut [f32], h: &Hyper) {
             let std = f32x4_add(f32x4_sqrt(*s), ev);
             *w = f32x4_sub(*w, f32x4_mul(lv, f32x4_div(d, std)));
         };
-        drive(w, g, Some(sum), None, None, f, fv);
+        drive(w, g, Some(sum), None, None, h.io(), f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(sum), None, None, f);
+    drive(w, g, Some(sum), None, None, h.io(), f)
 }
 
 /// RMSProp, PyTorch `_single_tensor_rmsprop` (torch/optim/rmsprop.py), plus L1/L2 penalties;
@@ -368,7 +595,7 @@ pub fn rmsprop_step(
     buf: Option<&mut [f32]>,
     grad_avg: Option<&mut [f32]>,
     h: &Hyper,
-) {
+) -> bool {
     let h = *h;
     let mom = h.momentum > 0.0 && buf.is_some();
     let cen = h.centered && grad_avg.is_some();
@@ -410,10 +637,10 @@ pub fn rmsprop_step(
                 *w = f32x4_sub(*w, f32x4_mul(lv, f32x4_div(d, avg)));
             }
         };
-        drive(w, g, Some(square_avg), buf, grad_avg, f, fv);
+        drive(w, g, Some(square_avg), buf, grad_avg, h.io(), f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(square_avg), buf, grad_avg, f);
+    drive(w, g, Some(square_avg), buf, grad_avg, h.io(), f)
 }
 
 /// Adam (`decoupled = false`, PyTorch `_single_tensor_adam`, torch/optim/adam.py) and AdamW
@@ -436,7 +663,7 @@ pub fn adam_step(
     vmax: Option<&mut [f32]>,
     h: &Hyper,
     decoupled: bool,
-) {
+) -> bool {
     let h = *h;
     let ams = h.amsgrad && vmax.is_some();
     let decay = decoupled && h.weight_decay != 0.0;
@@ -491,10 +718,10 @@ pub fn adam_step(
             let denom = f32x4_add(f32x4_div(f32x4_sqrt(vh), bcv), ev);
             *w = f32x4_sub(*w, f32x4_mul(sv, f32x4_div(*m, denom)));
         };
-        drive(w, g, Some(m), Some(v), vmax, f, fv);
+        drive(w, g, Some(m), Some(v), vmax, h.io(), f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(m), Some(v), vmax, f);
+    drive(w, g, Some(m), Some(v), vmax, h.io(), f)
 }
 
 #[cfg(test)]
@@ -568,13 +795,13 @@ mod tests {
                 h.bias_correction1 = (1.0 - b1.powi(t)) as f32;
                 h.bias_correction2_sqrt = (1.0 - b2.powi(t)).sqrt() as f32;
                 let [s0, s1, s2] = &mut s;
-                match kind {
+                let _finite = match kind {
                     Kind::Sgd => sgd_step(&mut w, &g, Some(s0), &h),
                     Kind::Adagrad { .. } => adagrad_step(&mut w, &g, s0, &h),
                     Kind::Rms => rmsprop_step(&mut w, &g, s0, Some(s1), Some(s2), &h),
                     Kind::Adam => adam_step(&mut w, &g, s0, s1, Some(s2), &h, false),
                     Kind::AdamW => adam_step(&mut w, &g, s0, s1, Some(s2), &h, true),
-                }
+                };
                 for i in 0..n {
                     let x = rw[i];
                     let mut d = g[i] as f64;

@@ -6,17 +6,25 @@
 //! the optimizer update for every layer without returning to JavaScript; schedules only rewrite
 //! `Plan::lr` between calls.
 
+pub use crate::abi::{STATUS_BAD_ARGUMENT, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_UPDATE, STATUS_OK};
 use crate::abi::{OptArgs, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMW, OPT_AMSGRAD, OPT_CENTERED, OPT_FIRST_STEP, OPT_MAXIMIZE, OPT_NESTEROV, OPT_RMSPROP, OPT_SGD};
 use crate::act::{self, Act};
 use crate::gemm::{self, Epilogue, MatRef};
 use crate::{constraints, dropout, loss, norm, optim, reduce};
 
-/// Status codes returned by the step exports (mirrored in `ts/runtime/abi.ts`).
-pub const STATUS_OK: u32 = 0;
-/// The loss was NaN or ±Inf: nothing was updated.
-pub const STATUS_NON_FINITE_LOSS: u32 = 1;
-/// The plan is malformed (n > batch_cap, unknown layer kind, loss or optimizer).
-pub const STATUS_BAD_PLAN: u32 = 2;
+/// The plan is malformed (n > batch_cap, unknown layer kind, loss or optimizer, record lengths
+/// that disagree with the shapes, a missing buffer): [`STATUS_BAD_ARGUMENT`], nothing changed.
+pub const STATUS_BAD_PLAN: u32 = STATUS_BAD_ARGUMENT;
+/// `Plan::out_bad_layer` when no tensor went non-finite.
+pub const NO_LAYER: u32 = u32::MAX;
+/// `Plan::out_bad_tensor`: the kernel (dense) or γ (batch norm).
+pub const TENSOR_WEIGHT: u32 = 0;
+/// `Plan::out_bad_tensor`: the bias (dense) or β (batch norm).
+pub const TENSOR_BIAS: u32 = 1;
+/// `Plan::out_bad_tensor`: batch norm's running mean.
+pub const TENSOR_RUNNING_MEAN: u32 = 2;
+/// `Plan::out_bad_tensor`: batch norm's running variance.
+pub const TENSOR_RUNNING_VAR: u32 = 3;
 
 pub const LAYER_DENSE: u32 = 1;
 /// Batch normalization over features: `w` = γ, `b` = β, `gw`/`gb` their gradients; `n_in == n_out`.
@@ -67,6 +75,29 @@ pub struct Plan {
     pub out_loss: f32,
     /// Written by the step: rows whose argmax equals the label.
     pub out_correct: u32,
+    /// Backup of the pre-step state (`backup_len` floats, see [`backup_floats`]): `train_step`
+    /// stores the batch-norm running statistics and, during the update pass, every parameter and
+    /// optimizer-state element it overwrites, and restores them bit for bit when the loss or the
+    /// update is non-finite. Required by `train_step` (0 → [`STATUS_BAD_ARGUMENT`]).
+    pub backup: usize,
+    pub backup_len: u32,
+    /// Written by `train_step` on [`STATUS_NON_FINITE_UPDATE`]: the layer index ([`NO_LAYER`] when
+    /// none), the tensor ([`TENSOR_WEIGHT`], [`TENSOR_BIAS`], [`TENSOR_RUNNING_MEAN`],
+    /// [`TENSOR_RUNNING_VAR`]), the slot (0 the parameter, 1..=3 optimizer state s1..s3), the
+    /// element index and the non-finite value found there (before the rollback).
+    pub out_bad_layer: u32,
+    pub out_bad_tensor: u32,
+    pub out_bad_slot: u32,
+    pub out_bad_index: u32,
+    pub out_bad_value: f32,
+    /// Upper bounds of |w|, |s1|, |s2|, |s3| per trainable tensor ([`tensors`] order, 4 floats
+    /// each; 0 = none), written by every `train_step` update pass. When `bounds_valid` is 1 the
+    /// finiteness proof of the next step reads them instead of scanning the parameters and the
+    /// optimizer state. TypeScript clears `bounds_valid` whenever it may have written parameters
+    /// or optimizer state (ts/model/plan.ts); `train_step` sets it after a complete update pass
+    /// and clears it after a rollback.
+    pub bounds: usize,
+    pub bounds_valid: u32,
 }
 
 /// One dense layer: `y = act(x·W + b)`, W is `[n_in, n_out]` row-major (Keras layout).
@@ -116,6 +147,71 @@ pub struct Layer {
     pub save_inv_std: usize,
     pub bn_eps: f32,
     pub bn_momentum: f32,
+    /// Element counts of `w` (and `gw`, `ws1..3`) and of `b` (and `gb`, `bs1..3`) as TypeScript
+    /// allocated them: dense `n_in·n_out` and `n_out` (0 without bias), batch norm `n_out` and
+    /// `n_out`. Validated against the shapes; every pass over a tensor uses these (see [`tensors`]).
+    pub w_len: u32,
+    pub b_len: u32,
+}
+
+/// One trainable tensor of a layer record, as every per-tensor pass sees it (clipping, the
+/// optimizer update, the finiteness check and rollback, max-norm).
+#[derive(Clone, Copy)]
+pub struct Tensor {
+    /// [`TENSOR_WEIGHT`] or [`TENSOR_BIAS`].
+    pub which: u32,
+    /// Parameter, its gradient, its optimizer-state slots (0 = absent).
+    pub w: usize,
+    pub g: usize,
+    pub s: [usize; 3],
+    /// L1 / L2 penalties of this tensor.
+    pub l1: f32,
+    pub l2: f32,
+    /// Element count (from the record: `w_len` or `b_len`).
+    pub len: usize,
+}
+
+/// Every trainable tensor of a layer: the kernel (or γ), then the bias (or β) when present.
+pub fn tensors(l: &Layer) -> [Option<Tensor>; 2] {
+    [
+        Some(Tensor { which: TENSOR_WEIGHT, w: l.w, g: l.gw, s: [l.ws1, l.ws2, l.ws3], l1: l.l1, l2: l.l2, len: l.w_len as usize }),
+        if l.b != 0 {
+            Some(Tensor { which: TENSOR_BIAS, w: l.b, g: l.gb, s: [l.bs1, l.bs2, l.bs3], l1: l.bl1, l2: l.bl2, len: l.b_len as usize })
+        } else {
+            None
+        },
+    ]
+}
+
+/// Which optimizer-state slots (s1..s3) the update of this kind and these settings reads and
+/// writes (the same rule as `optimizer_update` and `ts/optimizers/runtime.ts` `stateSlots`).
+pub fn needed_slots(kind: u32, h: &optim::Hyper) -> [bool; 3] {
+    match kind {
+        OPT_SGD => [h.momentum != 0.0, false, false],
+        OPT_ADAGRAD => [true, false, false],
+        OPT_RMSPROP => [true, h.momentum > 0.0, h.centered],
+        _ => [true, true, h.amsgrad],
+    }
+}
+
+fn slot_count(need: [bool; 3]) -> usize {
+    need.iter().filter(|&&b| b).count()
+}
+
+/// Floats of backup a plan needs for `train_step` with these slots: `2·n_out` per batch-norm
+/// layer (running mean, running variance), then per tensor in [`tensors`] order `len` for the
+/// parameter and `len` per needed state slot (mirrored by `ts/model/plan.ts`).
+pub fn backup_floats(ls: &[Layer], need: [bool; 3]) -> usize {
+    let mut total = 0;
+    for l in ls {
+        if l.kind == LAYER_BATCHNORM {
+            total += 2 * l.n_out as usize;
+        }
+        for t in tensors(l).iter().flatten() {
+            total += t.len * (1 + slot_count(need));
+        }
+    }
+    total
 }
 
 /// What the next layer reads: the dropped output when the layer has dropout.
@@ -164,6 +260,14 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
             return false;
         }
         if i > 0 && l.n_in != width {
+            return false;
+        }
+        // the record's lengths must match the shapes: every pass trusts them
+        let (wl, bl) = if l.kind == LAYER_BATCHNORM { (l.n_out, l.n_out) } else { (l.n_in.wrapping_mul(l.n_out), l.n_out) };
+        if l.kind == LAYER_DENSE && (l.n_in as u64) * (l.n_out as u64) > u32::MAX as u64 {
+            return false;
+        }
+        if l.w == 0 || l.gw == 0 || l.w_len != wl || (l.b != 0 && (l.gb == 0 || l.b_len != bl)) || (l.b == 0 && l.b_len != 0) {
             return false;
         }
         width = l.n_out;
@@ -271,36 +375,303 @@ unsafe fn begin(plan: &mut Plan, n: usize) -> Option<u32> {
     None
 }
 
-/// Forward, loss, backward and update on `n` rows. Returns a status; on
-/// [`STATUS_NON_FINITE_LOSS`] no weight has changed.
+/// Forward, loss, backward and update on `n` rows. Returns a status:
+/// - [`STATUS_OK`];
+/// - [`STATUS_NON_FINITE_LOSS`]: no parameter or optimizer state changed, and the batch-norm
+///   running statistics the forward pass updated are restored from the backup;
+/// - [`STATUS_NON_FINITE_UPDATE`]: the loss was finite but a batch-norm running statistic or an
+///   updated parameter / optimizer-state element is NaN or ±Inf; every parameter, optimizer
+///   state and running statistic is restored bit for bit from the backup, and `out_bad_*` say
+///   where the first non-finite value was found;
+/// - [`STATUS_BAD_ARGUMENT`]: malformed plan (including a missing or short backup), nothing changed.
 ///
 /// # Safety
 /// `plan` and every pointer it holds are valid; `x` holds `n × n_in` floats and `labels` n ints.
 pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
-    let st = grad_step(plan, x, labels, n);
-    if st != STATUS_OK || n == 0 {
+    plan.out_bad_layer = NO_LAYER;
+    plan.out_bad_tensor = 0;
+    plan.out_bad_slot = 0;
+    plan.out_bad_index = 0;
+    plan.out_bad_value = 0.0;
+    if let Some(st) = begin(plan, n) {
         return st;
     }
     let ls = layers(plan);
-    clip_gradients(plan, ls);
     let t = &*(plan.opt as *const OptArgs);
     let mut h = hyper(t, plan.lr);
+    let need = needed_slots(t.kind, &h);
+    // every needed state slot exists, and the backup holds everything the step may overwrite
     for l in ls {
-        let (ni, no) = (l.n_in as usize, l.n_out as usize);
-        let wn = if l.kind == LAYER_BATCHNORM { no } else { ni * no };
-        h.l1 = l.l1;
-        h.l2 = l.l2;
-        update(t.kind, &h, l.w, l.gw, [l.ws1, l.ws2, l.ws3], wn);
-        if l.b != 0 {
-            h.l1 = l.bl1;
-            h.l2 = l.bl2;
-            update(t.kind, &h, l.b, l.gb, [l.bs1, l.bs2, l.bs3], no);
+        for tn in tensors(l).iter().flatten() {
+            if (0..3).any(|i| need[i] && tn.s[i] == 0) {
+                return STATUS_BAD_ARGUMENT;
+            }
         }
+    }
+    if plan.backup == 0 || (plan.backup_len as usize) < backup_floats(ls, need) {
+        return STATUS_BAD_ARGUMENT;
+    }
+    let bk = plan.backup;
+    // running statistics: the forward pass overwrites them before the loss is known
+    let mut off = 0usize;
+    for l in ls.iter().filter(|l| l.kind == LAYER_BATCHNORM) {
+        let no = l.n_out as usize;
+        fsm(bk + off * 4, no).copy_from_slice(fs(l.running_mean, no));
+        fsm(bk + (off + no) * 4, no).copy_from_slice(fs(l.running_var, no));
+        off += 2 * no;
+    }
+    let st = grad_inner(plan, x, labels, n);
+    if st == STATUS_NON_FINITE_LOSS {
+        restore_running(bk, ls);
+        return st;
+    }
+    if st != STATUS_OK {
+        return st;
+    }
+    // a finite loss with overflowing batch statistics (e.g. 1e30 inputs): caught here
+    for (li, l) in ls.iter().enumerate().filter(|(_, l)| l.kind == LAYER_BATCHNORM) {
+        let no = l.n_out as usize;
+        for (which, p) in [(TENSOR_RUNNING_MEAN, l.running_mean), (TENSOR_RUNNING_VAR, l.running_var)] {
+            if let Some(i) = first_non_finite(fs(p, no)) {
+                record_bad(plan, li, which, 0, i, fs(p, no)[i]);
+                restore_running(bk, ls);
+                return STATUS_NON_FINITE_UPDATE;
+            }
+        }
+    }
+    clip_gradients(plan, ls);
+    // Fast path: when bounds on |g|, |w| and |state| (one read-only pass) prove that no update can
+    // overflow, nothing needs backing up (the backup copy costs ~6% of a step on a 235k-parameter
+    // Adam model). Otherwise every tensor backs up what it overwrites.
+    let cache_ok = plan.bounds != 0 && plan.bounds_valid == 1;
+    let mut proven = true;
+    let mut ti = 0usize;
+    'prove: for l in ls {
+        for tn in tensors(l).iter().flatten() {
+            h.l1 = tn.l1;
+            h.l2 = tn.l2;
+            let cached = if cache_ok {
+                let c = fs(plan.bounds + ti * 16, 4);
+                Some([c[0], c[1], c[2], c[3]])
+            } else {
+                None
+            };
+            ti += 1;
+            if !provably_finite(t.kind, &h, tn, need, cached) {
+                proven = false;
+                break 'prove;
+            }
+        }
+    }
+    #[cfg(test)]
+    {
+        if tests::FORCE_BACKUP.with(|f| f.get()) {
+            proven = false;
+        }
+    }
+    // the update pass: each tensor reports whether what it wrote is finite (checked per block
+    // while in L1); the first non-finite tensor stops the step
+    let tensors_base = bk + off * 4;
+    let mut cur = tensors_base;
+    // the pass rewrites the bounds: valid again only once every tensor is done
+    plan.bounds_valid = 0;
+    let mut ti = 0usize;
+    for (li, l) in ls.iter().enumerate() {
+        for tn in tensors(l).iter().flatten() {
+            h.l1 = tn.l1;
+            h.l2 = tn.l2;
+            h.maxima = if plan.bounds != 0 { plan.bounds + ti * 16 } else { 0 };
+            ti += 1;
+            h.backup = if proven { [0; 4] } else { backup_addrs(cur, tn.len, need) };
+            let ok = update(t.kind, &h, tn, need);
+            cur += tn.len * (1 + slot_count(need)) * 4;
+            if !ok {
+                locate_bad(plan, li, tn, need);
+                if proven {
+                    // unreachable if the bounds below are sound; reported, never hidden
+                    restore_running(bk, ls);
+                    return crate::abi::STATUS_NON_FINITE_RESULT;
+                }
+                restore_tensors(tensors_base, ls, need, cur);
+                restore_running(bk, ls);
+                return STATUS_NON_FINITE_UPDATE;
+            }
+        }
+    }
+    // only a proven pass keeps the cache valid: the proof's sign facts (v, vmax ≥ 0) then carry
+    // over by induction (β2, 1 − β2 ≥ 0 checked there); an unproven pass makes the next step scan
+    plan.bounds_valid = (plan.bounds != 0 && proven) as u32;
+    // constraints on finite weights (each layer's kernel is final here; max-norm only shrinks
+    // columns, so the bounds stay upper bounds)
+    for l in ls {
         if l.max_norm > 0.0 && l.kind == LAYER_DENSE {
-            constraints::max_norm(fsm(l.w, ni * no), ni, no, l.max_norm);
+            if let Some(k) = tensors(l)[0] {
+                constraints::max_norm(fsm(k.w, k.len), l.n_in as usize, l.n_out as usize, l.max_norm);
+            }
         }
     }
     STATUS_OK
+}
+
+/// |x| (`f64::abs` is not in `core` on Rust 1.63).
+fn fabs(x: f64) -> f64 {
+    if x < 0.0 {
+        -x
+    } else {
+        x
+    }
+}
+
+/// Whether the update of `t` provably writes only finite values, from f64 bounds on the largest
+/// |g|, |w| and |state| (one read-only pass over each) and the hyper-parameters. Every
+/// intermediate bound must stay below 1e30 (f32 overflows at 3.4e38: the margin covers the f32
+/// rounding of each operation). Proven for SGD (with or without momentum) and Adam/AdamW/AMSGrad
+/// with `eps > 0` and non-negative second moments; every other case takes the backup path.
+/// `cached`: upper bounds of |w|, |s1..3| from the previous update pass, which was itself proven
+/// (then only g is scanned; v and vmax are known non-negative: they were when that pass was
+/// proven, and β2·v + (1 − β2)·d² and max(vmax, v) keep them so).
+unsafe fn provably_finite(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 3], cached: Option<[f32; 4]>) -> bool {
+    const L: f64 = 1e30;
+    let n = t.len;
+    let scan_or = |p: usize, k: usize| -> (f64, bool) {
+        match cached {
+            Some(c) => (c[k] as f64, false),
+            None => optim::scan(fs(p, n)),
+        }
+    };
+    let (g, _) = optim::scan(fs(t.g, n));
+    let (w, _) = scan_or(t.w, 0);
+    let lr = fabs(h.lr as f64);
+    if !(g < L && w < L && lr < L) {
+        return false;
+    }
+    let wd = fabs(h.weight_decay as f64);
+    let coupled = kind != OPT_ADAMW;
+    // |fold(g)|: ±g (+ wd·w) (+ l1·sign w) (+ 2·l2·w)
+    let d = g + if coupled { wd * w } else { 0.0 } + fabs(h.l1 as f64) + 2.0 * fabs(h.l2 as f64) * w;
+    if !(d < L) {
+        return false;
+    }
+    match kind {
+        OPT_SGD => {
+            let mu = fabs(h.momentum as f64);
+            let step = if need[0] {
+                let (b, _) = scan_or(t.s[0], 1);
+                let b2 = if h.first_step { d } else { mu * b + fabs(1.0 - h.dampening as f64) * d };
+                if !(b < L && b2 < L) {
+                    return false;
+                }
+                if h.nesterov {
+                    d + mu * b2
+                } else {
+                    b2
+                }
+            } else {
+                d
+            };
+            w + lr * step < L
+        }
+        OPT_ADAM | OPT_ADAMW => {
+            let bc1 = fabs(h.bias_correction1 as f64);
+            if !(h.eps > 0.0 && h.bias_correction2_sqrt > 0.0 && bc1 > 0.0 && h.beta2 >= 0.0 && h.one_minus_beta2 >= 0.0) {
+                return false;
+            }
+            let (m, _) = scan_or(t.s[0], 1);
+            let (v, v_neg) = scan_or(t.s[1], 2);
+            let vmax_ok = if need[2] {
+                let (vm, vm_neg) = scan_or(t.s[2], 3);
+                vm < L && !vm_neg
+            } else {
+                true
+            };
+            let m2 = m + fabs(h.one_minus_beta1 as f64) * (d + m);
+            let v2 = fabs(h.beta2 as f64) * v + fabs(h.one_minus_beta2 as f64) * d * d;
+            if !(vmax_ok && !v_neg && m < L && v < L && d * d < L && m2 < L && v2 < L) {
+                return false;
+            }
+            // |m̂ / (√v̂/bc2 + eps)| ≤ |m'| / eps (√v̂ ≥ 0); AdamW's decay scales w by |1 − lr·wd|
+            let keep = if kind == OPT_ADAMW { fabs(1.0 - lr * wd) } else { 1.0 };
+            let step = lr / bc1 * (m2 / h.eps as f64);
+            w * keep + step < L
+        }
+        _ => false,
+    }
+}
+
+/// Backup addresses of one tensor's region at `cur`: the parameter, then each needed slot.
+fn backup_addrs(cur: usize, len: usize, need: [bool; 3]) -> [usize; 4] {
+    let mut b = [cur, 0, 0, 0];
+    let mut o = cur + len * 4;
+    for i in 0..3 {
+        if need[i] {
+            b[i + 1] = o;
+            o += len * 4;
+        }
+    }
+    b
+}
+
+fn first_non_finite(x: &[f32]) -> Option<usize> {
+    x.iter().position(|v| !v.is_finite())
+}
+
+fn record_bad(plan: &mut Plan, layer: usize, tensor: u32, slot: u32, index: usize, value: f32) {
+    plan.out_bad_layer = layer as u32;
+    plan.out_bad_tensor = tensor;
+    plan.out_bad_slot = slot;
+    plan.out_bad_index = index as u32;
+    plan.out_bad_value = value;
+}
+
+/// Finds the first non-finite element the update wrote into `t` (parameter first, then s1..s3).
+unsafe fn locate_bad(plan: &mut Plan, layer: usize, t: &Tensor, need: [bool; 3]) {
+    let mut where_ = [(t.w, 0u32), (0, 1), (0, 2), (0, 3)];
+    for i in 0..3 {
+        if need[i] {
+            where_[i + 1].0 = t.s[i];
+        }
+    }
+    for (p, slot) in where_ {
+        if p != 0 {
+            let v = fs(p, t.len);
+            if let Some(i) = first_non_finite(v) {
+                record_bad(plan, layer, t.which, slot, i, v[i]);
+                return;
+            }
+        }
+    }
+}
+
+/// Copies the backup regions from `base` up to `end` (exclusive) back into their tensors, in the
+/// order [`train_step`] wrote them.
+unsafe fn restore_tensors(base: usize, ls: &[Layer], need: [bool; 3], end: usize) {
+    let mut cur = base;
+    for l in ls {
+        for t in tensors(l).iter().flatten() {
+            if cur >= end {
+                return;
+            }
+            let b = backup_addrs(cur, t.len, need);
+            fsm(t.w, t.len).copy_from_slice(fs(b[0], t.len));
+            for i in 0..3 {
+                if need[i] {
+                    fsm(t.s[i], t.len).copy_from_slice(fs(b[i + 1], t.len));
+                }
+            }
+            cur += t.len * (1 + slot_count(need)) * 4;
+        }
+    }
+}
+
+/// Copies the batch-norm running statistics back from the start of the backup.
+unsafe fn restore_running(bk: usize, ls: &[Layer]) {
+    let mut off = 0usize;
+    for l in ls.iter().filter(|l| l.kind == LAYER_BATCHNORM) {
+        let no = l.n_out as usize;
+        fsm(l.running_mean, no).copy_from_slice(fs(bk + off * 4, no));
+        fsm(l.running_var, no).copy_from_slice(fs(bk + (off + no) * 4, no));
+        off += 2 * no;
+    }
 }
 
 /// Forward, loss and backward on `n` rows, without clipping, penalties or an optimizer update:
@@ -314,6 +685,11 @@ pub unsafe fn grad_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u
     if let Some(st) = begin(plan, n) {
         return st;
     }
+    grad_inner(plan, x, labels, n)
+}
+
+/// [`grad_step`] after [`begin`] accepted the plan and `n > 0`.
+unsafe fn grad_inner(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
     let ls = layers(plan);
     let last = &ls[ls.len() - 1];
     // Training-mode batch norm needs at least 2 rows; checked before anything changes.
@@ -460,18 +836,22 @@ pub(crate) fn hyper(t: &OptArgs, lr: f32) -> optim::Hyper {
         centered: t.flags & OPT_CENTERED != 0,
         amsgrad: t.flags & OPT_AMSGRAD != 0,
         maximize: t.flags & OPT_MAXIMIZE != 0,
+        backup: [0; 4],
+        maxima: 0,
     }
 }
 
-/// One fused update of one tensor; a state slot at address 0 is "not used".
-unsafe fn update(kind: u32, h: &optim::Hyper, w: usize, g: usize, s: [usize; 3], n: usize) {
-    let w = fsm(w, n);
-    let g = fs(g, n);
+/// One fused update of one tensor (its needed state slots are nonzero: checked by
+/// [`train_step`]). Returns whether every value written is finite.
+unsafe fn update(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 3]) -> bool {
+    let n = t.len;
+    let w = fsm(t.w, n);
+    let g = fs(t.g, n);
     let st = |i: usize| -> Option<&mut [f32]> {
-        if s[i] == 0 {
-            None
+        if need[i] {
+            Some(fsm(t.s[i], n))
         } else {
-            Some(fsm(s[i], n))
+            None
         }
     };
     match kind {
@@ -481,7 +861,7 @@ unsafe fn update(kind: u32, h: &optim::Hyper, w: usize, g: usize, s: [usize; 3],
         OPT_ADAM | OPT_ADAMW => {
             optim::adam_step(w, g, st(0).unwrap_or(&mut []), st(1).unwrap_or(&mut []), st(2), h, kind == OPT_ADAMW)
         }
-        _ => {}
+        _ => false,
     }
 }
 
@@ -502,20 +882,13 @@ fn scale(g: &mut [f32], f: f32) {
 /// Gradient clipping in Keras 3's order (`_clip_gradients`): per-tensor norm, then global norm,
 /// then value. Norms accumulate in f64; a tensor is rescaled by `c / norm` only when `norm > c`.
 unsafe fn clip_gradients(plan: &Plan, ls: &[Layer]) {
-    let tensors = |l: &Layer| -> [(usize, usize); 2] {
-        let (ni, no) = (l.n_in as usize, l.n_out as usize);
-        [(l.gw, ni * no), (if l.b != 0 { l.gb } else { 0 }, no)]
-    };
     if plan.clip_norm > 0.0 {
         let c = plan.clip_norm as f64;
         for l in ls {
-            for (p, n) in tensors(l) {
-                if p == 0 {
-                    continue;
-                }
-                let norm = crate::math::sqrt64(sum_squares(fs(p, n)));
+            for t in tensors(l).iter().flatten() {
+                let norm = crate::math::sqrt64(sum_squares(fs(t.g, t.len)));
                 if norm > c {
-                    scale(fsm(p, n), (c / norm) as f32);
+                    scale(fsm(t.g, t.len), (c / norm) as f32);
                 }
             }
         }
@@ -524,20 +897,16 @@ unsafe fn clip_gradients(plan: &Plan, ls: &[Layer]) {
         let c = plan.global_clip_norm as f64;
         let mut total = 0.0f64;
         for l in ls {
-            for (p, n) in tensors(l) {
-                if p != 0 {
-                    total += sum_squares(fs(p, n));
-                }
+            for t in tensors(l).iter().flatten() {
+                total += sum_squares(fs(t.g, t.len));
             }
         }
         let norm = crate::math::sqrt64(total);
         if norm > c {
             let f = (c / norm) as f32;
             for l in ls {
-                for (p, n) in tensors(l) {
-                    if p != 0 {
-                        scale(fsm(p, n), f);
-                    }
+                for t in tensors(l).iter().flatten() {
+                    scale(fsm(t.g, t.len), f);
                 }
             }
         }
@@ -545,11 +914,8 @@ unsafe fn clip_gradients(plan: &Plan, ls: &[Layer]) {
     if plan.clip_value > 0.0 {
         let v = plan.clip_value;
         for l in ls {
-            for (p, n) in tensors(l) {
-                if p == 0 {
-                    continue;
-                }
-                for x in fsm(p, n).iter_mut() {
+            for t in tensors(l).iter().flatten() {
+                for x in fsm(t.g, t.len).iter_mut() {
                     if *x > v {
                         *x = v;
                     } else if *x < -v {
@@ -557,6 +923,710 @@ unsafe fn clip_gradients(plan: &Plan, ls: &[Layer]) {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Small plans built from one `Vec<f32>` (a stand-in for linear memory) in which every buffer
+    //! sits between guard bands of NaN and huge finite values: a write past any buffer changes a
+    //! guard (clipping leaves NaN alone but clamps ±3e38; scaling changes ±3e38), and every test
+    //! checks that no guard changed.
+    use super::*;
+    use crate::abi::OptArgs;
+
+    thread_local! {
+        /// Test-only: makes `train_step` on this thread take the backup path.
+        pub(super) static FORCE_BACKUP: core::cell::Cell<bool> = core::cell::Cell::new(false);
+    }
+
+    const G: usize = 32;
+    const GUARD: [u32; 4] = [0x7fc0_dead, 0x7f7f_0000, 0xff7f_0000, 0x7fa0_beef];
+
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum Spec {
+        Dense { n_out: usize, act: u32, bias: bool, dropout: f32 },
+        Bn,
+    }
+
+    /// Buffers of one layer (offsets into `Mem::v`, in floats; `usize::MAX` = none).
+    #[derive(Clone, Copy)]
+    struct Bufs {
+        w: usize,
+        b: usize,
+        gw: usize,
+        gb: usize,
+        y: usize,
+        ws: [usize; 3],
+        bs: [usize; 3],
+        mask: usize,
+        yd: usize,
+        rm: usize,
+        rv: usize,
+        sm: usize,
+        si: usize,
+        wl: usize,
+        bl: usize,
+    }
+
+    struct Mem {
+        v: Vec<f32>,
+        regions: Vec<(usize, usize)>,
+    }
+
+    impl Mem {
+        fn new() -> Mem {
+            Mem { v: Vec::new(), regions: Vec::new() }
+        }
+        fn guard(&mut self) {
+            for i in 0..G {
+                self.v.push(f32::from_bits(GUARD[i % 4]));
+            }
+        }
+        fn alloc(&mut self, n: usize) -> usize {
+            if self.v.is_empty() {
+                self.guard();
+            }
+            let off = self.v.len();
+            self.v.extend(core::iter::repeat(0.0f32).take(n.max(1)));
+            self.regions.push((off, n.max(1)));
+            self.guard();
+            off
+        }
+        fn addr(&self, off: usize) -> usize {
+            if off == usize::MAX {
+                0
+            } else {
+                self.v.as_ptr() as usize + off * 4
+            }
+        }
+        /// Every float outside the allocated regions still holds its guard bits.
+        fn guards_intact(&self) -> bool {
+            let mut inside = vec![false; self.v.len()];
+            for &(o, n) in &self.regions {
+                for f in inside.iter_mut().skip(o).take(n) {
+                    *f = true;
+                }
+            }
+            let mut k = 0usize;
+            for (i, x) in self.v.iter().enumerate() {
+                if inside[i] {
+                    k = 0;
+                    continue;
+                }
+                if x.to_bits() != GUARD[k % 4] {
+                    return false;
+                }
+                k += 1;
+            }
+            true
+        }
+    }
+
+    struct Fix {
+        mem: Mem,
+        bufs: Vec<Bufs>,
+        recs: Vec<Layer>,
+        plan: Plan,
+        opt: Box<OptArgs>,
+        x: usize,
+        labels: usize,
+        backup: usize,
+        bounds: usize,
+        n: usize,
+        d: usize,
+        force_backup: bool,
+    }
+
+    fn lcg(s: &mut u64) -> f32 {
+        *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((*s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    fn need_of(kind: u32, flags: u32, momentum: f32) -> [bool; 3] {
+        let h = optim::Hyper { momentum, centered: flags & OPT_CENTERED != 0, amsgrad: flags & OPT_AMSGRAD != 0, ..optim::Hyper::default() };
+        needed_slots(kind, &h)
+    }
+
+    /// Builds a plan: `d` inputs, `specs` layers, `n` rows, `loss`, optimizer `kind`/`flags`.
+    fn build(d: usize, specs: &[Spec], n: usize, loss: u32, kind: u32, flags: u32, seed: u64) -> Fix {
+        let momentum = if kind == OPT_SGD || kind == OPT_RMSPROP { 0.9 } else { 0.0 };
+        let need = need_of(kind, flags, momentum);
+        let mut mem = Mem::new();
+        let mut bufs = Vec::new();
+        let mut width = d;
+        let none = usize::MAX;
+        for s in specs {
+            let (ni, no) = match *s {
+                Spec::Dense { n_out, .. } => (width, n_out),
+                Spec::Bn => (width, width),
+            };
+            let bn = *s == Spec::Bn;
+            let bias = match *s {
+                Spec::Dense { bias, .. } => bias,
+                Spec::Bn => true,
+            };
+            let drop = match *s {
+                Spec::Dense { dropout, .. } => dropout,
+                Spec::Bn => 0.0,
+            };
+            let wl = if bn { no } else { ni * no };
+            let bl = if bias { no } else { 0 };
+            let mut b = Bufs { w: mem.alloc(wl), b: none, gw: mem.alloc(wl), gb: none, y: mem.alloc(n * no), ws: [none; 3], bs: [none; 3], mask: none, yd: none, rm: none, rv: none, sm: none, si: none, wl, bl };
+            if bias {
+                b.b = mem.alloc(no);
+                b.gb = mem.alloc(no);
+            }
+            for i in 0..3 {
+                if need[i] {
+                    b.ws[i] = mem.alloc(wl);
+                    if bias {
+                        b.bs[i] = mem.alloc(no);
+                    }
+                }
+            }
+            if drop > 0.0 {
+                b.mask = mem.alloc(n * no);
+                b.yd = mem.alloc(n * no);
+            }
+            if bn {
+                b.rm = mem.alloc(no);
+                b.rv = mem.alloc(no);
+                b.sm = mem.alloc(no);
+                b.si = mem.alloc(no);
+            }
+            bufs.push(b);
+            width = no;
+        }
+        let k = width;
+        let x = mem.alloc(n * d);
+        let labels = mem.alloc(n * k);
+        let g0 = mem.alloc(n * 64);
+        let g1 = mem.alloc(n * 64);
+        let ws = mem.alloc(crate::gemm::WORKSPACE_FLOATS);
+        // contents
+        let mut s = seed;
+        for b in &bufs {
+            for i in 0..b.wl {
+                mem.v[b.w + i] = lcg(&mut s) * 0.7;
+            }
+            if b.b != none {
+                for i in 0..b.bl {
+                    mem.v[b.b + i] = lcg(&mut s) * 0.1;
+                }
+            }
+            if b.rm != none {
+                for i in 0..b.wl {
+                    mem.v[b.w + i] = 1.0 + 0.1 * lcg(&mut s);
+                    mem.v[b.rm + i] = 0.0;
+                    mem.v[b.rv + i] = 1.0;
+                }
+            }
+            if kind == OPT_ADAGRAD {
+                for (i, &p) in b.ws.iter().enumerate().chain(b.bs.iter().enumerate()) {
+                    if p != none && i == 0 {
+                        let len = if b.ws.contains(&p) { b.wl } else { b.bl };
+                        for j in 0..len {
+                            mem.v[p + j] = 0.1;
+                        }
+                    }
+                }
+            }
+        }
+        for i in 0..n * d {
+            mem.v[x + i] = lcg(&mut s) * 2.0 + (i % d) as f32 * 0.5;
+        }
+        for r in 0..n {
+            if loss == LOSS_SOFTMAX_CE {
+                mem.v[labels + r] = f32::from_bits((r % k) as u32);
+            } else {
+                for j in 0..k {
+                    let t = lcg(&mut s);
+                    mem.v[labels + r * k + j] = if loss == LOSS_BCE_LOGITS { (t > 0.0) as u32 as f32 } else { t * 3.0 };
+                }
+            }
+        }
+        let mut lay: Vec<Layer> = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            let b = bufs[i];
+            let mut l: Layer = unsafe { core::mem::zeroed() };
+            let ni = if i == 0 { d } else { lay[i - 1].n_out as usize };
+            match *spec {
+                Spec::Dense { n_out, act, dropout, .. } => {
+                    l.kind = LAYER_DENSE;
+                    l.n_in = ni as u32;
+                    l.n_out = n_out as u32;
+                    l.act = act;
+                    l.alpha = 0.1;
+                    l.dropout = dropout;
+                    l.l2 = 1e-3;
+                    l.bl1 = 1e-4;
+                }
+                Spec::Bn => {
+                    l.kind = LAYER_BATCHNORM;
+                    l.n_in = ni as u32;
+                    l.n_out = ni as u32;
+                    l.bn_eps = 1e-5;
+                    l.bn_momentum = 0.1;
+                }
+            }
+            let a = |o: usize| mem.addr(o);
+            l.w = a(b.w);
+            l.b = a(b.b);
+            l.gw = a(b.gw);
+            l.gb = a(b.gb);
+            l.y = a(b.y);
+            l.ws1 = a(b.ws[0]);
+            l.ws2 = a(b.ws[1]);
+            l.ws3 = a(b.ws[2]);
+            l.bs1 = a(b.bs[0]);
+            l.bs2 = a(b.bs[1]);
+            l.bs3 = a(b.bs[2]);
+            l.mask = a(b.mask);
+            l.yd = a(b.yd);
+            l.running_mean = a(b.rm);
+            l.running_var = a(b.rv);
+            l.save_mean = a(b.sm);
+            l.save_inv_std = a(b.si);
+            l.w_len = b.wl as u32;
+            l.b_len = b.bl as u32;
+            lay.push(l);
+        }
+        let bk_len = backup_floats(&lay, need);
+        let backup = mem.alloc(bk_len);
+        let n_tensors: usize = lay.iter().map(|l| tensors(l).iter().flatten().count()).sum();
+        let bounds = mem.alloc(4 * n_tensors);
+        let mut fix = Fix { mem, bufs, recs: lay, plan: unsafe { core::mem::zeroed() }, opt: Box::new(unsafe { core::mem::zeroed() }), x, labels, backup, bounds, n, d, force_backup: false };
+        // the backup allocation may have moved the Vec: derive every address again
+        fix.relink();
+        let o = &mut *fix.opt;
+        o.kind = kind;
+        o.flags = flags;
+        o.momentum = momentum;
+        o.beta1 = if kind == OPT_RMSPROP { 0.99 } else { 0.9 };
+        o.beta2 = 0.999;
+        o.one_minus_beta1 = if kind == OPT_RMSPROP { 0.01 } else { 0.1 };
+        o.one_minus_beta2 = 0.001;
+        o.eps = 1e-8;
+        o.weight_decay = if kind == OPT_ADAMW { 0.01 } else { 0.0 };
+        let p = &mut fix.plan;
+        p.n_layers = specs.len() as u32;
+        p.loss = loss;
+        p.batch_cap = n as u32;
+        p.lr = 0.01;
+        p.seed = 7;
+        p.huber_delta = 1.0;
+        p.backup_len = bk_len as u32;
+        fix.relink_plan(g0, g1, ws);
+        fix
+    }
+
+    impl Fix {
+        /// Rewrites every address from the offsets (the Vec does not move after `build`).
+        fn relink(&mut self) {
+            for (l, b) in self.recs.iter_mut().zip(self.bufs.iter()) {
+                let m = &self.mem;
+                let a = |o: usize| m.addr(o);
+                l.w = a(b.w);
+                l.b = a(b.b);
+                l.gw = a(b.gw);
+                l.gb = a(b.gb);
+                l.y = a(b.y);
+                l.ws1 = a(b.ws[0]);
+                l.ws2 = a(b.ws[1]);
+                l.ws3 = a(b.ws[2]);
+                l.bs1 = a(b.bs[0]);
+                l.bs2 = a(b.bs[1]);
+                l.bs3 = a(b.bs[2]);
+                l.mask = a(b.mask);
+                l.yd = a(b.yd);
+                l.running_mean = a(b.rm);
+                l.running_var = a(b.rv);
+                l.save_mean = a(b.sm);
+                l.save_inv_std = a(b.si);
+            }
+        }
+        fn relink_plan(&mut self, g0: usize, g1: usize, ws: usize) {
+            let m = &self.mem;
+            self.plan.layers = self.recs.as_ptr() as usize;
+            self.plan.gbuf0 = m.addr(g0);
+            self.plan.gbuf1 = m.addr(g1);
+            self.plan.ws = m.addr(ws);
+            self.plan.opt = &*self.opt as *const OptArgs as usize;
+            self.plan.backup = m.addr(self.backup);
+            self.plan.bounds = m.addr(self.bounds);
+        }
+        /// Step-dependent optimizer fields for step `t` (as ts/optimizers/runtime.ts writeStep).
+        fn set_step(&mut self, t: i32) {
+            let o = &mut *self.opt;
+            o.flags &= !OPT_FIRST_STEP;
+            if o.kind == OPT_SGD && t == 1 {
+                o.flags |= OPT_FIRST_STEP;
+            }
+            o.bias_correction1 = (1.0 - 0.9f64.powi(t)) as f32;
+            o.bias_correction2_sqrt = (1.0 - 0.999f64.powi(t)).sqrt() as f32;
+        }
+        fn step(&mut self, t: i32) -> u32 {
+            self.set_step(t);
+            self.plan.counter = t as u32;
+            let (x, l, n) = (self.mem.addr(self.x), self.mem.addr(self.labels), self.n);
+            FORCE_BACKUP.with(|f| f.set(self.force_backup));
+            let st = unsafe { train_step(&mut self.plan, x, l, n) };
+            FORCE_BACKUP.with(|f| f.set(false));
+            st
+        }
+        fn grads(&mut self) -> u32 {
+            let (x, l, n) = (self.mem.addr(self.x), self.mem.addr(self.labels), self.n);
+            unsafe { grad_step(&mut self.plan, x, l, n) }
+        }
+        fn get(&self, off: usize, n: usize) -> Vec<f32> {
+            self.mem.v[off..off + n].to_vec()
+        }
+        /// Bits of every parameter, optimizer state and running statistic.
+        fn state_bits(&self) -> Vec<u32> {
+            let mut out = Vec::new();
+            for b in &self.bufs {
+                let mut parts = vec![(b.w, b.wl), (b.b, b.bl), (b.rm, b.wl), (b.rv, b.wl)];
+                for i in 0..3 {
+                    parts.push((b.ws[i], b.wl));
+                    parts.push((b.bs[i], b.bl));
+                }
+                for (o, n) in parts {
+                    if o != usize::MAX {
+                        out.extend(self.mem.v[o..o + n].iter().map(|v| v.to_bits()));
+                    }
+                }
+            }
+            out
+        }
+    }
+
+    fn dense(n_out: usize, act: u32) -> Spec {
+        Spec::Dense { n_out, act, bias: true, dropout: 0.0 }
+    }
+
+    const LOSSES: [u32; 5] = [LOSS_SOFTMAX_CE, LOSS_MSE, LOSS_MAE, LOSS_HUBER, LOSS_BCE_LOGITS];
+    /// (kind, flags) of every optimizer and variant the plan supports.
+    const OPTS: [(u32, u32); 7] = [
+        (OPT_SGD, 0),
+        (OPT_SGD, OPT_NESTEROV),
+        (OPT_ADAGRAD, 0),
+        (OPT_RMSPROP, OPT_CENTERED),
+        (OPT_ADAM, 0),
+        (OPT_ADAM, OPT_AMSGRAD),
+        (OPT_ADAMW, 0),
+    ];
+
+    fn archs() -> Vec<Vec<Spec>> {
+        vec![
+            // dense + batch norm (+ a dense after it: γ/β sit between two kernels)
+            vec![dense(6, 1), Spec::Bn, dense(3, 0)],
+            // batch norm first: its γ-gradient is the first tensor clipping visits
+            vec![Spec::Bn, dense(7, 4), dense(3, 0)],
+            // dense + dropout, no bias on one layer
+            vec![Spec::Dense { n_out: 9, act: 5, bias: false, dropout: 0.3 }, Spec::Dense { n_out: 5, act: 2, bias: true, dropout: 0.5 }, dense(3, 3)],
+        ]
+    }
+
+    #[test]
+    fn tensors_yield_every_trainable_tensor_with_record_lengths() {
+        let f = build(5, &[dense(4, 0), Spec::Bn, Spec::Dense { n_out: 3, act: 0, bias: false, dropout: 0.0 }], 4, LOSS_MSE, OPT_ADAM, OPT_AMSGRAD, 1);
+        let t: Vec<Vec<(u32, usize, usize)>> = f.recs.iter().map(|l| tensors(l).iter().flatten().map(|t| (t.which, t.len, t.s.iter().filter(|&&p| p != 0).count())).collect()).collect();
+        assert_eq!(t[0], vec![(TENSOR_WEIGHT, 20, 3), (TENSOR_BIAS, 4, 3)]);
+        assert_eq!(t[1], vec![(TENSOR_WEIGHT, 4, 3), (TENSOR_BIAS, 4, 3)]);
+        assert_eq!(t[2], vec![(TENSOR_WEIGHT, 12, 3)]);
+        // backup: 2·4 running stats + (20 + 4 + 4 + 4 + 12)·(1 + 3)
+        assert_eq!(backup_floats(&f.recs, [true, true, true]), 8 + 44 * 4);
+    }
+
+    /// Every loss × optimizer × clip option × architecture: the step succeeds, changes the
+    /// weights, keeps them finite, and writes nothing outside a buffer.
+    #[test]
+    fn train_step_every_loss_optimizer_clip_and_architecture_stays_in_bounds() {
+        let clips: [(f32, f32, f32); 4] = [(0.0, 0.0, 0.0), (1e-3, 0.0, 0.0), (0.0, 0.05, 0.0), (0.0, 0.0, 0.05)];
+        let mut runs = 0;
+        for arch in archs() {
+            for &loss in LOSSES.iter() {
+                for &(kind, flags) in OPTS.iter() {
+                    for &(cv, cn, gn) in clips.iter() {
+                        let mut f = build(4, &arch, 6, loss, kind, flags, 11 + runs as u64);
+                        f.plan.clip_value = cv;
+                        f.plan.clip_norm = cn;
+                        f.plan.global_clip_norm = gn;
+                        let before = f.state_bits();
+                        for t in 1..=3 {
+                            assert_eq!(f.step(t), STATUS_OK, "arch {:?} loss {} opt {} {} clip {:?}", arch, loss, kind, flags, (cv, cn, gn));
+                        }
+                        assert!(f.mem.guards_intact(), "guard changed: arch {:?} loss {} opt {} clip {:?}", arch, loss, kind, (cv, cn, gn));
+                        let after = f.state_bits();
+                        assert_ne!(before, after);
+                        assert!(after.iter().all(|&b| f32::from_bits(b).is_finite()));
+                        assert_eq!(f.plan.out_bad_layer, NO_LAYER);
+                        runs += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(runs, 3 * 5 * 7 * 4);
+    }
+
+    /// The reported regression: `[batchNorm, dense(2)]`, SGD clipValue 1e-3. The running variance
+    /// after one step is PyTorch's `(1 − 0.1)·1 + 0.1·unbiased var(x)` (float64 reference).
+    #[test]
+    fn clip_value_with_batch_norm_keeps_running_variance_pytorch_exact() {
+        for &(cv, cn) in [(1e-3f32, 0.0f32), (0.0, 1e-3)].iter() {
+            let mut f = build(4, &[Spec::Bn, dense(2, 0)], 8, LOSS_SOFTMAX_CE, OPT_SGD, 0, 3);
+            f.opt.momentum = 0.0;
+            f.plan.clip_value = cv;
+            f.plan.clip_norm = cn;
+            let (n, d) = (f.n, f.d);
+            let x = f.get(f.x, n * d);
+            assert_eq!(f.step(1), STATUS_OK);
+            assert!(f.mem.guards_intact());
+            let rv = f.get(f.bufs[0].rv, d);
+            let rm = f.get(f.bufs[0].rm, d);
+            for j in 0..d {
+                let col: Vec<f64> = (0..n).map(|r| x[r * d + j] as f64).collect();
+                let mean = col.iter().sum::<f64>() / n as f64;
+                let var = col.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n as f64 - 1.0);
+                let want_v = 0.9 * 1.0 + 0.1 * var;
+                let want_m = 0.1 * mean;
+                assert!(((rv[j] as f64) - want_v).abs() <= 1e-6 * want_v, "running_var[{}] = {} want {}", j, rv[j], want_v);
+                assert!(((rm[j] as f64) - want_m).abs() <= 1e-6 * want_m.abs().max(1e-3), "running_mean[{}] = {} want {}", j, rm[j], want_m);
+            }
+        }
+    }
+
+    /// Clipping against a float64 reference: the clipped gradient buffers after `train_step`
+    /// equal Keras's clipnorm / global_clipnorm / clipvalue of the unclipped gradients (computed by
+    /// `grad_step` on an identical plan) evaluated in f64.
+    #[test]
+    fn clipping_matches_f64_reference() {
+        for arch in archs() {
+            for &(cv, cn, gn) in [(2e-3f32, 0.0f32, 0.0f32), (0.0, 0.02, 0.0), (0.0, 0.0, 0.03), (1e-3, 0.02, 0.03)].iter() {
+                let mut a = build(4, &arch, 6, LOSS_MSE, OPT_SGD, 0, 5);
+                let mut b = build(4, &arch, 6, LOSS_MSE, OPT_SGD, 0, 5);
+                a.plan.counter = 1;
+                assert_eq!(a.grads(), STATUS_OK);
+                b.plan.clip_value = cv;
+                b.plan.clip_norm = cn;
+                b.plan.global_clip_norm = gn;
+                assert_eq!(b.step(1), STATUS_OK);
+                assert!(b.mem.guards_intact());
+                // unclipped gradients by shape (not through tensors()): kernel/γ, then bias/β
+                let mut gs: Vec<Vec<f64>> = Vec::new();
+                let mut offs = Vec::new();
+                for bf in &a.bufs {
+                    gs.push(a.get(bf.gw, bf.wl).iter().map(|&v| v as f64).collect());
+                    offs.push((bf.gw, bf.wl));
+                    if bf.gb != usize::MAX {
+                        gs.push(a.get(bf.gb, bf.bl).iter().map(|&v| v as f64).collect());
+                        offs.push((bf.gb, bf.bl));
+                    }
+                }
+                let norm = |g: &Vec<f64>| g.iter().map(|v| v * v).sum::<f64>().sqrt();
+                if cn > 0.0 {
+                    for g in gs.iter_mut() {
+                        let nr = norm(g);
+                        if nr > cn as f64 {
+                            let s = cn as f64 / nr;
+                            g.iter_mut().for_each(|v| *v *= s);
+                        }
+                    }
+                }
+                if gn > 0.0 {
+                    let nr = gs.iter().map(|g| norm(g).powi(2)).sum::<f64>().sqrt();
+                    if nr > gn as f64 {
+                        let s = gn as f64 / nr;
+                        gs.iter_mut().for_each(|g| g.iter_mut().for_each(|v| *v *= s));
+                    }
+                }
+                if cv > 0.0 {
+                    gs.iter_mut().for_each(|g| g.iter_mut().for_each(|v| *v = v.max(-(cv as f64)).min(cv as f64)));
+                }
+                for (g, &(o, len)) in gs.iter().zip(offs.iter()) {
+                    let got = b.get(o, len);
+                    for i in 0..len {
+                        let tol = 4e-7 * g[i].abs() + 1e-30;
+                        assert!(((got[i] as f64) - g[i]).abs() <= tol, "clip {:?}: {} vs f64 {}", (cv, cn, gn), got[i], g[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A finite loss with an overflowing update: status 3, every parameter, optimizer state and
+    /// running statistic bit-identical to before the step, and the culprit reported.
+    #[test]
+    fn non_finite_update_rolls_back_bit_exact() {
+        for arch in archs() {
+            for &(kind, flags) in OPTS.iter() {
+                let mut f = build(4, &arch, 6, LOSS_MSE, kind, flags, 21);
+                for t in 1..=2 {
+                    assert_eq!(f.step(t), STATUS_OK);
+                }
+                let before = f.state_bits();
+                assert_eq!(f.plan.out_bad_layer, NO_LAYER);
+                // an infinite rate: lr·d is ±Inf (or NaN where d = 0) in the first tensor
+                f.plan.lr = f32::INFINITY;
+                let st = f.step(3);
+                let after = f.state_bits();
+                assert_eq!(st, STATUS_NON_FINITE_UPDATE, "opt {} {}", kind, flags);
+                assert_eq!(before, after, "rollback not bit-exact: opt {} {}", kind, flags);
+                assert!(f.mem.guards_intact());
+                assert!((f.plan.out_bad_layer as usize) < f.recs.len());
+                assert!(!f.plan.out_bad_value.is_finite());
+            }
+        }
+    }
+
+    /// Adam with eps 0 and a dead input feature: its kernel row has zero gradient, so m = v = 0 and
+    /// the update divides 0 by 0. The step is rolled back and the tensor, slot and element named.
+    #[test]
+    fn adam_eps_zero_dead_feature_is_reported_and_rolled_back() {
+        let mut f = build(3, &[dense(2, 0)], 5, LOSS_MSE, OPT_ADAM, 0, 9);
+        f.opt.eps = 0.0;
+        f.recs[0].l2 = 0.0;
+        f.recs[0].bl1 = 0.0;
+        let (x, n, d) = (f.x, f.n, f.d);
+        for r in 0..n {
+            f.mem.v[x + r * d + 1] = 0.0; // feature 1 is always 0
+        }
+        let before = f.state_bits();
+        assert_eq!(f.step(1), STATUS_NON_FINITE_UPDATE);
+        assert_eq!(f.state_bits(), before);
+        assert!(f.mem.guards_intact());
+        assert_eq!((f.plan.out_bad_layer, f.plan.out_bad_tensor, f.plan.out_bad_slot), (0, TENSOR_WEIGHT, 0));
+        // kernel [3, 2] row-major: feature 1's weights are elements 2 and 3
+        assert_eq!(f.plan.out_bad_index, 2);
+        assert!(f.plan.out_bad_value.is_nan());
+    }
+
+    /// A non-finite loss: status 1 and the running statistics the forward pass changed are back.
+    #[test]
+    fn non_finite_loss_restores_running_statistics() {
+        let mut f = build(4, &[Spec::Bn, dense(3, 0)], 6, LOSS_MSE, OPT_ADAM, 0, 4);
+        assert_eq!(f.step(1), STATUS_OK);
+        let before = f.state_bits();
+        let t = f.labels;
+        f.mem.v[t] = f32::INFINITY;
+        assert_eq!(f.step(2), STATUS_NON_FINITE_LOSS);
+        assert_eq!(f.state_bits(), before);
+        assert!(f.mem.guards_intact());
+        // 1e30 inputs: batch statistics overflow (running variance is +Inf) with a NaN/Inf loss or
+        // a non-finite statistic: either way nothing is kept
+        let mut g = build(4, &[Spec::Bn, dense(3, 0)], 6, LOSS_MSE, OPT_SGD, 0, 4);
+        let before = g.state_bits();
+        let (x, nd) = (g.x, g.n * g.d);
+        for i in 0..nd {
+            g.mem.v[x + i] *= 1e30;
+        }
+        let st = g.step(1);
+        assert!(st == STATUS_NON_FINITE_UPDATE || st == STATUS_NON_FINITE_LOSS, "status {}", st);
+        assert_eq!(g.state_bits(), before);
+        assert!(g.mem.guards_intact());
+    }
+
+    /// The fast path (bounds prove the update finite: no backup written) and the backup path
+    /// compute the same bits; rates / eps that defeat the proof take the backup path.
+    #[test]
+    fn proven_fast_path_skips_backup_and_matches_backup_path() {
+        let arch = [dense(6, 1), Spec::Bn, dense(3, 0)];
+        for &(kind, flags) in [(OPT_SGD, 0), (OPT_SGD, OPT_NESTEROV), (OPT_ADAM, 0), (OPT_ADAM, OPT_AMSGRAD), (OPT_ADAMW, 0), (OPT_RMSPROP, 0), (OPT_ADAGRAD, 0)].iter() {
+            let mut a = build(4, &arch, 6, LOSS_SOFTMAX_CE, kind, flags, 8);
+            let mut b = build(4, &arch, 6, LOSS_SOFTMAX_CE, kind, flags, 8);
+            // b takes the backup path whatever the bounds say
+            b.force_backup = true;
+            let sentinel = f32::from_bits(0x7fc0_1234);
+            let (bo, bl) = (a.backup, a.plan.backup_len as usize);
+            for i in 0..bl {
+                a.mem.v[bo + i] = sentinel;
+            }
+            for t in 1..=3 {
+                assert_eq!(a.step(t), STATUS_OK);
+                assert_eq!(b.step(t), STATUS_OK);
+            }
+            assert_eq!(a.state_bits(), b.state_bits());
+            // running statistics (2·6 floats at the start) are always backed up; the tensor part
+            // of the backup is untouched exactly when the proof held (SGD, Adam family)
+            let untouched = a.mem.v[bo + 12..bo + bl].iter().all(|v| v.to_bits() == sentinel.to_bits());
+            let proven = kind == OPT_SGD || kind == OPT_ADAM || kind == OPT_ADAMW;
+            assert_eq!(untouched, proven, "opt {} {}", kind, flags);
+            assert!(a.mem.guards_intact());
+        }
+        // eps = 0 defeats Adam's proof: the backup is written (and a 0/0 is rolled back: see
+        // adam_eps_zero_dead_feature_is_reported_and_rolled_back)
+        let mut c = build(4, &arch, 6, LOSS_MSE, OPT_ADAM, 0, 8);
+        c.opt.eps = 0.0;
+        let (bo, bl) = (c.backup, c.plan.backup_len as usize);
+        for i in 0..bl {
+            c.mem.v[bo + i] = f32::from_bits(0x7fc0_1234);
+        }
+        let st = c.step(1);
+        assert!(st == STATUS_OK || st == STATUS_NON_FINITE_UPDATE);
+        assert!(c.mem.v[bo + 12..bo + bl].iter().any(|v| v.to_bits() != 0x7fc0_1234));
+    }
+
+    /// The cached bounds: valid after a proven step, then only the gradient is scanned. A write
+    /// behind the step's back (TypeScript's setWeights) must clear `bounds_valid` (plan.ts does on
+    /// every arena.writeF32); then the huge weight defeats the proof and the overflow is rolled
+    /// back. Left valid, the stale bounds let the proof pass: the non-finite result is still
+    /// detected and reported as status 4, never hidden.
+    #[test]
+    fn cached_bounds_invalidated_after_external_write() {
+        for &keep_valid in [false, true].iter() {
+            // ReLU unit 0 is dead once w[0][0] is hugely negative (x0 = 1 > 0): its gradient is 0
+            // and the loss stays finite; only the L2 term 2·l2·w overflows
+            let mut f = build(3, &[dense(2, 1)], 4, LOSS_MSE, OPT_SGD, 0, 12);
+            f.recs[0].l2 = 1e3;
+            let (x, n, d) = (f.x, f.n, f.d);
+            for r in 0..n {
+                f.mem.v[x + r * d] = 1.0;
+            }
+            for t in 1..=2 {
+                assert_eq!(f.step(t), STATUS_OK);
+                assert_eq!(f.plan.bounds_valid, 1);
+            }
+            let w0 = f.bufs[0].w;
+            f.mem.v[w0] = -1e37; // 2·l2·w = −2e40: the update overflows
+            if !keep_valid {
+                f.plan.bounds_valid = 0;
+            }
+            let before = f.state_bits();
+            let st = f.step(3);
+            assert!(f.mem.guards_intact());
+            if keep_valid {
+                assert_eq!(st, crate::abi::STATUS_NON_FINITE_RESULT);
+            } else {
+                assert_eq!(st, STATUS_NON_FINITE_UPDATE);
+                assert_eq!(f.state_bits(), before);
+                assert_eq!((f.plan.out_bad_layer, f.plan.out_bad_tensor, f.plan.out_bad_index), (0, TENSOR_WEIGHT, 0));
+            }
+            assert_eq!(f.plan.bounds_valid, 0);
+        }
+    }
+
+    /// Malformed records are refused before anything changes.
+    #[test]
+    fn bad_records_are_refused_unchanged() {
+        type Breaker = fn(&mut Fix);
+        let cases: [Breaker; 5] = [
+            |f| f.recs[1].w_len = 6 * 6, // batch norm γ claimed n_in·n_out long
+            |f| f.recs[0].b_len = 0,
+            |f| f.plan.backup = 0,
+            |f| f.plan.backup_len -= 1,
+            |f| f.recs[2].ws2 = 0, // Adam's second moment missing
+        ];
+        for brk in cases.iter() {
+            let mut f = build(4, &[dense(6, 1), Spec::Bn, dense(3, 0)], 6, LOSS_SOFTMAX_CE, OPT_ADAM, 0, 2);
+            f.plan.clip_value = 1e-3;
+            brk(&mut f);
+            let before = f.state_bits();
+            let grads: Vec<u32> = f.mem.v.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(f.step(1), STATUS_BAD_ARGUMENT);
+            assert_eq!(f.state_bits(), before);
+            assert_eq!(f.mem.v.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), grads);
         }
     }
 }
