@@ -14,7 +14,7 @@ import { OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from 
 import { statusError } from '../runtime/status.js';
 import { type Features, type Labels, toClassIds, toFeatures } from '../data/tensor.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
-import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/runtime.js';
+import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/record.js';
 import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
 import { OPT_ARGS, STATUS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';

@@ -3,16 +3,8 @@ import { OPT_ARGS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import { getRuntime } from '../runtime/loader.js';
 import { checkStatus } from '../runtime/status.js';
-import type { OptimizerConfig } from './index.js';
-import { slotInit, stateSlots, writeStep, writeTemplate } from './runtime.js';
-
-/** Explicit optimizer state for the standalone API: the step count and each tensor's slots. */
-export interface OptimizerState {
-  /** Updates applied so far (PyTorch `state['step']`). */
-  step: number;
-  /** Per tensor, the three kernel state slots (null where this optimizer uses none). */
-  slots: (Float32Array | null)[][];
-}
+import type { OptimizerConfig, OptimizerState } from './types.js';
+import { slotInit, stateSlots, writeStep, writeTemplate } from './record.js';
 
 type Tensors = Float32Array | readonly Float32Array[];
 const list = (t: Tensors): readonly Float32Array[] => (t instanceof Float32Array ? [t] : t);

@@ -1,5 +1,5 @@
 import { OPT_ARGS, OPT_FLAG, OPT_KIND } from '../runtime/abi.js';
-import type { OptimizerConfig } from './index.js';
+import type { OptimizerConfig } from './types.js';
 
 /** Which of the three state slots the kernel needs for this config (see `OptArgs` s1..s3). @internal */
 export function stateSlots(c: OptimizerConfig): [boolean, boolean, boolean] {

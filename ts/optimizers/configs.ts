@@ -1,0 +1,264 @@
+import { OptionError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
+import { checkOptions } from '../errors/validate.js';
+import { initState, updateTensors } from './standalone.js';
+import type { AdagradConfig, AdamConfig, ClipOptions, OptimizerBase, OptimizerConfig, OptimizerState, RmspropConfig, SgdConfig } from './types.js';
+/**
+ * Optimizer configs, with PyTorch's option names (camelCase) and PyTorch's defaults. The update
+ * arithmetic is the fused WASM kernel `optimizer_update` (crates/kernels/src/optim.rs), which
+ * follows PyTorch's single-tensor implementations; step-dependent scalars (Adam's bias
+ * corrections `1 − β^t`, AdaGrad's decayed rate) are computed in f64 here.
+ *
+ * Every optimizer also takes gradient clipping with Keras's names: `clipValue` (clamp each
+ * gradient element to [−v, v]), `clipNorm` (rescale each tensor's gradient to norm ≤ c) and
+ * `globalClipNorm` (rescale all gradients together to global norm ≤ c). Clipping happens before
+ * penalties (L1/L2/weight decay) are folded in, as PyTorch's `clip_grad_norm_` precedes
+ * `optimizer.step()`.
+ */
+
+/** Validates a learning rate. @internal */
+export function checkLr(lr: unknown, where: string): number {
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+    throw new OptionError('lr', `${where}: lr = ${preview(lr)}; expected a finite number >= 0. Typical values are 1e-3 to 0.1.`);
+  }
+  return lr;
+}
+
+type Opts = Record<string, unknown>;
+
+/** An option's own value (inherited properties are not options). */
+const own = (o: Opts, name: string): unknown => (Object.hasOwn(o, name) ? o[name] : undefined);
+
+/** Attaches the standalone `init`/`update` as non-enumerable methods (configs stay plain JSON). */
+function withMethods<T extends OptimizerConfig>(c: Omit<T, 'init' | 'update'>): T {
+  const cfg = c as T;
+  Object.defineProperties(cfg, {
+    init: { value: (params: Float32Array | readonly Float32Array[]) => initState(cfg, params), enumerable: false },
+    update: {
+      value: (params: Float32Array | readonly Float32Array[], grads: Float32Array | readonly Float32Array[], state: OptimizerState, lr?: number) => updateTensors(cfg, params, grads, state, lr),
+      enumerable: false,
+    },
+  });
+  return Object.freeze(cfg);
+}
+
+function keys(where: string, o: Opts, known: string[]): void {
+  if (typeof o !== 'object' || o === null) throw new OptionError('options', `${where}: options must be an object.`);
+  checkOptions(where, o, known);
+}
+
+function num(where: string, o: Opts, name: string, def: number, lo: number, hi = Infinity, loOpen = false, hiOpen = false): number {
+  const v = own(o, name) ?? def;
+  const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
+  if (!ok) {
+    const range = `${loOpen ? '(' : '['}${lo}, ${hi === Infinity ? '∞' : hi}${hiOpen || hi === Infinity ? ')' : ']'}`;
+    throw new OptionError(name, `${where}: ${name} = ${preview(v)}; expected a finite number in ${range}.`);
+  }
+  return v as number;
+}
+
+function bool(where: string, o: Opts, name: string, def: boolean): boolean {
+  const v = own(o, name) ?? def;
+  if (typeof v !== 'boolean') throw new OptionError(name, `${where}: ${name} = ${preview(v)}; expected a boolean.`);
+  return v;
+}
+
+const CLIP = ['clipValue', 'clipNorm', 'globalClipNorm'];
+function clip(where: string, o: Opts): Pick<OptimizerBase, 'clipValue' | 'clipNorm' | 'globalClipNorm'> {
+  return {
+    clipValue: num(where, o, 'clipValue', 0, 0),
+    clipNorm: num(where, o, 'clipNorm', 0, 0),
+    globalClipNorm: num(where, o, 'globalClipNorm', 0, 0),
+  };
+}
+
+/** Options of {@link sgd}. */
+export interface SgdOptions extends ClipOptions {
+  /** Learning rate, default 1e-3 (PyTorch). */
+  lr?: number;
+  /** Momentum factor, default 0. */
+  momentum?: number;
+  /** Dampening for momentum, default 0. */
+  dampening?: number;
+  /** L2 weight decay added to the gradient (`g + wd·w`, PyTorch meaning), default 0. */
+  weightDecay?: number;
+  /** Nesterov momentum (needs momentum > 0 and dampening = 0), default false. */
+  nesterov?: boolean;
+  /** Maximize the objective instead, default false. */
+  maximize?: boolean;
+}
+
+/**
+ * Stochastic gradient descent, PyTorch `torch.optim.SGD`:
+ * `d = g + wd·w; buf = momentum·buf + (1 − dampening)·d (buf = d on the first step);
+ *  d = nesterov ? d + momentum·buf : buf; w ← w − lr·d`.
+ * @example sgd({ lr: 0.1, momentum: 0.9, nesterov: true })
+ */
+export function sgd(options: SgdOptions = {}): SgdConfig {
+  const W = 'sgd';
+  const o = options as Opts;
+  keys(W, o, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize', ...CLIP]);
+  const lr = checkLr(own(o, 'lr') ?? 1e-3, W);
+  const momentum = num(W, o, 'momentum', 0, 0);
+  const dampening = num(W, o, 'dampening', 0, -Infinity);
+  const nesterov = bool(W, o, 'nesterov', false);
+  if (nesterov && (momentum <= 0 || dampening !== 0)) {
+    throw new OptionError('nesterov', `${W}: nesterov = true needs momentum > 0 and dampening = 0 (received momentum ${momentum}, dampening ${dampening}), as PyTorch requires.`);
+  }
+  return withMethods<SgdConfig>({ type: 'sgd', lr, momentum, dampening, weightDecay: num(W, o, 'weightDecay', 0, 0), nesterov, maximize: bool(W, o, 'maximize', false), ...clip(W, o) });
+}
+
+/** Options of {@link adagrad}. */
+export interface AdagradOptions extends ClipOptions {
+  /** Default 1e-2. */
+  lr?: number;
+  /** `clr = lr / (1 + (t − 1)·lrDecay)`, default 0. */
+  lrDecay?: number;
+  /** Default 0 (PyTorch meaning: `g + wd·w`). */
+  weightDecay?: number;
+  /** Starting value of the squared-gradient sum, default 0. */
+  initialAccumulatorValue?: number;
+  /** Default 1e-10. */
+  eps?: number;
+  maximize?: boolean;
+}
+
+/**
+ * AdaGrad, PyTorch `torch.optim.Adagrad`:
+ * `clr = lr / (1 + (t − 1)·lrDecay); d = g + wd·w; s += d²; w ← w − clr·d / (√s + eps)`.
+ * @example adagrad({ lr: 0.05 })
+ */
+export function adagrad(options: AdagradOptions = {}): AdagradConfig {
+  const W = 'adagrad';
+  const o = options as Opts;
+  keys(W, o, ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps', 'maximize', ...CLIP]);
+  return withMethods<AdagradConfig>({
+    type: 'adagrad',
+    lr: checkLr(own(o, 'lr') ?? 1e-2, W),
+    lrDecay: num(W, o, 'lrDecay', 0, 0),
+    weightDecay: num(W, o, 'weightDecay', 0, 0),
+    initialAccumulatorValue: num(W, o, 'initialAccumulatorValue', 0, 0),
+    eps: num(W, o, 'eps', 1e-10, 0),
+    maximize: bool(W, o, 'maximize', false),
+    ...clip(W, o),
+  });
+}
+
+/** Options of {@link rmsprop}. */
+export interface RmspropOptions extends ClipOptions {
+  /** Default 1e-2. */
+  lr?: number;
+  /** Smoothing constant, default 0.99. */
+  alpha?: number;
+  /** Default 1e-8. */
+  eps?: number;
+  /** Default 0. */
+  weightDecay?: number;
+  /** Default 0. */
+  momentum?: number;
+  /** Normalize by the estimated variance, default false. */
+  centered?: boolean;
+  maximize?: boolean;
+}
+
+/**
+ * RMSProp, PyTorch `torch.optim.RMSprop`:
+ * `d = g + wd·w; v = α·v + (1 − α)·d²; avg = centered ? √(v − ḡ²) + eps : √v + eps
+ *  (ḡ = α·ḡ + (1 − α)·d); momentum > 0: buf = μ·buf + d/avg, w −= lr·buf; else w −= lr·d/avg`.
+ * @example rmsprop({ lr: 1e-3, centered: true })
+ */
+export function rmsprop(options: RmspropOptions = {}): RmspropConfig {
+  const W = 'rmsprop';
+  const o = options as Opts;
+  keys(W, o, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize', ...CLIP]);
+  return withMethods<RmspropConfig>({
+    type: 'rmsprop',
+    lr: checkLr(own(o, 'lr') ?? 1e-2, W),
+    alpha: num(W, o, 'alpha', 0.99, 0, 1),
+    eps: num(W, o, 'eps', 1e-8, 0),
+    weightDecay: num(W, o, 'weightDecay', 0, 0),
+    momentum: num(W, o, 'momentum', 0, 0),
+    centered: bool(W, o, 'centered', false),
+    maximize: bool(W, o, 'maximize', false),
+    ...clip(W, o),
+  });
+}
+
+/** Options of {@link adam} and {@link adamw}. */
+export interface AdamOptions extends ClipOptions {
+  /** Default 1e-3. */
+  lr?: number;
+  /** `[β1, β2]`, default `[0.9, 0.999]`, each in [0, 1). */
+  betas?: readonly [number, number];
+  /** Added outside the square root, default 1e-8 (PyTorch; Keras uses 1e-7 inside its own formula). */
+  eps?: number;
+  /** adam: L2 added to the gradient (`g + wd·w`), default 0. adamw: decoupled `w ← w·(1 − lr·wd)`, default 1e-2. */
+  weightDecay?: number;
+  /** AMSGrad: keep the running max of the uncorrected second moment, default false. */
+  amsgrad?: boolean;
+  maximize?: boolean;
+}
+
+function adamLike(type: 'adam' | 'adamw', options: AdamOptions): AdamConfig {
+  const W = type;
+  const o = options as Opts;
+  keys(W, o, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize', ...CLIP]);
+  const betas = (own(o, 'betas') ?? [0.9, 0.999]) as unknown;
+  if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === 'number' && Number.isFinite(b) && b >= 0 && b < 1)) {
+    throw new OptionError('betas', `${W}: betas = ${JSON.stringify(betas)}; expected [β1, β2] with each in [0, 1), e.g. [0.9, 0.999].`);
+  }
+  return withMethods<AdamConfig>({
+    type,
+    lr: checkLr(own(o, 'lr') ?? 1e-3, W),
+    betas: [betas[0] as number, betas[1] as number],
+    eps: num(W, o, 'eps', 1e-8, 0),
+    weightDecay: num(W, o, 'weightDecay', type === 'adamw' ? 1e-2 : 0, 0),
+    amsgrad: bool(W, o, 'amsgrad', false),
+    maximize: bool(W, o, 'maximize', false),
+    ...clip(W, o),
+  });
+}
+
+/**
+ * Adam, PyTorch `torch.optim.Adam`: `d = g + wd·w; m = β1·m + (1 − β1)·d; v = β2·v + (1 − β2)·d²;
+ * v̂ = amsgrad ? max(v̂, v) : v; w ← w − (lr / (1 − β1^t))·m / (√v̂ / √(1 − β2^t) + eps)`.
+ * `β^t` is computed in f64 with `Math.pow`, never by repeated float32 multiplication.
+ * @example adam({ lr: 1e-3 })
+ */
+export function adam(options: AdamOptions = {}): AdamConfig {
+  return adamLike('adam', options);
+}
+
+/**
+ * AdamW, PyTorch `torch.optim.AdamW`: decoupled weight decay `w ← w·(1 − lr·wd)` (default
+ * wd = 1e-2), then the Adam update on the raw gradient.
+ * @example adamw({ lr: 1e-3, weightDecay: 0.05 })
+ */
+export function adamw(options: AdamOptions = {}): AdamConfig {
+  return adamLike('adamw', options);
+}
+
+/** AMSGrad: `adam({ ...options, amsgrad: true })`. */
+export function amsgrad(options: Omit<AdamOptions, 'amsgrad'> = {}): AdamConfig {
+  return adamLike('adam', { ...options, amsgrad: true });
+}
+
+/** Re-validates a config object (e.g. one revived from JSON). @internal */
+export function checkOptimizer(opt: unknown, where: string): OptimizerConfig {
+  if (!opt || typeof opt !== 'object') throw new OptionError('optimizer', `${where}: optimizer = ${preview(opt)}; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
+  const { type, ...rest } = opt as { type?: unknown } & Record<string, unknown>;
+  switch (type) {
+    case 'sgd':
+      return sgd(rest);
+    case 'adagrad':
+      return adagrad(rest);
+    case 'rmsprop':
+      return rmsprop(rest);
+    case 'adam':
+      return adam(rest);
+    case 'adamw':
+      return adamw(rest);
+    default:
+      throw new OptionError('optimizer', `${where}: optimizer type ${JSON.stringify(type)} is unknown; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The optimizer config types (what the factories in `configs.ts` return) and the standalone
+ * state. Types only: the factories, the kernel record writer and the standalone update all import
+ * them from here, so the optimizer modules import each other in one direction.
+ */
+
+/** Explicit optimizer state for the standalone API: the step count and each tensor's slots. */
+export interface OptimizerState {
+  /** Updates applied so far (PyTorch `state['step']`). */
+  step: number;
+  /** Per tensor, the three kernel state slots (null where this optimizer uses none). */
+  slots: (Float32Array | null)[][];
+}
+
+/** Gradient clipping options shared by every optimizer (Keras names). 0/undefined = off. */
+export interface ClipOptions {
+  clipValue?: number;
+  clipNorm?: number;
+  globalClipNorm?: number;
+}
+
+export interface OptimizerBase {
+  /**
+   * Standalone use, without a model (for packages that bring their own): zeroed state for these
+   * parameter tensors. `const opt = adam({ lr: 1e-3 }); const state = opt.init(params);`
+   */
+  init(params: Float32Array | readonly Float32Array[]): OptimizerState;
+  /**
+   * One update of `params` in place from `grads`, with the same fused WASM kernel `fit` uses
+   * (needs `await init()` first). `lr` overrides the config's rate for this step.
+   */
+  update(params: Float32Array | readonly Float32Array[], grads: Float32Array | readonly Float32Array[], state: OptimizerState, lr?: number): void;
+  readonly lr: number;
+  readonly clipValue: number;
+  readonly clipNorm: number;
+  readonly globalClipNorm: number;
+}
+
+/** `torch.optim.SGD`. */
+export interface SgdConfig extends OptimizerBase {
+  readonly type: 'sgd';
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  readonly maximize: boolean;
+}
+/** `torch.optim.Adagrad`. */
+export interface AdagradConfig extends OptimizerBase {
+  readonly type: 'adagrad';
+  readonly lrDecay: number;
+  readonly weightDecay: number;
+  readonly initialAccumulatorValue: number;
+  readonly eps: number;
+  readonly maximize: boolean;
+}
+/** `torch.optim.RMSprop`. */
+export interface RmspropConfig extends OptimizerBase {
+  readonly type: 'rmsprop';
+  readonly alpha: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly momentum: number;
+  readonly centered: boolean;
+  readonly maximize: boolean;
+}
+/** `torch.optim.Adam` / `torch.optim.AdamW`. */
+export interface AdamConfig extends OptimizerBase {
+  readonly type: 'adam' | 'adamw';
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly amsgrad: boolean;
+  readonly maximize: boolean;
+}
+
+export type OptimizerConfig = SgdConfig | AdagradConfig | RmspropConfig | AdamConfig;
