@@ -70,6 +70,22 @@ const onwarn = (w, warn) => {
 // sourcemaps map to the original TypeScript by path only: sourcesContent was 68% of the tarball
 const map = { sourcemap: true, sourcemapExcludeSources: true };
 
+// The host types the API names, declared for consumers whose `lib` lacks them (no DOM, no
+// @types/node, no esnext.disposable): empty interfaces merge with the real ones where a lib has
+// them, and `Symbol.dispose` is declared as @types/node and lib.esnext.disposable declare it.
+const hostTypes = `declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+  interface URL {}
+  interface Blob {}
+  interface IDBFactory {}
+  namespace WebAssembly {
+    interface Module {}
+  }
+}
+`;
+
 export default [
   // Node: ESM + CJS of the APIs, ESM of the CLI; readable output.
   {
@@ -118,6 +134,6 @@ export default [
     input: entries,
     external: nodeExternal,
     plugins: [dts({ compilerOptions: { stripInternal: true } }), threadTypes(ext)],
-    output: { dir: 'dist', format: 'es', entryFileNames: `[name].${ext}`, chunkFileNames: `chunks/[name]-[hash].${ext}` },
+    output: { dir: 'dist', format: 'es', entryFileNames: `[name].${ext}`, chunkFileNames: `chunks/[name]-[hash].${ext}`, banner: hostTypes },
   })),
 ];
