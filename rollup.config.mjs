@@ -67,8 +67,11 @@ const onwarn = (w, warn) => {
   if (w.code === 'UNRESOLVED_IMPORT') throw new Error(`rollup: ${w.message}`);
   if (w.code !== 'CIRCULAR_DEPENDENCY') warn(w);
 };
-// sourcemaps map to the original TypeScript by path only: sourcesContent was 68% of the tarball
+// Source maps only for the minified browser build, and without sourcesContent (68% of the tarball
+// before): they give devtools the original names and ts/ positions. The Node build is readable
+// as it is and ships no maps.
 const map = { sourcemap: true, sourcemapExcludeSources: true };
+const nomap = { sourcemap: false };
 
 // The host types the API names, declared for consumers whose `lib` lacks them (no DOM, no
 // @types/node, no esnext.disposable): empty interfaces merge with the real ones where a lib has
@@ -93,14 +96,14 @@ export default [
     external: nodeExternal,
     onwarn,
     plugins: [esbuild({ target: 'es2022', minify: false, legalComments: 'none', define: { __WASMFIT_VERSION__: JSON.stringify(version) } })],
-    output: [{ dir: 'dist', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs', banner, ...map }],
+    output: [{ dir: 'dist', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs', banner, ...nomap }],
   },
   {
     input: entries,
     external: nodeExternal,
     onwarn,
     plugins: [esbuild({ target: 'es2022', minify: false, legalComments: 'none' })],
-    output: [{ dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', exports: 'named', ...map }],
+    output: [{ dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', exports: 'named', ...nomap }],
   },
   // Node worker script: one ESM file.
   {
@@ -108,7 +111,7 @@ export default [
     external: nodeExternal,
     onwarn,
     plugins: [noEmbeddedWasm(), esbuild({ target: 'es2022', minify: false, legalComments: 'none' })],
-    output: { dir: 'dist', format: 'es', entryFileNames: '[name].mjs', inlineDynamicImports: true, ...map },
+    output: { dir: 'dist', format: 'es', entryFileNames: '[name].mjs', inlineDynamicImports: true, ...nomap },
   },
   // Browser: minified ESM without node: imports. `worker.mjs` and `worker-thread.mjs` sit side by
   // side: worker.mjs holds the literal `new Worker(new URL('./worker-thread.mjs', import.meta.url))`.
