@@ -1,7 +1,8 @@
 // Does all the set-up a fresh clone needs, and nothing that is already done:
 //   1. npm dependencies (npm install) when node_modules is missing or older than package-lock.json;
 //   2. the two WASM modules (SIMD128 + scalar) when the kernel sources changed;
-//   3. with --bundle, the rollup bundles in dist/ when the TypeScript sources changed.
+//   3. with --bundle, the rollup bundles in dist/ when the TypeScript sources changed;
+//   4. with --browser, Chromium for the browser tests (apt-get where it may; see chromium.mjs).
 // Uses only Node built-ins so it can run before `npm ci`.
 import { execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -53,5 +54,15 @@ if (process.argv.includes('--bundle')) {
     execSync('npx rollup -c --silent', { cwd: root, stdio: 'inherit' });
     mkdirSync(dirname(stamp), { recursive: true });
     writeFileSync(stamp, hash);
+  }
+}
+
+if (process.argv.includes('--browser')) {
+  const { ensureChromium } = await import('./chromium.mjs');
+  try {
+    ensureChromium({ log });
+  } catch (e) {
+    console.error(`[wasmfit] ${e.message}`);
+    process.exit(1);
   }
 }
