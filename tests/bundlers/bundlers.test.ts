@@ -33,14 +33,14 @@ interface Result {
 const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.map': 'application/json', '.wasm': 'application/wasm' };
 
 /** A static server for `dir` on 127.0.0.1 (random port); records what was not found. */
-async function serve(dir: string): Promise<{ url: string; missing: string[]; close(): Promise<void> }> {
+async function serve(dir: string, headers: Record<string, string> = {}): Promise<{ url: string; missing: string[]; close(): Promise<void> }> {
   const missing: string[] = [];
   const server: HttpServer = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const file = join(dir, path.endsWith('/') ? `${path}index.html` : path);
     try {
       if (!relative(dir, file).startsWith('..') && statSync(file).isFile()) {
-        res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
+        res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', ...headers });
         res.end(readFileSync(file));
         return;
       }
@@ -85,15 +85,19 @@ function checkOutput(out: string): void {
 }
 
 let browser: Browser;
+/** URLs of the workers the last runPage's pages started. */
+let workerUrls: string[] = [];
 
-async function runPage(out: string): Promise<Record<'simd' | 'scalar', Result>> {
+async function runPage(out: string, also?: { missing: string[] }): Promise<Record<'simd' | 'scalar', Result>> {
   const server = await serve(out);
   const results = {} as Record<'simd' | 'scalar', Result>;
+  workerUrls = [];
   try {
     for (const mode of ['simd', 'scalar'] as const) {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('worker', (w) => workerUrls.push(w.url()));
       page.on('console', (m) => {
         if (m.type() === 'error') errors.push(m.text());
       });
@@ -101,7 +105,7 @@ async function runPage(out: string): Promise<Record<'simd' | 'scalar', Result>> 
       await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, { timeout: 60_000 });
       const r = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as Result;
       await page.close();
-      expect({ error: r.error, errors, missing: server.missing }).toEqual({ error: undefined, errors: [], missing: [] });
+      expect({ error: r.error, errors, missing: [...server.missing, ...(also?.missing ?? [])] }).toEqual({ error: undefined, errors: [], missing: [] });
       results[mode] = r;
     }
   } finally {
@@ -147,6 +151,7 @@ describe('a browser app built by', () => {
     html(out, './app.js');
     checkOutput(out);
     checkResults(await runPage(out));
+    expect(workerUrls.map((u) => u.replace(/^http:\/\/127\.0\.0\.1:\d+/, ''))).toEqual(['/worker-thread.mjs', '/worker-thread.mjs']);
   });
 
   it('Vite (vite build)', async () => {
@@ -173,6 +178,26 @@ describe('a browser app built by', () => {
     html(out, './app.js');
     checkOutput(out);
     checkResults(await runPage(out));
+  });
+});
+
+describe('no bundler, wasmfit from another origin (a CDN)', () => {
+  it('imports dist/browser/ cross-origin; fitInWorker starts through a same-origin blob: stub', async () => {
+    const cdn = await serve(pkg, { 'access-control-allow-origin': '*' });
+    try {
+      const out = join(tmp, 'out-cdn');
+      mkdirSync(out, { recursive: true });
+      for (const f of ['app.mjs', 'train.mjs']) copyFileSync(join(fixture, f), join(out, f));
+      const map = { imports: { wasmfit: `${cdn.url}dist/browser/wasmfit.mjs`, 'wasmfit/worker': `${cdn.url}dist/browser/worker.mjs` } };
+      html(out, './app.mjs');
+      const page = readFileSync(join(out, 'index.html'), 'utf8').replace('<body>', `<body>\n  <script type="importmap">${JSON.stringify(map)}</script>`);
+      writeFileSync(join(out, 'index.html'), page);
+      checkResults(await runPage(out, cdn));
+      expect(workerUrls.length).toBe(2);
+      for (const u of workerUrls) expect(u).toMatch(/^blob:http:\/\/127\.0\.0\.1:/);
+    } finally {
+      await cdn.close();
+    }
   });
 });
 
