@@ -170,7 +170,7 @@ describe('a browser app built by', () => {
     const { default: webpack } = await import('webpack');
     const out = join(tmp, 'out-webpack');
     const stats = await new Promise<import('webpack').Stats>((resolve, reject) =>
-      webpack({ mode: 'production', context: app, entry: './app.mjs', output: { path: out, filename: 'app.js', clean: true }, performance: { hints: false } }, (err, s) => (err || !s ? reject(err) : resolve(s))),
+      webpack({ mode: 'production', context: app, entry: './app.mjs', output: { path: out, filename: 'app.js', clean: true } }, (err, s) => (err || !s ? reject(err) : resolve(s))),
     );
     const info = stats.toJson({ all: false, errors: true, warnings: true });
     expect((info.errors ?? []).map((e) => e.message)).toEqual([]);
