@@ -75,8 +75,9 @@ export interface WorkerOptions {
   /** `init` options inside the worker (`simd`, `wasm` as a URL string, bytes or a `WebAssembly.Module`). */
   init?: InitOptions;
   /**
-   * URL of the worker script (default: `worker-thread.mjs` next to this module in `dist/`). Browsers
-   * need it same-origin with the page.
+   * URL of the worker script (default: wasmfit's `worker-thread.mjs` next to this module, which
+   * Vite and webpack emit for you; README, "Bundlers"). A script on another origin than the page
+   * is started through a same-origin `blob:` stub that imports it (it needs CORS headers).
    */
   url?: string | URL;
   /**
