@@ -166,6 +166,34 @@ describe('a browser app built by', () => {
     checkResults(await runPage(out));
   });
 
+  it('the Vite dev server (dependency pre-bundling, the worker served from node_modules)', async () => {
+    const vite = await import('vite');
+    const warnings: string[] = [];
+    const logger = vite.createLogger('warn', { allowClearScreen: false });
+    const customLogger = { ...logger, warn: (msg: string) => warnings.push(msg), warnOnce: (msg: string) => warnings.push(msg) };
+    const server = await vite.createServer({ root: app, configFile: false, logLevel: 'warn', customLogger, server: { host: '127.0.0.1', port: 0, strictPort: false } });
+    await server.listen();
+    try {
+      const url = server.resolvedUrls!.local[0]!;
+      const results = {} as Record<'simd' | 'scalar', Result>;
+      workerUrls = [];
+      for (const mode of ['simd', 'scalar'] as const) {
+        const page = await browser.newPage();
+        page.on('worker', (w) => workerUrls.push(w.url()));
+        await page.goto(`${url}?simd=${mode === 'simd' ? 1 : 0}`);
+        await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, { timeout: 60_000 });
+        results[mode] = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as Result;
+        await page.close();
+        expect(results[mode].error).toBeUndefined();
+      }
+      checkResults(results);
+      expect(workerUrls.length).toBe(2);
+      expect(warnings).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('webpack 5 (production mode)', async () => {
     const { default: webpack } = await import('webpack');
     const out = join(tmp, 'out-webpack');
