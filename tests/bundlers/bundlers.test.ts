@@ -70,7 +70,7 @@ function simdProbe(): string {
   throw new Error('no SIMD-only stretch in the module bytes');
 }
 
-/** What every browser build must satisfy: no node: imports, the SIMD module's bytes once. */
+/** What every browser build must satisfy: no node: imports, no file:// paths, the SIMD module's bytes once. */
 function checkOutput(out: string): void {
   const js = walk(out).filter((f) => /\.(m?js)$/.test(f));
   expect(js.length).toBeGreaterThan(0);
@@ -79,6 +79,8 @@ function checkOutput(out: string): void {
   for (const f of js) {
     const text = readFileSync(f, 'utf8');
     expect(text, relative(out, f)).not.toMatch(/(?:from\s*|import\s*\(?\s*|require\(\s*)["']node:/);
+    // no build-machine paths (webpack writes file://… for a bare import.meta.url)
+    expect(text, relative(out, f)).not.toMatch(/file:\/\//);
     copies += text.split(probe).length - 1;
   }
   expect(copies, 'copies of the SIMD module bytes in the build').toBe(1);

@@ -13,6 +13,8 @@ import type { Port } from './spawn.js';
 
 export type { Port } from './spawn.js';
 
+declare const __webpack_require__: unknown;
+
 /** A URL short enough for an error message (no kilobytes of `data:`). */
 export function shortUrl(url: URL | string): string {
   const s = String(url);
@@ -55,8 +57,11 @@ export async function spawnWorker(url: URL | null, onMessage: (m: unknown) => vo
   let revoke = (): void => undefined;
   let where: string;
   if (url === null) {
-    // import.meta.url as the runtime sees it: a bundler may have replaced it (webpack: file://)
-    const here = String(import.meta.url);
+    // This module's URL, to tell whether it came from another origin (a CDN). webpack bundles
+    // are same-origin and webpack would write its build path (file://…) for import.meta.url here:
+    // it evaluates `typeof __webpack_require__` to 'function' at build time, so the minifier drops
+    // the import.meta.url branch from webpack bundles.
+    const here = typeof __webpack_require__ === 'function' ? '' : String(import.meta.url);
     where = 'worker-thread.mjs';
     try {
       if (crossOrigin(here)) {
