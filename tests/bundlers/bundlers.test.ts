@@ -1,7 +1,7 @@
 // wasmfit as users meet it: installed from its packed tarball into a fresh app, built by a bundler
 // (esbuild, Vite, webpack 5), served on 127.0.0.1 and run in Chromium — train on the main thread,
 // continue in a worker with fitInWorker, predict — with the SIMD128 and the forced-scalar build;
-// plus a Node app bundled by esbuild. Each build must finish without errors or warnings, ship no
+// plus Node apps bundled by esbuild and webpack, the Vite dev server, and wasmfit from another origin. Each build must finish without errors or warnings, ship no
 // `node:` import to the browser, and embed the kernel module's bytes once (the worker gets the
 // main thread's compiled module). Recipes: README, "Bundlers".
 import { execFileSync } from 'node:child_process';
@@ -240,6 +240,19 @@ describe('a Node app', () => {
     expect(res.warnings.map((w) => w.text)).toEqual([]);
     copyFileSync(join(pkg, 'dist', 'worker-thread.mjs'), join(out, 'worker-thread.mjs'));
     const run = (arg: string): Result => JSON.parse(execFileSync(process.execPath, [join(out, 'app.mjs'), arg], { cwd: out, encoding: 'utf8' })) as Result;
+    checkResults({ simd: run('simd'), scalar: run('scalar') });
+  });
+
+  it('bundled by webpack 5 (target node; the worker script is emitted for you)', async () => {
+    const { default: webpack } = await import('webpack');
+    const out = join(tmp, 'out-webpack-node');
+    const stats = await new Promise<import('webpack').Stats>((resolve, reject) =>
+      webpack({ mode: 'production', target: 'node', context: app, entry: './node-app.mjs', output: { path: out, filename: 'app.js', clean: true } }, (err, s) => (err || !s ? reject(err) : resolve(s))),
+    );
+    const info = stats.toJson({ all: false, errors: true, warnings: true });
+    expect((info.errors ?? []).map((e) => e.message)).toEqual([]);
+    expect((info.warnings ?? []).map((e) => e.message)).toEqual([]);
+    const run = (arg: string): Result => JSON.parse(execFileSync(process.execPath, [join(out, 'app.js'), arg], { cwd: out, encoding: 'utf8' })) as Result;
     checkResults({ simd: run('simd'), scalar: run('scalar') });
   });
 });
