@@ -1,7 +1,8 @@
 // wasmfit as users meet it: installed from its packed tarball into a fresh app, built by a bundler
 // (esbuild, Vite, webpack 5), served on 127.0.0.1 and run in Chromium — train on the main thread,
-// continue in a worker with fitInWorker, predict — with the SIMD128 and the forced-scalar build;
-// plus Node apps bundled by esbuild and webpack, the Vite dev server, and wasmfit from another origin. Each build must finish without errors or warnings, ship no
+// continue in a worker with fitInWorker, predict — with the SIMD128 and the forced-scalar build.
+// Also: the Vite dev server, wasmfit imported from another origin (no bundler), and Node apps
+// bundled by esbuild and webpack. Each build must finish without errors or warnings, ship no
 // `node:` import to the browser, and embed the kernel module's bytes once (the worker gets the
 // main thread's compiled module). Recipes: README, "Bundlers".
 import { execFileSync } from 'node:child_process';
