@@ -1,5 +1,7 @@
-// fitInWorker's start-up failures are typed and short: no kilobytes of `data:` URL in a message,
-// and a bundled Node app without worker-thread.mjs next to it is told which file to copy.
+// fitInWorker's start-up: the worker gets the main thread's compiled WebAssembly.Module (its
+// script embeds no bytes), or the bytes where the host cannot clone a module; failures are typed
+// and short — no kilobytes of `data:` URL in a message, and a bundled Node app without
+// worker-thread.mjs next to it is told which file to copy.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +11,41 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wasmfit-worker-errors-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('fitInWorker module transfer', () => {
+  it('posts the compiled module, or its bytes where postMessage cannot clone a module (DataCloneError)', () => {
+    const script = join(tmp, 'transfer.mjs');
+    writeFileSync(
+      script,
+      [
+        "import { Worker } from 'node:worker_threads';",
+        `const wf = await import(${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist', 'wasmfit.mjs')).href)});`,
+        `const { fitInWorker } = await import(${JSON.stringify(pathToFileURL(join(process.cwd(), 'dist', 'worker.mjs')).href)});`,
+        'const post = Worker.prototype.postMessage;',
+        'const sent = [];',
+        'let refuse = false;',
+        'Worker.prototype.postMessage = function (m, t) {',
+        "  if (m && m.type === 'start') {",
+        "    const w = m.init.wasm;",
+        "    sent.push(w instanceof WebAssembly.Module ? 'module' : ArrayBuffer.isView(w) ? 'bytes' : typeof w);",
+        "    if (refuse && w instanceof WebAssembly.Module) throw new DOMException('cannot clone', 'DataCloneError');",
+        '  }',
+        '  return post.call(this, m, t);',
+        '};',
+        "const spec = { inputShape: [2], layers: [wf.dense(2)], optimizer: wf.sgd(), loss: 'mse' };",
+        'const statuses = [];',
+        'for (const r of [false, true]) {',
+        '  refuse = r;',
+        '  const res = await fitInWorker(spec, new Float32Array(8), new Float32Array(8), { epochs: 1, worker: { init: { simd: r } } }).result;',
+        '  statuses.push(res.status + ":" + res.simd);',
+        '}',
+        'console.log(JSON.stringify({ sent, statuses }));',
+      ].join('\n'),
+    );
+    const out = JSON.parse(execFileSync(process.execPath, [script], { encoding: 'utf8' })) as { sent: string[]; statuses: string[] };
+    expect(out).toEqual({ sent: ['module', 'module', 'bytes'], statuses: ['completed:false', 'completed:true'] });
+  });
+});
 
 describe('fitInWorker start-up errors', () => {
   it('cut a long data: worker URL short in the message', async () => {

@@ -328,6 +328,15 @@ export async function compiledModule(options: { simd?: boolean }, where = 'init'
   return moduleFor(checkOptions(options, ['simd'], where), where).getModule();
 }
 
+/**
+ * @internal The embedded module's bytes, of the build {@link compiledModule} compiles for the same
+ * `simd`: what `fitInWorker` sends where a host cannot post a compiled module to a worker.
+ */
+export async function embeddedModuleBytes(options: { simd?: boolean }): Promise<Uint8Array> {
+  const useSimd = options.simd ?? simdSupported();
+  return decodeBase64(useSimd ? SIMD_WASM_BASE64 : (await import('./wasm-scalar.generated.js')).SCALAR_WASM_BASE64);
+}
+
 /** The runtime that the last `init()` made current. Throws when `init()` has not run. */
 export function getRuntime(): Runtime {
   if (!current) throw new NotInitializedError('wasmfit: the kernel module is not loaded. Call `await init()` once before building models.');

@@ -26,7 +26,7 @@ import type { History, Logs } from '../model/callbacks.js';
 import type { FitOptions } from '../model/fit.js';
 import type { CompileOptions, WeightTensor } from '../model/sequential.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
-import { compiledModule, type InitOptions } from '../runtime/loader.js';
+import { compiledModule, embeddedModuleBytes, type InitOptions } from '../runtime/loader.js';
 import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
 import { checkModelSpec, checkStartTimeout } from './spec.js';
 import { type Port, shortUrl, spawnWorker } from './spawn.js';
@@ -488,15 +488,33 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
           p.terminate();
           return;
         }
-        try {
-          p.post(mod ? { ...start, init: { ...start.init, wasm: mod } } : start, [...pk.transfer]);
+        const notSent = (e: unknown): OptionError =>
+          new OptionError(
+            'spec',
+            `${W}: the spec and options could not be sent to the worker (${(e as Error).name}: ${(e as Error).message}); they must be plain data (numbers, strings, plain objects, typed arrays), without functions or class instances.`,
+          );
+        const send = (wasm: unknown, extra: ArrayBuffer[] = []): void => {
+          p.post(wasm === undefined ? start : { ...start, init: { ...start.init, wasm } }, [...pk.transfer, ...extra]);
           if (cancelRequested) p.post({ type: 'cancel' });
+        };
+        try {
+          send(mod);
         } catch (e) {
-          finish(
-            new OptionError(
-              'spec',
-              `${W}: the spec and options could not be sent to the worker (${(e as Error).name}: ${(e as Error).message}); they must be plain data (numbers, strings, plain objects, typed arrays), without functions or class instances.`,
-            ),
+          if (!mod || (e as Error)?.name !== 'DataCloneError') {
+            finish(notSent(e));
+            return;
+          }
+          // a host that cannot clone a WebAssembly.Module gets the module's bytes instead
+          embeddedModuleBytes(simd !== undefined ? { simd } : {}).then(
+            (bytes) => {
+              if (finished) return;
+              try {
+                send(bytes, [bytes.buffer as ArrayBuffer]);
+              } catch (e2) {
+                finish(notSent(e2));
+              }
+            },
+            (e2: unknown) => finish(e2 instanceof WasmfitError ? e2 : new RuntimeSupportError(`${W}: cannot prepare the kernel module for the worker (${String(e2)}).`)),
           );
         }
       },
