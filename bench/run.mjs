@@ -395,7 +395,7 @@ function gz(files) {
 }
 async function sizes() {
   // wasmfit: the ESM entry and the chunks it imports (both WASM builds are embedded in them)
-  const dist = join(root, 'dist');
+  const dist = join(root, 'dist', 'browser'); // the minified build browsers and bundlers get
   const seen = new Set();
   const walk = (f) => {
     if (seen.has(f)) return;
@@ -408,7 +408,7 @@ async function sizes() {
   const scalarGz = scalar.length ? gz(scalar).gz : 0;
   results.size.wasmfit = {
     ...gz([...seen]),
-    what: `dist/wasmfit.mjs + the chunks it imports (minified ESM, SIMD128 WASM embedded); the scalar WASM fallback, a ${(scalarGz / 1024).toFixed(1)} KiB gzipped chunk, loads only where SIMD128 is missing`,
+    what: `dist/browser/wasmfit.mjs + the chunks it imports (minified ESM, SIMD128 WASM embedded); the scalar WASM fallback, a ${(scalarGz / 1024).toFixed(1)} KiB gzipped chunk, loads only where SIMD128 is missing`,
   };
   const nm = (p) => join(here, 'node_modules', p);
   const tryGz = (id, files, what) => {

@@ -1,11 +1,12 @@
 // Does all the set-up a fresh clone needs, and nothing that is already done:
 //   1. npm dependencies (npm install) when node_modules is missing or older than package-lock.json;
 //   2. the two WASM modules (SIMD128 + scalar) when the kernel sources changed;
-//   3. with --bundle, the rollup bundles in dist/ when the TypeScript sources changed.
+//   3. with --bundle, the rollup bundles in dist/ when the TypeScript sources changed;
+//   4. with --browser, Chromium for the browser tests (apt-get where it may; see chromium.mjs).
 // Uses only Node built-ins so it can run before `npm ci`.
 import { execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,12 +44,25 @@ if (process.argv.includes('--bundle')) {
     h.update(readFileSync(f));
   }
   const hash = h.digest('hex');
-  const stamp = join(root, 'dist', '.stamp');
-  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== hash || !existsSync(join(root, 'dist', 'wasmfit.mjs'))) {
+  // the stamp lives outside dist/, which is published as it is
+  const stamp = join(root, 'build', 'bundle.stamp');
+  const outputs = ['dist/wasmfit.mjs', 'dist/worker-thread.mjs', 'dist/browser/wasmfit.mjs', 'dist/browser/worker-thread.mjs'];
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== hash || !outputs.every((f) => existsSync(join(root, f)))) {
     log('bundling (rollup) ...');
     // start from an empty dist/: chunk names carry content hashes, so old ones would pile up
     rmSync(join(root, 'dist'), { recursive: true, force: true });
     execSync('npx rollup -c --silent', { cwd: root, stdio: 'inherit' });
+    mkdirSync(dirname(stamp), { recursive: true });
     writeFileSync(stamp, hash);
+  }
+}
+
+if (process.argv.includes('--browser')) {
+  const { ensureChromium } = await import('./chromium.mjs');
+  try {
+    ensureChromium({ log });
+  } catch (e) {
+    console.error(`[wasmfit] ${e.message}`);
+    process.exit(1);
   }
 }

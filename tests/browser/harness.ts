@@ -25,7 +25,9 @@ export async function playgroundModule(): Promise<PlaygroundModule> {
 
 export async function launch(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}. Install it (apt-get install -y chromium; .ci/run does) or set WASMFIT_CHROMIUM.`);
+    // `npm test` installs it beforehand (scripts/setup.mjs --browser); `npx vitest run` lands here
+    const { ensureChromium } = (await import(pathToFileURL(join(process.cwd(), 'scripts', 'chromium.mjs')).href)) as { ensureChromium(): string };
+    ensureChromium();
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({

@@ -10,7 +10,12 @@ import { predict, PREDICT_HELP } from './predict.js';
 import { train, TRAIN_HELP } from './train.js';
 import type { Io } from './util.js';
 
+/** The package version, written in by the build (rollup `define`); `0.0.0-dev` from sources. */
+declare const __WASMFIT_VERSION__: string | undefined;
+export const VERSION: string = typeof __WASMFIT_VERSION__ === 'string' ? __WASMFIT_VERSION__ : '0.0.0-dev';
+
 const HELP = `Usage: wasmfit <command> [options]
+       wasmfit --version
 
 Commands:
   train     train a dense network on a CSV file and save it (wasmfit train --help)
@@ -30,6 +35,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const topic = cmd === 'help' && rest[0] ? COMMANDS[rest[0]] : undefined;
     io.out((topic ? topic.help : HELP) + '\n');
     return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === '--version' || cmd === '-v' || cmd === 'version') {
+    io.out(`${VERSION}\n`);
+    return 0;
   }
   const c = COMMANDS[cmd];
   if (!c) {

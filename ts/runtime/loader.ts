@@ -1,6 +1,7 @@
 import { MemoryError, NotInitializedError, OptionError, RuntimeSupportError, WasmfitError } from '../errors/index.js';
 import { ABI_VERSION, GEMM_WORKSPACE_FLOATS, LAYOUT_NAMES, OPT_ARGS, OPT_ARGS_ORDER, expectedLayout, type KernelExports } from './abi.js';
 import { Arena, WASM32_MAX_BYTES, type Ptr } from './arena.js';
+import { readFileUrl } from './host.js';
 import { SIMD_WASM_BASE64 } from './wasm-simd.generated.js';
 
 /** Options of {@link init}. */
@@ -14,7 +15,7 @@ export interface InitOptions {
    * Bring your own module instead of the embedded bytes: raw bytes, a URL to fetch, or a compiled
    * `WebAssembly.Module`. It must be a wasmfit kernel module with a matching ABI version.
    */
-  wasm?: BufferSource | URL | string | WebAssembly.Module;
+  wasm?: ArrayBuffer | ArrayBufferView | URL | string | WebAssembly.Module;
   /** Initial memory in 64 KiB pages, at least 16 (default 64 = 4 MiB; memory grows on demand). */
   initialPages?: number;
 }
@@ -106,9 +107,9 @@ export function wasmFailure(e: unknown, what: string, custom: boolean): RuntimeS
   return err;
 }
 
-async function compileBytes(bytes: BufferSource, custom: boolean): Promise<WebAssembly.Module> {
+async function compileBytes(bytes: ArrayBuffer | ArrayBufferView, custom: boolean): Promise<WebAssembly.Module> {
   try {
-    return await WebAssembly.compile(bytes);
+    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   } catch (e) {
     throw wasmFailure(e, custom ? 'compiling the WebAssembly module passed as init({ wasm })' : 'compiling the embedded WebAssembly module', custom);
   }
@@ -123,11 +124,10 @@ async function compileFrom(src: NonNullable<InitOptions['wasm']>): Promise<WebAs
     } catch {
       throw new OptionError('wasm', `init: option wasm = '${String(src).slice(0, 200)}' is not a valid URL; pass an absolute URL, module bytes or a WebAssembly.Module.`);
     }
-    let bytes: BufferSource;
+    let bytes: ArrayBuffer | ArrayBufferView;
     try {
       if (url.protocol === 'file:') {
-        const fs = await import(/* @vite-ignore */ 'node:fs/promises' as string);
-        bytes = await fs.readFile(url);
+        bytes = await readFileUrl(url);
       } else {
         const res = await fetch(url);
         if (!res.ok) throw new RuntimeSupportError(`init: fetching the module from ${url.href} failed with HTTP ${res.status}; check the URL or pass the bytes.`);
@@ -142,7 +142,7 @@ async function compileFrom(src: NonNullable<InitOptions['wasm']>): Promise<WebAs
   return compileBytes(src, true);
 }
 
-function isBufferSource(v: unknown): v is BufferSource {
+function isBufferSource(v: unknown): v is ArrayBuffer | ArrayBufferView {
   return v instanceof ArrayBuffer || ArrayBuffer.isView(v) || (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer);
 }
 
@@ -317,6 +317,24 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
       return p;
     },
   };
+}
+
+/**
+ * @internal The compiled embedded module (the SIMD128 build where supported, unless `simd` says
+ * otherwise), compiled once and cached: `fitInWorker` posts it to its workers, whose script embeds
+ * no bytes. Rejects as {@link init} would for the same `simd`.
+ */
+export async function compiledModule(options: { simd?: boolean }, where = 'init'): Promise<WebAssembly.Module> {
+  return moduleFor(checkOptions(options, ['simd'], where), where).getModule();
+}
+
+/**
+ * @internal The embedded module's bytes, of the build {@link compiledModule} compiles for the same
+ * `simd`: what `fitInWorker` sends where a host cannot post a compiled module to a worker.
+ */
+export async function embeddedModuleBytes(options: { simd?: boolean }): Promise<Uint8Array> {
+  const useSimd = options.simd ?? simdSupported();
+  return decodeBase64(useSimd ? SIMD_WASM_BASE64 : (await import('./wasm-scalar.generated.js')).SCALAR_WASM_BASE64);
 }
 
 /** The runtime that the last `init()` made current. Throws when `init()` has not run. */

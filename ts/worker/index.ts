@@ -19,17 +19,18 @@
  * @packageDocumentation
  */
 import type { EarlyStoppingOptions } from '../callbacks/index.js';
-import { OptionError, RuntimeSupportError, ShapeError } from '../errors/index.js';
+import { OptionError, RuntimeSupportError, ShapeError, WasmfitError } from '../errors/index.js';
 import type { Features, Labels, Matrix } from '../data/tensor.js';
 import type { LayerConfig } from '../layers/index.js';
 import type { History, Logs } from '../model/callbacks.js';
 import type { FitOptions } from '../model/fit.js';
 import type { CompileOptions, WeightTensor } from '../model/sequential.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
-import type { InitOptions } from '../runtime/loader.js';
+import { compiledModule, embeddedModuleBytes, type InitOptions } from '../runtime/loader.js';
 import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
 import { checkModelSpec, type FitSpec, type ModelSpec } from '../model/spec.js';
 import { checkStartTimeout } from './spec.js';
+import { type Port, shortUrl, spawnWorker } from './spawn.js';
 import { type FromWorker, type PackedFeatures, type PackedTargets, type StartMessage, type WireTensor, fromWireError } from './protocol.js';
 
 /** The model to build inside the worker (a {@link ModelSpec}). */
@@ -54,8 +55,9 @@ export interface WorkerOptions {
   /** `init` options inside the worker (`simd`, `wasm` as a URL string, bytes or a `WebAssembly.Module`). */
   init?: InitOptions;
   /**
-   * URL of the worker script (default: `worker-thread.mjs` next to this module in `dist/`). Browsers
-   * need it same-origin with the page.
+   * URL of the worker script (default: wasmfit's `worker-thread.mjs` next to this module, which
+   * Vite and webpack emit for you; README, "Bundlers"). A script on another origin than the page
+   * is started through a same-origin `blob:` stub that imports it (it needs CORS headers).
    */
   url?: string | URL;
   /**
@@ -221,8 +223,6 @@ function inputColumns(shape: unknown): number {
   return d as number;
 }
 
-const defaultWorkerUrl = (): URL => new URL('./worker-thread.mjs', import.meta.url);
-
 const WORKER_KEYS = ['init', 'url', 'transfer', 'startTimeoutMs'];
 
 const STATUSES = new Set(['completed', 'stopped', 'cancelled', 'nonFinite']);
@@ -263,69 +263,6 @@ function preview(m: unknown): string {
   } catch {
     return typeof m;
   }
-}
-
-interface Port {
-  post(msg: unknown, transfer?: ArrayBuffer[]): void;
-  terminate(): void;
-}
-
-/**
- * Node workers inherit the parent's `execArgv`; `node --input-type=module -e '…'` makes every
- * worker fail ("--input-type can only be used with string input"). Drop the flags that only
- * apply to the parent's own entry point; keep the rest (e.g. --experimental-*, --max-old-space-size).
- */
-function workerExecArgv(): { execArgv?: string[] } {
-  const argv = (globalThis as { process?: { execArgv?: string[] } }).process?.execArgv;
-  if (!Array.isArray(argv) || !argv.some((a) => a === '--input-type' || a.startsWith('--input-type='))) return {};
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--input-type=')) continue;
-    if (a === '--input-type' || a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
-      i++; // and its value
-      continue;
-    }
-    if (a.startsWith('--eval=') || a.startsWith('--print=')) continue;
-    out.push(a);
-  }
-  return { execArgv: out };
-}
-
-async function spawn(url: URL, onMessage: (m: unknown) => void, onFail: (e: Error) => void): Promise<Port> {
-  const W = (globalThis as { Worker?: typeof Worker }).Worker;
-  if (typeof W === 'function') {
-    let w: Worker;
-    try {
-      w = new W(url, { type: 'module' });
-    } catch (e) {
-      throw new RuntimeSupportError(`fitInWorker: cannot start a module worker from ${url.href} (${(e as Error).message}). Serve dist/worker-thread.mjs from the page's origin, or pass worker.url.`);
-    }
-    w.addEventListener('message', (e: MessageEvent) => onMessage(e.data as unknown));
-    w.addEventListener('error', (e: ErrorEvent) => {
-      e.preventDefault?.();
-      onFail(new RuntimeSupportError(`fitInWorker: the worker script ${url.href} failed to load or run (${e.message || 'no details'}). Serve dist/worker-thread.mjs (and dist/chunks) from the page's origin, or pass worker.url.`));
-    });
-    w.addEventListener('messageerror', () => onFail(new RuntimeSupportError('fitInWorker: a message from the worker could not be deserialized.')));
-    return { post: (m, t) => w.postMessage(m, t ?? []), terminate: () => w.terminate() };
-  }
-  let wt: typeof import('node:worker_threads');
-  try {
-    wt = (await import(/* @vite-ignore */ 'node:worker_threads' as string)) as typeof import('node:worker_threads');
-  } catch {
-    throw new RuntimeSupportError('fitInWorker: this host has neither Web Workers nor node:worker_threads.');
-  }
-  let w: import('node:worker_threads').Worker;
-  try {
-    w = new wt.Worker(url, workerExecArgv());
-  } catch (e) {
-    throw new RuntimeSupportError(`fitInWorker: cannot start a worker from ${url.href} (${(e as Error).message}). Pass worker.url as a file: URL of wasmfit's worker-thread.mjs.`);
-  }
-  w.on('message', (m: unknown) => onMessage(m));
-  w.on('messageerror', () => onFail(new RuntimeSupportError('fitInWorker: a message from the worker could not be deserialized.')));
-  w.on('error', (e: Error) => onFail(new RuntimeSupportError(`fitInWorker: the worker ${url.href} failed: ${e.message}`)));
-  w.on('exit', (code) => onFail(new RuntimeSupportError(`fitInWorker: the worker exited (code ${code}) before training finished.`)));
-  return { post: (m, t) => w.postMessage(m, t ?? []), terminate: () => void w.terminate() };
 }
 
 /**
@@ -501,40 +438,68 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
       finish(e instanceof Error ? e : new Error(String(e)));
     }
   };
-  const url = wo.url !== undefined ? new URL(String(wo.url), (globalThis as { location?: { href: string } }).location?.href) : defaultWorkerUrl();
+  const url = wo.url !== undefined ? new URL(String(wo.url), (globalThis as { location?: { href: string } }).location?.href) : null;
+  const where = url ? shortUrl(url) : "wasmfit's worker-thread.mjs";
   // setTimeout holds at most 2^31 - 1 ms (about 24.8 days); longer limits wait forever
   if (startTimeoutMs <= 2_147_483_647) {
     startTimer = setTimeout(() => {
       finish(
         new RuntimeSupportError(
-          `${W}: the worker did not start within ${startTimeoutMs} ms (no 'ready' message from ${url.href}). ` +
+          `${W}: the worker did not start within ${startTimeoutMs} ms (no 'ready' message from ${where}). ` +
             `If the host is slow to load it, raise the limit with the option worker: { startTimeoutMs: ${Math.max(startTimeoutMs * 4, 120_000)} } (Infinity waits forever); ` +
             `otherwise check that worker.url is wasmfit's worker-thread.mjs.`,
         ),
       );
     }, startTimeoutMs);
   }
-  spawn(url, onMessage, (e) => finish(e)).then(
-    (p) => {
+  // The worker script embeds no WASM bytes: it gets the module this thread compiled (once, cached
+  // by the loader) unless the caller chose another one with worker.init.wasm.
+  const module: Promise<WebAssembly.Module | undefined> = wasm !== undefined ? Promise.resolve(undefined) : Promise.resolve().then(() => compiledModule({ ...(simd !== undefined ? { simd } : {}) }, W));
+  module.catch(() => undefined); // reported through the chain below, once the worker exists
+  spawnWorker(url, onMessage, (e) => finish(e))
+    .then((p) => {
       port = p;
-      if (finished) {
-        p.terminate();
-        return;
-      }
-      try {
-        p.post(start, [...pk.transfer]);
-        if (cancelRequested) p.post({ type: 'cancel' });
-      } catch (e) {
-        finish(
+      return module;
+    })
+    .then(
+      (mod) => {
+        const p = port!;
+        if (finished) {
+          p.terminate();
+          return;
+        }
+        const notSent = (e: unknown): OptionError =>
           new OptionError(
             'spec',
             `${W}: the spec and options could not be sent to the worker (${(e as Error).name}: ${(e as Error).message}); they must be plain data (numbers, strings, plain objects, typed arrays), without functions or class instances.`,
-          ),
-        );
-      }
-    },
-    (e: unknown) => finish(e instanceof RuntimeSupportError ? e : new RuntimeSupportError(`${W}: cannot start the worker ${url.href} (${e instanceof Error ? e.message : String(e)}).`)),
-  );
+          );
+        const send = (wasm: unknown, extra: ArrayBuffer[] = []): void => {
+          p.post(wasm === undefined ? start : { ...start, init: { ...start.init, wasm } }, [...pk.transfer, ...extra]);
+          if (cancelRequested) p.post({ type: 'cancel' });
+        };
+        try {
+          send(mod);
+        } catch (e) {
+          if (!mod || (e as Error)?.name !== 'DataCloneError') {
+            finish(notSent(e));
+            return;
+          }
+          // a host that cannot clone a WebAssembly.Module gets the module's bytes instead
+          embeddedModuleBytes(simd !== undefined ? { simd } : {}).then(
+            (bytes) => {
+              if (finished) return;
+              try {
+                send(bytes, [bytes.buffer as ArrayBuffer]);
+              } catch (e2) {
+                finish(notSent(e2));
+              }
+            },
+            (e2: unknown) => finish(e2 instanceof WasmfitError ? e2 : new RuntimeSupportError(`${W}: cannot prepare the kernel module for the worker (${String(e2)}).`)),
+          );
+        }
+      },
+      (e: unknown) => finish(e instanceof WasmfitError ? e : new RuntimeSupportError(`${W}: cannot start the worker ${where} (${e instanceof Error ? e.message : String(e)}).`)),
+    );
 
   return {
     result,

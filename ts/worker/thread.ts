@@ -11,7 +11,9 @@ import type { FitOptions } from '../model/fit.js';
 import type { Sequential } from '../model/sequential.js';
 import { fitOptionsOf, modelFromSpec } from '../model/spec.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
+import { RuntimeSupportError } from '../errors/index.js';
 import { init, type InitOptions } from '../runtime/loader.js';
+import { parentChannel } from './boot.js';
 import { type FromWorker, type PackedTargets, type StartMessage, type ToWorker, type WireTensor, toWireError } from './protocol.js';
 
 type Post = (msg: FromWorker, transfer?: ArrayBuffer[]) => void;
@@ -51,6 +53,10 @@ async function run(msg: StartMessage, post: Post, isCancelled: () => boolean): P
   const history: History = { epoch: [], history: {} };
   let model: Sequential | null = null;
   try {
+    if (msg.init.wasm === undefined) {
+      // this script embeds no WASM bytes: fitInWorker posts the module its thread compiled
+      throw new RuntimeSupportError("fitInWorker: the worker got no kernel module; start it with fitInWorker from the same wasmfit build (it sends its compiled WebAssembly.Module), or pass worker.init.wasm.");
+    }
     const rt = await init(msg.init as InitOptions);
     post({ type: 'ready', simd: rt.simd });
     // the optimizer arrives as its plain config: compile revives and checks it, as on the main thread
@@ -125,17 +131,13 @@ interface WebWorkerScope {
   addEventListener(type: 'message', fn: (e: { data: ToWorker }) => void): void;
 }
 
-const scope = globalThis as unknown as { WorkerGlobalScope?: unknown; document?: unknown };
+const scope = globalThis as unknown as { WorkerGlobalScope?: unknown };
 if (typeof scope.WorkerGlobalScope !== 'undefined') {
   const self = globalThis as unknown as WebWorkerScope;
   const onMessage = listen((m, t) => self.postMessage(m, t ?? []));
   self.addEventListener('message', (e) => onMessage(e.data));
-} else if (typeof scope.document === 'undefined') {
+} else {
   // Node worker_threads: messages sent before the listener is attached are queued by the port.
-  void import(/* @vite-ignore */ 'node:worker_threads' as string).then((wt: typeof import('node:worker_threads')) => {
-    const port = wt.parentPort;
-    if (!port) return;
-    const onMessage = listen((m, t) => port.postMessage(m, t ?? []));
-    port.on('message', onMessage);
-  });
+  const port = parentChannel();
+  if (port) port.listen(listen((m, t) => port.post(m, t)) as (msg: unknown) => void);
 }

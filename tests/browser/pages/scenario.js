@@ -1,6 +1,6 @@
 // One training scenario run identically in Node and in Chromium (main thread and worker), so the
 // tests can compare SHA-256 hashes of the final weights. Plain ESM: `wf` is the wasmfit module
-// (dist/wasmfit.mjs in both places), `fitInWorker` comes from dist/worker.mjs.
+// (dist/ in Node, dist/browser/ in the page: the same sources), `fitInWorker` comes from worker.mjs.
 
 export const DATA = { seed: 3, trainSize: 1000, testSize: 0 };
 

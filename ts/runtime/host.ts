@@ -1,0 +1,11 @@
+/**
+ * What the loader needs from its host, Node version (dist/, chosen by the `node` export
+ * condition). The browser build replaces this file with host.browser.ts, which has no `node:`
+ * import. @internal
+ */
+import { readFile } from 'node:fs/promises';
+
+/** The bytes behind a `file:` URL (`init({ wasm: new URL('file:…') })`). */
+export async function readFileUrl(url: URL): Promise<Uint8Array> {
+  return readFile(url);
+}
