@@ -43,6 +43,21 @@ describe('published declarations', () => {
 });
 
 describe('source structure', () => {
+  it('the TypeScript import graph of ts/ has no cycle (type-only imports included)', async () => {
+    const { importGraph, cycles } = (await import(join(process.cwd(), 'scripts', 'import-graph.mjs'))) as {
+      importGraph(): { files: string[]; edges: Map<string, Set<string>> };
+      cycles(edges: Map<string, Set<string>>): string[][];
+    };
+    const { files, edges } = importGraph();
+    expect(files.length).toBeGreaterThan(50);
+    // the walker sees the edges it should: a known import and a known type-only import
+    expect(edges.get('ts/model/sequential.ts')?.has('ts/model/stepper.ts')).toBe(true);
+    expect(edges.get('ts/optimizers/standalone.ts')?.has('ts/optimizers/types.ts')).toBe(true);
+    expect(cycles(edges)).toEqual([]);
+    // and it finds a cycle when there is one
+    expect(cycles(new Map([['a', new Set(['b'])], ['b', new Set(['a'])]]))).toEqual([['a', 'b']]);
+  });
+
   it('Sequential is a facade under 300 lines', () => {
     const lines = readFileSync('ts/model/sequential.ts', 'utf8').split('\n').length;
     expect(lines).toBeLessThan(300);

@@ -3,7 +3,7 @@
  * `wasmfit/worker` (it starts workers through {@link fitInWorker}).
  */
 import { OptionError, RuntimeSupportError } from '../errors/index.js';
-import { type FitJob, fitInWorker, type WorkerOptions } from './index.js';
+import { type FitJob, fitInWorker, type WorkerOptions } from './job.js';
 import { checkStartTimeout } from './spec.js';
 import type { TrialOutcome, TrialRunner, TrialTask } from '../tuning/index.js';
 import type { Trainer } from '../tuning/trainer.js';
