@@ -63,3 +63,10 @@ describe('resolveFitOptions', () => {
     expect(() => resolveFitOptions({ batch_size: 32 } as never)).toThrow(/Did you mean 'batchSize'\?/);
   });
 });
+
+describe('resumeFrom: null', () => {
+  it('is a fresh run (a checkpoint saved outside fit has resume === null)', () => {
+    expect(resolveFitOptions({ resumeFrom: null }).resume).toBeNull();
+    expect(() => resolveFitOptions({ resumeFrom: {} as never })).toThrow(OptionError);
+  });
+});

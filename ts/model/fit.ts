@@ -73,9 +73,10 @@ export interface FitOptions {
    * and the schedule must be the ones of that run (checked: row count, batch size, shuffle,
    * schedule config); the schedule is revived from the checkpoint when omitted. Do not pass
    * `seed`; `initialEpoch`, when given, must equal the checkpoint's epoch. Same build ⇒ the
-   * weights end bit-identical to an uninterrupted run.
+   * weights end bit-identical to an uninterrupted run. `null` (the `resume` of a checkpoint saved
+   * outside `fit`, which has no loop position) trains from the restored weights as a new run.
    */
-  resumeFrom?: FitResumeState;
+  resumeFrom?: FitResumeState | null;
 }
 
 /** What the training loop needs from a model. @internal */
@@ -128,7 +129,8 @@ export function resolveFitOptions(options: FitOptions): FitSettings {
   checkOptions('fit', options, FIT_KEYS);
   const epochs = posInt(options.epochs, 'epochs', 1);
   const batchSize = posInt(options.batchSize, 'batchSize', 32);
-  const resume = options.resumeFrom === undefined ? null : checkResumeState(options.resumeFrom);
+  // null (a checkpoint taken outside fit has no loop state) starts a fresh run, as undefined does
+  const resume = options.resumeFrom === undefined || options.resumeFrom === null ? null : checkResumeState(options.resumeFrom);
   if (resume && options.initialEpoch !== undefined && options.initialEpoch !== resume.epoch) {
     throw new OptionError('initialEpoch', `fit: initialEpoch = ${String(options.initialEpoch)} but resumeFrom continues epoch ${resume.epoch}; leave initialEpoch out when resuming.`);
   }
