@@ -188,7 +188,7 @@ fn slot_ptrs(s1: &mut Option<&mut [f32]>, s2: &mut Option<&mut [f32]>, s3: &mut 
 ///
 /// # Safety
 /// Both valid for `hi` floats, not overlapping.
-#[inline(always)]
+#[inline(never)]
 unsafe fn copy_range(src: *const f32, dst: *mut f32, lo: usize, hi: usize) {
     let mut i = lo;
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -209,7 +209,7 @@ unsafe fn copy_range(src: *const f32, dst: *mut f32, lo: usize, hi: usize) {
 ///
 /// # Safety
 /// `w` and every non-null slot pointer are valid for `hi` floats; nonzero `bk` addresses too.
-#[inline(always)]
+#[inline(never)]
 unsafe fn backup_range(w: *const f32, sp: [*mut f32; 3], bk: [usize; 4], lo: usize, hi: usize) {
     if hi <= lo {
         return;
@@ -232,37 +232,44 @@ const EXP: u32 = 0x7f80_0000;
 ///
 /// # Safety
 /// `w` and every non-null slot pointer are valid for `hi` floats.
-#[inline(always)]
+#[inline(never)]
 unsafe fn maxima(w: *const f32, sp: [*mut f32; 3], lo: usize, hi: usize) -> [u32; 4] {
     let q = [w, sp[0] as *const f32, sp[1] as *const f32, sp[2] as *const f32];
     let mut out = [0u32; 4];
     for k in 0..4 {
-        let p = q[k];
-        if p.is_null() {
-            continue;
+        if !q[k].is_null() {
+            out[k] = max_bits(q[k], lo, hi);
         }
-        let mut i = lo;
-        let mut mx = 0u32;
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        {
-            use core::arch::wasm32::*;
-            let m = u32x4_splat(0x7fff_ffff);
-            let (mut a0, mut a1) = (u32x4_splat(0), u32x4_splat(0));
-            while i + 8 <= hi {
-                a0 = u32x4_max(a0, v128_and(v128_load(p.add(i) as *const v128), m));
-                a1 = u32x4_max(a1, v128_and(v128_load(p.add(i + 4) as *const v128), m));
-                i += 8;
-            }
-            let a = u32x4_max(a0, a1);
-            mx = u32x4_extract_lane::<0>(a).max(u32x4_extract_lane::<1>(a)).max(u32x4_extract_lane::<2>(a)).max(u32x4_extract_lane::<3>(a));
-        }
-        while i < hi {
-            mx = mx.max((*p.add(i)).to_bits() & 0x7fff_ffff);
-            i += 1;
-        }
-        out[k] = mx;
     }
     out
+}
+
+/// Largest magnitude bits of elements `lo..hi` of `p` (see [`maxima`]).
+///
+/// # Safety
+/// `p` is valid for `hi` floats.
+#[inline(never)]
+unsafe fn max_bits(p: *const f32, lo: usize, hi: usize) -> u32 {
+    let mut i = lo;
+    let mut mx = 0u32;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let m = u32x4_splat(0x7fff_ffff);
+        let (mut a0, mut a1) = (u32x4_splat(0), u32x4_splat(0));
+        while i + 8 <= hi {
+            a0 = u32x4_max(a0, v128_and(v128_load(p.add(i) as *const v128), m));
+            a1 = u32x4_max(a1, v128_and(v128_load(p.add(i + 4) as *const v128), m));
+            i += 8;
+        }
+        let a = u32x4_max(a0, a1);
+        mx = u32x4_extract_lane::<0>(a).max(u32x4_extract_lane::<1>(a)).max(u32x4_extract_lane::<2>(a)).max(u32x4_extract_lane::<3>(a));
+    }
+    while i < hi {
+        mx = mx.max((*p.add(i)).to_bits() & 0x7fff_ffff);
+        i += 1;
+    }
+    mx
 }
 
 /// Folds block maxima into running ones.
@@ -277,7 +284,7 @@ fn fold_max(acc: &mut [u32; 4], m: [u32; 4]) {
 
 /// Writes the maxima (as floats; +Inf when non-finite) to `addr` when nonzero; returns whether
 /// every value was finite.
-#[inline(always)]
+#[inline(never)]
 fn finish(acc: [u32; 4], addr: usize) -> bool {
     if addr != 0 {
         for k in 0..4 {
@@ -292,6 +299,7 @@ fn finish(acc: [u32; 4], addr: usize) -> bool {
 /// Largest `|x|` (as f64; +Inf when any element is NaN or ±Inf) and whether any element has its
 /// sign bit set, in one read-only pass (integer max of the magnitude bits: monotonic in `|x|`,
 /// and NaN/Inf have the largest exponent).
+#[inline(never)]
 pub fn scan(x: &[f32]) -> (f64, bool) {
     let n = x.len();
     let mut i = 0;
@@ -323,43 +331,30 @@ pub fn scan(x: &[f32]) -> (f64, bool) {
     (m, or & 0x8000_0000 != 0)
 }
 
-/// Runs `f(w, g, s1, s2, s3)` on elements `from..n` (`s*` read as 0 and not written when
-/// absent), `n` being the shortest of the given slices (the SIMD build's tail).
-#[cfg_attr(not(all(target_arch = "wasm32", target_feature = "simd128")), allow(dead_code))]
-fn drive_scalar<F>(
-    w: &mut [f32],
-    g: &[f32],
-    mut s1: Option<&mut [f32]>,
-    mut s2: Option<&mut [f32]>,
-    mut s3: Option<&mut [f32]>,
-    from: usize,
-    f: F,
-) where
+/// `f` on elements `lo..hi` (`s*` read as 0 and not written when absent): the SIMD build's tail.
+///
+/// # Safety
+/// `pw`, `pg` and every non-null slot pointer are valid for `hi` floats; `hi − lo < 4`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+unsafe fn tail<F>(pw: *mut f32, pg: *const f32, sp: [*mut f32; 3], lo: usize, hi: usize, f: F)
+where
     F: Fn(&mut f32, f32, &mut f32, &mut f32, &mut f32),
 {
-    let n = common_len(w, g, [&s1, &s2, &s3]);
-    for i in from..n {
-        let mut t1 = match s1 {
-            Some(ref s) => s[i],
-            None => 0.0,
-        };
-        let mut t2 = match s2 {
-            Some(ref s) => s[i],
-            None => 0.0,
-        };
-        let mut t3 = match s3 {
-            Some(ref s) => s[i],
-            None => 0.0,
-        };
-        f(&mut w[i], g[i], &mut t1, &mut t2, &mut t3);
-        if let Some(ref mut s) = s1 {
-            s[i] = t1;
+    for i in lo..hi {
+        let mut t = [0.0f32; 3];
+        for k in 0..3 {
+            if !sp[k].is_null() {
+                t[k] = *sp[k].add(i);
+            }
         }
-        if let Some(ref mut s) = s2 {
-            s[i] = t2;
-        }
-        if let Some(ref mut s) = s3 {
-            s[i] = t3;
+        let [mut t1, mut t2, mut t3] = t;
+        f(&mut *pw.add(i), *pg.add(i), &mut t1, &mut t2, &mut t3);
+        let t = [t1, t2, t3];
+        for k in 0..3 {
+            if !sp[k].is_null() {
+                *sp[k].add(i) = t[k];
+            }
         }
     }
 }
@@ -484,8 +479,10 @@ where
         lo = hi;
     }
     // SAFETY: as above, for the tail n4..n.
-    unsafe { backup_range(pw, sp, bk, n4, n) };
-    drive_scalar(w, g, s1, s2, s3, n4, f);
+    unsafe {
+        backup_range(pw, sp, bk, n4, n);
+        tail(pw, pg, sp, n4, n, f);
+    }
     fold_max(&mut acc, unsafe { maxima(pw, sp, n4, n) });
     finish(acc, io[4])
 }

@@ -172,6 +172,7 @@ pub struct Tensor {
 }
 
 /// Every trainable tensor of a layer: the kernel (or γ), then the bias (or β) when present.
+#[inline(never)]
 pub fn tensors(l: &Layer) -> [Option<Tensor>; 2] {
     [
         Some(Tensor { which: TENSOR_WEIGHT, w: l.w, g: l.gw, s: [l.ws1, l.ws2, l.ws3], l1: l.l1, l2: l.l2, len: l.w_len as usize }),
@@ -450,12 +451,7 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
         for tn in tensors(l).iter().flatten() {
             h.l1 = tn.l1;
             h.l2 = tn.l2;
-            let cached = if cache_ok {
-                let c = fs(plan.bounds + ti * 16, 4);
-                Some([c[0], c[1], c[2], c[3]])
-            } else {
-                None
-            };
+            let cached = if cache_ok { plan.bounds + ti * 16 } else { 0 };
             ti += 1;
             if !provably_finite(t.kind, &h, tn, need, cached) {
                 proven = false;
@@ -527,11 +523,17 @@ fn fabs(x: f64) -> f64 {
 /// intermediate bound must stay below 1e30 (f32 overflows at 3.4e38: the margin covers the f32
 /// rounding of each operation). Proven for SGD (with or without momentum) and Adam/AdamW/AMSGrad
 /// with `eps > 0` and non-negative second moments; every other case takes the backup path.
-/// `cached`: upper bounds of |w|, |s1..3| from the previous update pass, which was itself proven
+/// `cached` (address of 4 floats, 0 = none): upper bounds of |w|, |s1..3| from the previous update pass, which was itself proven
 /// (then only g is scanned; v and vmax are known non-negative: they were when that pass was
 /// proven, and β2·v + (1 − β2)·d² and max(vmax, v) keep them so).
-unsafe fn provably_finite(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 3], cached: Option<[f32; 4]>) -> bool {
+unsafe fn provably_finite(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 3], cached: usize) -> bool {
     const L: f64 = 1e30;
+    let cached = if cached != 0 {
+        let c = fs(cached, 4);
+        Some([c[0], c[1], c[2], c[3]])
+    } else {
+        None
+    };
     let n = t.len;
     let scan_or = |p: usize, k: usize| -> (f64, bool) {
         match cached {
@@ -865,6 +867,7 @@ unsafe fn update(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 3]) -> bo
     }
 }
 
+#[inline(never)]
 fn sum_squares(g: &[f32]) -> f64 {
     let mut s = 0.0f64;
     for &v in g {
@@ -873,6 +876,7 @@ fn sum_squares(g: &[f32]) -> f64 {
     s
 }
 
+#[inline(never)]
 fn scale(g: &mut [f32], f: f32) {
     for v in g.iter_mut() {
         *v *= f;
