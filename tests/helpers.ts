@@ -23,10 +23,10 @@ export function get(rt: Runtime, ptr: Ptr, n: number): Float32Array {
   return rt.arena.readF32(ptr, n);
 }
 
-/** Calls the gemm (or gemm_ref) export through its argument record. */
+/** Calls the gemm export through its argument record. */
 export function gemmCall(
   rt: Runtime,
-  which: 'gemm' | 'gemm_ref',
+  which: 'gemm',
   a: { m: number; n: number; k: number; A: Ptr; rsa: number; csa: number; B: Ptr; rsb: number; csb: number; C: Ptr; rsc: number; beta: number; bias: Ptr | 0; act: number },
 ): number {
   const args = rt.arena.alloc(GEMM_ARGS.size);

@@ -172,12 +172,8 @@ export interface KernelExports {
   abi_layout(out: number, cap: number): number;
   simd_enabled(): number;
   gemm(args: number): number;
-  gemm_ref(args: number): number;
-  act_forward(act: number, x: number, n: number): number;
-  act_backward(act: number, y: number, dy: number, n: number): number;
   softmax_rows(x: number, rows: number, cols: number): void;
   softmax_ce(logits: number, labels: number, rows: number, cols: number, grad: number, scale: number, correct: number): number;
-  sgd_update(w: number, g: number, n: number, lr: number): void;
   colsum(x: number, rows: number, cols: number, out: number): void;
   count_nonfinite(x: number, n: number): number;
   optimizer_update(args: number): number;

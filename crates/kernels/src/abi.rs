@@ -218,65 +218,8 @@ pub unsafe extern "C" fn gemm(args: *const GemmArgs) -> u32 {
     STATUS_OK
 }
 
-/// Naive reference GEMM with the same arguments (for tests and benchmarks).
-///
-/// # Safety
-/// As [`gemm`].
-#[no_mangle]
-pub unsafe extern "C" fn gemm_ref(args: *const GemmArgs) -> u32 {
-    let g = &*args;
-    let (epi, act) = match gemm_epilogue(g) {
-        Some(e) => e,
-        None => return STATUS_BAD_ARGUMENT,
-    };
-    gemm::gemm_ref(
-        g.m as usize,
-        g.n as usize,
-        g.k as usize,
-        MatRef { ptr: g.a as *const f32, rs: g.rsa as isize, cs: g.csa as isize },
-        MatRef { ptr: g.b as *const f32, rs: g.rsb as isize, cs: g.csb as isize },
-        g.beta,
-        g.c as *mut f32,
-        g.rsc as isize,
-        epi,
-    );
-    gemm_post(g, act);
-    STATUS_OK
-}
 
-/// In-place activation forward over `n` floats. Returns 2 for an unknown activation.
-///
-/// # Safety
-/// `x` valid for `n` floats.
-#[no_mangle]
-pub unsafe extern "C" fn act_forward(act: u32, x: *mut f32, n: u32) -> u32 {
-    match Act::from_u32(act) {
-        Some(a) => {
-            act::forward_inplace(a, core::slice::from_raw_parts_mut(x, n as usize));
-            0
-        }
-        None => 2,
-    }
-}
 
-/// In-place activation backward: `dy *= act'` expressed through the output `y`.
-///
-/// # Safety
-/// `y`, `dy` valid for `n` floats.
-#[no_mangle]
-pub unsafe extern "C" fn act_backward(act: u32, y: *const f32, dy: *mut f32, n: u32) -> u32 {
-    match Act::from_u32(act) {
-        Some(a) => {
-            act::backward_inplace(
-                a,
-                core::slice::from_raw_parts(y, n as usize),
-                core::slice::from_raw_parts_mut(dy, n as usize),
-            );
-            0
-        }
-        None => 2,
-    }
-}
 
 /// Row-wise softmax in place.
 ///
@@ -322,18 +265,6 @@ pub unsafe extern "C" fn softmax_ce(
     l
 }
 
-/// SGD update `w -= lr·g` over `n` floats.
-///
-/// # Safety
-/// `w`, `g` valid for `n` floats.
-#[no_mangle]
-pub unsafe extern "C" fn sgd_update(w: *mut f32, g: *const f32, n: u32, lr: f32) {
-    optim::sgd(
-        core::slice::from_raw_parts_mut(w, n as usize),
-        core::slice::from_raw_parts(g, n as usize),
-        lr,
-    );
-}
 
 /// Column sums of `[rows, cols]`.
 ///

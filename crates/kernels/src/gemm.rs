@@ -51,6 +51,7 @@ pub struct MatRef {
     pub cs: isize,
 }
 
+#[cfg(test)]
 /// Naive reference: `C = act(A·B + β·C + bias)`, accumulated in f32 in plain k order.
 /// `C` is row-major with row stride `rsc`. β = 0 never reads C.
 ///
