@@ -64,6 +64,8 @@ export interface PlanOptimizer {
   clipValue: number;
   clipNorm: number;
   globalClipNorm: number;
+  /** Names of the optimizer's state slots s1..s3, for error messages (null: unused). */
+  slotNames: readonly (string | null)[];
 }
 
 /**
@@ -88,6 +90,7 @@ export class CompiledPlan {
   private readonly blocks: Ptr[] = [];
   private readonly rt: Runtime;
   private readonly names: (readonly string[])[];
+  private readonly slotNames: readonly (string | null)[];
   private readonly backupSize: number;
   private backup: Ptr | null = null;
   /** `arena.writes` when the plan last ran a training step (bounds cache; see {@link setLr}). */
@@ -97,6 +100,7 @@ export class CompiledPlan {
     this.rt = rt;
     this.batchCap = batchCap;
     this.names = layers.map((l) => l.names);
+    this.slotNames = opt.slotNames;
     this.backupSize = backupFloats(layers);
     const a = rt.arena;
     const own = (p: Ptr): Ptr => {
@@ -215,7 +219,7 @@ export class CompiledPlan {
       const t = v.getUint32(p + PLAN.outBadTensor, true);
       const slot = v.getUint32(p + PLAN.outBadSlot, true);
       const name = this.names[layer]![t] || `layer ${layer} tensor ${t}`;
-      d.tensor = slot === 0 ? name : `the optimizer state s${slot} of ${name}`;
+      d.tensor = slot === 0 ? name : `the optimizer state ${this.slotNames[slot - 1] ?? `s${slot}`} of ${name}`;
       if (t === TENSOR_CODE.runningMean || t === TENSOR_CODE.runningVar) d.tensor = `${name} (updated from this batch's statistics)`;
       d.index = v.getUint32(p + PLAN.outBadIndex, true);
       d.value = v.getFloat32(p + PLAN.outBadValue, true);

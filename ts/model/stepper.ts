@@ -14,7 +14,7 @@ import { OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from 
 import { statusError } from '../runtime/status.js';
 import { type Features, type Labels, toClassIds, toFeatures } from '../data/tensor.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
-import { slotInit, stateSlots, writeStep, writeTemplate } from '../optimizers/record.js';
+import { slotInit, slotNames, writeStep, writeTemplate } from '../optimizers/record.js';
 import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
 import { OPT_ARGS, STATUS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
@@ -73,7 +73,9 @@ export class Stepper {
   private readonly layers: DenseParams[];
   private readonly batchStatistics: boolean;
   /** The optimizer state slots in checkpoint order. */
-  private readonly slots: { name: string; ptr: Ptr; n: number }[] = [];
+  private readonly slots: { name: string; legacy: string; ptr: Ptr; n: number }[] = [];
+  /** The optimizer's state slot names s1..s3 (null: unused). */
+  private readonly slotNames: readonly (string | null)[];
   private readonly optArgs: Ptr;
   private readonly blocks: Ptr[] = [];
   private trainPlan: CompiledPlan | null = null;
@@ -100,17 +102,18 @@ export class Stepper {
     this.dropCounter = counters.dropCounter;
     const a = rt.arena;
     const opt = cfg.optimizer;
-    const need = opt ? stateSlots(opt) : [false, false, false];
+    const need = opt ? slotNames(opt) : [null, null, null];
+    this.slotNames = need;
     // all or nothing: a failed allocation frees every block this constructor took (the engine's too)
     const built = a.atomic(() => {
       // optimizer state per trainable tensor: zero, AdaGrad's sum at initialAccumulatorValue
       const slotsOf = (name: string, n: number): Slots =>
         need.map((on, k) => {
-          if (!on) return null;
+          if (on === null) return null;
           const p = a.allocF32(n);
           this.blocks.push(p);
           a.f32.fill(slotInit(opt!, k), p >>> 2, (p >>> 2) + n);
-          this.slots.push({ name: `${name}/s${k + 1}`, ptr: p, n });
+          this.slots.push({ name: `${name}/${on}`, legacy: `${name}/s${k + 1}`, ptr: p, n });
           return p;
         }) as Slots;
       const none: Slots = [null, null, null];
@@ -307,7 +310,8 @@ export class Stepper {
     if (!Array.isArray(s.slots) || s.slots.length !== this.slots.length) throw new ShapeError(`${where}: ${Array.isArray(s.slots) ? s.slots.length : 'no'} optimizer state tensors; this optimizer has ${this.slots.length}.`);
     this.slots.forEach((w, i) => {
       const g = s.slots[i]!;
-      if (g?.name !== w.name || !(g.data instanceof Float32Array) || g.data.length !== w.n) {
+      // `<weight>/s<k>`: the slot names of checkpoints written before slots had names
+      if ((g?.name !== w.name && g?.name !== w.legacy) || !(g.data instanceof Float32Array) || g.data.length !== w.n) {
         throw new ShapeError(`${where}: optimizer state ${i} is ${g?.name} with ${g?.data?.length} values; expected ${w.name} with ${w.n}.`);
       }
     });
@@ -344,7 +348,7 @@ export class Stepper {
     if (old && old.batchCap >= need) return old;
     const o = this.optimizer;
     // all or nothing: a plan that does not fit frees its partial blocks (MemoryError)
-    const plan = this.rt.arena.atomic(() => new CompiledPlan(this.rt, this.layers, need, { args: this.optArgs, clipValue: o?.clipValue ?? 0, clipNorm: o?.clipNorm ?? 0, globalClipNorm: o?.globalClipNorm ?? 0 }, this.loss));
+    const plan = this.rt.arena.atomic(() => new CompiledPlan(this.rt, this.layers, need, { args: this.optArgs, clipValue: o?.clipValue ?? 0, clipNorm: o?.clipNorm ?? 0, globalClipNorm: o?.globalClipNorm ?? 0, slotNames: this.slotNames }, this.loss));
     old?.dispose();
     if (which === 'train') this.trainPlan = plan;
     else this.inferPlan = plan;

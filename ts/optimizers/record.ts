@@ -1,19 +1,31 @@
 import { OPT_ARGS, OPT_FLAG, OPT_KIND } from '../runtime/abi.js';
 import type { OptimizerConfig } from './types.js';
 
-/** Which of the three state slots the kernel needs for this config (see `OptArgs` s1..s3). @internal */
-export function stateSlots(c: OptimizerConfig): [boolean, boolean, boolean] {
+/** A state slot's name, as the optimizer's PyTorch state calls it (camelCase; `exp_avg` is Adam's `m`). */
+export type SlotName = 'momentumBuffer' | 'sum' | 'squareAvg' | 'gradAvg' | 'm' | 'v' | 'vMax';
+
+/**
+ * The one table of optimizer state: per kernel slot s1..s3 (`OptArgs`, crates/kernels/src/abi.rs)
+ * the name of the state it holds for this config, or null when the config does not use it. Names
+ * the slots in checkpoints (`<weight>/<slot>`), in `Stepper.state()` and in error messages. @internal
+ */
+export function slotNames(c: OptimizerConfig): [SlotName | null, SlotName | null, SlotName | null] {
   switch (c.type) {
     case 'sgd':
-      return [c.momentum !== 0, false, false];
+      return [c.momentum !== 0 ? 'momentumBuffer' : null, null, null];
     case 'adagrad':
-      return [true, false, false];
+      return ['sum', null, null];
     case 'rmsprop':
-      return [true, c.momentum > 0, c.centered];
+      return ['squareAvg', c.momentum > 0 ? 'momentumBuffer' : null, c.centered ? 'gradAvg' : null];
     case 'adam':
     case 'adamw':
-      return [true, true, c.amsgrad];
+      return ['m', 'v', c.amsgrad ? 'vMax' : null];
   }
+}
+
+/** Which of the three state slots the kernel needs for this config. @internal */
+export function stateSlots(c: OptimizerConfig): [boolean, boolean, boolean] {
+  return slotNames(c).map((n) => n !== null) as [boolean, boolean, boolean];
 }
 
 /** Initial value of a state slot: AdaGrad's sum starts at `initialAccumulatorValue`, all else at 0. @internal */
