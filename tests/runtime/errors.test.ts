@@ -245,3 +245,27 @@ describe('guard-band arena (test-only)', () => {
     g.arena.free(pp);
   });
 });
+
+describe('the kernel module contract', () => {
+  it('every function the library calls is checked when the module loads: a module lacking one is refused, naming it', async () => {
+    const { KERNEL_FUNCTIONS } = await import('../../ts/runtime/abi.js');
+    const mod = await WebAssembly.compile(scalarBytes());
+    const exported = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
+    for (const n of KERNEL_FUNCTIONS) expect(exported.has(n), n).toBe(true);
+    // the same module with one export renamed (same length, so the binary stays valid)
+    const bytes = new Uint8Array(scalarBytes());
+    const from = new TextEncoder().encode('vec_add_sign');
+    const to = new TextEncoder().encode('vec_add_sigX');
+    let renamed = 0;
+    for (let i = 0; i + from.length <= bytes.length; i++) {
+      if (from.every((b, j) => bytes[i + j] === b)) {
+        bytes.set(to, i);
+        renamed++;
+      }
+    }
+    expect(renamed).toBeGreaterThan(0);
+    const e = await createRuntime({ wasm: bytes }).then(() => null, (err: unknown) => err);
+    expect(e).toBeInstanceOf(RuntimeSupportError);
+    expect((e as Error).message).toMatch(/lacks the export 'vec_add_sign'/);
+  });
+});

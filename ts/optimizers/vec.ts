@@ -3,33 +3,16 @@
  * to `grad_step`, used by the full-batch optimizers. Internal: pointers never leave the library.
  * @internal
  */
-import { RuntimeSupportError } from '../errors/index.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
+import type { KernelExports } from '../runtime/abi.js';
 
-/** The raw exports added for the full-batch optimizers. @internal */
-export interface VecExports {
-  grad_step(plan: number, x: number, labels: number, n: number): number;
-  vec_dot(x: number, y: number, n: number): number;
-  vec_nrm2(x: number, n: number): number;
-  vec_asum(x: number, n: number): number;
-  vec_amax(x: number, n: number): number;
-  vec_axpy(a: number, x: number, y: number, n: number): void;
-  vec_scal(a: number, x: number, n: number): void;
-  vec_copy(x: number, y: number, n: number): void;
-  vec_lincomb(a: number, x: number, b: number, y: number, out: number, n: number): void;
-  vec_add_sign(a: number, x: number, y: number, n: number): void;
-}
+/** The exports the full-batch optimizers use (checked with all others when the module loads). @internal */
+export type VecExports = Pick<KernelExports, 'grad_step' | 'vec_dot' | 'vec_nrm2' | 'vec_asum' | 'vec_amax' | 'vec_axpy' | 'vec_scal' | 'vec_copy' | 'vec_lincomb' | 'vec_add_sign'>;
 
-const NAMES: readonly (keyof VecExports)[] = ['grad_step', 'vec_dot', 'vec_nrm2', 'vec_asum', 'vec_amax', 'vec_axpy', 'vec_scal', 'vec_copy', 'vec_lincomb', 'vec_add_sign'];
-
-/** The vector exports of `rt`; throws {@link RuntimeSupportError} for a module built without them. @internal */
+/** The vector exports of `rt`. @internal */
 export function vecExports(rt: Runtime): VecExports {
-  const k = rt.k as unknown as Partial<VecExports>;
-  for (const n of NAMES) {
-    if (typeof k[n] !== 'function') throw new RuntimeSupportError(`the kernel module lacks the export '${n}' that L-BFGS and conjugate gradient need; rebuild it (npm run build:wasm) or use the embedded module.`);
-  }
-  return k as VecExports;
+  return rt.k;
 }
 
 /**

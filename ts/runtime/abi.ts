@@ -185,5 +185,31 @@ export interface KernelExports {
   train_step(plan: number, x: number, labels: number, n: number): number;
   eval_step(plan: number, x: number, labels: number, n: number): number;
   predict_step(plan: number, x: number, n: number, out: number): number;
+  // the full-batch optimizers (L-BFGS, CG): one step without the update, and BLAS-1 on vectors
+  grad_step(plan: number, x: number, labels: number, n: number): number;
+  vec_dot(x: number, y: number, n: number): number;
+  vec_nrm2(x: number, n: number): number;
+  vec_asum(x: number, n: number): number;
+  vec_amax(x: number, n: number): number;
+  vec_axpy(a: number, x: number, y: number, n: number): void;
+  vec_scal(a: number, x: number, n: number): void;
+  vec_copy(x: number, y: number, n: number): void;
+  vec_lincomb(a: number, x: number, b: number, y: number, out: number, n: number): void;
+  vec_add_sign(a: number, x: number, y: number, n: number): void;
   __heap_base: WebAssembly.Global;
 }
+
+/**
+ * Every function export the library calls, checked at start-up (the loader refuses a module that
+ * lacks one, naming it); kept equal to {@link KernelExports} at compile time. Exports the module
+ * has beyond these (kernel test harness) are not part of the library's contract.
+ */
+export const KERNEL_FUNCTIONS = [
+  'abi_version', 'abi_layout', 'simd_enabled', 'gemm', 'softmax_rows', 'softmax_ce', 'colsum', 'count_nonfinite', 'optimizer_update',
+  'act_forward2', 'act_backward2', 'bce_logits', 'regression_loss', 'opt_args_layout', 'train_step', 'eval_step', 'predict_step',
+  'grad_step', 'vec_dot', 'vec_nrm2', 'vec_asum', 'vec_amax', 'vec_axpy', 'vec_scal', 'vec_copy', 'vec_lincomb', 'vec_add_sign',
+] as const;
+
+type SameKeys<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true : { onlyList: Exclude<A, B>; onlyInterface: Exclude<B, A> };
+const kernelFunctionsMatch: SameKeys<(typeof KERNEL_FUNCTIONS)[number], Exclude<keyof KernelExports, '__heap_base'>> = true;
+void kernelFunctionsMatch;

@@ -1,5 +1,5 @@
 import { MemoryError, NotInitializedError, OptionError, RuntimeSupportError, WasmfitError } from '../errors/index.js';
-import { ABI_VERSION, GEMM_WORKSPACE_FLOATS, LAYOUT_NAMES, OPT_ARGS, OPT_ARGS_ORDER, expectedLayout, type KernelExports } from './abi.js';
+import { ABI_VERSION, GEMM_WORKSPACE_FLOATS, KERNEL_FUNCTIONS, LAYOUT_NAMES, OPT_ARGS, OPT_ARGS_ORDER, expectedLayout, type KernelExports } from './abi.js';
 import { Arena, WASM32_MAX_BYTES, type Ptr } from './arena.js';
 import { readFileUrl } from './host.js';
 import { SIMD_WASM_BASE64 } from './wasm-simd.generated.js';
@@ -205,6 +205,10 @@ export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: numbe
       const name = i === 0 ? 'sizeof OptArgs' : `OptArgs.${OPT_ARGS_ORDER[i - 1]}`;
       throw new RuntimeSupportError(`init: record layout mismatch at ${name}: module says ${optView[i]}, wasmfit expects ${optExpected[i]}. The module was built from other sources; rebuild it.`);
     }
+  }
+  // same ABI version and layouts: every function the library calls must be there
+  for (const n of KERNEL_FUNCTIONS) {
+    if (typeof (ex as unknown as Record<string, unknown>)[n] !== 'function') throw new RuntimeSupportError(`init: the kernel module (ABI ${version}) lacks the export '${n}'; rebuild it (npm run build:wasm) or use the embedded one.`);
   }
   return new Runtime(ex, memory, { guardBands: opts.guardBands === true });
 }
