@@ -127,3 +127,23 @@ export interface LayerRecord {
   gw: number;
   gb: number;
 }
+
+/** The error `f` throws (fails the test when it does not throw). */
+export function thrown(f: () => unknown): Error {
+  try {
+    f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a throw');
+}
+
+/** The rejection reason of `p` (fails the test when it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection');
+}

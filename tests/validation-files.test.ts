@@ -6,12 +6,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { editHeaderText } from './io/container-util.js';
 import {
   FormatError, NonFiniteError, Sequential, adam, dense, deserializeCheckpoint, deserializeModel, init, modelToSafetensors,
   readModelMetadata, readSafetensors, serializeCheckpoint, serializeModel, sgd,
 } from '../ts/index.js';
 import { loadCheckpoint, modelCheckpoint } from '../ts/node.js';
-import { crc32 } from '../ts/io/container.js';
 import { toOnnx } from '../ts/io/onnx.js';
 import { jsonTooDeepAt, MAX_JSON_DEPTH, preview } from '../ts/errors/preview.js';
 
@@ -32,19 +32,7 @@ function safetensorsWithHeader(header: string): Uint8Array {
 }
 
 /** A real model file whose header text is edited by `edit`, lengths and CRC-32 recomputed. */
-function editedModelFile(bytes: Uint8Array, edit: (header: string) => string): Uint8Array {
-  const hl = new DataView(bytes.buffer, bytes.byteOffset).getUint32(16, true);
-  const text = edit(new TextDecoder().decode(bytes.subarray(32, 32 + hl)));
-  const hj = new TextEncoder().encode(text + ' '.repeat((4 - (new TextEncoder().encode(text).length % 4)) % 4));
-  const data = bytes.subarray(32 + hl, bytes.length - 4);
-  const out = new Uint8Array(32 + hj.length + data.length + 4);
-  out.set(bytes.subarray(0, 32));
-  new DataView(out.buffer).setUint32(16, hj.length, true);
-  out.set(hj, 32);
-  out.set(data, 32 + hj.length);
-  new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
-  return out;
-}
+const editedModelFile = editHeaderText;
 
 function compiledModel(seed = 1): Sequential {
   const m = new Sequential({ inputShape: [3], layers: [dense(4, { activation: 'relu' }), dense(2)], seed });

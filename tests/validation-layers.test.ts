@@ -1,11 +1,12 @@
 // Issue 13 point 7: hand-written layer configs run through their factories (R12), and names are
 // looked up as own keys, so Object.prototype members are not activations, schedules or log keys (R17).
 import { beforeAll, describe, expect, it } from 'vitest';
+import { editHeaderText } from './io/container-util.js';
+import { thrown } from './helpers.js';
 import {
   FormatError, OptionError, Sequential, activation, adam, batchNorm, dense, deserializeModel, dropout, earlyStopping, init, l2,
   maxNorm, normalizeLayer, normalizeLayers, scheduleFromJSON, serializeModel, isActivationName, sgd,
 } from '../ts/index.js';
-import { crc32 } from '../ts/io/container.js';
 import { formatCheckpointPath } from '../ts/io/node.js';
 
 beforeAll(async () => {
@@ -15,14 +16,6 @@ beforeAll(async () => {
 const x = Float32Array.from({ length: 40 }, (_, i) => Math.sin(i));
 const y = Int32Array.from({ length: 10 }, (_, i) => i % 3);
 
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('R12: hand-written layer configs run through their factories', () => {
   it('{ type: "dense", units: 3 } gets the factory defaults (bias, glorotUniform), trains, saves and reloads', async () => {
@@ -111,21 +104,12 @@ describe('R12: hand-written layer configs run through their factories', () => {
   it('deserializeModel runs file layer configs through the factories (FormatError naming the field)', () => {
     const m = new Sequential({ inputShape: [4], layers: [dense(3), dropout(0.5)] });
     const bytes = serializeModel(m);
-    const edit = (from: string, to: string): Uint8Array => {
-      const hl = new DataView(bytes.buffer, bytes.byteOffset).getUint32(16, true);
-      let text = new TextDecoder().decode(bytes.subarray(32, 32 + hl)).trimEnd();
-      expect(text).toContain(from);
-      text = text.replace(from, to);
-      const hj = new TextEncoder().encode(text + ' '.repeat((4 - (new TextEncoder().encode(text).length % 4)) % 4));
-      const data = bytes.subarray(32 + hl, bytes.length - 4);
-      const out = new Uint8Array(32 + hj.length + data.length + 4);
-      out.set(bytes.subarray(0, 32));
-      new DataView(out.buffer).setUint32(16, hj.length, true);
-      out.set(hj, 32);
-      out.set(data, 32 + hj.length);
-      new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
-      return out;
-    };
+    const edit = (from: string, to: string): Uint8Array =>
+      editHeaderText(bytes, (t) => {
+        const text = t.trimEnd();
+        expect(text).toContain(from);
+        return text.replace(from, to);
+      });
     const cases: [Uint8Array, RegExp][] = [
       [edit('"activation":"linear"', '"activation":"toString"'), /header\.model\.layers\[0\]\.activation is invalid/],
       [edit('"rate":0.5', '"rate":0.5,"extra":1'), /header\.model\.layers\[1\] \(dropout\) has unknown key 'extra'/],

@@ -44,6 +44,23 @@ export function join(p: Parts, o: { headerLength?: number; dataLength?: number }
   return out;
 }
 
+/**
+ * A file whose header JSON text is replaced by `edit(text)` (padded to 4 bytes, lengths and CRC
+ * recomputed): for headers `split` cannot parse, such as too-deep nesting.
+ */
+export function editHeaderText(bytes: Uint8Array, edit: (text: string) => string): Uint8Array {
+  const hl = new DataView(bytes.buffer, bytes.byteOffset).getUint32(16, true);
+  const text = edit(new TextDecoder().decode(bytes.subarray(32, 32 + hl)));
+  const hj = new TextEncoder().encode(text + ' '.repeat((4 - (new TextEncoder().encode(text).length % 4)) % 4));
+  const data = bytes.subarray(32 + hl, bytes.length - 4);
+  const out = new Uint8Array(32 + hj.length + data.length + 4);
+  out.set(bytes.subarray(0, 32));
+  new DataView(out.buffer).setUint32(16, hj.length, true);
+  out.set(hj, 32);
+  out.set(data, 32 + hj.length);
+  return fixCrc(out);
+}
+
 /** Recomputes the trailing CRC after an in-place edit. */
 export function fixCrc(bytes: Uint8Array): Uint8Array {
   const out = bytes.slice();

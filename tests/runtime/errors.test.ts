@@ -3,6 +3,7 @@
 import binaryen from 'binaryen';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rejection, thrown } from '../helpers.js';
 import * as W from '../../ts/index.js';
 import { OptionError, RuntimeSupportError, Sequential, WasmfitError, adam, batchNorm, dense, dropout, getRuntime, init } from '../../ts/index.js';
 import { ACT_CODE } from '../../ts/runtime/abi.js';
@@ -11,23 +12,7 @@ import { createRuntime } from '../../ts/runtime/loader.js';
 
 const scalarBytes = () => readFileSync(new URL('../../build/wasmfit-scalar.wasm', import.meta.url));
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -39,7 +24,7 @@ describe('init options (R15, R16)', () => {
       const e = await rejection(init(bad as never));
       expect(e).toBeInstanceOf(OptionError);
       expect((e as OptionError).option).toBe('options');
-      expect(e.message).toMatch(/init: options is .*; expected an object with the keys simd, wasm, initialPages/);
+      expect(e.message).toMatch(/init: options = .*; expected an object with the options simd, wasm, initialPages/);
     }
     // nothing (or undefined) is the default
     expect((await init(undefined)).simd).toBe(true);

@@ -3,6 +3,7 @@ import { ABI_VERSION, GEMM_WORKSPACE_FLOATS, KERNEL_FUNCTIONS, LAYOUT_NAMES, OPT
 import { Arena, WASM32_MAX_BYTES, type Ptr } from './arena.js';
 import { readFileUrl } from './host.js';
 import { SIMD_WASM_BASE64 } from './wasm-simd.generated.js';
+import { checkOptions as checkOptionKeys } from '../errors/validate.js';
 
 /** Options of {@link init}. */
 export interface InitOptions {
@@ -257,33 +258,9 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   return instantiate(await getModule(), { initialPages: o.initialPages ?? 64, guardBands: o.guardBands });
 }
 
+/** The runtime's options bag, checked by the shared helper (unknown keys with a near-miss hint). */
 function checkOptions(options: unknown, known: readonly string[], where: string): RuntimeOptions {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    const got = options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options;
-    throw new OptionError('options', `${where}: options is ${got}; expected an object with the keys ${known.join(', ')} (all optional), or nothing.`);
-  }
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) {
-      const near = known.find((n) => n.toLowerCase() === k.toLowerCase() || editDistance(n.toLowerCase(), k.toLowerCase()) <= 2);
-      throw new OptionError(k, `${where}: unknown option '${k}'; known options are ${known.join(', ')}.${near ? ` Did you mean '${near}'?` : ''}`);
-    }
-  }
-  return options as RuntimeOptions;
-}
-
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const t = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = t;
-    }
-  }
-  return d[b.length]!;
+  return checkOptionKeys(where, options, known) as RuntimeOptions;
 }
 
 /** Validates the module options and says where the module comes from (and its cache key). */
