@@ -44,7 +44,7 @@ pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 }
 
 /// Dropout status: `rate` is NaN or outside [0, 1].
-pub const BAD_RATE: u32 = crate::abi::STATUS_BAD_ARGUMENT;
+pub const BAD_RATE: u32 = crate::status::STATUS_BAD_ARGUMENT;
 
 /// Forward in place: fills `mask[i]` with 0 or `1/(1 − rate)` from `(seed, stream, counter, i)`
 /// and sets `x[i] *= mask[i]`. Returns 0, or [`BAD_RATE`] (nothing written).

@@ -51,6 +51,64 @@ pub struct MatRef {
     pub cs: isize,
 }
 
+record! {
+    /// Arguments of the `gemm` export: `C = act(op(A)·op(B) + beta·C + bias)`, strides in floats.
+    pub struct GemmArgs {
+        pub m: u32,
+        pub n: u32,
+        pub k: u32,
+        pub a: usize,
+        pub rsa: i32,
+        pub csa: i32,
+        pub b: usize,
+        pub rsb: i32,
+        pub csb: i32,
+        pub c: usize,
+        pub rsc: i32,
+        pub beta: f32,
+        /// 0 for none.
+        pub bias: usize,
+        pub act: u32,
+        /// Workspace of [`WORKSPACE_FLOATS`] floats.
+        pub ws: usize,
+    }
+}
+
+/// [`gemm`] over a [`GemmArgs`] record with every activation code 0..=5: ReLU and linear are
+/// fused into the tile stores; the other activations (PyTorch default α: LeakyReLU 0.01, ELU 1)
+/// run over the stored rows. Returns `STATUS_OK`, or `STATUS_BAD_ARGUMENT` when `act` is unknown
+/// (nothing written).
+///
+/// # Safety
+/// Every pointer in `g` valid for the described shapes.
+pub unsafe fn run(g: &GemmArgs) -> u32 {
+    let act = match Act::from_code(g.act) {
+        Some(a) => a,
+        None => return crate::status::STATUS_BAD_ARGUMENT,
+    };
+    let fused = if act == Act::Relu { Act::Relu } else { Act::Linear };
+    let epi = Epilogue { bias: if g.bias == 0 { core::ptr::null() } else { g.bias as *const f32 }, act: fused };
+    gemm(
+        g.m as usize,
+        g.n as usize,
+        g.k as usize,
+        MatRef { ptr: g.a as *const f32, rs: g.rsa as isize, cs: g.csa as isize },
+        MatRef { ptr: g.b as *const f32, rs: g.rsb as isize, cs: g.csb as isize },
+        g.beta,
+        g.c as *mut f32,
+        g.rsc as isize,
+        epi,
+        g.ws as *mut f32,
+    );
+    if act != Act::Linear && act != Act::Relu && g.n != 0 {
+        let c = g.c as *mut f32;
+        for i in 0..g.m as usize {
+            act::forward_inplace(act, core::slice::from_raw_parts_mut(c.offset(i as isize * g.rsc as isize), g.n as usize));
+        }
+    }
+    crate::status::STATUS_OK
+}
+
 #[cfg(test)]
 /// Naive reference: `C = act(A·B + β·C + bias)`, accumulated in f32 in plain k order.
 /// `C` is row-major with row stride `rsc`. β = 0 never reads C.

@@ -1,7 +1,9 @@
 //! wasmfit's numeric core.
 //!
 //! Pure kernels over pointers into one linear memory that TypeScript owns. The exported C ABI
-//! lives in [`abi`]; every other module is safe Rust over slices plus the SIMD micro-kernels.
+//! lives in [`abi`] (shims only); the records it shares with TypeScript sit beside their kernels
+//! ([`plan`], [`gemm::GemmArgs`], [`optim::OptHyper`]); layer kinds are modules of [`layers`],
+//! run by [`step`]. Modules import downwards only: abi → step → layers/optim → kernels.
 //! Each kernel family keeps its scalar reference path and (when built with
 //! `-C target-feature=+simd128`) its SIMD128 path side by side.
 //!
@@ -12,16 +14,22 @@
 //! - `core` on Rust 1.63 has no `sqrt`/`exp`/`ln` for floats: [`math`] provides them.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
+#[macro_use]
+mod record;
+
 pub mod abi;
 pub mod act;
 pub mod constraints;
 pub mod dropout;
 pub mod gemm;
+pub mod layers;
 pub mod loss;
 pub mod math;
 pub mod norm;
 pub mod optim;
+pub mod plan;
 pub mod reduce;
+pub mod status;
 pub mod step;
 pub mod vec;
 

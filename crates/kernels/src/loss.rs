@@ -132,6 +132,26 @@ pub fn softmax_ce_smooth(
     (total, correct)
 }
 
+/// Softmax cross-entropy with optional per-sample weights and label smoothing: the plain
+/// [`softmax_ce`] when there are neither (its faster loop), else [`softmax_ce_smooth`].
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_ce_any(
+    logits: &[f32],
+    labels: &[i32],
+    rows: usize,
+    cols: usize,
+    weights: Option<&[f32]>,
+    eps: f32,
+    grad: Option<&mut [f32]>,
+    scale: f32,
+) -> (f64, u32) {
+    if weights.is_none() && eps == 0.0 {
+        softmax_ce(logits, labels, rows, cols, grad, scale)
+    } else {
+        softmax_ce_smooth(logits, labels, rows, cols, weights, eps, grad, scale)
+    }
+}
+
 /// Binary cross-entropy on logits (PyTorch `BCEWithLogitsLoss`, Keras
 /// `binary_crossentropy(from_logits=True)`), numerically stable form per element:
 /// `l = max(z, 0) − z·t + ln(1 + e^{−|z|})`, `∂l/∂z = σ(z) − t`. Per-sample loss is the mean over

@@ -8,7 +8,7 @@ use crate::math::sqrtf;
 
 /// Status: training needs at least 2 rows (the unbiased variance divides by `rows − 1`; PyTorch
 /// raises "Expected more than 1 value per channel when training").
-pub const TOO_FEW_ROWS: u32 = crate::abi::STATUS_BAD_ARGUMENT;
+pub const TOO_FEW_ROWS: u32 = crate::status::STATUS_BAD_ARGUMENT;
 
 /// Training forward. Per feature `j` over the batch: `μ = mean x`, `σ² = mean (x − μ)²` (biased,
 /// used to normalise), `inv_std = 1/√(σ² + eps)`, `y = γ·(x − μ)·inv_std + β` (`γ`/`β` None = 1/0).

@@ -12,63 +12,148 @@ use crate::math::sqrtf;
 // correctly rounded in both, so the SIMD and scalar builds agree bit for bit.
 // ---------------------------------------------------------------------------------------------
 
-/// Hyperparameters of one fused update. Scalars that depend on the step count (AdaGrad's decayed
-/// learning rate, Adam's bias corrections) are computed in f64 by the caller and rounded once.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Hyper {
-    /// Learning rate. AdaGrad: the decayed `clr = lr / (1 + (step − 1)·lr_decay)`.
-    pub lr: f32,
-    /// SGD and RMSProp momentum factor (0 = no momentum buffer).
-    pub momentum: f32,
-    /// SGD dampening.
-    pub dampening: f32,
-    /// Adam/AdamW β1; RMSProp smoothing constant α.
-    pub beta1: f32,
-    /// Adam/AdamW β2.
-    pub beta2: f32,
-    /// `1 − β1` (RMSProp `1 − α`), computed by the caller in f64 as PyTorch's `value=1 - beta`:
-    /// `1 − 0.999f32` in f32 would be off by 2e-5 relative.
-    pub one_minus_beta1: f32,
-    /// `1 − β2`, computed by the caller in f64.
-    pub one_minus_beta2: f32,
-    /// Term added to the denominator (AdaGrad, RMSProp, Adam, AdamW).
-    pub eps: f32,
-    /// PyTorch `weight_decay`: adds `wd·w` to the gradient (SGD, AdaGrad, RMSProp, Adam);
-    /// AdamW: decoupled decay `w ← w·(1 − lr·wd)` before the update.
-    pub weight_decay: f32,
-    /// L1 penalty `l1·Σ|w|`: adds `l1·sign(w)` to the gradient (sign(0) = 0).
-    pub l1: f32,
-    /// L2 penalty `l2·Σw²` (Keras convention): adds `2·l2·w` to the gradient. Note the factor 2:
-    /// `l2 = wd/2` reproduces PyTorch's `weight_decay = wd`.
-    pub l2: f32,
-    /// Adam/AdamW `1 − β1^t`.
-    pub bias_correction1: f32,
-    /// Adam/AdamW `sqrt(1 − β2^t)`.
-    pub bias_correction2_sqrt: f32,
-    /// SGD: Nesterov momentum.
-    pub nesterov: bool,
-    /// RMSProp: centered variant (keeps the gradient average).
-    pub centered: bool,
-    /// Adam/AdamW: AMSGrad (keeps the running max of the uncorrected second moment).
-    pub amsgrad: bool,
-    /// Negate the gradient first (PyTorch `maximize`); penalties and weight decay still shrink.
-    pub maximize: bool,
-    /// SGD: first step, the momentum buffer is set to the gradient (PyTorch `buf = clone(grad)`).
-    pub first_step: bool,
+pub const OPT_SGD: u32 = 0;
+pub const OPT_ADAGRAD: u32 = 1;
+pub const OPT_RMSPROP: u32 = 2;
+pub const OPT_ADAM: u32 = 3;
+pub const OPT_ADAMW: u32 = 4;
+/// SGD: first step, the momentum buffer is set to the gradient (PyTorch `buf = clone(grad)`).
+pub const OPT_FIRST_STEP: u32 = 1;
+/// SGD: Nesterov momentum.
+pub const OPT_NESTEROV: u32 = 2;
+/// RMSProp: centered variant (keeps the gradient average).
+pub const OPT_CENTERED: u32 = 4;
+/// Adam/AdamW: AMSGrad (keeps the running max of the uncorrected second moment).
+pub const OPT_AMSGRAD: u32 = 8;
+/// Negate the gradient first (PyTorch `maximize`); penalties and weight decay still shrink.
+pub const OPT_MAXIMIZE: u32 = 16;
+
+record! {
+    /// The one hyper-parameter record of an optimizer step, written by TypeScript
+    /// (ts/optimizers/record.ts) and read by both paths: `train_step` (through `Plan.opt`) and the
+    /// standalone `optimizer_apply`. Every field is 4 bytes. Scalars that depend on the step count
+    /// or mix two hyper-parameters are computed by TypeScript in f64, as PyTorch's Python floats,
+    /// and rounded once.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct OptHyper {
+        /// [`OPT_SGD`] 0, [`OPT_ADAGRAD`] 1, [`OPT_RMSPROP`] 2, [`OPT_ADAM`] 3, [`OPT_ADAMW`] 4.
+        pub kind: u32,
+        /// [`OPT_FIRST_STEP`] | [`OPT_NESTEROV`] | [`OPT_CENTERED`] | [`OPT_AMSGRAD`] | [`OPT_MAXIMIZE`].
+        pub flags: u32,
+        /// Learning rate of this step; AdaGrad: the decayed `clr = lr / (1 + (step − 1)·lr_decay)`.
+        pub lr: f32,
+        /// SGD and RMSProp momentum factor (0 = no momentum buffer).
+        pub momentum: f32,
+        /// SGD dampening.
+        pub dampening: f32,
+        /// Adam/AdamW β1; RMSProp smoothing constant α.
+        pub beta1: f32,
+        /// Adam/AdamW β2.
+        pub beta2: f32,
+        /// Term added to the denominator (AdaGrad, RMSProp, Adam, AdamW).
+        pub eps: f32,
+        /// PyTorch `weight_decay`: adds `wd·w` to the gradient (SGD, AdaGrad, RMSProp, Adam);
+        /// AdamW: decoupled decay `w ← w·decay_keep` before the update.
+        pub weight_decay: f32,
+        /// Adam/AdamW `1 − β1^t`.
+        pub bias_correction1: f32,
+        /// Adam/AdamW `sqrt(1 − β2^t)`.
+        pub bias_correction2_sqrt: f32,
+        /// `1 − β1` (RMSProp `1 − α`), as PyTorch's `value=1 - beta`: `1 − 0.999f32` in f32 would
+        /// be off by 2e-5 relative.
+        pub one_minus_beta1: f32,
+        /// `1 − β2`.
+        pub one_minus_beta2: f32,
+        /// Adam/AdamW step size `lr / (1 − β1^t)`.
+        pub step_size: f32,
+        /// AdamW `1 − lr·weight_decay`.
+        pub decay_keep: f32,
+        /// Clip each gradient element to [−v, v] (0 = off), Keras `clipvalue`.
+        pub clip_value: f32,
+        /// Rescale each tensor's gradient to L2 norm ≤ c (0 = off), Keras `clipnorm`.
+        pub clip_norm: f32,
+        /// Rescale all gradients together to global L2 norm ≤ c (0 = off), Keras `global_clipnorm`.
+        pub global_clip_norm: f32,
+    }
+}
+
+record! {
+    /// One tensor an optimizer updates: the parameter, its gradient, its state slots and
+    /// penalties. The model path builds these from its layer records (`plan::tensors`); the
+    /// standalone `optimizer_apply` reads an array of them.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct OptTensor {
+        /// Element count of `w`, `g` and every state slot used.
+        pub len: u32,
+        /// Parameter, updated in place.
+        pub w: usize,
+        /// Gradient (clipping rescales it in place; penalties are folded in registers).
+        pub g: usize,
+        /// State 1: SGD momentum buffer (needed iff momentum ≠ 0); AdaGrad sum (the caller fills
+        /// it with `initial_accumulator_value`); RMSProp square average; Adam/AdamW first moment.
+        pub s1: usize,
+        /// State 2: RMSProp momentum buffer (needed iff momentum > 0); Adam/AdamW second moment.
+        pub s2: usize,
+        /// State 3: RMSProp gradient average (needed iff centered); Adam/AdamW max second moment
+        /// (needed iff amsgrad). 0 when unused.
+        pub s3: usize,
+        /// L1 penalty `l1·Σ|w|`: adds `l1·sign(w)` to the gradient (sign(0) = 0).
+        pub l1: f32,
+        /// L2 penalty `l2·Σw²` (Keras convention): adds `2·l2·w` to the gradient. Note the factor
+        /// 2: `l2 = wd/2` reproduces PyTorch's `weight_decay = wd`.
+        pub l2: f32,
+    }
+}
+
+impl OptTensor {
+    /// The state slot addresses s1..s3.
+    pub fn slots(&self) -> [usize; 3] {
+        [self.s1, self.s2, self.s3]
+    }
+}
+
+/// Per-pass outputs of one update besides the tensor itself.
+#[derive(Clone, Copy, Default)]
+pub struct Io {
     /// Backup addresses (0 = none) for the old values of `w`, `s1`, `s2`, `s3`: the update pass
-    /// stores each element's pre-step value there as it reads it (valid for `n` floats each), so
-    /// a caller can restore the tensor bit for bit when the update turns out non-finite.
+    /// stores each element's pre-step value there as it reads it (valid for `len` floats each),
+    /// so a caller can restore the tensor bit for bit when the update turns out non-finite.
     pub backup: [usize; 4],
-    /// Address of 4 floats (0 = none) that receive the largest |value| written to `w`, `s1`, `s2`,
-    /// `s3` (+Inf when non-finite; 0 for absent slots): upper bounds the next step's finiteness
-    /// proof may reuse (see `step::provably_finite`).
+    /// Address of 4 floats (0 = none) that receive the largest |value| written to `w`, `s1`,
+    /// `s2`, `s3` (+Inf when non-finite; 0 for absent slots): upper bounds the next step's
+    /// finiteness proof may reuse (see [`provably_finite`]).
     pub maxima: usize,
 }
 
-impl Hyper {
-    /// Backup addresses and the maxima address, as `drive` takes them.
-    fn io(&self) -> [usize; 5] {
+impl Io {
+    fn arr(&self) -> [usize; 5] {
         [self.backup[0], self.backup[1], self.backup[2], self.backup[3], self.maxima]
+    }
+}
+
+/// What the effective gradient folds in: maximize, coupled weight decay, penalties.
+#[derive(Clone, Copy)]
+pub(crate) struct Fold {
+    maximize: bool,
+    weight_decay: f32,
+    l1: f32,
+    l2: f32,
+}
+
+impl Fold {
+    fn new(h: &OptHyper, l1: f32, l2: f32) -> Fold {
+        Fold { maximize: h.flags & OPT_MAXIMIZE != 0, weight_decay: h.weight_decay, l1, l2 }
+    }
+}
+
+/// Which state slots (s1..s3) the update of this kind and these settings reads and writes (the
+/// rule `ts/optimizers/record.ts` `slotNames` names).
+pub fn needed_slots(h: &OptHyper) -> [bool; 3] {
+    match h.kind {
+        OPT_SGD => [h.momentum != 0.0, false, false],
+        OPT_ADAGRAD => [true, false, false],
+        OPT_RMSPROP => [true, h.momentum > 0.0, h.flags & OPT_CENTERED != 0],
+        _ => [true, true, h.flags & OPT_AMSGRAD != 0],
     }
 }
 
@@ -87,7 +172,7 @@ fn sign(w: f32) -> f32 {
 /// The effective gradient: `±g (+ wd·w if coupled) (+ l1·sign(w)) (+ 2·l2·w)`, in that order.
 /// Terms whose coefficient is 0 are skipped, as PyTorch skips `weight_decay == 0`.
 #[inline(always)]
-fn fold(h: &Hyper, coupled: bool, w: f32, g: f32) -> f32 {
+fn fold(h: &Fold, coupled: bool, w: f32, g: f32) -> f32 {
     let mut d = if h.maximize { -g } else { g };
     if coupled && h.weight_decay != 0.0 {
         d = d + h.weight_decay * w;
@@ -107,7 +192,7 @@ mod vx {
 
     /// SIMD twin of [`super::fold`].
     #[inline(always)]
-    pub fn fold(h: &super::Hyper, coupled: bool, w: v128, g: v128) -> v128 {
+    pub(crate) fn fold(h: &super::Fold, coupled: bool, w: v128, g: v128) -> v128 {
         let mut d = if h.maximize { f32x4_neg(g) } else { g };
         if coupled && h.weight_decay != 0.0 {
             d = f32x4_add(d, f32x4_mul(f32x4_splat(h.weight_decay), w));
@@ -260,7 +345,7 @@ fn finish(acc: [u32; 4], addr: usize) -> bool {
     if addr != 0 {
         for k in 0..4 {
             let v = if acc[k] >= EXP { f32::INFINITY } else { f32::from_bits(acc[k]) };
-            // SAFETY: a nonzero maxima address is valid for 4 floats (see Hyper::maxima).
+            // SAFETY: a nonzero maxima address is valid for 4 floats (see Io::maxima).
             unsafe { *(addr as *mut f32).add(k) = v };
         }
     }
@@ -468,19 +553,22 @@ where
 /// w ← w − lr·d
 /// ```
 /// Without `buf` the update is momentum-free whatever `h.momentum` says.
-pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) -> bool {
+pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &OptHyper, pen: [f32; 2], io: &Io) -> bool {
     let h = *h;
+    let fo = Fold::new(&h, pen[0], pen[1]);
+    let io = io.arr();
     let mom = h.momentum != 0.0 && buf.is_some();
+    let (first, nesterov) = (h.flags & OPT_FIRST_STEP != 0, h.flags & OPT_NESTEROV != 0);
     let damp1 = 1.0 - h.dampening;
     let f = move |w: &mut f32, g: f32, b: &mut f32, _: &mut f32, _: &mut f32| {
-        let mut d = fold(&h, true, *w, g);
+        let mut d = fold(&fo, true, *w, g);
         if mom {
-            *b = if h.first_step {
+            *b = if first {
                 d
             } else {
                 h.momentum * *b + damp1 * d
             };
-            d = if h.nesterov { d + h.momentum * *b } else { *b };
+            d = if nesterov { d + h.momentum * *b } else { *b };
         }
         *w = *w - h.lr * d;
     };
@@ -493,14 +581,14 @@ pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) ->
             f32x4_splat(h.lr),
         );
         let fv = move |w: &mut v128, g: v128, b: &mut v128, _: &mut v128, _: &mut v128| {
-            let mut d = vx::fold(&h, true, *w, g);
+            let mut d = vx::fold(&fo, true, *w, g);
             if mom {
-                *b = if h.first_step {
+                *b = if first {
                     d
                 } else {
                     f32x4_add(f32x4_mul(mv, *b), f32x4_mul(dv, d))
                 };
-                d = if h.nesterov {
+                d = if nesterov {
                     f32x4_add(d, f32x4_mul(mv, *b))
                 } else {
                     *b
@@ -508,10 +596,10 @@ pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) ->
             }
             *w = f32x4_sub(*w, f32x4_mul(lv, d));
         };
-        drive(w, g, buf, None, None, h.io(), f, fv)
+        drive(w, g, buf, None, None, io, f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, buf, None, None, h.io(), f)
+    drive(w, g, buf, None, None, io, f)
 }
 
 /// AdaGrad, PyTorch `_single_tensor_adagrad` (torch/optim/adagrad.py), plus L1/L2 penalties.
@@ -520,10 +608,12 @@ pub fn sgd_step(w: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, h: &Hyper) ->
 /// ```text
 /// d ← fold(g);  sum ← sum + d·d;  w ← w − clr·(d / (sqrt(sum) + eps))
 /// ```
-pub fn adagrad_step(w: &mut [f32], g: &[f32], sum: &mut [f32], h: &Hyper) -> bool {
+pub fn adagrad_step(w: &mut [f32], g: &[f32], sum: &mut [f32], h: &OptHyper, pen: [f32; 2], io: &Io) -> bool {
     let h = *h;
+    let fo = Fold::new(&h, pen[0], pen[1]);
+    let io = io.arr();
     let f = move |w: &mut f32, g: f32, s: &mut f32, _: &mut f32, _: &mut f32| {
-        let d = fold(&h, true, *w, g);
+        let d = fold(&fo, true, *w, g);
         *s = *s + d * d;
         let std = sqrtf(*s) + h.eps;
         *w = *w - h.lr * (d / std);
@@ -533,15 +623,15 @@ pub fn adagrad_step(w: &mut [f32], g: &[f32], sum: &mut [f32], h: &Hyper) -> boo
         use vx::*;
         let (lv, ev) = (f32x4_splat(h.lr), f32x4_splat(h.eps));
         let fv = move |w: &mut v128, g: v128, s: &mut v128, _: &mut v128, _: &mut v128| {
-            let d = vx::fold(&h, true, *w, g);
+            let d = vx::fold(&fo, true, *w, g);
             *s = f32x4_add(*s, f32x4_mul(d, d));
             let std = f32x4_add(f32x4_sqrt(*s), ev);
             *w = f32x4_sub(*w, f32x4_mul(lv, f32x4_div(d, std)));
         };
-        drive(w, g, Some(sum), None, None, h.io(), f, fv)
+        drive(w, g, Some(sum), None, None, io, f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(sum), None, None, h.io(), f)
+    drive(w, g, Some(sum), None, None, io, f)
 }
 
 /// RMSProp, PyTorch `_single_tensor_rmsprop` (torch/optim/rmsprop.py), plus L1/L2 penalties;
@@ -562,14 +652,18 @@ pub fn rmsprop_step(
     square_avg: &mut [f32],
     buf: Option<&mut [f32]>,
     grad_avg: Option<&mut [f32]>,
-    h: &Hyper,
+    h: &OptHyper,
+    pen: [f32; 2],
+    io: &Io,
 ) -> bool {
     let h = *h;
+    let fo = Fold::new(&h, pen[0], pen[1]);
+    let io = io.arr();
     let mom = h.momentum > 0.0 && buf.is_some();
-    let cen = h.centered && grad_avg.is_some();
+    let cen = h.flags & OPT_CENTERED != 0 && grad_avg.is_some();
     let a1 = h.one_minus_beta1;
     let f = move |w: &mut f32, g: f32, sq: &mut f32, b: &mut f32, ga: &mut f32| {
-        let d = fold(&h, true, *w, g);
+        let d = fold(&fo, true, *w, g);
         *sq = h.beta1 * *sq + a1 * (d * d);
         let avg = if cen {
             *ga = *ga + a1 * (d - *ga);
@@ -590,7 +684,7 @@ pub fn rmsprop_step(
         let (alv, a1v, ev) = (f32x4_splat(h.beta1), f32x4_splat(a1), f32x4_splat(h.eps));
         let (mv, lv) = (f32x4_splat(h.momentum), f32x4_splat(h.lr));
         let fv = move |w: &mut v128, g: v128, sq: &mut v128, b: &mut v128, ga: &mut v128| {
-            let d = vx::fold(&h, true, *w, g);
+            let d = vx::fold(&fo, true, *w, g);
             *sq = f32x4_add(f32x4_mul(alv, *sq), f32x4_mul(a1v, f32x4_mul(d, d)));
             let avg = if cen {
                 *ga = f32x4_add(*ga, f32x4_mul(a1v, f32x4_sub(d, *ga)));
@@ -605,42 +699,47 @@ pub fn rmsprop_step(
                 *w = f32x4_sub(*w, f32x4_mul(lv, f32x4_div(d, avg)));
             }
         };
-        drive(w, g, Some(square_avg), buf, grad_avg, h.io(), f, fv)
+        drive(w, g, Some(square_avg), buf, grad_avg, io, f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(square_avg), buf, grad_avg, h.io(), f)
+    drive(w, g, Some(square_avg), buf, grad_avg, io, f)
 }
 
 /// Adam (`decoupled = false`, PyTorch `_single_tensor_adam`, torch/optim/adam.py) and AdamW
 /// (`decoupled = true`, torch/optim/adamw.py), plus L1/L2 penalties:
 /// ```text
 /// d ← fold(g)                       (Adam adds wd·w here; AdamW does not)
-/// AdamW: w ← w·(1 − lr·wd)          (after the penalties read w)
+/// AdamW: w ← w·decay_keep           (decay_keep = 1 − lr·wd; after the penalties read w)
 /// m ← m + (1 − β1)·(d − m)           (lerp)
 /// v ← β2·v + (1 − β2)·(d·d)
 /// amsgrad: vmax ← max(vmax, v); v̂ = vmax   else v̂ = v    (uncorrected, as PyTorch)
-/// w ← w − (lr / bc1)·(m / (sqrt(v̂)/bc2_sqrt + eps))
+/// w ← w − step_size·(m / (sqrt(v̂)/bc2_sqrt + eps))      (step_size = lr / bc1)
 /// ```
-/// with `bc1 = 1 − β1^t`, `bc2_sqrt = sqrt(1 − β2^t)` from the caller. Without `vmax` the update
-/// is plain Adam whatever `h.amsgrad` says.
+/// with `bc1 = 1 − β1^t`, `bc2_sqrt = sqrt(1 − β2^t)`, `step_size` and `decay_keep` from the
+/// caller ([`OptHyper`]). Without `vmax` the update
+/// is plain Adam whatever the AMSGrad flag says.
 pub fn adam_step(
     w: &mut [f32],
     g: &[f32],
     m: &mut [f32],
     v: &mut [f32],
     vmax: Option<&mut [f32]>,
-    h: &Hyper,
+    h: &OptHyper,
+    pen: [f32; 2],
+    io: &Io,
     decoupled: bool,
 ) -> bool {
     let h = *h;
-    let ams = h.amsgrad && vmax.is_some();
+    let fo = Fold::new(&h, pen[0], pen[1]);
+    let io = io.arr();
+    let ams = h.flags & OPT_AMSGRAD != 0 && vmax.is_some();
     let decay = decoupled && h.weight_decay != 0.0;
-    let keep = 1.0 - h.lr * h.weight_decay;
+    let keep = h.decay_keep;
     let b1 = h.one_minus_beta1;
     let b2 = h.one_minus_beta2;
-    let step_size = h.lr / h.bias_correction1;
+    let step_size = h.step_size;
     let f = move |w: &mut f32, g: f32, m: &mut f32, v: &mut f32, vm: &mut f32| {
-        let d = fold(&h, !decoupled, *w, g);
+        let d = fold(&fo, !decoupled, *w, g);
         if decay {
             *w = *w * keep;
         }
@@ -670,7 +769,7 @@ pub fn adam_step(
             f32x4_splat(step_size),
         );
         let fv = move |w: &mut v128, g: v128, m: &mut v128, v: &mut v128, vm: &mut v128| {
-            let d = vx::fold(&h, !decoupled, *w, g);
+            let d = vx::fold(&fo, !decoupled, *w, g);
             if decay {
                 *w = f32x4_mul(*w, kv);
             }
@@ -686,10 +785,251 @@ pub fn adam_step(
             let denom = f32x4_add(f32x4_div(f32x4_sqrt(vh), bcv), ev);
             *w = f32x4_sub(*w, f32x4_mul(sv, f32x4_div(*m, denom)));
         };
-        drive(w, g, Some(m), Some(v), vmax, h.io(), f, fv)
+        drive(w, g, Some(m), Some(v), vmax, io, f, fv)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    drive(w, g, Some(m), Some(v), vmax, h.io(), f)
+    drive(w, g, Some(m), Some(v), vmax, io, f)
+}
+
+// ---------------------------------------------------------------------------------------------
+// One optimizer path over tensor records: clipping, the update, the finiteness proof. Both the
+// model's `train_step` (tensors from its layer records) and `optimizer_apply` (an array of
+// tensor records) call these.
+// ---------------------------------------------------------------------------------------------
+
+#[inline]
+unsafe fn fs<'a>(p: usize, len: usize) -> &'a [f32] {
+    core::slice::from_raw_parts(p as *const f32, len)
+}
+#[inline]
+unsafe fn fsm<'a>(p: usize, len: usize) -> &'a mut [f32] {
+    core::slice::from_raw_parts_mut(p as *mut f32, len)
+}
+
+/// One fused update of one tensor (its needed state slots are nonzero: the caller checked).
+/// Returns whether every value written is finite.
+///
+/// # Safety
+/// Every nonzero address in `t` valid for `t.len` floats, not overlapping.
+pub unsafe fn update(h: &OptHyper, t: &OptTensor, io: &Io) -> bool {
+    let need = needed_slots(h);
+    let n = t.len as usize;
+    let w = fsm(t.w, n);
+    let g = fs(t.g, n);
+    let s = t.slots();
+    let st = |i: usize| -> Option<&mut [f32]> {
+        if need[i] {
+            Some(fsm(s[i], n))
+        } else {
+            None
+        }
+    };
+    let pen = [t.l1, t.l2];
+    match h.kind {
+        OPT_SGD => sgd_step(w, g, st(0), h, pen, io),
+        OPT_ADAGRAD => adagrad_step(w, g, st(0).unwrap_or(&mut []), h, pen, io),
+        OPT_RMSPROP => rmsprop_step(w, g, st(0).unwrap_or(&mut []), st(1), st(2), h, pen, io),
+        OPT_ADAM | OPT_ADAMW => {
+            adam_step(w, g, st(0).unwrap_or(&mut []), st(1).unwrap_or(&mut []), st(2), h, pen, io, h.kind == OPT_ADAMW)
+        }
+        _ => false,
+    }
+}
+
+#[inline(never)]
+fn sum_squares(g: &[f32]) -> f64 {
+    let mut s = 0.0f64;
+    for &v in g {
+        s += (v as f64) * (v as f64);
+    }
+    s
+}
+
+#[inline(never)]
+fn scale(g: &mut [f32], f: f32) {
+    for v in g.iter_mut() {
+        *v *= f;
+    }
+}
+
+/// Gradient clipping in Keras 3's order (`_clip_gradients`): per-tensor norm, then global norm,
+/// then value. Norms accumulate in f64; a tensor is rescaled by `c / norm` only when `norm > c`.
+/// `tensors()` yields every tensor of the step (called once per pass).
+///
+/// # Safety
+/// Every tensor's `g` valid for `len` floats.
+pub unsafe fn clip_gradients<I, F>(h: &OptHyper, tensors: F)
+where
+    F: Fn() -> I,
+    I: Iterator<Item = OptTensor>,
+{
+    if h.clip_norm > 0.0 {
+        let c = h.clip_norm as f64;
+        for t in tensors() {
+            let n = t.len as usize;
+            let norm = crate::math::sqrt64(sum_squares(fs(t.g, n)));
+            if norm > c {
+                scale(fsm(t.g, n), (c / norm) as f32);
+            }
+        }
+    }
+    if h.global_clip_norm > 0.0 {
+        let c = h.global_clip_norm as f64;
+        let mut total = 0.0f64;
+        for t in tensors() {
+            total += sum_squares(fs(t.g, t.len as usize));
+        }
+        let norm = crate::math::sqrt64(total);
+        if norm > c {
+            let f = (c / norm) as f32;
+            for t in tensors() {
+                scale(fsm(t.g, t.len as usize), f);
+            }
+        }
+    }
+    if h.clip_value > 0.0 {
+        let v = h.clip_value;
+        for t in tensors() {
+            for x in fsm(t.g, t.len as usize).iter_mut() {
+                if *x > v {
+                    *x = v;
+                } else if *x < -v {
+                    *x = -v;
+                }
+            }
+        }
+    }
+}
+
+/// |x| (`f64::abs` is not in `core` on Rust 1.63).
+fn fabs(x: f64) -> f64 {
+    if x < 0.0 {
+        -x
+    } else {
+        x
+    }
+}
+
+/// Whether the update of `t` provably writes only finite values, from f64 bounds on the largest
+/// |g|, |w| and |state| (one read-only pass over each) and the hyper-parameters. Every
+/// intermediate bound must stay below 1e30 (f32 overflows at 3.4e38: the margin covers the f32
+/// rounding of each operation). Proven for SGD (with or without momentum) and Adam/AdamW/AMSGrad
+/// with `eps > 0` and non-negative second moments; every other case takes the backup path.
+/// `cached` (address of 4 floats, 0 = none): upper bounds of |w|, |s1..3| from the previous
+/// update pass, which was itself proven (then only g is scanned; v and vmax are known
+/// non-negative: they were when that pass was proven, and β2·v + (1 − β2)·d² and max(vmax, v)
+/// keep them so).
+///
+/// # Safety
+/// As [`update`]; `cached` valid for 4 floats when nonzero.
+pub unsafe fn provably_finite(h: &OptHyper, t: &OptTensor, cached: usize) -> bool {
+    const L: f64 = 1e30;
+    let need = needed_slots(h);
+    let kind = h.kind;
+    let cached = if cached != 0 {
+        let c = fs(cached, 4);
+        Some([c[0], c[1], c[2], c[3]])
+    } else {
+        None
+    };
+    let n = t.len as usize;
+    let s = t.slots();
+    let scan_or = |p: usize, k: usize| -> (f64, bool) {
+        match cached {
+            Some(c) => (c[k] as f64, false),
+            None => scan(fs(p, n)),
+        }
+    };
+    let (g, _) = scan(fs(t.g, n));
+    let (w, _) = scan_or(t.w, 0);
+    let lr = fabs(h.lr as f64);
+    if !(g < L && w < L && lr < L) {
+        return false;
+    }
+    let wd = fabs(h.weight_decay as f64);
+    let coupled = kind != OPT_ADAMW;
+    // |fold(g)|: ±g (+ wd·w) (+ l1·sign w) (+ 2·l2·w)
+    let d = g + if coupled { wd * w } else { 0.0 } + fabs(t.l1 as f64) + 2.0 * fabs(t.l2 as f64) * w;
+    if !(d < L) {
+        return false;
+    }
+    match kind {
+        OPT_SGD => {
+            let mu = fabs(h.momentum as f64);
+            let step = if need[0] {
+                let (b, _) = scan_or(s[0], 1);
+                let b2 = if h.flags & OPT_FIRST_STEP != 0 { d } else { mu * b + fabs(1.0 - h.dampening as f64) * d };
+                if !(b < L && b2 < L) {
+                    return false;
+                }
+                if h.flags & OPT_NESTEROV != 0 {
+                    d + mu * b2
+                } else {
+                    b2
+                }
+            } else {
+                d
+            };
+            w + lr * step < L
+        }
+        OPT_ADAM | OPT_ADAMW => {
+            let bc1 = fabs(h.bias_correction1 as f64);
+            if !(h.eps > 0.0 && h.bias_correction2_sqrt > 0.0 && bc1 > 0.0 && h.beta2 >= 0.0 && h.one_minus_beta2 >= 0.0) {
+                return false;
+            }
+            let (m, _) = scan_or(s[0], 1);
+            let (v, v_neg) = scan_or(s[1], 2);
+            let vmax_ok = if need[2] {
+                let (vm, vm_neg) = scan_or(s[2], 3);
+                vm < L && !vm_neg
+            } else {
+                true
+            };
+            let m2 = m + fabs(h.one_minus_beta1 as f64) * (d + m);
+            let v2 = fabs(h.beta2 as f64) * v + fabs(h.one_minus_beta2 as f64) * d * d;
+            if !(vmax_ok && !v_neg && m < L && v < L && d * d < L && m2 < L && v2 < L) {
+                return false;
+            }
+            // |m̂ / (√v̂/bc2 + eps)| ≤ |m'| / eps (√v̂ ≥ 0); AdamW's decay scales w by |decay_keep|
+            let keep = if kind == OPT_ADAMW { fabs(h.decay_keep as f64) } else { 1.0 };
+            let step = fabs(h.step_size as f64) * (m2 / h.eps as f64);
+            w * keep + step < L
+        }
+        _ => false,
+    }
+}
+
+/// The standalone optimizer step (`opt.update`): clips the gradients of all tensors together
+/// (Keras order, see [`clip_gradients`]), then updates each tensor. Returns `STATUS_OK`;
+/// `STATUS_BAD_ARGUMENT` for an unknown kind or when a parameter, gradient or a state slot the
+/// kind and flags need is address 0 (nothing written); `STATUS_NON_FINITE_RESULT` when a written
+/// parameter or state value is NaN or ±Inf (the buffers hold that result: the caller keeps the
+/// originals and finds the tensor).
+///
+/// # Safety
+/// Every nonzero address in `ts` valid for its `len` floats, no overlap.
+pub unsafe fn apply(h: &OptHyper, ts: &[OptTensor]) -> u32 {
+    use crate::status::{STATUS_BAD_ARGUMENT, STATUS_NON_FINITE_RESULT, STATUS_OK};
+    if h.kind > OPT_ADAMW {
+        return STATUS_BAD_ARGUMENT;
+    }
+    let need = needed_slots(h);
+    for t in ts {
+        let s = t.slots();
+        if t.w == 0 || t.g == 0 || (0..3).any(|i| need[i] && s[i] == 0) {
+            return STATUS_BAD_ARGUMENT;
+        }
+    }
+    clip_gradients(h, || ts.iter().copied());
+    let mut finite = true;
+    for t in ts {
+        finite &= update(h, t, &Io::default());
+    }
+    if finite {
+        STATUS_OK
+    } else {
+        STATUS_NON_FINITE_RESULT
+    }
 }
 
 #[cfg(test)]
@@ -722,7 +1062,13 @@ mod tests {
     }
 
     /// 20 steps of `kind` with f32 kernels vs the PyTorch formula in f64.
-    fn check(kind: Kind, h0: Hyper) {
+    fn check(kind: Kind, h0: OptHyper) {
+        check_pen(kind, h0, [0.0, 0.0]);
+    }
+
+    fn check_pen(kind: Kind, h0: OptHyper, pen: [f32; 2]) {
+        let maximize = h0.flags & OPT_MAXIMIZE != 0;
+        let (nesterov, centered, amsgrad) = (h0.flags & OPT_NESTEROV != 0, h0.flags & OPT_CENTERED != 0, h0.flags & OPT_AMSGRAD != 0);
         for &n in &[1usize, 3, 5, 17, 1023] {
             let w0 = data(n, n as u64);
             let mut w = w0.clone();
@@ -743,7 +1089,7 @@ mod tests {
             for t in 1..=20 {
                 let g = data(n, 1000 * t as u64 + n as u64);
                 let mut h = h0;
-                h.first_step = t == 1;
+                h.flags = if t == 1 { h0.flags | OPT_FIRST_STEP } else { h0.flags };
                 let clr = match kind {
                     Kind::Adagrad { lr_decay, .. } => lr / (1.0 + (t as f64 - 1.0) * lr_decay),
                     _ => lr,
@@ -753,24 +1099,34 @@ mod tests {
                 h.one_minus_beta2 = (1.0 - b2) as f32;
                 h.bias_correction1 = (1.0 - b1.powi(t)) as f32;
                 h.bias_correction2_sqrt = (1.0 - b2.powi(t)).sqrt() as f32;
+                h.step_size = (lr / (1.0 - b1.powi(t))) as f32;
+                h.decay_keep = (1.0 - lr * wd) as f32;
+                h.kind = match kind {
+                    Kind::Sgd => OPT_SGD,
+                    Kind::Adagrad { .. } => OPT_ADAGRAD,
+                    Kind::Rms => OPT_RMSPROP,
+                    Kind::Adam => OPT_ADAM,
+                    Kind::AdamW => OPT_ADAMW,
+                };
+                let io = Io::default();
                 let [s0, s1, s2] = &mut s;
                 let _finite = match kind {
-                    Kind::Sgd => sgd_step(&mut w, &g, Some(s0), &h),
-                    Kind::Adagrad { .. } => adagrad_step(&mut w, &g, s0, &h),
-                    Kind::Rms => rmsprop_step(&mut w, &g, s0, Some(s1), Some(s2), &h),
-                    Kind::Adam => adam_step(&mut w, &g, s0, s1, Some(s2), &h, false),
-                    Kind::AdamW => adam_step(&mut w, &g, s0, s1, Some(s2), &h, true),
+                    Kind::Sgd => sgd_step(&mut w, &g, Some(s0), &h, pen, &io),
+                    Kind::Adagrad { .. } => adagrad_step(&mut w, &g, s0, &h, pen, &io),
+                    Kind::Rms => rmsprop_step(&mut w, &g, s0, Some(s1), Some(s2), &h, pen, &io),
+                    Kind::Adam => adam_step(&mut w, &g, s0, s1, Some(s2), &h, pen, &io, false),
+                    Kind::AdamW => adam_step(&mut w, &g, s0, s1, Some(s2), &h, pen, &io, true),
                 };
                 for i in 0..n {
                     let x = rw[i];
                     let mut d = g[i] as f64;
-                    if h0.maximize {
+                    if maximize {
                         d = -d;
                     }
                     if !matches!(kind, Kind::AdamW) {
                         d += wd * x;
                     }
-                    d += h0.l1 as f64
+                    d += pen[0] as f64
                         * if x > 0.0 {
                             1.0
                         } else if x < 0.0 {
@@ -778,7 +1134,7 @@ mod tests {
                         } else {
                             0.0
                         };
-                    d += 2.0 * h0.l2 as f64 * x;
+                    d += 2.0 * pen[1] as f64 * x;
                     let [r0, r1, r2] = &mut r;
                     match kind {
                         Kind::Sgd => {
@@ -788,7 +1144,7 @@ mod tests {
                                 } else {
                                     mo * r0[i] + (1.0 - da) * d
                                 };
-                                d = if h0.nesterov { d + mo * r0[i] } else { r0[i] };
+                                d = if nesterov { d + mo * r0[i] } else { r0[i] };
                             }
                             rw[i] = x - lr * d;
                         }
@@ -798,7 +1154,7 @@ mod tests {
                         }
                         Kind::Rms => {
                             r0[i] = b1 * r0[i] + (1.0 - b1) * d * d;
-                            let avg = if h0.centered {
+                            let avg = if centered {
                                 r2[i] = b1 * r2[i] + (1.0 - b1) * d;
                                 (r0[i] - r2[i] * r2[i]).sqrt() + eps
                             } else {
@@ -819,7 +1175,7 @@ mod tests {
                             };
                             r0[i] = b1 * r0[i] + (1.0 - b1) * d;
                             r1[i] = b2 * r1[i] + (1.0 - b2) * d * d;
-                            let vh = if h0.amsgrad {
+                            let vh = if amsgrad {
                                 r2[i] = r2[i].max(r1[i]);
                                 r2[i]
                             } else {
@@ -849,172 +1205,83 @@ mod tests {
         }
     }
 
-    fn hp() -> Hyper {
-        Hyper {
+    fn hp() -> OptHyper {
+        OptHyper {
             lr: 0.01,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
-            ..Hyper::default()
+            ..OptHyper::default()
         }
     }
 
     #[test]
     fn sgd_variants_match_f64() {
         check(Kind::Sgd, hp());
-        check(
-            Kind::Sgd,
-            Hyper {
-                momentum: 0.9,
-                ..hp()
-            },
-        );
-        check(
-            Kind::Sgd,
-            Hyper {
-                momentum: 0.9,
-                dampening: 0.3,
-                weight_decay: 0.01,
-                ..hp()
-            },
-        );
-        check(
-            Kind::Sgd,
-            Hyper {
-                momentum: 0.9,
-                nesterov: true,
-                maximize: true,
-                ..hp()
-            },
-        );
-        check(
-            Kind::Sgd,
-            Hyper {
-                l1: 0.01,
-                l2: 0.02,
-                ..hp()
-            },
-        );
+        check(Kind::Sgd, OptHyper { momentum: 0.9, ..hp() });
+        check(Kind::Sgd, OptHyper { momentum: 0.9, dampening: 0.3, weight_decay: 0.01, ..hp() });
+        check(Kind::Sgd, OptHyper { momentum: 0.9, flags: OPT_NESTEROV | OPT_MAXIMIZE, ..hp() });
+        check_pen(Kind::Sgd, hp(), [0.01, 0.02]);
     }
 
     #[test]
     fn adagrad_matches_f64() {
-        check(
-            Kind::Adagrad {
-                lr_decay: 0.01,
-                init: 0.1,
-            },
-            Hyper { eps: 1e-10, ..hp() },
-        );
-        check(
-            Kind::Adagrad {
-                lr_decay: 0.0,
-                init: 0.0,
-            },
-            Hyper {
-                weight_decay: 0.01,
-                l1: 1e-3,
-                ..hp()
-            },
-        );
+        check(Kind::Adagrad { lr_decay: 0.01, init: 0.1 }, OptHyper { eps: 1e-10, ..hp() });
+        check_pen(Kind::Adagrad { lr_decay: 0.0, init: 0.0 }, OptHyper { weight_decay: 0.01, ..hp() }, [1e-3, 0.0]);
     }
 
     #[test]
     fn rmsprop_variants_match_f64() {
-        let r = Hyper {
-            beta1: 0.99,
-            ..hp()
-        };
+        let r = OptHyper { beta1: 0.99, ..hp() };
         check(Kind::Rms, r);
-        check(
-            Kind::Rms,
-            Hyper {
-                centered: true,
-                ..r
-            },
-        );
-        check(
-            Kind::Rms,
-            Hyper {
-                momentum: 0.9,
-                weight_decay: 0.01,
-                ..r
-            },
-        );
-        check(
-            Kind::Rms,
-            Hyper {
-                centered: true,
-                momentum: 0.5,
-                l2: 0.01,
-                ..r
-            },
-        );
+        check(Kind::Rms, OptHyper { flags: OPT_CENTERED, ..r });
+        check(Kind::Rms, OptHyper { momentum: 0.9, weight_decay: 0.01, ..r });
+        check_pen(Kind::Rms, OptHyper { flags: OPT_CENTERED, momentum: 0.5, ..r }, [0.0, 0.01]);
     }
 
     #[test]
     fn adam_variants_match_f64() {
         check(Kind::Adam, hp());
-        check(
-            Kind::Adam,
-            Hyper {
-                weight_decay: 0.01,
-                ..hp()
-            },
-        );
-        check(
-            Kind::Adam,
-            Hyper {
-                amsgrad: true,
-                ..hp()
-            },
-        );
-        check(
-            Kind::AdamW,
-            Hyper {
-                weight_decay: 0.01,
-                ..hp()
-            },
-        );
-        check(
-            Kind::AdamW,
-            Hyper {
-                weight_decay: 0.1,
-                amsgrad: true,
-                l1: 1e-3,
-                l2: 1e-3,
-                ..hp()
-            },
-        );
+        check(Kind::Adam, OptHyper { weight_decay: 0.01, ..hp() });
+        check(Kind::Adam, OptHyper { flags: OPT_AMSGRAD, ..hp() });
+        check(Kind::AdamW, OptHyper { weight_decay: 0.01, ..hp() });
+        check_pen(Kind::AdamW, OptHyper { weight_decay: 0.1, flags: OPT_AMSGRAD, ..hp() }, [1e-3, 1e-3]);
     }
 
     #[test]
     fn missing_state_degrades_without_panic() {
         let mut w = vec![1.0f32; 5];
         let g = vec![1.0f32; 5];
-        sgd_step(
-            &mut w,
-            &g,
-            None,
-            &Hyper {
-                lr: 0.5,
-                momentum: 0.9,
-                ..Hyper::default()
-            },
-        );
+        let io = Io::default();
+        sgd_step(&mut w, &g, None, &OptHyper { lr: 0.5, momentum: 0.9, ..OptHyper::default() }, [0.0, 0.0], &io);
         assert_eq!(w, vec![0.5f32; 5]);
         let mut short = vec![0f32; 2];
-        adagrad_step(
-            &mut w,
-            &g,
-            &mut short,
-            &Hyper {
-                lr: 0.5,
-                eps: 0.0,
-                ..Hyper::default()
-            },
-        );
+        adagrad_step(&mut w, &g, &mut short, &OptHyper { lr: 0.5, eps: 0.0, ..OptHyper::default() }, [0.0, 0.0], &io);
         assert_eq!(w[..2], [0.0f32, 0.0]);
         assert_eq!(w[2..], [0.5f32, 0.5, 0.5]);
+    }
+
+    /// The standalone path clips all tensors together (global norm) and updates each; a missing
+    /// state slot is refused before anything is written.
+    #[test]
+    fn apply_clips_globally_then_updates_and_refuses_missing_slots() {
+        let mut w1 = vec![1.0f32; 3];
+        let mut w2 = vec![2.0f32; 4];
+        let mut g1 = vec![3.0f32; 3];
+        let mut g2 = vec![4.0f32; 4];
+        let h = OptHyper { kind: OPT_SGD, lr: 0.5, global_clip_norm: 1.0, ..OptHyper::default() };
+        let ts = [
+            OptTensor { len: 3, w: w1.as_mut_ptr() as usize, g: g1.as_mut_ptr() as usize, ..OptTensor::default() },
+            OptTensor { len: 4, w: w2.as_mut_ptr() as usize, g: g2.as_mut_ptr() as usize, ..OptTensor::default() },
+        ];
+        assert_eq!(unsafe { apply(&h, &ts) }, crate::status::STATUS_OK);
+        // global norm sqrt(3·9 + 4·16) = sqrt(91), f64 like Keras, factor rounded to f32 once
+        let f = (1.0f64 / 91f64.sqrt()) as f32;
+        assert_eq!(w1, vec![1.0 - 0.5 * (3.0 * f); 3]);
+        assert_eq!(w2, vec![2.0 - 0.5 * (4.0 * f); 4]);
+        let before = w1.clone();
+        let hm = OptHyper { kind: OPT_SGD, lr: 0.5, momentum: 0.9, ..OptHyper::default() };
+        assert_eq!(unsafe { apply(&hm, &ts[..1]) }, crate::status::STATUS_BAD_ARGUMENT);
+        assert_eq!(w1, before);
     }
 }

@@ -1,215 +1,50 @@
 //! A whole training step in one call.
 //!
-//! TypeScript compiles a model into a [`Plan`]: a header plus one [`Layer`] record per layer,
-//! all `#[repr(C)]` in linear memory, with pointers to weights, gradients and activation
-//! buffers that the TypeScript arena allocated. [`train_step`] runs forward, loss, backward and
-//! the optimizer update for every layer without returning to JavaScript; schedules only rewrite
-//! `Plan::lr` between calls.
+//! TypeScript compiles a model into a [`Plan`] (`plan.rs`): a header plus one [`Layer`] record
+//! per layer, all `#[repr(C)]` in linear memory, with pointers to weights, gradients and
+//! activation buffers that the TypeScript arena allocated. [`train_step`] runs forward, loss,
+//! backward and the optimizer update for every layer without returning to JavaScript. What a
+//! layer does is its kind's (`layers/`); what the update does is the optimizer's (`optim.rs`,
+//! the same path `optimizer_apply` takes); this module only sequences them and owns the
+//! backup and rollback.
 
-pub use crate::abi::{STATUS_BAD_ARGUMENT, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_UPDATE, STATUS_OK};
-use crate::abi::{OptArgs, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMW, OPT_AMSGRAD, OPT_CENTERED, OPT_FIRST_STEP, OPT_MAXIMIZE, OPT_NESTEROV, OPT_RMSPROP, OPT_SGD};
 use crate::act::{self, Act};
-use crate::gemm::{self, Epilogue, MatRef};
-use crate::{constraints, dropout, loss, norm, optim, reduce};
+use crate::layers::{self, Pass};
+use crate::optim::{self, OptHyper, OptTensor, OPT_ADAMW};
+pub use crate::plan::*;
+pub use crate::status::{STATUS_BAD_ARGUMENT, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_RESULT, STATUS_NON_FINITE_UPDATE, STATUS_OK};
+use crate::{dropout, loss};
 
 /// The plan is malformed (n > batch_cap, unknown layer kind, loss or optimizer, record lengths
 /// that disagree with the shapes, a missing buffer): [`STATUS_BAD_ARGUMENT`], nothing changed.
 pub const STATUS_BAD_PLAN: u32 = STATUS_BAD_ARGUMENT;
-/// `Plan::out_bad_layer` when no tensor went non-finite.
-pub const NO_LAYER: u32 = u32::MAX;
-/// `Plan::out_bad_tensor`: the kernel (dense) or γ (batch norm).
-pub const TENSOR_WEIGHT: u32 = 0;
-/// `Plan::out_bad_tensor`: the bias (dense) or β (batch norm).
-pub const TENSOR_BIAS: u32 = 1;
-/// `Plan::out_bad_tensor`: batch norm's running mean.
-pub const TENSOR_RUNNING_MEAN: u32 = 2;
-/// `Plan::out_bad_tensor`: batch norm's running variance.
-pub const TENSOR_RUNNING_VAR: u32 = 3;
-
-pub const LAYER_DENSE: u32 = 1;
-/// Batch normalization over features: `w` = γ, `b` = β, `gw`/`gb` their gradients; `n_in == n_out`.
-pub const LAYER_BATCHNORM: u32 = 2;
-pub const LOSS_SOFTMAX_CE: u32 = 1;
-pub const LOSS_MSE: u32 = 2;
-pub const LOSS_MAE: u32 = 3;
-pub const LOSS_HUBER: u32 = 4;
-pub const LOSS_BCE_LOGITS: u32 = 5;
-
-/// Plan header. Pointer fields are addresses in linear memory (`usize`: 4 bytes on wasm32).
-#[repr(C)]
-pub struct Plan {
-    pub n_layers: u32,
-    pub loss: u32,
-    pub batch_cap: u32,
-    /// 1: `predict_step` keeps dropout on (Monte Carlo dropout); 0: dropout only in `train_step`.
-    pub mc_dropout: u32,
-    /// `*const Layer`, `n_layers` records.
-    pub layers: usize,
-    /// Two gradient ping-pong buffers of `batch_cap × max layer width` floats.
-    pub gbuf0: usize,
-    pub gbuf1: usize,
-    /// GEMM packing workspace of `gemm::WORKSPACE_FLOATS` floats.
-    pub ws: usize,
-    /// `*const OptArgs`: the optimizer kind, flags and hyper-parameters of this step (its `n`, `w`,
-    /// `g`, `s1..s3`, `lr`, `l1`, `l2` are ignored: they come from the layers and from `lr`).
-    pub opt: usize,
-    /// Learning rate of this step (schedules rewrite only this).
-    pub lr: f32,
-    /// Clip each gradient element to [−v, v] (0 = off), Keras `clipvalue`.
-    pub clip_value: f32,
-    /// Rescale each tensor's gradient to L2 norm ≤ c (0 = off), Keras `clipnorm`.
-    pub clip_norm: f32,
-    /// Rescale all gradients together to global L2 norm ≤ c (0 = off), Keras `global_clipnorm`.
-    pub global_clip_norm: f32,
-    /// Dropout RNG key (Philox-4x32-10: key = (seed, layer index), counter = (element/4, counter)).
-    pub seed: u32,
-    /// Dropout counter: TypeScript advances it once per step (and per Monte Carlo sample).
-    pub counter: u32,
-    /// Per-sample weights of this batch (`n` floats), or 0 for none.
-    pub weights: usize,
-    /// Softmax cross-entropy label smoothing ε (PyTorch `label_smoothing`).
-    pub label_smoothing: f32,
-    /// Huber δ.
-    pub huber_delta: f32,
-    /// Written by the step: Σ per-sample loss of this batch (f32 of an f64 sum).
-    pub out_loss: f32,
-    /// Written by the step: rows whose argmax equals the label.
-    pub out_correct: u32,
-    /// Backup of the pre-step state (`backup_len` floats, see [`backup_floats`]): `train_step`
-    /// stores the batch-norm running statistics and, during the update pass, every parameter and
-    /// optimizer-state element it overwrites, and restores them bit for bit when the loss or the
-    /// update is non-finite. Required by `train_step` (0 → [`STATUS_BAD_ARGUMENT`]).
-    pub backup: usize,
-    pub backup_len: u32,
-    /// Written by `train_step` on [`STATUS_NON_FINITE_UPDATE`]: the layer index ([`NO_LAYER`] when
-    /// none), the tensor ([`TENSOR_WEIGHT`], [`TENSOR_BIAS`], [`TENSOR_RUNNING_MEAN`],
-    /// [`TENSOR_RUNNING_VAR`]), the slot (0 the parameter, 1..=3 optimizer state s1..s3), the
-    /// element index and the non-finite value found there (before the rollback).
-    pub out_bad_layer: u32,
-    pub out_bad_tensor: u32,
-    pub out_bad_slot: u32,
-    pub out_bad_index: u32,
-    pub out_bad_value: f32,
-    /// Upper bounds of |w|, |s1|, |s2|, |s3| per trainable tensor ([`tensors`] order, 4 floats
-    /// each; 0 = none), written by every `train_step` update pass. When `bounds_valid` is 1 the
-    /// finiteness proof of the next step reads them instead of scanning the parameters and the
-    /// optimizer state. TypeScript clears `bounds_valid` whenever it may have written parameters
-    /// or optimizer state (ts/model/plan.ts); `train_step` sets it after a complete update pass
-    /// and clears it after a rollback.
-    pub bounds: usize,
-    pub bounds_valid: u32,
-}
-
-/// One dense layer: `y = act(x·W + b)`, W is `[n_in, n_out]` row-major (Keras layout).
-#[repr(C)]
-pub struct Layer {
-    pub kind: u32,
-    pub act: u32,
-    pub n_in: u32,
-    pub n_out: u32,
-    pub w: usize,
-    /// Bias of n_out floats, or 0 for none.
-    pub b: usize,
-    pub gw: usize,
-    pub gb: usize,
-    /// Output buffer `[batch_cap, n_out]`.
-    pub y: usize,
-    /// Optimizer state of the kernel (0 when the optimizer does not use that slot).
-    pub ws1: usize,
-    pub ws2: usize,
-    pub ws3: usize,
-    /// Optimizer state of the bias.
-    pub bs1: usize,
-    pub bs2: usize,
-    pub bs3: usize,
-    /// Kernel penalties `l1·Σ|w| + l2·Σw²` (gradients `l1·sign(w)` and `2·l2·w`).
-    pub l1: f32,
-    pub l2: f32,
-    /// Bias penalties.
-    pub bl1: f32,
-    pub bl2: f32,
-    /// Activation parameter (leakyRelu slope, elu alpha).
-    pub alpha: f32,
-    /// Inverted-dropout rate applied to this layer's output while training (0 = none).
-    pub dropout: f32,
-    /// Dropout mask `[batch_cap, n_out]` (0 or 1/(1−rate)), and the dropped output that the next
-    /// layer reads; both 0 when `dropout` is 0.
-    pub mask: usize,
-    pub yd: usize,
-    /// Max-norm constraint: after each update every column of W (a unit's incoming weights) with
-    /// ‖w‖₂ > r becomes w·r/‖w‖₂ (0 = none).
-    pub max_norm: f32,
-    /// Batch norm only: running statistics, the batch statistics saved for backward, ε, momentum
-    /// (PyTorch convention: running ← (1 − momentum)·running + momentum·batch statistic).
-    pub running_mean: usize,
-    pub running_var: usize,
-    pub save_mean: usize,
-    pub save_inv_std: usize,
-    pub bn_eps: f32,
-    pub bn_momentum: f32,
-    /// Element counts of `w` (and `gw`, `ws1..3`) and of `b` (and `gb`, `bs1..3`) as TypeScript
-    /// allocated them: dense `n_in·n_out` and `n_out` (0 without bias), batch norm `n_out` and
-    /// `n_out`. Validated against the shapes; every pass over a tensor uses these (see [`tensors`]).
-    pub w_len: u32,
-    pub b_len: u32,
-}
-
-/// One trainable tensor of a layer record, as every per-tensor pass sees it (clipping, the
-/// optimizer update, the finiteness check and rollback, max-norm).
-#[derive(Clone, Copy)]
-pub struct Tensor {
-    /// [`TENSOR_WEIGHT`] or [`TENSOR_BIAS`].
-    pub which: u32,
-    /// Parameter, its gradient, its optimizer-state slots (0 = absent).
-    pub w: usize,
-    pub g: usize,
-    pub s: [usize; 3],
-    /// L1 / L2 penalties of this tensor.
-    pub l1: f32,
-    pub l2: f32,
-    /// Element count (from the record: `w_len` or `b_len`).
-    pub len: usize,
-}
-
-/// Every trainable tensor of a layer: the kernel (or γ), then the bias (or β) when present.
-#[inline(never)]
-pub fn tensors(l: &Layer) -> [Option<Tensor>; 2] {
-    [
-        Some(Tensor { which: TENSOR_WEIGHT, w: l.w, g: l.gw, s: [l.ws1, l.ws2, l.ws3], l1: l.l1, l2: l.l2, len: l.w_len as usize }),
-        if l.b != 0 {
-            Some(Tensor { which: TENSOR_BIAS, w: l.b, g: l.gb, s: [l.bs1, l.bs2, l.bs3], l1: l.bl1, l2: l.bl2, len: l.b_len as usize })
-        } else {
-            None
-        },
-    ]
-}
-
-/// Which optimizer-state slots (s1..s3) the update of this kind and these settings reads and
-/// writes (the same rule as `optimizer_update` and `ts/optimizers/runtime.ts` `stateSlots`).
-pub fn needed_slots(kind: u32, h: &optim::Hyper) -> [bool; 3] {
-    match kind {
-        OPT_SGD => [h.momentum != 0.0, false, false],
-        OPT_ADAGRAD => [true, false, false],
-        OPT_RMSPROP => [true, h.momentum > 0.0, h.centered],
-        _ => [true, true, h.amsgrad],
-    }
-}
 
 fn slot_count(need: [bool; 3]) -> usize {
     need.iter().filter(|&&b| b).count()
 }
 
-/// Floats of backup a plan needs for `train_step` with these slots: `2·n_out` per batch-norm
-/// layer (running mean, running variance), then per tensor in [`tensors`] order `len` for the
+/// Every trainable tensor of the plan, in layer order.
+fn all_tensors(ls: &[Layer]) -> impl Iterator<Item = OptTensor> + '_ {
+    ls.iter().flat_map(|l| tensors(l).into_iter().flatten())
+}
+
+/// The running buffers of a layer (its kind's `running`), `n_out` floats each.
+fn running(l: &Layer) -> [usize; 2] {
+    match layers::kind(l.kind) {
+        Some(k) => (k.running)(l),
+        None => [0, 0],
+    }
+}
+
+/// Floats of backup a plan needs for `train_step` with these slots: `n_out` per running buffer
+/// (batch norm: mean and variance), then per tensor in [`tensors`] order `len` for the
 /// parameter and `len` per needed state slot (mirrored by `ts/model/plan.ts`).
 pub fn backup_floats(ls: &[Layer], need: [bool; 3]) -> usize {
     let mut total = 0;
     for l in ls {
-        if l.kind == LAYER_BATCHNORM {
-            total += 2 * l.n_out as usize;
-        }
+        total += running(l).iter().filter(|&&p| p != 0).count() * l.n_out as usize;
         for t in tensors(l).iter().flatten() {
-            total += t.len * (1 + slot_count(need));
+            total += t.len as usize * (1 + slot_count(need));
         }
     }
     total
@@ -234,27 +69,28 @@ unsafe fn fsm<'a>(p: usize, len: usize) -> &'a mut [f32] {
     core::slice::from_raw_parts_mut(p as *mut f32, len)
 }
 
-unsafe fn layers<'a>(plan: &Plan) -> &'a [Layer] {
+unsafe fn layers_of<'a>(plan: &Plan) -> &'a [Layer] {
     core::slice::from_raw_parts(plan.layers as *const Layer, plan.n_layers as usize)
+}
+
+unsafe fn hyper(plan: &Plan) -> OptHyper {
+    *(plan.opt as *const OptHyper)
 }
 
 unsafe fn validate(plan: &Plan, n: usize) -> bool {
     if n > plan.batch_cap as usize || plan.n_layers == 0 || plan.loss < LOSS_SOFTMAX_CE || plan.loss > LOSS_BCE_LOGITS || plan.opt == 0 {
         return false;
     }
-    let kind = (*(plan.opt as *const OptArgs)).kind;
-    if kind > OPT_ADAMW {
+    if hyper(plan).kind > OPT_ADAMW {
         return false;
     }
-    let ls = layers(plan);
     let mut width = 0u32;
-    for (i, l) in ls.iter().enumerate() {
-        if (l.kind != LAYER_DENSE && l.kind != LAYER_BATCHNORM) || Act::from_code(l.act).is_none() {
-            return false;
-        }
-        if l.kind == LAYER_BATCHNORM
-            && (l.n_in != l.n_out || l.running_mean == 0 || l.running_var == 0 || l.save_mean == 0 || l.save_inv_std == 0 || l.w == 0 || l.b == 0)
-        {
+    for (i, l) in layers_of(plan).iter().enumerate() {
+        let kind = match layers::kind(l.kind) {
+            Some(k) => k,
+            None => return false,
+        };
+        if Act::from_code(l.act).is_none() || !(kind.check)(l) {
             return false;
         }
         if !(l.dropout >= 0.0 && l.dropout < 1.0) || (l.dropout > 0.0 && (l.mask == 0 || l.yd == 0)) || !(l.max_norm >= 0.0) {
@@ -263,69 +99,29 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
         if i > 0 && l.n_in != width {
             return false;
         }
-        // the record's lengths must match the shapes: every pass trusts them
-        let (wl, bl) = if l.kind == LAYER_BATCHNORM { (l.n_out, l.n_out) } else { (l.n_in.wrapping_mul(l.n_out), l.n_out) };
-        if l.kind == LAYER_DENSE && (l.n_in as u64) * (l.n_out as u64) > u32::MAX as u64 {
-            return false;
-        }
-        if l.w == 0 || l.gw == 0 || l.w_len != wl || (l.b != 0 && (l.gb == 0 || l.b_len != bl)) || (l.b == 0 && l.b_len != 0) {
-            return false;
-        }
         width = l.n_out;
     }
     true
 }
 
 /// Forward pass for `n` rows of `x`; returns the pointer to the last layer's output. `train`:
-/// batch norm uses (and updates) batch statistics, else its running statistics. `drop`: layers
-/// with a dropout rate apply inverted dropout to their output (mask kept for backward).
-unsafe fn forward(plan: &Plan, x: usize, n: usize, train: bool, drop: bool) -> Result<usize, u32> {
+/// batch statistics are used (and the running statistics updated). `stochastic`: dropout (and
+/// any stochastic layer) is on, masks kept for backward.
+unsafe fn forward(plan: &Plan, x: usize, n: usize, train: bool, stochastic: bool) -> Result<usize, u32> {
     let mut input = x;
-    for (li, l) in layers(plan).iter().enumerate() {
-        let (ni, no) = (l.n_in as usize, l.n_out as usize);
+    for (li, l) in layers_of(plan).iter().enumerate() {
+        let no = l.n_out as usize;
         let a = Act::from_code(l.act).unwrap_or(Act::Linear);
-        if l.kind == LAYER_BATCHNORM {
-            let (g, b) = (Some(fs(l.w, no)), Some(fs(l.b, no)));
-            if train {
-                // training: batch statistics (PyTorch BatchNorm1d), running statistics updated
-                let st = norm::train_forward(
-                    fs(input, n * no), n, no, g, b, l.bn_eps, l.bn_momentum,
-                    fsm(l.running_mean, no), fsm(l.running_var, no), fsm(l.y, n * no),
-                    fsm(l.save_mean, no), fsm(l.save_inv_std, no),
-                );
-                if st != 0 {
-                    return Err(STATUS_BAD_PLAN);
-                }
-            } else {
-                norm::infer_forward(fs(input, n * no), n, no, g, b, l.bn_eps, fs(l.running_mean, no), fs(l.running_var, no), fsm(l.y, n * no));
-            }
-        } else {
-            // ReLU is fused into the GEMM epilogue; other activations run over the stored rows below.
-            let epi = Epilogue {
-                bias: if l.b == 0 { core::ptr::null() } else { l.b as *const f32 },
-                act: if a == Act::Relu { Act::Relu } else { Act::Linear },
-            };
-            gemm::gemm(
-                n,
-                no,
-                ni,
-                MatRef { ptr: input as *const f32, rs: ni as isize, cs: 1 },
-                MatRef { ptr: l.w as *const f32, rs: no as isize, cs: 1 },
-                0.0,
-                l.y as *mut f32,
-                no as isize,
-                epi,
-                plan.ws as *mut f32,
-            );
-        }
-        let fused = l.kind == LAYER_DENSE && a == Act::Relu;
+        let kind = layers::kind(l.kind).ok_or(STATUS_BAD_PLAN)?;
+        let pass = Pass { n, ws: plan.ws, seed: plan.seed, counter: plan.counter, index: li as u32, train, stochastic };
+        let fused = (kind.forward)(l, &pass, input)?;
         if !fused && a != Act::Linear {
             act::forward2(a, fsm(l.y, n * no), l.alpha);
         }
         if l.dropout > 0.0 {
             let yd = fsm(l.yd, n * no);
             yd.copy_from_slice(fs(l.y, n * no));
-            if drop {
+            if stochastic {
                 dropout::forward(yd, fsm(l.mask, n * no), l.dropout, plan.seed, li as u32, plan.counter);
             }
         }
@@ -344,11 +140,7 @@ unsafe fn batch_loss(plan: &Plan, out: usize, targets: usize, n: usize, k: usize
     match plan.loss {
         LOSS_SOFTMAX_CE => {
             let labels = core::slice::from_raw_parts(targets as *const i32, n);
-            if w.is_none() && plan.label_smoothing == 0.0 {
-                loss::softmax_ce(z, labels, n, k, grad, scale)
-            } else {
-                loss::softmax_ce_smooth(z, labels, n, k, w, plan.label_smoothing, grad, scale)
-            }
+            loss::softmax_ce_any(z, labels, n, k, w, plan.label_smoothing, grad, scale)
         }
         LOSS_BCE_LOGITS => (loss::bce_logits(z, fs(targets, n * k), n, k, w, grad, scale), 0),
         kind => {
@@ -378,12 +170,12 @@ unsafe fn begin(plan: &mut Plan, n: usize) -> Option<u32> {
 
 /// Forward, loss, backward and update on `n` rows. Returns a status:
 /// - [`STATUS_OK`];
-/// - [`STATUS_NON_FINITE_LOSS`]: no parameter or optimizer state changed, and the batch-norm
-///   running statistics the forward pass updated are restored from the backup;
-/// - [`STATUS_NON_FINITE_UPDATE`]: the loss was finite but a batch-norm running statistic or an
-///   updated parameter / optimizer-state element is NaN or ±Inf; every parameter, optimizer
-///   state and running statistic is restored bit for bit from the backup, and `out_bad_*` say
-///   where the first non-finite value was found;
+/// - [`STATUS_NON_FINITE_LOSS`]: no parameter or optimizer state changed, and the running
+///   statistics the forward pass updated are restored from the backup;
+/// - [`STATUS_NON_FINITE_UPDATE`]: the loss was finite but a running statistic or an updated
+///   parameter / optimizer-state element is NaN or ±Inf; every parameter, optimizer state and
+///   running statistic is restored bit for bit from the backup, and `out_bad_*` say where the
+///   first non-finite value was found;
 /// - [`STATUS_BAD_ARGUMENT`]: malformed plan (including a missing or short backup), nothing changed.
 ///
 /// # Safety
@@ -397,16 +189,14 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     if let Some(st) = begin(plan, n) {
         return st;
     }
-    let ls = layers(plan);
-    let t = &*(plan.opt as *const OptArgs);
-    let mut h = hyper(t, plan.lr);
-    let need = needed_slots(t.kind, &h);
+    let ls = layers_of(plan);
+    let h = hyper(plan);
+    let need = optim::needed_slots(&h);
     // every needed state slot exists, and the backup holds everything the step may overwrite
-    for l in ls {
-        for tn in tensors(l).iter().flatten() {
-            if (0..3).any(|i| need[i] && tn.s[i] == 0) {
-                return STATUS_BAD_ARGUMENT;
-            }
+    for tn in all_tensors(ls) {
+        let s = tn.slots();
+        if (0..3).any(|i| need[i] && s[i] == 0) {
+            return STATUS_BAD_ARGUMENT;
         }
     }
     if plan.backup == 0 || (plan.backup_len as usize) < backup_floats(ls, need) {
@@ -415,11 +205,12 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     let bk = plan.backup;
     // running statistics: the forward pass overwrites them before the loss is known
     let mut off = 0usize;
-    for l in ls.iter().filter(|l| l.kind == LAYER_BATCHNORM) {
-        let no = l.n_out as usize;
-        fsm(bk + off * 4, no).copy_from_slice(fs(l.running_mean, no));
-        fsm(bk + (off + no) * 4, no).copy_from_slice(fs(l.running_var, no));
-        off += 2 * no;
+    for l in ls {
+        for p in running(l).iter().filter(|&&p| p != 0) {
+            let no = l.n_out as usize;
+            fsm(bk + off * 4, no).copy_from_slice(fs(*p, no));
+            off += no;
+        }
     }
     let st = grad_inner(plan, x, labels, n);
     if st == STATUS_NON_FINITE_LOSS {
@@ -430,9 +221,12 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
         return st;
     }
     // a finite loss with overflowing batch statistics (e.g. 1e30 inputs): caught here
-    for (li, l) in ls.iter().enumerate().filter(|(_, l)| l.kind == LAYER_BATCHNORM) {
+    for (li, l) in ls.iter().enumerate() {
         let no = l.n_out as usize;
-        for (which, p) in [(TENSOR_RUNNING_MEAN, l.running_mean), (TENSOR_RUNNING_VAR, l.running_var)] {
+        for (which, p) in [(TENSOR_RUNNING_MEAN, running(l)[0]), (TENSOR_RUNNING_VAR, running(l)[1])] {
+            if p == 0 {
+                continue;
+            }
             if let Some(i) = first_non_finite(fs(p, no)) {
                 record_bad(plan, li, which, 0, i, fs(p, no)[i]);
                 restore_running(bk, ls);
@@ -440,23 +234,17 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
             }
         }
     }
-    clip_gradients(plan, ls);
+    optim::clip_gradients(&h, || all_tensors(ls));
     // Fast path: when bounds on |g|, |w| and |state| (one read-only pass) prove that no update can
     // overflow, nothing needs backing up (the backup copy costs ~6% of a step on a 235k-parameter
     // Adam model). Otherwise every tensor backs up what it overwrites.
     let cache_ok = plan.bounds != 0 && plan.bounds_valid == 1;
     let mut proven = true;
-    let mut ti = 0usize;
-    'prove: for l in ls {
-        for tn in tensors(l).iter().flatten() {
-            h.l1 = tn.l1;
-            h.l2 = tn.l2;
-            let cached = if cache_ok { plan.bounds + ti * 16 } else { 0 };
-            ti += 1;
-            if !provably_finite(t.kind, &h, tn, need, cached) {
-                proven = false;
-                break 'prove;
-            }
+    for (ti, tn) in all_tensors(ls).enumerate() {
+        let cached = if cache_ok { plan.bounds + ti * 16 } else { 0 };
+        if !optim::provably_finite(&h, &tn, cached) {
+            proven = false;
+            break;
         }
     }
     #[cfg(test)]
@@ -473,20 +261,25 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     plan.bounds_valid = 0;
     let mut ti = 0usize;
     for (li, l) in ls.iter().enumerate() {
-        for tn in tensors(l).iter().flatten() {
-            h.l1 = tn.l1;
-            h.l2 = tn.l2;
-            h.maxima = if plan.bounds != 0 { plan.bounds + ti * 16 } else { 0 };
+        for (which, tn) in tensors(l).iter().enumerate() {
+            let tn = match tn {
+                Some(t) => t,
+                None => continue,
+            };
+            let len = tn.len as usize;
+            let io = optim::Io {
+                backup: if proven { [0; 4] } else { backup_addrs(cur, len, need) },
+                maxima: if plan.bounds != 0 { plan.bounds + ti * 16 } else { 0 },
+            };
             ti += 1;
-            h.backup = if proven { [0; 4] } else { backup_addrs(cur, tn.len, need) };
-            let ok = update(t.kind, &h, tn, need);
-            cur += tn.len * (1 + slot_count(need)) * 4;
+            let ok = optim::update(&h, tn, &io);
+            cur += len * (1 + slot_count(need)) * 4;
             if !ok {
-                locate_bad(plan, li, tn, need);
+                locate_bad(plan, li, which as u32, tn, need);
                 if proven {
-                    // unreachable if the bounds below are sound; reported, never hidden
+                    // unreachable if the bounds are sound; reported, never hidden
                     restore_running(bk, ls);
-                    return crate::abi::STATUS_NON_FINITE_RESULT;
+                    return STATUS_NON_FINITE_RESULT;
                 }
                 restore_tensors(tensors_base, ls, need, cur);
                 restore_running(bk, ls);
@@ -497,107 +290,14 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     // only a proven pass keeps the cache valid: the proof's sign facts (v, vmax ≥ 0) then carry
     // over by induction (β2, 1 − β2 ≥ 0 checked there); an unproven pass makes the next step scan
     plan.bounds_valid = (plan.bounds != 0 && proven) as u32;
-    // constraints on finite weights (each layer's kernel is final here; max-norm only shrinks
+    // constraints on finite weights (each layer's tensors are final here; max-norm only shrinks
     // columns, so the bounds stay upper bounds)
     for l in ls {
-        if l.max_norm > 0.0 && l.kind == LAYER_DENSE {
-            if let Some(k) = tensors(l)[0] {
-                constraints::max_norm(fsm(k.w, k.len), l.n_in as usize, l.n_out as usize, l.max_norm);
-            }
+        if let Some(k) = layers::kind(l.kind) {
+            (k.constrain)(l);
         }
     }
     STATUS_OK
-}
-
-/// |x| (`f64::abs` is not in `core` on Rust 1.63).
-fn fabs(x: f64) -> f64 {
-    if x < 0.0 {
-        -x
-    } else {
-        x
-    }
-}
-
-/// Whether the update of `t` provably writes only finite values, from f64 bounds on the largest
-/// |g|, |w| and |state| (one read-only pass over each) and the hyper-parameters. Every
-/// intermediate bound must stay below 1e30 (f32 overflows at 3.4e38: the margin covers the f32
-/// rounding of each operation). Proven for SGD (with or without momentum) and Adam/AdamW/AMSGrad
-/// with `eps > 0` and non-negative second moments; every other case takes the backup path.
-/// `cached` (address of 4 floats, 0 = none): upper bounds of |w|, |s1..3| from the previous update pass, which was itself proven
-/// (then only g is scanned; v and vmax are known non-negative: they were when that pass was
-/// proven, and β2·v + (1 − β2)·d² and max(vmax, v) keep them so).
-unsafe fn provably_finite(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 3], cached: usize) -> bool {
-    const L: f64 = 1e30;
-    let cached = if cached != 0 {
-        let c = fs(cached, 4);
-        Some([c[0], c[1], c[2], c[3]])
-    } else {
-        None
-    };
-    let n = t.len;
-    let scan_or = |p: usize, k: usize| -> (f64, bool) {
-        match cached {
-            Some(c) => (c[k] as f64, false),
-            None => optim::scan(fs(p, n)),
-        }
-    };
-    let (g, _) = optim::scan(fs(t.g, n));
-    let (w, _) = scan_or(t.w, 0);
-    let lr = fabs(h.lr as f64);
-    if !(g < L && w < L && lr < L) {
-        return false;
-    }
-    let wd = fabs(h.weight_decay as f64);
-    let coupled = kind != OPT_ADAMW;
-    // |fold(g)|: ±g (+ wd·w) (+ l1·sign w) (+ 2·l2·w)
-    let d = g + if coupled { wd * w } else { 0.0 } + fabs(h.l1 as f64) + 2.0 * fabs(h.l2 as f64) * w;
-    if !(d < L) {
-        return false;
-    }
-    match kind {
-        OPT_SGD => {
-            let mu = fabs(h.momentum as f64);
-            let step = if need[0] {
-                let (b, _) = scan_or(t.s[0], 1);
-                let b2 = if h.first_step { d } else { mu * b + fabs(1.0 - h.dampening as f64) * d };
-                if !(b < L && b2 < L) {
-                    return false;
-                }
-                if h.nesterov {
-                    d + mu * b2
-                } else {
-                    b2
-                }
-            } else {
-                d
-            };
-            w + lr * step < L
-        }
-        OPT_ADAM | OPT_ADAMW => {
-            let bc1 = fabs(h.bias_correction1 as f64);
-            if !(h.eps > 0.0 && h.bias_correction2_sqrt > 0.0 && bc1 > 0.0 && h.beta2 >= 0.0 && h.one_minus_beta2 >= 0.0) {
-                return false;
-            }
-            let (m, _) = scan_or(t.s[0], 1);
-            let (v, v_neg) = scan_or(t.s[1], 2);
-            let vmax_ok = if need[2] {
-                let (vm, vm_neg) = scan_or(t.s[2], 3);
-                vm < L && !vm_neg
-            } else {
-                true
-            };
-            let m2 = m + fabs(h.one_minus_beta1 as f64) * (d + m);
-            let v2 = fabs(h.beta2 as f64) * v + fabs(h.one_minus_beta2 as f64) * d * d;
-            if !(vmax_ok && !v_neg && m < L && v < L && d * d < L && m2 < L && v2 < L) {
-                return false;
-            }
-            // |m̂ / (√v̂/bc2 + eps)| ≤ |m'| / eps (√v̂ ≥ 0); AdamW's decay scales w by |1 − lr·wd|
-            let keep = if kind == OPT_ADAMW { fabs(1.0 - lr * wd) } else { 1.0 };
-            let step = lr / bc1 * (m2 / h.eps as f64);
-            w * keep + step < L
-        }
-        _ => false,
-    }
 }
 
 /// Backup addresses of one tensor's region at `cur`: the parameter, then each needed slot.
@@ -626,18 +326,19 @@ fn record_bad(plan: &mut Plan, layer: usize, tensor: u32, slot: u32, index: usiz
 }
 
 /// Finds the first non-finite element the update wrote into `t` (parameter first, then s1..s3).
-unsafe fn locate_bad(plan: &mut Plan, layer: usize, t: &Tensor, need: [bool; 3]) {
+unsafe fn locate_bad(plan: &mut Plan, layer: usize, which: u32, t: &OptTensor, need: [bool; 3]) {
+    let s = t.slots();
     let mut where_ = [(t.w, 0u32), (0, 1), (0, 2), (0, 3)];
     for i in 0..3 {
         if need[i] {
-            where_[i + 1].0 = t.s[i];
+            where_[i + 1].0 = s[i];
         }
     }
     for (p, slot) in where_ {
         if p != 0 {
-            let v = fs(p, t.len);
+            let v = fs(p, t.len as usize);
             if let Some(i) = first_non_finite(v) {
-                record_bad(plan, layer, t.which, slot, i, v[i]);
+                record_bad(plan, layer, which, slot, i, v[i]);
                 return;
             }
         }
@@ -648,31 +349,32 @@ unsafe fn locate_bad(plan: &mut Plan, layer: usize, t: &Tensor, need: [bool; 3])
 /// order [`train_step`] wrote them.
 unsafe fn restore_tensors(base: usize, ls: &[Layer], need: [bool; 3], end: usize) {
     let mut cur = base;
-    for l in ls {
-        for t in tensors(l).iter().flatten() {
-            if cur >= end {
-                return;
-            }
-            let b = backup_addrs(cur, t.len, need);
-            fsm(t.w, t.len).copy_from_slice(fs(b[0], t.len));
-            for i in 0..3 {
-                if need[i] {
-                    fsm(t.s[i], t.len).copy_from_slice(fs(b[i + 1], t.len));
-                }
-            }
-            cur += t.len * (1 + slot_count(need)) * 4;
+    for t in all_tensors(ls) {
+        if cur >= end {
+            return;
         }
+        let len = t.len as usize;
+        let b = backup_addrs(cur, len, need);
+        fsm(t.w, len).copy_from_slice(fs(b[0], len));
+        let s = t.slots();
+        for i in 0..3 {
+            if need[i] {
+                fsm(s[i], len).copy_from_slice(fs(b[i + 1], len));
+            }
+        }
+        cur += len * (1 + slot_count(need)) * 4;
     }
 }
 
-/// Copies the batch-norm running statistics back from the start of the backup.
+/// Copies the running buffers back from the start of the backup.
 unsafe fn restore_running(bk: usize, ls: &[Layer]) {
     let mut off = 0usize;
-    for l in ls.iter().filter(|l| l.kind == LAYER_BATCHNORM) {
-        let no = l.n_out as usize;
-        fsm(l.running_mean, no).copy_from_slice(fs(bk + off * 4, no));
-        fsm(l.running_var, no).copy_from_slice(fs(bk + (off + no) * 4, no));
-        off += 2 * no;
+    for l in ls {
+        for p in running(l).iter().filter(|&&p| p != 0) {
+            let no = l.n_out as usize;
+            fsm(*p, no).copy_from_slice(fs(bk + off * 4, no));
+            off += no;
+        }
     }
 }
 
@@ -692,10 +394,10 @@ pub unsafe fn grad_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u
 
 /// [`grad_step`] after [`begin`] accepted the plan and `n > 0`.
 unsafe fn grad_inner(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
-    let ls = layers(plan);
+    let ls = layers_of(plan);
     let last = &ls[ls.len() - 1];
-    // Training-mode batch norm needs at least 2 rows; checked before anything changes.
-    if n < 2 && ls.iter().any(|l| l.kind == LAYER_BATCHNORM) {
+    // Batch statistics need at least 2 rows; checked before anything changes.
+    if ls.iter().any(|l| layers::kind(l.kind).map_or(false, |k| n < k.min_rows)) {
         return STATUS_BAD_PLAN;
     }
     let out = match forward(plan, x, n, true, true) {
@@ -713,52 +415,19 @@ unsafe fn grad_inner(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 
     let (mut g, mut g_other) = (plan.gbuf0, plan.gbuf1);
     for li in (0..ls.len()).rev() {
         let l = &ls[li];
-        let (ni, no) = (l.n_in as usize, l.n_out as usize);
+        let no = l.n_out as usize;
         let a = Act::from_code(l.act).unwrap_or(Act::Linear);
         if l.dropout > 0.0 {
             dropout::backward(fsm(g, n * no), fs(l.mask, n * no));
         }
         act::backward2(a, fs(l.y, n * no), fsm(g, n * no), l.alpha);
         let input = if li == 0 { x } else { out_of(&ls[li - 1]) };
-        if l.kind == LAYER_BATCHNORM {
-            // dx into the other buffer (always computed: cheap, and dx of layer 0 is simply unused)
-            norm::backward(
-                fs(input, n * ni), fs(g, n * no), n, no, Some(fs(l.w, no)), fs(l.save_mean, no), fs(l.save_inv_std, no),
-                fsm(g_other, n * ni), Some(fsm(l.gw, no)), Some(fsm(l.gb, no)),
-            );
-            core::mem::swap(&mut g, &mut g_other);
-            continue;
-        }
-        // gW = Xᵀ · dZ  (Aᵀ·B)
-        gemm::gemm(
-            ni,
-            no,
-            n,
-            MatRef { ptr: input as *const f32, rs: 1, cs: ni as isize },
-            MatRef { ptr: g as *const f32, rs: no as isize, cs: 1 },
-            0.0,
-            l.gw as *mut f32,
-            no as isize,
-            Epilogue::NONE,
-            plan.ws as *mut f32,
-        );
-        if l.b != 0 {
-            reduce::colsum(fs(g, n * no), n, no, fsm(l.gb, no));
-        }
-        if li > 0 {
-            // dX = dZ · Wᵀ  (A·Bᵀ)
-            gemm::gemm(
-                n,
-                ni,
-                no,
-                MatRef { ptr: g as *const f32, rs: no as isize, cs: 1 },
-                MatRef { ptr: l.w as *const f32, rs: 1, cs: no as isize },
-                0.0,
-                g_other as *mut f32,
-                ni as isize,
-                Epilogue::NONE,
-                plan.ws as *mut f32,
-            );
+        let kind = match layers::kind(l.kind) {
+            Some(k) => k,
+            None => return STATUS_BAD_PLAN,
+        };
+        let pass = Pass { n, ws: plan.ws, seed: plan.seed, counter: plan.counter, index: li as u32, train: true, stochastic: true };
+        if (kind.backward)(l, &pass, input, g, g_other, li > 0) {
             core::mem::swap(&mut g, &mut g_other);
         }
     }
@@ -773,7 +442,7 @@ pub unsafe fn eval_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u
     if let Some(st) = begin(plan, n) {
         return st;
     }
-    let ls = layers(plan);
+    let ls = layers_of(plan);
     let k = ls[ls.len() - 1].n_out as usize;
     let out = match forward(plan, x, n, false, false) {
         Ok(o) => o,
@@ -800,9 +469,9 @@ pub unsafe fn predict_step(plan: &mut Plan, x: usize, n: usize, out: usize) -> u
     if n == 0 {
         return STATUS_OK;
     }
-    let ls = layers(plan);
+    let ls = layers_of(plan);
     let k = ls[ls.len() - 1].n_out as usize;
-    // Monte Carlo dropout keeps batch norm at its running statistics: dropout only, no batch stats.
+    // Monte Carlo sampling keeps batch norm at its running statistics: stochastic layers only.
     let y = match forward(plan, x, n, false, plan.mc_dropout != 0) {
         Ok(o) => o,
         Err(e) => return e,
@@ -817,120 +486,6 @@ pub unsafe fn predict_step(plan: &mut Plan, x: usize, n: usize, out: usize) -> u
     STATUS_OK
 }
 
-/// The update's hyper-parameters from the plan's OptArgs template and this step's rate.
-pub(crate) fn hyper(t: &OptArgs, lr: f32) -> optim::Hyper {
-    optim::Hyper {
-        lr,
-        momentum: t.momentum,
-        dampening: t.dampening,
-        beta1: t.beta1,
-        beta2: t.beta2,
-        eps: t.eps,
-        weight_decay: t.weight_decay,
-        l1: 0.0,
-        l2: 0.0,
-        bias_correction1: t.bias_correction1,
-        bias_correction2_sqrt: t.bias_correction2_sqrt,
-        one_minus_beta1: t.one_minus_beta1,
-        one_minus_beta2: t.one_minus_beta2,
-        first_step: t.flags & OPT_FIRST_STEP != 0,
-        nesterov: t.flags & OPT_NESTEROV != 0,
-        centered: t.flags & OPT_CENTERED != 0,
-        amsgrad: t.flags & OPT_AMSGRAD != 0,
-        maximize: t.flags & OPT_MAXIMIZE != 0,
-        backup: [0; 4],
-        maxima: 0,
-    }
-}
-
-/// One fused update of one tensor (its needed state slots are nonzero: checked by
-/// [`train_step`]). Returns whether every value written is finite.
-unsafe fn update(kind: u32, h: &optim::Hyper, t: &Tensor, need: [bool; 3]) -> bool {
-    let n = t.len;
-    let w = fsm(t.w, n);
-    let g = fs(t.g, n);
-    let st = |i: usize| -> Option<&mut [f32]> {
-        if need[i] {
-            Some(fsm(t.s[i], n))
-        } else {
-            None
-        }
-    };
-    match kind {
-        OPT_SGD => optim::sgd_step(w, g, st(0), h),
-        OPT_ADAGRAD => optim::adagrad_step(w, g, st(0).unwrap_or(&mut []), h),
-        OPT_RMSPROP => optim::rmsprop_step(w, g, st(0).unwrap_or(&mut []), st(1), st(2), h),
-        OPT_ADAM | OPT_ADAMW => {
-            optim::adam_step(w, g, st(0).unwrap_or(&mut []), st(1).unwrap_or(&mut []), st(2), h, kind == OPT_ADAMW)
-        }
-        _ => false,
-    }
-}
-
-#[inline(never)]
-fn sum_squares(g: &[f32]) -> f64 {
-    let mut s = 0.0f64;
-    for &v in g {
-        s += (v as f64) * (v as f64);
-    }
-    s
-}
-
-#[inline(never)]
-fn scale(g: &mut [f32], f: f32) {
-    for v in g.iter_mut() {
-        *v *= f;
-    }
-}
-
-/// Gradient clipping in Keras 3's order (`_clip_gradients`): per-tensor norm, then global norm,
-/// then value. Norms accumulate in f64; a tensor is rescaled by `c / norm` only when `norm > c`.
-unsafe fn clip_gradients(plan: &Plan, ls: &[Layer]) {
-    if plan.clip_norm > 0.0 {
-        let c = plan.clip_norm as f64;
-        for l in ls {
-            for t in tensors(l).iter().flatten() {
-                let norm = crate::math::sqrt64(sum_squares(fs(t.g, t.len)));
-                if norm > c {
-                    scale(fsm(t.g, t.len), (c / norm) as f32);
-                }
-            }
-        }
-    }
-    if plan.global_clip_norm > 0.0 {
-        let c = plan.global_clip_norm as f64;
-        let mut total = 0.0f64;
-        for l in ls {
-            for t in tensors(l).iter().flatten() {
-                total += sum_squares(fs(t.g, t.len));
-            }
-        }
-        let norm = crate::math::sqrt64(total);
-        if norm > c {
-            let f = (c / norm) as f32;
-            for l in ls {
-                for t in tensors(l).iter().flatten() {
-                    scale(fsm(t.g, t.len), f);
-                }
-            }
-        }
-    }
-    if plan.clip_value > 0.0 {
-        let v = plan.clip_value;
-        for l in ls {
-            for t in tensors(l).iter().flatten() {
-                for x in fsm(t.g, t.len).iter_mut() {
-                    if *x > v {
-                        *x = v;
-                    } else if *x < -v {
-                        *x = -v;
-                    }
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! Small plans built from one `Vec<f32>` (a stand-in for linear memory) in which every buffer
@@ -938,7 +493,8 @@ mod tests {
     //! guard (clipping leaves NaN alone but clamps ±3e38; scaling changes ±3e38), and every test
     //! checks that no guard changed.
     use super::*;
-    use crate::abi::OptArgs;
+    use crate::layers::{batch_norm, dense as dense_kind};
+    use crate::optim::{OPT_ADAGRAD, OPT_ADAM, OPT_AMSGRAD, OPT_CENTERED, OPT_FIRST_STEP, OPT_NESTEROV, OPT_RMSPROP, OPT_SGD};
 
     thread_local! {
         /// Test-only: makes `train_step` on this thread take the backup path.
@@ -1033,7 +589,7 @@ mod tests {
         bufs: Vec<Bufs>,
         recs: Vec<Layer>,
         plan: Plan,
-        opt: Box<OptArgs>,
+        opt: Box<OptHyper>,
         x: usize,
         labels: usize,
         backup: usize,
@@ -1049,8 +605,7 @@ mod tests {
     }
 
     fn need_of(kind: u32, flags: u32, momentum: f32) -> [bool; 3] {
-        let h = optim::Hyper { momentum, centered: flags & OPT_CENTERED != 0, amsgrad: flags & OPT_AMSGRAD != 0, ..optim::Hyper::default() };
-        needed_slots(kind, &h)
+        optim::needed_slots(&OptHyper { kind, flags, momentum, ..OptHyper::default() })
     }
 
     /// Builds a plan: `d` inputs, `specs` layers, `n` rows, `loss`, optimizer `kind`/`flags`.
@@ -1158,7 +713,7 @@ mod tests {
             let ni = if i == 0 { d } else { lay[i - 1].n_out as usize };
             match *spec {
                 Spec::Dense { n_out, act, dropout, .. } => {
-                    l.kind = LAYER_DENSE;
+                    l.kind = dense_kind::CODE;
                     l.n_in = ni as u32;
                     l.n_out = n_out as u32;
                     l.act = act;
@@ -1168,7 +723,7 @@ mod tests {
                     l.bl1 = 1e-4;
                 }
                 Spec::Bn => {
-                    l.kind = LAYER_BATCHNORM;
+                    l.kind = batch_norm::CODE;
                     l.n_in = ni as u32;
                     l.n_out = ni as u32;
                     l.bn_eps = 1e-5;
@@ -1214,11 +769,11 @@ mod tests {
         o.one_minus_beta2 = 0.001;
         o.eps = 1e-8;
         o.weight_decay = if kind == OPT_ADAMW { 0.01 } else { 0.0 };
+        o.lr = 0.01;
         let p = &mut fix.plan;
         p.n_layers = specs.len() as u32;
         p.loss = loss;
         p.batch_cap = n as u32;
-        p.lr = 0.01;
         p.seed = 7;
         p.huber_delta = 1.0;
         p.backup_len = bk_len as u32;
@@ -1257,7 +812,7 @@ mod tests {
             self.plan.gbuf0 = m.addr(g0);
             self.plan.gbuf1 = m.addr(g1);
             self.plan.ws = m.addr(ws);
-            self.plan.opt = &*self.opt as *const OptArgs as usize;
+            self.plan.opt = &*self.opt as *const OptHyper as usize;
             self.plan.backup = m.addr(self.backup);
             self.plan.bounds = m.addr(self.bounds);
         }
@@ -1270,6 +825,8 @@ mod tests {
             }
             o.bias_correction1 = (1.0 - 0.9f64.powi(t)) as f32;
             o.bias_correction2_sqrt = (1.0 - 0.999f64.powi(t)).sqrt() as f32;
+            o.step_size = o.lr / o.bias_correction1;
+            o.decay_keep = 1.0 - o.lr * o.weight_decay;
         }
         fn step(&mut self, t: i32) -> u32 {
             self.set_step(t);
@@ -1336,7 +893,7 @@ mod tests {
     #[test]
     fn tensors_yield_every_trainable_tensor_with_record_lengths() {
         let f = build(5, &[dense(4, 0), Spec::Bn, Spec::Dense { n_out: 3, act: 0, bias: false, dropout: 0.0 }], 4, LOSS_MSE, OPT_ADAM, OPT_AMSGRAD, 1);
-        let t: Vec<Vec<(u32, usize, usize)>> = f.recs.iter().map(|l| tensors(l).iter().flatten().map(|t| (t.which, t.len, t.s.iter().filter(|&&p| p != 0).count())).collect()).collect();
+        let t: Vec<Vec<(u32, usize, usize)>> = f.recs.iter().map(|l| tensors(l).iter().enumerate().filter_map(|(i, t)| t.map(|t| (i as u32, t.len as usize, t.slots().iter().filter(|&&p| p != 0).count()))).collect()).collect();
         assert_eq!(t[0], vec![(TENSOR_WEIGHT, 20, 3), (TENSOR_BIAS, 4, 3)]);
         assert_eq!(t[1], vec![(TENSOR_WEIGHT, 4, 3), (TENSOR_BIAS, 4, 3)]);
         assert_eq!(t[2], vec![(TENSOR_WEIGHT, 12, 3)]);
@@ -1355,8 +912,8 @@ mod tests {
                 for &(kind, flags) in OPTS.iter() {
                     for &(cv, cn, gn) in clips.iter() {
                         let mut f = build(4, &arch, 6, loss, kind, flags, 11 + runs as u64);
-                        f.plan.clip_value = cv;
-                        f.plan.clip_norm = cn;
+                        f.opt.clip_value = cv;
+                        f.opt.clip_norm = cn;
                         f.plan.global_clip_norm = gn;
                         let before = f.state_bits();
                         for t in 1..=3 {
@@ -1382,8 +939,8 @@ mod tests {
         for &(cv, cn) in [(1e-3f32, 0.0f32), (0.0, 1e-3)].iter() {
             let mut f = build(4, &[Spec::Bn, dense(2, 0)], 8, LOSS_SOFTMAX_CE, OPT_SGD, 0, 3);
             f.opt.momentum = 0.0;
-            f.plan.clip_value = cv;
-            f.plan.clip_norm = cn;
+            f.opt.clip_value = cv;
+            f.opt.clip_norm = cn;
             let (n, d) = (f.n, f.d);
             let x = f.get(f.x, n * d);
             assert_eq!(f.step(1), STATUS_OK);
@@ -1413,8 +970,8 @@ mod tests {
                 let mut b = build(4, &arch, 6, LOSS_MSE, OPT_SGD, 0, 5);
                 a.plan.counter = 1;
                 assert_eq!(a.grads(), STATUS_OK);
-                b.plan.clip_value = cv;
-                b.plan.clip_norm = cn;
+                b.opt.clip_value = cv;
+                b.opt.clip_norm = cn;
                 b.plan.global_clip_norm = gn;
                 assert_eq!(b.step(1), STATUS_OK);
                 assert!(b.mem.guards_intact());
@@ -1473,7 +1030,7 @@ mod tests {
                 let before = f.state_bits();
                 assert_eq!(f.plan.out_bad_layer, NO_LAYER);
                 // an infinite rate: lr·d is ±Inf (or NaN where d = 0) in the first tensor
-                f.plan.lr = f32::INFINITY;
+                f.opt.lr = f32::INFINITY;
                 let st = f.step(3);
                 let after = f.state_bits();
                 assert_eq!(st, STATUS_NON_FINITE_UPDATE, "opt {} {}", kind, flags);
@@ -1601,7 +1158,7 @@ mod tests {
             let st = f.step(3);
             assert!(f.mem.guards_intact());
             if keep_valid {
-                assert_eq!(st, crate::abi::STATUS_NON_FINITE_RESULT);
+                assert_eq!(st, STATUS_NON_FINITE_RESULT);
             } else {
                 assert_eq!(st, STATUS_NON_FINITE_UPDATE);
                 assert_eq!(f.state_bits(), before);
@@ -1624,7 +1181,7 @@ mod tests {
         ];
         for brk in cases.iter() {
             let mut f = build(4, &[dense(6, 1), Spec::Bn, dense(3, 0)], 6, LOSS_SOFTMAX_CE, OPT_ADAM, 0, 2);
-            f.plan.clip_value = 1e-3;
+            f.opt.clip_value = 1e-3;
             brk(&mut f);
             let before = f.state_bits();
             let grads: Vec<u32> = f.mem.v.iter().map(|v| v.to_bits()).collect();

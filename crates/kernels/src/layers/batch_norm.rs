@@ -1,0 +1,69 @@
+//! Batch normalization over features (PyTorch `BatchNorm1d`): `w` = γ, `b` = β (`n_out` floats
+//! each), `gw`/`gb` their gradients; `n_in == n_out`. Training uses the batch statistics
+//! (unbiased variance in the running update) and updates `running_mean`/`running_var` with
+//! PyTorch's momentum convention (`running ← (1 − bn_momentum)·running + bn_momentum·batch`);
+//! inference and Monte Carlo sampling use the running statistics. `save_mean`/`save_inv_std`
+//! keep the batch statistics for backward; `bn_eps` is ε.
+
+use super::{fs, fsm, Kind, Pass};
+use crate::norm;
+use crate::plan::Layer;
+use crate::status::STATUS_BAD_ARGUMENT;
+
+pub const CODE: u32 = 2;
+
+pub static KIND: Kind = Kind {
+    code: CODE,
+    check,
+    forward,
+    backward,
+    running,
+    min_rows: 2,
+    constrain: super::no_constraint,
+};
+
+fn check(l: &Layer) -> bool {
+    l.n_in == l.n_out
+        && l.running_mean != 0
+        && l.running_var != 0
+        && l.save_mean != 0
+        && l.save_inv_std != 0
+        && l.w != 0
+        && l.b != 0
+        && l.gw != 0
+        && l.gb != 0
+        && l.w_len == l.n_out
+        && l.b_len == l.n_out
+}
+
+fn running(l: &Layer) -> [usize; 2] {
+    [l.running_mean, l.running_var]
+}
+
+unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
+    let (n, no) = (p.n, l.n_out as usize);
+    let (g, b) = (Some(fs(l.w, no)), Some(fs(l.b, no)));
+    if p.train {
+        let st = norm::train_forward(
+            fs(input, n * no), n, no, g, b, l.bn_eps, l.bn_momentum,
+            fsm(l.running_mean, no), fsm(l.running_var, no), fsm(l.y, n * no),
+            fsm(l.save_mean, no), fsm(l.save_inv_std, no),
+        );
+        if st != 0 {
+            return Err(STATUS_BAD_ARGUMENT);
+        }
+    } else {
+        norm::infer_forward(fs(input, n * no), n, no, g, b, l.bn_eps, fs(l.running_mean, no), fs(l.running_var, no), fsm(l.y, n * no));
+    }
+    Ok(false)
+}
+
+unsafe fn backward(l: &Layer, p: &Pass, input: usize, g: usize, dx: usize, _need_dx: bool) -> bool {
+    let (n, no) = (p.n, l.n_out as usize);
+    // dx is always computed: cheap, and dx of layer 0 is simply unused
+    norm::backward(
+        fs(input, n * no), fs(g, n * no), n, no, Some(fs(l.w, no)), fs(l.save_mean, no), fs(l.save_inv_std, no),
+        fsm(dx, n * no), Some(fsm(l.gw, no)), Some(fsm(l.gb, no)),
+    );
+    true
+}
