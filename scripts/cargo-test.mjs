@@ -14,7 +14,7 @@ if (cargos.length === 0) {
 for (const c of cargos) {
   console.log(`[wasmfit] cargo test with ${c.version}`);
   const targetDir = join(root, 'target', `native-${c.version.split(' ')[1]}`);
-  execFileSync(c.cargo, ['test', '--release', '--manifest-path', join(root, 'crates/kernels/Cargo.toml'), '--target-dir', targetDir], {
+  execFileSync(c.cargo, ['test', '--release', '--features', 'harness', '--manifest-path', join(root, 'crates/kernels/Cargo.toml'), '--target-dir', targetDir], {
     stdio: 'inherit',
     env: { ...process.env, RUSTC: c.rustc },
   });

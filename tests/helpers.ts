@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { init, type Runtime } from '../ts/runtime/index.js';
 import { GEMM_ARGS } from '../ts/runtime/abi.js';
 import type { Ptr } from '../ts/runtime/arena.js';
@@ -7,6 +9,16 @@ export type Build = (typeof BUILDS)[number];
 
 export async function runtimeFor(build: Build): Promise<Runtime> {
   return init({ simd: build === 'simd' });
+}
+
+/**
+ * A runtime over the kernel-test module of `build` (`build/wasmfit-<build>-harness.wasm`, built by
+ * scripts/build-wasm.mjs): the shipped kernels plus the test-only exports of
+ * crates/kernels/src/harness.rs, which the shipped modules do not carry.
+ */
+export async function harnessFor(build: Build): Promise<Runtime> {
+  const bytes = readFileSync(join(__dirname, '..', 'build', `wasmfit-${build}-harness.wasm`));
+  return init({ wasm: bytes, simd: build === 'simd' });
 }
 
 /** Copies `data` into a fresh block surrounded by `guard` floats of NaN on each side. */

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../../ts/runtime/index.js';
 import type { Ptr } from '../../ts/runtime/arena.js';
-import { BUILDS, get, put, runtimeFor } from '../helpers.js';
+import { BUILDS, get, harnessFor, put } from '../helpers.js';
 import { testData } from '../reference/f64.js';
 
 const SIZES = [1, 3, 5, 17, 64, 1023];
@@ -106,16 +106,16 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
   // ---- activations ----------------------------------------------------------------------------
   for (const a of ACTS) {
     it(`${a.name}: forward vs f64, backward through y vs central differences, guards intact`, async () => {
-      const rt = await runtimeFor(build);
+      const rt = await harnessFor(build);
       for (const n of SIZES) {
         const x = testData(n, n * 7 + a.code, 4);
         const X = put(rt, x, G);
-        expect(K(rt).act_forward2(a.code, X.ptr, n, a.alpha)).toBe(0);
+        expect(K(rt).act_forward(a.code, X.ptr, n, a.alpha)).toBe(0);
         const y = get(rt, X.ptr, n);
         guardsIntact(rt, X);
         const dy = testData(n, n * 11 + 1);
         const D = put(rt, dy, G);
-        expect(K(rt).act_backward2(a.code, X.ptr, D.ptr, n, a.alpha)).toBe(0);
+        expect(K(rt).act_backward(a.code, X.ptr, D.ptr, n, a.alpha)).toBe(0);
         const dx = get(rt, D.ptr, n);
         guardsIntact(rt, D);
         for (let i = 0; i < n; i++) {
@@ -132,21 +132,21 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
   }
 
   it('activations: NaN in → NaN out; unknown code → status 2; at x = 0 leakyRelu/elu backward give alpha', async () => {
-    const rt = await runtimeFor(build);
+    const rt = await harnessFor(build);
     for (const code of [1, 2, 3, 4, 5]) {
       const X = put(rt, [NaN, NaN, NaN, NaN, NaN]);
-      K(rt).act_forward2(code, X.ptr, 5, 0.2);
+      K(rt).act_forward(code, X.ptr, 5, 0.2);
       expect(Array.from(get(rt, X.ptr, 5)).every(Number.isNaN)).toBe(true);
       rt.arena.free(X.base);
     }
     const X = put(rt, [0]);
-    expect(K(rt).act_forward2(6, X.ptr, 1, 0)).toBe(2);
-    expect(K(rt).act_backward2(6, X.ptr, X.ptr, 1, 0)).toBe(2);
+    expect(K(rt).act_forward(6, X.ptr, 1, 0)).toBe(2);
+    expect(K(rt).act_backward(6, X.ptr, X.ptr, 1, 0)).toBe(2);
     for (const [code, alpha] of [[2, 0.01], [3, 1.5]] as const) {
       const Y = put(rt, [0, 0, 0, 0, 0]);
-      K(rt).act_forward2(code, Y.ptr, 5, alpha);
+      K(rt).act_forward(code, Y.ptr, 5, alpha);
       const D = put(rt, [1, 1, 1, 1, 1]);
-      K(rt).act_backward2(code, Y.ptr, D.ptr, 5, alpha);
+      K(rt).act_backward(code, Y.ptr, D.ptr, 5, alpha);
       // PyTorch: leaky_relu_backward uses x > 0 ? 1 : slope; elu'(0⁻) = alpha·e⁰ = alpha
       expect(Array.from(get(rt, D.ptr, 5))).toEqual(new Array(5).fill(Math.fround(alpha)));
       rt.arena.free(Y.base);
@@ -156,7 +156,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
   });
 
   it('softmax: row-wise forward vs f64, backward dx = y⊙(dy − Σdy⊙y) vs central differences', async () => {
-    const rt = await runtimeFor(build);
+    const rt = await harnessFor(build);
     for (const cols of SIZES) {
       const rows = cols === 1023 ? 2 : 3;
       const z = testData(rows * cols, cols + 5, 3);
@@ -190,7 +190,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
   // ---- losses ---------------------------------------------------------------------------------
   for (const eps of [0, 0.1]) {
     it(`softmax CE with label smoothing ${eps} (PyTorch label_smoothing), weighted and unweighted, vs f64 and central differences`, async () => {
-      const rt = await runtimeFor(build);
+      const rt = await harnessFor(build);
       for (const [rows, cols] of LOSS_SHAPES) {
         for (const which of ['none', 'some'] as const) {
           const z = testData(rows * cols, rows * 13 + cols, 3);
@@ -202,7 +202,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
           const Gr = put(rt, new Float32Array(rows * cols), G);
           const Cn = rt.arena.alloc(4);
           const scale = 1 / rows;
-          const total = K(rt).softmax_ce_smooth(Z.ptr, Yp, rows, cols, W ? W.ptr : 0, eps, Gr.ptr, scale, Cn);
+          const total = K(rt).softmax_ce(Z.ptr, Yp, rows, cols, W ? W.ptr : 0, eps, Gr.ptr, scale, Cn);
           const g = get(rt, Gr.ptr, rows * cols);
           guardsIntact(rt, Gr);
           let want = 0;
@@ -247,7 +247,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
   ];
   for (const L of elementwise) {
     it(`${L.name}: Σ w·mean_j l vs f64, gradient vs central differences, guards intact`, async () => {
-      const rt = await runtimeFor(build);
+      const rt = await harnessFor(build);
       for (const [rows, cols] of LOSS_SHAPES) {
         for (const which of ['none', 'some'] as const) {
           const z = testData(rows * cols, rows * 17 + cols, L.zScale);
@@ -285,7 +285,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
   }
 
   it('losses: BCE stays finite for |z| = 80; MAE subgradient is 0 at 0; null grad writes nothing; unknown regression kind → NaN', async () => {
-    const rt = await runtimeFor(build);
+    const rt = await harnessFor(build);
     const Z = put(rt, [80, -80, 80, -80]);
     const T = put(rt, [1, 0, 0, 1]);
     const Gr = put(rt, new Float32Array(4), G);
@@ -312,7 +312,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
   it('dropout mask equals an independent Philox-4x32-10 (Random123 known answers) and keeps survivors scaled by 1/(1−rate)', async () => {
     expect(philox([0, 0, 0, 0], [0, 0])).toEqual([0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
     expect(philox([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0])).toEqual([0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]);
-    const rt = await runtimeFor(build);
+    const rt = await harnessFor(build);
     for (const rate of [0, 0.1, 0.5, 0.9, 1]) {
       for (const n of SIZES) {
         const x = testData(n, n + 77);
@@ -341,7 +341,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
   });
 
   it('dropout keeps the expected fraction (4σ binomial), is bit-reproducible, differs by seed/stream/counter, backward uses the mask', async () => {
-    const rt = await runtimeFor(build);
+    const rt = await harnessFor(build);
     const n = 100_003;
     const masks = (seed: number, stream: number, counter: number, rate: number) => {
       const X = put(rt, new Float32Array(n).fill(1));
@@ -387,7 +387,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
 
   // ---- batch norm -----------------------------------------------------------------------------
   it('batch norm (BatchNorm1d): training forward, running stats (unbiased var, momentum 0.1), inference, backward vs central differences', async () => {
-    const rt = await runtimeFor(build);
+    const rt = await harnessFor(build);
     const shapes: [number, number][] = [[2, 1], [3, 5], [5, 3], [17, 4], [64, 17], [1023, 3]];
     for (const [rows, f] of shapes) {
       for (const affine of [true, false]) {
@@ -465,7 +465,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
   });
 
   it('batch norm training with one row returns status 2 (bad argument) and writes nothing', async () => {
-    const rt = await runtimeFor(build);
+    const rt = await harnessFor(build);
     const X = put(rt, [1, 2, 3]);
     const RM = put(rt, [0.5, 0.5, 0.5]);
     const Y = put(rt, [7, 7, 7]);
@@ -477,7 +477,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
 
   // ---- max-norm -------------------------------------------------------------------------------
   it('max-norm (Keras MaxNorm, axis 0): every column norm ≤ r(1+1e-6), outside columns → w·r/‖w‖, inside columns bit-identical', async () => {
-    const rt = await runtimeFor(build);
+    const rt = await harnessFor(build);
     for (const nIn of SIZES)
       for (const nOut of [1, 3, 17, 64]) {
         const w0 = testData(nIn * nOut, nIn * 5 + nOut, 1.5);
@@ -514,7 +514,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
 
   // ---- reductions -----------------------------------------------------------------------------
   it('sum of squares (f64), in-place scale, clip by value, argmax per row and correct count', async () => {
-    const rt = await runtimeFor(build);
+    const rt = await harnessFor(build);
     for (const n of SIZES) {
       const x = testData(n, n + 200, 3);
       const X = put(rt, x, G);

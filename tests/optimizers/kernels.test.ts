@@ -1,4 +1,4 @@
-// Fused optimizer updates (`optimizer_update`) on both builds against the PyTorch single-tensor
+// Fused optimizer updates (`optimizer_apply` over one tensor record) on both builds against the PyTorch single-tensor
 // formulas (torch/optim/{sgd,adagrad,rmsprop,adam,adamw}.py) re-implemented here in float64, with
 // L1/L2 penalties folded into the gradient (Keras convention: l2·Σw² has gradient 2·l2·w).
 import { describe, expect, it } from 'vitest';
@@ -8,14 +8,17 @@ import { BUILDS, get, put, runtimeFor } from '../helpers.js';
 import { testData } from '../reference/f64.js';
 import { type Cfg, Ref } from '../reference/optim64.js';
 
-/** OptArgs record (crates/kernels/src/abi.rs): 22 four-byte fields. */
-const OPT = {
-  size: 88,
-  kind: 0, n: 4, w: 8, g: 12, s1: 16, s2: 20, s3: 24, flags: 28,
-  lr: 32, momentum: 36, dampening: 40, beta1: 44, beta2: 48, eps: 52, weightDecay: 56,
-  l1: 60, l2: 64, biasCorrection1: 68, biasCorrection2Sqrt: 72, oneMinusBeta1: 76, oneMinusBeta2: 80,
-  reserved: 84,
+/** OptHyper record (crates/kernels/src/optim.rs): 18 four-byte fields, written out here by hand. */
+const HYP = {
+  size: 72,
+  kind: 0, flags: 4, lr: 8, momentum: 12, dampening: 16, beta1: 20, beta2: 24, eps: 28, weightDecay: 32,
+  biasCorrection1: 36, biasCorrection2Sqrt: 40, oneMinusBeta1: 44, oneMinusBeta2: 48, stepSize: 52, decayKeep: 56,
+  clipValue: 60, clipNorm: 64, globalClipNorm: 68,
 } as const;
+/** OptTensor record: 8 four-byte fields. */
+const TEN = { size: 32, len: 0, w: 4, g: 8, s1: 12, s2: 16, s3: 20, l1: 24, l2: 28 } as const;
+/** Position of OptHyper's size in the abi_layout array: after Plan (1 + 25 fields), Layer (1 + 33) and GemmArgs (1 + 15). */
+const HYP_AT = 26 + 34 + 16;
 const KIND = { sgd: 0, adagrad: 1, rmsprop: 2, adam: 3, adamw: 4 } as const;
 const FLAG = { firstStep: 1, nesterov: 2, centered: 4, amsgrad: 8, maximize: 16 } as const;
 
@@ -48,41 +51,51 @@ const STEPS = 20;
 const G = 8; // NaN guard floats each side of every buffer
 
 
+/** Writes an OptHyper record at `at` and one OptTensor record right after it (PyTorch's f64 scalars, rounded once). */
 function writeArgs(rt: Runtime, at: Ptr, c: Cfg, t: number, n: number, w: Ptr, g: Ptr, s: (Ptr | 0)[]): void {
   const v = rt.arena.view;
   const u = (off: number, x: number) => v.setUint32(at + off, x, true);
   const f = (off: number, x: number) => v.setFloat32(at + off, x, true);
   const [b1, b2] = c.betas ?? [0.9, 0.999];
-  u(OPT.kind, KIND[c.kind]);
-  u(OPT.n, n);
-  u(OPT.w, w);
-  u(OPT.g, g);
-  u(OPT.s1, s[0]!);
-  u(OPT.s2, s[1]!);
-  u(OPT.s3, s[2]!);
+  const lr = c.kind === 'adagrad' ? c.lr / (1 + (t - 1) * (c.lrDecay ?? 0)) : c.lr;
+  u(HYP.kind, KIND[c.kind]);
   u(
-    OPT.flags,
+    HYP.flags,
     (t === 1 ? FLAG.firstStep : 0) |
       (c.nesterov ? FLAG.nesterov : 0) |
       (c.centered ? FLAG.centered : 0) |
       (c.amsgrad ? FLAG.amsgrad : 0) |
       (c.maximize ? FLAG.maximize : 0),
   );
-  f(OPT.lr, c.kind === 'adagrad' ? c.lr / (1 + (t - 1) * (c.lrDecay ?? 0)) : c.lr);
-  f(OPT.momentum, c.momentum ?? 0);
-  f(OPT.dampening, c.dampening ?? 0);
-  f(OPT.beta1, c.kind === 'rmsprop' ? c.alpha! : b1);
-  f(OPT.beta2, b2);
-  f(OPT.eps, c.eps ?? 0);
-  f(OPT.weightDecay, c.weightDecay ?? 0);
-  f(OPT.l1, c.l1 ?? 0);
-  f(OPT.l2, c.l2 ?? 0);
-  f(OPT.biasCorrection1, 1 - b1 ** t);
-  f(OPT.biasCorrection2Sqrt, Math.sqrt(1 - b2 ** t));
-  f(OPT.oneMinusBeta1, 1 - (c.kind === 'rmsprop' ? c.alpha! : b1));
-  f(OPT.oneMinusBeta2, 1 - b2);
-  u(OPT.reserved, 0);
+  f(HYP.lr, lr);
+  f(HYP.momentum, c.momentum ?? 0);
+  f(HYP.dampening, c.dampening ?? 0);
+  f(HYP.beta1, c.kind === 'rmsprop' ? c.alpha! : b1);
+  f(HYP.beta2, b2);
+  f(HYP.eps, c.eps ?? 0);
+  f(HYP.weightDecay, c.weightDecay ?? 0);
+  f(HYP.biasCorrection1, 1 - b1 ** t);
+  f(HYP.biasCorrection2Sqrt, Math.sqrt(1 - b2 ** t));
+  f(HYP.oneMinusBeta1, 1 - (c.kind === 'rmsprop' ? c.alpha! : b1));
+  f(HYP.oneMinusBeta2, 1 - b2);
+  // PyTorch: step_size = lr / bias_correction1 and AdamW's 1 − lr·wd, Python floats
+  f(HYP.stepSize, lr / (1 - b1 ** t));
+  f(HYP.decayKeep, 1 - lr * (c.weightDecay ?? 0));
+  for (const k of ['clipValue', 'clipNorm', 'globalClipNorm'] as const) f(HYP[k], 0);
+  const r = at + HYP.size;
+  v.setUint32(r + TEN.len, n, true);
+  v.setUint32(r + TEN.w, w, true);
+  v.setUint32(r + TEN.g, g, true);
+  v.setUint32(r + TEN.s1, s[0]!, true);
+  v.setUint32(r + TEN.s2, s[1]!, true);
+  v.setUint32(r + TEN.s3, s[2]!, true);
+  v.setFloat32(r + TEN.l1, c.l1 ?? 0, true);
+  v.setFloat32(r + TEN.l2, c.l2 ?? 0, true);
 }
+
+/** One `optimizer_apply` over the records {@link writeArgs} wrote at `at`. */
+const apply = (rt: Runtime, at: Ptr): number => rt.k.optimizer_apply(at, at + HYP.size, 1);
+const ARGS = HYP.size + TEN.size;
 
 /** Which state buffers the kernel needs for this configuration. */
 function needs(c: Cfg): [boolean, boolean, boolean] {
@@ -105,14 +118,15 @@ function expectGuards(out: Float32Array, n: number): void {
   }
 }
 
-describe.each(BUILDS)('optimizer_update (%s build)', (build) => {
-  it('OptArgs layout matches opt_args_layout', async () => {
+describe.each(BUILDS)('optimizer_apply (%s build)', (build) => {
+  it('OptHyper and OptTensor layouts match abi_layout', async () => {
     const rt = await runtimeFor(build);
-    const out = rt.arena.alloc(4 * 32);
-    const count = (rt.k as any).opt_args_layout(out, 32);
+    const out = rt.arena.alloc(4 * 256);
+    const count = rt.k.abi_layout(out, 256);
     const got = Array.from(new Uint32Array(rt.arena.view.buffer, out, count));
-    const { size, ...fields } = OPT;
-    expect(got).toEqual([size, ...Object.values(fields)]);
+    const { size, ...fields } = HYP;
+    const { size: tsize, ...tfields } = TEN;
+    expect(got.slice(HYP_AT, HYP_AT + 1 + 18 + 1 + 8)).toEqual([size, ...Object.values(fields), tsize, ...Object.values(tfields)]);
     rt.arena.free(out);
   });
 
@@ -126,14 +140,14 @@ describe.each(BUILDS)('optimizer_update (%s build)', (build) => {
         const W = put(rt, w0, G);
         const init = cfg.kind === 'adagrad' ? cfg.initialAccumulatorValue ?? 0 : 0;
         const S = need.map((k) => (k ? put(rt, new Float32Array(n).fill(init), G) : null));
-        const args = rt.arena.alloc(OPT.size) as Ptr;
+        const args = rt.arena.alloc(ARGS) as Ptr;
         const ref = new Ref(w0, cfg);
         for (let t = 1; t <= STEPS; t++) {
           // gradients change sign pattern and scale from step to step
           const g = testData(n, 7919 * t + n, 0.2 + 0.1 * (t % 7));
           const Gr = put(rt, g, G);
           writeArgs(rt, args, cfg, t, n, W.ptr, Gr.ptr, S.map((s) => (s ? s.ptr : 0)));
-          expect((rt.k as any).optimizer_update(args)).toBe(0);
+          expect(apply(rt, args)).toBe(0);
           ref.step(t, g);
           const gOut = get(rt, Gr.base, n + 2 * G);
           expectGuards(gOut, n);
@@ -166,10 +180,10 @@ describe.each(BUILDS)('optimizer_update (%s build)', (build) => {
     const W = put(rt, w0);
     const Gr = put(rt, testData(n, 4));
     const S = put(rt, new Float32Array(n));
-    const args = rt.arena.alloc(OPT.size) as Ptr;
-    const call = () => (rt.k as any).optimizer_update(args) as number;
+    const args = rt.arena.alloc(ARGS) as Ptr;
+    const call = () => apply(rt, args);
     writeArgs(rt, args, { kind: 'adam', lr: 0.1, eps: 1e-8 }, 1, n, W.ptr, Gr.ptr, [S.ptr, S.ptr, 0]);
-    rt.arena.view.setUint32(args + OPT.kind, 5, true);
+    rt.arena.view.setUint32(args + HYP.kind, 5, true);
     expect(call()).toBe(2);
     const cases: [Cfg, (Ptr | 0)[]][] = [
       [{ kind: 'adam', lr: 0.1, eps: 1e-8 }, [S.ptr, 0, 0]],
@@ -191,7 +205,7 @@ describe.each(BUILDS)('optimizer_update (%s build)', (build) => {
   });
 });
 
-describe('optimizer_update across builds', () => {
+describe('optimizer_apply across builds', () => {
   // Same operations in the same order, no FMA, correctly rounded sqrt and division on both.
   it('SIMD and scalar builds agree bit for bit on every variant', async () => {
     const rts = await Promise.all(BUILDS.map((b) => runtimeFor(b)));
@@ -202,11 +216,11 @@ describe('optimizer_update across builds', () => {
         const W = put(rt, testData(n, 5));
         const init = cfg.kind === 'adagrad' ? cfg.initialAccumulatorValue ?? 0 : 0;
         const S = need.map((k) => (k ? put(rt, new Float32Array(n).fill(init)) : null));
-        const args = rt.arena.alloc(OPT.size) as Ptr;
+        const args = rt.arena.alloc(ARGS) as Ptr;
         for (let t = 1; t <= 5; t++) {
           const Gr = put(rt, testData(n, 31 * t, 0.5));
           writeArgs(rt, args, cfg, t, n, W.ptr, Gr.ptr, S.map((s) => (s ? s.ptr : 0)));
-          expect((rt.k as any).optimizer_update(args)).toBe(0);
+          expect(apply(rt, args)).toBe(0);
           rt.arena.free(Gr.base);
         }
         const out = Array.from(new Uint32Array(get(rt, W.ptr, n).buffer));

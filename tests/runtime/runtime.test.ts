@@ -64,8 +64,8 @@ describe('runtime', () => {
     await expect(init({ wasm: fakeModule(ABI_VERSION + 1, layout) })).rejects.toThrow(RuntimeSupportError);
     await expect(init({ wasm: fakeModule(ABI_VERSION + 1, layout) })).rejects.toThrow(new RegExp(`ABI version ${ABI_VERSION + 1}; this wasmfit expects ${ABI_VERSION}`));
     const drifted = [...layout];
-    drifted[10] = drifted[10]! + 4; // Plan.lr moved
-    await expect(init({ wasm: fakeModule(ABI_VERSION, drifted) })).rejects.toThrow(/record layout mismatch at Plan.lr: module says 40, wasmfit expects 36/);
+    drifted[10] = drifted[10]! + 4; // Plan.seed moved
+    await expect(init({ wasm: fakeModule(ABI_VERSION, drifted) })).rejects.toThrow(/record layout mismatch at Plan.seed: module says 40, wasmfit expects 36/);
     await expect(init({ wasm: fakeModule(ABI_VERSION, layout.slice(0, 5)) })).rejects.toThrow(/describes 5 layout fields/);
     const m = binaryen.parseText('(module (func (export "f")))');
     const bare = m.emitBinary();

@@ -109,7 +109,7 @@ export function softmaxCrossEntropy(logits: Matrix, labels: Int32Array): { loss:
   try {
     ar.writeF32(pz, Z.data);
     ar.i32.set(labels, py >>> 2);
-    const total = n === 0 ? 0 : rt.k.softmax_ce(pz, py, n, k, pg, 1 / n, pc);
+    const total = n === 0 ? 0 : rt.k.softmax_ce(pz, py, n, k, 0, 0, pg, 1 / n, pc);
     return { loss: n === 0 ? NaN : total / n, grad: { data: ar.readF32(pg, n * k), shape: [n, k] }, correct: n === 0 ? 0 : ar.view.getUint32(pc, true) };
   } finally {
     for (const p of [pz, py, pg, pc]) ar.free(p);
@@ -147,7 +147,7 @@ function actCode(name: ActivationName, alpha: number | undefined, where: string)
 export function activationForward(name: ActivationName, x: Float32Array, alpha?: number): Float32Array {
   const [code, a] = actCode(name, alpha, 'activationForward');
   return withBlocks([x], ([p], rt) => {
-    checkStatus(rt.k.act_forward2(code, p!, x.length, a), 'activationForward');
+    checkStatus(rt.k.act_forward(code, p!, x.length, a), 'activationForward');
     return rt.arena.readF32(p!, x.length);
   });
 }
@@ -157,7 +157,7 @@ export function activationBackward(name: ActivationName, y: Float32Array, dy: Fl
   const [code, a] = actCode(name, alpha, 'activationBackward');
   if (!(dy instanceof Float32Array) || dy.length !== y.length) throw new ShapeError(`activationBackward: dy has ${dy?.length} values for ${y.length} outputs; they must match.`);
   return withBlocks([y, dy], ([py, pd], rt) => {
-    checkStatus(rt.k.act_backward2(code, py!, pd!, y.length, a), 'activationBackward');
+    checkStatus(rt.k.act_backward(code, py!, pd!, y.length, a), 'activationBackward');
     return rt.arena.readF32(pd!, y.length);
   });
 }

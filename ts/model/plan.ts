@@ -34,6 +34,8 @@ export interface DenseParams {
   bLen: number;
   /** Weight names of the record's tensors for error messages: [w, b, running mean, running variance] ('' when absent). */
   names: readonly string[];
+  /** A scalar of the kind's own (the record's `param`; see its Rust module), 0 when unused. */
+  param?: number;
 }
 
 /**
@@ -59,11 +61,8 @@ export interface PlanLoss {
 
 /** Plan-wide optimizer settings. @internal */
 export interface PlanOptimizer {
-  /** The OptArgs template block. */
-  args: Ptr;
-  clipValue: number;
-  clipNorm: number;
-  globalClipNorm: number;
+  /** The optimizer's OptHyper record (rate and clipping included). */
+  hyper: Ptr;
   /** Names of the optimizer's state slots s1..s3, for error messages (null: unused). */
   slotNames: readonly (string | null)[];
 }
@@ -93,7 +92,7 @@ export class CompiledPlan {
   private readonly slotNames: readonly (string | null)[];
   private readonly backupSize: number;
   private backup: Ptr | null = null;
-  /** `arena.writes` when the plan last ran a training step (bounds cache; see {@link setLr}). */
+  /** `arena.writes` when the plan last ran a training step (bounds cache; see {@link beforeTrain}). */
   private seenWrites = -1;
 
   constructor(rt: Runtime, layers: readonly DenseParams[], batchCap: number, opt: PlanOptimizer, loss: PlanLoss) {
@@ -163,6 +162,7 @@ export class CompiledPlan {
       v.setFloat32(r + LAYER.maxNorm, l.maxNorm, true);
       v.setUint32(r + LAYER.wLen, l.wLen, true);
       v.setUint32(r + LAYER.bLen, l.bLen, true);
+      v.setFloat32(r + LAYER.param, l.param ?? 0, true);
     });
     const p = this.plan;
     v.setUint32(p + PLAN.nLayers, layers.length, true);
@@ -175,11 +175,7 @@ export class CompiledPlan {
     v.setUint32(p + PLAN.gbuf0, g0, true);
     v.setUint32(p + PLAN.gbuf1, g1, true);
     v.setUint32(p + PLAN.ws, rt.ws, true);
-    v.setUint32(p + PLAN.opt, opt.args, true);
-    v.setFloat32(p + PLAN.lr, 0, true);
-    v.setFloat32(p + PLAN.clipValue, opt.clipValue, true);
-    v.setFloat32(p + PLAN.clipNorm, opt.clipNorm, true);
-    v.setFloat32(p + PLAN.globalClipNorm, opt.globalClipNorm, true);
+    v.setUint32(p + PLAN.opt, opt.hyper, true);
     v.setUint32(p + PLAN.backup, 0, true);
     v.setUint32(p + PLAN.backupLen, 0, true);
     v.setUint32(p + PLAN.outBadLayer, NO_LAYER, true);
@@ -190,7 +186,7 @@ export class CompiledPlan {
   /**
    * Allocates the pre-step backup `train_step` requires (parameters, optimizer state and running
    * statistics it may overwrite; see {@link backupFloats}). Plans used only for inference never
-   * take it; {@link setLr} (called before every training step) makes sure it exists.
+   * take it; {@link beforeTrain} (called before every training step) makes sure it exists.
    */
   prepareTraining(): void {
     if (this.backup !== null) return;
@@ -241,19 +237,18 @@ export class CompiledPlan {
   }
 
   /**
-   * The rate of the next training step (called before every one). Also makes sure the training
-   * backup exists ({@link prepareTraining}), and invalidates the step's cached bounds of the
-   * parameters and optimizer state when anything was written through `arena.writeF32` since the
-   * previous step (setWeights, a training-state import, another model's writes: conservative).
+   * Called before every training step: makes sure the training backup exists
+   * ({@link prepareTraining}), and invalidates the step's cached bounds of the parameters and
+   * optimizer state when anything was written through `arena.writeF32` since the previous step
+   * (setWeights, a training-state import, another model's writes: conservative).
    */
-  setLr(lr: number): void {
+  beforeTrain(): void {
     this.prepareTraining();
     const a = this.rt.arena;
     if (a.writes !== this.seenWrites) {
       a.view.setUint32(this.plan + PLAN.boundsValid, 0, true);
       this.seenWrites = a.writes;
     }
-    a.view.setFloat32(this.plan + PLAN.lr, lr, true);
   }
 
   /** Σ per-sample loss and correct count written by the last step. */

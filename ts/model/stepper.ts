@@ -14,9 +14,9 @@ import { OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from 
 import { statusError } from '../runtime/status.js';
 import { type Features, type Labels, toClassIds, toFeatures } from '../data/tensor.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
-import { slotInit, slotNames, writeStep, writeTemplate } from '../optimizers/record.js';
+import { BoundOptimizer, type Slots } from '../optimizers/record.js';
 import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
-import { OPT_ARGS, STATUS } from '../runtime/abi.js';
+import { STATUS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
 import { FullBatchStepper } from './fullbatch.js';
@@ -50,7 +50,6 @@ export interface StepperState extends StepCounters {
   slots: { name: string; data: Float32Array }[];
 }
 
-type Slots = [Ptr | null, Ptr | null, Ptr | null];
 
 /** The model-side training state a checkpoint holds. @internal */
 export interface ModelTrainingState extends StepperState {
@@ -76,7 +75,8 @@ export class Stepper {
   private readonly slots: { name: string; legacy: string; ptr: Ptr; n: number }[] = [];
   /** The optimizer's state slot names s1..s3 (null: unused). */
   private readonly slotNames: readonly (string | null)[];
-  private readonly optArgs: Ptr;
+  /** The optimizer bound to the trainable tensors: its hyper-parameter record and state slots. */
+  private readonly bound: BoundOptimizer;
   private readonly blocks: Ptr[] = [];
   private trainPlan: CompiledPlan | null = null;
   private inferPlan: CompiledPlan | null = null;
@@ -102,40 +102,37 @@ export class Stepper {
     this.dropCounter = counters.dropCounter;
     const a = rt.arena;
     const opt = cfg.optimizer;
-    const need = opt ? slotNames(opt) : [null, null, null];
-    this.slotNames = need;
     // all or nothing: a failed allocation frees every block this constructor took (the engine's too)
     const built = a.atomic(() => {
-      // optimizer state per trainable tensor: zero, AdaGrad's sum at initialAccumulatorValue
-      const slotsOf = (name: string, n: number): Slots =>
-        need.map((on, k) => {
-          if (on === null) return null;
-          const p = a.allocF32(n);
-          this.blocks.push(p);
-          a.f32.fill(slotInit(opt!, k), p >>> 2, (p >>> 2) + n);
-          this.slots.push({ name: `${name}/${on}`, legacy: `${name}/s${k + 1}`, ptr: p, n });
-          return p;
-        }) as Slots;
+      // the optimizer bound to every trainable tensor, in layer order (the record's w and b are
+      // the layer's first and second trainable tensors)
+      const trainable = layers.map((l) => l.entry.params.filter((p) => p.trainable));
+      const bound = new BoundOptimizer(a, opt, trainable.flat().map((p) => p.shape.reduce((x, y) => x * y, 1)));
+      this.blocks.push(...bound.blocks);
       const none: Slots = [null, null, null];
-      const records = layers.map((l): DenseParams => {
-        // the record's w and b are the layer's first and second trainable tensors
-        const [w, b] = l.entry.params.flatMap((p) => (p.trainable ? [slotsOf(p.fullName, p.shape.reduce((x, y) => x * y, 1))] : []));
+      let ti = 0;
+      const records = layers.map((l, li): DenseParams => {
+        const [w, b] = trainable[li]!.map((p) => {
+          const slots = bound.slots[ti++]!;
+          slots.forEach((ptr, k) => {
+            const on = bound.slotNames[k];
+            if (ptr !== null && on) this.slots.push({ name: `${p.fullName}/${on}`, legacy: `${p.fullName}/s${k + 1}`, ptr, n: p.shape.reduce((x, y) => x * y, 1) });
+          });
+          return slots;
+        });
         return { ...l.record, ws: w ?? none, bs: b ?? none };
       });
-      const optArgs = a.alloc(OPT_ARGS.size);
-      this.blocks.push(optArgs);
-      if (opt) writeTemplate(a.view, optArgs, opt);
-      else a.u8.fill(0, optArgs, optArgs + OPT_ARGS.size);
       if (cfg.fullBatch) {
         const tensors = layers.flatMap((l) =>
           l.entry.params.flatMap((p, i) => (p.trainable ? [{ w: l.values[i]!, g: l.grads[i]!, n: p.shape.reduce((x, y) => x * y, 1), l1: p.penalty.l1, l2: p.penalty.l2 }] : [])),
         );
-        return { records, optArgs, fullBatch: new FullBatchStepper(rt, tensors, outputs, cfg.fullBatch.settings) };
+        return { records, bound, fullBatch: new FullBatchStepper(rt, tensors, outputs, cfg.fullBatch.settings) };
       }
-      return { records, optArgs, fullBatch: null };
+      return { records, bound, fullBatch: null };
     });
     this.layers = built.records;
-    this.optArgs = built.optArgs;
+    this.bound = built.bound;
+    this.slotNames = built.bound.slotNames;
     this.fullBatch = built.fullBatch;
     this.batchStatistics = layers.some((l) => l.entry.kind.usesBatchStatistics === true);
   }
@@ -205,8 +202,9 @@ export class Stepper {
       if (st === STATUS.ok) this.step++;
       return st;
     }
-    // step-dependent scalars for step t + 1 (f64); the effective rate goes into the plan
-    plan.setLr(writeStep(this.rt.arena.view, this.optArgs, this.optimizer!, this.step + 1, lr));
+    // step-dependent scalars for step t + 1 (f64), the rate included
+    this.bound.prepare(this.step + 1, lr);
+    plan.beforeTrain();
     plan.setDropout(this.dropSeed, this.dropCounter++, false);
     const status = this.rt.k.train_step(plan.plan, plan.x, plan.labels, n);
     if (status === STATUS.ok) this.step++;
@@ -348,7 +346,7 @@ export class Stepper {
     if (old && old.batchCap >= need) return old;
     const o = this.optimizer;
     // all or nothing: a plan that does not fit frees its partial blocks (MemoryError)
-    const plan = this.rt.arena.atomic(() => new CompiledPlan(this.rt, this.layers, need, { args: this.optArgs, clipValue: o?.clipValue ?? 0, clipNorm: o?.clipNorm ?? 0, globalClipNorm: o?.globalClipNorm ?? 0, slotNames: this.slotNames }, this.loss));
+    const plan = this.rt.arena.atomic(() => new CompiledPlan(this.rt, this.layers, need, { hyper: this.bound.hyper, slotNames: this.slotNames }, this.loss));
     old?.dispose();
     if (which === 'train') this.trainPlan = plan;
     else this.inferPlan = plan;

@@ -5,7 +5,7 @@ import { initState, updateTensors } from './standalone.js';
 import type { AdagradConfig, AdamConfig, ClipOptions, OptimizerBase, OptimizerConfig, OptimizerState, RmspropConfig, SgdConfig } from './types.js';
 /**
  * Optimizer configs, with PyTorch's option names (camelCase) and PyTorch's defaults. The update
- * arithmetic is the fused WASM kernel `optimizer_update` (crates/kernels/src/optim.rs), which
+ * arithmetic is the fused WASM kernel path `optimizer_apply` (crates/kernels/src/optim.rs), which
  * follows PyTorch's single-tensor implementations; step-dependent scalars (Adam's bias
  * corrections `1 − β^t`, AdaGrad's decayed rate) are computed in f64 here.
  *

@@ -1,11 +1,11 @@
-import { OPT_ARGS, OPT_FLAG, OPT_KIND } from '../runtime/abi.js';
-import type { OptimizerConfig } from './types.js';
+import { OPT_FLAG, OPT_HYPER, OPT_KIND } from '../runtime/abi.js';
+import type { Arena, Ptr } from '../runtime/arena.js';
+import type { OptimizerConfig, SlotName } from './types.js';
+export type { SlotName } from './types.js';
 
-/** A state slot's name, as the optimizer's PyTorch state calls it (camelCase; `exp_avg` is Adam's `m`). */
-export type SlotName = 'momentumBuffer' | 'sum' | 'squareAvg' | 'gradAvg' | 'm' | 'v' | 'vMax';
 
 /**
- * The one table of optimizer state: per kernel slot s1..s3 (`OptArgs`, crates/kernels/src/abi.rs)
+ * The one table of optimizer state: per kernel slot s1..s3 (`OptTensor`, crates/kernels/src/optim.rs)
  * the name of the state it holds for this config, or null when the config does not use it. Names
  * the slots in checkpoints (`<weight>/<slot>`), in `Stepper.state()` and in error messages. @internal
  */
@@ -34,11 +34,12 @@ export function slotInit(c: OptimizerConfig, slot: number): number {
 }
 
 /**
- * Writes the step-independent fields of an OptArgs record. β-dependent constants are computed in
- * f64 (`1 − β` as PyTorch's Python float) and rounded once. @internal
+ * Writes the step-independent fields of an OptHyper record (crates/kernels/src/optim.rs), clipping
+ * included. β-dependent constants are computed in f64 (`1 − β` as PyTorch's Python float) and
+ * rounded once. @internal
  */
 export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void {
-  const A = OPT_ARGS;
+  const A = OPT_HYPER;
   for (let o = 0; o < A.size; o += 4) v.setUint32(p + o, 0, true);
   v.setUint32(p + A.kind, OPT_KIND[c.type], true);
   let flags = c.maximize ? OPT_FLAG.maximize : 0;
@@ -63,25 +64,82 @@ export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void 
     if (c.amsgrad) flags |= OPT_FLAG.amsgrad;
   }
   v.setFloat32(p + A.weightDecay, c.weightDecay, true);
+  v.setFloat32(p + A.clipValue, c.clipValue, true);
+  v.setFloat32(p + A.clipNorm, c.clipNorm, true);
+  v.setFloat32(p + A.globalClipNorm, c.globalClipNorm, true);
   v.setUint32(p + A.flags, flags, true);
 }
 
+const f32 = Math.fround;
+
 /**
  * Per-step fields for step `t` (1-based, as PyTorch's `state['step']` after its increment):
- * SGD's first-step flag, Adam's bias corrections `1 − β1^t` and `√(1 − β2^t)` (f64, `Math.pow`),
- * and the effective rate (AdaGrad: `lr / (1 + (t − 1)·lrDecay)`). Returns the effective rate. @internal
+ * SGD's first-step flag, the effective rate (AdaGrad: `lr / (1 + (t − 1)·lrDecay)`), Adam's bias
+ * corrections `1 − β1^t` and `√(1 − β2^t)` (f64, `Math.pow`), its step size `lr / (1 − β1^t)` and
+ * AdamW's `1 − lr·wd`. @internal
  */
-export function writeStep(v: DataView, p: number, c: OptimizerConfig, t: number, lr: number): number {
-  const A = OPT_ARGS;
+export function writeStep(v: DataView, p: number, c: OptimizerConfig, t: number, lr: number): void {
+  const A = OPT_HYPER;
   let flags = v.getUint32(p + A.flags, true) & ~OPT_FLAG.firstStep;
   if (c.type === 'sgd' && t === 1) flags |= OPT_FLAG.firstStep;
   v.setUint32(p + A.flags, flags, true);
   let eff = lr;
   if (c.type === 'adagrad') eff = lr / (1 + (t - 1) * c.lrDecay);
   if (c.type === 'adam' || c.type === 'adamw') {
-    v.setFloat32(p + A.biasCorrection1, 1 - Math.pow(c.betas[0], t), true);
+    const bc1 = 1 - Math.pow(c.betas[0], t);
+    v.setFloat32(p + A.biasCorrection1, bc1, true);
     v.setFloat32(p + A.biasCorrection2Sqrt, Math.sqrt(1 - Math.pow(c.betas[1], t)), true);
+    // the f32 arithmetic of the kernels before ABI 8 (one rounding per operation)
+    v.setFloat32(p + A.stepSize, f32(f32(eff) / f32(bc1)), true);
+    v.setFloat32(p + A.decayKeep, f32(1 - f32(f32(eff) * f32(c.weightDecay))), true);
   }
   v.setFloat32(p + A.lr, eff, true);
-  return eff;
+}
+
+/** The state slot blocks s1..s3 of one tensor (null when the optimizer does not use that slot). @internal */
+export type Slots = [Ptr | null, Ptr | null, Ptr | null];
+
+/**
+ * An optimizer bound to tensors in the arena: its OptHyper record and, per tensor, its state
+ * slots (zero; AdaGrad's sum at `initialAccumulatorValue`). The one set-up both optimizer paths
+ * share: the model's Stepper (whose plan points at `hyper`) and the standalone `opt.update`
+ * (which hands `hyper` and a tensor list to `optimizer_apply`). Allocates through `arena`; the
+ * caller frees `blocks` (inside `arena.atomic` a failure frees them itself). @internal
+ */
+export class BoundOptimizer {
+  readonly hyper: Ptr;
+  readonly slotNames: readonly (SlotName | null)[];
+  readonly slots: readonly Slots[];
+  readonly blocks: Ptr[] = [];
+
+  constructor(
+    arena: Arena,
+    readonly config: OptimizerConfig | null,
+    readonly lengths: readonly number[],
+  ) {
+    const c = config;
+    this.slotNames = c ? slotNames(c) : [null, null, null];
+    this.hyper = arena.alloc(OPT_HYPER.size);
+    this.blocks.push(this.hyper);
+    if (c) writeTemplate(arena.view, this.hyper, c);
+    else arena.u8.fill(0, this.hyper, this.hyper + OPT_HYPER.size);
+    this.slots = lengths.map(
+      (n) =>
+        this.slotNames.map((on, k) => {
+          if (on === null) return null;
+          const p = arena.allocF32(n);
+          this.blocks.push(p);
+          arena.f32.fill(slotInit(c!, k), p >>> 2, (p >>> 2) + n);
+          return p;
+        }) as Slots,
+    );
+    this.arena = arena;
+  }
+
+  private readonly arena: Arena;
+
+  /** Writes the per-step fields of step `t` (1-based) at rate `lr` ({@link writeStep}). */
+  prepare(t: number, lr: number): void {
+    writeStep(this.arena.view, this.hyper, this.config!, t, lr);
+  }
 }

@@ -4,12 +4,19 @@
  * them from here, so the optimizer modules import each other in one direction.
  */
 
-/** Explicit optimizer state for the standalone API: the step count and each tensor's slots. */
+/**
+ * An optimizer state tensor's name, as PyTorch's optimizer state calls it (camelCase): SGD and
+ * RMSProp `momentumBuffer`, AdaGrad `sum`, RMSProp `squareAvg` and `gradAvg`, Adam/AdamW `m`
+ * (`exp_avg`), `v` (`exp_avg_sq`) and `vMax` (`max_exp_avg_sq`).
+ */
+export type SlotName = 'momentumBuffer' | 'sum' | 'squareAvg' | 'gradAvg' | 'm' | 'v' | 'vMax';
+
+/** Explicit optimizer state for the standalone API: the step count and each tensor's named state. */
 export interface OptimizerState {
   /** Updates applied so far (PyTorch `state['step']`). */
   step: number;
-  /** Per tensor, the three kernel state slots (null where this optimizer uses none). */
-  slots: (Float32Array | null)[][];
+  /** Per parameter tensor, its state tensors by name (only those this optimizer and its settings use). */
+  slots: Partial<Record<SlotName, Float32Array>>[];
 }
 
 /** Gradient clipping options shared by every optimizer (Keras names). 0/undefined = off. */

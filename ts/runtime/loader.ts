@@ -1,5 +1,5 @@
 import { MemoryError, NotInitializedError, OptionError, RuntimeSupportError, WasmfitError } from '../errors/index.js';
-import { ABI_VERSION, GEMM_WORKSPACE_FLOATS, KERNEL_FUNCTIONS, LAYOUT_NAMES, OPT_ARGS, OPT_ARGS_ORDER, expectedLayout, type KernelExports } from './abi.js';
+import { ABI_VERSION, GEMM_WORKSPACE_FLOATS, KERNEL_FUNCTIONS, LAYOUT_NAMES, expectedLayout, type KernelExports } from './abi.js';
 import { Arena, WASM32_MAX_BYTES, type Ptr } from './arena.js';
 import { readFileUrl } from './host.js';
 import { SIMD_WASM_BASE64 } from './wasm-simd.generated.js';
@@ -195,16 +195,6 @@ export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: numbe
   for (let i = 0; i < expected.length; i++) {
     if (view[i] !== expected[i]) {
       throw new RuntimeSupportError(`init: record layout mismatch at ${LAYOUT_NAMES[i]}: module says ${view[i]}, wasmfit expects ${expected[i]}. The module was built from other sources; rebuild it.`);
-    }
-  }
-  if (typeof ex.opt_args_layout !== 'function') throw new RuntimeSupportError("init: the module lacks the export 'opt_args_layout'; rebuild it.");
-  const optExpected = [OPT_ARGS.size, ...OPT_ARGS_ORDER.map((k) => OPT_ARGS[k])];
-  const optView = new Uint32Array(memory.buffer, base, optExpected.length);
-  const optCount = ex.opt_args_layout(base, optExpected.length);
-  for (let i = 0; i < optExpected.length; i++) {
-    if (optCount !== optExpected.length || optView[i] !== optExpected[i]) {
-      const name = i === 0 ? 'sizeof OptArgs' : `OptArgs.${OPT_ARGS_ORDER[i - 1]}`;
-      throw new RuntimeSupportError(`init: record layout mismatch at ${name}: module says ${optView[i]}, wasmfit expects ${optExpected[i]}. The module was built from other sources; rebuild it.`);
     }
   }
   // same ABI version and layouts: every function the library calls must be there

@@ -22,6 +22,8 @@ pub mod act;
 pub mod constraints;
 pub mod dropout;
 pub mod gemm;
+#[cfg(feature = "harness")]
+pub mod harness;
 pub mod layers;
 pub mod loss;
 pub mod math;
