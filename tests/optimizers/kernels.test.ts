@@ -109,7 +109,7 @@ describe.each(BUILDS)('optimizer_update (%s build)', (build) => {
   it('OptArgs layout matches opt_args_layout', async () => {
     const rt = await runtimeFor(build);
     const out = rt.arena.alloc(4 * 32);
-    const count = (rt.k as any).opt_args_layout(out, 32);
+    const count = rt.kernels.optArgsLayout(out, 32);
     const got = Array.from(new Uint32Array(rt.arena.view.buffer, out, count));
     const { size, ...fields } = OPT;
     expect(got).toEqual([size, ...Object.values(fields)]);
@@ -133,7 +133,7 @@ describe.each(BUILDS)('optimizer_update (%s build)', (build) => {
           const g = testData(n, 7919 * t + n, 0.2 + 0.1 * (t % 7));
           const Gr = put(rt, g, G);
           writeArgs(rt, args, cfg, t, n, W.ptr, Gr.ptr, S.map((s) => (s ? s.ptr : 0)));
-          expect((rt.k as any).optimizer_update(args)).toBe(0);
+          expect(rt.kernels.optimizerUpdate(args)).toBe(0);
           ref.step(t, g);
           const gOut = get(rt, Gr.base, n + 2 * G);
           expectGuards(gOut, n);
@@ -167,7 +167,7 @@ describe.each(BUILDS)('optimizer_update (%s build)', (build) => {
     const Gr = put(rt, testData(n, 4));
     const S = put(rt, new Float32Array(n));
     const args = rt.arena.alloc(OPT.size) as Ptr;
-    const call = () => (rt.k as any).optimizer_update(args) as number;
+    const call = () => rt.kernels.optimizerUpdate(args);
     writeArgs(rt, args, { kind: 'adam', lr: 0.1, eps: 1e-8 }, 1, n, W.ptr, Gr.ptr, [S.ptr, S.ptr, 0]);
     rt.arena.view.setUint32(args + OPT.kind, 5, true);
     expect(call()).toBe(2);
@@ -206,7 +206,7 @@ describe('optimizer_update across builds', () => {
         for (let t = 1; t <= 5; t++) {
           const Gr = put(rt, testData(n, 31 * t, 0.5));
           writeArgs(rt, args, cfg, t, n, W.ptr, Gr.ptr, S.map((s) => (s ? s.ptr : 0)));
-          expect((rt.k as any).optimizer_update(args)).toBe(0);
+          expect(rt.kernels.optimizerUpdate(args)).toBe(0);
           rt.arena.free(Gr.base);
         }
         const out = Array.from(new Uint32Array(get(rt, W.ptr, n).buffer));

@@ -88,7 +88,7 @@ export function updateTensors(c: OptimizerConfig, params: Tensors, grads: Tensor
       v.setUint32(args + OPT_ARGS.s1, sp[0]!, true);
       v.setUint32(args + OPT_ARGS.s2, sp[1]!, true);
       v.setUint32(args + OPT_ARGS.s3, sp[2]!, true);
-      checkStatus(rt.k.optimizer_update(args), W, () => ({ tensor: `parameter tensor ${i} (or its optimizer state)`, kept: 'the parameters and the optimizer state were left unchanged' }));
+      checkStatus(rt.kernels.optimizerUpdate(args), W, () => ({ tensor: `parameter tensor ${i} (or its optimizer state)`, kept: 'the parameters and the optimizer state were left unchanged' }));
       results.push({ w: a.readF32(wp, n), s: sp.map((q) => (q ? a.readF32(q as Ptr, n) : null)) });
     });
     results.forEach((r, i) => {
