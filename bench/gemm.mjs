@@ -172,9 +172,9 @@ async function prepareWasmfit() {
     v.setUint32(args + G.bias, 0, true);
     v.setUint32(args + G.act, 0, true);
     v.setUint32(args + G.ws, rt.ws, true);
-    const gemm = rt.k.gemm;
+    const kernels = rt.kernels;
     return {
-      fn: () => gemm(args),
+      fn: () => kernels.gemm(args),
       done() {
         // sanity: one entry against a float64 dot product
         const fa = rt.arena.f32;

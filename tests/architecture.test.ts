@@ -58,6 +58,33 @@ describe('source structure', () => {
     expect(cycles(new Map([['a', new Set(['b'])], ['b', new Set(['a'])]]))).toEqual([['a', 'b']]);
   });
 
+  it('only the Kernels facade (ts/runtime/kernels.ts) and the loader touch the raw kernel exports', async () => {
+    const { KERNEL_FUNCTIONS } = await import('../ts/runtime/abi.js');
+    const { importGraph } = (await import(join(process.cwd(), 'scripts', 'import-graph.mjs'))) as { importGraph(): { files: string[] } };
+    const names = [...KERNEL_FUNCTIONS, '__heap_base'].join('|');
+    // `x.train_step(`, `x['train_step']`, `rt.k.…`, the raw interface itself, or the kernel tests'
+    // harness accessor; `kernels.gemm(` (the facade's method of the same name) and a spread
+    // (`...gemm`) are fine
+    const raw = [new RegExp(`(?<!\\bkernels|\\.\\.)\\.\\s*(?:${names})\\b`), new RegExp(`\\[\\s*['"\`](?:${names})['"\`]\\s*\\]`), /\.k\./, /\bKernelExports\b/, /\.testExport\b/];
+    const strip = (t: string) => t.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+    const facade = strip(readFileSync('ts/runtime/kernels.ts', 'utf8'));
+    // the scan sees raw access where there is some
+    expect(raw[0]!.test(facade) && raw[3]!.test(facade)).toBe(true);
+    expect(raw[0]!.test('rt.kernels.gemm(args)') || raw[0]!.test('[...gemm]')).toBe(false);
+    expect(raw[0]!.test('rt.x.gemm(args)') && raw[0]!.test('ex.__heap_base.value') && raw[1]!.test("k['vec_dot']")).toBe(true);
+    const allowed = new Set(['ts/runtime/kernels.ts', 'ts/runtime/loader.ts', 'ts/runtime/abi.ts']);
+    const offenders: string[] = [];
+    const { files } = importGraph();
+    for (const f of files) {
+      if (allowed.has(f)) continue;
+      const text = strip(readFileSync(f, 'utf8'));
+      for (const r of raw) if (r.test(text)) offenders.push(`${f}: ${text.match(r)![0]}`);
+    }
+    expect(offenders).toEqual([]);
+    // abi.ts declares the contract (KernelExports, KERNEL_FUNCTIONS) but calls nothing
+    expect(raw[0]!.test(strip(readFileSync('ts/runtime/abi.ts', 'utf8')))).toBe(false);
+  });
+
   it('Sequential is a facade under 300 lines', () => {
     const lines = readFileSync('ts/model/sequential.ts', 'utf8').split('\n').length;
     expect(lines).toBeLessThan(300);

@@ -59,7 +59,7 @@ export function gemmCall(
   v.setUint32(args + G.bias, a.bias, true);
   v.setUint32(args + G.act, a.act, true);
   v.setUint32(args + G.ws, rt.ws, true);
-  const r = rt.k[which](args);
+  const r = rt.kernels[which](args);
   rt.arena.free(args);
   return r;
 }

@@ -11,8 +11,10 @@ const SIZES = [1, 3, 5, 17, 64, 1023];
 const G = 4; // guard floats on each side of every output
 const H = 1e-6; // finite-difference step (f64)
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const K = (rt: Runtime): any => rt.k;
+/** The kernel test harness's exports (outside the library's contract) that these tests call. */
+type Harness = 'argmax_rows' | 'batchnorm_backward' | 'batchnorm_infer' | 'batchnorm_train' | 'clip_by_value' | 'count_correct' | 'dropout_backward' | 'dropout_forward' | 'max_norm' | 'scale_inplace' | 'softmax_backward' | 'sum_squares';
+const K = (rt: Runtime): Record<Harness, (...args: number[]) => number> =>
+  new Proxy({} as Record<Harness, (...args: number[]) => number>, { get: (_t, name) => rt.kernels.testExport(String(name)) });
 
 type Buf = ReturnType<typeof put>;
 
@@ -110,12 +112,12 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
       for (const n of SIZES) {
         const x = testData(n, n * 7 + a.code, 4);
         const X = put(rt, x, G);
-        expect(K(rt).act_forward(a.code, X.ptr, n, a.alpha)).toBe(0);
+        expect(rt.kernels.actForward(a.code, X.ptr, n, a.alpha)).toBe(0);
         const y = get(rt, X.ptr, n);
         guardsIntact(rt, X);
         const dy = testData(n, n * 11 + 1);
         const D = put(rt, dy, G);
-        expect(K(rt).act_backward(a.code, X.ptr, D.ptr, n, a.alpha)).toBe(0);
+        expect(rt.kernels.actBackward(a.code, X.ptr, D.ptr, n, a.alpha)).toBe(0);
         const dx = get(rt, D.ptr, n);
         guardsIntact(rt, D);
         for (let i = 0; i < n; i++) {
@@ -135,18 +137,18 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
     const rt = await harnessFor(build);
     for (const code of [1, 2, 3, 4, 5]) {
       const X = put(rt, [NaN, NaN, NaN, NaN, NaN]);
-      K(rt).act_forward(code, X.ptr, 5, 0.2);
+      rt.kernels.actForward(code, X.ptr, 5, 0.2);
       expect(Array.from(get(rt, X.ptr, 5)).every(Number.isNaN)).toBe(true);
       rt.arena.free(X.base);
     }
     const X = put(rt, [0]);
-    expect(K(rt).act_forward(6, X.ptr, 1, 0)).toBe(2);
-    expect(K(rt).act_backward(6, X.ptr, X.ptr, 1, 0)).toBe(2);
+    expect(rt.kernels.actForward(6, X.ptr, 1, 0)).toBe(2);
+    expect(rt.kernels.actBackward(6, X.ptr, X.ptr, 1, 0)).toBe(2);
     for (const [code, alpha] of [[2, 0.01], [3, 1.5]] as const) {
       const Y = put(rt, [0, 0, 0, 0, 0]);
-      K(rt).act_forward(code, Y.ptr, 5, alpha);
+      rt.kernels.actForward(code, Y.ptr, 5, alpha);
       const D = put(rt, [1, 1, 1, 1, 1]);
-      K(rt).act_backward(code, Y.ptr, D.ptr, 5, alpha);
+      rt.kernels.actBackward(code, Y.ptr, D.ptr, 5, alpha);
       // PyTorch: leaky_relu_backward uses x > 0 ? 1 : slope; elu'(0⁻) = alpha·e⁰ = alpha
       expect(Array.from(get(rt, D.ptr, 5))).toEqual(new Array(5).fill(Math.fround(alpha)));
       rt.arena.free(Y.base);
@@ -161,7 +163,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
       const rows = cols === 1023 ? 2 : 3;
       const z = testData(rows * cols, cols + 5, 3);
       const Y = put(rt, z, G);
-      K(rt).softmax_rows(Y.ptr, rows, cols);
+      rt.kernels.softmaxRows(Y.ptr, rows, cols);
       const y = get(rt, Y.ptr, rows * cols);
       guardsIntact(rt, Y);
       const r = testData(rows * cols, cols + 9);
@@ -202,7 +204,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
           const Gr = put(rt, new Float32Array(rows * cols), G);
           const Cn = rt.arena.alloc(4);
           const scale = 1 / rows;
-          const total = K(rt).softmax_ce(Z.ptr, Yp, rows, cols, W ? W.ptr : 0, eps, Gr.ptr, scale, Cn);
+          const total = rt.kernels.softmaxCe(Z.ptr, Yp, rows, cols, W ? W.ptr : 0, eps, Gr.ptr, scale, Cn);
           const g = get(rt, Gr.ptr, rows * cols);
           guardsIntact(rt, Gr);
           let want = 0;
@@ -231,7 +233,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
   const elementwise: { name: string; call: (rt: Runtime, a: Ptr, b: Ptr, rows: number, cols: number, w: Ptr | 0, g: Ptr, s: number) => number; f: Elem; kinks: number[]; zScale: number }[] = [
     {
       name: 'BCE with logits (PyTorch BCEWithLogitsLoss)',
-      call: (rt, a, b, rows, cols, w, g, s) => K(rt).bce_logits(a, b, rows, cols, w, g, s),
+      call: (rt, a, b, rows, cols, w, g, s) => rt.kernels.bceLogits(a, b, rows, cols, w, g, s),
       f: bce64,
       kinks: [],
       zScale: 6,
@@ -239,7 +241,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
     ...REG.map((r) => ({
       name: `${r.name} (mean over outputs per sample)`,
       call: (rt: Runtime, a: Ptr, b: Ptr, rows: number, cols: number, w: Ptr | 0, g: Ptr, s: number) =>
-        K(rt).regression_loss(r.kind, a, b, rows, cols, w, HUBER_DELTA, g, s),
+        rt.kernels.regressionLoss(r.kind, a, b, rows, cols, w, HUBER_DELTA, g, s),
       f: r.f,
       kinks: r.kinks,
       zScale: 1.5,
@@ -289,7 +291,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
     const Z = put(rt, [80, -80, 80, -80]);
     const T = put(rt, [1, 0, 0, 1]);
     const Gr = put(rt, new Float32Array(4), G);
-    const l = K(rt).bce_logits(Z.ptr, T.ptr, 1, 4, 0, Gr.ptr, 1);
+    const l = rt.kernels.bceLogits(Z.ptr, T.ptr, 1, 4, 0, Gr.ptr, 1);
     expect(Math.abs(l - (0 + 0 + 80 + 80) / 4)).toBeLessThan(1e-5);
     // ∂/∂z of the mean over 4 outputs: (σ(z) − t)/4, σ(±80) from the definition
     const gb = get(rt, Gr.ptr, 4);
@@ -299,12 +301,12 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
     });
     const P = put(rt, [2, 2]);
     const M = put(rt, [9, 9], G);
-    K(rt).regression_loss(1, P.ptr, P.ptr, 1, 2, 0, 0, M.ptr, 1);
+    rt.kernels.regressionLoss(1, P.ptr, P.ptr, 1, 2, 0, 0, M.ptr, 1);
     expect(Array.from(get(rt, M.ptr, 2))).toEqual([0, 0]);
     const N = put(rt, [9, 9], G);
-    K(rt).regression_loss(0, P.ptr, T.ptr, 1, 2, 0, 0, 0, 1);
+    rt.kernels.regressionLoss(0, P.ptr, T.ptr, 1, 2, 0, 0, 0, 1);
     expect(Array.from(get(rt, N.ptr, 2))).toEqual([9, 9]);
-    expect(Number.isNaN(K(rt).regression_loss(7, P.ptr, T.ptr, 1, 2, 0, 0, M.ptr, 1))).toBe(true);
+    expect(Number.isNaN(rt.kernels.regressionLoss(7, P.ptr, T.ptr, 1, 2, 0, 0, M.ptr, 1))).toBe(true);
     for (const b of [Z, T, Gr, P, M, N]) rt.arena.free(b.base);
   });
 

@@ -95,11 +95,11 @@ describe.each(BUILDS)('kernels (%s build)', (build) => {
     for (const n of [1, 3, 5, 17, 1023]) {
       const xv = testData(n, n);
       const X = put(rt, xv, 4);
-      expect(rt.k.act_forward(ACT_CODE.relu, X.ptr, n, 0)).toBe(0);
+      expect(rt.kernels.actForward(ACT_CODE.relu, X.ptr, n, 0)).toBe(0);
       const y = get(rt, X.ptr, n);
       xv.forEach((v, i) => expect(y[i]).toBe(Math.max(0, v)));
       const D = put(rt, new Float32Array(n).fill(2), 4);
-      expect(rt.k.act_backward(ACT_CODE.relu, X.ptr, D.ptr, n, 0)).toBe(0);
+      expect(rt.kernels.actBackward(ACT_CODE.relu, X.ptr, D.ptr, n, 0)).toBe(0);
       const d = get(rt, D.base, n + 8);
       for (let i = 0; i < 4; i++) expect(Number.isNaN(d[i]!) && Number.isNaN(d[n + 4 + i]!)).toBe(true);
       xv.forEach((v, i) => expect(d[i + 4]).toBe(v > 0 ? 2 : 0));
@@ -118,7 +118,7 @@ describe.each(BUILDS)('kernels (%s build)', (build) => {
       rt.arena.i32.set(y, Y >> 2);
       const Gr = put(rt, new Float32Array(rows * cols), 4);
       const Cn = rt.arena.alloc(4);
-      const total = rt.k.softmax_ce(Z.ptr, Y, rows, cols, 0, 0, Gr.ptr, 1 / rows, Cn);
+      const total = rt.kernels.softmaxCe(Z.ptr, Y, rows, cols, 0, 0, Gr.ptr, 1 / rows, Cn);
       const loss64 = (zz: ArrayLike<number>) => {
         let t = 0;
         for (let r = 0; r < rows; r++) {
@@ -162,7 +162,7 @@ describe.each(BUILDS)('kernels (%s build)', (build) => {
     const x = testData(rows * cols, 3);
     const X = put(rt, x);
     const O = put(rt, new Float32Array(cols), 2);
-    rt.k.colsum(X.ptr, rows, cols, O.ptr);
+    rt.kernels.colsum(X.ptr, rows, cols, O.ptr);
     const o = get(rt, O.ptr, cols);
     for (let j = 0; j < cols; j++) {
       let s = 0;
@@ -170,7 +170,7 @@ describe.each(BUILDS)('kernels (%s build)', (build) => {
       expect(Math.abs(o[j]! - s)).toBeLessThan(1e-5);
     }
     const bad = put(rt, [1, NaN, Infinity, -Infinity, 0, 3]);
-    expect(rt.k.count_nonfinite(bad.ptr, 6)).toBe(3);
+    expect(rt.kernels.countNonfinite(bad.ptr, 6)).toBe(3);
     for (const b of [X, O, bad]) rt.arena.free(b.base);
   });
 });

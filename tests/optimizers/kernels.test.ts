@@ -94,7 +94,7 @@ function writeArgs(rt: Runtime, at: Ptr, c: Cfg, t: number, n: number, w: Ptr, g
 }
 
 /** One `optimizer_apply` over the records {@link writeArgs} wrote at `at`. */
-const apply = (rt: Runtime, at: Ptr): number => rt.k.optimizer_apply(at, at + HYP.size, 1);
+const apply = (rt: Runtime, at: Ptr): number => rt.kernels.optimizerApply(at, (at + HYP.size) as Ptr, 1);
 const ARGS = HYP.size + TEN.size;
 
 /** Which state buffers the kernel needs for this configuration. */
@@ -122,7 +122,7 @@ describe.each(BUILDS)('optimizer_apply (%s build)', (build) => {
   it('OptHyper and OptTensor layouts match abi_layout', async () => {
     const rt = await runtimeFor(build);
     const out = rt.arena.alloc(4 * 256);
-    const count = rt.k.abi_layout(out, 256);
+    const count = rt.kernels.abiLayout(out, 256);
     const got = Array.from(new Uint32Array(rt.arena.view.buffer, out, count));
     const { size, ...fields } = HYP;
     const { size: tsize, ...tfields } = TEN;

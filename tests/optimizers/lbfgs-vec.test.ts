@@ -7,8 +7,6 @@ import { testData } from '../reference/f64.js';
 
 const SIZES = [1, 3, 5, 17, 64, 1023];
 const G = 4;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const K = (rt: Runtime): any => rt.k;
 const f32 = Math.fround;
 
 function guards(rt: Runtime, b: ReturnType<typeof put>): void {
@@ -37,10 +35,10 @@ describe.each(BUILDS)('vec kernels (%s)', (build) => {
       am = Math.max(am, Math.abs(x[i]!));
     }
     // every f32 product is exact in f64: only the summation order differs
-    expect(Math.abs(K(rt).vec_dot(px.ptr, py.ptr, n) - dot)).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(dot)));
-    expect(Math.abs(K(rt).vec_nrm2(px.ptr, n) - Math.sqrt(ss))).toBeLessThanOrEqual(1e-12 * (1 + Math.sqrt(ss)));
-    expect(Math.abs(K(rt).vec_asum(px.ptr, n) - sa)).toBeLessThanOrEqual(1e-12 * (1 + sa));
-    expect(K(rt).vec_amax(px.ptr, n)).toBe(am);
+    expect(Math.abs(rt.kernels.vecDot(px.ptr, py.ptr, n) - dot)).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(dot)));
+    expect(Math.abs(rt.kernels.vecNrm2(px.ptr, n) - Math.sqrt(ss))).toBeLessThanOrEqual(1e-12 * (1 + Math.sqrt(ss)));
+    expect(Math.abs(rt.kernels.vecAsum(px.ptr, n) - sa)).toBeLessThanOrEqual(1e-12 * (1 + sa));
+    expect(rt.kernels.vecAmax(px.ptr, n)).toBe(am);
     // the guard NaNs were never read into a result
     guards(rt, px);
     guards(rt, py);
@@ -48,7 +46,7 @@ describe.each(BUILDS)('vec kernels (%s)', (build) => {
     const withNan = Float32Array.from(x);
     withNan[n - 1] = NaN;
     const pn = put(rt, withNan, G);
-    expect(Number.isNaN(K(rt).vec_amax(pn.ptr, n))).toBe(true);
+    expect(Number.isNaN(rt.kernels.vecAmax(pn.ptr, n))).toBe(true);
     for (const b of [px, py, pn]) rt.arena.free(b.base);
   });
 
@@ -67,20 +65,20 @@ describe.each(BUILDS)('vec kernels (%s)', (build) => {
       return p;
     };
     const pyA = fresh(y);
-    K(rt).vec_axpy(a, px.ptr, pyA.ptr, n);
+    rt.kernels.vecAxpy(a, px.ptr, pyA.ptr, n);
     const pyS = fresh(y);
-    K(rt).vec_scal(b, pyS.ptr, n);
+    rt.kernels.vecScal(b, pyS.ptr, n);
     const pc = fresh(new Float32Array(n));
-    K(rt).vec_copy(px.ptr, pc.ptr, n);
+    rt.kernels.vecCopy(px.ptr, pc.ptr, n);
     const po = fresh(new Float32Array(n).fill(7));
     const py = fresh(y);
-    K(rt).vec_lincomb(a, px.ptr, b, py.ptr, po.ptr, n);
+    rt.kernels.vecLincomb(a, px.ptr, b, py.ptr, po.ptr, n);
     const pin = fresh(y);
-    K(rt).vec_lincomb(a, px.ptr, b, pin.ptr, pin.ptr, n); // out = y
+    rt.kernels.vecLincomb(a, px.ptr, b, pin.ptr, pin.ptr, n); // out = y
     const pin2 = fresh(x);
-    K(rt).vec_lincomb(a, pin2.ptr, b, py.ptr, pin2.ptr, n); // out = x
+    rt.kernels.vecLincomb(a, pin2.ptr, b, py.ptr, pin2.ptr, n); // out = x
     const ps = fresh(y);
-    K(rt).vec_add_sign(b, px.ptr, ps.ptr, n);
+    rt.kernels.vecAddSign(b, px.ptr, ps.ptr, n);
     const axpy = get(rt, pyA.ptr, n);
     const scal = get(rt, pyS.ptr, n);
     const copy = get(rt, pc.ptr, n);

@@ -139,7 +139,7 @@ describe('guard-band arena (test-only)', () => {
     rt.arena.writeF32(p, [1, -2, 3, -4, 5, -6, 7]);
     const other = rt.arena.allocF32(4);
     rt.arena.checkGuards();
-    rt.k.act_forward(ACT_CODE.relu, p, n + 1, 0); // one element too many
+    rt.kernels.actForward(ACT_CODE.relu, p, n + 1, 0); // one element too many
     const e = thrown(() => rt.arena.checkGuards());
     expect(e).toBeInstanceOf(GuardBandError);
     const g = e as GuardBandError;

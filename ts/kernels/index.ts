@@ -82,7 +82,7 @@ export function matMul(a: Matrix, b: Matrix, options: MatMulOptions = {}): Matri
     v.setUint32(args + G.bias, pbias, true);
     v.setUint32(args + G.act, ACT_CODE[act], true);
     v.setUint32(args + G.ws, rt.ws, true);
-    checkStatus(rt.k.gemm(args), W);
+    checkStatus(rt.kernels.gemm(args), W);
     return { data: ar.readF32(pc, m * n), shape: [m, n] };
   } finally {
     for (const p of blocks) ar.free(p);
@@ -109,7 +109,7 @@ export function softmaxCrossEntropy(logits: Matrix, labels: Int32Array): { loss:
   try {
     ar.writeF32(pz, Z.data);
     ar.i32.set(labels, py >>> 2);
-    const total = n === 0 ? 0 : rt.k.softmax_ce(pz, py, n, k, 0, 0, pg, 1 / n, pc);
+    const total = n === 0 ? 0 : rt.kernels.softmaxCe(pz, py, n, k, 0, 0, pg, 1 / n, pc);
     return { loss: n === 0 ? NaN : total / n, grad: { data: ar.readF32(pg, n * k), shape: [n, k] }, correct: n === 0 ? 0 : ar.view.getUint32(pc, true) };
   } finally {
     for (const p of [pz, py, pg, pc]) ar.free(p);
@@ -147,7 +147,7 @@ function actCode(name: ActivationName, alpha: number | undefined, where: string)
 export function activationForward(name: ActivationName, x: Float32Array, alpha?: number): Float32Array {
   const [code, a] = actCode(name, alpha, 'activationForward');
   return withBlocks([x], ([p], rt) => {
-    checkStatus(rt.k.act_forward(code, p!, x.length, a), 'activationForward');
+    checkStatus(rt.kernels.actForward(code, p!, x.length, a), 'activationForward');
     return rt.arena.readF32(p!, x.length);
   });
 }
@@ -157,7 +157,7 @@ export function activationBackward(name: ActivationName, y: Float32Array, dy: Fl
   const [code, a] = actCode(name, alpha, 'activationBackward');
   if (!(dy instanceof Float32Array) || dy.length !== y.length) throw new ShapeError(`activationBackward: dy has ${dy?.length} values for ${y.length} outputs; they must match.`);
   return withBlocks([y, dy], ([py, pd], rt) => {
-    checkStatus(rt.k.act_backward(code, py!, pd!, y.length, a), 'activationBackward');
+    checkStatus(rt.kernels.actBackward(code, py!, pd!, y.length, a), 'activationBackward');
     return rt.arena.readF32(pd!, y.length);
   });
 }
@@ -187,7 +187,7 @@ export function regressionLoss(kind: 'mse' | 'mae' | 'huber', pred: Matrix, targ
   const w = options.weights;
   if (w !== undefined && (!(w instanceof Float32Array) || w.length !== n)) throw new ShapeError(`regressionLoss: ${w?.length} weights for ${n} rows.`);
   return withBlocks([P.data, T.data, n * k, ...(w ? [w] : [])], ([pp, pt, pg, pw], rt) => {
-    const total = n === 0 ? 0 : rt.k.regression_loss(code, pp!, pt!, n, k, pw ?? 0, delta, pg!, 1 / n);
+    const total = n === 0 ? 0 : rt.kernels.regressionLoss(code, pp!, pt!, n, k, pw ?? 0, delta, pg!, 1 / n);
     return { loss: n === 0 ? NaN : total / n, grad: { data: rt.arena.readF32(pg!, n * k), shape: [n, k] } };
   });
 }
@@ -204,7 +204,7 @@ export function binaryCrossEntropy(logits: Matrix, targets: Matrix, options: { w
   const w = options.weights;
   if (w !== undefined && (!(w instanceof Float32Array) || w.length !== n)) throw new ShapeError(`binaryCrossEntropy: ${w?.length} weights for ${n} rows.`);
   return withBlocks([Z.data, T.data, n * k, ...(w ? [w] : [])], ([pz, pt, pg, pw], rt) => {
-    const total = n === 0 ? 0 : rt.k.bce_logits(pz!, pt!, n, k, pw ?? 0, pg!, 1 / n);
+    const total = n === 0 ? 0 : rt.kernels.bceLogits(pz!, pt!, n, k, pw ?? 0, pg!, 1 / n);
     return { loss: n === 0 ? NaN : total / n, grad: { data: rt.arena.readF32(pg!, n * k), shape: [n, k] } };
   });
 }

@@ -6,10 +6,10 @@
  */
 import { PLAN, STATUS } from '../runtime/abi.js';
 import { checkStatus } from '../runtime/status.js';
-import type { Ptr } from '../runtime/arena.js';
+import { offsetF32, type Ptr } from '../runtime/arena.js';
+import type { Kernels } from '../runtime/kernels.js';
 import type { Runtime } from '../runtime/loader.js';
 import { type EngineSettings, type EngineState, type FlatObjective, SecondOrderEngine } from '../optimizers/second-order.js';
-import { vecExports, type VecExports } from '../optimizers/vec.js';
 import type { CompiledPlan } from './plan.js';
 
 /** One trainable tensor: values, gradient buffer, size and its Keras-convention penalties. @internal */
@@ -24,7 +24,7 @@ export interface FlatTensor {
 /** Copies between the tensors and a flat vector, and evaluates the objective on a plan's batch. @internal */
 export class ModelObjective implements FlatObjective {
   readonly size: number;
-  private readonly k: VecExports;
+  private readonly kernels: Kernels;
   /** Data-loss sum, correct count and outputs of the first evaluation since {@link reset}. */
   first: { lossSum: number; correct: number; outputs: Float32Array } | null = null;
   plan: CompiledPlan | null = null;
@@ -32,7 +32,7 @@ export class ModelObjective implements FlatObjective {
 
   constructor(private readonly rt: Runtime, private readonly tensors: readonly FlatTensor[], private readonly outputs: number) {
     this.size = tensors.reduce((s, t) => s + t.n, 0);
-    this.k = vecExports(rt);
+    this.kernels = rt.kernels;
   }
 
   reset(plan: CompiledPlan, rows: number): void {
@@ -45,7 +45,7 @@ export class ModelObjective implements FlatObjective {
   gather(x: Ptr): void {
     let off = 0;
     for (const t of this.tensors) {
-      this.k.vec_copy(t.w, x + off * 4, t.n);
+      this.kernels.vecCopy(t.w, offsetF32(x, off), t.n);
       off += t.n;
     }
   }
@@ -54,7 +54,7 @@ export class ModelObjective implements FlatObjective {
   scatter(x: Ptr): void {
     let off = 0;
     for (const t of this.tensors) {
-      this.k.vec_copy(x + off * 4, t.w, t.n);
+      this.kernels.vecCopy(offsetF32(x, off), t.w, t.n);
       off += t.n;
     }
   }
@@ -63,7 +63,7 @@ export class ModelObjective implements FlatObjective {
     const plan = this.plan!;
     const n = this.rows;
     this.scatter(x);
-    const st = this.k.grad_step(plan.plan, plan.x, plan.labels, n);
+    const st = this.kernels.gradStep(plan.plan, plan.x, plan.labels, n);
     const r = plan.results();
     // the step reports the loss (and fit's metrics read the outputs) at the point it started from
     this.first ??= { lossSum: r.lossSum, correct: r.correct, outputs: this.rt.arena.readF32(plan.trainOutput, n * this.outputs) };
@@ -73,15 +73,15 @@ export class ModelObjective implements FlatObjective {
     let loss = r.lossSum / n;
     let off = 0;
     for (const t of this.tensors) {
-      const gp = g + off * 4;
-      this.k.vec_copy(t.g, gp, t.n);
+      const gp = offsetF32(g, off);
+      this.kernels.vecCopy(t.g, gp, t.n);
       if (t.l2 !== 0) {
-        loss += t.l2 * this.k.vec_dot(t.w, t.w, t.n);
-        this.k.vec_axpy(2 * t.l2, t.w, gp, t.n);
+        loss += t.l2 * this.kernels.vecDot(t.w, t.w, t.n);
+        this.kernels.vecAxpy(2 * t.l2, t.w, gp, t.n);
       }
       if (t.l1 !== 0) {
-        loss += t.l1 * this.k.vec_asum(t.w, t.n);
-        this.k.vec_add_sign(t.l1, t.w, gp, t.n);
+        loss += t.l1 * this.kernels.vecAsum(t.w, t.n);
+        this.kernels.vecAddSign(t.l1, t.w, gp, t.n);
       }
       off += t.n;
     }

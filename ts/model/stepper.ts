@@ -206,7 +206,7 @@ export class Stepper {
     this.bound.prepare(this.step + 1, lr);
     plan.beforeTrain();
     plan.setDropout(this.dropSeed, this.dropCounter++, false);
-    const status = this.rt.k.train_step(plan.plan, plan.x, plan.labels, n);
+    const status = this.rt.kernels.trainStep(plan.plan, plan.x, plan.labels, n);
     if (status === STATUS.ok) this.step++;
     return status;
   }
@@ -241,7 +241,7 @@ export class Stepper {
     for (let s = 0; s < rows; s += chunkRows) {
       const n = Math.min(chunkRows, rows - s);
       this.writeRows(plan, x, y, null, s, n, null);
-      const status = this.rt.k.eval_step(plan.plan, plan.x, plan.labels, n);
+      const status = this.rt.kernels.evalStep(plan.plan, plan.x, plan.labels, n);
       if (status !== STATUS.ok && status !== STATUS.nonFiniteLoss) throw this.stepError(status, plan, 'evaluate');
       if (acc) this.addMetrics(acc, plan, n, false);
       const r = plan.results();
@@ -267,7 +267,7 @@ export class Stepper {
       const n = Math.min(chunkRows, rows - s);
       this.writeRows(plan, x, null, null, s, n, null);
       plan.setDropout((Math.floor(mc?.seed ?? 0) ^ 0x5bd1e995) >>> 0, (mc?.sample ?? 0) * 65536 + chunk++, mc !== null);
-      const status = this.rt.k.predict_step(plan.plan, plan.x, n, plan.out);
+      const status = this.rt.kernels.predictStep(plan.plan, plan.x, n, plan.out);
       if (status !== STATUS.ok) throw this.stepError(status, plan, 'predict');
       out.set(this.rt.arena.f32.subarray(plan.out >>> 2, (plan.out >>> 2) + n * k), s * k);
     }

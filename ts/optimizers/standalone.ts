@@ -94,7 +94,7 @@ export function updateTensors(c: OptimizerConfig, params: Tensors, grads: Tensor
       v.setUint32(r + OPT_TENSOR.s3, s[2] ?? 0, true);
       return { w, s };
     });
-    const status = rt.k.optimizer_apply(bound.hyper, recs, ps.length);
+    const status = rt.kernels.optimizerApply(bound.hyper, recs, ps.length);
     const read = copies.map(({ w, s }, i) => ({ w: a.readF32(w, ps[i]!.length), s: s.map((q) => (q ? a.readF32(q, ps[i]!.length) : null)) }));
     checkStatus(status, W, () => {
       if (status !== STATUS.nonFiniteResult) return {};

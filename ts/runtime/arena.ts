@@ -1,8 +1,13 @@
 import { DisposedError, MemoryError, OptionError, WasmfitError } from '../errors/index.js';
 
 declare const ptrBrand: unique symbol;
-/** A byte address in the arena's memory. Only {@link Arena} mints these; never public. */
+/** A byte address in the arena's memory. Only {@link Arena} mints these ({@link offsetF32} points inside its blocks); never public. */
 export type Ptr = number & { readonly [ptrBrand]: true };
+
+/** The address `floats` f32 elements past `p`, inside the block `p` points into (the caller keeps it in bounds). */
+export function offsetF32(p: Ptr, floats: number): Ptr {
+  return (p + floats * 4) as Ptr;
+}
 
 const PAGE = 65536;
 const ALIGN = 16;

@@ -1,7 +1,8 @@
 import { MemoryError, NotInitializedError, OptionError, RuntimeSupportError, WasmfitError } from '../errors/index.js';
-import { ABI_VERSION, GEMM_WORKSPACE_FLOATS, KERNEL_FUNCTIONS, LAYOUT_NAMES, expectedLayout, type KernelExports } from './abi.js';
+import { GEMM_WORKSPACE_FLOATS } from './abi.js';
 import { Arena, WASM32_MAX_BYTES, type Ptr } from './arena.js';
 import { readFileUrl } from './host.js';
+import { Kernels } from './kernels.js';
 import { SIMD_WASM_BASE64 } from './wasm-simd.generated.js';
 import { checkOptions as checkOptionKeys } from '../errors/validate.js';
 
@@ -35,17 +36,17 @@ export interface RuntimeOptions extends InitOptions {
 /** A loaded kernel module with its memory. Every model uses one runtime. */
 export class Runtime {
   /** @internal */ readonly arena: Arena;
-  /** @internal */ readonly k: KernelExports;
+  /** @internal The kernel calls (the only holder of the module's exports). */ readonly kernels: Kernels;
   /** Whether the SIMD128 build is running. */
   readonly simd: boolean;
   /** @internal GEMM packing workspace, shared by every kernel call on this runtime. */
   readonly ws: Ptr;
 
   /** @internal */
-  constructor(exports: KernelExports, memory: WebAssembly.Memory, options: { guardBands?: boolean } = {}) {
-    this.k = exports;
-    this.arena = new Arena(memory, exports.__heap_base.value as number, { guardBands: options.guardBands === true });
-    this.simd = exports.simd_enabled() === 1;
+  constructor(kernels: Kernels, memory: WebAssembly.Memory, options: { guardBands?: boolean } = {}) {
+    this.kernels = kernels;
+    this.arena = new Arena(memory, kernels.heapBase, { guardBands: options.guardBands === true });
+    this.simd = kernels.simdEnabled() === 1;
     this.ws = this.arena.allocF32(GEMM_WORKSPACE_FLOATS);
   }
 
@@ -147,13 +148,6 @@ function isBufferSource(v: unknown): v is ArrayBuffer | ArrayBufferView {
   return v instanceof ArrayBuffer || ArrayBuffer.isView(v) || (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer);
 }
 
-function check(exports: Partial<KernelExports>): asserts exports is KernelExports {
-  const needed = ['abi_version', 'abi_layout', 'train_step', 'gemm', '__heap_base'] as const;
-  for (const n of needed) {
-    if (!(n in exports)) throw new RuntimeSupportError(`init: the module lacks the export '${n}'; it is not a wasmfit kernel module. Pass the module built by scripts/build-wasm.mjs.`);
-  }
-}
-
 /**
  * Instantiates a module on a fresh memory and verifies its ABI. The second argument is the initial
  * page count or {@link RuntimeOptions} (`initialPages`, `guardBands`). @internal
@@ -178,30 +172,8 @@ export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: numbe
   } catch (e) {
     throw wasmFailure(e, 'instantiating the kernel module', true);
   }
-  const ex = inst.exports as unknown as Partial<KernelExports>;
-  check(ex);
-  const version = ex.abi_version();
-  if (version !== ABI_VERSION) {
-    throw new RuntimeSupportError(`init: the kernel module has ABI version ${version}; this wasmfit expects ${ABI_VERSION}. Rebuild the module (npm run build:wasm) or use the embedded one.`);
-  }
-  const expected = expectedLayout();
-  const base = (ex.__heap_base.value as number) + 0;
-  // the layout is written just past the heap base, before the arena claims that region
-  const view = new Uint32Array(memory.buffer, base, expected.length);
-  const count = ex.abi_layout(base, expected.length);
-  if (count !== expected.length) {
-    throw new RuntimeSupportError(`init: the kernel module describes ${count} layout fields; this wasmfit expects ${expected.length}. Rebuild the module.`);
-  }
-  for (let i = 0; i < expected.length; i++) {
-    if (view[i] !== expected[i]) {
-      throw new RuntimeSupportError(`init: record layout mismatch at ${LAYOUT_NAMES[i]}: module says ${view[i]}, wasmfit expects ${expected[i]}. The module was built from other sources; rebuild it.`);
-    }
-  }
-  // same ABI version and layouts: every function the library calls must be there
-  for (const n of KERNEL_FUNCTIONS) {
-    if (typeof (ex as unknown as Record<string, unknown>)[n] !== 'function') throw new RuntimeSupportError(`init: the kernel module (ABI ${version}) lacks the export '${n}'; rebuild it (npm run build:wasm) or use the embedded one.`);
-  }
-  return new Runtime(ex, memory, { guardBands: opts.guardBands === true });
+  // the module's ABI version, record layouts and contract functions are verified before any call
+  return new Runtime(Kernels.from(inst.exports, memory), memory, { guardBands: opts.guardBands === true });
 }
 
 /**
