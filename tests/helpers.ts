@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { init, type Runtime } from '../ts/runtime/index.js';
 import { GEMM_ARGS } from '../ts/runtime/abi.js';
 import type { Ptr } from '../ts/runtime/arena.js';
+import { type ActivationName, type CompileOptions, Sequential, dense, sgd } from '../ts/index.js';
+import { testData } from './reference/f64.js';
 
 export const BUILDS = ['simd', 'scalar'] as const;
 export type Build = (typeof BUILDS)[number];
@@ -158,4 +160,67 @@ export async function rejection(p: Promise<unknown>): Promise<Error> {
     return e as Error;
   }
   throw new Error('expected a rejection');
+}
+
+/** Options of {@link tinyData} and {@link tinyModel}: what a test states about its small model and data. */
+export interface TinyOptions {
+  /** Features per row: the model's `inputShape`. Default 4. */
+  inputSize?: number;
+  /** Units of the hidden dense layers, first to last (a number: one layer). Default none. */
+  hidden?: number | readonly number[];
+  /** Activation of the hidden layers. Default 'relu'. */
+  activation?: ActivationName;
+  /** Units of the output dense layer (linear), and the classes of the labels. Default 3. */
+  classes?: number;
+  /** `Sequential`'s seed; omitted, Sequential's own default. */
+  seed?: number;
+  /** The model's runtime; omitted, the current one (`init()` first). */
+  runtime?: Runtime;
+  /** `compile`'s optimizer. Default `sgd({ lr: 0.1 })`. */
+  optimizer?: CompileOptions['optimizer'];
+  /** `compile`'s loss. Default 'softmaxCrossEntropy'. */
+  loss?: CompileOptions['loss'];
+  /** `compile`'s metrics. Default none. */
+  metrics?: CompileOptions['metrics'];
+  /** false: the model is not compiled. Default true. */
+  compile?: boolean;
+  /** Rows of data. Default 32. */
+  rows?: number;
+  /** Seed of the default features, `testData(rows · inputSize, dataSeed)`: floats in [-1, 1). Default 1. */
+  dataSeed?: number;
+  /** Element `i` of the row-major features instead, e.g. `(i) => Math.sin(i * 1.7)`. */
+  features?: (i: number) => number;
+  /** Label of row `r` (of `x`). Default `r % classes`. */
+  label?: (r: number, x: Float32Array) => number;
+}
+
+/** A small model's data: `x` is `[rows, inputSize]` row-major, `y` a class id per row. Needs no runtime. */
+export function tinyData(o: TinyOptions = {}): { x: Float32Array; y: Int32Array } {
+  const { inputSize = 4, classes = 3, rows = 32, dataSeed = 1, features, label = (r: number) => r % classes } = o;
+  const x = features ? Float32Array.from({ length: rows * inputSize }, (_, i) => features(i)) : testData(rows * inputSize, dataSeed);
+  const y = Int32Array.from({ length: rows }, (_, r) => label(r, x));
+  return { x, y };
+}
+
+/**
+ * The small model most tests train, with its data: `new Sequential` of `inputSize` features,
+ * `hidden` dense layers (`activation`) and a linear `dense(classes)`, compiled with `optimizer`,
+ * `loss` and `metrics`; `x`, `y` as {@link tinyData}.
+ *
+ * @example
+ * ```ts
+ * const { model, x, y } = tinyModel({ inputSize: 6, hidden: 8, seed: 4, rows: 40 });
+ * ```
+ */
+export function tinyModel(o: TinyOptions = {}): { model: Sequential; x: Float32Array; y: Int32Array } {
+  const { inputSize = 4, hidden = [], activation = 'relu', classes = 3, seed, runtime, optimizer = sgd({ lr: 0.1 }), loss = 'softmaxCrossEntropy', metrics, compile = true } = o;
+  const layers = [...(typeof hidden === 'number' ? [hidden] : hidden).map((u) => dense(u, { activation })), dense(classes)];
+  const model = new Sequential({ inputShape: [inputSize], layers, ...(seed !== undefined ? { seed } : {}), ...(runtime ? { runtime } : {}) });
+  try {
+    if (compile) model.compile({ optimizer, loss, ...(metrics ? { metrics } : {}) });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { model, ...tinyData(o) };
 }

@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type Callback, OptionError, Sequential, adam, dense, earlyStopping, init, kerasReduceLROnPlateau, plateauCallback, reduceLROnPlateau,
+  type Callback, OptionError, type Sequential, adam, earlyStopping, init, kerasReduceLROnPlateau, plateauCallback, reduceLROnPlateau,
 } from '../ts/index.js';
 import { loadCheckpoint, loadModel, loadSafetensors, modelCheckpoint, saveCheckpoint, saveModel, saveSafetensors, writeFileAtomic } from '../ts/node.js';
+import { type TinyOptions, tinyData, tinyModel } from './helpers.js';
 import { bundle } from './io/spawn.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmfit-validation-cb-'));
@@ -19,14 +20,9 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const x = Float32Array.from({ length: 64 * 8 }, (_, i) => Math.sin(i * 1.7));
-const y = Int32Array.from({ length: 64 }, (_, i) => i % 3);
-
-function model(): Sequential {
-  const m = new Sequential({ inputShape: [8], layers: [dense(3)], seed: 4 });
-  m.compile({ optimizer: adam(), loss: 'softmaxCrossEntropy', metrics: ['mae'] });
-  return m;
-}
+const TINY: TinyOptions = { inputSize: 8, seed: 4, optimizer: adam(), metrics: ['mae'], rows: 64, features: (i) => Math.sin(i * 1.7) };
+const { x, y } = tinyData(TINY);
+const model = (): Sequential => tinyModel(TINY).model;
 
 /** fit must reject with `cls` matching `msg` before any step: weights unchanged, no epoch begun. */
 async function refusedBeforeTraining(cb: Callback, msg: RegExp, options: Record<string, unknown> = {}): Promise<void> {

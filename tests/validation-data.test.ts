@@ -2,17 +2,14 @@
 // nested cells, integer shapes only (R13) — and bad inputs get typed errors that say what to fix,
 // not TypeErrors (R16). Every refusal leaves the model as it was.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OptionError, Sequential, ShapeError, WasmfitError, dense, init, matrix, sgd } from '../ts/index.js';
+import { OptionError, type Sequential, ShapeError, WasmfitError, init, matrix, sgd } from '../ts/index.js';
+import { tinyModel } from './helpers.js';
 
 beforeAll(async () => {
   await init();
 });
 
-function model(): Sequential {
-  const m = new Sequential({ inputShape: [4], layers: [dense(3)], seed: 2 });
-  m.compile({ optimizer: sgd(), loss: 'softmaxCrossEntropy' });
-  return m;
-}
+const model = (): Sequential => tinyModel({ seed: 2, optimizer: sgd() }).model;
 
 async function refused(m: Sequential, f: () => unknown, cls: typeof WasmfitError, msg: RegExp): Promise<void> {
   const before = m.getWeights();

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { editHeaderText } from './io/container-util.js';
+import { tinyData, tinyModel } from './helpers.js';
 import {
   FormatError, NonFiniteError, Sequential, adam, dense, deserializeCheckpoint, deserializeModel, init, modelToSafetensors,
   readModelMetadata, readSafetensors, serializeCheckpoint, serializeModel, sgd,
@@ -34,11 +35,8 @@ function safetensorsWithHeader(header: string): Uint8Array {
 /** A real model file whose header text is edited by `edit`, lengths and CRC-32 recomputed. */
 const editedModelFile = editHeaderText;
 
-function compiledModel(seed = 1): Sequential {
-  const m = new Sequential({ inputShape: [3], layers: [dense(4, { activation: 'relu' }), dense(2)], seed });
-  m.compile({ optimizer: adam(), loss: 'softmaxCrossEntropy' });
-  return m;
-}
+/** 3 → 4 relu → 2, adam. */
+const compiledModel = (seed = 1): Sequential => tinyModel({ inputSize: 3, hidden: 4, classes: 2, seed, optimizer: adam() }).model;
 
 describe('R11: deeply nested JSON in file headers is a FormatError, not a stack overflow', () => {
   it('readSafetensors: a shape nested 100,000 arrays deep', () => {
@@ -162,8 +160,7 @@ describe('R10: writers refuse non-finite weights and optimizer state', () => {
   it('modelCheckpoint never replaces a good checkpoint with an unreadable one', async () => {
     const m = compiledModel();
     const path = join(dir, 'good.ckpt');
-    const x = Float32Array.from({ length: 40 * 3 }, (_, i) => Math.sin(i));
-    const y = Int32Array.from({ length: 40 }, (_, i) => i % 2);
+    const { x, y } = tinyData({ inputSize: 3, classes: 2, rows: 40, features: (i) => Math.sin(i) });
     let epochs = 0;
     const poison = {
       onEpochEnd: () => {

@@ -2,7 +2,7 @@
 // looked up as own keys, so Object.prototype members are not activations, schedules or log keys (R17).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { editHeaderText } from './io/container-util.js';
-import { thrown } from './helpers.js';
+import { thrown, tinyData, tinyModel } from './helpers.js';
 import {
   FormatError, OptionError, Sequential, activation, adam, batchNorm, dense, deserializeModel, dropout, earlyStopping, init, l2,
   maxNorm, normalizeLayer, normalizeLayers, scheduleFromJSON, serializeModel, isActivationName, sgd,
@@ -13,8 +13,7 @@ beforeAll(async () => {
   await init();
 });
 
-const x = Float32Array.from({ length: 40 }, (_, i) => Math.sin(i));
-const y = Int32Array.from({ length: 10 }, (_, i) => i % 3);
+const { x, y } = tinyData({ rows: 10, features: (i) => Math.sin(i) });
 
 
 describe('R12: hand-written layer configs run through their factories', () => {
@@ -152,8 +151,7 @@ describe('R17: prototype names are not names', () => {
   });
 
   it('callbacks refuse them as monitor keys before training, and path templates do not read the prototype', async () => {
-    const m = new Sequential({ inputShape: [4], layers: [dense(3)] });
-    m.compile({ optimizer: adam(), loss: 'softmaxCrossEntropy' });
+    const m = tinyModel({ optimizer: adam() }).model;
     const before = m.getWeights();
     for (const k of protoNames) {
       await expect(m.fit(x, y, { epochs: 1, callbacks: [earlyStopping({ monitor: k })] }), k).rejects.toThrow(OptionError);

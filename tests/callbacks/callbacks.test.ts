@@ -1,9 +1,9 @@
 // earlyStopping against Keras 3's rules (keras/src/callbacks/early_stopping.py) on synthetic
 // metric sequences, driven through the callback hooks exactly as fit calls them; then in a real fit.
 import { describe, expect, it } from 'vitest';
-import { NonFiniteError, OptionError, Sequential, cosineAnnealingLR, dense, earlyStopping, init, learningRateScheduler, oneCycleLR, plateauCallback, reduceLROnPlateau, sgd, terminateOnNaN } from '../../ts/index.js';
+import { NonFiniteError, OptionError, cosineAnnealingLR, earlyStopping, init, learningRateScheduler, oneCycleLR, plateauCallback, reduceLROnPlateau, sgd, terminateOnNaN } from '../../ts/index.js';
 import type { CallbackModel, EarlyStopping } from '../../ts/index.js';
-import { testData } from '../reference/f64.js';
+import { tinyData, tinyModel } from '../helpers.js';
 
 /** Runs the hooks over `values` as fit would; the fake model's only weight holds the epoch number. */
 function drive(cb: EarlyStopping, values: number[], monitor = 'loss') {
@@ -100,13 +100,12 @@ describe('earlyStopping (Keras 3 semantics)', () => {
 });
 
 describe('callbacks in a real fit', () => {
-  const x = testData(120 * 6, 8);
-  const y = Int32Array.from({ length: 120 }, (_, i) => (i * 7) % 3); // labels unrelated to x: validation loss soon rises
+  // labels unrelated to x: validation loss soon rises
+  const { x, y } = tinyData({ inputSize: 6, rows: 120, dataSeed: 8, label: (r) => (r * 7) % 3 });
 
   it('early stopping stops, and the restored weights give the best recorded validation loss', async () => {
     await init();
-    const m = new Sequential({ inputShape: [6], layers: [dense(64, { activation: 'relu' }), dense(3)], seed: 1 });
-    m.compile({ optimizer: sgd({ lr: 0.2 }), loss: 'softmaxCrossEntropy' });
+    const m = tinyModel({ inputSize: 6, hidden: 64, seed: 1, optimizer: sgd({ lr: 0.2 }) }).model;
     const es = earlyStopping({ monitor: 'valLoss', patience: 3, restoreBestWeights: true });
     const h = await m.fit(x, y, { epochs: 200, batchSize: 8, validationSplit: 0.25, callbacks: [es] });
     expect(h.epoch.length).toBeLessThan(200);
@@ -120,8 +119,7 @@ describe('callbacks in a real fit', () => {
 
   it('terminateOnNaN ends fit cleanly where fit would otherwise throw', async () => {
     await init();
-    const m = new Sequential({ inputShape: [6], layers: [dense(3)], seed: 1 });
-    m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
+    const m = tinyModel({ inputSize: 6, seed: 1, optimizer: sgd({ lr: 0.1 }) }).model;
     const w = m.getWeights();
     w[0]!.data.fill(3e38);
     m.setWeights(w);
@@ -150,10 +148,7 @@ describe('plateauCallback', () => {
 
   it('the reduced rate reaches the kernel in a real fit, and a schedule beside it is refused', async () => {
     await init();
-    const x = testData(40 * 6, 2);
-    const y = Int32Array.from({ length: 40 }, (_, i) => i % 3);
-    const m = new Sequential({ inputShape: [6], layers: [dense(3)], seed: 1 });
-    m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
+    const { model: m, x, y } = tinyModel({ inputSize: 6, seed: 1, optimizer: sgd({ lr: 0.1 }), rows: 40, dataSeed: 2 });
     // threshold 1 (rel): nothing is ever "better" after epoch 0; patience 0, factor 0 → lr 0 after epoch 1
     const cb = plateauCallback(reduceLROnPlateau({ patience: 0, factor: 0, threshold: 1 }), { monitor: 'loss' });
     const seen: number[][] = [];
@@ -171,10 +166,7 @@ describe('progressBar', () => {
   it("draws a live bar with ETA on a TTY, is quiet elsewhere, and writes one line per epoch in mode 'epoch'", async () => {
     const { progressBar } = await import('../../ts/index.js');
     await init();
-    const x = testData(64 * 3, 5);
-    const y = Int32Array.from({ length: 64 }, (_, i) => i % 2);
-    const m = new Sequential({ inputShape: [3], layers: [dense(2)] });
-    m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
+    const { model: m, x, y } = tinyModel({ inputSize: 3, classes: 2, rows: 64, dataSeed: 5 });
     let tty = '';
     await m.fit(x, y, { epochs: 2, batchSize: 8, callbacks: [progressBar({ stream: { isTTY: true, columns: 100, write: (s: string) => (tty += s) }, intervalMs: 0 })] });
     expect(tty).toMatch(/\r\x1b\[2Kepoch 1\/2 \[=+>?\.*\] \d+\/8 - ETA/);
@@ -193,13 +185,11 @@ describe('progressBar', () => {
 });
 
 describe('learningRateScheduler (Keras LearningRateScheduler)', () => {
-  const x = testData(64 * 4, 11);
-  const y = Int32Array.from({ length: 64 }, (_, i) => i % 2);
+  const { x, y } = tinyData({ classes: 2, rows: 64, dataSeed: 11 });
 
   it("Keras's docstring schedule: lr kept for the first epochs, then × e^-0.1 per epoch; epoch counts initialEpoch", async () => {
     await init();
-    const m = new Sequential({ inputShape: [4], layers: [dense(2)], seed: 1 });
-    m.compile({ optimizer: sgd({ lr: 0.01 }), loss: 'softmaxCrossEntropy' });
+    const m = tinyModel({ classes: 2, seed: 1, optimizer: sgd({ lr: 0.01 }) }).model;
     const seen: number[] = [];
     const fn = (epoch: number, lr: number) => {
       seen.push(epoch);
@@ -214,11 +204,7 @@ describe('learningRateScheduler (Keras LearningRateScheduler)', () => {
 
   it('with an epoch schedule it trains exactly like fit({ schedule }); bad values and step schedules are refused', async () => {
     await init();
-    const make = () => {
-      const m = new Sequential({ inputShape: [4], layers: [dense(3, { activation: 'tanh' }), dense(2)], seed: 2 });
-      m.compile({ optimizer: sgd({ lr: 0.1, momentum: 0.9 }), loss: 'softmaxCrossEntropy' });
-      return m;
-    };
+    const make = () => tinyModel({ hidden: 3, activation: 'tanh', classes: 2, seed: 2, optimizer: sgd({ lr: 0.1, momentum: 0.9 }) }).model;
     const a = make();
     const b = make();
     await a.fit(x, y, { epochs: 4, batchSize: 16, seed: 3, schedule: cosineAnnealingLR({ lr: 0.1, tMax: 4 }) });
@@ -237,10 +223,8 @@ describe('learningRateScheduler (Keras LearningRateScheduler)', () => {
 describe('reduceLROnPlateau listed directly in callbacks', () => {
   it('drives the rate from valLoss with PyTorch rules, re-derived here from the logged history', async () => {
     await init();
-    const x = testData(80 * 4, 12);
-    const y = Int32Array.from({ length: 80 }, (_, i) => (i * 5) % 3); // unrelated labels: valLoss stalls
-    const m = new Sequential({ inputShape: [4], layers: [dense(16, { activation: 'relu' }), dense(3)], seed: 4 });
-    m.compile({ optimizer: sgd({ lr: 0.5 }), loss: 'softmaxCrossEntropy' });
+    // unrelated labels: valLoss stalls
+    const { model: m, x, y } = tinyModel({ hidden: 16, seed: 4, optimizer: sgd({ lr: 0.5 }), rows: 80, dataSeed: 12, label: (r) => (r * 5) % 3 });
     const h = await m.fit(x, y, { epochs: 12, batchSize: 8, validationSplit: 0.25, callbacks: [reduceLROnPlateau({ patience: 1, factor: 0.5 })] });
     // PyTorch ReduceLROnPlateau (mode min, threshold 1e-4 rel, cooldown 0, eps 1e-8)
     let lr = 0.5;

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OptionError, Rng, Sequential, adam, bagging, boosting, cosineAnnealingWarmRestarts, dense, exponentialDecay, init, matrix, sgd, snapshotEnsemble } from '../../ts/index.js';
 import type { Matrix } from '../../ts/index.js';
+import { tinyModel } from '../helpers.js';
 
 beforeAll(async () => {
   await init();
@@ -92,11 +93,7 @@ describe('bagging', () => {
       x[2 * i + 1] = r.normal();
       y[i] = (x[2 * i]! + 0.5 * x[2 * i + 1]! + 0.4 * r.normal() > 0 ? 1 : 0) + (x[2 * i + 1]! > 1 ? 1 : 0);
     }
-    const clf = ({ seed }: { seed: number }) => {
-      const m = new Sequential({ inputShape: [2], layers: [dense(8, { activation: 'relu' }), dense(3)], seed });
-      m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
-      return m;
-    };
+    const clf = ({ seed }: { seed: number }) => tinyModel({ inputSize: 2, hidden: 8, classes: 3, seed, optimizer: sgd({ lr: 0.1 }) }).model;
     const a = bagging(clf, { n: 5, seed: 9 });
     await a.fit(x, y, { epochs: 5, batchSize: 16 });
     const preds = a.memberPredictions(x);
@@ -149,11 +146,7 @@ describe('boosting (SAMME)', () => {
       x[2 * i + 1] = c;
       y[i] = a * a + c * c < 0.5 ? 1 : 0;
     }
-    const weak = ({ seed }: { seed: number }) => {
-      const m = new Sequential({ inputShape: [2], layers: [dense(2, { activation: 'tanh' }), dense(2)], seed });
-      m.compile({ optimizer: adam({ lr: 0.05 }), loss: 'softmaxCrossEntropy' });
-      return m;
-    };
+    const weak = ({ seed }: { seed: number }) => tinyModel({ inputSize: 2, hidden: 2, activation: 'tanh', classes: 2, seed, optimizer: adam({ lr: 0.05 }) }).model;
     const b = boosting(weak, { rounds: 10, seed: 1 });
     const rep = await b.fit(x, y, { epochs: 30, batchSize: 32 });
     const errs = rep.trainErrors;

@@ -2,17 +2,15 @@
 // the model left exactly as it was.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DisposedError, NonFiniteError, OptionError, Sequential, ShapeError, WasmfitError, dense, dropout, elasticNet, init, l2, maxNorm, sgd } from '../../ts/index.js';
+import { tinyData, tinyModel } from '../helpers.js';
 import { testData } from '../reference/f64.js';
 
 function snapshot(m: Sequential): number[][] {
   return m.getWeights().map((t) => Array.from(t.data));
 }
 
-function build(): Sequential {
-  const m = new Sequential({ inputShape: [4], layers: [dense(5, { activation: 'relu' }), dense(3)], seed: 2 });
-  m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
-  return m;
-}
+/** 4 → 5 relu → 3, sgd lr 0.1. */
+const build = (): Sequential => tinyModel({ hidden: 5, seed: 2 }).model;
 
 async function expectRejects(p: () => Promise<unknown> | unknown, cls: new (...a: never[]) => WasmfitError, code: string, fragment: RegExp): Promise<WasmfitError> {
   let err: unknown;
@@ -32,8 +30,7 @@ describe('bad input', () => {
   beforeAll(async () => {
     await init();
   });
-  const x = testData(20 * 4, 9);
-  const y = Int32Array.from({ length: 20 }, (_, i) => i % 3);
+  const { x, y } = tinyData({ rows: 20, dataSeed: 9 });
 
   it('fit with a wrong feature count: ShapeError, model unchanged', async () => {
     const m = build();
@@ -132,7 +129,7 @@ describe('bad input', () => {
     await expectRejects(() => l2(-1), OptionError, 'E_OPTION', /lambda = -1/);
     await expectRejects(() => elasticNet({ alpha: 0.1, l1Ratio: 2 }), OptionError, 'E_OPTION', /l1Ratio = 2/);
     await expectRejects(() => dense(3, { activation: 'elu', alpha: 0 }), OptionError, 'E_OPTION', /alpha = 0/);
-    const m = new Sequential({ inputShape: [4], layers: [dense(3)] });
+    const m = tinyModel({ compile: false }).model;
     await expectRejects(() => m.fit(x, y), OptionError, 'E_OPTION', /not compiled/);
     m.dispose();
   });

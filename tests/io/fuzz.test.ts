@@ -6,6 +6,7 @@ import {
   FormatError, Sequential, adam, batchNorm, checkpointCallback, dense, deserializeCheckpoint, deserializeModel, dropout, earlyStopping, init,
   lbfgs, loadSafetensorsWeights, modelToSafetensors, readModelMetadata, readSafetensors, serializeCheckpoint, serializeModel,
 } from '../../ts/index.js';
+import { tinyData, tinyModel } from '../helpers.js';
 import { fixCrc, join, split } from './container-util.js';
 
 const layers = () => [dense(5, { activation: 'relu' }), batchNorm(), dropout(0.1), dense(3)];
@@ -20,13 +21,11 @@ beforeAll(async () => {
   await init();
   const m = new Sequential({ inputShape: 4, layers: layers(), seed: 1 });
   m.compile({ optimizer: adam({ lr: 0.01 }), loss: 'softmaxCrossEntropy' });
-  const x = Float32Array.from({ length: 24 * 4 }, (_, i) => Math.cos(i));
-  const y = Int32Array.from({ length: 24 }, (_, i) => i % 3);
+  const { x, y } = tinyData({ rows: 24, features: (i) => Math.cos(i) });
   await m.fit(x, y, { epochs: 2, batchSize: 8, validationSplit: 0.25, callbacks: [earlyStopping({ restoreBestWeights: true }), checkpointCallback({ save: (b) => { ckptBytes = b; } })] });
   modelBytes = serializeModel(m);
   metaBytes = serializeModel(m, { metadata: { classes: ['a', 'b', 'c'], stats: { mean: [0.5, -1], n: 24 }, note: null } });
-  const l = new Sequential({ inputShape: 4, layers: [dense(5, { activation: 'tanh' }), dense(3)], seed: 1 });
-  l.compile({ optimizer: lbfgs({ lineSearch: 'strongWolfe', maxIter: 3, historySize: 2 }), loss: 'softmaxCrossEntropy' });
+  const l = tinyModel({ hidden: 5, activation: 'tanh', seed: 1, optimizer: lbfgs({ lineSearch: 'strongWolfe', maxIter: 3, historySize: 2 }) }).model;
   await l.fit(x, y, { epochs: 3, batchSize: 24 });
   lbfgsBytes = serializeCheckpoint(l);
   l.dispose();

@@ -4,16 +4,16 @@
 // sections with a FormatError naming the field.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  FormatError, MAX_METADATA_BYTES, OptionError, Sequential, adam, dense, deserializeCheckpoint, deserializeModel, init, readModelMetadata,
+  FormatError, MAX_METADATA_BYTES, OptionError, type Sequential, adam, deserializeCheckpoint, deserializeModel, init, readModelMetadata,
   serializeCheckpoint, serializeModel,
 } from '../../ts/index.js';
+import { tinyModel } from '../helpers.js';
 import { join, split } from './container-util.js';
 
 let model: Sequential;
 beforeAll(async () => {
   await init();
-  model = new Sequential({ inputShape: [3], seed: 1, layers: [dense(4, { activation: 'relu' }), dense(2)] });
-  model.compile({ optimizer: adam(), loss: 'softmaxCrossEntropy' });
+  model = tinyModel({ inputSize: 3, hidden: 4, classes: 2, seed: 1, optimizer: adam() }).model;
 });
 
 const meta = {

@@ -5,22 +5,18 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OptionError, Sequential, dense, init, readModelMetadata, sgd } from '../../ts/index.js';
+import { OptionError, init, readModelMetadata, sgd } from '../../ts/index.js';
 import { loadModel, modelCheckpoint } from '../../ts/node.js';
 import { formatCheckpointPath } from '../../ts/io/node.js';
-import { testData } from '../reference/f64.js';
+import { type TinyOptions, tinyData, tinyModel } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmfit-mc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const x = testData(120 * 6, 21);
-const y = Int32Array.from({ length: 120 }, (_, i) => (i * 7) % 3); // unrelated labels: valLoss goes up and down
-
-function model(seed: number) {
-  const m = new Sequential({ inputShape: [6], layers: [dense(32, { activation: 'relu' }), dense(3)], seed });
-  m.compile({ optimizer: sgd({ lr: 0.3 }), loss: 'softmaxCrossEntropy' });
-  return m;
-}
+// 6 → 32 relu → 3 on 120 rows; unrelated labels: valLoss goes up and down
+const TINY: TinyOptions = { inputSize: 6, hidden: 32, optimizer: sgd({ lr: 0.3 }), rows: 120, dataSeed: 21, label: (r) => (r * 7) % 3 };
+const { x, y } = tinyData(TINY);
+const model = (seed: number) => tinyModel({ ...TINY, seed }).model;
 
 describe('modelCheckpoint (Keras ModelCheckpoint)', () => {
   it('formats templates like Keras: {epoch:03d}, {valLoss:.4f}, {loss:.2e}', () => {

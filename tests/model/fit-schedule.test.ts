@@ -1,15 +1,12 @@
 // fit drives the learning rate from a schedule: per epoch or per step, as the schedule declares.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OptionError, Sequential, cosineAnnealingLR, dense, init, manual, sgd, stepLR } from '../../ts/index.js';
-import { testData } from '../reference/f64.js';
+import { OptionError, type Sequential, cosineAnnealingLR, init, manual, sgd, stepLR } from '../../ts/index.js';
+import { type TinyOptions, tinyData, tinyModel } from '../helpers.js';
 
-const x = testData(40 * 6, 3);
-const y = Int32Array.from({ length: 40 }, (_, i) => i % 3);
-function model(): Sequential {
-  const m = new Sequential({ inputShape: [6], layers: [dense(8, { activation: 'relu' }), dense(3)], seed: 4 });
-  m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
-  return m;
-}
+// 6 → 8 relu → 3, sgd lr 0.1; 40 rows, labels i % 3
+const TINY: TinyOptions = { inputSize: 6, hidden: 8, seed: 4, optimizer: sgd({ lr: 0.1 }), rows: 40, dataSeed: 3 };
+const { x, y } = tinyData(TINY);
+const model = (): Sequential => tinyModel(TINY).model;
 const flat = (m: Sequential) => m.getWeights().flatMap((t) => Array.from(t.data));
 
 describe('fit with a schedule', () => {

@@ -2,7 +2,7 @@
 // from the model's own predictions (probabilities / outputs) with the textbook formulas.
 import { describe, expect, it } from 'vitest';
 import { OptionError, Sequential, dense, init, sgd, topKAccuracy } from '../../ts/index.js';
-import { testData } from '../reference/f64.js';
+import { type TinyOptions, tinyData, tinyModel } from '../helpers.js';
 
 const N = 150;
 const D = 6;
@@ -28,13 +28,12 @@ function reference(probs: Float32Array, y: Int32Array, k: number) {
 }
 
 describe('metrics', () => {
-  const x = testData(N * D, 3);
-  const y = Int32Array.from({ length: N }, (_, i) => (i * 7 + (x[i * D]! > 0 ? 1 : 0)) % K);
+  const TINY: TinyOptions = { inputSize: D, classes: K, rows: N, dataSeed: 3, label: (r, x) => (r * 7 + (x[r * D]! > 0 ? 1 : 0)) % K };
+  const { x, y } = tinyData(TINY);
 
   it('classification: accuracy, topKAccuracy(k), mse, mae, crossentropy match the formulas on predict()', async () => {
     await init();
-    const m = new Sequential({ inputShape: [D], layers: [dense(16, { activation: 'tanh' }), dense(K)], seed: 4 });
-    m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy', metrics: ['accuracy', topKAccuracy(2), 'mse', 'mae', 'crossentropy'] });
+    const m = tinyModel({ ...TINY, hidden: 16, activation: 'tanh', seed: 4, optimizer: sgd({ lr: 0.1 }), metrics: ['accuracy', topKAccuracy(2), 'mse', 'mae', 'crossentropy'] }).model;
     await m.fit(x, y, { epochs: 3, batchSize: 16 });
     const probs = (m.predict(x) as { data: Float32Array }).data;
     const ref = reference(probs, y, 2);
@@ -52,9 +51,8 @@ describe('metrics', () => {
 
   it('fit logs the metrics per epoch on the training batches and with the val prefix on validation data', async () => {
     await init();
-    const m = new Sequential({ inputShape: [D], layers: [dense(8, { activation: 'relu' }), dense(K)], seed: 5 });
     // lr 0: the weights never change, so the training-batch metrics equal evaluate() on the same rows
-    m.compile({ optimizer: sgd({ lr: 0 }), loss: 'softmaxCrossEntropy', metrics: ['mae', topKAccuracy(3, 'top3')] });
+    const m = tinyModel({ ...TINY, hidden: 8, seed: 5, optimizer: sgd({ lr: 0 }), metrics: ['mae', topKAccuracy(3, 'top3')] }).model;
     const xv = x.subarray(0, 40 * D);
     const yv = y.subarray(0, 40);
     const h = await m.fit(x, y, { epochs: 2, batchSize: 32, validationData: [xv, yv] });
@@ -72,8 +70,7 @@ describe('metrics', () => {
 
   it('metrics are unweighted (Keras metrics): sample weights change the loss, not mae', async () => {
     await init();
-    const m = new Sequential({ inputShape: [D], layers: [dense(K)], seed: 6 });
-    m.compile({ optimizer: sgd({ lr: 0 }), loss: 'softmaxCrossEntropy', metrics: ['mae'] });
+    const m = tinyModel({ ...TINY, seed: 6, optimizer: sgd({ lr: 0 }), metrics: ['mae'] }).model;
     const w = Float32Array.from({ length: N }, (_, i) => (i % 3 === 0 ? 5 : 0.1));
     const a = await m.fit(x, y, { epochs: 1, batchSize: 50, shuffle: false });
     const b = await m.fit(x, y, { epochs: 1, batchSize: 50, shuffle: false, sampleWeight: w });
@@ -114,8 +111,7 @@ describe('metrics', () => {
 
   it('bad metrics are refused with OptionError and the previous compile stays in force', async () => {
     await init();
-    const m = new Sequential({ inputShape: [D], layers: [dense(K)], seed: 9 });
-    m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy', metrics: ['mae'] });
+    const m = tinyModel({ ...TINY, seed: 9, optimizer: sgd({ lr: 0.1 }), metrics: ['mae'] }).model;
     const bad: unknown[] = [['f1'], 'mae', [topKAccuracy(2), topKAccuracy(3)], [{ name: 'mae', key: 'loss' }]];
     for (const metrics of bad) {
       expect(() => m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy', metrics: metrics as never })).toThrow(OptionError);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Sequential, adagrad, adam, amsgrad, dense, deserializeCheckpoint, init, rmsprop, serializeCheckpoint, sgd, type OptimizerConfig } from '../../ts/index.js';
 import { readContainer } from '../../ts/io/container.js';
+import { type TinyOptions, tinyModel } from '../helpers.js';
 
 const cases: [string, () => OptimizerConfig, string[]][] = [
   ['sgd without momentum', () => sgd({ lr: 0.1 }), []],
@@ -36,14 +37,14 @@ describe('optimizer state names', () => {
 
   it('restores the state of a checkpoint written before slots had names (<weight>/s<k>)', async () => {
     await init();
-    const m = new Sequential({ inputShape: [3], layers: [dense(2)], seed: 1 });
-    m.compile({ optimizer: adam({ lr: 0.01 }), loss: 'softmaxCrossEntropy' });
-    await m.fit(Float32Array.from({ length: 12 }, (_, i) => Math.cos(i)), Int32Array.from([0, 1, 0, 1]), { batchSize: 2, epochs: 1 });
+    // 3 → 2, adam; 4 rows, labels 0, 1, 0, 1
+    const tiny: TinyOptions = { inputSize: 3, classes: 2, seed: 1, optimizer: adam({ lr: 0.01 }), rows: 4, features: (i) => Math.cos(i) };
+    const { model: m, x, y } = tinyModel(tiny);
+    await m.fit(x, y, { batchSize: 2, epochs: 1 });
     const st = m.exportTrainingState();
     const legacy = { ...st, slots: st.slots.map((s) => ({ name: s.name.replace(/\/m$/, '/s1').replace(/\/v$/, '/s2'), data: s.data })) };
     expect(legacy.slots.map((s) => s.name)).toEqual(['dense_0/kernel/s1', 'dense_0/kernel/s2', 'dense_0/bias/s1', 'dense_0/bias/s2']);
-    const n = new Sequential({ inputShape: [3], layers: [dense(2)], seed: 1 });
-    n.compile({ optimizer: adam({ lr: 0.01 }), loss: 'softmaxCrossEntropy' });
+    const n = tinyModel(tiny).model;
     n.importTrainingState(legacy);
     expect(n.exportTrainingState()).toEqual(st);
     // a wrong name is still refused

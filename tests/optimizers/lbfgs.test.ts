@@ -3,6 +3,7 @@
 // option validation and the standalone API.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OptionError, Rng, Sequential, ShapeError, dense, init, l2, lbfgs, matrix, sgd } from '../../ts/index.js';
+import { tinyModel } from '../helpers.js';
 
 // ---- the problem: N samples, D features on very different scales (ill-conditioned) ----
 const N = 240;
@@ -169,8 +170,7 @@ describe('lbfgs', () => {
       x[2 * i + 1] = rad * Math.sin(a);
       y[i] = inner ? 0 : 1;
     }
-    const m = new Sequential({ inputShape: [2], layers: [dense(16, { activation: 'tanh' }), dense(2)], seed: 1 });
-    m.compile({ optimizer: lbfgs({ lineSearch: 'strongWolfe', maxIter: 40 }), loss: 'softmaxCrossEntropy', metrics: ['crossentropy'] });
+    const m = tinyModel({ inputSize: 2, hidden: 16, activation: 'tanh', classes: 2, seed: 1, optimizer: lbfgs({ lineSearch: 'strongWolfe', maxIter: 40 }), metrics: ['crossentropy'] }).model;
     const before = m.evaluate(x, y);
     const h = await m.fit(x, y, { batchSize: n, epochs: 3 });
     // the logged loss and metrics are those of the point each step started from

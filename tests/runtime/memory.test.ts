@@ -8,6 +8,7 @@ import { MemoryError, Sequential, WasmfitError, adam, dense, init, sgd, type Run
 import { createRuntime } from '../../ts/runtime/loader.js';
 import type { Ptr } from '../../ts/runtime/arena.js';
 import { softmaxCrossEntropy } from '../../ts/kernels/index.js';
+import { tinyModel } from '../helpers.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -44,11 +45,8 @@ function fillToCeiling(rt: Runtime): Ptr[] {
 
 /** A small classifier trained for 2 epochs; returns its weights and predictions. */
 async function trainSmall(rt: Runtime): Promise<{ weights: number[][]; pred: number[] }> {
-  const m = new Sequential({ inputShape: [6], layers: [dense(16, { activation: 'relu' }), dense(3)], seed: 7, runtime: rt });
+  const { model: m, x, y } = tinyModel({ inputSize: 6, hidden: 16, seed: 7, runtime: rt, optimizer: adam({ lr: 0.01 }), rows: 48, features: (i) => Math.sin(i * 0.37) });
   try {
-    m.compile({ optimizer: adam({ lr: 0.01 }), loss: 'softmaxCrossEntropy' });
-    const x = new Float32Array(48 * 6).map((_, i) => Math.sin(i * 0.37));
-    const y = Int32Array.from({ length: 48 }, (_, i) => i % 3);
     await m.fit(x, y, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 } as never);
     return { weights: m.getWeights().map((w) => Array.from(w.data)), pred: Array.from(m.predict(x).data) };
   } finally {

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { Rng } from '../data/rng.js';
 import { dense } from '../layers/index.js';
-import { Sequential } from '../model/sequential.js';
+import { modelFromSpec } from '../model/spec.js';
 import { sgd } from '../optimizers/index.js';
 import { init, simdSupported } from '../runtime/loader.js';
 import { parseLayers } from './specs.js';
@@ -45,9 +45,8 @@ export async function bench(argv: string[], io: Io): Promise<void> {
   io.err(`wasmfit bench: MLP ${sizes.join('-')} (ReLU), batch ${batch}, ~${seconds} s per build\n`);
   for (const simd of simdSupported() ? [true, false] : [false]) {
     const rt = await init({ simd });
-    const m = new Sequential({ inputShape: [inputs], layers: [...hidden.map((u) => dense(u, { activation: 'relu' })), dense(classes)], seed: 1, runtime: rt });
+    const m = modelFromSpec({ inputShape: [inputs], layers: [...hidden.map((u) => dense(u, { activation: 'relu' })), dense(classes)], seed: 1, optimizer: sgd({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' }, undefined, rt);
     try {
-      m.compile({ optimizer: sgd({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' });
       const opts = { batchSize: batch, shuffle: false, yieldEveryMs: 1e9 };
       await m.fit(x, y, { ...opts, epochs: 1 }); // warm-up
       let t0 = performance.now();

@@ -1,12 +1,10 @@
 /** `wasmfit train`: a dense network on a CSV file. @internal */
 import { parseArgs } from 'node:util';
-import { earlyStopping } from '../callbacks/index.js';
 import { progressBar } from '../callbacks/progress.js';
 import { Rng } from '../data/rng.js';
 import type { Labels } from '../data/tensor.js';
 import { activation, batchNorm, dense, dropout, type ActivationName, type LayerConfig } from '../layers/index.js';
-import type { Callback } from '../model/callbacks.js';
-import { Sequential } from '../model/sequential.js';
+import { type FitSpec, type ModelSpec, fitRunOf, modelFromSpec } from '../model/spec.js';
 import { l1l2 } from '../regularizers/index.js';
 import { init } from '../runtime/loader.js';
 import { columnIndex, numericColumns, readCsv } from './csv.js';
@@ -159,18 +157,20 @@ export async function train(argv: string[], io: Io): Promise<void> {
     if (rate > 0) layers.push(dropout(rate));
   }
   layers.push(dense(classes ? classes.length : 1, reg ? { kernelRegularizer: reg } : {}));
+  const spec: ModelSpec = { inputShape: [d], layers, seed, optimizer, loss: classes ? 'softmaxCrossEntropy' : 'mse' };
   const hasVal = nVal > 0;
   const schedule = a.schedule ? parseSchedule(a.schedule, optimizer.lr, epochs, Math.ceil(nTrain / batchSize)) : undefined;
-  const es = a['early-stopping'] !== undefined ? earlyStopping(parseEarlyStopping(a['early-stopping'], hasVal)) : null;
+  const esOptions = a['early-stopping'] !== undefined ? parseEarlyStopping(a['early-stopping'], hasVal) : undefined;
+  const fitSpec: FitSpec = { epochs, batchSize, seed, ...(hasVal ? { validationData: [xVal, yVal] as const } : {}), ...(schedule ? { schedule } : {}), ...(esOptions ? { earlyStopping: esOptions } : {}) };
+  // the progress bar first, then early stopping (built here: a bad option is refused before training starts)
+  const { options: fitOptions, earlyStopping: es } = fitRunOf(fitSpec, a.quiet ? [] : [progressBar({ stream: io.errStream, mode: io.errStream.isTTY ? 'bar' : 'epoch' })]);
 
   const rt = await init();
-  const model = new Sequential({ inputShape: [d], layers, seed, runtime: rt });
+  const model = modelFromSpec(spec, undefined, rt);
   try {
-    model.compile({ optimizer, loss: classes ? 'softmaxCrossEntropy' : 'mse' });
     io.err(`wasmfit: ${nTrain} training rows, ${nVal} validation rows, ${d} features, ${classes ? `${classes.length} classes` : 'regression'}; ${rt.simd ? 'SIMD128' : 'scalar'} kernels\n`);
-    const callbacks: Callback[] = [...(a.quiet ? [] : [progressBar({ stream: io.errStream, mode: io.errStream.isTTY ? 'bar' : 'epoch' })]), ...(es ? [es] : [])];
     const t0 = Date.now();
-    const history = await model.fit(xTrain, yTrain as Labels, { epochs, batchSize, seed, ...(hasVal ? { validationData: [xVal, yVal] as const } : {}), ...(schedule ? { schedule } : {}), callbacks });
+    const history = await model.fit(xTrain, yTrain as Labels, fitOptions);
     const seconds = (Date.now() - t0) / 1000;
 
     io.out(`${model.summary()}\n\n`);

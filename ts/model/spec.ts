@@ -4,10 +4,11 @@
  * {@link ModelSpec} and the callbacks a {@link FitSpec} describes, and checks their keys, so every
  * path accepts, refuses and trains exactly alike.
  */
-import { earlyStopping, type EarlyStoppingOptions, plateauCallback, terminateOnNaN } from '../callbacks/index.js';
+import { earlyStopping, type EarlyStopping, type EarlyStoppingOptions, plateauCallback, terminateOnNaN } from '../callbacks/index.js';
 import { OptionError } from '../errors/index.js';
 import type { LayerConfig } from '../layers/index.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
+import type { Runtime } from '../runtime/index.js';
 import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
 import { plateauFromJSON, scheduleFromJSON } from '../schedules/json.js';
 import type { Callback } from './callbacks.js';
@@ -131,9 +132,12 @@ function describe(v: unknown): string {
 }
 
 
-/** Builds and compiles the model of a spec (weights from `spec.weights`, or `weights` when given). @internal */
-export function modelFromSpec(spec: ModelSpec, weights?: readonly { data: Float32Array }[]): Sequential {
-  const model = new Sequential({ inputShape: spec.inputShape, layers: spec.layers, ...(spec.seed !== undefined ? { seed: spec.seed } : {}) });
+/**
+ * Builds and compiles the model of a spec (weights from `spec.weights`, or `weights` when given),
+ * on `runtime` when given (else the current one, as `new Sequential`). @internal
+ */
+export function modelFromSpec(spec: ModelSpec, weights?: readonly { data: Float32Array }[], runtime?: Runtime): Sequential {
+  const model = new Sequential({ inputShape: spec.inputShape, layers: spec.layers, ...(spec.seed !== undefined ? { seed: spec.seed } : {}), ...(runtime ? { runtime } : {}) });
   try {
     model.compile({ optimizer: spec.optimizer, loss: spec.loss });
     const w = weights ?? spec.weights;
@@ -151,14 +155,24 @@ export function modelFromSpec(spec: ModelSpec, weights?: readonly { data: Float3
  * terminate-on-NaN. @internal
  */
 export function fitOptionsOf(spec: FitSpec, extra: readonly Callback[] = []): FitOptions {
+  return fitRunOf(spec, extra).options;
+}
+
+/**
+ * {@link fitOptionsOf}, with the early-stopping callback it built (null when the spec has none),
+ * for a caller that reports where training stopped (the CLI's `stoppedEpoch` / `bestEpoch`). @internal
+ */
+export function fitRunOf(spec: FitSpec, extra: readonly Callback[] = []): { options: FitOptions; earlyStopping: EarlyStopping | null } {
   const { schedule, earlyStopping: es, reduceLROnPlateau: rp, terminateOnNaN: tn, ...plain } = spec;
   const callbacks: Callback[] = [...extra];
-  if (es) callbacks.push(earlyStopping(es));
+  const stopper = es ? earlyStopping(es) : null;
+  if (stopper) callbacks.push(stopper);
   if (rp) {
     if (typeof rp !== 'object' || !rp.reducer) throw new OptionError('reduceLROnPlateau', 'fit spec: reduceLROnPlateau must be { reducer: reduceLROnPlateau({...}), monitor? }.');
     const reducer = typeof (rp.reducer as Plateau).update === 'function' ? (rp.reducer as Plateau) : plateauFromJSON(rp.reducer as PlateauConfig);
     callbacks.push(plateauCallback(reducer, rp.monitor !== undefined ? { monitor: rp.monitor } : {}));
   }
   if (tn) callbacks.push(terminateOnNaN());
-  return { ...(plain as FitOptions), ...(schedule !== undefined ? { schedule: typeof schedule === 'function' ? schedule : scheduleFromJSON(schedule) } : {}), callbacks };
+  const options = { ...(plain as FitOptions), ...(schedule !== undefined ? { schedule: typeof schedule === 'function' ? schedule : scheduleFromJSON(schedule) } : {}), callbacks };
+  return { options, earlyStopping: stopper };
 }
