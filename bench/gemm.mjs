@@ -344,9 +344,9 @@ if (against) {
   console.log(`  new: this tree ${currentDescription()}`);
   console.log(`  ${abLegend(names)}\n`);
   console.log(abTable(rows, { names, unit: 'GFLOP/s', digits: 1 }));
-  const g = (grp) => rows.filter((r) => r.c.group === grp).map((r) => r.res.ratioWall.median);
-  const gm = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
-  console.log(`\ngeometric mean of the median new/old wall ratios: square ${gm(g('square')).toFixed(3)}, mlp ${gm(g('mlp')).toFixed(3)}, all ${gm(rows.map((r) => r.res.ratioWall.median)).toFixed(3)}`);
+  const gm = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length).toFixed(3);
+  const g = (key, grp) => gm(rows.filter((r) => !grp || r.c.group === grp).map((r) => r.res[key].median));
+  console.log(`\ngeometric mean over cases of the median new/old ratio: wall square ${g('ratioWall', 'square')}, mlp ${g('ratioWall', 'mlp')}, all ${g('ratioWall')}; CPU square ${g('ratioCpu', 'square')}, mlp ${g('ratioCpu', 'mlp')}, all ${g('ratioCpu')}`);
   if (jsonFile) {
     const lines = rows.map(({ res, c }) => JSON.stringify({ node: process.version, old: base.sha, new: currentDescription(), rounds, group: c.group, shape: c.label, m: c.m, n: c.n, k: c.k, variant: c.variant, ...res }));
     writeFileSync(jsonFile, lines.join('\n') + '\n');
