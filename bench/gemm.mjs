@@ -9,6 +9,11 @@
 //               (e.g. build/wasmfit-simd.wasm after editing crates/kernels/src/gemm.rs)
 // --quick       fewer repetitions (a smoke run)
 // --only LIST   comma-separated subset of wasmfit,tfjs-wasm,numpy (others print as skipped)
+// --against REF wasmfit of this tree against wasmfit built from git ref REF (built once into
+//               bench/.baseline/<sha>, see bench/lib/baseline.mjs) instead of the peers: per case
+//               both are sampled in alternation (AB, BA, ...; bench/lib/ab.mjs) for --rounds N
+//               rounds (default 21, 5 with --quick); prints GFLOP/s of each (median, IQR) and the
+//               per-round ratio new/old (median, IQR, min–max), by wall clock and by CPU time
 //
 // GFLOP/s = 2·m·n·k / time. Each figure is the median of several timed samples after warm-up
 // (min–max in brackets); one sample runs the product enough times to last >= 20 ms. wasmfit and
@@ -39,11 +44,15 @@ const jsonFile = opt('--json');
 const wasmFile = opt('--wasm');
 const quick = argv.includes('--quick');
 const only = opt('--only')?.split(',');
-const known = new Set(['--json', '--wasm', '--quick', '--only']);
+const against = opt('--against');
+const rounds = opt('--rounds') === undefined ? (quick ? 5 : 21) : Number(opt('--rounds'));
+const known = new Set(['--json', '--wasm', '--quick', '--only', '--against', '--rounds']);
 for (let i = 0; i < argv.length; i++) {
-  if (!known.has(argv[i])) throw new Error(`unknown argument ${argv[i]} (expected --json FILE, --wasm FILE, --quick, --only LIST)`);
+  if (!known.has(argv[i])) throw new Error(`unknown argument ${argv[i]} (expected --json FILE, --wasm FILE, --quick, --only LIST, --against REF, --rounds N)`);
   if (argv[i] !== '--quick') i++;
 }
+if (against && (wasmFile || only)) throw new Error('--against compares two wasmfit builds; it takes neither --wasm nor --only');
+if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error('--rounds needs a positive integer');
 
 const SAMPLE_MS = quick ? 10 : 20; // one timed sample lasts at least this long
 const MIN_SAMPLES = quick ? 3 : 5;
@@ -69,6 +78,7 @@ for (let l = 0; l < dims.length - 1; l++) {
   cases.push({ group: 'mlp', label: `${L} dZ·Wᵀ`, m: batch, n: nin, k: nout, variant: 'ABt' });
 }
 const flops = (c) => 2 * c.m * c.n * c.k;
+const VARIANT_NAME = { AB: 'A·B', AtB: 'Aᵀ·B', ABt: 'A·Bᵀ' };
 
 // ---------------------------------------------------------------- timing
 function median(xs) {
@@ -119,14 +129,15 @@ function fillRandom(f, seed) {
 }
 
 // ---------------------------------------------------------------- wasmfit
-async function loadWasmfit() {
+/** Bundles ts/runtime of the checkout at `src` (this one by default; a baseline's for --against). */
+async function loadWasmfit(src = root, tag = '') {
   const esbuild = await import('esbuild');
-  const out = join(here, '.build', 'wasmfit-runtime.mjs');
+  const out = join(here, '.build', `wasmfit-runtime${tag}.mjs`);
   mkdirSync(dirname(out), { recursive: true });
   await esbuild.build({
     stdin: {
-      contents: `export { init } from '../ts/runtime/index.ts';\nexport { GEMM_ARGS } from '../ts/runtime/abi.ts';\n`,
-      resolveDir: here,
+      contents: `export { init } from './ts/runtime/index.ts';\nexport { GEMM_ARGS } from './ts/runtime/abi.ts';\n`,
+      resolveDir: src,
       loader: 'ts',
     },
     bundle: true,
@@ -138,12 +149,12 @@ async function loadWasmfit() {
   return import(pathToFileURL(out).href);
 }
 
-async function prepareWasmfit() {
-  const { init, GEMM_ARGS } = await loadWasmfit();
+async function prepareWasmfit(src = root, tag = '') {
+  const { init, GEMM_ARGS } = await loadWasmfit(src, tag);
   const rt = wasmFile ? await init({ wasm: new Uint8Array(readFileSync(wasmFile)) }) : await init({ simd: true });
   if (!rt.simd) throw new Error('wasmfit did not load its SIMD128 build');
   const G = GEMM_ARGS;
-  const label = wasmFile ? `wasmfit SIMD (${wasmFile})` : 'wasmfit SIMD (embedded build)';
+  const label = wasmFile ? `wasmfit SIMD (${wasmFile})` : `wasmfit SIMD (embedded build${src === root ? '' : ` of ${src}`})`;
   const make = (c) => {
     const { m, n, k, variant } = c;
     const A = rt.arena.allocF32(m * k);
@@ -305,6 +316,45 @@ function benchNumpy(results) {
   return `numpy ${res.numpy} / ${res.blas} (OPENBLAS_NUM_THREADS=1)`;
 }
 
+// ---------------------------------------------------------------- --against REF
+if (against) {
+  const { baselineBuild, currentDescription } = await import('./lib/baseline.mjs');
+  const { alternate, abTable, abLegend } = await import('./lib/ab.mjs');
+  const base = baselineBuild(against);
+  const builds = [await prepareWasmfit(base.dir, `-${base.short}`), await prepareWasmfit()];
+  const names = ['old', 'new'];
+  process.stderr.write(`measuring wasmfit ${base.short} and this tree in alternation, ${rounds} rounds per case…\n`);
+  const rows = [];
+  for (const c of cases) {
+    const fl = flops(c);
+    const made = builds.map((b) => b.make(c));
+    const inner = made.map((w) => calibrate(w.fn));
+    const res = await alternate(
+      made.map((w, i) => () => {
+        for (let r = 0; r < inner[i]; r++) w.fn();
+        return (inner[i] * fl) / 1e9; // GFLOP
+      }),
+      rounds,
+    );
+    made.forEach((w) => w.done());
+    rows.push({ label: c.group === 'square' ? `${c.label} ${VARIANT_NAME[c.variant]}` : `${c.label} ${c.m}×${c.n}×${c.k}`, res, c });
+  }
+  console.log(`\nGEMM GFLOP/s (2·m·n·k / time), wasmfit SIMD raw gemm export, single thread; ${rounds} alternated rounds per case (one sample >= ${SAMPLE_MS} ms); node ${process.version}, ${process.arch}`);
+  console.log(`  old: ${against}${against === base.short || base.sha.startsWith(against) ? '' : ` = ${base.short}`} (ts/runtime of ${base.dir})`);
+  console.log(`  new: this tree ${currentDescription()}`);
+  console.log(`  ${abLegend(names)}\n`);
+  console.log(abTable(rows, { names, unit: 'GFLOP/s', digits: 1 }));
+  const gm = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length).toFixed(3);
+  const g = (key, grp) => gm(rows.filter((r) => !grp || r.c.group === grp).map((r) => r.res[key].median));
+  console.log(`\ngeometric mean over cases of the median new/old ratio: wall square ${g('ratioWall', 'square')}, mlp ${g('ratioWall', 'mlp')}, all ${g('ratioWall')}; CPU square ${g('ratioCpu', 'square')}, mlp ${g('ratioCpu', 'mlp')}, all ${g('ratioCpu')}`);
+  if (jsonFile) {
+    const lines = rows.map(({ res, c }) => JSON.stringify({ node: process.version, old: base.sha, new: currentDescription(), rounds, group: c.group, shape: c.label, m: c.m, n: c.n, k: c.k, variant: c.variant, ...res }));
+    writeFileSync(jsonFile, lines.join('\n') + '\n');
+    console.log(`\nwrote ${lines.length} JSON lines to ${jsonFile}`);
+  }
+  process.exit(0);
+}
+
 // ---------------------------------------------------------------- run
 const results = new Map(cases.map((c) => [c, {}]));
 const peers = [];
@@ -359,7 +409,7 @@ if (only && !only.includes('numpy')) {
 const fmt = (r) => (r ? `${r.gflops.toFixed(1)} (${r.min.toFixed(1)}–${r.max.toFixed(1)})` : '—');
 const ratio = (a, b) => (a && b ? a.gflops / b.gflops : undefined);
 const fr = (x) => (x === undefined ? '—' : `${x.toFixed(2)}×`);
-const VNAME = { AB: 'A·B', AtB: 'Aᵀ·B', ABt: 'A·Bᵀ' };
+const VNAME = VARIANT_NAME;
 
 console.log(`\nGEMM GFLOP/s, median (min–max); 2·m·n·k / time; single thread; node ${process.version}, ${process.arch}`);
 for (const p of peers) console.log(`  ${p.ok ? '' : '[skipped] '}${p.label}`);

@@ -1,9 +1,33 @@
 // train_step throughput: one JS→WASM call per batch (forward, loss, backward, Adam, every layer).
 //   npm run bench:step            (median of 7 timed runs after warm-up; prints samples/s)
+//   npm run bench:step -- --against <git-ref> [--rounds N] [--quick]
+//       builds <git-ref> once into bench/.baseline/<sha> (bench/lib/baseline.mjs) and measures its
+//       dist/ and this tree's dist/ in this one process, windows alternated over N rounds (default
+//       41; 5 with --quick): per build median samples/s, and the per-round ratio new/old with its
+//       IQR and min–max, by wall clock and by CPU time (bench/lib/step-ab.mjs, as bench/step-ab.mjs).
 // Workload W1 of the benchmark issue: 784-256-128-10 ReLU, softmax cross-entropy, Adam 1e-3, batch 128.
 import { init, Sequential, dense, adam } from '../dist/wasmfit.mjs';
 
 const quick = process.argv.includes('--quick');
+const ai = process.argv.indexOf('--against');
+if (ai >= 0) {
+  const ref = process.argv[ai + 1];
+  if (!ref || ref.startsWith('--')) throw new Error('--against needs a git ref (e.g. --against 8da030c)');
+  const ri = process.argv.indexOf('--rounds');
+  const rounds = ri >= 0 ? Number(process.argv[ri + 1]) : quick ? 5 : 41;
+  if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error('--rounds needs a positive integer');
+  const { baselineBuild, currentDescription } = await import('./lib/baseline.mjs');
+  const { runStepAB } = await import('./lib/step-ab.mjs');
+  const base = baselineBuild(ref);
+  const { fileURLToPath } = await import('node:url');
+  await runStepAB({
+    dists: [base.dist, fileURLToPath(new URL('../dist/', import.meta.url))],
+    names: ['old', 'new'],
+    describe: [`${ref}${ref === base.short || base.sha.startsWith(ref) ? '' : ` = ${base.short}`} (${base.dist})`, `this tree ${currentDescription()} (dist/)`],
+    rounds,
+  });
+  process.exit(0);
+}
 const rt = await init();
 const [d, h1, h2, k, batch] = [784, 256, 128, 10, 128];
 const rows = batch * 16;
