@@ -183,9 +183,10 @@ async function prepareWasmfit(src = root, tag = '') {
     v.setUint32(args + G.bias, 0, true);
     v.setUint32(args + G.act, 0, true);
     v.setUint32(args + G.ws, rt.ws, true);
-    const kernels = rt.kernels;
+    // the kernel facade (rt.kernels); builds before it (a --against baseline) hold the raw exports as rt.k
+    const gemm = rt.kernels ? (p) => rt.kernels.gemm(p) : (p) => rt.k.gemm(p);
     return {
-      fn: () => kernels.gemm(args),
+      fn: () => gemm(args),
       done() {
         // sanity: one entry against a float64 dot product
         const fa = rt.arena.f32;
