@@ -123,7 +123,7 @@ describe('bad input', () => {
     await expectRejects(() => new Sequential({ inputShape: [3], layers: [] }), OptionError, 'E_OPTION', /layers must be a non-empty array/);
     await expectRejects(() => dropout(1), OptionError, 'E_OPTION', /rate = 1; expected a drop probability in \[0, 1\)/);
     await expectRejects(() => dropout(-0.1), OptionError, 'E_OPTION', /rate/);
-    await expectRejects(() => new Sequential({ inputShape: [3], layers: [dropout(0.2), dense(2)] }), OptionError, 'E_OPTION', /does not follow a dense or batch-norm layer/);
+    await expectRejects(() => new Sequential({ inputShape: [3], layers: [dropout(0.2), dense(2)] }), OptionError, 'E_OPTION', /does not follow a layer it can fold into \(dense, batchNorm[,)]/);
     await expectRejects(() => maxNorm({ maxValue: 0 }), OptionError, 'E_OPTION', /maxValue = 0/);
     await expectRejects(() => maxNorm({ axis: 1 }), OptionError, 'E_OPTION', /axis = 1/);
     await expectRejects(() => l2(-1), OptionError, 'E_OPTION', /lambda = -1/);

@@ -1,10 +1,92 @@
-/** The dense (fully connected) layer kind: `y = act(x·W + b)`, W `[inputs, units]` (Keras layout). */
-import type { DenseConfig } from './index.js';
+/**
+ * The dense (fully connected) layer: `y = act(x·W + b)`, W `[inputs, units]` (Keras layout).
+ * Kernel: crates/kernels/src/layers/dense.rs.
+ */
+import { OptionError } from '../errors/index.js';
+import { preview } from '../errors/preview.js';
+import { checkConstraint, checkRegularizer, type MaxNormConstraint, type Regularizer } from '../regularizers/index.js';
+import type { ActivationName } from '../runtime/abi.js';
+import { checkInitializer, type Initializer } from './initializers.js';
 import type { LayerKind } from './kind.js';
+import { checkActivation, checkOptionsObject } from './options.js';
 
+/** Options of {@link dense}. */
+export interface DenseOptions {
+  /** `'linear'` (default), `'relu'`, `'leakyRelu'`, `'elu'`, `'sigmoid'` or `'tanh'`. */
+  activation?: ActivationName;
+  /** Parameter of `leakyRelu` (negative slope, default 0.01 as PyTorch; Keras uses 0.3) or `elu` (default 1). */
+  alpha?: number;
+  /** Constraint applied after every update, e.g. `maxNorm({ maxValue: 3 })`. */
+  kernelConstraint?: MaxNormConstraint;
+  /** Add a bias vector (default `true`). */
+  useBias?: boolean;
+  /** Kernel initializer (default `'glorotUniform'`, as Keras). */
+  kernelInitializer?: Initializer;
+  /** Bias initializer (default `'zeros'`). */
+  biasInitializer?: Initializer;
+  /** Penalty on the kernel, e.g. `l2(1e-4)` (default none). */
+  kernelRegularizer?: Regularizer;
+  /** Penalty on the bias (default none). */
+  biasRegularizer?: Regularizer;
+}
+
+/** A resolved dense layer config. */
+export interface DenseConfig {
+  readonly type: 'dense';
+  readonly units: number;
+  readonly activation: ActivationName;
+  readonly alpha: number;
+  readonly kernelConstraint: MaxNormConstraint | null;
+  readonly useBias: boolean;
+  readonly kernelInitializer: Initializer;
+  readonly biasInitializer: Initializer;
+  readonly kernelRegularizer: Regularizer | null;
+  readonly biasRegularizer: Regularizer | null;
+}
+
+const DENSE_KEYS = ['activation', 'alpha', 'kernelConstraint', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer'] as const;
+
+/**
+ * A fully connected layer: `y = act(x·W + b)` with W of shape `[inputs, units]` (Keras layout).
+ *
+ * @param units output features (positive integer)
+ * @example
+ * ```ts
+ * dense(128, { activation: 'relu' })
+ * ```
+ */
+export function dense(units: number, options: DenseOptions = {}): DenseConfig {
+  if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) {
+    throw new OptionError('units', `dense: units = ${preview(units)}; expected a positive integer (the number of outputs).`);
+  }
+  checkOptionsObject(options, 'dense', DENSE_KEYS);
+  const { activation, alpha } = checkActivation('dense', options.activation ?? 'linear', options.alpha);
+  const kc = checkConstraint(options.kernelConstraint, 'kernelConstraint', 'dense');
+  const useBias = options.useBias ?? true;
+  if (typeof useBias !== 'boolean') throw new OptionError('useBias', `dense: useBias = ${preview(useBias)}; expected a boolean.`);
+  return {
+    type: 'dense',
+    units,
+    activation,
+    alpha,
+    kernelConstraint: kc,
+    useBias,
+    kernelInitializer: checkInitializer(options.kernelInitializer ?? 'glorotUniform', 'kernelInitializer', 'dense'),
+    biasInitializer: checkInitializer(options.biasInitializer ?? 'zeros', 'biasInitializer', 'dense'),
+    kernelRegularizer: checkRegularizer(options.kernelRegularizer, 'kernelRegularizer', 'dense'),
+    biasRegularizer: checkRegularizer(options.biasRegularizer, 'biasRegularizer', 'dense'),
+  };
+}
+
+/** @internal */
 export const denseKind: LayerKind<DenseConfig> = {
   type: 'dense',
+  code: 1,
   prefix: 'dense',
+  keys: ['units', ...DENSE_KEYS],
+  positional: ['units'],
+  nullable: ['kernelConstraint', 'kernelRegularizer', 'biasRegularizer'],
+  build: ({ units, ...options }) => dense(units as number, options as DenseOptions),
   outputSize: (c) => c.units,
   params: (c, nIn) => [
     {
@@ -33,7 +115,7 @@ export const denseKind: LayerKind<DenseConfig> = {
   note: (c) => (c.kernelConstraint ? `maxNorm ${c.kernelConstraint.maxValue}` : ''),
   record: (c, e, values, grads) => ({
     wLen: e.nIn * e.nOut, bLen: c.useBias ? e.nOut : 0, names: [...e.params.map((p) => p.fullName), '', '', ''].slice(0, 4),
-    kind: 'dense', nIn: e.nIn, nOut: e.nOut, act: e.folded.act, alpha: e.folded.alpha, dropout: e.folded.dropout,
+    kind: denseKind.code, nIn: e.nIn, nOut: e.nOut, act: e.folded.act, alpha: e.folded.alpha, dropout: e.folded.dropout,
     w: values[0]!, gw: grads[0]!, b: values[1] ?? null, gb: grads[1] ?? null,
     ws: [null, null, null], bs: [null, null, null],
     l1: e.params[0]!.penalty.l1, l2: e.params[0]!.penalty.l2, bl1: e.params[1]?.penalty.l1 ?? 0, bl2: e.params[1]?.penalty.l2 ?? 0,

@@ -5,13 +5,13 @@
  * getWeights/setWeights, checkpoints, model files, safetensors, ONNX, the summary, the plan —
  * iterates {@link describeStack}'s entries instead of working the layout out again.
  *
- * A kind with parameters is one module (`dense.ts`, `batch-norm.ts`, …) exporting a
- * {@link LayerKind}, registered in `registry.ts`. Dropout and activation layers have no tensors:
- * they fold into the preceding parameter layer (its record's dropout rate and activation).
+ * A layer kind is one module (`dense.ts`, `batch-norm.ts`, …) exporting its config type, its
+ * factory and its {@link LayerKind}, listed once in `kinds.ts`; its kernel side is one module of
+ * crates/kernels/src/layers/ with the same code. Dropout and activation layers are not kinds: they
+ * fold into the preceding layer (its record's dropout rate and activation).
  */
 import type { Initializer } from './initializers.js';
 import type { ActivationName } from '../runtime/abi.js';
-import type { LayerConfig } from './index.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { DenseParams } from '../model/plan.js';
 
@@ -40,15 +40,38 @@ export interface Folded {
   dropout: number;
 }
 
-/** A layer kind with parameters. */
-export interface LayerKind<C extends LayerConfig = LayerConfig> {
+/** What every layer config has: its kind's `type`. */
+export interface KindConfig {
+  readonly type: string;
+}
+
+/** A layer kind. @internal */
+export interface LayerKind<C extends KindConfig = KindConfig> {
   /** The config `type` this kind handles. */
   readonly type: C['type'];
+  /** The record's `kind` code: the kernel module's `CODE` (crates/kernels/src/layers/). */
+  readonly code: number;
+  /** The config's keys besides `type` (hand-written configs are checked against them). */
+  readonly keys: readonly string[];
+  /** Keys that are factory arguments (`units`): passed to `build` as they are, null included. */
+  readonly positional?: readonly string[];
+  /** Keys whose value may be null (meaning none: an optional constraint or regularizer). */
+  readonly nullable?: readonly string[];
+  /**
+   * The config rebuilt with the kind's factory from a hand-written one's own, defined, non-null
+   * fields (so defaults are filled in and every value is checked as the factory checks it).
+   */
+  build(fields: Readonly<Record<string, unknown>>): C;
+  /**
+   * Draws from the model's random stream while training (as dropout does): full-batch optimizers
+   * are refused, and Monte Carlo sampling keeps it on.
+   */
+  readonly stochastic?: boolean;
   /** Weight-name prefix: tensors are named `<prefix>_<i>/<param>` with `i` counted per kind. */
   readonly prefix: string;
   /** Output features for `nIn` input features. */
   outputSize(config: C, nIn: number): number;
-  /** The parameter tensors, in getWeights order. */
+  /** The parameter tensors, in getWeights order (none for a kind without parameters). */
   params(config: C, nIn: number): ParamSpec[];
   /** The activation and parameters the layer itself brings (before folding). */
   folded(config: C): Folded;
@@ -70,6 +93,7 @@ export interface LayerKind<C extends LayerConfig = LayerConfig> {
   /**
    * The fields of the layer's plan record, from its value and gradient blocks (in `params`
    * order); `scratch(n)` allocates a per-layer buffer the kernel needs (freed with the model).
+   * The record's first and second trainable tensors are `w` and `b`.
    */
   record(config: C, entry: StackEntry, values: readonly Ptr[], grads: readonly (Ptr | null)[], scratch: (n: number) => Ptr): DenseParams;
 }
@@ -85,7 +109,7 @@ export interface StackParam extends ParamSpec {
 /** One parameter layer of a concrete model. */
 export interface StackEntry {
   readonly kind: LayerKind;
-  readonly config: LayerConfig;
+  readonly config: KindConfig;
   /** Index among the layers of this kind (`dense_0`, `dense_1`, …). */
   readonly index: number;
   /** Position in the layer list. */

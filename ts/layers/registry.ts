@@ -1,21 +1,31 @@
 /**
- * The layer kinds with parameters, by config type, and {@link describeStack}: the one walk of a
- * layer list that every consumer (Sequential, model files, safetensors, ONNX) uses.
+ * The layer kinds by config type (from kinds.ts), the {@link LayerConfig} union they make with the
+ * folded layers, {@link describeStack} — the one walk of a layer list that every consumer
+ * (Sequential, model files, safetensors, ONNX) uses — and {@link normalizeLayer}.
  */
 import { OptionError } from '../errors/index.js';
-import type { ActivationConfig, LayerConfig } from './index.js';
-import type { LayerKind, StackEntry, StackParam } from './kind.js';
-import { denseKind } from './dense.js';
-import { batchNormKind } from './batch-norm.js';
+import { preview } from '../errors/preview.js';
+import { activation, dropout, type ActivationConfig, type DropoutConfig } from './folded.js';
+import type { KindConfig, LayerKind, StackEntry, StackParam } from './kind.js';
+import * as kinds from './kinds.js';
+import type { KindLayerConfig } from './kinds.js';
 
-/** Registered kinds: one line per layer kind with parameters. */
-const KINDS = new Map<string, LayerKind>([
-  [denseKind.type, denseKind as LayerKind],
-  [batchNormKind.type, batchNormKind as LayerKind],
-]);
+const isKind = (v: unknown): v is LayerKind => typeof v === 'object' && v !== null && typeof (v as LayerKind).type === 'string' && typeof (v as LayerKind).record === 'function';
 
-/** The kind of a config with parameters, or null for the folded layers (dropout, activation). */
-export function kindOf(config: LayerConfig): LayerKind | null {
+/** Every layer kind, by config type. */
+const KINDS = new Map<string, LayerKind>((Object.values(kinds) as unknown[]).filter(isKind).map((k) => [k.type, k]));
+
+
+/** A layer config: a layer kind's, or a dropout or activation layer folded into the layer before it. */
+export type LayerConfig = KindLayerConfig | DropoutConfig | ActivationConfig;
+
+/** The config types `normalizeLayer` accepts, in the order its messages list them. */
+const TYPES = [...KINDS.keys(), 'dropout', 'activation'];
+const quoted = (xs: readonly string[]) => xs.map((t) => `'${t}'`).join(', ');
+const BUILD_HINT = `Build layers with their factories (${[...KINDS.keys()].join(', ')}, dropout, activation), e.g. dense(units).`;
+
+/** The kind of a config, or null for the folded layers (dropout, activation). @internal */
+export function kindOf(config: KindConfig): LayerKind | null {
   return KINDS.get(config.type) ?? null;
 }
 
@@ -25,6 +35,7 @@ export function kindOf(config: LayerConfig): LayerKind | null {
  * `nn.Sequential` would (a dense layer with an activation is two modules). Checks the stack:
  * folded layers must follow a parameter layer, one dropout per layer, an activation layer only
  * after a layer without activation or dropout.
+ * @internal
  */
 export function describeStack(inputSize: number, layers: readonly LayerConfig[], where = 'Sequential'): StackEntry[] {
   const out: (StackEntry & { dropoutSeen: boolean })[] = [];
@@ -34,7 +45,7 @@ export function describeStack(inputSize: number, layers: readonly LayerConfig[],
   layers.forEach((l, position) => {
     const type = typeof l === 'object' && l !== null ? (l as { type?: unknown }).type : undefined;
     if (type !== 'dropout' && type !== 'activation' && (typeof type !== 'string' || !KINDS.has(type))) {
-      throw new OptionError('layers', `${where}: layers[${position}] is not a layer config; build layers with dense(...), batchNorm(), activation(name) or dropout(rate).`);
+      throw new OptionError('layers', `${where}: layers[${position}] is not a layer config. ${BUILD_HINT}`);
     }
     const kind = kindOf(l);
     if (kind) {
@@ -49,14 +60,14 @@ export function describeStack(inputSize: number, layers: readonly LayerConfig[],
       return;
     }
     const last = out[out.length - 1];
-    if (!last) throw new OptionError('layers', `${where}: layers[${position}] (${l.type}) does not follow a dense or batch-norm layer; put it after a dense(...) or batchNorm().`);
+    if (!last) throw new OptionError('layers', `${where}: layers[${position}] (${l.type}) does not follow a layer it can fold into (${[...KINDS.keys()].join(', ')}); put it after a dense(...) layer.`);
     if (l.type === 'dropout') {
       if (last.dropoutSeen) throw new OptionError('layers', `${where}: layers[${position}] is a second dropout on the same layer; use one dropout with the combined rate.`);
       last.folded.dropout = l.rate;
       last.dropoutSeen = true;
     } else {
       if (last.folded.act !== 'linear' || last.dropoutSeen) {
-        throw new OptionError('layers', `${where}: layers[${position}] (activation) follows a layer that already has an activation or dropout; give the preceding dense/batch-norm layer no activation, and put dropout after the activation.`);
+        throw new OptionError('layers', `${where}: layers[${position}] (activation) follows a layer that already has an activation or dropout; give the preceding layer no activation, and put dropout after the activation.`);
       }
       const act = l as ActivationConfig;
       last.folded.act = act.activation;
@@ -65,4 +76,80 @@ export function describeStack(inputSize: number, layers: readonly LayerConfig[],
     module += 1;
   });
   return out.map(({ dropoutSeen: _, ...e }) => e);
+}
+
+/** The folded layers' keys and factories (the kinds bring their own). */
+const FOLDED: Record<string, Pick<LayerKind, 'keys' | 'positional'> & { build(f: Readonly<Record<string, unknown>>): LayerConfig }> = {
+  dropout: { keys: ['rate'], positional: ['rate'], build: (f) => dropout(f.rate as number) },
+  activation: { keys: ['activation', 'alpha'], positional: ['activation'], build: (f) => activation(f.activation as ActivationConfig['activation'], f.alpha === undefined ? {} : { alpha: f.alpha as number }) },
+};
+
+/**
+ * Validates one layer config — a factory result or a hand-written object such as
+ * `{ type: 'dense', units: 3 }` — and rebuilds it with its factory, so defaults are filled in
+ * (bias, initializers) and every field is checked exactly as the factory checks it. `null` stands
+ * for "none" in the optional fields (kernelConstraint, regularizers), as factory results and JSON
+ * hold them. A factory result comes back equal to itself.
+ * @param where the caller named in errors (e.g. `'Sequential'`); `path` the config's name there (e.g. `'layers[2]'`).
+ * @throws OptionError for a non-object, an unknown `type`, an unknown key or an invalid value
+ * (the factory's message, prefixed with `where` and `path`).
+ */
+export function normalizeLayer(config: unknown, where: string, path = 'layer'): LayerConfig {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new OptionError('layers', `${where}: ${path} = ${preview(config)}; expected a layer config. ${BUILD_HINT}`);
+  }
+  const c = config as Record<string, unknown>;
+  const type = Object.hasOwn(c, 'type') ? c.type : undefined;
+  const kind = typeof type === 'string' ? (KINDS.get(type) ?? null) : null;
+  const folded = typeof type === 'string' && Object.hasOwn(FOLDED, type) ? FOLDED[type]! : null;
+  if (!kind && !folded) {
+    throw new OptionError('layers', `${where}: ${path}.type = ${preview(type)}; expected one of ${quoted(TYPES)}. ${BUILD_HINT}`);
+  }
+  const { keys, positional = [] } = kind ?? folded!;
+  const nullable = kind?.nullable ?? [];
+  const known = ['type', ...keys];
+  for (const k of Object.keys(c)) {
+    if (!known.includes(k)) throw new OptionError(k, `${where}: ${path} (${type as string}) has unknown key '${k}'; a ${type as string} layer has ${known.join(', ')}.`);
+  }
+  // only own, defined, non-null fields are passed on, so the factory applies its defaults
+  const fields: Record<string, unknown> = {};
+  for (const k of keys) {
+    if (positional.includes(k) && Object.hasOwn(c, k)) {
+      fields[k] = c[k]; // a factory argument, checked (null included) by the factory itself
+      continue;
+    }
+    if (!Object.hasOwn(c, k) || c[k] === undefined) continue;
+    if (c[k] === null) {
+      if (nullable.includes(k)) continue;
+      // JSON writes Infinity and NaN as null: never read null as "use the default"
+      throw new OptionError(k, `${where}: ${path}.${k} = null; expected ${k === 'activation' ? 'an activation name' : 'a value'} (omit the key for the default).`);
+    }
+    fields[k] = c[k];
+  }
+  try {
+    return kind ? (kind.build(fields) as LayerConfig) : folded!.build(fields);
+  } catch (e) {
+    if (e instanceof OptionError) {
+      const field = e.option === 'options' ? path : `${path}.${e.option}`;
+      throw new OptionError(e.option, `${where}: ${field} is invalid: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * {@link normalizeLayer} over an array: `configs[i]` is named `${path}[i]` in errors.
+ * @throws OptionError when `configs` is not an array, or for the first invalid layer.
+ * @example
+ * ```ts
+ * normalizeLayers([{ type: 'dense', units: 3 }], 'Sequential') // [dense(3)]
+ * ```
+ */
+export function normalizeLayers(configs: unknown, where: string, path = 'layers'): LayerConfig[] {
+  if (!Array.isArray(configs)) {
+    throw new OptionError('layers', `${where}: ${path} = ${preview(configs)}; expected an array of layer configs, e.g. [dense(64, { activation: 'relu' }), dense(10)].`);
+  }
+  const out: LayerConfig[] = [];
+  for (let i = 0; i < configs.length; i++) out.push(normalizeLayer(configs[i], where, `${path}[${i}]`));
+  return out;
 }

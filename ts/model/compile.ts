@@ -60,8 +60,10 @@ export function resolveCompile(options: CompileOptions, layers: readonly BoundLa
   checkKeys(options, ['optimizer', 'loss', 'metrics'], 'compile');
   // argmax accuracy for softmax cross-entropy comes from the kernel and is always logged
   const metrics = resolveMetrics(options.metrics, loss.kind, outputs).filter((m) => !(loss.kind === 'softmaxCrossEntropy' && m.name === 'accuracy' && m.key === 'accuracy'));
-  if (fullBatch && layers.some((l) => l.entry.folded.dropout > 0 || l.entry.kind.usesBatchStatistics === true)) {
-    throw new OptionError('optimizer', `compile: ${(options.optimizer as SecondOrderConfig).type} needs a deterministic full-batch objective; remove dropout and batch-norm layers, or use a first-order optimizer such as adam().`);
+  const random = layers.find((l) => l.entry.folded.dropout > 0 || l.entry.kind.usesBatchStatistics === true || l.entry.kind.stochastic === true);
+  if (fullBatch && random) {
+    const what = random.entry.folded.dropout > 0 ? 'dropout' : random.entry.config.type;
+    throw new OptionError('optimizer', `compile: ${(options.optimizer as SecondOrderConfig).type} needs a deterministic full-batch objective, and layers[${random.entry.position}] (${what}) is not; remove dropout, batch-norm and noise layers, or use a first-order optimizer such as adam().`);
   }
   return { optimizer, fullBatch: settings ? { config: options.optimizer as SecondOrderConfig, settings } : null, loss, metrics, lr: settings ? settings.lr : optimizer!.lr };
 }

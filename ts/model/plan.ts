@@ -1,17 +1,19 @@
-import { ACT_CODE, LAYER, LAYER_KIND, LOSS_KIND, type LossName, NO_LAYER, PLAN, TENSOR_CODE } from '../runtime/abi.js';
+import { ACT_CODE, LAYER, LOSS_KIND, type LossName, NO_LAYER, PLAN, TENSOR_CODE } from '../runtime/abi.js';
 import type { StatusDetail } from '../runtime/status.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
 
-/** One dense layer's parameter blocks. @internal */
+/** The fields of one layer record, as its layer kind fills them in. @internal */
 export interface DenseParams {
-  kind: 'dense' | 'batchNorm';
+  /** The layer kind's code (`LayerKind.code`, the kernel module's `CODE`). */
+  kind: number;
   nIn: number;
   nOut: number;
   act: keyof typeof ACT_CODE;
-  w: Ptr;
+  /** The first and second trainable tensors and their gradients (null when the kind has none). */
+  w: Ptr | null;
   b: Ptr | null;
-  gw: Ptr;
+  gw: Ptr | null;
   gb: Ptr | null;
   /** Optimizer state slots of the kernel and the bias (null = unused). */
   ws: [Ptr | null, Ptr | null, Ptr | null];
@@ -40,8 +42,8 @@ export interface DenseParams {
 
 /**
  * Floats of the pre-step backup `train_step` needs (crates/kernels/src/step.rs `backup_floats`):
- * `2·nOut` per batch-norm layer (running mean and variance), then per trainable tensor its length
- * times (1 + optimizer-state slots). @internal
+ * `nOut` per buffer the training forward pass updates (batch norm's running mean and variance),
+ * then per trainable tensor its length times (1 + optimizer-state slots). @internal
  */
 export function backupFloats(layers: readonly DenseParams[]): number {
   let total = 0;
@@ -111,7 +113,7 @@ export class CompiledPlan {
     const maxWidth = Math.max(nIn, ...layers.map((l) => l.nOut));
     this.plan = own(a.alloc(PLAN.size));
     const recs = own(a.alloc(LAYER.size * layers.length));
-    const nTensors = layers.reduce((k, l) => k + (l.b !== null ? 2 : 1), 0);
+    const nTensors = layers.reduce((k, l) => k + (l.w !== null ? 1 : 0) + (l.b !== null ? 1 : 0), 0);
     const bounds = own(a.allocF32(4 * nTensors));
     this.x = own(a.allocF32(batchCap * nIn));
     this.labels = own(a.alloc(batchCap * Math.max(1, nOut) * 4));
@@ -128,7 +130,7 @@ export class CompiledPlan {
     const v = a.view;
     layers.forEach((l, i) => {
       const r = recs + i * LAYER.size;
-      v.setUint32(r + LAYER.kind, LAYER_KIND[l.kind], true);
+      v.setUint32(r + LAYER.kind, l.kind, true);
       if (l.bn) {
         v.setUint32(r + LAYER.runningMean, l.bn.runningMean, true);
         v.setUint32(r + LAYER.runningVar, l.bn.runningVar, true);
@@ -140,9 +142,9 @@ export class CompiledPlan {
       v.setUint32(r + LAYER.act, ACT_CODE[l.act], true);
       v.setUint32(r + LAYER.nIn, l.nIn, true);
       v.setUint32(r + LAYER.nOut, l.nOut, true);
-      v.setUint32(r + LAYER.w, l.w, true);
+      v.setUint32(r + LAYER.w, l.w ?? 0, true);
       v.setUint32(r + LAYER.b, l.b ?? 0, true);
-      v.setUint32(r + LAYER.gw, l.gw, true);
+      v.setUint32(r + LAYER.gw, l.gw ?? 0, true);
       v.setUint32(r + LAYER.gb, l.gb ?? 0, true);
       v.setUint32(r + LAYER.y, ys[i]!, true);
       v.setUint32(r + LAYER.ws1, l.ws[0] ?? 0, true);

@@ -75,8 +75,6 @@ export const STATUS = { ok: 0, nonFiniteLoss: 1, badArgument: 2, nonFiniteUpdate
 export const TENSOR_CODE = { weight: 0, bias: 1, runningMean: 2, runningVar: 3 } as const;
 /** `Plan.out_bad_layer` when no tensor went non-finite. */
 export const NO_LAYER = 0xffffffff;
-/** `Layer.kind` codes (crates/kernels/src/layers/*.rs `CODE`). */
-export const LAYER_KIND = { dense: 1, batchNorm: 2 } as const;
 export const LOSS_KIND = { softmaxCrossEntropy: 1, mse: 2, mae: 3, huber: 4, binaryCrossentropy: 5 } as const;
 export type LossName = keyof typeof LOSS_KIND;
 /** Activation codes (crates/kernels/src/act.rs `Act`). */
