@@ -914,7 +914,7 @@ mod tests {
                         let mut f = build(4, &arch, 6, loss, kind, flags, 11 + runs as u64);
                         f.opt.clip_value = cv;
                         f.opt.clip_norm = cn;
-                        f.plan.global_clip_norm = gn;
+                        f.opt.global_clip_norm = gn;
                         let before = f.state_bits();
                         for t in 1..=3 {
                             assert_eq!(f.step(t), STATUS_OK, "arch {:?} loss {} opt {} {} clip {:?}", arch, loss, kind, flags, (cv, cn, gn));
@@ -972,7 +972,7 @@ mod tests {
                 assert_eq!(a.grads(), STATUS_OK);
                 b.opt.clip_value = cv;
                 b.opt.clip_norm = cn;
-                b.plan.global_clip_norm = gn;
+                b.opt.global_clip_norm = gn;
                 assert_eq!(b.step(1), STATUS_OK);
                 assert!(b.mem.guards_intact());
                 // unclipped gradients by shape (not through tensors()): kernel/γ, then bias/β
