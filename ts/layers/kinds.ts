@@ -5,9 +5,11 @@
  */
 import type { DenseConfig } from './dense.js';
 import type { BatchNormConfig } from './batch-norm.js';
+import type { GaussianNoiseConfig } from './gaussian-noise.js';
 
 export * from './dense.js';
 export * from './batch-norm.js';
+export * from './gaussian-noise.js';
 
 /** The config of any layer kind. */
-export type KindLayerConfig = DenseConfig | BatchNormConfig;
+export type KindLayerConfig = DenseConfig | BatchNormConfig | GaussianNoiseConfig;

@@ -8,6 +8,7 @@ use crate::plan::Layer;
 
 pub mod batch_norm;
 pub mod dense;
+pub mod gaussian_noise;
 
 /// What a forward or backward pass of one layer needs besides the record.
 pub struct Pass {
@@ -48,7 +49,7 @@ pub struct Kind {
 }
 
 /// Every layer kind: one line each.
-pub static KINDS: &[&Kind] = &[&dense::KIND, &batch_norm::KIND];
+pub static KINDS: &[&Kind] = &[&dense::KIND, &batch_norm::KIND, &gaussian_noise::KIND];
 
 /// The kind of a record's code, or `None` for an unknown code.
 #[inline]
