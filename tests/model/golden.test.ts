@@ -10,6 +10,11 @@
 // batch-norm + clipping runs were re-recorded once, when the kernel fix for clipping past a
 // batch-norm gradient landed (issue 13): before it their numbers depended on what lay next to the
 // gradient in memory; the kernels branch with the pre-redesign Sequential gives the same 18 hashes.
+// The seven Adam/AdamW/AMSGrad runs were re-recorded once more when Adam's step size
+// lr / (1 − β1^t) and AdamW's 1 − lr·wd moved from f32 arithmetic in the kernel to f64 in
+// TypeScript, rounded once, as PyTorch computes them (issue 14; tests/optimizers/torch-adam.test.ts
+// measures the closer agreement with PyTorch). The redesign commits before that change kept all 18
+// as recorded, and the other 11 runs are unchanged by it.
 // This is a "same numbers as before" guard, not a correctness test: correctness is checked against
 // float64 references and PyTorch fixtures elsewhere.
 import { createHash } from 'node:crypto';

@@ -70,8 +70,6 @@ export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void 
   v.setUint32(p + A.flags, flags, true);
 }
 
-const f32 = Math.fround;
-
 /**
  * Per-step fields for step `t` (1-based, as PyTorch's `state['step']` after its increment):
  * SGD's first-step flag, the effective rate (AdaGrad: `lr / (1 + (t − 1)·lrDecay)`), Adam's bias
@@ -89,9 +87,9 @@ export function writeStep(v: DataView, p: number, c: OptimizerConfig, t: number,
     const bc1 = 1 - Math.pow(c.betas[0], t);
     v.setFloat32(p + A.biasCorrection1, bc1, true);
     v.setFloat32(p + A.biasCorrection2Sqrt, Math.sqrt(1 - Math.pow(c.betas[1], t)), true);
-    // the f32 arithmetic of the kernels before ABI 8 (one rounding per operation)
-    v.setFloat32(p + A.stepSize, f32(f32(eff) / f32(bc1)), true);
-    v.setFloat32(p + A.decayKeep, f32(1 - f32(f32(eff) * f32(c.weightDecay))), true);
+    // PyTorch's Python floats: step_size = lr / bias_correction1, AdamW's 1 − lr·wd, rounded once
+    v.setFloat32(p + A.stepSize, eff / bc1, true);
+    v.setFloat32(p + A.decayKeep, 1 - eff * c.weightDecay, true);
   }
   v.setFloat32(p + A.lr, eff, true);
 }
