@@ -1,6 +1,6 @@
 /**
  * The Stepper: what Keras calls the train, test and predict functions. It owns everything a step
- * touches besides the model's parameters — the optimizer state and its OptArgs record (or the
+ * touches besides the model's parameters — the optimizer bound to the tensors (its OptHyper record and state slots) (or the
  * L-BFGS / CG engine), the compiled plans, the loss and metrics, the step and dropout counters —
  * and it is the only code that calls the step exports. `Sequential.compile` builds a new one
  * (before freeing the old, so a failed allocation changes nothing); `fit` drives it directly.
@@ -46,7 +46,7 @@ export interface StepCounters {
 /** The optimizer state a checkpoint holds: the step count, the dropout counters and every state slot. @internal */
 export interface StepperState extends StepCounters {
   step: number;
-  /** Optimizer state slots, per trainable tensor in getWeights order, slot order s1..s3, named `<weight>/s<k>`. */
+  /** Optimizer state slots, per trainable tensor in getWeights order, slot order s1..s3, named `<weight>/<slot>` (`dense_0/kernel/m`). */
   slots: { name: string; data: Float32Array }[];
 }
 
@@ -83,7 +83,7 @@ export class Stepper {
   private disposed = false;
 
   /**
-   * Allocates the optimizer state (zero; AdaGrad: `initialAccumulatorValue`) and the OptArgs
+   * Allocates the optimizer state (zero; AdaGrad: `initialAccumulatorValue`) and the OptHyper
    * record, or the full-batch engine. All or nothing: a failed allocation frees what was taken.
    */
   constructor(
@@ -295,7 +295,7 @@ export class Stepper {
 
   // ---- checkpoints ----
 
-  /** The step count, dropout counters and a copy of every optimizer state slot (`<weight>/s<k>`). */
+  /** The step count, dropout counters and a copy of every optimizer state slot (`<weight>/<slot>`). */
   state(): StepperState {
     return { step: this.step, dropSeed: this.dropSeed, dropCounter: this.dropCounter, slots: this.slots.map((s) => ({ name: s.name, data: this.rt.arena.readF32(s.ptr, s.n) })) };
   }

@@ -816,7 +816,7 @@ mod tests {
             self.plan.backup = m.addr(self.backup);
             self.plan.bounds = m.addr(self.bounds);
         }
-        /// Step-dependent optimizer fields for step `t` (as ts/optimizers/runtime.ts writeStep).
+        /// Step-dependent optimizer fields for step `t` (as ts/optimizers/record.ts writeStep, with f32 step_size here).
         fn set_step(&mut self, t: i32) {
             let o = &mut *self.opt;
             o.flags &= !OPT_FIRST_STEP;
