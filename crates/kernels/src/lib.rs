@@ -27,6 +27,7 @@ pub mod harness;
 pub mod layers;
 pub mod loss;
 pub mod math;
+pub mod mem;
 pub mod norm;
 pub mod optim;
 pub mod plan;

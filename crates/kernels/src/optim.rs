@@ -1,6 +1,7 @@
 //! Fused optimizer updates, one pass per tensor.
 
 use crate::math::sqrtf;
+use crate::mem::{fs, fsm};
 
 
 // ---------------------------------------------------------------------------------------------
@@ -796,15 +797,6 @@ pub fn adam_step(
 // model's `train_step` (tensors from its layer records) and `optimizer_apply` (an array of
 // tensor records) call these.
 // ---------------------------------------------------------------------------------------------
-
-#[inline]
-unsafe fn fs<'a>(p: usize, len: usize) -> &'a [f32] {
-    core::slice::from_raw_parts(p as *const f32, len)
-}
-#[inline]
-unsafe fn fsm<'a>(p: usize, len: usize) -> &'a mut [f32] {
-    core::slice::from_raw_parts_mut(p as *mut f32, len)
-}
 
 /// One fused update of one tensor (its needed state slots are nonzero: the caller checked).
 /// Returns whether every value written is finite.

@@ -13,6 +13,7 @@ use crate::layers::{self, Pass};
 use crate::optim::{self, OptHyper, OptTensor, OPT_ADAMW};
 pub use crate::plan::*;
 pub use crate::status::{STATUS_BAD_ARGUMENT, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_RESULT, STATUS_NON_FINITE_UPDATE, STATUS_OK};
+use crate::mem::{fs, fsm};
 use crate::{dropout, loss};
 
 /// The plan is malformed (n > batch_cap, unknown layer kind, loss or optimizer, record lengths
@@ -58,15 +59,6 @@ fn out_of(l: &Layer) -> usize {
     } else {
         l.y
     }
-}
-
-#[inline]
-unsafe fn fs<'a>(p: usize, len: usize) -> &'a [f32] {
-    core::slice::from_raw_parts(p as *const f32, len)
-}
-#[inline]
-unsafe fn fsm<'a>(p: usize, len: usize) -> &'a mut [f32] {
-    core::slice::from_raw_parts_mut(p as *mut f32, len)
 }
 
 unsafe fn layers_of<'a>(plan: &Plan) -> &'a [Layer] {

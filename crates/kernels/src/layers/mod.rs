@@ -4,6 +4,7 @@
 //! a kind itself; a new kind is a module plus one line in [`KINDS`] (and its TypeScript
 //! descriptor, ts/layers/).
 
+pub(crate) use crate::mem::{fs, fsm};
 use crate::plan::Layer;
 
 pub mod batch_norm;
@@ -65,11 +66,3 @@ pub fn no_running(_: &Layer) -> [usize; 2] {
 /// No constraint.
 pub unsafe fn no_constraint(_: &Layer) {}
 
-#[inline]
-pub(crate) unsafe fn fs<'a>(p: usize, len: usize) -> &'a [f32] {
-    core::slice::from_raw_parts(p as *const f32, len)
-}
-#[inline]
-pub(crate) unsafe fn fsm<'a>(p: usize, len: usize) -> &'a mut [f32] {
-    core::slice::from_raw_parts_mut(p as *mut f32, len)
-}
