@@ -1,4 +1,4 @@
-// The import graph of ts/ (static `import`/`export … from`, including `import type`, and dynamic
+// The import graph of ts/ (and, crateGraph, the module graph of the kernel crate) (static `import`/`export … from`, including `import type`, and dynamic
 // `import('…')` of relative paths), and its cycles (strongly connected components with more than
 // one module, or a module importing itself). `node scripts/import-graph.mjs` prints the cycles and
 // exits 1 when there is one; tests/architecture.test.ts runs the same check.
@@ -37,6 +37,37 @@ export function importGraph(root = resolve(here, '..'), src = 'ts') {
   return { files: [...edges.keys()], edges };
 }
 
+/**
+ * The module graph of the kernel crate: one node per top-level module of crates/kernels/src (a
+ * folder such as `layers/` is one module), an edge for every `crate::<module>` path in its code
+ * (`use` or inline; test modules and comments excluded, so only what the library builds counts).
+ */
+export function crateGraph(root = resolve(here, '..'), src = 'crates/kernels/src') {
+  const dir = join(root, src);
+  const edges = new Map();
+  const strip = (t) => t.replace(/\/\/.*$/gm, '').replace(/#\[cfg\(test\)\]\s*mod tests \{[\s\S]*$/m, '');
+  const walkRs = (d) => readdirSync(d).flatMap((n) => {
+    const p = join(d, n);
+    return statSync(p).isDirectory() ? walkRs(p) : p.endsWith('.rs') ? [p] : [];
+  });
+  for (const f of walkRs(dir)) {
+    const rel = relative(dir, f);
+    const mod = rel.split(/[\\/]/)[0].replace(/\.rs$/, '');
+    if (mod === 'lib') continue;
+    const out = edges.get(mod) ?? new Set();
+    for (const m of strip(readFileSync(f, 'utf8')).matchAll(/crate::(\w+)/g)) if (m[1] !== mod) out.add(m[1]);
+    // `use crate::{a, b::c}` groups
+    for (const g of strip(readFileSync(f, 'utf8')).matchAll(/crate::\{([^}]*)\}/g)) {
+      for (const part of g[1].split(',')) {
+        const name = part.trim().split('::')[0];
+        if (/^\w+$/.test(name) && name !== 'self' && name !== mod) out.add(name);
+      }
+    }
+    edges.set(mod, out);
+  }
+  return { modules: [...edges.keys()], edges };
+}
+
 /** Cycles as lists of modules (Tarjan's strongly connected components). */
 export function cycles(edges) {
   let index = 0;
@@ -72,9 +103,12 @@ export function cycles(edges) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { edges } = importGraph();
-  const found = cycles(edges);
-  for (const c of found) console.log(`cycle: ${c.join(' <-> ')}`);
-  console.log(`${edges.size} modules, ${[...edges.values()].reduce((s, e) => s + e.size, 0)} imports, ${found.length} cycle(s)`);
-  process.exit(found.length ? 1 : 0);
+  let bad = 0;
+  for (const [what, { edges }] of [['ts/', importGraph()], ['crates/kernels', crateGraph()]]) {
+    const found = cycles(edges);
+    for (const c of found) console.log(`cycle in ${what}: ${c.join(' <-> ')}`);
+    console.log(`${what}: ${edges.size} modules, ${[...edges.values()].reduce((s, e) => s + e.size, 0)} imports, ${found.length} cycle(s)`);
+    bad += found.length;
+  }
+  process.exit(bad ? 1 : 0);
 }
