@@ -8,6 +8,7 @@ import { Rng } from '../data/rng.js';
 import { checkValidationData, type Features, type Labels, toFeatures } from '../data/tensor.js';
 import { STATUS } from '../runtime/abi.js';
 import type { Callback, CallbackModel, History, Logs } from './callbacks.js';
+import { CallbackList } from './callback-list.js';
 import type { Schedule, ScheduleConfig } from '../schedules/index.js';
 import { scheduleFromJSON } from '../schedules/json.js';
 import { progressBar } from '../callbacks/progress.js';
@@ -297,7 +298,8 @@ export async function fitLoop(m: FitModel, x: Features, y: Labels | Features, op
   const { nTrain, val } = data;
   // callbacks check their own configuration (monitored keys, paths) against what this fit logs
   const logKeys = logKeysOf(m.steps, val !== null);
-  for (const cb of callbacks) cb.checkConfig?.({ logKeys });
+  const list = new CallbackList(callbacks);
+  list.checkConfig({ logKeys });
   // --- validated; from here on the model changes. The Stepper's training plan belongs to this
   // fit: compile, a second fit and state imports are refused (BusyError) until it ends;
   // predict/evaluate from callbacks run on the inference plan; dispose() frees everything and this
@@ -323,7 +325,7 @@ export async function fitLoop(m: FitModel, x: Features, y: Labels | Features, op
     for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
   };
   m.stopTraining = false;
-  const terminateOnNonFinite = callbacks.some((cb) => cb.terminateOnNonFinite === true);
+  const terminateOnNonFinite = list.terminateOnNonFinite;
   const steps = Math.ceil(nTrain / batchSize);
   const classification = st.classification;
   // the loop position, read by fitResumeState (checkpoints) from inside callbacks
@@ -343,16 +345,15 @@ export async function fitLoop(m: FitModel, x: Features, y: Labels | Features, op
       correct: done ? 0 : pos.correct,
       globalStep,
       schedule: schedule ? (JSON.parse(JSON.stringify(schedule.toJSON())) as ScheduleConfig) : null,
-      callbacks: callbacks.filter((cb) => typeof cb.getState === 'function').map((cb) => ({ kind: cb.stateKind ?? 'callback', state: cb.getState!() })),
+      callbacks: list.states(),
       stopTraining: m.stopTraining,
     };
   });
   try {
-    for (const cb of callbacks) cb.setModel?.(m);
-    for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, steps, samples: nTrain, validation: val ? 1 : 0 });
+    list.setModel(m);
+    await list.trainBegin({ epochs, steps, samples: nTrain, validation: val ? 1 : 0 });
     if (resume) {
-      const stateful = callbacks.filter((cb) => typeof cb.getState === 'function');
-      stateful.forEach((cb, i) => cb.setState?.(resume.callbacks[i]!.state));
+      list.restoreStates(resume.callbacks);
       m.stopTraining = resume.stopTraining;
     }
     let terminated = false;
@@ -373,7 +374,7 @@ export async function fitLoop(m: FitModel, x: Features, y: Labels | Features, op
         alive(`before epoch ${epoch}`);
         // an epoch schedule sets the model's rate (callbacks and the logs see it)
         if (schedule?.unit === 'epoch') m.learningRate = scheduledRate(schedule, epoch);
-        for (const cb of callbacks) await cb.onEpochBegin?.(epoch, {});
+        await list.epochBegin(epoch);
         if (shuffle) rng.shuffle(idx);
         trainMetrics = st.metricAccumulator();
       }
@@ -404,7 +405,7 @@ export async function fitLoop(m: FitModel, x: Features, y: Labels | Features, op
         pos.correct += r.correct;
         pos.batch = b + 1;
         if (trainMetrics) st.addTrainMetrics(trainMetrics, n);
-        for (const cb of callbacks) await cb.onBatchEnd?.(b, classification ? { loss: r.lossSum / n, accuracy: r.correct / n } : { loss: r.lossSum / n });
+        await list.batchEnd(b, classification ? { loss: r.lossSum / n, accuracy: r.correct / n } : { loss: r.lossSum / n });
         if (Date.now() - lastYield >= s.yieldEveryMs) {
           await yieldNow();
           lastYield = Date.now();
@@ -425,11 +426,11 @@ export async function fitLoop(m: FitModel, x: Features, y: Labels | Features, op
       history.epoch.push(epoch);
       record(logs);
       pos.epochDone = true;
-      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+      await list.epochEnd(epoch, logs);
       if (m.stopTraining) break;
     }
     alive('at the end of training');
-    for (const cb of callbacks) await cb.onTrainEnd?.({});
+    await list.trainEnd();
   } finally {
     untrackFit(m);
     m.endTraining();
