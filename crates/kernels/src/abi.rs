@@ -204,7 +204,7 @@ pub(crate) unsafe fn opt_slice_mut<'a>(p: *mut f32, n: usize) -> Option<&'a mut 
 
 /// In-place activation forward over `n` floats with parameter `alpha` (LeakyReLU slope, ELU
 /// alpha); codes 0 linear, 1 ReLU, 2 LeakyReLU, 3 ELU, 4 sigmoid, 5 tanh (see
-/// [`act::forward2`]). Returns 0, or 2 for an unknown code.
+/// [`act::forward`]). Returns 0, or 2 for an unknown code.
 ///
 /// # Safety
 /// `x` valid for `n` floats.
@@ -212,7 +212,7 @@ pub(crate) unsafe fn opt_slice_mut<'a>(p: *mut f32, n: usize) -> Option<&'a mut 
 pub unsafe extern "C" fn act_forward(act: u32, x: *mut f32, n: u32, alpha: f32) -> u32 {
     match Act::from_code(act) {
         Some(a) => {
-            act::forward2(a, core::slice::from_raw_parts_mut(x, n as usize), alpha);
+            act::forward(a, core::slice::from_raw_parts_mut(x, n as usize), alpha);
             STATUS_OK
         }
         None => STATUS_BAD_ARGUMENT,
@@ -220,7 +220,7 @@ pub unsafe extern "C" fn act_forward(act: u32, x: *mut f32, n: u32, alpha: f32) 
 }
 
 /// In-place activation backward through the output: `dy *= f'(x)` written in `y`
-/// (see [`act::backward2`]). Returns 0, or 2 for an unknown code.
+/// (see [`act::backward`]). Returns 0, or 2 for an unknown code.
 ///
 /// # Safety
 /// `y`, `dy` valid for `n` floats.
@@ -228,7 +228,7 @@ pub unsafe extern "C" fn act_forward(act: u32, x: *mut f32, n: u32, alpha: f32) 
 pub unsafe extern "C" fn act_backward(act: u32, y: *const f32, dy: *mut f32, n: u32, alpha: f32) -> u32 {
     match Act::from_code(act) {
         Some(a) => {
-            act::backward2(
+            act::backward(
                 a,
                 core::slice::from_raw_parts(y, n as usize),
                 core::slice::from_raw_parts_mut(dy, n as usize),

@@ -28,7 +28,7 @@ impl Act {
     /// The codes the GEMM epilogue and the training plan (`step.rs`) implement: Linear and ReLU.
     /// Kept narrow on purpose so a plan cannot ask the fused epilogue for an activation it would
     /// silently skip; use [`Act::from_code`] for the standalone activation kernels.
-    pub fn from_u32(v: u32) -> Option<Act> {
+    pub fn fused_from_code(v: u32) -> Option<Act> {
         match v {
             0 => Some(Act::Linear),
             1 => Some(Act::Relu),
@@ -36,7 +36,7 @@ impl Act {
         }
     }
 
-    /// Every activation code (0..=5), for [`forward2`] / [`backward2`].
+    /// Every activation code (0..=5), for [`forward`] / [`backward`].
     pub fn from_code(v: u32) -> Option<Act> {
         match v {
             0 => Some(Act::Linear),
@@ -49,7 +49,7 @@ impl Act {
         }
     }
 
-    /// The parameter [`forward_inplace`] uses: PyTorch's defaults (LeakyReLU 0.01, ELU 1).
+    /// The parameter [`forward_default`] uses: PyTorch's defaults (LeakyReLU 0.01, ELU 1).
     pub fn default_alpha(self) -> f32 {
         match self {
             Act::LeakyRelu => 0.01,
@@ -70,8 +70,8 @@ pub fn relu(x: f32) -> f32 {
 }
 
 /// In-place forward over a slice (parameterised activations use [`Act::default_alpha`]).
-pub fn forward_inplace(act: Act, x: &mut [f32]) {
-    forward2(act, x, act.default_alpha());
+pub fn forward_default(act: Act, x: &mut [f32]) {
+    forward(act, x, act.default_alpha());
 }
 
 /// In-place forward with parameter `alpha` (LeakyReLU slope, ELU alpha; ignored otherwise).
@@ -84,7 +84,7 @@ pub fn forward_inplace(act: Act, x: &mut [f32]) {
 /// - Tanh: Cephes `tanhf` ([`crate::math::tanhf`]).
 ///
 /// NaN inputs give NaN outputs for every activation.
-pub fn forward2(act: Act, x: &mut [f32], alpha: f32) {
+pub fn forward(act: Act, x: &mut [f32], alpha: f32) {
     match act {
         Act::Linear => {}
         Act::Relu => relu_inplace(x),
@@ -181,8 +181,8 @@ fn relu_inplace(x: &mut [f32]) {
 
 /// Backward in place: `dy[i] *= act'(·)` expressed through the output `y`.
 /// ReLU: derivative 1 where `y > 0`, else 0 (the subgradient at 0 is taken as 0, as PyTorch does).
-pub fn backward_inplace(act: Act, y: &[f32], dy: &mut [f32]) {
-    backward2(act, y, dy, act.default_alpha());
+pub fn backward_default(act: Act, y: &[f32], dy: &mut [f32]) {
+    backward(act, y, dy, act.default_alpha());
 }
 
 /// Backward in place through the output `y`: `dy[i] *= f'(x_i)` written as a function of `y_i`.
@@ -196,7 +196,7 @@ pub fn backward_inplace(act: Act, y: &[f32], dy: &mut [f32]) {
 ///
 /// These plain loops have no NaN-sensitive selects, so LLVM vectorises them in the SIMD128 build
 /// with the same per-lane operations (bit-identical to scalar).
-pub fn backward2(act: Act, y: &[f32], dy: &mut [f32], alpha: f32) {
+pub fn backward(act: Act, y: &[f32], dy: &mut [f32], alpha: f32) {
     debug_assert_eq!(y.len(), dy.len());
     match act {
         Act::Linear => {}
@@ -322,10 +322,10 @@ mod tests {
             for &n in &[1usize, 3, 5, 17, 64, 1023] {
                 let x: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.09 + 0.013).collect();
                 let mut y = x.clone();
-                forward2(a, &mut y, alpha);
+                forward(a, &mut y, alpha);
                 let mut d: Vec<f32> = (0..n).map(|i| 0.5 + (i % 7) as f32 * 0.1).collect();
                 let d0 = d.clone();
-                backward2(a, &y, &mut d, alpha);
+                backward(a, &y, &mut d, alpha);
                 for i in 0..n {
                     let xd = x[i] as f64;
                     let want = f64_act(a, xd, alpha as f64);
@@ -338,10 +338,10 @@ mod tests {
         }
         let mut n = [f32::NAN; 6];
         for code in 0..6 {
-            forward2(Act::from_code(code).unwrap(), &mut n[code as usize..code as usize + 1], 0.5);
+            forward(Act::from_code(code).unwrap(), &mut n[code as usize..code as usize + 1], 0.5);
         }
         assert!(n.iter().all(|v| v.is_nan()));
-        assert_eq!(Act::from_u32(2), None);
+        assert_eq!(Act::fused_from_code(2), None);
         assert_eq!(Act::from_code(6), None);
     }
 
@@ -369,13 +369,13 @@ mod tests {
     #[test]
     fn relu_forward_backward() {
         let mut x = [-2.0, -0.0, 0.0, 0.5, 3.0];
-        forward_inplace(Act::Relu, &mut x);
+        forward_default(Act::Relu, &mut x);
         assert_eq!(x, [0.0, 0.0, 0.0, 0.5, 3.0]);
         let mut d = [1.0; 5];
-        backward_inplace(Act::Relu, &x, &mut d);
+        backward_default(Act::Relu, &x, &mut d);
         assert_eq!(d, [0.0, 0.0, 0.0, 1.0, 1.0]);
         let mut n = [f32::NAN];
-        forward_inplace(Act::Relu, &mut n);
+        forward_default(Act::Relu, &mut n);
         assert!(n[0].is_nan());
     }
 

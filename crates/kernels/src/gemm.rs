@@ -103,7 +103,7 @@ pub unsafe fn run(g: &GemmArgs) -> u32 {
     if act != Act::Linear && act != Act::Relu && g.n != 0 {
         let c = g.c as *mut f32;
         for i in 0..g.m as usize {
-            act::forward_inplace(act, core::slice::from_raw_parts_mut(c.offset(i as isize * g.rsc as isize), g.n as usize));
+            act::forward_default(act, core::slice::from_raw_parts_mut(c.offset(i as isize * g.rsc as isize), g.n as usize));
         }
     }
     crate::status::STATUS_OK
@@ -142,7 +142,7 @@ pub unsafe fn gemm_ref(
             }
             *cp = s;
         }
-        act::forward_inplace(epi.act, core::slice::from_raw_parts_mut(c.offset(i as isize * rsc), n));
+        act::forward_default(epi.act, core::slice::from_raw_parts_mut(c.offset(i as isize * rsc), n));
     }
 }
 
@@ -177,7 +177,7 @@ pub unsafe fn gemm(
                 }
                 *v = s;
             }
-            act::forward_inplace(epi.act, row);
+            act::forward_default(epi.act, row);
         }
         return;
     }

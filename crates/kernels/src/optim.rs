@@ -1,7 +1,7 @@
 //! Fused optimizer updates, one pass per tensor.
 
 use crate::math::sqrtf;
-use crate::mem::{fs, fsm};
+use crate::mem::{floats, floats_mut};
 
 
 // ---------------------------------------------------------------------------------------------
@@ -320,7 +320,7 @@ unsafe fn max_bits(p: *const f32, lo: usize, hi: usize) -> u32 {
             i += 8;
         }
         let a = u32x4_max(a0, a1);
-        mx = u32x4_extract_lane::<0>(a).max(u32x4_extract_lane::<1>(a)).max(u32x4_extract_lane::<2>(a)).max(u32x4_extract_lane::<3>(a));
+        mx = mx.max(u32x4_extract_lane::<0>(a)).max(u32x4_extract_lane::<1>(a)).max(u32x4_extract_lane::<2>(a)).max(u32x4_extract_lane::<3>(a));
     }
     while i < hi {
         mx = mx.max((*p.add(i)).to_bits() & 0x7fff_ffff);
@@ -375,8 +375,8 @@ pub fn scan(x: &[f32]) -> (f64, bool) {
             ao = v128_or(ao, v);
             i += 4;
         }
-        mx = u32x4_extract_lane::<0>(am).max(u32x4_extract_lane::<1>(am)).max(u32x4_extract_lane::<2>(am)).max(u32x4_extract_lane::<3>(am));
-        or = u32x4_extract_lane::<0>(ao) | u32x4_extract_lane::<1>(ao) | u32x4_extract_lane::<2>(ao) | u32x4_extract_lane::<3>(ao);
+        mx = mx.max(u32x4_extract_lane::<0>(am)).max(u32x4_extract_lane::<1>(am)).max(u32x4_extract_lane::<2>(am)).max(u32x4_extract_lane::<3>(am));
+        or |= u32x4_extract_lane::<0>(ao) | u32x4_extract_lane::<1>(ao) | u32x4_extract_lane::<2>(ao) | u32x4_extract_lane::<3>(ao);
     }
     while i < n {
         let b = x[i].to_bits();
@@ -806,12 +806,12 @@ pub fn adam_step(
 pub unsafe fn update(h: &OptHyper, t: &OptTensor, io: &Io) -> bool {
     let need = needed_slots(h);
     let n = t.len as usize;
-    let w = fsm(t.w, n);
-    let g = fs(t.g, n);
+    let w = floats_mut(t.w, n);
+    let g = floats(t.g, n);
     let s = t.slots();
     let st = |i: usize| -> Option<&mut [f32]> {
         if need[i] {
-            Some(fsm(s[i], n))
+            Some(floats_mut(s[i], n))
         } else {
             None
         }
@@ -859,9 +859,9 @@ where
         let c = h.clip_norm as f64;
         for t in tensors() {
             let n = t.len as usize;
-            let norm = crate::math::sqrt64(sum_squares(fs(t.g, n)));
+            let norm = crate::math::sqrt64(sum_squares(floats(t.g, n)));
             if norm > c {
-                scale(fsm(t.g, n), (c / norm) as f32);
+                scale(floats_mut(t.g, n), (c / norm) as f32);
             }
         }
     }
@@ -869,20 +869,20 @@ where
         let c = h.global_clip_norm as f64;
         let mut total = 0.0f64;
         for t in tensors() {
-            total += sum_squares(fs(t.g, t.len as usize));
+            total += sum_squares(floats(t.g, t.len as usize));
         }
         let norm = crate::math::sqrt64(total);
         if norm > c {
             let f = (c / norm) as f32;
             for t in tensors() {
-                scale(fsm(t.g, t.len as usize), f);
+                scale(floats_mut(t.g, t.len as usize), f);
             }
         }
     }
     if h.clip_value > 0.0 {
         let v = h.clip_value;
         for t in tensors() {
-            for x in fsm(t.g, t.len as usize).iter_mut() {
+            for x in floats_mut(t.g, t.len as usize).iter_mut() {
                 if *x > v {
                     *x = v;
                 } else if *x < -v {
@@ -919,7 +919,7 @@ pub unsafe fn provably_finite(h: &OptHyper, t: &OptTensor, cached: usize) -> boo
     let need = needed_slots(h);
     let kind = h.kind;
     let cached = if cached != 0 {
-        let c = fs(cached, 4);
+        let c = floats(cached, 4);
         Some([c[0], c[1], c[2], c[3]])
     } else {
         None
@@ -929,10 +929,10 @@ pub unsafe fn provably_finite(h: &OptHyper, t: &OptTensor, cached: usize) -> boo
     let scan_or = |p: usize, k: usize| -> (f64, bool) {
         match cached {
             Some(c) => (c[k] as f64, false),
-            None => scan(fs(p, n)),
+            None => scan(floats(p, n)),
         }
     };
-    let (g, _) = scan(fs(t.g, n));
+    let (g, _) = scan(floats(t.g, n));
     let (w, _) = scan_or(t.w, 0);
     let lr = fabs(h.lr as f64);
     if !(g < L && w < L && lr < L) {

@@ -13,7 +13,7 @@ use crate::layers::{self, Pass};
 use crate::optim::{self, OptHyper, OptTensor, OPT_ADAMW};
 pub use crate::plan::*;
 pub use crate::status::{STATUS_BAD_ARGUMENT, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_RESULT, STATUS_NON_FINITE_UPDATE, STATUS_OK};
-use crate::mem::{fs, fsm};
+use crate::mem::{floats, floats_mut};
 use crate::{dropout, loss};
 
 /// The plan is malformed (n > batch_cap, unknown layer kind, loss or optimizer, record lengths
@@ -108,13 +108,13 @@ unsafe fn forward(plan: &Plan, x: usize, n: usize, train: bool, stochastic: bool
         let pass = Pass { n, ws: plan.ws, seed: plan.seed, counter: plan.counter, index: li as u32, train, stochastic };
         let fused = (kind.forward)(l, &pass, input)?;
         if !fused && a != Act::Linear {
-            act::forward2(a, fsm(l.y, n * no), l.alpha);
+            act::forward(a, floats_mut(l.y, n * no), l.alpha);
         }
         if l.dropout > 0.0 {
-            let yd = fsm(l.yd, n * no);
-            yd.copy_from_slice(fs(l.y, n * no));
+            let yd = floats_mut(l.yd, n * no);
+            yd.copy_from_slice(floats(l.y, n * no));
             if stochastic {
-                dropout::forward(yd, fsm(l.mask, n * no), l.dropout, plan.seed, li as u32, plan.counter);
+                dropout::forward(yd, floats_mut(l.mask, n * no), l.dropout, plan.seed, li as u32, plan.counter);
             }
         }
         input = out_of(l);
@@ -126,22 +126,22 @@ unsafe fn forward(plan: &Plan, x: usize, n: usize, train: bool, stochastic: bool
 /// (mean over the batch of the weighted per-sample losses, as Keras's `sample_weight`).
 /// `targets` holds class ids (i32) for softmax cross-entropy, else `[n, k]` floats.
 unsafe fn batch_loss(plan: &Plan, out: usize, targets: usize, n: usize, k: usize, grad: Option<&mut [f32]>) -> (f64, u32) {
-    let z = fs(out, n * k);
-    let w = if plan.weights == 0 { None } else { Some(fs(plan.weights, n)) };
+    let z = floats(out, n * k);
+    let w = if plan.weights == 0 { None } else { Some(floats(plan.weights, n)) };
     let scale = 1.0 / n as f32;
     match plan.loss {
         LOSS_SOFTMAX_CE => {
             let labels = core::slice::from_raw_parts(targets as *const i32, n);
             loss::softmax_ce_any(z, labels, n, k, w, plan.label_smoothing, grad, scale)
         }
-        LOSS_BCE_LOGITS => (loss::bce_logits(z, fs(targets, n * k), n, k, w, grad, scale), 0),
+        LOSS_BCE_LOGITS => (loss::bce_logits(z, floats(targets, n * k), n, k, w, grad, scale), 0),
         kind => {
             let r = match kind {
                 LOSS_MSE => loss::Regression::Mse,
                 LOSS_MAE => loss::Regression::Mae,
                 _ => loss::Regression::Huber(plan.huber_delta),
             };
-            (loss::regression(r, z, fs(targets, n * k), n, k, w, grad, scale), 0)
+            (loss::regression(r, z, floats(targets, n * k), n, k, w, grad, scale), 0)
         }
     }
 }
@@ -200,7 +200,7 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
     for l in ls {
         for p in running(l).iter().filter(|&&p| p != 0) {
             let no = l.n_out as usize;
-            fsm(bk + off * 4, no).copy_from_slice(fs(*p, no));
+            floats_mut(bk + off * 4, no).copy_from_slice(floats(*p, no));
             off += no;
         }
     }
@@ -219,8 +219,8 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
             if p == 0 {
                 continue;
             }
-            if let Some(i) = first_non_finite(fs(p, no)) {
-                record_bad(plan, li, which, 0, i, fs(p, no)[i]);
+            if let Some(i) = first_non_finite(floats(p, no)) {
+                record_bad(plan, li, which, 0, i, floats(p, no)[i]);
                 restore_running(bk, ls);
                 return STATUS_NON_FINITE_UPDATE;
             }
@@ -328,7 +328,7 @@ unsafe fn locate_bad(plan: &mut Plan, layer: usize, which: u32, t: &OptTensor, n
     }
     for (p, slot) in where_ {
         if p != 0 {
-            let v = fs(p, t.len as usize);
+            let v = floats(p, t.len as usize);
             if let Some(i) = first_non_finite(v) {
                 record_bad(plan, layer, which, slot, i, v[i]);
                 return;
@@ -347,11 +347,11 @@ unsafe fn restore_tensors(base: usize, ls: &[Layer], need: [bool; 3], end: usize
         }
         let len = t.len as usize;
         let b = backup_addrs(cur, len, need);
-        fsm(t.w, len).copy_from_slice(fs(b[0], len));
+        floats_mut(t.w, len).copy_from_slice(floats(b[0], len));
         let s = t.slots();
         for i in 0..3 {
             if need[i] {
-                fsm(s[i], len).copy_from_slice(fs(b[i + 1], len));
+                floats_mut(s[i], len).copy_from_slice(floats(b[i + 1], len));
             }
         }
         cur += len * (1 + slot_count(need)) * 4;
@@ -364,7 +364,7 @@ unsafe fn restore_running(bk: usize, ls: &[Layer]) {
     for l in ls {
         for p in running(l).iter().filter(|&&p| p != 0) {
             let no = l.n_out as usize;
-            fsm(*p, no).copy_from_slice(fs(bk + off * 4, no));
+            floats_mut(*p, no).copy_from_slice(floats(bk + off * 4, no));
             off += no;
         }
     }
@@ -397,7 +397,7 @@ unsafe fn grad_inner(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 
         Err(e) => return e,
     };
     let k = last.n_out as usize;
-    let (lsum, correct) = batch_loss(plan, out, labels, n, k, Some(fsm(plan.gbuf0, n * k)));
+    let (lsum, correct) = batch_loss(plan, out, labels, n, k, Some(floats_mut(plan.gbuf0, n * k)));
     plan.out_loss = lsum as f32;
     plan.out_correct = correct;
     if !lsum.is_finite() {
@@ -410,9 +410,9 @@ unsafe fn grad_inner(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 
         let no = l.n_out as usize;
         let a = Act::from_code(l.act).unwrap_or(Act::Linear);
         if l.dropout > 0.0 {
-            dropout::backward(fsm(g, n * no), fs(l.mask, n * no));
+            dropout::backward(floats_mut(g, n * no), floats(l.mask, n * no));
         }
-        act::backward2(a, fs(l.y, n * no), fsm(g, n * no), l.alpha);
+        act::backward(a, floats(l.y, n * no), floats_mut(g, n * no), l.alpha);
         let input = if li == 0 { x } else { out_of(&ls[li - 1]) };
         let kind = match layers::kind(l.kind) {
             Some(k) => k,
@@ -468,11 +468,11 @@ pub unsafe fn predict_step(plan: &mut Plan, x: usize, n: usize, out: usize) -> u
         Ok(o) => o,
         Err(e) => return e,
     };
-    let o = fsm(out, n * k);
-    o.copy_from_slice(fs(y, n * k));
+    let o = floats_mut(out, n * k);
+    o.copy_from_slice(floats(y, n * k));
     match plan.loss {
         LOSS_SOFTMAX_CE => act::softmax_rows_inplace(o, n, k),
-        LOSS_BCE_LOGITS => act::forward2(Act::Sigmoid, o, 0.0),
+        LOSS_BCE_LOGITS => act::forward(Act::Sigmoid, o, 0.0),
         _ => {}
     }
     STATUS_OK

@@ -5,7 +5,7 @@
 //! inference and Monte Carlo sampling use the running statistics. `save_mean`/`save_inv_std`
 //! keep the batch statistics for backward; `bn_eps` is ε.
 
-use super::{fs, fsm, Kind, Pass};
+use super::{floats, floats_mut, Kind, Pass};
 use crate::norm;
 use crate::plan::Layer;
 use crate::status::STATUS_BAD_ARGUMENT;
@@ -42,18 +42,18 @@ fn running(l: &Layer) -> [usize; 2] {
 
 unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
     let (n, no) = (p.n, l.n_out as usize);
-    let (g, b) = (Some(fs(l.w, no)), Some(fs(l.b, no)));
+    let (g, b) = (Some(floats(l.w, no)), Some(floats(l.b, no)));
     if p.train {
         let st = norm::train_forward(
-            fs(input, n * no), n, no, g, b, l.bn_eps, l.bn_momentum,
-            fsm(l.running_mean, no), fsm(l.running_var, no), fsm(l.y, n * no),
-            fsm(l.save_mean, no), fsm(l.save_inv_std, no),
+            floats(input, n * no), n, no, g, b, l.bn_eps, l.bn_momentum,
+            floats_mut(l.running_mean, no), floats_mut(l.running_var, no), floats_mut(l.y, n * no),
+            floats_mut(l.save_mean, no), floats_mut(l.save_inv_std, no),
         );
         if st != 0 {
             return Err(STATUS_BAD_ARGUMENT);
         }
     } else {
-        norm::infer_forward(fs(input, n * no), n, no, g, b, l.bn_eps, fs(l.running_mean, no), fs(l.running_var, no), fsm(l.y, n * no));
+        norm::infer_forward(floats(input, n * no), n, no, g, b, l.bn_eps, floats(l.running_mean, no), floats(l.running_var, no), floats_mut(l.y, n * no));
     }
     Ok(false)
 }
@@ -62,8 +62,8 @@ unsafe fn backward(l: &Layer, p: &Pass, input: usize, g: usize, dx: usize, _need
     let (n, no) = (p.n, l.n_out as usize);
     // dx is always computed: cheap, and dx of layer 0 is simply unused
     norm::backward(
-        fs(input, n * no), fs(g, n * no), n, no, Some(fs(l.w, no)), fs(l.save_mean, no), fs(l.save_inv_std, no),
-        fsm(dx, n * no), Some(fsm(l.gw, no)), Some(fsm(l.gb, no)),
+        floats(input, n * no), floats(g, n * no), n, no, Some(floats(l.w, no)), floats(l.save_mean, no), floats(l.save_inv_std, no),
+        floats_mut(dx, n * no), Some(floats_mut(l.gw, no)), Some(floats_mut(l.gb, no)),
     );
     true
 }

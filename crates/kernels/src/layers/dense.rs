@@ -2,7 +2,7 @@
 //! `n_out` floats or absent. Record: `w`/`gw` (`w_len = n_in·n_out`), `b`/`gb` (`b_len = n_out`,
 //! or 0 and address 0), `max_norm`. ReLU is fused into the GEMM epilogue.
 
-use super::{fs, fsm, Kind, Pass};
+use super::{floats, floats_mut, Kind, Pass};
 use crate::act::Act;
 use crate::gemm::{self, Epilogue, MatRef};
 use crate::plan::Layer;
@@ -66,7 +66,7 @@ unsafe fn backward(l: &Layer, p: &Pass, input: usize, g: usize, dx: usize, need_
         p.ws as *mut f32,
     );
     if l.b != 0 {
-        reduce::colsum(fs(g, n * no), n, no, fsm(l.gb, no));
+        reduce::colsum(floats(g, n * no), n, no, floats_mut(l.gb, no));
     }
     if need_dx {
         // dX = dZ · Wᵀ  (A·Bᵀ)
@@ -89,6 +89,6 @@ unsafe fn backward(l: &Layer, p: &Pass, input: usize, g: usize, dx: usize, need_
 /// Max-norm: every column of W (a unit's incoming weights) with ‖w‖₂ > r becomes w·r/‖w‖₂.
 unsafe fn constrain(l: &Layer) {
     if l.max_norm > 0.0 {
-        constraints::max_norm(fsm(l.w, l.w_len as usize), l.n_in as usize, l.n_out as usize, l.max_norm);
+        constraints::max_norm(floats_mut(l.w, l.w_len as usize), l.n_in as usize, l.n_out as usize, l.max_norm);
     }
 }

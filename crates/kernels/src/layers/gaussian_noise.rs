@@ -8,7 +8,7 @@
 //! generator with domain word 1) and turns words `(2p, 2p+1)`, `p = (i mod 4)/2`, into two normals
 //! by Box–Muller, `√(−2 ln u₁)·(cos 2πu₂, sin 2πu₂)`, element `i` taking the cosine when `i` is even.
 
-use super::{fs, fsm, Kind, Pass};
+use super::{floats, floats_mut, Kind, Pass};
 use crate::dropout::philox4x32_10;
 use crate::math::{logf, sqrtf};
 use crate::plan::Layer;
@@ -31,8 +31,8 @@ fn check(l: &Layer) -> bool {
 
 unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
     let len = p.n * l.n_out as usize;
-    let y = fsm(l.y, len);
-    y.copy_from_slice(fs(input, len));
+    let y = floats_mut(l.y, len);
+    y.copy_from_slice(floats(input, len));
     if p.stochastic && l.param > 0.0 {
         add_noise(y, l.param, p.seed, p.index, p.counter);
     }

@@ -4,7 +4,7 @@
 //! a kind itself; a new kind is a module plus one line in [`KINDS`] (and its TypeScript
 //! descriptor, ts/layers/).
 
-pub(crate) use crate::mem::{fs, fsm};
+pub(crate) use crate::mem::{floats, floats_mut};
 use crate::plan::Layer;
 
 pub mod batch_norm;
