@@ -28,6 +28,12 @@ export interface DenseOptions {
   kernelRegularizer?: Regularizer;
   /** Penalty on the bias (default none). */
   biasRegularizer?: Regularizer;
+  /**
+   * `false` freezes the layer (Keras `layer.trainable = False`, e.g. for fine-tuning): its kernel
+   * and bias keep their values bit for bit, have no optimizer state and no gradient buffers, and
+   * gradients still flow through the layer to the layers before it. Default `true`.
+   */
+  trainable?: boolean;
 }
 
 /** A resolved dense layer config. */
@@ -42,9 +48,10 @@ export interface DenseConfig {
   readonly biasInitializer: Initializer;
   readonly kernelRegularizer: Regularizer | null;
   readonly biasRegularizer: Regularizer | null;
+  readonly trainable: boolean;
 }
 
-const DENSE_KEYS = ['activation', 'alpha', 'kernelConstraint', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer'] as const;
+const DENSE_KEYS = ['activation', 'alpha', 'kernelConstraint', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer', 'trainable'] as const;
 
 /**
  * A fully connected layer: `y = act(x·W + b)` with W of shape `[inputs, units]` (Keras layout).
@@ -64,6 +71,8 @@ export function dense(units: number, options: DenseOptions = {}): DenseConfig {
   const kc = checkConstraint(options.kernelConstraint, 'kernelConstraint', 'dense');
   const useBias = options.useBias ?? true;
   if (typeof useBias !== 'boolean') throw new OptionError('useBias', `dense: useBias = ${preview(useBias)}; expected a boolean.`);
+  const trainable = options.trainable ?? true;
+  if (typeof trainable !== 'boolean') throw new OptionError('trainable', `dense: trainable = ${preview(trainable)}; expected a boolean (false freezes the layer).`);
   return {
     type: 'dense',
     units,
@@ -75,6 +84,7 @@ export function dense(units: number, options: DenseOptions = {}): DenseConfig {
     biasInitializer: checkInitializer(options.biasInitializer ?? 'zeros', 'biasInitializer', 'dense'),
     kernelRegularizer: checkRegularizer(options.kernelRegularizer, 'kernelRegularizer', 'dense'),
     biasRegularizer: checkRegularizer(options.biasRegularizer, 'biasRegularizer', 'dense'),
+    trainable,
   };
 }
 
@@ -92,7 +102,7 @@ export const denseKind: LayerKind<DenseConfig> = {
     {
       name: 'kernel',
       shape: [nIn, c.units],
-      trainable: true,
+      trainable: c.trainable,
       init: { initializer: c.kernelInitializer, fanIn: nIn, fanOut: c.units },
       penalty: { l1: c.kernelRegularizer?.l1 ?? 0, l2: c.kernelRegularizer?.l2 ?? 0 },
       // nn.Linear stores weight as [out, in]
@@ -102,7 +112,7 @@ export const denseKind: LayerKind<DenseConfig> = {
       ? [{
           name: 'bias',
           shape: [c.units],
-          trainable: true,
+          trainable: c.trainable,
           init: { initializer: c.biasInitializer, fanIn: nIn, fanOut: c.units },
           penalty: { l1: c.biasRegularizer?.l1 ?? 0, l2: c.biasRegularizer?.l2 ?? 0 },
           torch: { name: 'bias', transpose: false },
@@ -112,13 +122,13 @@ export const denseKind: LayerKind<DenseConfig> = {
   // ONNX Gemm computes x·B + C with B [in, out]: the Keras layout as is
   onnx: (c) => (c.useBias ? { op: 'Gemm', params: ['kernel', 'bias'] } : { op: 'MatMul', params: ['kernel'] }),
   folded: (c) => ({ act: c.activation, alpha: c.alpha, dropout: 0 }),
-  note: (c) => (c.kernelConstraint ? `maxNorm ${c.kernelConstraint.maxValue}` : ''),
+  note: (c) => [c.kernelConstraint ? `maxNorm ${c.kernelConstraint.maxValue}` : '', c.trainable ? '' : 'frozen'].filter(Boolean).join(', '),
   record: (c, e, values, grads) => ({
     wLen: e.nIn * e.nOut, bLen: c.useBias ? e.nOut : 0, names: [...e.params.map((p) => p.fullName), '', '', ''].slice(0, 4),
     kind: denseKind.code, nIn: e.nIn, nOut: e.nOut, act: e.folded.act, alpha: e.folded.alpha, dropout: e.folded.dropout,
-    w: values[0]!, gw: grads[0]!, b: values[1] ?? null, gb: grads[1] ?? null,
+    w: values[0]!, gw: grads[0] ?? null, b: values[1] ?? null, gb: grads[1] ?? null,
     ws: [null, null, null], bs: [null, null, null],
     l1: e.params[0]!.penalty.l1, l2: e.params[0]!.penalty.l2, bl1: e.params[1]?.penalty.l1 ?? 0, bl2: e.params[1]?.penalty.l2 ?? 0,
-    maxNorm: c.kernelConstraint?.maxValue ?? 0, bn: null,
+    maxNorm: c.kernelConstraint?.maxValue ?? 0, bn: null, frozen: !c.trainable,
   }),
 };

@@ -38,18 +38,21 @@ export interface DenseParams {
   names: readonly string[];
   /** A scalar of the kind's own (the record's `param`; see its Rust module), 0 when unused. */
   param?: number;
+  /** The layer's tensors are frozen (`trainable: false`): no gradients, optimizer state or update. */
+  frozen?: boolean;
 }
 
 /**
  * Floats of the pre-step backup `train_step` needs (crates/kernels/src/step.rs `backup_floats`):
  * `nOut` per buffer the training forward pass updates (batch norm's running mean and variance),
- * then per trainable tensor its length times (1 + optimizer-state slots). @internal
+ * then per trainable tensor of a layer that is not frozen its length times (1 + optimizer-state
+ * slots). @internal
  */
 export function backupFloats(layers: readonly DenseParams[]): number {
   let total = 0;
   for (const l of layers) {
     if (l.bn) total += 2 * l.nOut;
-    total += l.wLen * (1 + l.ws.filter((p) => p !== null).length) + l.bLen * (1 + l.bs.filter((p) => p !== null).length);
+    if (!l.frozen) total += l.wLen * (1 + l.ws.filter((p) => p !== null).length) + l.bLen * (1 + l.bs.filter((p) => p !== null).length);
   }
   return total;
 }
@@ -113,7 +116,7 @@ export class CompiledPlan {
     const maxWidth = Math.max(nIn, ...layers.map((l) => l.nOut));
     this.plan = own(a.alloc(PLAN.size));
     const recs = own(a.alloc(LAYER.size * layers.length));
-    const nTensors = layers.reduce((k, l) => k + (l.w !== null ? 1 : 0) + (l.b !== null ? 1 : 0), 0);
+    const nTensors = layers.reduce((k, l) => k + (l.frozen ? 0 : (l.w !== null ? 1 : 0) + (l.b !== null ? 1 : 0)), 0);
     const bounds = own(a.allocF32(4 * nTensors));
     this.x = own(a.allocF32(batchCap * nIn));
     this.labels = own(a.alloc(batchCap * Math.max(1, nOut) * 4));
@@ -165,6 +168,7 @@ export class CompiledPlan {
       v.setUint32(r + LAYER.wLen, l.wLen, true);
       v.setUint32(r + LAYER.bLen, l.bLen, true);
       v.setFloat32(r + LAYER.param, l.param ?? 0, true);
+      v.setUint32(r + LAYER.frozen, l.frozen ? 1 : 0, true);
     });
     const p = this.plan;
     v.setUint32(p + PLAN.nLayers, layers.length, true);

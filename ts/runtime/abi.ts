@@ -36,7 +36,7 @@ export const PLAN = record('Plan', [
 export const LAYER = record('Layer', [
   'kind', 'act', 'nIn', 'nOut', 'w', 'b', 'gw', 'gb', 'y', 'ws1', 'ws2', 'ws3', 'bs1', 'bs2', 'bs3', 'l1', 'l2', 'bl1',
   'bl2', 'alpha', 'dropout', 'mask', 'yd', 'maxNorm', 'runningMean', 'runningVar', 'saveMean', 'saveInvStd', 'bnEps',
-  'bnMomentum', 'wLen', 'bLen', 'param',
+  'bnMomentum', 'wLen', 'bLen', 'param', 'frozen',
 ] as const);
 
 /** The one optimizer hyper-parameter record (optim.rs `OptHyper`), used by train_step and optimizer_apply. */

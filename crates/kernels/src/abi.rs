@@ -20,7 +20,8 @@ use crate::{loss, reduce, step};
 /// `out_bad_*` and bounds, one status enum, gemm with every activation; 8: one optimizer record
 /// `OptHyper` (learning rate and clipping move there from the plan, `step_size`/`decay_keep`)
 /// and `OptTensor`, `optimizer_apply` over a tensor list replaces `optimizer_update`, one
-/// `softmax_ce`, `act_forward`/`act_backward` with α, `Layer::param`, layer kinds by table).
+/// `softmax_ce`, `act_forward`/`act_backward` with α, `Layer::param` and `Layer::frozen`, layer
+/// kinds by table).
 pub const ABI_VERSION: u32 = 8;
 
 #[no_mangle]

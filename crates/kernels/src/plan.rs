@@ -142,13 +142,21 @@ record! {
         pub b_len: u32,
         /// A scalar of the kind's own (see its module), 0 when unused.
         pub param: f32,
+        /// 1: the layer's tensors are frozen (Keras `trainable = False`): no gradient buffers
+        /// (`gw`/`gb` may be 0), no optimizer state, no update, no constraint; the layer still
+        /// passes gradients to the layers before it. 0: trained. Kinds that cannot freeze refuse 1.
+        pub frozen: u32,
     }
 }
 
 /// Every trainable tensor of a layer, as the optimizer sees it: `[w, b]` when present (index =
-/// [`TENSOR_WEIGHT`] / [`TENSOR_BIAS`]), with the record's lengths, state slots and penalties.
+/// [`TENSOR_WEIGHT`] / [`TENSOR_BIAS`]), with the record's lengths, state slots and penalties;
+/// none for a frozen layer.
 #[inline(never)]
 pub fn tensors(l: &Layer) -> [Option<OptTensor>; 2] {
+    if l.frozen != 0 {
+        return [None, None];
+    }
     let t = |w: usize, g: usize, s: [usize; 3], l1: f32, l2: f32, len: u32| {
         if w != 0 {
             Some(OptTensor { len, w, g, s1: s[0], s2: s[1], s3: s[2], l1, l2 })

@@ -85,7 +85,7 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
         if Act::from_code(l.act).is_none() || !(kind.check)(l) {
             return false;
         }
-        if !(l.dropout >= 0.0 && l.dropout < 1.0) || (l.dropout > 0.0 && (l.mask == 0 || l.yd == 0)) || !(l.max_norm >= 0.0) {
+        if !(l.dropout >= 0.0 && l.dropout < 1.0) || (l.dropout > 0.0 && (l.mask == 0 || l.yd == 0)) || !(l.max_norm >= 0.0) || l.frozen > 1 {
             return false;
         }
         if i > 0 && l.n_in != width {
@@ -1157,6 +1157,31 @@ mod tests {
                 assert_eq!((f.plan.out_bad_layer, f.plan.out_bad_tensor, f.plan.out_bad_index), (0, TENSOR_WEIGHT, 0));
             }
             assert_eq!(f.plan.bounds_valid, 0);
+        }
+    }
+
+    /// A frozen layer (Keras `trainable = False`, no gradient buffers) keeps its tensors bit for
+    /// bit and passes gradients on; the layers around it train; nothing outside a buffer changes.
+    #[test]
+    fn frozen_layer_is_not_updated_and_passes_gradients() {
+        for &(kind, flags) in OPTS.iter() {
+            let mut f = build(4, &[dense(6, 1), dense(5, 5), dense(3, 0)], 6, LOSS_MSE, kind, flags, 17);
+            f.recs[1].frozen = 1;
+            f.recs[1].gw = 0;
+            f.recs[1].gb = 0;
+            let b = f.bufs.clone();
+            let before: Vec<Vec<f32>> = b.iter().map(|x| f.get(x.w, x.wl)).collect();
+            let bias_before = f.get(b[1].b, b[1].bl);
+            for t in 1..=3 {
+                assert_eq!(f.step(t), STATUS_OK, "opt {} {}", kind, flags);
+            }
+            let after: Vec<Vec<f32>> = b.iter().map(|x| f.get(x.w, x.wl)).collect();
+            assert_eq!(before[1].iter().map(|v| v.to_bits()).collect::<Vec<_>>(), after[1].iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+            assert_eq!(bias_before.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), f.get(b[1].b, b[1].bl).iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+            // the layer before the frozen one still learns: gradients passed through it
+            assert_ne!(before[0], after[0]);
+            assert_ne!(before[2], after[2]);
+            assert!(f.mem.guards_intact());
         }
     }
 

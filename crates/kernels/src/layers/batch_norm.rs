@@ -23,7 +23,8 @@ pub static KIND: Kind = Kind {
 };
 
 fn check(l: &Layer) -> bool {
-    l.n_in == l.n_out
+    l.frozen == 0
+        && l.n_in == l.n_out
         && l.running_mean != 0
         && l.running_var != 0
         && l.save_mean != 0

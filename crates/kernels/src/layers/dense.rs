@@ -1,6 +1,7 @@
 //! Dense (fully connected): `y = act(x·W + b)`, W `[n_in, n_out]` row-major (Keras layout), b of
 //! `n_out` floats or absent. Record: `w`/`gw` (`w_len = n_in·n_out`), `b`/`gb` (`b_len = n_out`,
-//! or 0 and address 0), `max_norm`. ReLU is fused into the GEMM epilogue.
+//! or 0 and address 0), `max_norm`. ReLU is fused into the GEMM epilogue. A frozen layer has no
+//! gradient buffers: backward computes only dX.
 
 use super::{floats, floats_mut, Kind, Pass};
 use crate::act::Act;
@@ -21,11 +22,12 @@ pub static KIND: Kind = Kind {
 };
 
 fn check(l: &Layer) -> bool {
+    let frozen = l.frozen != 0;
     (l.n_in as u64) * (l.n_out as u64) <= u32::MAX as u64
         && l.w != 0
-        && l.gw != 0
+        && (frozen || l.gw != 0)
         && l.w_len == l.n_in.wrapping_mul(l.n_out)
-        && if l.b != 0 { l.gb != 0 && l.b_len == l.n_out } else { l.b_len == 0 }
+        && if l.b != 0 { (frozen || l.gb != 0) && l.b_len == l.n_out } else { l.b_len == 0 }
 }
 
 unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
@@ -52,21 +54,8 @@ unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
 
 unsafe fn backward(l: &Layer, p: &Pass, input: usize, g: usize, dx: usize, need_dx: bool) -> bool {
     let (ni, no, n) = (l.n_in as usize, l.n_out as usize, p.n);
-    // gW = Xᵀ · dZ  (Aᵀ·B)
-    gemm::gemm(
-        ni,
-        no,
-        n,
-        MatRef { ptr: input as *const f32, rs: 1, cs: ni as isize },
-        MatRef { ptr: g as *const f32, rs: no as isize, cs: 1 },
-        0.0,
-        l.gw as *mut f32,
-        no as isize,
-        Epilogue::NONE,
-        p.ws as *mut f32,
-    );
-    if l.b != 0 {
-        reduce::colsum(floats(g, n * no), n, no, floats_mut(l.gb, no));
+    if l.frozen == 0 {
+        weight_grads(l, p, input, g);
     }
     if need_dx {
         // dX = dZ · Wᵀ  (A·Bᵀ)
@@ -86,9 +75,30 @@ unsafe fn backward(l: &Layer, p: &Pass, input: usize, g: usize, dx: usize, need_
     need_dx
 }
 
+/// gW = Xᵀ·dZ and gb = Σ_rows dZ.
+unsafe fn weight_grads(l: &Layer, p: &Pass, input: usize, g: usize) {
+    let (ni, no, n) = (l.n_in as usize, l.n_out as usize, p.n);
+    // gW = Xᵀ · dZ  (Aᵀ·B)
+    gemm::gemm(
+        ni,
+        no,
+        n,
+        MatRef { ptr: input as *const f32, rs: 1, cs: ni as isize },
+        MatRef { ptr: g as *const f32, rs: no as isize, cs: 1 },
+        0.0,
+        l.gw as *mut f32,
+        no as isize,
+        Epilogue::NONE,
+        p.ws as *mut f32,
+    );
+    if l.b != 0 {
+        reduce::colsum(floats(g, n * no), n, no, floats_mut(l.gb, no));
+    }
+}
+
 /// Max-norm: every column of W (a unit's incoming weights) with ‖w‖₂ > r becomes w·r/‖w‖₂.
 unsafe fn constrain(l: &Layer) {
-    if l.max_norm > 0.0 {
+    if l.max_norm > 0.0 && l.frozen == 0 {
         constraints::max_norm(floats_mut(l.w, l.w_len as usize), l.n_in as usize, l.n_out as usize, l.max_norm);
     }
 }
