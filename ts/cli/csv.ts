@@ -1,6 +1,10 @@
 /**
  * CSV reading for the CLI (csv-parse): a header row, then numeric feature cells. Every error names
  * the file, the line and the column.
+ *
+ * Numbers are decimal only (`12`, `-0.5`, `.5`, `1e-3`): `0x10`, `0b11`, `0o7` and `Infinity`, which
+ * JavaScript's `Number()` would read, are not numbers here. Missing values are the cells listed in
+ * {@link isMissing}.
  * @internal
  */
 import { readFileSync } from 'node:fs';
@@ -37,6 +41,11 @@ export function readCsv(file: string): Table {
     }
     throw new CliError(`${file}:${line}: ${err.message.replace(/\s+/g, ' ')}`);
   }
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const line = text.slice(0, nul).split('\n').length;
+    throw new CliError(`${file}:${line}: the file contains a NUL byte; is it a binary or UTF-16 file? Save it as UTF-8 CSV.`);
+  }
   if (records.length === 0) throw new CliError(`${file}: the file is empty; expected a header row and data rows.`);
   const header = records[0]!.record;
   const seen = new Set<string>();
@@ -57,20 +66,64 @@ export function columnIndex(t: Table, name: string, flag: string): number {
   return i;
 }
 
-/** Row-major Float32 features from the named columns; non-numeric or non-finite cells are errors. */
-export function numericColumns(t: Table, cols: readonly number[]): Float32Array {
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** The value of a decimal number cell; NaN for anything else (including hex, binary, octal, Infinity). */
+export function decimal(cell: string): number {
+  return DECIMAL.test(cell) ? Number(cell) : NaN;
+}
+
+const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '?']);
+
+/** A missing-value cell: empty, or (any case) `NA`, `N/A`, `NaN`, `null`, `None`, `?`. */
+export function isMissing(cell: string): boolean {
+  return MISSING.has(cell.toLowerCase());
+}
+
+/**
+ * A target cell as a class label: decimal numbers in canonical form (`0.0` → `0`, `1.50` → `1.5`),
+ * so that one number is one class; other cells as they are.
+ */
+export function classLabel(cell: string): string {
+  const v = decimal(cell);
+  return Number.isFinite(v) ? String(v) : cell;
+}
+
+/** Where `${file}:${line}` points: the column's name and 1-based index. */
+export function cellAt(t: Table, r: number, c: number): string {
+  return `${t.file}:${t.lines[r]}: column '${t.header[c]}' (column ${c + 1})`;
+}
+
+/**
+ * Row-major Float32 features from the named columns; non-numeric or non-finite cells are errors.
+ * `onMissing` ends the message for a missing-value cell (say what fixes it).
+ */
+export function numericColumns(t: Table, cols: readonly number[], onMissing = 'fill it in'): Float32Array {
   const out = new Float32Array(t.rows.length * cols.length);
   t.rows.forEach((row, r) => {
     cols.forEach((c, j) => {
       const cell = row[c]!;
-      const v = cell === '' ? NaN : Number(cell);
+      const v = decimal(cell);
       if (!Number.isFinite(v)) {
-        throw new CliError(`${t.file}:${t.lines[r]}: column '${t.header[c]}' (column ${c + 1}): ${cell === '' ? 'empty cell' : `'${cell}' is not a finite number`}; features must be numbers.`);
+        const what =
+          cell === '' ? `empty cell; features must be numbers: ${onMissing}`
+          : isMissing(cell) ? `'${cell}' is a missing value; features must be numbers: ${onMissing}`
+          : Number.isFinite(Number(cell)) ? `'${cell}' is not a decimal number (hex, binary and octal literals are not read); features must be numbers`
+          : `'${cell}' is not a finite number; features must be numbers`;
+        throw new CliError(`${cellAt(t, r, c)}: ${what}.`);
       }
       out[r * cols.length + j] = v;
     });
   });
   return out;
+}
+
+/** The table without the rows that have a missing cell in `cols`, and the lines of those rows. */
+export function dropMissingRows(t: Table, cols: readonly number[]): { table: Table; dropped: number[] } {
+  const keep: number[] = [];
+  const dropped: number[] = [];
+  t.rows.forEach((row, r) => (cols.some((c) => isMissing(row[c]!)) ? dropped : keep).push(r));
+  return { table: { ...t, rows: keep.map((r) => t.rows[r]!), lines: keep.map((r) => t.lines[r]!) }, dropped: dropped.map((r) => t.lines[r]!) };
 }
 
 /** Quotes a CSV field when needed (RFC 4180). */

@@ -45,27 +45,42 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.err(`wasmfit: unknown command '${cmd}'; use train, predict or bench (wasmfit --help).\n`);
     return 2;
   }
+  // every message is one line with one prefix: library messages that carry their own
+  // ('wasmfit: out of WASM memory…') lose it
+  const say = (msg: string) => io.err(`wasmfit ${cmd}: ${oneLine(msg).replace(/^wasmfit(?: \w+)?: /, '')}\n`);
   try {
     await c.run(rest, io);
     return 0;
   } catch (e) {
-    const err = e as Error & { code?: string };
+    const err = e as Error & { code?: string; syscall?: string };
     if (e instanceof CliError) {
-      io.err(`wasmfit ${cmd}: ${e.message}\n`);
+      say(e.message);
       return e.exitCode;
     }
     if (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`wasmfit ${cmd}: ${err.message.split('\n')[0]} Run wasmfit ${cmd} --help.\n`);
+      say(`${err.message.split('\n')[0]} Run wasmfit ${cmd} --help.`);
       return 2;
     }
     if (e instanceof WasmfitError) {
       // invalid hyper-parameters, corrupt model files, non-finite data: the user's input
-      io.err(`wasmfit ${cmd}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      say(e.message);
       return 2;
     }
-    io.err(`wasmfit ${cmd}: internal error: ${err.stack ?? String(e)}\n`);
+    if (typeof err.syscall === 'string') {
+      // the file system or the OS (disk full, permissions changed mid-run): not a wasmfit bug
+      say(err.message);
+      return 1;
+    }
+    // a bug: still one line; the stack trace on request
+    const debug = (globalThis as { process?: NodeJS.Process }).process?.env.WASMFIT_DEBUG;
+    say(`internal error (a bug in wasmfit; please report it): ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}${debug ? '' : ' Set WASMFIT_DEBUG=1 to print the stack trace.'}`);
+    if (debug && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
     return 1;
   }
+}
+
+function oneLine(msg: string): string {
+  return msg.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 const proc = (globalThis as { process?: NodeJS.Process }).process;

@@ -2,10 +2,10 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { init } from '../runtime/loader.js';
-import { csvField, numericColumns, readCsv } from './csv.js';
+import { classLabel, csvField, decimal, numericColumns, readCsv } from './csv.js';
 import { CliError } from './errors.js';
 import { loadCliModel } from './modelfile.js';
-import { formatTable, regressionMetrics, type Io } from './util.js';
+import { checkOutFile, formatTable, negativeValuesJoined, regressionMetrics, type Io } from './util.js';
 
 export const PREDICT_HELP = `Usage: wasmfit predict --model MODEL.wasmfit --data FILE.csv [--out PREDS.csv]
 
@@ -25,12 +25,13 @@ const OPTIONS = {
 } as const;
 
 export async function predict(argv: string[], io: Io): Promise<void> {
-  const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+  const { values: a } = parseArgs({ args: negativeValuesJoined(argv, OPTIONS), options: OPTIONS, strict: true, allowPositionals: false });
   if (a.help) {
     io.out(PREDICT_HELP + '\n');
     return;
   }
-  for (const req of ['model', 'data'] as const) if (!a[req]) throw new CliError(`wasmfit predict: --${req} is required. Run wasmfit predict --help.`);
+  for (const req of ['model', 'data'] as const) if (!a[req]) throw new CliError(`--${req} is required. Run wasmfit predict --help.`);
+  if (a.out) checkOutFile(a.out, '--out');
   await init();
   const { model, meta } = loadCliModel(a.model!);
   try {
@@ -41,7 +42,7 @@ export async function predict(argv: string[], io: Io): Promise<void> {
       return i;
     });
     const d = cols.length;
-    const x = numericColumns(t, cols).map((v, i) => (v - meta.mean[i % d]!) / meta.std[i % d]!);
+    const x = numericColumns(t, cols, 'predict needs every feature, so fill it in or remove the row').map((v, i) => (v - meta.mean[i % d]!) / meta.std[i % d]!);
     const p = model.predict(x);
     const k = p.shape[1];
     const lines: string[] = [];
@@ -63,16 +64,22 @@ export async function predict(argv: string[], io: Io): Promise<void> {
       }
     }
     const text = lines.join('\n') + '\n';
-    if (a.out) writeFileSync(a.out, text);
+    if (a.out) {
+      try {
+        writeFileSync(a.out, text);
+      } catch (e) {
+        throw new CliError(`--out: cannot write ${a.out}: ${(e as Error).message}`, 1);
+      }
+    }
     else io.out(text);
     const ti = t.header.indexOf(meta.target);
     if (ti >= 0) {
       const truth = t.rows.map((r) => r[ti]!);
       if (meta.classes) {
-        const acc = truth.reduce((s, v, i) => s + (v === predicted[i] ? 1 : 0), 0) / truth.length;
+        const acc = truth.reduce((s, v, i) => s + (v === predicted[i] || classLabel(v) === predicted[i] ? 1 : 0), 0) / truth.length;
         io.err(formatTable(['metric', `${t.file}`], [['rows', String(truth.length)], ['accuracy', acc.toFixed(4)]]) + '\n');
       } else {
-        const y = Float64Array.from(truth, Number);
+        const y = Float64Array.from(truth, decimal);
         if (y.every(Number.isFinite)) {
           const m = regressionMetrics(y, Float64Array.from(predicted, Number));
           io.err(formatTable(['metric', `${t.file}`], [['rows', String(y.length)], ['RMSE', m.rmse.toPrecision(5)], ['MAE', m.mae.toPrecision(5)], ['R²', m.r2.toPrecision(5)]]) + '\n');

@@ -7,16 +7,19 @@ import { activation, batchNorm, dense, dropout, type ActivationName, type LayerC
 import { type FitSpec, type ModelSpec, fitRunOf, modelFromSpec } from '../model/spec.js';
 import { l1l2 } from '../regularizers/index.js';
 import { init } from '../runtime/loader.js';
-import { columnIndex, numericColumns, readCsv } from './csv.js';
+import { cellAt, classLabel, columnIndex, decimal, dropMissingRows, isMissing, numericColumns, readCsv } from './csv.js';
 import { CliError } from './errors.js';
 import { type CliMeta, saveCliModel } from './modelfile.js';
 import { parseEarlyStopping, parseLayers, parseOptimizer, parseSchedule } from './specs.js';
-import { formatTable, num, regressionMetrics, type Io } from './util.js';
+import { checkOutFile, formatTable, negativeValuesJoined, num, regressionMetrics, type Io } from './util.js';
 
 export const TRAIN_HELP = `Usage: wasmfit train --data FILE.csv --target COLUMN --out MODEL.wasmfit [options]
 
-Trains a dense network on a CSV file with a header row. Feature columns must be numeric; they are
-standardized with the training rows' mean and standard deviation (stored in the model file).
+Trains a dense network on a CSV file with a header row. Feature columns must be numeric (decimal
+numbers); they are standardized with the training rows' mean and standard deviation (stored in the
+model file). A cell that is empty, NA, N/A, NaN, null, None or ? is a missing value: in a feature,
+or in a numeric target, it is an error naming its line, unless --drop-missing skips its row.
+Numeric class labels are compared as numbers ('0' and '0.0' are one class).
 
   --data FILE            CSV file with a header row (required)
   --target COLUMN        column to predict (required)
@@ -24,6 +27,8 @@ standardized with the training rows' mean and standard deviation (stored in the 
   --features A,B,...     feature columns (default: every column except the target)
   --task TASK            auto | classification | regression (default auto: classification when
                          the target is not numeric, or integer-valued with at most 20 values)
+  --drop-missing         skip rows with a missing value in the target or a feature column (the
+                         number of rows skipped and their lines are reported on stderr)
   --layers 64,32         hidden layer sizes (default 64,32; "" for none)
   --activation NAME      relu | leakyRelu | elu | tanh | sigmoid (default relu)
   --optimizer NAME       adam | adamw | amsgrad | sgd | momentum | rmsprop | adagrad (default adam)
@@ -58,6 +63,7 @@ const OPTIONS = {
   'validation-split': { type: 'string', default: '0.2' },
   'early-stopping': { type: 'string' },
   seed: { type: 'string', default: '0' },
+  'drop-missing': { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -65,12 +71,12 @@ const OPTIONS = {
 const ACTIVATIONS = ['relu', 'leakyRelu', 'elu', 'tanh', 'sigmoid'];
 
 export async function train(argv: string[], io: Io): Promise<void> {
-  const { values: a } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+  const { values: a } = parseArgs({ args: negativeValuesJoined(argv, OPTIONS), options: OPTIONS, strict: true, allowPositionals: false });
   if (a.help) {
     io.out(TRAIN_HELP + '\n');
     return;
   }
-  for (const req of ['data', 'target', 'out'] as const) if (!a[req]) throw new CliError(`wasmfit train: --${req} is required. Run wasmfit train --help.`);
+  for (const req of ['data', 'target', 'out'] as const) if (!a[req]) throw new CliError(`--${req} is required. Run wasmfit train --help.`);
   const epochs = num(a.epochs, '--epochs', { int: true, min: 1 });
   const batchSize = num(a['batch-size'], '--batch-size', { int: true, min: 1 });
   const split = num(a['validation-split'], '--validation-split', { min: 0, max: 0.95 });
@@ -83,25 +89,51 @@ export async function train(argv: string[], io: Io): Promise<void> {
   if (!ACTIVATIONS.includes(a.activation)) throw new CliError(`--activation: '${a.activation}' is unknown; use one of ${ACTIVATIONS.join(', ')}.`);
   if (!['auto', 'classification', 'regression'].includes(a.task)) throw new CliError(`--task: '${a.task}' is unknown; use auto, classification or regression.`);
   const optimizer = parseOptimizer(a.optimizer, lr);
+  checkOutFile(a.out!, '--out'); // before any work: a model trained for nothing is the worst way to learn it
 
   // ---- data ----
-  const t = readCsv(a.data!);
+  let t = readCsv(a.data!);
   const ti = columnIndex(t, a.target!, '--target');
   const fi = a.features ? a.features.split(',').map((f) => columnIndex(t, f.trim(), '--features')) : t.header.map((_, i) => i).filter((i) => i !== ti);
   if (fi.includes(ti)) throw new CliError(`--features includes the target column '${a.target}'.`);
   if (fi.length === 0) throw new CliError(`${t.file} has no feature columns besides the target '${a.target}'.`);
-  const xAll = numericColumns(t, fi);
+  const FIX_MISSING = 'fix the cell, or pass --drop-missing to skip rows with missing values';
+  if (a['drop-missing']) {
+    const { table, dropped } = dropMissingRows(t, [ti, ...fi]);
+    if (dropped.length > 0) {
+      const shown = dropped.slice(0, 10).join(', ') + (dropped.length > 10 ? `, … (${dropped.length - 10} more)` : '');
+      io.err(`wasmfit: skipped ${dropped.length} row${dropped.length === 1 ? '' : 's'} with a missing cell (${t.file}:${shown})\n`);
+      if (table.rows.length === 0) throw new CliError(`${t.file}: every row has a missing cell in the target or a feature column; nothing is left to train on.`);
+    }
+    t = table;
+  }
+  const xAll = numericColumns(t, fi, FIX_MISSING);
   const rawY = t.rows.map((r) => r[ti]!);
   rawY.forEach((v, r) => {
-    if (v === '') throw new CliError(`${t.file}:${t.lines[r]}: column '${a.target}' (column ${ti + 1}): empty target cell.`);
+    if (v === '') throw new CliError(`${cellAt(t, r, ti)}: empty target cell; ${FIX_MISSING}.`);
   });
-  const numericY = rawY.map(Number);
-  const allNumeric = numericY.every(Number.isFinite);
-  const distinct = new Set(rawY);
+  // Decimal numbers only (no hex); a numeric target with a hole ('NA') must not become a
+  // classification with one class per distinct value.
+  const numericY = rawY.map(decimal);
+  const isNum = numericY.map(Number.isFinite);
+  const numCount = isNum.filter(Boolean).length;
+  const allNumeric = numCount === rawY.length;
+  const firstOther = (f: (v: string, r: number) => boolean) => rawY.findIndex(f);
+  if (!allNumeric && numCount > 0 && (a.task === 'regression' || rawY.every((v, r) => isNum[r] || isMissing(v)))) {
+    const r = firstOther((v) => isMissing(v));
+    if (r >= 0) throw new CliError(`${cellAt(t, r, ti)}: '${rawY[r]}' is a missing value in a numeric target; ${FIX_MISSING}.`);
+  }
+  const labels = rawY.map(classLabel);
+  const distinct = new Set(labels);
+  const manyValues = new Set(labels.filter((_, r) => isNum[r])).size > 20;
+  if (a.task === 'auto' && !allNumeric && numCount > 0 && manyValues) {
+    const r = firstOther((_, r) => !isNum[r]);
+    throw new CliError(`${cellAt(t, r, ti)}: '${rawY[r]}' is not a number, but ${numCount} other cells are; fix the cell, or pass --task classification if the column holds class labels.`);
+  }
   const task = a.task === 'auto' ? (!allNumeric || (numericY.every(Number.isInteger) && distinct.size <= 20) ? 'classification' : 'regression') : (a.task as 'classification' | 'regression');
   if (task === 'regression' && !allNumeric) {
     const r = numericY.findIndex((v) => !Number.isFinite(v));
-    throw new CliError(`${t.file}:${t.lines[r]}: column '${a.target}' (column ${ti + 1}): '${rawY[r]}' is not a number; regression needs numeric targets.`);
+    throw new CliError(`${cellAt(t, r, ti)}: '${rawY[r]}' is not a number; regression needs numeric targets.`);
   }
   let classes: string[] | null = null;
   if (task === 'classification') {
@@ -133,7 +165,10 @@ export async function train(argv: string[], io: Io): Promise<void> {
   let yMean = 0;
   let yStd = 1;
   const targetsFor = (idx: Int32Array): Int32Array | Float32Array => {
-    if (classes) return Int32Array.from(idx, (r) => classes!.indexOf(rawY[r]!));
+    if (classes) {
+      const id = new Map(classes.map((c, i) => [c, i]));
+      return Int32Array.from(idx, (r) => id.get(labels[r]!)!);
+    }
     return Float32Array.from(idx, (r) => (numericY[r]! - yMean) / yStd);
   };
   if (!classes) {
