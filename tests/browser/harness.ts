@@ -74,6 +74,15 @@ export function mlpAccuracyF64(weights: { shape: number[]; data: ArrayLike<numbe
   return correct / rows;
 }
 
+/**
+ * The longest main-thread stall a responsive page may show while training: 100 ms, or on a
+ * machine so loaded that an epoch takes long, half an epoch — code that blocks for a batch loop
+ * stalls for a whole epoch, so the bound still tells blocking from a busy host (2 shared cores).
+ */
+export function stallBound(since: number, until: number, epochs: number): number {
+  return Math.max(100, (until - since) / epochs / 2);
+}
+
 /** Largest gap between consecutive timer ticks within [since, until] (ms, performance.now()), ends included. */
 export function maxGap(ticks: number[], since: number, until: number): number {
   const inside = [since, ...ticks.filter((t) => t > since && t < until), until];

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Ptr } from '../../ts/runtime/arena.js';
 import type { Runtime } from '../../ts/runtime/index.js';
 import { BUILDS, get, put, runtimeFor } from '../helpers.js';
+import { LAYOUT_NAMES } from '../../ts/runtime/abi.js';
 import { testData } from '../reference/f64.js';
 import { type Cfg, Ref } from '../reference/optim64.js';
 
@@ -17,8 +18,8 @@ const HYP = {
 } as const;
 /** OptTensor record: 8 four-byte fields. */
 const TEN = { size: 32, len: 0, w: 4, g: 8, s1: 12, s2: 16, s3: 20, l1: 24, l2: 28 } as const;
-/** Position of OptHyper's size in the abi_layout array: after Plan (1 + 25 fields), Layer (1 + 33) and GemmArgs (1 + 15). */
-const HYP_AT = 26 + 34 + 16;
+/** Position of OptHyper's size in the abi_layout array (after Plan, Layer and GemmArgs). */
+const HYP_AT = LAYOUT_NAMES.indexOf('sizeof OptHyper');
 const KIND = { sgd: 0, adagrad: 1, rmsprop: 2, adam: 3, adamw: 4 } as const;
 const FLAG = { firstStep: 1, nesterov: 2, centered: 4, amsgrad: 8, maximize: 16 } as const;
 
