@@ -47,7 +47,7 @@ const noEmbeddedWasm = () => ({
   },
   load(id) {
     if (!id.startsWith('\0no-wasm:')) return null;
-    return id.includes('simd') ? 'export const SIMD_WASM_BASE64 = "";' : 'export const SCALAR_WASM_BASE64 = "";';
+    return id.includes('simd') ? 'export const SIMD_WASM_GZIP_BASE64 = "";' : 'export const SCALAR_WASM_BASE64 = "";';
   },
 });
 

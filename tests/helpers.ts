@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { init, type Runtime } from '../ts/runtime/index.js';
 import { GEMM_ARGS } from '../ts/runtime/abi.js';
@@ -73,7 +74,7 @@ export function gemmCall(
 let guardedModule: Promise<WebAssembly.Module> | undefined;
 export async function guardedRuntime(): Promise<Runtime & { arena: { checkGuards(): { ptr: number; side: string }[] } }> {
   const { instantiate } = await import('../ts/runtime/loader.js');
-  guardedModule ??= import('../ts/runtime/wasm-simd.generated.js').then((m) => WebAssembly.compile(Buffer.from(m.SIMD_WASM_BASE64, 'base64')));
+  guardedModule ??= import('../ts/runtime/wasm-simd.generated.js').then((m) => WebAssembly.compile(gunzipSync(Buffer.from(m.SIMD_WASM_GZIP_BASE64, 'base64'))));
   const rt = await instantiate(await guardedModule);
   const a = rt.arena;
   const G = 64;

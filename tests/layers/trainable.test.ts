@@ -48,7 +48,7 @@ describe('trainable: false', () => {
     const b = new Sequential({ inputShape: [6], layers: [dense(2)] });
     b.setWeights(a.getWeights().slice(2));
     b.compile({ optimizer: sgd({ lr: 0.05, momentum: 0.9 }), loss: 'mse' });
-    const Y = { data: y, shape: [n, 2] };
+    const Y = { data: y, shape: [n, 2] as [number, number] };
     await a.fit(x, Y, { epochs: 4, batchSize: 8, shuffle: false });
     await b.fit(h, Y, { epochs: 4, batchSize: 8, shuffle: false });
     const wa = a.getWeights().slice(2).map((w) => bits(w.data));

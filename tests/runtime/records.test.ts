@@ -38,3 +38,12 @@ describe('shared records', () => {
     expect(LAYOUT_NAMES).toEqual([...fields, 'gemm workspace floats']);
   });
 });
+
+describe('the embedded modules', () => {
+  it('the SIMD build is embedded gzip-compressed and inflates to exactly build/wasmfit-simd.wasm', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const { SIMD_WASM_GZIP_BASE64 } = await import('../../ts/runtime/wasm-simd.generated.js');
+    const built = readFileSync(join(__dirname, '../../build/wasmfit-simd.wasm'));
+    expect(Buffer.compare(gunzipSync(Buffer.from(SIMD_WASM_GZIP_BASE64, 'base64')), built)).toBe(0);
+  });
+});

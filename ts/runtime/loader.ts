@@ -1,9 +1,9 @@
 import { MemoryError, NotInitializedError, OptionError, RuntimeSupportError, WasmfitError } from '../errors/index.js';
 import { GEMM_WORKSPACE_FLOATS } from './abi.js';
 import { Arena, WASM32_MAX_BYTES, type Ptr } from './arena.js';
-import { readFileUrl } from './host.js';
+import { canGunzip, gunzip, readFileUrl } from './host.js';
 import { Kernels } from './kernels.js';
-import { SIMD_WASM_BASE64 } from './wasm-simd.generated.js';
+import { SIMD_WASM_GZIP_BASE64 } from './wasm-simd.generated.js';
 import { checkOptions as checkOptionKeys } from '../errors/validate.js';
 
 /** Options of {@link init}. */
@@ -77,16 +77,26 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
 }
 
 let simdSupport: boolean | null = null;
-/** Whether this host validates the embedded SIMD128 module (feature detection, no instantiation). */
+/**
+ * A module using the final SIMD128 opcodes (`i32.const 0; i8x16.splat; i8x16.popcnt`, as
+ * wasm-feature-detect probes): engines that validate it run the embedded SIMD128 build.
+ */
+const SIMD_PROBE = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11);
+/** Whether this host's WebAssembly has SIMD128 (feature detection by validating a probe, no instantiation). */
 export function simdSupported(): boolean {
   if (simdSupport === null) {
     try {
-      simdSupport = typeof WebAssembly === 'object' && WebAssembly.validate(decodeBase64(SIMD_WASM_BASE64));
+      simdSupport = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
     } catch {
       simdSupport = false;
     }
   }
   return simdSupport;
+}
+
+/** The embedded SIMD128 module's bytes (embedded gzip-compressed; see scripts/build-wasm.mjs). */
+function simdBytes(): Promise<Uint8Array> {
+  return gunzip(decodeBase64(SIMD_WASM_GZIP_BASE64));
 }
 
 const CSP_HINT =
@@ -239,9 +249,14 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
     }
     return { key: `custom:${Math.random()}`, getModule: () => compileFrom(wasm) };
   }
-  const useSimd = simd ?? simdSupported();
+  // the SIMD build is embedded compressed: a SIMD128 engine without DecompressionStream (Firefox
+  // 89-112) runs the scalar build unless asked
+  const useSimd = simd ?? (simdSupported() && canGunzip());
   if (useSimd && !simdSupported()) {
     throw new RuntimeSupportError(`${where}({ simd: true }): this host does not support WebAssembly SIMD128. Omit the option to fall back to the scalar build.`);
+  }
+  if (useSimd && !canGunzip()) {
+    throw new RuntimeSupportError(`${where}({ simd: true }): this host has no DecompressionStream to unpack the embedded SIMD128 module. Pass init({ wasm }) with the bytes of wasmfit-simd.wasm, or omit the option to use the scalar build.`);
   }
   const variant = useSimd ? 'simd' : 'scalar';
   return {
@@ -251,7 +266,7 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
       if (!p) {
         // the scalar module is its own chunk, fetched only on hosts without SIMD128 (or when asked)
         p = useSimd
-          ? compileBytes(decodeBase64(SIMD_WASM_BASE64), false)
+          ? simdBytes().then((b) => compileBytes(b, false))
           : import('./wasm-scalar.generated.js').then((m) => compileBytes(decodeBase64(m.SCALAR_WASM_BASE64), false));
         moduleCache.set(variant, p);
         // a failed compile (e.g. a CSP that forbids WebAssembly) is not remembered
@@ -276,8 +291,8 @@ export async function compiledModule(options: { simd?: boolean }, where = 'init'
  * `simd`: what `fitInWorker` sends where a host cannot post a compiled module to a worker.
  */
 export async function embeddedModuleBytes(options: { simd?: boolean }): Promise<Uint8Array> {
-  const useSimd = options.simd ?? simdSupported();
-  return decodeBase64(useSimd ? SIMD_WASM_BASE64 : (await import('./wasm-scalar.generated.js')).SCALAR_WASM_BASE64);
+  const useSimd = options.simd ?? (simdSupported() && canGunzip());
+  return useSimd ? simdBytes() : decodeBase64((await import('./wasm-scalar.generated.js')).SCALAR_WASM_BASE64);
 }
 
 /** The runtime that the last `init()` made current. Throws when `init()` has not run. */
