@@ -3,11 +3,34 @@ import { preview } from '../errors/preview.js';
 import type { CallbackConfigContext } from '../model/callbacks.js';
 
 /**
+ * Keras / tfjs log names and wasmfit's: Keras logs `val_loss`, `accuracy`, `val_accuracy`; tfjs
+ * `val_loss`, `acc`, `val_acc`. wasmfit's logs are camelCase (`valLoss`, `accuracy`, `valAccuracy`).
+ */
+export const KERAS_LOG_KEYS: Readonly<Record<string, string>> = {
+  val_loss: 'valLoss',
+  acc: 'accuracy',
+  val_acc: 'valAccuracy',
+  val_accuracy: 'valAccuracy',
+  valAcc: 'valAccuracy',
+  val_mse: 'valMse',
+  val_mae: 'valMae',
+  val_crossentropy: 'valCrossentropy',
+};
+
+/**
+ * A callback's `monitor` with Keras / tfjs log names read as wasmfit's (`'val_loss'` → `'valLoss'`,
+ * `'acc'` → `'accuracy'`, `'val_acc'` → `'valAccuracy'`); other names unchanged. @internal
+ */
+export function monitorKey(monitor: string): string {
+  return Object.hasOwn(KERAS_LOG_KEYS, monitor) ? KERAS_LOG_KEYS[monitor]! : monitor;
+}
+
+/**
  * Refuses, before training, a monitored key this fit's epoch logs will not have (a typo such as
  * `'val_loss'`, a validation metric without validation data). An own-key check: `'toString'` is
  * not a log key. @internal
  */
-export function checkMonitor(where: string, monitor: string, context: CallbackConfigContext): void {
+export function checkMonitor(where: string, monitor: string, context: CallbackConfigContext, asGiven = monitor): void {
   const keys = context?.logKeys;
   if (!Array.isArray(keys)) return;
   if (keys.includes(monitor)) return;
@@ -15,5 +38,6 @@ export function checkMonitor(where: string, monitor: string, context: CallbackCo
   const hint = camel !== monitor && keys.includes(camel)
     ? ` Log keys are camelCase: use '${camel}'.`
     : monitor.startsWith('val') ? ' Validation metrics need fit({ validationSplit }) or fit({ validationData }).' : '';
-  throw new OptionError('monitor', `${where}: monitor = ${preview(monitor)}, which this fit does not log; the epoch logs have ${keys.join(', ')}.${hint}`);
+  const shown = asGiven === monitor ? preview(monitor) : `${preview(asGiven)} (read as '${monitor}')`;
+  throw new OptionError('monitor', `${where}: monitor = ${shown}, which this fit does not log; the epoch logs have ${keys.join(', ')}.${hint}`);
 }
