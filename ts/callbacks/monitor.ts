@@ -3,26 +3,13 @@ import { preview } from '../errors/preview.js';
 import type { CallbackConfigContext } from '../model/callbacks.js';
 
 /**
- * Keras / tfjs log names and wasmfit's: Keras logs `val_loss`, `accuracy`, `val_accuracy`; tfjs
- * `val_loss`, `acc`, `val_acc`. wasmfit's logs are camelCase (`valLoss`, `accuracy`, `valAccuracy`).
- */
-export const KERAS_LOG_KEYS: Readonly<Record<string, string>> = {
-  val_loss: 'valLoss',
-  acc: 'accuracy',
-  val_acc: 'valAccuracy',
-  val_accuracy: 'valAccuracy',
-  valAcc: 'valAccuracy',
-  val_mse: 'valMse',
-  val_mae: 'valMae',
-  val_crossentropy: 'valCrossentropy',
-};
-
-/**
- * A callback's `monitor` with Keras / tfjs log names read as wasmfit's (`'val_loss'` → `'valLoss'`,
- * `'acc'` → `'accuracy'`, `'val_acc'` → `'valAccuracy'`); other names unchanged. @internal
+ * A callback's `monitor` with Keras / tfjs log names read as wasmfit's camelCase keys: Keras logs
+ * `val_loss`, `val_accuracy`; tfjs `acc`, `val_acc`. So `'val_loss'` → `'valLoss'`, `'val_mae'` →
+ * `'valMae'`, `'acc'` → `'accuracy'`, `'val_acc'` → `'valAccuracy'`; other names unchanged. @internal
  */
 export function monitorKey(monitor: string): string {
-  return Object.hasOwn(KERAS_LOG_KEYS, monitor) ? KERAS_LOG_KEYS[monitor]! : monitor;
+  const camel = /^val_[a-z]+$/.test(monitor) ? `val${monitor[4]!.toUpperCase()}${monitor.slice(5)}` : monitor;
+  return camel === 'acc' ? 'accuracy' : camel === 'valAcc' ? 'valAccuracy' : camel;
 }
 
 /**

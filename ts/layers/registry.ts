@@ -62,7 +62,7 @@ export function describeStack(inputSize: number, layers: readonly LayerConfig[],
     const last = out[out.length - 1];
     if (!last) throw new OptionError('layers', `${where}: layers[${position}] (${l.type}) does not follow a layer it can fold into (${[...KINDS.keys()].join(', ')}); put it after a dense(...) layer.`);
     if (last.folded.softmax) {
-      throw new OptionError('layers', `${where}: layers[${position}] (${l.type}) follows a softmax; softmax must end the model (it is fused into the softmax cross-entropy loss). Put ${l.type === 'dropout' ? 'dropout before the last dense layer' : 'the activation before it'}, or remove it.`);
+      throw new OptionError('layers', `${where}: layers[${position}] (${l.type}) follows a softmax; softmax must end the model. Move it before the last layer, or remove it.`);
     }
     if (l.type === 'dropout') {
       if (last.dropoutSeen) throw new OptionError('layers', `${where}: layers[${position}] is a second dropout on the same layer; use one dropout with the combined rate.`);
@@ -82,7 +82,7 @@ export function describeStack(inputSize: number, layers: readonly LayerConfig[],
   // softmax is fused into the loss, so only the output layer may have it
   const early = out.findIndex((e, i) => i < out.length - 1 && e.folded.softmax === true);
   if (early >= 0) {
-    throw new OptionError('layers', `${where}: layers[${out[early]!.position}] has a softmax activation but is not the last layer; wasmfit supports softmax only on the output layer (fused into the softmax cross-entropy loss). Use 'relu' (or another activation) on hidden layers.`);
+    throw new OptionError('layers', `${where}: layers[${out[early]!.position}] has a softmax activation but is not the last layer; softmax is for the output layer only. Use 'relu' on hidden layers.`);
   }
   return out.map(({ dropoutSeen: _, ...e }) => e);
 }

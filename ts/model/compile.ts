@@ -52,19 +52,14 @@ export interface CompileOptions {
 }
 
 /**
- * Keras / tfjs loss names accepted by `compile({ loss })` (camelCase as tfjs-layers spells them,
- * snake_case as Keras does) and the wasmfit loss each one is.
+ * Keras / tfjs loss names accepted by `compile({ loss })` and the wasmfit loss each one is; Keras's
+ * snake_case spellings (`'categorical_crossentropy'`, `'binary_crossentropy'`, …) are read as camelCase.
  */
 export const LOSS_ALIASES = {
   categoricalCrossentropy: 'softmaxCrossEntropy',
-  categorical_crossentropy: 'softmaxCrossEntropy',
   sparseCategoricalCrossentropy: 'softmaxCrossEntropy',
-  sparse_categorical_crossentropy: 'softmaxCrossEntropy',
   meanSquaredError: 'mse',
-  mean_squared_error: 'mse',
   meanAbsoluteError: 'mae',
-  mean_absolute_error: 'mae',
-  binary_crossentropy: 'binaryCrossentropy',
 } as const satisfies Record<string, LossName>;
 
 /** A Keras / tfjs loss name wasmfit accepts (see {@link LOSS_ALIASES}). */
@@ -107,27 +102,33 @@ export function checkOutputActivation(layers: readonly BoundLayer[], loss: LossN
   const last = layers[layers.length - 1]?.entry;
   if (!last) return;
   if (last.folded.softmax && loss !== 'softmaxCrossEntropy') {
-    throw new OptionError('loss', `compile: loss = '${loss}' with a softmax last layer (layers[${last.position}]); wasmfit fuses softmax into the softmax cross-entropy loss only. Use loss 'categoricalCrossentropy' (= 'softmaxCrossEntropy'), or remove the softmax activation for '${loss}'.`);
+    throw new OptionError('loss', `compile: a softmax last layer (layers[${last.position}]) needs loss 'categoricalCrossentropy' (softmax is fused into it), not '${loss}'; or remove the softmax.`);
   }
   if (loss === 'binaryCrossentropy' && last.folded.act === 'sigmoid') {
-    throw new OptionError('loss', `compile: loss 'binaryCrossentropy' with a sigmoid last layer (layers[${last.position}]) would apply the sigmoid twice: wasmfit's binary cross-entropy takes logits (PyTorch BCEWithLogitsLoss, Keras from_logits=true) and predict returns sigmoid probabilities. Remove activation 'sigmoid' from the last layer.`);
+    throw new OptionError('loss', `compile: 'binaryCrossentropy' takes logits and applies the sigmoid itself (predict returns probabilities); remove activation 'sigmoid' from the last layer (layers[${last.position}]).`);
   }
+}
+
+/** A loss name with Keras's snake_case read as camelCase and the aliases resolved. */
+function aliasOf(name: string): string {
+  const camel = name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return Object.hasOwn(LOSS_ALIASES, camel) ? LOSS_ALIASES[camel as LossAlias] : camel;
 }
 
 /** The loss of a plan from compile's `loss` option. @internal */
 export function resolveLoss(loss: unknown): PlanLoss {
   const names = Object.keys(LOSS_KIND);
   if (typeof loss === 'string') {
-    const name = Object.hasOwn(LOSS_ALIASES, loss) ? LOSS_ALIASES[loss as LossAlias] : loss;
+    const name = aliasOf(loss);
     if (!names.includes(name)) {
       const near = nearMiss(name, [...names, ...Object.keys(LOSS_ALIASES)]);
-      throw new OptionError('loss', `compile: loss = ${JSON.stringify(loss)}; expected one of ${names.join(', ')} (or a Keras name: ${Object.keys(LOSS_ALIASES).filter((a) => !a.includes('_')).join(', ')}).${near ? ` Did you mean '${near}'?` : ''}`);
+      throw new OptionError('loss', `compile: loss = ${JSON.stringify(loss)}; expected one of ${[...names, ...Object.keys(LOSS_ALIASES)].join(', ')}.${near ? ` Did you mean '${near}'?` : ''}`);
     }
     return { kind: name as LossName, labelSmoothing: 0, huberDelta: 1 };
   }
   if (loss && typeof loss === 'object') {
     const l = loss as { type?: unknown; labelSmoothing?: unknown; delta?: unknown };
-    const type = typeof l.type === 'string' && Object.hasOwn(LOSS_ALIASES, l.type) ? LOSS_ALIASES[l.type as LossAlias] : l.type;
+    const type = typeof l.type === 'string' ? aliasOf(l.type) : l.type;
     if (type === 'softmaxCrossEntropy') {
       const e = l.labelSmoothing ?? 0;
       if (typeof e !== 'number' || !(e >= 0 && e <= 1)) throw new OptionError('labelSmoothing', `compile: labelSmoothing = ${String(e)}; expected a number in [0, 1], e.g. 0.1.`);

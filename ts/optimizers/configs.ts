@@ -42,29 +42,16 @@ function withMethods<T extends OptimizerConfig>(c: Omit<T, 'init' | 'update'>): 
   return Object.freeze(cfg);
 }
 
-/**
- * Keras / tfjs option names that are not near misses of wasmfit's (PyTorch's) and what to write
- * instead. (`learning_rate`, `weight_decay`, `clipnorm`, … are caught as near misses.)
- */
-const KERAS_OPTION_HINTS: Readonly<Record<string, string>> = {
-  epsilon: "eps (added outside the square root, PyTorch's placement; Keras's epsilon is 1e-7 where PyTorch's eps is 1e-8)",
-  beta1: 'betas: [β1, β2] (e.g. betas: [0.9, 0.999])',
-  beta_1: 'betas: [β1, β2] (e.g. betas: [0.9, 0.999])',
-  beta2: 'betas: [β1, β2] (e.g. betas: [0.9, 0.999])',
-  beta_2: 'betas: [β1, β2] (e.g. betas: [0.9, 0.999])',
-  rho: 'alpha (the smoothing constant of rmsprop: Keras rho = PyTorch alpha)',
-  decay: "a schedule in fit({ schedule }) (e.g. inverseTimeDecay), since Keras's legacy decay is an inverse-time learning-rate decay",
-  useNesterov: 'nesterov',
-};
+/** Keras / tfjs option names that are not near misses of wasmfit's (PyTorch's), and the replacement. */
+const B = 'betas: [β1, β2]';
+const KERAS_OPTION_HINTS: Readonly<Record<string, string>> = { epsilon: 'eps', beta1: B, beta_1: B, beta2: B, beta_2: B, rho: 'alpha', decay: 'a fit({ schedule })', useNesterov: 'nesterov' };
 
 function keys(where: string, o: Opts, known: string[]): void {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-    const lr = typeof o === 'number' ? o : 1e-3;
-    throw new OptionError('options', `${where}: options = ${preview(o)}; expected an object such as { lr: ${lr} } (tfjs's positional ${where}(learningRate) is ${where}({ lr: learningRate }) here).`);
+    throw new OptionError('options', `${where}: options = ${preview(o)}; expected an object such as { lr: ${typeof o === 'number' ? o : 1e-3} }.`);
   }
   for (const k of Object.keys(o)) {
-    const hint = Object.hasOwn(KERAS_OPTION_HINTS, k) && !known.includes(k) ? KERAS_OPTION_HINTS[k] : undefined;
-    if (hint) throw new OptionError(k, `${where}: unknown option '${k}'; known options are ${known.join(', ')}. Did you mean ${hint}?`);
+    if (Object.hasOwn(KERAS_OPTION_HINTS, k) && !known.includes(k)) throw new OptionError(k, `${where}: unknown option '${k}'; use ${KERAS_OPTION_HINTS[k]!}.`);
   }
   checkOptions(where, o, known);
 }
@@ -76,10 +63,8 @@ function keys(where: string, o: Opts, known: string[]): void {
 function lrOf(where: string, o: Opts, def: number): number {
   const lr = own(o, 'lr');
   const alias = own(o, 'learningRate');
-  if (lr !== undefined && alias !== undefined) throw new OptionError('learningRate', `${where}: both lr = ${preview(lr)} and learningRate = ${preview(alias)} are given; they are the same option (learningRate is the Keras/tfjs name), pass one.`);
-  if (alias !== undefined && (typeof alias !== 'number' || !Number.isFinite(alias) || alias < 0)) {
-    throw new OptionError('learningRate', `${where}: learningRate = ${preview(alias)}; expected a finite number >= 0. Typical values are 1e-3 to 0.1.`);
-  }
+  if (lr !== undefined && alias !== undefined) throw new OptionError('learningRate', `${where}: pass lr or learningRate (its alias), not both.`);
+  if (alias !== undefined) checkLr(alias, `${where}: learningRate`);
   return checkLr(lr ?? alias ?? def, where);
 }
 
@@ -312,18 +297,8 @@ export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
 
 const BY_NAME: Readonly<Record<OptimizerName, () => OptimizerConfig>> = { sgd: () => sgd(), adam: () => adam(), adamw: () => adamw(), rmsprop: () => rmsprop(), adagrad: () => adagrad() };
 
-/** Keras / tfjs optimizer names wasmfit has under another name or not at all. */
-const OTHER_NAMES: Readonly<Record<string, string>> = {
-  momentum: "Use sgd({ momentum: 0.9 }) (tfjs's train.momentum is SGD with momentum).",
-  amsgrad: 'Use amsgrad() (Adam with amsgrad: true).',
-  lbfgs: 'Use lbfgs() (a full-batch optimizer; see its options).',
-  cg: 'Use cg() (a full-batch optimizer; see its options).',
-  nadam: 'wasmfit has no Nadam; use adam() (or sgd({ momentum: 0.9, nesterov: true }) for Nesterov momentum).',
-  adamax: 'wasmfit has no Adamax; use adam().',
-  adadelta: 'wasmfit has no Adadelta; use adagrad() or adam().',
-  ftrl: 'wasmfit has no FTRL; use adagrad() or adam().',
-  lion: 'wasmfit has no Lion; use adamw().',
-};
+/** Keras / tfjs optimizer names wasmfit has under another name or not at all, and the replacement. */
+const OTHER_NAMES: Readonly<Record<string, string>> = { momentum: 'sgd({ momentum: 0.9 })', amsgrad: 'amsgrad()', lbfgs: 'lbfgs()', cg: 'cg()', nadam: 'adam()', adamax: 'adam()', adadelta: 'adam()', ftrl: 'adam()', lion: 'adamw()' };
 
 /**
  * An optimizer named by a string, as Keras's `compile(optimizer='adam')`: the factory called with
@@ -337,7 +312,6 @@ export function optimizerFromName(name: string, where: string): OptimizerConfig 
   if (Object.hasOwn(BY_NAME, name)) return BY_NAME[name as OptimizerName]();
   const lower = name.toLowerCase();
   const other = Object.hasOwn(OTHER_NAMES, lower) ? OTHER_NAMES[lower] : undefined;
-  const near = other ? undefined : nearMiss(name, Object.keys(BY_NAME));
-  const fix = other ? ` ${other}` : near ? ` Did you mean '${near}'?` : ' For other optimizers, build one with a factory (sgd({ momentum }), amsgrad(), lbfgs(), …).';
-  throw new OptionError('optimizer', `${where}: optimizer = ${preview(name)}; expected one of ${Object.keys(BY_NAME).map((n) => `'${n}'`).join(', ')} (each the factory's defaults, e.g. 'adam' = adam()) or a config such as adam({ lr: 1e-3 }).${fix}`);
+  const near = nearMiss(name, Object.keys(BY_NAME));
+  throw new OptionError('optimizer', `${where}: optimizer = ${preview(name)}; expected 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad' or a config such as adam({ lr: 0.01 }).${other ? ` Use ${other}.` : near ? ` Did you mean '${near}'?` : ''}`);
 }
