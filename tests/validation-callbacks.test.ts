@@ -46,8 +46,19 @@ async function refusedBeforeTraining(cb: Callback, msg: RegExp, options: Record<
 }
 
 describe('R23: monitored keys are checked before the first step', () => {
-  it("earlyStopping({ monitor: 'val_loss' }) names the camelCase key", async () => {
-    await refusedBeforeTraining(earlyStopping({ monitor: 'val_loss' }), /^earlyStopping: monitor = "val_loss", which this fit does not log; the epoch logs have loss, accuracy, mae, lr, valLoss, valAccuracy, valMae\. Log keys are camelCase: use 'valLoss'\./, { validationSplit: 0.25 });
+  it("earlyStopping({ monitor: 'val_loss' }) reads the Keras name as valLoss (issue 15)", async () => {
+    const m = model();
+    const es = earlyStopping({ monitor: 'val_loss', patience: 0 });
+    const h = await m.fit(x, y, { epochs: 3, batchSize: 16, validationSplit: 0.25, callbacks: [es] });
+    // patience 0: Keras stops at the first epoch whose valLoss does not improve on the best so far
+    const v = h.history.valLoss!;
+    const firstWorse = v.findIndex((l, i) => i > 0 && !(l < Math.min(...v.slice(0, i))));
+    expect(h.epoch.length).toBe(firstWorse < 0 ? 3 : firstWorse + 1);
+    expect(es.best).toBe(Math.min(...v));
+    m.dispose();
+  });
+  it('a Keras name without validation data says how it was read', async () => {
+    await refusedBeforeTraining(earlyStopping({ monitor: 'val_loss' }), /^earlyStopping: monitor = "val_loss" \(read as 'valLoss'\), which this fit does not log; the epoch logs have loss, accuracy, mae, lr\. Validation metrics need fit\(\{ validationSplit \}\)/);
   });
   it('a validation metric without validation data', async () => {
     await refusedBeforeTraining(earlyStopping(), /^earlyStopping: monitor = "valLoss", which this fit does not log; the epoch logs have loss, accuracy, mae, lr\. Validation metrics need fit\(\{ validationSplit \}\)/);
@@ -56,11 +67,11 @@ describe('R23: monitored keys are checked before the first step', () => {
     await refusedBeforeTraining(earlyStopping({ monitor: 'acuracy' }), /^earlyStopping: monitor = "acuracy"/);
   });
   it('plateauCallback, PyTorch and Keras reducers', async () => {
-    await refusedBeforeTraining(plateauCallback(reduceLROnPlateau(), { monitor: 'val_loss' }), /^plateauCallback: monitor = "val_loss".*use 'valLoss'/, { validationSplit: 0.25 });
+    await refusedBeforeTraining(plateauCallback(reduceLROnPlateau(), { monitor: 'val_lr' }), /^plateauCallback: monitor = "val_lr".*/, { validationSplit: 0.25 });
     await refusedBeforeTraining(plateauCallback(kerasReduceLROnPlateau(), { monitor: 'mse' }), /^plateauCallback: monitor = "mse"/);
   });
   it('modelCheckpoint with saveBestOnly', async () => {
-    await refusedBeforeTraining(modelCheckpoint(join(dir, 'best.ckpt'), { saveBestOnly: true, monitor: 'val_accuracy' }), /^modelCheckpoint: monitor = "val_accuracy".*use 'valAccuracy'/, { validationSplit: 0.25 });
+    await refusedBeforeTraining(modelCheckpoint(join(dir, 'best.ckpt'), { saveBestOnly: true, monitor: 'val_accuracy' }), /^modelCheckpoint: monitor = "val_accuracy" \(read as 'valAccuracy'\), which this fit does not log.*Validation metrics need/);
   });
   it('valid monitors still train (compiled metrics and their val versions included)', async () => {
     const m = model();

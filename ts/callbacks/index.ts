@@ -1,6 +1,6 @@
 import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
-import { checkMonitor } from './monitor.js';
+import { checkMonitor, monitorKey } from './monitor.js';
 import type { Callback, CallbackConfigContext, CallbackModel, Logs } from '../model/callbacks.js';
 import type { Plateau, PlateauState } from '../schedules/index.js';
 import { isSchedule, type Schedule } from '../schedules/schedule.js';
@@ -10,7 +10,10 @@ export type { Callback, CallbackConfigContext, CallbackModel, History, Logs } fr
 
 /** Options of {@link earlyStopping} (Keras 3 `EarlyStopping`, names in camelCase). */
 export interface EarlyStoppingOptions {
-  /** Metric to watch, a key of the epoch logs: `'valLoss'` (default), `'valAccuracy'`, `'loss'`, `'accuracy'`. */
+  /**
+   * Metric to watch, a key of the epoch logs: `'valLoss'` (default), `'valAccuracy'`, `'loss'`,
+   * `'accuracy'`. Keras / tfjs names are read as these: `'val_loss'`, `'acc'`, `'val_acc'`, `'val_accuracy'`.
+   */
   monitor?: string;
   /** Minimum change that counts as an improvement (absolute; sign ignored). Default 0. */
   minDelta?: number;
@@ -66,8 +69,10 @@ const ES_KEYS = new Set(['monitor', 'minDelta', 'patience', 'mode', 'baseline', 
 export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping {
   if (options === null || typeof options !== 'object') throw new OptionError('options', `earlyStopping: options = ${preview(options)}; expected an object such as { monitor: 'valLoss', patience: 5 }.`);
   checkOptions('earlyStopping', options, [...ES_KEYS]);
-  const monitor = options.monitor ?? 'valLoss';
-  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `earlyStopping: monitor = ${preview(monitor)}; expected a metric name such as 'valLoss'.`);
+  const monitorIn = options.monitor ?? 'valLoss';
+  if (typeof monitorIn !== 'string' || monitorIn.length === 0) throw new OptionError('monitor', `earlyStopping: monitor = ${preview(monitorIn)}; expected a metric name such as 'valLoss'.`);
+  // Keras / tfjs log names ('val_loss', 'acc', 'val_acc') read as wasmfit's camelCase keys
+  const monitor = monitorKey(monitorIn);
   const minDelta = typeof options.minDelta === 'number' || options.minDelta === undefined ? Math.abs(options.minDelta ?? 0) : NaN;
   if (!Number.isFinite(minDelta)) throw new OptionError('minDelta', `earlyStopping: minDelta = ${preview(options.minDelta)}; expected a finite number.`);
   const patience = options.patience ?? 0;
@@ -107,7 +112,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping
       model = m;
     },
     checkConfig(context: CallbackConfigContext) {
-      checkMonitor('earlyStopping', monitor, context);
+      checkMonitor('earlyStopping', monitor, context, monitorIn);
     },
     stateKind: 'earlyStopping',
     getState() {
@@ -174,7 +179,7 @@ export function terminateOnNaN(): Callback {
 
 /** Options of {@link plateauCallback}. */
 export interface PlateauCallbackOptions {
-  /** Metric of the epoch logs to watch (default `'valLoss'`). */
+  /** Metric of the epoch logs to watch (default `'valLoss'`; Keras / tfjs names such as `'val_loss'` are read as wasmfit's). */
   monitor?: string;
 }
 
@@ -197,8 +202,10 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
   }
   if (options === null || typeof options !== 'object') throw new OptionError('options', `plateauCallback: options = ${preview(options)}; expected an object { monitor }.`);
   checkOptions('plateauCallback', options, ['monitor']);
-  const monitor = options.monitor ?? 'valLoss';
-  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `plateauCallback: monitor = ${preview(monitor)}; expected a metric name such as 'valLoss'.`);
+  const monitorIn = options.monitor ?? 'valLoss';
+  if (typeof monitorIn !== 'string' || monitorIn.length === 0) throw new OptionError('monitor', `plateauCallback: monitor = ${preview(monitorIn)}; expected a metric name such as 'valLoss'.`);
+  // Keras / tfjs log names ('val_loss', 'acc', 'val_acc') read as wasmfit's camelCase keys
+  const monitor = monitorKey(monitorIn);
   let model: CallbackModel | null = null;
   let state: PlateauState | null = null;
   return {
@@ -210,7 +217,7 @@ export function plateauCallback(plateau: Plateau, options: PlateauCallbackOption
       model = m;
     },
     checkConfig(context: CallbackConfigContext) {
-      checkMonitor('plateauCallback', monitor, context);
+      checkMonitor('plateauCallback', monitor, context, monitorIn);
     },
     stateKind: 'plateau',
     getState() {

@@ -3,11 +3,21 @@ import { preview } from '../errors/preview.js';
 import type { CallbackConfigContext } from '../model/callbacks.js';
 
 /**
+ * A callback's `monitor` with Keras / tfjs log names read as wasmfit's camelCase keys: Keras logs
+ * `val_loss`, `val_accuracy`; tfjs `acc`, `val_acc`. So `'val_loss'` → `'valLoss'`, `'val_mae'` →
+ * `'valMae'`, `'acc'` → `'accuracy'`, `'val_acc'` → `'valAccuracy'`; other names unchanged. @internal
+ */
+export function monitorKey(monitor: string): string {
+  const camel = /^val_[a-z]+$/.test(monitor) ? `val${monitor[4]!.toUpperCase()}${monitor.slice(5)}` : monitor;
+  return camel === 'acc' ? 'accuracy' : camel === 'valAcc' ? 'valAccuracy' : camel;
+}
+
+/**
  * Refuses, before training, a monitored key this fit's epoch logs will not have (a typo such as
  * `'val_loss'`, a validation metric without validation data). An own-key check: `'toString'` is
  * not a log key. @internal
  */
-export function checkMonitor(where: string, monitor: string, context: CallbackConfigContext): void {
+export function checkMonitor(where: string, monitor: string, context: CallbackConfigContext, asGiven = monitor): void {
   const keys = context?.logKeys;
   if (!Array.isArray(keys)) return;
   if (keys.includes(monitor)) return;
@@ -15,5 +25,6 @@ export function checkMonitor(where: string, monitor: string, context: CallbackCo
   const hint = camel !== monitor && keys.includes(camel)
     ? ` Log keys are camelCase: use '${camel}'.`
     : monitor.startsWith('val') ? ' Validation metrics need fit({ validationSplit }) or fit({ validationData }).' : '';
-  throw new OptionError('monitor', `${where}: monitor = ${preview(monitor)}, which this fit does not log; the epoch logs have ${keys.join(', ')}.${hint}`);
+  const shown = asGiven === monitor ? preview(monitor) : `${preview(asGiven)} (read as '${monitor}')`;
+  throw new OptionError('monitor', `${where}: monitor = ${shown}, which this fit does not log; the epoch logs have ${keys.join(', ')}.${hint}`);
 }

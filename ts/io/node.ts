@@ -10,7 +10,7 @@ import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { Sequential } from '../model/sequential.js';
 import type { Callback, CallbackConfigContext } from '../model/callbacks.js';
-import { checkMonitor } from '../callbacks/monitor.js';
+import { checkMonitor, monitorKey } from '../callbacks/monitor.js';
 import { type Checkpoint, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
 import { fitResumeState } from '../model/resume.js';
 import { type DeserializeOptions, deserializeModel, metadataOption, type SerializeModelOptions, serializeModel } from './model.js';
@@ -201,7 +201,7 @@ export interface ModelCheckpointOptions {
   format?: 'checkpoint' | 'model';
   /** Write only when `monitor` improves on the best value so far (strictly; epoch ends only). Default false. */
   saveBestOnly?: boolean;
-  /** Epoch-log key compared by `saveBestOnly` (default `'valLoss'`). */
+  /** Epoch-log key compared by `saveBestOnly` (default `'valLoss'`; Keras / tfjs names such as `'val_loss'` are read as wasmfit's). */
   monitor?: string;
   /** `'min'`, `'max'` or `'auto'` (default: max for names containing "acc", else min — as `earlyStopping`). */
   mode?: 'auto' | 'min' | 'max';
@@ -268,8 +268,10 @@ export function modelCheckpoint(path: string, options: ModelCheckpointOptions = 
   if (format !== 'checkpoint' && format !== 'model') throw new OptionError('format', `${W}: format = ${preview(format)}; expected 'checkpoint' or 'model'.`);
   const saveBestOnly = options.saveBestOnly ?? false;
   if (typeof saveBestOnly !== 'boolean') throw new OptionError('saveBestOnly', `${W}: saveBestOnly = ${preview(saveBestOnly)}; expected a boolean.`);
-  const monitor = options.monitor ?? 'valLoss';
-  if (typeof monitor !== 'string' || monitor.length === 0) throw new OptionError('monitor', `${W}: monitor = ${preview(monitor)}; expected a log key such as 'valLoss'.`);
+  const monitorIn = options.monitor ?? 'valLoss';
+  if (typeof monitorIn !== 'string' || monitorIn.length === 0) throw new OptionError('monitor', `${W}: monitor = ${preview(monitorIn)}; expected a log key such as 'valLoss'.`);
+  // Keras / tfjs log names ('val_loss', 'acc', 'val_acc') read as wasmfit's camelCase keys
+  const monitor = monitorKey(monitorIn);
   const mode = options.mode ?? 'auto';
   if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new OptionError('mode', `${W}: mode = ${preview(mode)}; expected 'auto', 'min' or 'max'.`);
   const maximize = mode === 'max' || (mode === 'auto' && /acc/i.test(monitor));
@@ -308,7 +310,7 @@ export function modelCheckpoint(path: string, options: ModelCheckpointOptions = 
     checkConfig(context: CallbackConfigContext) {
       const keys = context?.logKeys;
       if (Array.isArray(keys)) {
-        if (saveBestOnly) checkMonitor(W, monitor, context);
+        if (saveBestOnly) checkMonitor(W, monitor, context, monitorIn);
         const batchKeys = keys.filter((k) => k === 'loss' || k === 'accuracy');
         for (const [all, key] of path.matchAll(PLACEHOLDER)) {
           if (key === 'epoch') continue;

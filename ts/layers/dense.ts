@@ -5,15 +5,17 @@
 import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { checkConstraint, checkRegularizer, type MaxNormConstraint, type Regularizer } from '../regularizers/index.js';
-import type { ActivationName } from '../runtime/abi.js';
 import { checkInitializer, type Initializer } from './initializers.js';
 import type { LayerKind } from './kind.js';
-import { checkActivation, checkOptionsObject } from './options.js';
+import { checkActivation, checkOptionsObject, type LayerActivation } from './options.js';
 
 /** Options of {@link dense}. */
 export interface DenseOptions {
-  /** `'linear'` (default), `'relu'`, `'leakyRelu'`, `'elu'`, `'sigmoid'` or `'tanh'`. */
-  activation?: ActivationName;
+  /**
+   * `'linear'` (default), `'relu'`, `'leakyRelu'`, `'elu'`, `'sigmoid'`, `'tanh'`, or `'softmax'`
+   * on the last layer only: fused into the softmax cross-entropy loss (see `compile`).
+   */
+  activation?: LayerActivation;
   /** Parameter of `leakyRelu` (negative slope, default 0.01 as PyTorch; Keras uses 0.3) or `elu` (default 1). */
   alpha?: number;
   /** Constraint applied after every update, e.g. `maxNorm({ maxValue: 3 })`. */
@@ -40,7 +42,7 @@ export interface DenseOptions {
 export interface DenseConfig {
   readonly type: 'dense';
   readonly units: number;
-  readonly activation: ActivationName;
+  readonly activation: LayerActivation;
   readonly alpha: number;
   readonly kernelConstraint: MaxNormConstraint | null;
   readonly useBias: boolean;
@@ -121,7 +123,8 @@ export const denseKind: LayerKind<DenseConfig> = {
   ],
   // ONNX Gemm computes x·B + C with B [in, out]: the Keras layout as is
   onnx: (c) => (c.useBias ? { op: 'Gemm', params: ['kernel', 'bias'] } : { op: 'MatMul', params: ['kernel'] }),
-  folded: (c) => ({ act: c.activation, alpha: c.alpha, dropout: 0 }),
+  // softmax is not a kernel activation: the layer computes logits and the loss applies the softmax
+  folded: (c) => (c.activation === 'softmax' ? { act: 'linear', alpha: c.alpha, dropout: 0, softmax: true } : { act: c.activation, alpha: c.alpha, dropout: 0 }),
   note: (c) => [c.kernelConstraint ? `maxNorm ${c.kernelConstraint.maxValue}` : '', c.trainable ? '' : 'frozen'].filter(Boolean).join(', '),
   record: (c, e, values, grads) => ({
     wLen: e.nIn * e.nOut, bLen: c.useBias ? e.nOut : 0, names: [...e.params.map((p) => p.fullName), '', '', ''].slice(0, 4),

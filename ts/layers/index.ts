@@ -4,7 +4,7 @@
  */
 export * from './kinds.js';
 export * from './folded.js';
-export { ACTIVATION_NAMES, isActivationName } from './options.js';
+export { ACTIVATION_NAMES, isActivationName, LAYER_ACTIVATION_NAMES, type LayerActivation } from './options.js';
 export { normalizeLayer, normalizeLayers, type LayerConfig } from './registry.js';
 export type { Initializer, InitializerName } from './initializers.js';
 export type { ActivationName } from '../runtime/abi.js';

@@ -38,6 +38,12 @@ export interface Folded {
   act: ActivationName;
   alpha: number;
   dropout: number;
+  /**
+   * The layer ends in a softmax (`activation: 'softmax'`): `act` stays `'linear'` (the layer
+   * computes logits) and the softmax is the one of the softmax cross-entropy loss and of
+   * `predict`. Only the model's last layer may have it; only that loss may train it.
+   */
+  softmax?: boolean;
 }
 
 /** What every layer config has: its kind's `type`. */

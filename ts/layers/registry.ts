@@ -55,12 +55,15 @@ export function describeStack(inputSize: number, layers: readonly LayerConfig[],
       const folded = kind.folded(l);
       const params: StackParam[] = kind.params(l, nIn).map((p) => ({ ...p, fullName: `${kind.prefix}_${index}/${p.name}`, torchKey: `${module}.${p.torch.name}` }));
       out.push({ kind, config: l, index, position, nIn, nOut, folded, params, torchExtras: (kind.torchExtras ?? []).map((e) => `${module}.${e}`), dropoutSeen: false });
-      module += folded.act === 'linear' ? 1 : 2;
+      module += folded.act === 'linear' && !folded.softmax ? 1 : 2;
       nIn = nOut;
       return;
     }
     const last = out[out.length - 1];
     if (!last) throw new OptionError('layers', `${where}: layers[${position}] (${l.type}) does not follow a layer it can fold into (${[...KINDS.keys()].join(', ')}); put it after a dense(...) layer.`);
+    if (last.folded.softmax) {
+      throw new OptionError('layers', `${where}: layers[${position}] (${l.type}) follows a softmax; softmax must end the model. Move it before the last layer, or remove it.`);
+    }
     if (l.type === 'dropout') {
       if (last.dropoutSeen) throw new OptionError('layers', `${where}: layers[${position}] is a second dropout on the same layer; use one dropout with the combined rate.`);
       last.folded.dropout = l.rate;
@@ -70,11 +73,17 @@ export function describeStack(inputSize: number, layers: readonly LayerConfig[],
         throw new OptionError('layers', `${where}: layers[${position}] (activation) follows a layer that already has an activation or dropout; give the preceding layer no activation, and put dropout after the activation.`);
       }
       const act = l as ActivationConfig;
-      last.folded.act = act.activation;
+      if (act.activation === 'softmax') last.folded.softmax = true;
+      else last.folded.act = act.activation;
       last.folded.alpha = act.alpha;
     }
     module += 1;
   });
+  // softmax is fused into the loss, so only the output layer may have it
+  const early = out.findIndex((e, i) => i < out.length - 1 && e.folded.softmax === true);
+  if (early >= 0) {
+    throw new OptionError('layers', `${where}: layers[${out[early]!.position}] has a softmax activation but is not the last layer; softmax is for the output layer only. Use 'relu' on hidden layers.`);
+  }
   return out.map(({ dropoutSeen: _, ...e }) => e);
 }
 

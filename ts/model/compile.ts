@@ -3,14 +3,14 @@
  * full-batch), the loss and the metrics. Pure: validates without changing the model.
  */
 import { OptionError } from '../errors/index.js';
-import { checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
+import { checkOptimizer, type OptimizerConfig, type OptimizerName, optimizerFromName } from '../optimizers/index.js';
 import { isSecondOrder, secondOrderSettings, type SecondOrderConfig } from '../optimizers/lbfgs.js';
 import { LOSS_KIND, type LossName } from '../runtime/abi.js';
 import type { BoundLayer } from '../layers/kind.js';
-import { type MetricConfig, type MetricName, resolveMetrics } from './metrics.js';
+import { type MetricAlias, type MetricConfig, type MetricName, resolveMetrics } from './metrics.js';
 import type { PlanLoss } from './plan.js';
 import type { StepperConfig } from './stepper.js';
-import { checkOptions } from '../errors/validate.js';
+import { checkOptions, nearMiss } from '../errors/validate.js';
 
 /** Options of `compile`. */
 export interface CompileOptions {
@@ -18,7 +18,7 @@ export interface CompileOptions {
    * A first-order optimizer (`sgd`, `adam`, …) or a full-batch one (`lbfgs`, `cg`: each `fit`
    * batch is one PyTorch `optimizer.step(closure)`; use `batchSize: rows` for full batches).
    */
-  optimizer: OptimizerConfig | SecondOrderConfig;
+  optimizer: OptimizerConfig | SecondOrderConfig | OptimizerName;
   /**
    * - `'softmaxCrossEntropy'` (labels: class ids or one-hot; `{ type, labelSmoothing }` for
    *   PyTorch's `label_smoothing` ε: target `(1 − ε)·onehot + ε/K`);
@@ -27,8 +27,16 @@ export interface CompileOptions {
    * - `'mse'`, `'mae'`, `'huber'` (`{ type: 'huber', delta = 1 }`) on float targets `[n, outputs]`.
    * Per-sample loss is the mean over outputs; the batch loss is the mean over samples (PyTorch
    * `reduction='mean'`), weighted by `sampleWeight`/`classWeight` when given.
+   *
+   * Keras / tfjs names are aliases ({@link LOSS_ALIASES}): `'categoricalCrossentropy'` and
+   * `'sparseCategoricalCrossentropy'` are `'softmaxCrossEntropy'` (either takes class ids or
+   * one-hot rows; soft targets are refused), `'meanSquaredError'` is `'mse'`, `'meanAbsoluteError'`
+   * is `'mae'`. A last layer with `activation: 'softmax'` is fused into softmax cross-entropy (the
+   * loss is computed from the logits, never as `log` of a computed probability) and any other
+   * loss is refused with it. `binaryCrossentropy` refuses a last layer with `'sigmoid'`: it takes
+   * logits and applies the sigmoid itself.
    */
-  loss: LossName | { type: 'softmaxCrossEntropy'; labelSmoothing?: number } | { type: 'huber'; delta?: number };
+  loss: LossName | LossAlias | { type: 'softmaxCrossEntropy' | 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy'; labelSmoothing?: number } | { type: 'huber'; delta?: number };
   /**
    * Metrics logged beside the loss each epoch (and with the `val` prefix on validation data), and
    * returned by `evaluate`: `'accuracy'` (argmax for softmax cross-entropy — always logged there —,
@@ -36,10 +44,26 @@ export interface CompileOptions {
    * `topKAccuracy(k)`, `'mse'` and `'mae'` (of the predicted probabilities against the one-hot /
    * binary targets for classification, of the outputs for regression), `'crossentropy'`
    * (categorical or binary, without label smoothing). Unweighted means over samples (Keras
-   * `metrics`): sample and class weights change the loss only. See `ts/model/metrics.ts`.
+   * `metrics`): sample and class weights change the loss only. See `ts/model/metrics.ts`. Keras /
+   * tfjs names are aliases logged under the wasmfit key: `'acc'`, `'categoricalAccuracy'`, … →
+   * `accuracy`; `'meanSquaredError'` → `mse` (see `METRIC_ALIASES`).
    */
-  metrics?: readonly (MetricName | MetricConfig)[];
+  metrics?: readonly (MetricName | MetricAlias | MetricConfig)[];
 }
+
+/**
+ * Keras / tfjs loss names accepted by `compile({ loss })` and the wasmfit loss each one is; Keras's
+ * snake_case spellings (`'categorical_crossentropy'`, `'binary_crossentropy'`, …) are read as camelCase.
+ */
+export const LOSS_ALIASES = {
+  categoricalCrossentropy: 'softmaxCrossEntropy',
+  sparseCategoricalCrossentropy: 'softmaxCrossEntropy',
+  meanSquaredError: 'mse',
+  meanAbsoluteError: 'mae',
+} as const satisfies Record<string, LossName>;
+
+/** A Keras / tfjs loss name wasmfit accepts (see {@link LOSS_ALIASES}). */
+export type LossAlias = keyof typeof LOSS_ALIASES;
 
 /** The loss before any compile. @internal */
 export const DEFAULT_LOSS: PlanLoss = { kind: 'softmaxCrossEntropy', labelSmoothing: 0, huberDelta: 1 };
@@ -55,9 +79,10 @@ export function resolveCompile(options: CompileOptions, layers: readonly BoundLa
   if (!options || typeof options !== 'object') throw new OptionError('options', 'compile: pass { optimizer, loss }.');
   const fullBatch = isSecondOrder(options.optimizer);
   const settings = fullBatch ? secondOrderSettings(options.optimizer as SecondOrderConfig) : null;
-  const optimizer = fullBatch ? null : checkOptimizer(options.optimizer, 'compile');
+  const optimizer = fullBatch ? null : typeof options.optimizer === 'string' ? optimizerFromName(options.optimizer, 'compile') : checkOptimizer(options.optimizer, 'compile');
   const loss = resolveLoss(options.loss);
   checkKeys(options, ['optimizer', 'loss', 'metrics'], 'compile');
+  checkOutputActivation(layers, loss.kind);
   // argmax accuracy for softmax cross-entropy comes from the kernel and is always logged
   const metrics = resolveMetrics(options.metrics, loss.kind, outputs).filter((m) => !(loss.kind === 'softmaxCrossEntropy' && m.name === 'accuracy' && m.key === 'accuracy'));
   const random = layers.find((l) => l.entry.folded.dropout > 0 || l.entry.kind.usesBatchStatistics === true || l.entry.kind.stochastic === true);
@@ -68,21 +93,48 @@ export function resolveCompile(options: CompileOptions, layers: readonly BoundLa
   return { optimizer, fullBatch: settings ? { config: options.optimizer as SecondOrderConfig, settings } : null, loss, metrics, lr: settings ? settings.lr : optimizer!.lr };
 }
 
+/**
+ * Refuses an output activation the loss would get wrong: a softmax last layer with any loss but
+ * softmax cross-entropy (the softmax only exists fused into that loss), and a sigmoid last layer
+ * with binary cross-entropy on logits (the sigmoid would be applied twice). @internal
+ */
+export function checkOutputActivation(layers: readonly BoundLayer[], loss: LossName): void {
+  const last = layers[layers.length - 1]?.entry;
+  if (!last) return;
+  if (last.folded.softmax && loss !== 'softmaxCrossEntropy') {
+    throw new OptionError('loss', `compile: a softmax last layer (layers[${last.position}]) needs loss 'categoricalCrossentropy' (softmax is fused into it), not '${loss}'; or remove the softmax.`);
+  }
+  if (loss === 'binaryCrossentropy' && last.folded.act === 'sigmoid') {
+    throw new OptionError('loss', `compile: 'binaryCrossentropy' takes logits and applies the sigmoid itself (predict returns probabilities); remove activation 'sigmoid' from the last layer (layers[${last.position}]).`);
+  }
+}
+
+/** A loss name with Keras's snake_case read as camelCase and the aliases resolved. */
+function aliasOf(name: string): string {
+  const camel = name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return Object.hasOwn(LOSS_ALIASES, camel) ? LOSS_ALIASES[camel as LossAlias] : camel;
+}
+
 /** The loss of a plan from compile's `loss` option. @internal */
 export function resolveLoss(loss: unknown): PlanLoss {
   const names = Object.keys(LOSS_KIND);
   if (typeof loss === 'string') {
-    if (!names.includes(loss)) throw new OptionError('loss', `compile: loss = ${JSON.stringify(loss)}; expected one of ${names.join(', ')}.`);
-    return { kind: loss as LossName, labelSmoothing: 0, huberDelta: 1 };
+    const name = aliasOf(loss);
+    if (!names.includes(name)) {
+      const near = nearMiss(name, [...names, ...Object.keys(LOSS_ALIASES)]);
+      throw new OptionError('loss', `compile: loss = ${JSON.stringify(loss)}; expected one of ${[...names, ...Object.keys(LOSS_ALIASES)].join(', ')}.${near ? ` Did you mean '${near}'?` : ''}`);
+    }
+    return { kind: name as LossName, labelSmoothing: 0, huberDelta: 1 };
   }
   if (loss && typeof loss === 'object') {
     const l = loss as { type?: unknown; labelSmoothing?: unknown; delta?: unknown };
-    if (l.type === 'softmaxCrossEntropy') {
+    const type = typeof l.type === 'string' ? aliasOf(l.type) : l.type;
+    if (type === 'softmaxCrossEntropy') {
       const e = l.labelSmoothing ?? 0;
       if (typeof e !== 'number' || !(e >= 0 && e <= 1)) throw new OptionError('labelSmoothing', `compile: labelSmoothing = ${String(e)}; expected a number in [0, 1], e.g. 0.1.`);
       return { kind: 'softmaxCrossEntropy', labelSmoothing: e, huberDelta: 1 };
     }
-    if (l.type === 'huber') {
+    if (type === 'huber') {
       const dlt = l.delta ?? 1;
       if (typeof dlt !== 'number' || !Number.isFinite(dlt) || dlt <= 0) throw new OptionError('delta', `compile: huber delta = ${String(dlt)}; expected a finite number > 0.`);
       return { kind: 'huber', labelSmoothing: 0, huberDelta: dlt };
@@ -91,8 +143,11 @@ export function resolveLoss(loss: unknown): PlanLoss {
   throw new OptionError('loss', `compile: loss = ${JSON.stringify(loss)}; expected one of ${names.join(', ')}, { type: 'softmaxCrossEntropy', labelSmoothing } or { type: 'huber', delta }.`);
 }
 
+/** compile's options as a model keeps them: the optimizer as a config (a name resolved), the loss by its wasmfit name. */
+export type StoredCompileOptions = Omit<CompileOptions, 'optimizer'> & { optimizer: OptimizerConfig | SecondOrderConfig };
+
 /** compile's options as the file writers store them (optimizer config, loss with defaults filled in). @internal */
-export function compileOptionsOf(optimizer: OptimizerConfig | SecondOrderConfig | null, l: PlanLoss): CompileOptions | null {
+export function compileOptionsOf(optimizer: OptimizerConfig | SecondOrderConfig | null, l: PlanLoss): StoredCompileOptions | null {
   if (!optimizer) return null;
   const loss: CompileOptions['loss'] = l.kind === 'softmaxCrossEntropy' ? { type: 'softmaxCrossEntropy', labelSmoothing: l.labelSmoothing } : l.kind === 'huber' ? { type: 'huber', delta: l.huberDelta } : l.kind;
   return { optimizer, loss };

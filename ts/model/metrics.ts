@@ -7,6 +7,7 @@
  */
 import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
+import { nearMiss } from '../errors/validate.js';
 import type { LossName } from '../runtime/abi.js';
 
 /** Names accepted in `compile({ metrics })`. */
@@ -42,15 +43,37 @@ export interface ResolvedMetric {
 
 const NAMES: readonly MetricName[] = ['accuracy', 'topKAccuracy', 'mse', 'mae', 'crossentropy'];
 
+/**
+ * Keras / tfjs metric names accepted in `compile({ metrics })` and the wasmfit metric each one is;
+ * the logs use the wasmfit key (`'acc'` is logged as `accuracy`, its validation twin `valAccuracy`).
+ */
+export const METRIC_ALIASES = {
+  acc: 'accuracy',
+  categoricalAccuracy: 'accuracy',
+  sparseCategoricalAccuracy: 'accuracy',
+  binaryAccuracy: 'accuracy',
+  meanSquaredError: 'mse',
+  meanAbsoluteError: 'mae',
+  categoricalCrossentropy: 'crossentropy',
+  sparseCategoricalCrossentropy: 'crossentropy',
+  binaryCrossentropy: 'crossentropy',
+} as const satisfies Record<string, MetricName>;
+
+/** A Keras / tfjs metric name wasmfit accepts (see {@link METRIC_ALIASES}). */
+export type MetricAlias = keyof typeof METRIC_ALIASES;
+
 /** Validates `compile({ metrics })` against the loss and output width. @internal */
 export function resolveMetrics(metrics: unknown, loss: LossName, outputs: number): ResolvedMetric[] {
   if (metrics === undefined) return [];
   if (!Array.isArray(metrics)) throw new OptionError('metrics', "compile: metrics must be an array such as ['accuracy', 'mae', topKAccuracy(3)].");
   const out: ResolvedMetric[] = [];
   for (const m of metrics as unknown[]) {
-    const cfg: MetricConfig | null = typeof m === 'string' ? { name: m as MetricName } : m && typeof m === 'object' ? (m as MetricConfig) : null;
+    const name = typeof m === 'string' && Object.hasOwn(METRIC_ALIASES, m) ? METRIC_ALIASES[m as MetricAlias] : m;
+    const cfg: MetricConfig | null = typeof name === 'string' ? { name: name as MetricName } : name && typeof name === 'object' ? (name as MetricConfig) : null;
     if (!cfg || !NAMES.includes(cfg.name)) {
-      throw new OptionError('metrics', `compile: unknown metric ${preview(m)}; expected one of ${NAMES.join(', ')} or topKAccuracy(k).`);
+      const near = typeof m === 'string' ? nearMiss(m, [...NAMES, ...Object.keys(METRIC_ALIASES)]) : undefined;
+      const target = near && Object.hasOwn(METRIC_ALIASES, near) ? METRIC_ALIASES[near as MetricAlias] : near;
+      throw new OptionError('metrics', `compile: unknown metric ${preview(m)}; expected one of ${NAMES.join(', ')} or topKAccuracy(k).${target ? ` Did you mean '${target}'?` : ''}`);
     }
     const classification = loss === 'softmaxCrossEntropy';
     if ((cfg.name === 'topKAccuracy') && !classification) {

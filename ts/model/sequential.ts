@@ -14,7 +14,7 @@ import type { Ptr } from '../runtime/arena.js';
 import { forget, onCollect } from '../runtime/collect.js';
 import { getRuntime, type Runtime } from '../runtime/loader.js';
 import type { History } from './callbacks.js';
-import { batchSizeOf, checkKeys, type CompileOptions, compileOptionsOf, DEFAULT_LOSS, resolveCompile } from './compile.js';
+import { batchSizeOf, checkKeys, type CompileOptions, compileOptionsOf, DEFAULT_LOSS, resolveCompile, type StoredCompileOptions } from './compile.js';
 import { type FitOptions, fitLoop } from './fit.js';
 import type { FullBatchStepper } from './fullbatch.js';
 import { type ModelTrainingState, Stepper } from './stepper.js';
@@ -259,7 +259,7 @@ export class Sequential {
   }
 
   /** @internal The options of the last `compile` (defaults filled in), or null before it; for the file writers. */
-  get compileOptions(): CompileOptions | null {
+  get compileOptions(): StoredCompileOptions | null {
     return compileOptionsOf(this.stepper.optimizer ?? this.stepper.fullBatchConfig, this.stepper.loss);
   }
 

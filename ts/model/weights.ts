@@ -137,7 +137,7 @@ export function summaryTable(entries: readonly StackEntry[]): string {
     const n = e.params.reduce((s, p) => s + size(p.shape), 0);
     total += n;
     const note = e.kind.note?.(e.config as never) ?? '';
-    rows.push([`${e.kind.prefix}_${e.index} (${e.folded.act}${e.folded.dropout > 0 ? `, dropout ${e.folded.dropout}` : ''}${note ? `, ${note}` : ''})`, `[null, ${e.nOut}]`, String(n)]);
+    rows.push([`${e.kind.prefix}_${e.index} (${e.folded.softmax ? 'softmax' : e.folded.act}${e.folded.dropout > 0 ? `, dropout ${e.folded.dropout}` : ''}${note ? `, ${note}` : ''})`, `[null, ${e.nOut}]`, String(n)]);
   }
   const w = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: [string, string, string]) => `${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2].padStart(w[2]!)}`;

@@ -1,6 +1,6 @@
 import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
-import { checkOptions } from '../errors/validate.js';
+import { checkOptions, nearMiss } from '../errors/validate.js';
 import { initState, updateTensors } from './standalone.js';
 import type { AdagradConfig, AdamConfig, ClipOptions, OptimizerBase, OptimizerConfig, OptimizerState, RmspropConfig, SgdConfig } from './types.js';
 /**
@@ -42,9 +42,30 @@ function withMethods<T extends OptimizerConfig>(c: Omit<T, 'init' | 'update'>): 
   return Object.freeze(cfg);
 }
 
+/** Keras / tfjs option names that are not near misses of wasmfit's (PyTorch's), and the replacement. */
+const B = 'betas: [β1, β2]';
+const KERAS_OPTION_HINTS: Readonly<Record<string, string>> = { epsilon: 'eps', beta1: B, beta_1: B, beta2: B, beta_2: B, rho: 'alpha', decay: 'a fit({ schedule })', useNesterov: 'nesterov' };
+
 function keys(where: string, o: Opts, known: string[]): void {
-  if (typeof o !== 'object' || o === null) throw new OptionError('options', `${where}: options must be an object.`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    throw new OptionError('options', `${where}: options = ${preview(o)}; expected an object such as { lr: ${typeof o === 'number' ? o : 1e-3} }.`);
+  }
+  for (const k of Object.keys(o)) {
+    if (Object.hasOwn(KERAS_OPTION_HINTS, k) && !known.includes(k)) throw new OptionError(k, `${where}: unknown option '${k}'; use ${KERAS_OPTION_HINTS[k]!}.`);
+  }
   checkOptions(where, o, known);
+}
+
+/**
+ * The learning rate from `lr`, or from its Keras / tfjs name `learningRate` (an alias: both mean
+ * the same step size; giving both is refused).
+ */
+function lrOf(where: string, o: Opts, def: number): number {
+  const lr = own(o, 'lr');
+  const alias = own(o, 'learningRate');
+  if (lr !== undefined && alias !== undefined) throw new OptionError('learningRate', `${where}: pass lr or learningRate (its alias), not both.`);
+  if (alias !== undefined) checkLr(alias, `${where}: learningRate`);
+  return checkLr(lr ?? alias ?? def, where);
 }
 
 function num(where: string, o: Opts, name: string, def: number, lo: number, hi = Infinity, loOpen = false, hiOpen = false): number {
@@ -76,6 +97,8 @@ function clip(where: string, o: Opts): Pick<OptimizerBase, 'clipValue' | 'clipNo
 export interface SgdOptions extends ClipOptions {
   /** Learning rate, default 1e-3 (PyTorch). */
   lr?: number;
+  /** Keras / tfjs name of `lr` (an alias; pass one of the two). */
+  learningRate?: number;
   /** Momentum factor, default 0. */
   momentum?: number;
   /** Dampening for momentum, default 0. */
@@ -97,8 +120,8 @@ export interface SgdOptions extends ClipOptions {
 export function sgd(options: SgdOptions = {}): SgdConfig {
   const W = 'sgd';
   const o = options as Opts;
-  keys(W, o, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize', ...CLIP]);
-  const lr = checkLr(own(o, 'lr') ?? 1e-3, W);
+  keys(W, o, ['lr', 'learningRate', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize', ...CLIP]);
+  const lr = lrOf(W, o, 1e-3);
   const momentum = num(W, o, 'momentum', 0, 0);
   const dampening = num(W, o, 'dampening', 0, -Infinity);
   const nesterov = bool(W, o, 'nesterov', false);
@@ -112,6 +135,8 @@ export function sgd(options: SgdOptions = {}): SgdConfig {
 export interface AdagradOptions extends ClipOptions {
   /** Default 1e-2. */
   lr?: number;
+  /** Keras / tfjs name of `lr` (an alias; pass one of the two). */
+  learningRate?: number;
   /** `clr = lr / (1 + (t − 1)·lrDecay)`, default 0. */
   lrDecay?: number;
   /** Default 0 (PyTorch meaning: `g + wd·w`). */
@@ -131,10 +156,10 @@ export interface AdagradOptions extends ClipOptions {
 export function adagrad(options: AdagradOptions = {}): AdagradConfig {
   const W = 'adagrad';
   const o = options as Opts;
-  keys(W, o, ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps', 'maximize', ...CLIP]);
+  keys(W, o, ['lr', 'learningRate', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps', 'maximize', ...CLIP]);
   return withMethods<AdagradConfig>({
     type: 'adagrad',
-    lr: checkLr(own(o, 'lr') ?? 1e-2, W),
+    lr: lrOf(W, o, 1e-2),
     lrDecay: num(W, o, 'lrDecay', 0, 0),
     weightDecay: num(W, o, 'weightDecay', 0, 0),
     initialAccumulatorValue: num(W, o, 'initialAccumulatorValue', 0, 0),
@@ -148,6 +173,8 @@ export function adagrad(options: AdagradOptions = {}): AdagradConfig {
 export interface RmspropOptions extends ClipOptions {
   /** Default 1e-2. */
   lr?: number;
+  /** Keras / tfjs name of `lr` (an alias; pass one of the two). */
+  learningRate?: number;
   /** Smoothing constant, default 0.99. */
   alpha?: number;
   /** Default 1e-8. */
@@ -170,10 +197,10 @@ export interface RmspropOptions extends ClipOptions {
 export function rmsprop(options: RmspropOptions = {}): RmspropConfig {
   const W = 'rmsprop';
   const o = options as Opts;
-  keys(W, o, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize', ...CLIP]);
+  keys(W, o, ['lr', 'learningRate', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize', ...CLIP]);
   return withMethods<RmspropConfig>({
     type: 'rmsprop',
-    lr: checkLr(own(o, 'lr') ?? 1e-2, W),
+    lr: lrOf(W, o, 1e-2),
     alpha: num(W, o, 'alpha', 0.99, 0, 1),
     eps: num(W, o, 'eps', 1e-8, 0),
     weightDecay: num(W, o, 'weightDecay', 0, 0),
@@ -188,6 +215,8 @@ export function rmsprop(options: RmspropOptions = {}): RmspropConfig {
 export interface AdamOptions extends ClipOptions {
   /** Default 1e-3. */
   lr?: number;
+  /** Keras / tfjs name of `lr` (an alias; pass one of the two). */
+  learningRate?: number;
   /** `[β1, β2]`, default `[0.9, 0.999]`, each in [0, 1). */
   betas?: readonly [number, number];
   /** Added outside the square root, default 1e-8 (PyTorch; Keras uses 1e-7 inside its own formula). */
@@ -202,14 +231,14 @@ export interface AdamOptions extends ClipOptions {
 function adamLike(type: 'adam' | 'adamw', options: AdamOptions): AdamConfig {
   const W = type;
   const o = options as Opts;
-  keys(W, o, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize', ...CLIP]);
+  keys(W, o, ['lr', 'learningRate', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize', ...CLIP]);
   const betas = (own(o, 'betas') ?? [0.9, 0.999]) as unknown;
   if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === 'number' && Number.isFinite(b) && b >= 0 && b < 1)) {
     throw new OptionError('betas', `${W}: betas = ${JSON.stringify(betas)}; expected [β1, β2] with each in [0, 1), e.g. [0.9, 0.999].`);
   }
   return withMethods<AdamConfig>({
     type,
-    lr: checkLr(own(o, 'lr') ?? 1e-3, W),
+    lr: lrOf(W, o, 1e-3),
     betas: [betas[0] as number, betas[1] as number],
     eps: num(W, o, 'eps', 1e-8, 0),
     weightDecay: num(W, o, 'weightDecay', type === 'adamw' ? 1e-2 : 0, 0),
@@ -261,4 +290,28 @@ export function checkOptimizer(opt: unknown, where: string): OptimizerConfig {
     default:
       throw new OptionError('optimizer', `${where}: optimizer type ${JSON.stringify(type)} is unknown; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
   }
+}
+
+/** The optimizers `compile({ optimizer })` accepts by name, as Keras's `optimizer='adam'`. */
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
+
+const BY_NAME: Readonly<Record<OptimizerName, () => OptimizerConfig>> = { sgd: () => sgd(), adam: () => adam(), adamw: () => adamw(), rmsprop: () => rmsprop(), adagrad: () => adagrad() };
+
+/** Keras / tfjs optimizer names wasmfit has under another name or not at all, and the replacement. */
+const OTHER_NAMES: Readonly<Record<string, string>> = { momentum: 'sgd({ momentum: 0.9 })', amsgrad: 'amsgrad()', lbfgs: 'lbfgs()', cg: 'cg()', nadam: 'adam()', adamax: 'adam()', adadelta: 'adam()', ftrl: 'adam()', lion: 'adamw()' };
+
+/**
+ * An optimizer named by a string, as Keras's `compile(optimizer='adam')`: the factory called with
+ * no options, so its defaults are wasmfit's, which are PyTorch's (not Keras's): `'adam'` = `adam()`
+ * (lr 1e-3, betas [0.9, 0.999], eps 1e-8), `'adamw'` = `adamw()` (lr 1e-3, weightDecay 1e-2),
+ * `'sgd'` = `sgd()` (lr 1e-3; Keras 0.01), `'rmsprop'` = `rmsprop()` (lr 1e-2, alpha 0.99; Keras lr
+ * 1e-3, rho 0.9), `'adagrad'` = `adagrad()` (lr 1e-2; Keras 1e-3). Pass the factory with options
+ * for other values. @internal (public through `compile`)
+ */
+export function optimizerFromName(name: string, where: string): OptimizerConfig {
+  if (Object.hasOwn(BY_NAME, name)) return BY_NAME[name as OptimizerName]();
+  const lower = name.toLowerCase();
+  const other = Object.hasOwn(OTHER_NAMES, lower) ? OTHER_NAMES[lower] : undefined;
+  const near = nearMiss(name, Object.keys(BY_NAME));
+  throw new OptionError('optimizer', `${where}: optimizer = ${preview(name)}; expected 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad' or a config such as adam({ lr: 0.01 }).${other ? ` Use ${other}.` : near ? ` Did you mean '${near}'?` : ''}`);
 }
