@@ -101,7 +101,7 @@ describe('R16: typed errors for bad inputs', () => {
   it("string labels ['0', '1'] are class names (issue 15): too few for 3 outputs is an OptionError naming them, not a one-hot ShapeError", async () => {
     const m = model();
     const x = new Float32Array(8);
-    await refused(m, () => m.fit(x, ['0', '1'] as never), OptionError, /^fit: y holds 2 distinct labels \["0","1"\] but the model has 3 outputs, so 3 classes/);
+    await refused(m, () => m.fit(x, ['0', '1'] as never), OptionError, /^fit: y holds 2 distinct labels \["0","1"\] but the model has 3 classes/);
     expect(m.classes).toBeNull();
     await refused(m, () => m.fit(x, [0, '1'] as never), OptionError, /^fit: y\[1\] is "1" \(string\)/);
     await refused(m, () => m.fit(x, [0, null] as never), OptionError, /^fit: y\[1\] is null \(null\)/);

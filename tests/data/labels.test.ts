@@ -28,13 +28,13 @@ describe('toFeatures', () => {
   });
 
   it('refusals name the argument (x or y) and the received type', () => {
-    expect(() => toFeatures(Int32Array.from([1, 2]) as never, 2, 'predict')).toThrow(/^predict: x must be a Float32Array, Float64Array, .*; received Int32Array\(2\)\. Convert it with Float32Array\.from\(x\)/);
+    expect(() => toFeatures(Int32Array.from([1, 2]) as never, 2, 'predict')).toThrow(/^predict: x must be a Float32Array, Float64Array, .*; received Int32Array\(2\)\.$/);
     expect(() => toFeatures('abc' as never, 2, 'predict')).toThrow(/received "abc" \(string\)/);
     expect(() => toFeatures({} as never, 1, 'evaluate', true, 'y')).toThrow(/^evaluate: y must be a Float32Array, .*; received \{\} \(an object\)/);
     expect(() => toFeatures([1, 2, 3], 2, 'predict')).toThrow(/^predict: x is a flat number\[\] of 3 values, not a multiple of the model's 2 input features/);
     expect(() => toFeatures(new Float64Array(5), 2, 'fit')).toThrow(/x is a flat Float64Array of 5 values/);
     expect(() => toFeatures([1, 2, 3], 2, 'fit', true, 'y')).toThrow(/^fit: y is a flat number\[\] of 3 values, not a multiple of the model's 2 outputs/);
-    expect(() => toFeatures([1, [2]] as never, 2, 'fit')).toThrow(/^fit: x\[1\] is \[2\] \(an array\) but x\[0\] is a number/);
+    expect(() => toFeatures([1, [2]] as never, 2, 'fit')).toThrow(/^fit: x\[1\] is \[2\] \(an array\) but x\[0\] is a number; not a mix of rows and numbers/);
     expect(() => toFeatures([1, '2'] as never, 1, 'fit', true, 'y')).toThrow(/^fit: y\[1\] is "2" \(string\); every value must be a number/);
     expect(() => toFeatures([1, null] as never, 1, 'fit', true, 'y')).toThrow(ShapeError);
   });
@@ -62,7 +62,7 @@ describe('toClassIds', () => {
   });
 
   it('a flat one-hot Float32Array gets a hint to pass { data, shape }', () => {
-    expect(() => toClassIds(Float32Array.from([1, 0, 0, 0, 1, 0]), 2, 3, 'fit')).toThrow(/6 labels for 2 samples \(2 × 3 values: flat one-hot rows\? pass them as \{ data, shape: \[2, 3\] \}\)/);
+    expect(() => toClassIds(Float32Array.from([1, 0, 0, 0, 1, 0]), 2, 3, 'fit')).toThrow(/6 labels for 2 samples\. Pass exactly one label per row of x \(one-hot rows as \{ data, shape \}\)/);
   });
 
   it('string labels map through the class list, and are refused without one', () => {
@@ -93,17 +93,18 @@ describe('class names', () => {
   });
 
   it('a mix of strings and numbers is refused naming the element', () => {
-    expect(() => sortedClassNames(['a', 2, 'b'], 'fit')).toThrow(/^fit: y\[1\] is 2 \(number\) but y\[0\] is a string; class labels are all strings or all integer class ids/);
+    expect(() => sortedClassNames(['a', 2, 'b'], 'fit')).toThrow(/^fit: y\[1\] is 2 \(number\) but y\[0\] is a string; labels are all strings or all class ids/);
   });
 
   it('a class list is one distinct string per output (two for one output)', () => {
     expect(checkClassNames(['a', 'b', 'c'], 3, 'classes')).toEqual(['a', 'b', 'c']);
     expect(checkClassNames(['no', 'yes'], 1, 'classes')).toEqual(['no', 'yes']);
     expect(checkClassNames(null, 3, 'classes')).toBeNull();
-    expect(() => checkClassNames(['a', 'b'], 3, 'classes')).toThrow(/^classes: classes has 2 names; expected 3/);
+    expect(() => checkClassNames(['a', 'b'], 3, 'classes')).toThrow(/^classes: classes has 2 names; expected 3, one per class/);
     expect(() => checkClassNames(['a', 'a', 'c'], 3, 'classes')).toThrow(/classes\[1\] = "a" appears twice/);
     expect(() => checkClassNames(['a', 1, 'c'], 3, 'classes')).toThrow(/classes\[1\] is 1 \(number\)/);
     expect(() => checkClassNames('abc', 3, 'classes')).toThrow(/classes is "abc" \(string\); expected an array of 3 distinct strings/);
+    expect(() => checkClassNames(['a'], 1, 'classes')).toThrow(/expected 2, one per class \(\[negative, positive\] for one output\)/);
     expect(idsOfNames(['c', 'a'], ['a', 'b', 'c'], 'fit')).toEqual(Int32Array.from([2, 0]));
   });
 });

@@ -15,24 +15,22 @@ export function isStringLabels(y: unknown): y is readonly string[] {
 
 /** Compares by Unicode code point (numpy's order for `str`), not by UTF-16 code unit. @internal */
 export function compareCodePoints(a: string, b: string): number {
-  const ia = a[Symbol.iterator]();
-  const ib = b[Symbol.iterator]();
-  for (;;) {
-    const x = ia.next();
-    const y = ib.next();
-    if (x.done || y.done) return x.done && y.done ? 0 : x.done ? -1 : 1;
-    const d = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
-    if (d !== 0) return d;
-  }
+  const x = Array.from(a, (c) => c.codePointAt(0)!);
+  const y = Array.from(b, (c) => c.codePointAt(0)!);
+  for (let i = 0; i < x.length && i < y.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
 }
 
 /** A short name of `v`'s type for messages: `string`, `null`, `an array`, `Float64Array`, … @internal */
 export function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (ArrayBuffer.isView(v)) return v.constructor.name;
-  if (typeof v === 'object') return Object.prototype.toString.call(v).slice(8, -1) === 'Object' ? 'an object' : Object.prototype.toString.call(v).slice(8, -1);
-  return typeof v;
+  if (v === null || typeof v !== 'object') return v === null ? 'null' : typeof v;
+  const tag = Object.prototype.toString.call(v).slice(8, -1);
+  return Array.isArray(v) ? 'an array' : tag === 'Object' ? 'an object' : tag;
+}
+
+/** `preview(v)`, plus its type where the preview does not show it (`42 (number)`, `Int32Array(2)`). @internal */
+export function received(v: unknown): string {
+  return ArrayBuffer.isView(v) ? preview(v) : `${preview(v)} (${typeName(v)})`;
 }
 
 /** The distinct labels of `y` sorted by code point; every element must be a string. @internal */
@@ -41,7 +39,7 @@ export function sortedClassNames(y: readonly unknown[], where: string): string[]
   for (let i = 0; i < y.length; i++) {
     const v = y[i];
     if (typeof v !== 'string') {
-      throw new OptionError('y', `${where}: y[${i}] is ${preview(v)} (${typeName(v)}) but y[0] is a string; class labels are all strings or all integer class ids, not a mix. Convert them to one kind (e.g. y.map(String)).`);
+      throw mixed(v, i, where);
     }
     seen.add(v);
   }
@@ -56,12 +54,11 @@ export function sortedClassNames(y: readonly unknown[], where: string): string[]
 export function checkClassNames(v: unknown, outputs: number, where: string): readonly string[] | null {
   if (v === null || v === undefined) return null;
   const want = outputs === 1 ? 2 : outputs;
-  const fix = outputs === 1 ? 'a model with one output (binary cross-entropy) has two classes: [negative, positive]' : `one name per output of the last layer (${outputs})`;
-  if (!Array.isArray(v)) throw new OptionError('classes', `${where}: classes is ${preview(v)} (${typeName(v)}); expected an array of ${want} distinct strings (${fix}), or null.`);
-  if (v.length !== want) throw new OptionError('classes', `${where}: classes has ${v.length} names; expected ${want}: ${fix}.`);
+  if (!Array.isArray(v)) throw new OptionError('classes', `${where}: classes is ${received(v)}; expected an array of ${want} distinct strings, or null.`);
+  if (v.length !== want) throw new OptionError('classes', `${where}: classes has ${v.length} names; expected ${want}, one per class${outputs === 1 ? ' ([negative, positive] for one output)' : ''}.`);
   const seen = new Set<string>();
   v.forEach((s: unknown, i) => {
-    if (typeof s !== 'string') throw new OptionError('classes', `${where}: classes[${i}] is ${preview(s)} (${typeName(s)}); class names are strings.`);
+    if (typeof s !== 'string') throw new OptionError('classes', `${where}: classes[${i}] is ${received(s)}; class names are strings.`);
     if (seen.has(s)) throw new OptionError('classes', `${where}: classes[${i}] = ${JSON.stringify(s)} appears twice; class names must be distinct.`);
     seen.add(s);
   });
@@ -74,14 +71,16 @@ export function idsOfNames(y: readonly unknown[], names: readonly string[], wher
   const ids = new Int32Array(y.length);
   for (let i = 0; i < y.length; i++) {
     const v = y[i];
-    if (typeof v !== 'string') {
-      throw new OptionError('y', `${where}: y[${i}] is ${preview(v)} (${typeName(v)}) but y[0] is a string; class labels are all strings or all integer class ids, not a mix.`);
-    }
+    if (typeof v !== 'string') throw mixed(v, i, where);
     const id = index.get(v);
     if (id === undefined) {
-      throw new OptionError('y', `${where}: y[${i}] = ${JSON.stringify(v)} is not one of the model's classes ${preview(names)}. Use those labels, or retrain with this class in model.classes.`);
+      throw new OptionError('y', `${where}: y[${i}] = ${JSON.stringify(v)} is not one of the model's classes ${preview(names)}.`);
     }
     ids[i] = id;
   }
   return ids;
+}
+
+function mixed(v: unknown, i: number, where: string): OptionError {
+  return new OptionError('y', `${where}: y[${i}] is ${received(v)} but y[0] is a string; labels are all strings or all class ids.`);
 }

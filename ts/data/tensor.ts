@@ -1,6 +1,6 @@
 import { NonFiniteError, OptionError, ShapeError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
-import { idsOfNames, isStringLabels, typeName } from './labels.js';
+import { idsOfNames, isStringLabels, received, typeName } from './labels.js';
 
 /** A row-major matrix: `data.length === shape[0] * shape[1]`. */
 export interface Matrix {
@@ -36,7 +36,6 @@ export function matrix(data: Float32Array | readonly number[], shape: readonly [
   return { data: d, shape: [r, c] };
 }
 
-const cellType = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
 /**
  * Normalizes features (`name` `'x'`) or regression targets (`'y'`, `cols` = the model's outputs)
@@ -44,11 +43,8 @@ const cellType = (v: unknown): string => (v === null ? 'null' : Array.isArray(v)
  * a flat `number[]` is rounded to float32 as `Float32Array.from` does. @internal
  */
 export function toFeatures(x: Features, cols: number, where: string, checkFinite = true, name: 'x' | 'y' = 'x'): { data: Float32Array; rows: number } {
-  const per = name === 'x' ? `the model's ${cols} input features` : `the model's ${cols} outputs`;
   const flat = (len: number, kind: string): number => {
-    if (len % cols !== 0) {
-      throw new ShapeError(`${where}: ${name} is a flat ${kind} of ${len} values, not a multiple of ${per}. A flat ${kind} holds rows × ${cols} values row after row (${cols} values = one sample); or pass ${name === 'x' ? 'number[][] or { data, shape }' : 'one row per sample'}.`);
-    }
+    if (len % cols !== 0) throw new ShapeError(`${where}: ${name} is a flat ${kind} of ${len} values, not a multiple of the model's ${cols} ${name === 'x' ? 'input features' : 'outputs'} (${cols} values = one sample).`);
     return len / cols;
   };
   let data: Float32Array;
@@ -65,8 +61,7 @@ export function toFeatures(x: Features, cols: number, where: string, checkFinite
     for (let i = 0; i < a.length; i++) {
       const v = a[i];
       if (typeof v !== 'number') {
-        const mix = Array.isArray(v) ? ` but ${name}[0] is a number: pass rows (number[][]) or one flat array of numbers, not a mix` : `; every value must be a number. Convert the data first (e.g. Number(cell), and impute missing values)`;
-        throw new ShapeError(`${where}: ${name}[${i}] is ${preview(v)} (${cellType(v)})${mix}.`);
+        throw new ShapeError(`${where}: ${name}[${i}] is ${preview(v)} (${typeName(v)})${Array.isArray(v) ? ` but ${name}[0] is a number; not a mix of rows and numbers` : '; every value must be a number'}.`);
       }
     }
     rows = flat(a.length, 'number[]');
@@ -77,7 +72,7 @@ export function toFeatures(x: Features, cols: number, where: string, checkFinite
     for (let r = 0; r < rows; r++) {
       const row: unknown = x[r];
       if (!Array.isArray(row)) {
-        throw new ShapeError(`${where}: ${name}[${r}] is ${preview(row)}; number[][] input needs every row to be an array of ${cols} numbers (received ${cellType(row)}). For one flat row-major array, every element must be a number.`);
+        throw new ShapeError(`${where}: ${name}[${r}] is ${preview(row)}; number[][] input needs every row to be an array of ${cols} numbers.`);
       }
       if (row.length !== cols) {
         throw new ShapeError(`${where}: ${name}[${r}] has ${row.length} ${name === 'x' ? 'features' : 'targets'}; the model expects ${cols}. Give every row ${cols} numbers.`);
@@ -86,22 +81,21 @@ export function toFeatures(x: Features, cols: number, where: string, checkFinite
         const v: unknown = row[c];
         // no coercion: null, booleans, strings and nested arrays would silently become numbers
         if (typeof v !== 'number') {
-          throw new ShapeError(`${where}: ${name}[${r}][${c}] is ${preview(v)} (${cellType(v)}); every cell must be a number. Convert the data first (e.g. Number(cell), and impute missing values).`);
+          throw new ShapeError(`${where}: ${name}[${r}][${c}] is ${preview(v)} (${typeName(v)}); every cell must be a number. Convert the data first (e.g. Number(cell), and impute missing values).`);
         }
         data[r * cols + c] = v;
       }
     }
   } else if (x && typeof x === 'object' && 'data' in x && 'shape' in x) {
     const m = x as Matrix;
-    if (!(m.data instanceof Float32Array)) throw new ShapeError(`${where}: ${name}.data is ${preview(m.data)}; expected a Float32Array (convert with Float32Array.from(data)).`);
+    if (!(m.data instanceof Float32Array)) throw new ShapeError(`${where}: ${name}.data is ${preview(m.data)}; expected a Float32Array.`);
     const [r, c] = checkMatrixShape(m.shape, `${where}: ${name}.shape`);
     if (c !== cols) throw new ShapeError(`${where}: ${name} has shape [${r}, ${c}]; the model expects [n, ${cols}]. Pass rows of ${cols} ${name === 'x' ? 'features' : 'targets'}.`);
     if (m.data.length !== r * c) throw new ShapeError(`${where}: ${name}.data has ${m.data.length} values but shape [${r}, ${c}] needs ${r * c}.`);
     data = m.data;
     rows = r;
   } else {
-    const fix = ArrayBuffer.isView(x) ? ` Convert it with Float32Array.from(${name})${name === 'x' ? ' (scale integer data such as pixels first, e.g. / 255)' : ''}.` : '';
-    throw new ShapeError(`${where}: ${name} must be a Float32Array, Float64Array, number[] (flat, row-major), number[][] or { data, shape }; received ${preview(x)}${ArrayBuffer.isView(x) ? '' : ` (${typeName(x)})`}.${fix}`);
+    throw new ShapeError(`${where}: ${name} must be a Float32Array, Float64Array, number[] (flat, row-major), number[][] or { data, shape }; received ${received(x)}.`);
   }
   if (checkFinite) {
     for (let i = 0; i < data.length; i++) {
@@ -142,6 +136,9 @@ export function toClassIds(y: Labels, rows: number, classes: number, where: stri
     }
     return out;
   };
+  const outside = (v: number, i: number): never => {
+    throw new OptionError('y', `${where}: label ${v} at index ${i} is outside [0, ${classes}). The last layer has ${classes} units; use class ids below that.`);
+  };
   const typed = FLOAT_IDS.find((T) => y instanceof T);
   if (y instanceof Int32Array || y instanceof Uint8Array || y instanceof Uint16Array) {
     ids = y instanceof Int32Array ? y : Int32Array.from(y);
@@ -150,15 +147,12 @@ export function toClassIds(y: Labels, rows: number, classes: number, where: stri
     ids = new Int32Array(a.length);
     for (let i = 0; i < a.length; i++) {
       const v = a[i]!;
-      if (!Number.isInteger(v)) {
-        throw new OptionError('y', `${where}: y[${i}] = ${v} in a ${typed.name}; class ids must be integers in [0, ${classes}). Pass integral values (e.g. Math.round), or one-hot rows as { data, shape: [n, ${classes}] }.`);
-      }
-      if (v < 0 || v >= classes) throw new OptionError('y', `${where}: label ${v} at index ${i} is outside [0, ${classes}). The last layer has ${classes} units; use class ids below that.`);
-      ids[i] = v;
+      if (!Number.isInteger(v)) throw new OptionError('y', `${where}: y[${i}] = ${v} in a ${typed.name}; class ids must be integers in [0, ${classes}).`);
+      ids[i] = v < 0 || v >= classes ? outside(v, i) : v;
     }
   } else if (isStringLabels(y)) {
     if (names === null) {
-      throw new OptionError('y', `${where}: y[0] is ${preview(y[0])} (string) but this model has no class names. fit(x, labels) on string labels sets model.classes (sorted); or set model.classes = [...] first, or pass integer class ids.`);
+      throw new OptionError('y', `${where}: y[0] is ${preview(y[0])} (string) but this model has no class names; fit on string labels or set model.classes first.`);
     }
     ids = idsOfNames(y, names, where);
   } else if (Array.isArray(y) && !y.some((v: unknown) => Array.isArray(v))) {
@@ -166,11 +160,10 @@ export function toClassIds(y: Labels, rows: number, classes: number, where: stri
     for (let i = 0; i < y.length; i++) {
       const v: unknown = y[i];
       if (typeof v !== 'number') {
-        throw new OptionError('y', `${where}: y[${i}] is ${preview(v)} (${cellType(v)}); class ids must be integer numbers in [0, ${classes}), or every label a string (class names). Do not mix them.`);
+        throw new OptionError('y', `${where}: y[${i}] is ${preview(v)} (${typeName(v)}); class ids must be integer numbers in [0, ${classes}).`);
       }
       if (!Number.isInteger(v)) throw new OptionError('y', `${where}: y[${i}] = ${v}; class ids must be integers in [0, ${classes}).`);
-      if (v < 0 || v >= classes) throw new OptionError('y', `${where}: label ${v} at index ${i} is outside [0, ${classes}). The last layer has ${classes} units; use class ids below that.`);
-      ids[i] = v;
+      ids[i] = v < 0 || v >= classes ? outside(v, i) : v;
     }
   } else if (Array.isArray(y)) {
     const rowsArr = y as readonly unknown[];
@@ -189,17 +182,14 @@ export function toClassIds(y: Labels, rows: number, classes: number, where: stri
     if (m.data.length !== r * c) throw new ShapeError(`${where}: y.data has ${m.data.length} values but shape [${r}, ${c}] needs ${r * c}.`);
     ids = fromOneHot((i, j) => m.data[i * c + j]!, r, c);
   } else {
-    throw new ShapeError(`${where}: y must be class ids (Int32Array, Uint8Array, Float32Array, number[]), class names (string[]) or one-hot rows; received ${preview(y)}${ArrayBuffer.isView(y) ? '' : ` (${typeName(y)})`}.`);
+    throw new ShapeError(`${where}: y must be class ids (Int32Array, Uint8Array, Float32Array, number[]), class names (string[]) or one-hot rows; received ${received(y)}.`);
   }
   if (ids.length !== rows) {
-    const hint = ids.length === rows * classes && classes > 1 ? ` (${rows} × ${classes} values: flat one-hot rows? pass them as { data, shape: [${rows}, ${classes}] })` : '';
-    throw new ShapeError(`${where}: ${ids.length} labels for ${rows} samples${hint}. Pass exactly one label per row of x.`);
+    throw new ShapeError(`${where}: ${ids.length} labels for ${rows} samples. Pass exactly one label per row of x${ids.length === rows * classes ? ' (one-hot rows as { data, shape })' : ''}.`);
   }
   for (let i = 0; i < ids.length; i++) {
     const v = ids[i]!;
-    if (v < 0 || v >= classes) {
-      throw new OptionError('y', `${where}: label ${v} at index ${i} is outside [0, ${classes}). The last layer has ${classes} units; use class ids below that.`);
-    }
+    if (v < 0 || v >= classes) outside(v, i);
   }
   return ids;
 }

@@ -33,8 +33,7 @@ export function fitClassNames(y: Labels | Features, current: readonly string[] |
   const want = st.classCount;
   if (want === null) return null; // the Stepper refuses strings for this loss, naming it
   if (names.length !== want) {
-    const units = st.outputs === 1 ? 'one output (binary cross-entropy: two classes)' : `${st.outputs} outputs`;
-    throw new OptionError('y', `${where}: y holds ${names.length} distinct labels ${preview(names)} but the model has ${units}, so ${want} classes. Give the last layer one unit per class, or set model.classes = [...] to the full class list (when some classes are missing from this data).`);
+    throw new OptionError('y', `${where}: y holds ${names.length} distinct labels ${preview(names)} but the model has ${want} classes. Give the last layer one unit per class, or set model.classes to the full list first.`);
   }
   return checkClassNames(names, st.outputs, where);
 }
@@ -67,7 +66,7 @@ export function predictClassIds(m: ClassModel, x: Features, options: { batchSize
   checkKeys(options, ['batchSize'], where);
   const st = m.steps;
   if (st.classCount === null) {
-    throw new OptionError('loss', `${where}: the model is compiled with loss '${st.loss.kind}'${st.loss.kind === 'binaryCrossentropy' ? ` and ${st.outputs} outputs (multi-label)` : ''}, which predicts values, not one class; use predict(x). Classes need softmaxCrossEntropy, or binaryCrossentropy with one output.`);
+    throw new OptionError('loss', `${where}: the model is compiled with loss '${st.loss.kind}' and ${st.outputs} outputs, not a classifier; use predict(x).`);
   }
   const p = m.predict(x, options);
   if (st.classification) return argmax(p);
@@ -78,7 +77,7 @@ export function predictClassIds(m: ClassModel, x: Features, options: { batchSize
 export function predictClassNames(m: ClassModel, x: Features, options: { batchSize?: number }): string[] {
   const names = m.classes;
   if (names === null) {
-    throw new OptionError('classes', 'predictLabels: this model has no class names; fit it on string labels (e.g. fit(x, ["cat", "dog", …])) or set model.classes = [...], or use predictClasses(x) for class ids.');
+    throw new OptionError('classes', 'predictLabels: this model has no class names; fit it on string labels or set model.classes, or use predictClasses(x).');
   }
   return Array.from(predictClassIds(m, x, options, 'predictLabels'), (id) => names[id]!);
 }

@@ -253,7 +253,7 @@ function resolveFitData(m: FitModel, x: Features, y: Labels | Features, options:
     for (const [key, v] of Object.entries(cw)) {
       // keyed by class name when the model has names (as scikit-learn's class_weight with string labels)
       const c = classes && !Array.isArray(cw) ? classes.indexOf(key) : Number(key);
-      if (!Number.isInteger(c) || c < 0 || c >= k) throw new OptionError('classWeight', `fit: classWeight has class ${JSON.stringify(key)}; the model has classes ${classes ? preview(classes) : `0..${k - 1}`}.`);
+      if (!Number.isInteger(c) || c < 0 || c >= k) throw new OptionError('classWeight', `fit: classWeight has class ${key}; the model has classes ${classes ? preview(classes) : `0..${k - 1}`}.`);
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new OptionError('classWeight', `fit: classWeight[${key}] = ${String(v)}; weights must be finite and >= 0.`);
       perClass[c] = v;
     }

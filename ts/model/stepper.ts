@@ -180,10 +180,10 @@ export class Stepper {
     if (this.classification) return toClassIds(y as Labels, rows, this.outputs, where, names);
     if (isStringLabels(y)) {
       if (this.classCount === 2) return Float32Array.from(toClassIds(y, rows, 2, where, names));
-      throw new OptionError('y', `${where}: y[0] is ${JSON.stringify(y[0])} (string); string class labels need loss 'softmaxCrossEntropy' (one output per class) or 'binaryCrossentropy' with one output. For loss '${this.loss.kind}' pass numbers.`);
+      throw new OptionError('y', `${where}: y[0] is ${JSON.stringify(y[0])} (string); class names need a classifier, not loss '${this.loss.kind}'.`);
     }
     const t = toFeatures(y as Features, this.outputs, where, true, 'y');
-    if (t.rows !== rows) throw new ShapeError(`${where}: ${t.rows} target rows for ${rows} samples. Pass one row of ${this.outputs} targets per sample${this.outputs === 1 ? ' (or a flat array of one target per sample)' : ''}.`);
+    if (t.rows !== rows) throw new ShapeError(`${where}: ${t.rows} target rows for ${rows} samples. Pass one row of ${this.outputs} targets per sample.`);
     if (this.loss.kind === 'binaryCrossentropy') {
       t.data.forEach((v, i) => {
         if (v < 0 || v > 1) throw new OptionError('y', `${where}: binary cross-entropy target ${v} at row ${Math.floor(i / this.outputs)} is outside [0, 1].`);
