@@ -98,10 +98,11 @@ describe('R16: typed errors for bad inputs', () => {
     m.dispose();
   });
 
-  it("string class ids ['0', '1'] give OptionError saying to convert them, not a one-hot ShapeError", async () => {
+  it("string labels ['0', '1'] are class names (issue 15): too few for 3 outputs is an OptionError naming them, not a one-hot ShapeError", async () => {
     const m = model();
     const x = new Float32Array(8);
-    await refused(m, () => m.fit(x, ['0', '1'] as never), OptionError, /^fit: y\[0\] is "0" \(string\); class ids must be integer numbers in \[0, 3\)\. Map class names or strings to ids first/);
+    await refused(m, () => m.fit(x, ['0', '1'] as never), OptionError, /^fit: y holds 2 distinct labels \["0","1"\] but the model has 3 classes/);
+    expect(m.classes).toBeNull();
     await refused(m, () => m.fit(x, [0, '1'] as never), OptionError, /^fit: y\[1\] is "1" \(string\)/);
     await refused(m, () => m.fit(x, [0, null] as never), OptionError, /^fit: y\[1\] is null \(null\)/);
     await refused(m, () => m.fit(x, [0, true] as never), OptionError, /^fit: y\[1\] is true \(boolean\)/);
@@ -113,7 +114,7 @@ describe('R16: typed errors for bad inputs', () => {
 
   it('non-object inputs name what was received', async () => {
     const m = model();
-    await refused(m, () => m.fit(42 as never, [0]), ShapeError, /^fit: x must be a Float32Array, \{ data, shape \} or number\[\]\[\]; received 42/);
+    await refused(m, () => m.fit(42 as never, [0]), ShapeError, /^fit: x must be a Float32Array, Float64Array, number\[\] \(flat, row-major\), number\[\]\[\] or \{ data, shape \}; received 42 \(number\)/);
     await refused(m, () => m.fit(new Float32Array(4), 'abc' as never), ShapeError, /^fit: y must be class ids .*; received "abc"/);
     m.dispose();
   });

@@ -156,6 +156,39 @@ describe('fitInWorker (Node worker_threads)', () => {
     expect(loss.at(-1)!).toBeLessThan(loss[0]!);
   });
 
+  it('takes Float64Array and flat number[] features, Float32Array / Float64Array class ids and 1-D targets as fit does (issue 15)', async () => {
+    const { x, y } = blobs(30, 4);
+    const x64 = Float64Array.from(x, (v) => v + 1e-12);
+    const spec = { inputShape: [5] as [number], layers: [wf.dense(3)], seed: 2, optimizer: wf.sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' as const };
+    const fit = { epochs: 2, batchSize: 8, seed: 3 };
+    const ref = inProcess(spec, x, y, fit);
+    await ref.history;
+    for (const [xs, ys] of [[x64, Float32Array.from(y)], [Array.from(x64), Float64Array.from(y)]] as const) {
+      const r = await W.fitInWorker(spec, xs, ys, fit).result;
+      expect(same(r.weights, ref.m.getWeights())).toBe(true);
+    }
+    ref.m.dispose();
+    const t = Array.from({ length: 30 }, (_, i) => x[i * 5]! - x[i * 5 + 1]!);
+    const reg = { ...spec, layers: [wf.dense(1)], loss: 'mse' as const };
+    const a = await W.fitInWorker(reg, x, t, fit).result;
+    const b = await W.fitInWorker(reg, x, { data: Float32Array.from(t), shape: [30, 1] }, fit).result;
+    expect(same(a.weights, b.weights)).toBe(true);
+    let err: unknown;
+    try {
+      W.fitInWorker(spec, x, Array.from(y, (c) => ['a', 'b', 'c'][c]!) as never, fit);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ name: 'OptionError', option: 'y' });
+    expect((err as Error).message).toMatch(/^fitInWorker: y\[0\] is "a" \(string\); string class labels do not cross to a worker/);
+    try {
+      W.fitInWorker(spec, Int32Array.from(x) as never, y, fit);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toMatch(/received Int32Array\(150\)/);
+  });
+
   it('rejects bad input with typed errors: synchronously what it can check, through result what the worker finds', async () => {
     const { x, y } = blobs(30, 10);
     const spec = { inputShape: [5] as [number], layers: [wf.dense(3)], optimizer: wf.sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' as const };

@@ -23,7 +23,8 @@ export interface DeserializeOptions {
 /** The JSON description of a model's architecture and compile config. @internal */
 export interface ModelHeader {
   producer: 'wasmfit';
-  model: { inputShape: [number]; seed: number; layers: LayerConfig[] };
+  /** `classes`: the model's class names by id (`model.classes`), written only when it has them. */
+  model: { inputShape: [number]; seed: number; layers: LayerConfig[]; classes?: string[] };
   compile: CompileOptions | null;
   metadata?: ModelMetadata;
 }
@@ -134,7 +135,7 @@ export function modelHeader(model: Sequential, where: string): ModelHeader {
   });
   return {
     producer: 'wasmfit',
-    model: { inputShape: [model.inputSize], seed: model.seed, layers },
+    model: { inputShape: [model.inputSize], seed: model.seed, layers, ...(model.classes ? { classes: [...model.classes] } : {}) },
     compile: compile === null ? null : (JSON.parse(JSON.stringify(compile)) as CompileOptions),
   };
 }
@@ -246,7 +247,7 @@ export function expectedWeights(inputSize: number, layers: readonly LayerConfig[
 }
 
 /** Parses and validates the architecture/compile part of a header. @internal */
-export function parseModelHeader(h: Record<string, unknown>, where: string): { inputSize: number; seed: number; layers: LayerConfig[]; compile: CompileOptions | null } {
+export function parseModelHeader(h: Record<string, unknown>, where: string): { inputSize: number; seed: number; layers: LayerConfig[]; compile: CompileOptions | null; classes: string[] | null } {
   if (h.producer !== 'wasmfit') field(where, 'header.producer', `is ${preview(h.producer)}; expected "wasmfit".`);
   const m = h.model;
   if (!isObj(m)) field(where, 'header.model', 'is not an object.');
@@ -257,13 +258,18 @@ export function parseModelHeader(h: Record<string, unknown>, where: string): { i
   const seed = m.seed;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) field(where, 'header.model.seed', `is ${preview(seed)}; expected a finite number.`);
   const layers = reviveLayers(m.layers, where);
+  // class names (absent in files of models without them); their count is checked against the layers when the model is built
+  const classes = m.classes ?? null;
+  if (classes !== null && (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string'))) {
+    field(where, 'header.model.classes', `is ${preview(classes)}; expected an array of class-name strings.`);
+  }
   let compile: CompileOptions | null = null;
   if (h.compile !== null && h.compile !== undefined) {
     if (!isObj(h.compile)) field(where, 'header.compile', 'is not an object or null.');
     const optimizer = revive(where, 'header.compile.optimizer', () => reviveOptimizer((h.compile as Record<string, unknown>).optimizer));
     compile = { optimizer, loss: h.compile.loss as CompileOptions['loss'] };
   }
-  return { inputSize: shape[0] as number, seed, layers, compile };
+  return { inputSize: shape[0] as number, seed, layers, compile, classes: classes as string[] | null };
 }
 
 /** An optimizer config from header JSON: first-order ones through checkOptimizer, L-BFGS / CG through their factories (which validate every option). */
@@ -303,6 +309,8 @@ export function buildModel(c: Container, where: string, runtime?: Runtime): Sequ
       revive(where, 'header.compile', () => model.compile(compile));
     }
     model.setWeights(weights.map((data) => ({ data })));
+    const classes = h.classes;
+    if (classes) revive(where, 'header.model', () => (model.classes = classes));
   } catch (e) {
     model.dispose();
     throw e;

@@ -17,6 +17,8 @@ import type { Plateau } from '../schedules/plateau.js';
 import { checkResumeState, type FitResumeState, fitResumeState, trackFit, untrackFit } from './resume.js';
 import type { Stepper } from './stepper.js';
 import { checkOptions } from '../errors/validate.js';
+import { preview } from '../errors/preview.js';
+import { fitClassNames } from './classes.js';
 
 export type { FitResumeState };
 
@@ -41,8 +43,11 @@ export interface FitOptions {
   validationData?: readonly [Features, Labels | Features];
   /** Weight of each training sample in the loss (finite, >= 0), Keras `sample_weight`. */
   sampleWeight?: Float32Array | readonly number[];
-  /** Softmax cross-entropy only: weight per class id (`{ 0: 1, 1: 5 }` or an array), Keras `class_weight`; multiplies sampleWeight. */
-  classWeight?: Record<number, number> | readonly number[];
+  /**
+   * Softmax cross-entropy only: weight per class id (`{ 0: 1, 1: 5 }` or an array), Keras `class_weight`;
+   * keyed by class name (`{ cat: 2 }`) when the model has `model.classes`. Multiplies sampleWeight.
+   */
+  classWeight?: Record<number | string, number> | readonly number[];
   /**
    * 0 = silent (default); 1 = a live progress bar on a TTY (ETA, running loss/accuracy, then the
    * epoch's logs), quiet where stdout is not a TTY or in browsers; 2 = one line of logs per epoch
@@ -94,6 +99,8 @@ export interface FitModel extends CallbackModel {
   endTraining(): void;
   /** The seed of a fit called without one (counts fits). */
   nextFitSeed(): number;
+  /** Class names by id (a fit on string labels sets them when null). */
+  classes: readonly string[] | null;
 }
 
 /** `fit`'s options, validated and with defaults filled in. @internal */
@@ -218,12 +225,15 @@ interface FitData {
   weights: Float32Array | null;
   nTrain: number;
   val: { x: Float32Array; y: Int32Array | Float32Array; rows: number } | null;
+  /** The model's class names after this fit (adopted from string labels once the fit is validated). */
+  classes: readonly string[] | null;
 }
 
 function resolveFitData(m: FitModel, x: Features, y: Labels | Features, options: FitOptions, s: FitSettings): FitData {
   const st = m.steps;
   const fx = toFeatures(x, m.inputSize, 'fit');
-  const ids = st.targets(y, fx.rows, 'fit');
+  const classes = fitClassNames(y, m.classes, st, 'fit');
+  const ids = st.targets(y, fx.rows, 'fit', classes);
   let weights: Float32Array | null = null;
   if (options.sampleWeight !== undefined) {
     const sw = options.sampleWeight;
@@ -241,8 +251,9 @@ function resolveFitData(m: FitModel, x: Features, y: Labels | Features, options:
     if (!cw || typeof cw !== 'object') throw new OptionError('classWeight', 'fit: classWeight must be an object { classId: weight } or an array.');
     const perClass = new Float32Array(k).fill(1);
     for (const [key, v] of Object.entries(cw)) {
-      const c = Number(key);
-      if (!Number.isInteger(c) || c < 0 || c >= k) throw new OptionError('classWeight', `fit: classWeight has class ${key}; the model has classes 0..${k - 1}.`);
+      // keyed by class name when the model has names (as scikit-learn's class_weight with string labels)
+      const c = classes && !Array.isArray(cw) ? classes.indexOf(key) : Number(key);
+      if (!Number.isInteger(c) || c < 0 || c >= k) throw new OptionError('classWeight', `fit: classWeight has class ${key}; the model has classes ${classes ? preview(classes) : `0..${k - 1}`}.`);
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new OptionError('classWeight', `fit: classWeight[${key}] = ${String(v)}; weights must be finite and >= 0.`);
       perClass[c] = v;
     }
@@ -255,7 +266,7 @@ function resolveFitData(m: FitModel, x: Features, y: Labels | Features, options:
   if (validationData) {
     const [vx, vy] = validationData;
     const f = toFeatures(vx, m.inputSize, 'fit (validationData)');
-    val = { x: f.data, y: st.targets(vy, f.rows, 'fit (validationData)'), rows: f.rows };
+    val = { x: f.data, y: st.targets(vy, f.rows, 'fit (validationData)', classes), rows: f.rows };
   } else if (s.validationSplit > 0) {
     nTrain = Math.floor(fx.rows * (1 - s.validationSplit));
     const d = m.inputSize;
@@ -271,7 +282,7 @@ function resolveFitData(m: FitModel, x: Features, y: Labels | Features, options:
   if (st.usesBatchStatistics && (nTrain % s.batchSize === 1 || nTrain === 1)) {
     throw new OptionError('batchSize', `fit: with ${nTrain} training rows and batchSize ${s.batchSize} the last batch has 1 row; batch normalization needs at least 2 rows per training batch. Change batchSize or drop a sample.`);
   }
-  return { x: fx.data, y: ids, weights, nTrain, val };
+  return { x: fx.data, y: ids, weights, nTrain, val, classes };
 }
 
 /** The keys a fit logs per epoch (callbacks check their monitors against them before the first step). */
@@ -300,6 +311,7 @@ export async function fitLoop(m: FitModel, x: Features, y: Labels | Features, op
   const logKeys = logKeysOf(m.steps, val !== null);
   const list = new CallbackList(callbacks);
   list.checkConfig({ logKeys });
+  if (data.classes !== m.classes) m.classes = data.classes;
   // --- validated; from here on the model changes. The Stepper's training plan belongs to this
   // fit: compile, a second fit and state imports are refused (BusyError) until it ends;
   // predict/evaluate from callbacks run on the inference plan; dispose() frees everything and this

@@ -8,7 +8,6 @@ import { BusyError, DisposedError, OptionError } from '../errors/index.js';
 import { type Features, type Labels, type Matrix, toFeatures } from '../data/tensor.js';
 import type { LayerConfig } from '../layers/index.js';
 import type { BoundLayer } from '../layers/kind.js';
-import { describeStack } from '../layers/registry.js';
 import { checkLr } from '../optimizers/index.js';
 import type { Ptr } from '../runtime/arena.js';
 import { forget, onCollect } from '../runtime/collect.js';
@@ -18,13 +17,12 @@ import { batchSizeOf, checkKeys, type CompileOptions, compileOptionsOf, DEFAULT_
 import { type FitOptions, fitLoop } from './fit.js';
 import type { FullBatchStepper } from './fullbatch.js';
 import { type ModelTrainingState, Stepper } from './stepper.js';
-
 import { bindLayers, checkWeights, modelTensors, resolveStack, type SequentialOptions, summaryTable, type WeightTensor } from './weights.js';
+import { checkClassesOf, predictClassIds, predictClassNames } from './classes.js';
+import { predictOptions } from './predict.js';
 
-export type { SequentialOptions } from './weights.js';
-
+export type { SequentialOptions, WeightTensor } from './weights.js';
 export type { CompileOptions } from './compile.js';
-export type { WeightTensor } from './weights.js';
 
 /** `Symbol.dispose` (explicit resource management), or the key TypeScript's `using` falls back to on older hosts. */
 const DISPOSE = ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose')) as typeof Symbol.dispose;
@@ -62,6 +60,7 @@ export class Sequential {
   private disposed_ = false;
   private fitCount = 0;
   private lr_ = 0;
+  private classes_: readonly string[] | null = null;
   private readonly token = {};
 
   constructor(options: SequentialOptions) {
@@ -142,7 +141,7 @@ export class Sequential {
     this.assertUsable('evaluate');
     checkKeys(options, ['batchSize'], 'evaluate');
     const fx = toFeatures(x, this.inputSize, 'evaluate');
-    const ids = this.stepper.targets(y, fx.rows, 'evaluate');
+    const ids = this.stepper.targets(y, fx.rows, 'evaluate', this.classes_);
     const bs = batchSizeOf(options.batchSize, 'evaluate');
     const acc = this.stepper.metricAccumulator();
     const r = this.stepper.evaluate(fx.data, ids, fx.rows, bs, acc);
@@ -159,17 +158,30 @@ export class Sequential {
   predict(x: Features, options: { batchSize?: number; mcSamples: number; seed?: number }): { mean: Matrix; std: Matrix };
   predict(x: Features, options: { batchSize?: number; mcSamples?: number; seed?: number } = {}): Matrix | { mean: Matrix; std: Matrix } {
     this.assertUsable('predict');
-    checkKeys(options, ['batchSize', 'mcSamples', 'seed'], 'predict');
+    const { bs, T, seed } = predictOptions(options, this.seed);
     const fx = toFeatures(x, this.inputSize, 'predict');
-    const bs = batchSizeOf(options.batchSize, 'predict');
-    const T = options.mcSamples;
-    if (T !== undefined && (!Number.isInteger(T) || T < 1)) throw new OptionError('mcSamples', `predict: mcSamples = ${String(T)}; expected a positive integer (e.g. 50).`);
-    const seed = options.seed ?? this.seed;
-    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `predict: seed = ${String(seed)}; expected a finite number.`);
     const k = this.outputSize;
     if (T === undefined) return { data: this.stepper.predict(fx.data, fx.rows, bs, null), shape: [fx.rows, k] };
     const { mean, std } = this.stepper.predictMc(fx.data, fx.rows, bs, T, seed);
     return { mean: { data: mean, shape: [fx.rows, k] }, std: { data: std, shape: [fx.rows, k] } };
+  }
+
+  /** Class names by id, or null; a fit on string labels sets them when null (sorted by code point, as scikit-learn); kept in model files. */
+  get classes(): readonly string[] | null {
+    return this.classes_;
+  }
+  set classes(v: readonly string[] | null) {
+    this.classes_ = checkClassesOf(this, v);
+  }
+
+  /** Predicted class ids: argmax of `predict(x)` (binary cross-entropy with one output: `p >= 0.5`). */
+  predictClasses(x: Features, options: { batchSize?: number } = {}): Int32Array {
+    return predictClassIds(this, x, options);
+  }
+
+  /** Predicted class names, `classes[id]` for each id of {@link predictClasses}. */
+  predictLabels(x: Features, options: { batchSize?: number } = {}): string[] {
+    return predictClassNames(this, x, options);
   }
 
   /** Copies of every weight tensor: `dense_i/kernel` `[in, out]`, `dense_i/bias` `[out]`, and for batch norm `gamma`, `beta`, `moving_mean`, `moving_variance` (Keras's order). */

@@ -13,6 +13,7 @@
 import { OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from '../errors/index.js';
 import { statusError } from '../runtime/status.js';
 import { type Features, type Labels, toClassIds, toFeatures } from '../data/tensor.js';
+import { isStringLabels } from '../data/labels.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
 import { BoundOptimizer, type Slots } from '../optimizers/record.js';
 import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
@@ -161,10 +162,27 @@ export class Stepper {
     return this.metrics.length ? new MetricAccumulator(this.metrics, this.loss.kind, this.outputs) : null;
   }
 
-  /** Class ids for softmax cross-entropy, else validated float targets `[rows, outputs]`. */
-  targets(y: Labels | Features, rows: number, where: string): Int32Array | Float32Array {
-    if (this.loss.kind === 'softmaxCrossEntropy') return toClassIds(y as Labels, rows, this.outputs, where);
-    const t = toFeatures(y as Features, this.outputs, `${where} (targets)`);
+  /**
+   * How many classes the loss distinguishes: the outputs for softmax cross-entropy, 2 for binary
+   * cross-entropy with one output, else null (no class labels).
+   */
+  get classCount(): number | null {
+    if (this.classification) return this.outputs;
+    return this.loss.kind === 'binaryCrossentropy' && this.outputs === 1 ? 2 : null;
+  }
+
+  /**
+   * Class ids for softmax cross-entropy, else validated float targets `[rows, outputs]` (a flat
+   * array of `rows × outputs` values included). String labels map through `names` (the model's
+   * class list): to ids, or to 0/1 targets for binary cross-entropy with one output.
+   */
+  targets(y: Labels | Features, rows: number, where: string, names: readonly string[] | null = null): Int32Array | Float32Array {
+    if (this.classification) return toClassIds(y as Labels, rows, this.outputs, where, names);
+    if (isStringLabels(y)) {
+      if (this.classCount === 2) return Float32Array.from(toClassIds(y, rows, 2, where, names));
+      throw new OptionError('y', `${where}: y[0] is ${JSON.stringify(y[0])} (string); class names need a classifier, not loss '${this.loss.kind}'.`);
+    }
+    const t = toFeatures(y as Features, this.outputs, where, true, 'y');
     if (t.rows !== rows) throw new ShapeError(`${where}: ${t.rows} target rows for ${rows} samples. Pass one row of ${this.outputs} targets per sample.`);
     if (this.loss.kind === 'binaryCrossentropy') {
       t.data.forEach((v, i) => {

@@ -2,6 +2,8 @@
 import type { EarlyStoppingOptions } from '../callbacks/index.js';
 import { OptionError, RuntimeSupportError, ShapeError, WasmfitError } from '../errors/index.js';
 import type { Features, Labels, Matrix } from '../data/tensor.js';
+import { isStringLabels } from '../data/labels.js';
+import { preview as previewValue } from '../errors/preview.js';
 import type { LayerConfig } from '../layers/index.js';
 import type { History, Logs } from '../model/callbacks.js';
 import type { FitOptions } from '../model/fit.js';
@@ -143,14 +145,22 @@ class Packer {
 
   features(x: Features, cols: number, where: string): PackedFeatures {
     if (x instanceof Float32Array) return { data: this.take(x) };
-    if (Array.isArray(x)) return { data: this.rows(x, cols, where) };
+    // Float64Array and flat number[] (row-major) are rounded to float32 here, as Sequential.fit does
+    if (x instanceof Float64Array || (Array.isArray(x) && typeof x[0] === 'number')) return { data: this.own32(Float32Array.from(x as ArrayLike<number>)) };
+    if (Array.isArray(x)) return { data: this.rows(x as readonly (readonly number[])[], cols, where) };
     if (x && typeof x === 'object' && 'data' in x && 'shape' in x) {
       const m = x as Matrix;
       if (!(m.data instanceof Float32Array)) throw new ShapeError(`${where}: x.data must be a Float32Array.`);
       if (m.shape[1] !== cols) throw new ShapeError(`${where}: x has shape [${m.shape.join(', ')}]; the model expects [n, ${cols}]. Pass rows of ${cols} features.`);
       return { data: this.take(m.data) };
     }
-    throw new ShapeError(`${where}: x must be a Float32Array, { data, shape } or number[][]; received ${typeof x}.`);
+    throw new ShapeError(`${where}: x must be a Float32Array, Float64Array, number[] (flat, row-major), number[][] or { data, shape }; received ${previewValue(x)}.`);
+  }
+
+  /** A fresh array made here: transferred as it is. */
+  private own32(a: Float32Array): Float32Array {
+    this.transfer.add(a.buffer as ArrayBuffer);
+    return a;
   }
 
   private rows(x: readonly (readonly number[])[], cols: number, where: string): Float32Array {
@@ -166,6 +176,10 @@ class Packer {
   targets(y: Labels | Features, where: string): PackedTargets {
     if (y instanceof Int32Array || y instanceof Uint8Array || y instanceof Uint16Array) return { kind: 'ids', data: this.take(y) };
     if (y instanceof Float32Array) return { kind: 'float', data: this.take(y) };
+    if (y instanceof Float64Array) return { kind: 'list', data: this.take(y) };
+    if (isStringLabels(y)) {
+      throw new OptionError('y', `${where}: y[0] is ${previewValue(y[0])} (string); string class labels do not cross to a worker. Map them to class ids first (e.g. the sorted distinct labels' indices) and set model.classes on the model you build from the result, or train with model.fit on the main thread.`);
+    }
     if (Array.isArray(y)) {
       if (y.length === 0 || typeof y[0] === 'number') {
         const out = Float64Array.from(y as readonly number[]);
@@ -181,7 +195,7 @@ class Packer {
       if (!(m.data instanceof Float32Array)) throw new ShapeError(`${where}: y.data must be a Float32Array.`);
       return { kind: 'matrix', data: this.take(m.data), shape: [m.shape[0], m.shape[1]] };
     }
-    throw new ShapeError(`${where}: y must be class ids (Int32Array, Uint8Array, number[]), one-hot rows or a target matrix; received ${typeof y}.`);
+    throw new ShapeError(`${where}: y must be class ids (Int32Array, Uint8Array, Float32Array, number[]), one-hot rows or a target matrix; received ${previewValue(y)}.`);
   }
 }
 
