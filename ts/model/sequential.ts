@@ -13,16 +13,15 @@ import { checkLr } from '../optimizers/index.js';
 import type { Ptr } from '../runtime/arena.js';
 import { forget, onCollect } from '../runtime/collect.js';
 import { getRuntime, type Runtime } from '../runtime/loader.js';
-import type { History } from './callbacks.js';
+import type { History, Logs } from './callbacks.js';
 import { batchSizeOf, checkKeys, type CompileOptions, compileOptionsOf, DEFAULT_LOSS, resolveCompile } from './compile.js';
 import { type FitOptions, fitLoop } from './fit.js';
+import { type Dataset, type FitDatasetOptions, fitDatasetLoop, predictOnBatch, trainOnBatch, type TrainOnBatchOptions } from './dataset.js';
 import type { FullBatchStepper } from './fullbatch.js';
 import { type ModelTrainingState, Stepper } from './stepper.js';
-
 import { bindLayers, checkWeights, modelTensors, resolveStack, type SequentialOptions, summaryTable, type WeightTensor } from './weights.js';
 
 export type { SequentialOptions } from './weights.js';
-
 export type { CompileOptions } from './compile.js';
 export type { WeightTensor } from './weights.js';
 
@@ -132,6 +131,21 @@ export class Sequential {
   /** Trains the model; resolves to the per-epoch History. See {@link FitOptions}. */
   fit(x: Features, y: Labels | Features, options: FitOptions = {}): Promise<History> {
     return fitLoop(this, x, y, options);
+  }
+
+  /** Trains over batches `{ x, y }` from an (async) iterable or a function returning one; see {@link FitDatasetOptions}. */
+  fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+    return fitDatasetLoop(this, dataset, options);
+  }
+
+  /** One optimizer step on exactly these rows at `learningRate` (Keras `train_on_batch`); returns `loss`, `accuracy` (classifiers) and the compiled metrics. */
+  trainOnBatch(x: Features, y: Labels | Features, options?: TrainOnBatchOptions): Logs {
+    return trainOnBatch(this, x, y, options);
+  }
+
+  /** Model outputs for one batch in a single pass, without chunking (Keras `predict_on_batch`). */
+  predictOnBatch(x: Features): Matrix {
+    return predictOnBatch(this, x);
   }
 
   /**
