@@ -6,7 +6,8 @@
 import { FormatError, OptionError, WasmfitError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { type LayerConfig, normalizeLayer } from '../layers/index.js';
-import { Sequential, type CompileOptions } from '../model/sequential.js';
+import { Sequential } from '../model/sequential.js';
+import type { CompileOptions } from '../model/compile.js';
 import { checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
 import { cg, isSecondOrder, lbfgs, type CgOptions, type LbfgsOptions, type SecondOrderConfig } from '../optimizers/lbfgs.js';
 import type { Runtime } from '../runtime/loader.js';

@@ -94,8 +94,8 @@ export interface FitModel extends CallbackModel {
   assertIdle(where: string): void;
   /** The Stepper a fit would run on (for validation before it starts). */
   readonly steps: Stepper;
-  /** Marks a fit as running and returns its Stepper with room for `rows` rows, owned by that fit until {@link endTraining}. */
-  beginTraining(rows: number): Stepper;
+  /** Marks a fit as running (`what` names it in BusyError messages) and returns its Stepper with room for `rows` rows, owned by that fit until {@link endTraining}. */
+  beginTraining(rows: number, what?: string): Stepper;
   endTraining(): void;
   /** The seed of a fit called without one (counts fits). */
   nextFitSeed(): number;
@@ -122,9 +122,9 @@ export interface FitSettings {
 
 const FIT_KEYS = ['sampleWeight', 'classWeight', 'initialEpoch', 'epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'verbose', 'callbacks', 'yieldEveryMs', 'schedule', 'resumeFrom'];
 
-function posInt(v: unknown, name: string, def: number): number {
+function posInt(v: unknown, name: string, def: number, where = 'fit'): number {
   if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new OptionError(name, `fit: ${name} = ${String(v)}; expected a positive integer.`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new OptionError(name, `${where}: ${name} = ${String(v)}; expected a positive integer.`);
   return v;
 }
 
@@ -132,88 +132,88 @@ function posInt(v: unknown, name: string, def: number): number {
  * Validates `fit`'s options (everything that does not depend on the data or the model) and fills
  * in the defaults. Pure: changes nothing, so a refused fit leaves the model as it was. @internal
  */
-export function resolveFitOptions(options: FitOptions): FitSettings {
-  if (typeof options !== 'object' || options === null) throw new OptionError('options', 'fit: options must be an object.');
-  checkOptions('fit', options, FIT_KEYS);
-  const epochs = posInt(options.epochs, 'epochs', 1);
-  const batchSize = posInt(options.batchSize, 'batchSize', 32);
+export function resolveFitOptions(options: FitOptions, where = 'fit', keys: readonly string[] = FIT_KEYS): FitSettings {
+  if (typeof options !== 'object' || options === null) throw new OptionError('options', `${where}: options must be an object.`);
+  checkOptions(where, options, keys);
+  const epochs = posInt(options.epochs, 'epochs', 1, where);
+  const batchSize = posInt(options.batchSize, 'batchSize', 32, where);
   // null (a checkpoint taken outside fit has no loop state) starts a fresh run, as undefined does
   const resume = options.resumeFrom === undefined || options.resumeFrom === null ? null : checkResumeState(options.resumeFrom);
   if (resume && options.initialEpoch !== undefined && options.initialEpoch !== resume.epoch) {
-    throw new OptionError('initialEpoch', `fit: initialEpoch = ${String(options.initialEpoch)} but resumeFrom continues epoch ${resume.epoch}; leave initialEpoch out when resuming.`);
+    throw new OptionError('initialEpoch', `${where}: initialEpoch = ${String(options.initialEpoch)} but resumeFrom continues epoch ${resume.epoch}; leave initialEpoch out when resuming.`);
   }
-  if (resume && options.seed !== undefined) throw new OptionError('seed', 'fit: seed and resumeFrom together; the checkpoint holds the shuffling state, so leave seed out when resuming.');
+  if (resume && options.seed !== undefined) throw new OptionError('seed', `${where}: seed and resumeFrom together; the checkpoint holds the shuffling state, so leave seed out when resuming.`);
   const initialEpoch = options.initialEpoch ?? resume?.epoch ?? 0;
   if (resume && (epochs < resume.epoch || (epochs === resume.epoch && resume.batch > 0))) {
-    throw new OptionError('epochs', `fit: epochs = ${epochs} but the checkpoint is in epoch ${resume.epoch}; pass the epochs of the original run (the index of the last epoch + 1).`);
+    throw new OptionError('epochs', `${where}: epochs = ${epochs} but the checkpoint is in epoch ${resume.epoch}; pass the epochs of the original run (the index of the last epoch + 1).`);
   }
   // a resumed, finished position (epoch === epochs) runs no epochs: onTrainBegin, then onTrainEnd
   if (!resume && (typeof initialEpoch !== 'number' || !Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch >= epochs)) {
-    throw new OptionError('initialEpoch', `fit: initialEpoch = ${String(initialEpoch)}; expected an integer in [0, epochs) (epochs = ${epochs} is the index of the last epoch + 1, as in Keras).`);
+    throw new OptionError('initialEpoch', `${where}: initialEpoch = ${String(initialEpoch)}; expected an integer in [0, epochs) (epochs = ${epochs} is the index of the last epoch + 1, as in Keras).`);
   }
   const shuffle = options.shuffle ?? true;
-  if (typeof shuffle !== 'boolean') throw new OptionError('shuffle', `fit: shuffle = ${String(shuffle)}; expected a boolean.`);
+  if (typeof shuffle !== 'boolean') throw new OptionError('shuffle', `${where}: shuffle = ${String(shuffle)}; expected a boolean.`);
   const split = options.validationSplit ?? 0;
   if (typeof split !== 'number' || !(split >= 0 && split < 1)) {
-    throw new OptionError('validationSplit', `fit: validationSplit = ${String(split)}; expected a fraction in [0, 1), e.g. 0.1.`);
+    throw new OptionError('validationSplit', `${where}: validationSplit = ${String(split)}; expected a fraction in [0, 1), e.g. 0.1.`);
   }
   const verbose = options.verbose ?? 0;
-  if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new OptionError('verbose', `fit: verbose = ${String(verbose)}; expected 0, 1 or 2.`);
+  if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new OptionError('verbose', `${where}: verbose = ${String(verbose)}; expected 0, 1 or 2.`);
   const yieldEveryMs = options.yieldEveryMs ?? 125;
-  if (typeof yieldEveryMs !== 'number' || !(yieldEveryMs >= 0)) throw new OptionError('yieldEveryMs', `fit: yieldEveryMs = ${String(yieldEveryMs)}; expected a number >= 0.`);
+  if (typeof yieldEveryMs !== 'number' || !(yieldEveryMs >= 0)) throw new OptionError('yieldEveryMs', `${where}: yieldEveryMs = ${String(yieldEveryMs)}; expected a number >= 0.`);
   const seed = options.seed ?? (resume ? 0 : null);
-  if (seed !== null && (typeof seed !== 'number' || !Number.isFinite(seed))) throw new OptionError('seed', `fit: seed = ${String(seed)}; expected a finite number.`);
+  if (seed !== null && (typeof seed !== 'number' || !Number.isFinite(seed))) throw new OptionError('seed', `${where}: seed = ${String(seed)}; expected a finite number.`);
   const given: readonly unknown[] = options.callbacks ?? [];
-  if (!Array.isArray(given)) throw new OptionError('callbacks', 'fit: callbacks must be an array of callback objects.');
+  if (!Array.isArray(given)) throw new OptionError('callbacks', `${where}: callbacks must be an array of callback objects.`);
   const userCallbacks: Callback[] = given.map((cb, i) => {
     if (isPlateau(cb)) return plateauCallback(cb);
-    if (!cb || typeof cb !== 'object') throw new OptionError('callbacks', `fit: callbacks[${i}] = ${String(cb)}; expected a callback object (e.g. earlyStopping({...})).`);
+    if (!cb || typeof cb !== 'object') throw new OptionError('callbacks', `${where}: callbacks[${i}] = ${String(cb)}; expected a callback object (e.g. earlyStopping({...})).`);
     return cb as Callback;
   });
   // checkpoint writers (runsLast) see the state after every other callback's hook
   const callbacks = [...userCallbacks.filter((cb) => !cb.runsLast), ...(verbose === 1 ? [progressBar()] : verbose === 2 ? [progressBar({ mode: 'epoch' })] : []), ...userCallbacks.filter((cb) => cb.runsLast)];
-  const schedule = resolveSchedule(options.schedule, resume, callbacks);
+  const schedule = resolveSchedule(options.schedule, resume, callbacks, where);
   // the schedule's first value is checked before anything changes
-  if (schedule) scheduledRate(schedule, schedule.unit === 'epoch' ? initialEpoch : 0);
+  if (schedule) scheduledRate(schedule, schedule.unit === 'epoch' ? initialEpoch : 0, where);
   return { epochs, initialEpoch, batchSize, shuffle, validationSplit: split, verbose, yieldEveryMs, seed, callbacks, schedule, resume };
 }
 
 /** The schedule of the fit (revived from the checkpoint when resuming without one), checked against the checkpoint and the callbacks. */
-function resolveSchedule(given: Schedule | undefined, resume: FitResumeState | null, callbacks: readonly Callback[]): Schedule | null {
+function resolveSchedule(given: Schedule | undefined, resume: FitResumeState | null, callbacks: readonly Callback[], where: string): Schedule | null {
   let schedule = given;
   if (resume) {
     if (schedule === undefined && resume.schedule !== null) {
       try {
         schedule = scheduleFromJSON(resume.schedule);
       } catch (e) {
-        throw new OptionError('schedule', `fit: the checkpoint's schedule cannot be revived (${(e as Error).message}); pass the run's schedule as options.schedule.`);
+        throw new OptionError('schedule', `${where}: the checkpoint's schedule cannot be revived (${(e as Error).message}); pass the run's schedule as options.schedule.`);
       }
     }
     const cfg = schedule === undefined ? null : JSON.stringify(schedule.toJSON?.());
     if (cfg !== (resume.schedule === null ? null : JSON.stringify(resume.schedule))) {
-      throw new OptionError('schedule', `fit: the schedule ${cfg ?? 'none'} differs from the checkpointed run's ${resume.schedule === null ? 'none' : JSON.stringify(resume.schedule)}; resume with the same schedule.`);
+      throw new OptionError('schedule', `${where}: the schedule ${cfg ?? 'none'} differs from the checkpointed run's ${resume.schedule === null ? 'none' : JSON.stringify(resume.schedule)}; resume with the same schedule.`);
     }
     const kinds = callbacks.filter((cb) => typeof cb.getState === 'function').map((cb) => cb.stateKind ?? 'callback');
     const saved = resume.callbacks.map((c) => c.kind);
     if (kinds.join(',') !== saved.join(',')) {
-      throw new OptionError('callbacks', `fit: the stateful callbacks [${kinds.join(', ')}] differ from the checkpointed run's [${saved.join(', ')}]; pass the same callbacks in the same order.`);
+      throw new OptionError('callbacks', `${where}: the stateful callbacks [${kinds.join(', ')}] differ from the checkpointed run's [${saved.join(', ')}]; pass the same callbacks in the same order.`);
     }
   }
   if (schedule === undefined) return null;
   if (typeof schedule !== 'function' || (schedule.unit !== 'epoch' && schedule.unit !== 'step')) {
-    throw new OptionError('schedule', 'fit: schedule must be a schedule built by a factory such as cosineAnnealingLR({ lr, tMax }) (a function with unit "epoch" or "step").');
+    throw new OptionError('schedule', `${where}: schedule must be a schedule built by a factory such as cosineAnnealingLR({ lr, tMax }) (a function with unit "epoch" or "step").`);
   }
   if (callbacks.some((cb) => cb.setsLearningRate === true)) {
-    throw new OptionError('schedule', 'fit: a schedule and a callback that sets the learning rate (plateauCallback) would overwrite each other. Compose them with withPlateau(schedule, plateau) or drop one.');
+    throw new OptionError('schedule', `${where}: a schedule and a callback that sets the learning rate (plateauCallback) would overwrite each other. Compose them with withPlateau(schedule, plateau) or drop one.`);
   }
   return schedule;
 }
 
-/** The schedule's rate at `t` (an epoch or a step, per its unit), checked. */
-function scheduledRate(schedule: Schedule, t: number): number {
+/** The schedule's rate at `t` (an epoch or a step, per its unit), checked. @internal */
+export function scheduledRate(schedule: Schedule, t: number, where = 'fit'): number {
   const v = schedule(t);
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new OptionError('schedule', `fit: the schedule returned ${v} at ${schedule.unit} ${t}; a learning rate must be a finite number >= 0.`);
+    throw new OptionError('schedule', `${where}: the schedule returned ${v} at ${schedule.unit} ${t}; a learning rate must be a finite number >= 0.`);
   }
   return v;
 }
@@ -229,37 +229,46 @@ interface FitData {
   classes: readonly string[] | null;
 }
 
+/**
+ * Per-row loss weights from Keras's `sample_weight` and `class_weight` (their product), or null
+ * when neither is given; validated (one finite weight >= 0 per row, class ids of the model). @internal
+ */
+export function sampleWeightsOf(st: Stepper, rows: number, ids: Int32Array | Float32Array, sampleWeight: FitOptions['sampleWeight'], classWeight: FitOptions['classWeight'], where: string, classes: readonly string[] | null = null): Float32Array | null {
+  let weights: Float32Array | null = null;
+  if (sampleWeight !== undefined) {
+    const sw = sampleWeight;
+    if (!(sw instanceof Float32Array) && !Array.isArray(sw)) throw new OptionError('sampleWeight', `${where}: sampleWeight must be a Float32Array or number[] with one weight per sample.`);
+    if (sw.length !== rows) throw new ShapeError(`${where}: ${sw.length} sample weights for ${rows} samples; pass one weight per row of x.`);
+    weights = Float32Array.from(sw as ArrayLike<number>);
+    weights.forEach((v, i) => {
+      if (!Number.isFinite(v) || v < 0) throw new OptionError('sampleWeight', `${where}: sampleWeight[${i}] = ${v}; weights must be finite and >= 0.`);
+    });
+  }
+  if (classWeight !== undefined) {
+    if (!(ids instanceof Int32Array)) throw new OptionError('classWeight', `${where}: classWeight applies to softmaxCrossEntropy only; use sampleWeight for other losses.`);
+    const k = st.outputs;
+    const cw = classWeight as Record<number, number>;
+    if (!cw || typeof cw !== 'object') throw new OptionError('classWeight', `${where}: classWeight must be an object { classId: weight } or an array.`);
+    const perClass = new Float32Array(k).fill(1);
+    for (const [key, v] of Object.entries(cw)) {
+      // keyed by class name when the model has names (as scikit-learn's class_weight with string labels)
+      const c = classes && !Array.isArray(cw) ? classes.indexOf(key) : Number(key);
+      if (!Number.isInteger(c) || c < 0 || c >= k) throw new OptionError('classWeight', `${where}: classWeight has class ${key}; the model has classes ${classes ? preview(classes) : `0..${k - 1}`}.`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new OptionError('classWeight', `${where}: classWeight[${key}] = ${String(v)}; weights must be finite and >= 0.`);
+      perClass[c] = v;
+    }
+    weights ??= new Float32Array(rows).fill(1);
+    for (let r = 0; r < rows; r++) weights[r] = weights[r]! * perClass[ids[r]!]!;
+  }
+  return weights;
+}
+
 function resolveFitData(m: FitModel, x: Features, y: Labels | Features, options: FitOptions, s: FitSettings): FitData {
   const st = m.steps;
   const fx = toFeatures(x, m.inputSize, 'fit');
   const classes = fitClassNames(y, m.classes, st, 'fit');
   const ids = st.targets(y, fx.rows, 'fit', classes);
-  let weights: Float32Array | null = null;
-  if (options.sampleWeight !== undefined) {
-    const sw = options.sampleWeight;
-    if (!(sw instanceof Float32Array) && !Array.isArray(sw)) throw new OptionError('sampleWeight', 'fit: sampleWeight must be a Float32Array or number[] with one weight per sample.');
-    if (sw.length !== fx.rows) throw new ShapeError(`fit: ${sw.length} sample weights for ${fx.rows} samples; pass one weight per row of x.`);
-    weights = Float32Array.from(sw as ArrayLike<number>);
-    weights.forEach((v, i) => {
-      if (!Number.isFinite(v) || v < 0) throw new OptionError('sampleWeight', `fit: sampleWeight[${i}] = ${v}; weights must be finite and >= 0.`);
-    });
-  }
-  if (options.classWeight !== undefined) {
-    if (!(ids instanceof Int32Array)) throw new OptionError('classWeight', 'fit: classWeight applies to softmaxCrossEntropy only; use sampleWeight for other losses.');
-    const k = m.steps.outputs;
-    const cw = options.classWeight as Record<number, number>;
-    if (!cw || typeof cw !== 'object') throw new OptionError('classWeight', 'fit: classWeight must be an object { classId: weight } or an array.');
-    const perClass = new Float32Array(k).fill(1);
-    for (const [key, v] of Object.entries(cw)) {
-      // keyed by class name when the model has names (as scikit-learn's class_weight with string labels)
-      const c = classes && !Array.isArray(cw) ? classes.indexOf(key) : Number(key);
-      if (!Number.isInteger(c) || c < 0 || c >= k) throw new OptionError('classWeight', `fit: classWeight has class ${key}; the model has classes ${classes ? preview(classes) : `0..${k - 1}`}.`);
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new OptionError('classWeight', `fit: classWeight[${key}] = ${String(v)}; weights must be finite and >= 0.`);
-      perClass[c] = v;
-    }
-    weights ??= new Float32Array(fx.rows).fill(1);
-    for (let r = 0; r < fx.rows; r++) weights[r] = weights[r]! * perClass[ids[r]!]!;
-  }
+  const weights = sampleWeightsOf(st, fx.rows, ids, options.sampleWeight, options.classWeight, 'fit', classes);
   let nTrain = fx.rows;
   let val: FitData['val'] = null;
   const validationData = checkValidationData(options.validationData, 'fit');
@@ -285,14 +294,15 @@ function resolveFitData(m: FitModel, x: Features, y: Labels | Features, options:
   return { x: fx.data, y: ids, weights, nTrain, val, classes };
 }
 
-/** The keys a fit logs per epoch (callbacks check their monitors against them before the first step). */
-function logKeysOf(st: Stepper, validation: boolean): string[] {
+/** The keys a fit logs per epoch (callbacks check their monitors against them before the first step). @internal */
+export function logKeysOf(st: Stepper, validation: boolean): string[] {
   const keys = ['loss', ...(st.classification ? ['accuracy'] : []), ...st.metricKeys(), 'lr'];
   if (validation) keys.push(...keys.filter((k) => k !== 'lr').map((k) => `val${k[0]!.toUpperCase()}${k.slice(1)}`));
   return keys;
 }
 
-const yieldNow = (): Promise<void> =>
+/** Lets the event loop run (timers, I/O, UI) between steps. @internal */
+export const yieldNow = (): Promise<void> =>
   new Promise((resolve) => {
     const si = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
     if (si) si(resolve);

@@ -1,6 +1,8 @@
 export { Sequential } from './sequential.js';
-export type { SequentialOptions, CompileOptions, WeightTensor } from './sequential.js';
+export type { SequentialOptions, WeightTensor } from './sequential.js';
+export type { CompileOptions } from './compile.js';
 export type { FitOptions } from './fit.js';
+export type { BatchSource, Dataset, DatasetBatch, FitDatasetOptions, TrainOnBatchOptions } from './dataset.js';
 export type { Callback, CallbackModel, History, Logs } from './callbacks.js';
 export { topKAccuracy, METRIC_ALIASES } from './metrics.js';
 export type { MetricName, MetricAlias, MetricConfig } from './metrics.js';

@@ -1,8 +1,43 @@
 /**
- * `predict`'s options, validated before anything runs. @internal
+ * `predict` and `evaluate` of a model: options validated before anything runs. @internal
  */
 import { OptionError } from '../errors/index.js';
+import { type Features, type Labels, type Matrix, toFeatures } from '../data/tensor.js';
 import { batchSizeOf, checkKeys } from './compile.js';
+import type { Stepper } from './stepper.js';
+
+/** What predict and evaluate read of the model. @internal */
+export interface PredictModel {
+  readonly steps: Stepper;
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly seed: number;
+  readonly classes: readonly string[] | null;
+  assertUsable(where: string): void;
+}
+
+/** `model.evaluate`: mean loss, accuracy (NaN unless softmax cross-entropy) and the compiled metrics. @internal */
+export function evaluateModel(m: PredictModel, x: Features, y: Labels | Features, options: { batchSize?: number }): { loss: number; accuracy: number; [metric: string]: number } {
+  m.assertUsable('evaluate');
+  checkKeys(options, ['batchSize'], 'evaluate');
+  const fx = toFeatures(x, m.inputSize, 'evaluate');
+  const ids = m.steps.targets(y, fx.rows, 'evaluate', m.classes);
+  const bs = batchSizeOf(options.batchSize, 'evaluate');
+  const acc = m.steps.metricAccumulator();
+  const r = m.steps.evaluate(fx.data, ids, fx.rows, bs, acc);
+  return acc ? { ...r, ...acc.result() } : r;
+}
+
+/** `model.predict`: outputs, or with `mcSamples` the Monte Carlo mean and standard deviation. @internal */
+export function predictModel(m: PredictModel, x: Features, options: { batchSize?: number; mcSamples?: number; seed?: number }): Matrix | { mean: Matrix; std: Matrix } {
+  m.assertUsable('predict');
+  const { bs, T, seed } = predictOptions(options, m.seed);
+  const fx = toFeatures(x, m.inputSize, 'predict');
+  const k = m.outputSize;
+  if (T === undefined) return { data: m.steps.predict(fx.data, fx.rows, bs, null), shape: [fx.rows, k] };
+  const { mean, std } = m.steps.predictMc(fx.data, fx.rows, bs, T, seed);
+  return { mean: { data: mean, shape: [fx.rows, k] }, std: { data: std, shape: [fx.rows, k] } };
+}
 
 /** `predict(x, options)`: rows per chunk, Monte Carlo samples (undefined: one deterministic pass) and their seed. @internal */
 export function predictOptions(options: { batchSize?: number; mcSamples?: number; seed?: number }, modelSeed: number): { bs: number; T: number | undefined; seed: number } {

@@ -5,24 +5,24 @@
  * dispose frees everything.
  */
 import { BusyError, DisposedError, OptionError } from '../errors/index.js';
-import { type Features, type Labels, type Matrix, toFeatures } from '../data/tensor.js';
+import type { Features, Labels, Matrix } from '../data/tensor.js';
 import type { LayerConfig } from '../layers/index.js';
 import type { BoundLayer } from '../layers/kind.js';
 import { checkLr } from '../optimizers/index.js';
 import type { Ptr } from '../runtime/arena.js';
 import { forget, onCollect } from '../runtime/collect.js';
 import { getRuntime, type Runtime } from '../runtime/loader.js';
-import type { History } from './callbacks.js';
-import { batchSizeOf, checkKeys, type CompileOptions, compileOptionsOf, DEFAULT_LOSS, resolveCompile, type StoredCompileOptions } from './compile.js';
+import type { History, Logs } from './callbacks.js';
+import { type CompileOptions, compileOptionsOf, DEFAULT_LOSS, resolveCompile, type StoredCompileOptions } from './compile.js';
 import { type FitOptions, fitLoop } from './fit.js';
+import { type Dataset, type FitDatasetOptions, fitDatasetLoop, predictOnBatch, trainOnBatch, type TrainOnBatchOptions } from './dataset.js';
 import type { FullBatchStepper } from './fullbatch.js';
 import { type ModelTrainingState, Stepper } from './stepper.js';
 import { bindLayers, checkWeights, modelTensors, resolveStack, type SequentialOptions, summaryTable, type WeightTensor } from './weights.js';
 import { checkClassesOf, predictClassIds, predictClassNames } from './classes.js';
-import { predictOptions } from './predict.js';
+import { evaluateModel, predictModel } from './predict.js';
 
 export type { SequentialOptions, WeightTensor } from './weights.js';
-export type { CompileOptions } from './compile.js';
 
 /** `Symbol.dispose` (explicit resource management), or the key TypeScript's `using` falls back to on older hosts. */
 const DISPOSE = ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose')) as typeof Symbol.dispose;
@@ -36,8 +36,7 @@ const DISPOSE = ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.
  * const model = new Sequential({ inputShape: [784], layers: [dense(128, { activation: 'relu' }), dense(10)] });
  * model.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
  * const history = await model.fit(x, y, { epochs: 5, batchSize: 32, validationSplit: 0.1 });
- * const { loss, accuracy } = model.evaluate(xTest, yTest);
- * const probs = model.predict(xTest); // { data, shape: [n, 10] }
+ * const probs = model.predict(xTest); // { data, shape: [n, 10] }; model.evaluate(xTest, yTest) → { loss, accuracy }
  * model.dispose();
  * ```
  */
@@ -133,38 +132,41 @@ export class Sequential {
     return fitLoop(this, x, y, options);
   }
 
+  /** Trains over batches `{ x, y }` from an (async) iterable or a function returning one; see {@link FitDatasetOptions}. */
+  fitDataset(dataset: Dataset, options: FitDatasetOptions = {}): Promise<History> {
+    return fitDatasetLoop(this, dataset, options);
+  }
+
+  /** One optimizer step on exactly these rows at `learningRate` (Keras `train_on_batch`); returns `loss`, `accuracy` (classifiers) and the compiled metrics. */
+  trainOnBatch(x: Features, y: Labels | Features, options?: TrainOnBatchOptions): Logs {
+    return trainOnBatch(this, x, y, options);
+  }
+
+  /** Model outputs for one batch in a single pass, without chunking (Keras `predict_on_batch`). */
+  predictOnBatch(x: Features): Matrix {
+    return predictOnBatch(this, x);
+  }
+
   /**
    * Mean loss over (x, y) (without regularization penalties), the accuracy for softmax
    * cross-entropy (NaN for other losses), and each metric given to `compile`, by its key.
    */
   evaluate(x: Features, y: Labels | Features, options: { batchSize?: number } = {}): { loss: number; accuracy: number; [metric: string]: number } {
-    this.assertUsable('evaluate');
-    checkKeys(options, ['batchSize'], 'evaluate');
-    const fx = toFeatures(x, this.inputSize, 'evaluate');
-    const ids = this.stepper.targets(y, fx.rows, 'evaluate', this.classes_);
-    const bs = batchSizeOf(options.batchSize, 'evaluate');
-    const acc = this.stepper.metricAccumulator();
-    const r = this.stepper.evaluate(fx.data, ids, fx.rows, bs, acc);
-    return acc ? { ...r, ...acc.result() } : r;
+    return evaluateModel(this, x, y, options);
   }
 
+
   /**
-   * Class probabilities (softmax of the last layer), shape `[n, classes]`. With `mcSamples: T`,
-   * Monte Carlo dropout: T stochastic forward passes with dropout on (seeded by `seed`, default the
-   * model's seed), returning the per-output `mean` and population standard deviation `std` over
-   * the T samples (divide by T) as an uncertainty estimate.
+   * Class probabilities (softmax of the last layer), shape `[n, classes]`. With `mcSamples: T`, Monte Carlo
+   * dropout (and noise): T stochastic passes seeded by `seed` (default the model's seed), returning the
+   * per-output `mean` and population standard deviation `std` (divide by T) as an uncertainty estimate.
    */
   predict(x: Features, options?: { batchSize?: number }): Matrix;
   predict(x: Features, options: { batchSize?: number; mcSamples: number; seed?: number }): { mean: Matrix; std: Matrix };
   predict(x: Features, options: { batchSize?: number; mcSamples?: number; seed?: number } = {}): Matrix | { mean: Matrix; std: Matrix } {
-    this.assertUsable('predict');
-    const { bs, T, seed } = predictOptions(options, this.seed);
-    const fx = toFeatures(x, this.inputSize, 'predict');
-    const k = this.outputSize;
-    if (T === undefined) return { data: this.stepper.predict(fx.data, fx.rows, bs, null), shape: [fx.rows, k] };
-    const { mean, std } = this.stepper.predictMc(fx.data, fx.rows, bs, T, seed);
-    return { mean: { data: mean, shape: [fx.rows, k] }, std: { data: std, shape: [fx.rows, k] } };
+    return predictModel(this, x, options);
   }
+
 
   /** Class names by id, or null; a fit on string labels sets them when null (sorted by code point, as scikit-learn); kept in model files. */
   get classes(): readonly string[] | null {

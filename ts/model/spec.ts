@@ -13,7 +13,8 @@ import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedu
 import { plateauFromJSON, scheduleFromJSON } from '../schedules/json.js';
 import type { Callback } from './callbacks.js';
 import type { FitOptions } from './fit.js';
-import { type CompileOptions, Sequential } from './sequential.js';
+import { Sequential } from './sequential.js';
+import type { CompileOptions } from './compile.js';
 import { checkOptions } from '../errors/validate.js';
 
 /** A model as plain data: the `Sequential` constructor options plus `compile`'s (what `fitInWorker` and `randomSearch` trials take). */

@@ -18,7 +18,7 @@ import {
   type ErrorCode,
 } from '../errors/index.js';
 import type { LayerConfig } from '../layers/index.js';
-import type { CompileOptions } from '../model/sequential.js';
+import type { CompileOptions } from '../model/compile.js';
 import type { ScheduleConfig } from '../schedules/index.js';
 import type { PlateauConfig } from '../schedules/index.js';
 import type { EarlyStoppingOptions } from '../callbacks/index.js';
