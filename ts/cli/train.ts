@@ -45,6 +45,8 @@ Numeric class labels are compared as numbers ('0' and '0.0' are one class).
   --early-stopping SPEC  e.g. patience=5[,minDelta=0.001,monitor=valLoss] (restores the best weights);
                          default patience=20 on the validation loss (training loss without a
                          validation split); off to run every epoch
+  --refit on|off         with early stopping and a validation split, train the chosen model again
+                         on all rows for the best epoch count before saving (default on)
   --seed N               seed of initialization, shuffling and the split (default 0)
   --quiet                no progress output`;
 
@@ -68,6 +70,7 @@ const OPTIONS = {
   'validation-split': { type: 'string', default: '0.2' },
   'early-stopping': { type: 'string' },
   seed: { type: 'string', default: '0' },
+  refit: { type: 'string', default: 'on' },
   'drop-missing': { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -98,6 +101,8 @@ export async function train(argv: string[], io: Io): Promise<void> {
   const l2v = num(a.l2, '--l2', { min: 0 });
   const l1v = num(a.l1, '--l1', { min: 0 });
   const lr = a.lr === undefined ? undefined : num(a.lr, '--lr', { min: 0 });
+  if (!['on', 'off'].includes(a.refit)) throw new CliError(`--refit: '${a.refit}' is unknown; use on or off.`);
+  const refit = a.refit === 'on';
   const candidates = a.layers === 'auto' ? AUTO_LAYERS : [parseLayers(a.layers)];
   if (!ACTIVATIONS.includes(a.activation)) throw new CliError(`--activation: '${a.activation}' is unknown; use one of ${ACTIVATIONS.join(', ')}.`);
   if (!['auto', 'classification', 'regression'].includes(a.task)) throw new CliError(`--task: '${a.task}' is unknown; use auto, classification or regression.`);
@@ -270,8 +275,28 @@ export async function train(argv: string[], io: Io): Promise<void> {
     }
     io.out(formatTable(['metric', 'train', 'validation'], rows) + '\n\n');
     const meta: CliMeta = { version: 1, task, target: a.target!, features: fi.map((i) => t.header[i]!), mean, std, classes, yMean, yStd };
-    const bytes = await saveCliModel(a.out!, model, meta);
-    io.out(`Saved ${a.out} (${bytes} bytes).\n`);
+    let saved = model;
+    try {
+      // Refit: the validation rows chose the architecture and the epoch count; the saved model is
+      // then trained again, from the same seed, on every row for that many epochs.
+      if (refit && hasVal && es) {
+        const refitEpochs = es.bestEpoch + 1;
+        const xAllRows = new Float32Array(xTrain.length + xVal.length);
+        xAllRows.set(xTrain);
+        xAllRows.set(xVal, xTrain.length);
+        const yAllRows = yTrain instanceof Int32Array ? new Int32Array(nTrain + nVal) : new Float32Array(nTrain + nVal);
+        yAllRows.set(yTrain);
+        yAllRows.set(yVal, nTrain);
+        saved = modelFromSpec(specOf(best!.hidden), undefined, rt);
+        const { options } = fitRunOf({ epochs: refitEpochs, batchSize, seed, ...(schedule ? { schedule } : {}) }, []);
+        await saved.fit(xAllRows, yAllRows as Labels, options);
+        io.out(`Refit on all ${nTrain + nVal} rows for ${refitEpochs} epoch${refitEpochs === 1 ? '' : 's'} (the metrics above are the model before the refit; --refit off saves that one).\n`);
+      }
+      const bytes = await saveCliModel(a.out!, saved, meta);
+      io.out(`Saved ${a.out} (${bytes} bytes).\n`);
+    } finally {
+      if (saved !== model) saved.dispose();
+    }
   } finally {
     model.dispose();
   }
