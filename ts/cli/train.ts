@@ -29,7 +29,9 @@ Numeric class labels are compared as numbers ('0' and '0.0' are one class).
                          the target is not numeric, or integer-valued with at most 20 values)
   --drop-missing         skip rows with a missing value in the target or a feature column (the
                          number of rows skipped and their lines are reported on stderr)
-  --layers 64,32         hidden layer sizes (default 64,32; "" for none)
+  --layers SIZES         hidden layer sizes, e.g. 64,32 ("" for none: a linear or logistic model).
+                         Default auto: trains both "" and 64,32 and keeps the one with the lower
+                         validation loss (training loss without a validation split)
   --activation NAME      relu | leakyRelu | elu | tanh | sigmoid (default relu)
   --optimizer NAME       adam | adamw | amsgrad | sgd | momentum | rmsprop | adagrad (default adam)
   --lr RATE              learning rate (default: the optimizer's; adam 1e-3, sgd 0.01)
@@ -37,9 +39,14 @@ Numeric class labels are compared as numbers ('0' and '0.0' are one class).
   --dropout RATE         dropout after each hidden layer (default 0)
   --l2 LAMBDA / --l1 LAMBDA   kernel penalties λ·Σw² / λ·Σ|w| (default 0)
   --batch-norm           batch normalization after each hidden dense layer
-  --epochs N             (default 30)        --batch-size N   (default 32)
+  --epochs N             most epochs to run (default auto: up to 1000, ended by early stopping)
+  --batch-size N         (default 32)
   --validation-split F   fraction held out, after a seeded shuffle (default 0.2)
-  --early-stopping SPEC  e.g. patience=5[,minDelta=0.001,monitor=valLoss] (restores the best weights)
+  --early-stopping SPEC  e.g. patience=5[,minDelta=0.001,monitor=valLoss] (restores the best weights);
+                         default patience=20 on the validation loss (training loss without a
+                         validation split); off to run every epoch
+  --refit on|off         with early stopping and a validation split, train the chosen model again
+                         on all rows for the best epoch count before saving (default on)
   --seed N               seed of initialization, shuffling and the split (default 0)
   --quiet                no progress output`;
 
@@ -49,7 +56,7 @@ const OPTIONS = {
   out: { type: 'string' },
   features: { type: 'string' },
   task: { type: 'string', default: 'auto' },
-  layers: { type: 'string', default: '64,32' },
+  layers: { type: 'string', default: 'auto' },
   activation: { type: 'string', default: 'relu' },
   optimizer: { type: 'string', default: 'adam' },
   lr: { type: 'string' },
@@ -58,15 +65,23 @@ const OPTIONS = {
   l2: { type: 'string', default: '0' },
   l1: { type: 'string', default: '0' },
   'batch-norm': { type: 'boolean', default: false },
-  epochs: { type: 'string', default: '30' },
+  epochs: { type: 'string', default: 'auto' },
   'batch-size': { type: 'string', default: '32' },
   'validation-split': { type: 'string', default: '0.2' },
   'early-stopping': { type: 'string' },
   seed: { type: 'string', default: '0' },
+  refit: { type: 'string', default: 'on' },
   'drop-missing': { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
+
+/** `--epochs auto`: the most epochs; early stopping (on by default) ends training sooner. */
+const AUTO_EPOCHS = 1000;
+/** `--early-stopping` when not given. */
+const AUTO_EARLY_STOPPING = 'patience=20';
+/** `--layers auto`: each is trained, the lowest validation loss wins. */
+const AUTO_LAYERS: number[][] = [[], [64, 32]];
 
 const ACTIVATIONS = ['relu', 'leakyRelu', 'elu', 'tanh', 'sigmoid'];
 
@@ -77,7 +92,8 @@ export async function train(argv: string[], io: Io): Promise<void> {
     return;
   }
   for (const req of ['data', 'target', 'out'] as const) if (!a[req]) throw new CliError(`--${req} is required. Run wasmfit train --help.`);
-  const epochs = num(a.epochs, '--epochs', { int: true, min: 1 });
+  // Defaults that scale with the data: up to AUTO_EPOCHS epochs, ended by early stopping.
+  const epochs = a.epochs === 'auto' ? AUTO_EPOCHS : num(a.epochs, '--epochs', { int: true, min: 1 });
   const batchSize = num(a['batch-size'], '--batch-size', { int: true, min: 1 });
   const split = num(a['validation-split'], '--validation-split', { min: 0, max: 0.95 });
   const seed = num(a.seed, '--seed', { int: true });
@@ -85,7 +101,9 @@ export async function train(argv: string[], io: Io): Promise<void> {
   const l2v = num(a.l2, '--l2', { min: 0 });
   const l1v = num(a.l1, '--l1', { min: 0 });
   const lr = a.lr === undefined ? undefined : num(a.lr, '--lr', { min: 0 });
-  const hidden = parseLayers(a.layers);
+  if (!['on', 'off'].includes(a.refit)) throw new CliError(`--refit: '${a.refit}' is unknown; use on or off.`);
+  const refit = a.refit === 'on';
+  const candidates = a.layers === 'auto' ? AUTO_LAYERS : [parseLayers(a.layers)];
   if (!ACTIVATIONS.includes(a.activation)) throw new CliError(`--activation: '${a.activation}' is unknown; use one of ${ACTIVATIONS.join(', ')}.`);
   if (!['auto', 'classification', 'regression'].includes(a.task)) throw new CliError(`--task: '${a.task}' is unknown; use auto, classification or regression.`);
   const optimizer = parseOptimizer(a.optimizer, lr);
@@ -184,32 +202,63 @@ export async function train(argv: string[], io: Io): Promise<void> {
   const act = a.activation as ActivationName;
   const reg = l1v > 0 || l2v > 0 ? l1l2({ l1: l1v, l2: l2v }) : undefined;
   const kernelInitializer = act === 'relu' || act === 'leakyRelu' || act === 'elu' ? 'heNormal' : 'glorotUniform';
-  const layers: LayerConfig[] = [];
-  for (const u of hidden) {
-    const o = { kernelInitializer, ...(reg ? { kernelRegularizer: reg } : {}) } as const;
-    if (a['batch-norm']) layers.push(dense(u, o), batchNorm(), activation(act));
-    else layers.push(dense(u, { ...o, activation: act }));
-    if (rate > 0) layers.push(dropout(rate));
-  }
-  layers.push(dense(classes ? classes.length : 1, reg ? { kernelRegularizer: reg } : {}));
-  const spec: ModelSpec = { inputShape: [d], layers, seed, optimizer, loss: classes ? 'softmaxCrossEntropy' : 'mse' };
+  const specOf = (hidden: number[]): ModelSpec => {
+    const layers: LayerConfig[] = [];
+    for (const u of hidden) {
+      const o = { kernelInitializer, ...(reg ? { kernelRegularizer: reg } : {}) } as const;
+      if (a['batch-norm']) layers.push(dense(u, o), batchNorm(), activation(act));
+      else layers.push(dense(u, { ...o, activation: act }));
+      if (rate > 0) layers.push(dropout(rate));
+    }
+    layers.push(dense(classes ? classes.length : 1, reg ? { kernelRegularizer: reg } : {}));
+    return { inputShape: [d], layers, seed, optimizer, loss: classes ? 'softmaxCrossEntropy' : 'mse' };
+  };
   const hasVal = nVal > 0;
   const schedule = a.schedule ? parseSchedule(a.schedule, optimizer.lr, epochs, Math.ceil(nTrain / batchSize)) : undefined;
-  const esOptions = a['early-stopping'] !== undefined ? parseEarlyStopping(a['early-stopping'], hasVal) : undefined;
+  const esText = a['early-stopping'] ?? AUTO_EARLY_STOPPING;
+  const esOptions = esText === 'off' ? undefined : parseEarlyStopping(esText, hasVal);
   const fitSpec: FitSpec = { epochs, batchSize, seed, ...(hasVal ? { validationData: [xVal, yVal] as const } : {}), ...(schedule ? { schedule } : {}), ...(esOptions ? { earlyStopping: esOptions } : {}) };
   // the progress bar first, then early stopping (built here: a bad option is refused before training starts)
-  const { options: fitOptions, earlyStopping: es } = fitRunOf(fitSpec, a.quiet ? [] : [progressBar({ stream: io.errStream, mode: io.errStream.isTTY ? 'bar' : 'epoch' })]);
+  const runOf = () => fitRunOf(fitSpec, a.quiet ? [] : [progressBar({ stream: io.errStream, mode: io.errStream.isTTY ? 'bar' : 'epoch' })]);
+  runOf();
 
   const rt = await init();
-  const model = modelFromSpec(spec, undefined, rt);
+  // Each candidate architecture (one unless --layers auto) is trained; the lowest validation loss
+  // (training loss without validation rows) is kept.
+  type Trained = { model: ReturnType<typeof modelFromSpec>; hidden: number[]; ran: number; seconds: number; es: ReturnType<typeof fitRunOf>['earlyStopping']; score: number };
+  let best: Trained | null = null;
+  const tried: string[] = [];
   try {
-    io.err(`wasmfit: ${nTrain} training rows, ${nVal} validation rows, ${d} features, ${classes ? `${classes.length} classes` : 'regression'}; ${rt.simd ? 'SIMD128' : 'scalar'} kernels\n`);
-    const t0 = Date.now();
-    const history = await model.fit(xTrain, yTrain as Labels, fitOptions);
-    const seconds = (Date.now() - t0) / 1000;
-
+    for (const hidden of candidates) {
+      const model = modelFromSpec(specOf(hidden), undefined, rt);
+      try {
+        // after the first model is built: a model too large for memory is a one-line error
+        if (tried.length === 0) io.err(`wasmfit: ${nTrain} training rows, ${nVal} validation rows, ${d} features, ${classes ? `${classes.length} classes` : 'regression'}; ${rt.simd ? 'SIMD128' : 'scalar'} kernels\n`);
+        if (candidates.length > 1) io.err(`wasmfit: --layers auto: training layers '${hidden.join(',')}'\n`);
+        const { options: fitOptions, earlyStopping: es } = runOf();
+        const t0 = Date.now();
+        const history = await model.fit(xTrain, yTrain as Labels, fitOptions);
+        const seconds = (Date.now() - t0) / 1000;
+        const score = hasVal ? model.evaluate(xVal, yVal).loss : model.evaluate(xTrain, yTrain).loss;
+        tried.push(`'${hidden.join(',')}' ${hasVal ? 'validation' : 'training'} loss ${score.toFixed(4)}`);
+        const cur: Trained = { model, hidden, ran: history.epoch.length, seconds, es, score };
+        if (!best || score < best.score) {
+          best?.model.dispose();
+          best = cur;
+        } else model.dispose();
+      } catch (e) {
+        if (best?.model !== model) model.dispose();
+        throw e;
+      }
+    }
+  } catch (e) {
+    best?.model.dispose();
+    throw e;
+  }
+  const { model, ran, seconds, es } = best!;
+  try {
     io.out(`${model.summary()}\n\n`);
-    const ran = history.epoch.length;
+    if (candidates.length > 1) io.out(`--layers auto: ${tried.join('; ')}; kept '${best!.hidden.join(',')}'.\n\n`);
     const esNote = es ? ` (early stopping: ${es.stoppedEpoch > 0 ? `stopped at epoch ${es.stoppedEpoch + 1}; ` : ''}weights of the best epoch, ${es.bestEpoch + 1}, restored)` : '';
     io.out(`Trained ${ran} epoch${ran === 1 ? '' : 's'} in ${seconds.toFixed(2)} s${esNote}.\n\n`);
     const rows: string[][] = [];
@@ -226,8 +275,28 @@ export async function train(argv: string[], io: Io): Promise<void> {
     }
     io.out(formatTable(['metric', 'train', 'validation'], rows) + '\n\n');
     const meta: CliMeta = { version: 1, task, target: a.target!, features: fi.map((i) => t.header[i]!), mean, std, classes, yMean, yStd };
-    const bytes = await saveCliModel(a.out!, model, meta);
-    io.out(`Saved ${a.out} (${bytes} bytes).\n`);
+    let saved = model;
+    try {
+      // Refit: the validation rows chose the architecture and the epoch count; the saved model is
+      // then trained again, from the same seed, on every row for that many epochs.
+      if (refit && hasVal && es) {
+        const refitEpochs = es.bestEpoch + 1;
+        const xAllRows = new Float32Array(xTrain.length + xVal.length);
+        xAllRows.set(xTrain);
+        xAllRows.set(xVal, xTrain.length);
+        const yAllRows = yTrain instanceof Int32Array ? new Int32Array(nTrain + nVal) : new Float32Array(nTrain + nVal);
+        yAllRows.set(yTrain);
+        yAllRows.set(yVal, nTrain);
+        saved = modelFromSpec(specOf(best!.hidden), undefined, rt);
+        const { options } = fitRunOf({ epochs: refitEpochs, batchSize, seed, ...(schedule ? { schedule } : {}) }, []);
+        await saved.fit(xAllRows, yAllRows as Labels, options);
+        io.out(`Refit on all ${nTrain + nVal} rows for ${refitEpochs} epoch${refitEpochs === 1 ? '' : 's'} (the metrics above are the model before the refit; --refit off saves that one).\n`);
+      }
+      const bytes = await saveCliModel(a.out!, saved, meta);
+      io.out(`Saved ${a.out} (${bytes} bytes).\n`);
+    } finally {
+      if (saved !== model) saved.dispose();
+    }
   } finally {
     model.dispose();
   }
