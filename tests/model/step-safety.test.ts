@@ -3,7 +3,7 @@
 // and a finite loss with an overflowing update is rolled back to the pre-step weights bit for bit.
 // References are float64 computations written from the definitions, never our own output.
 import { describe, expect, it } from 'vitest';
-import { NonFiniteError, Sequential, adam, batchNorm, dense, init, l1l2, matMul, sgd, terminateOnNaN } from '../../ts/index.js';
+import { NonFiniteError, Sequential, adam, batchNorm, dense, dropout, gaussianNoise, init, l1l2, matMul, sgd, terminateOnNaN } from '../../ts/index.js';
 import type { Runtime } from '../../ts/runtime/index.js';
 import { BUILDS, guardedRuntime, runtimeFor } from '../helpers.js';
 
@@ -80,6 +80,25 @@ describe('guard bands around every arena block (guarded runtime)', () => {
         expect(m.getWeights().every((t) => t.data.every(Number.isFinite))).toBe(true);
         m.dispose();
       }
+    }
+  });
+
+  it('gaussian noise, frozen layers, dropout and Monte Carlo predict: no write outside a block', async () => {
+    const rt = await guardedRuntime();
+    for (const opt of [sgd({ lr: 0.05, momentum: 0.9, clipNorm: 0.5 }), adam({ lr: 0.01, globalClipNorm: 0.1 })]) {
+      const rows = 12;
+      const m = new Sequential({
+        inputShape: [6],
+        layers: [gaussianNoise(0.3), dense(7, { activation: 'relu', trainable: false }), dropout(0.25), gaussianNoise(0.1), dense(5, { activation: 'tanh' }), dense(3)],
+        seed: 3,
+        runtime: rt as Runtime,
+      });
+      m.compile({ optimizer: opt, loss: 'softmaxCrossEntropy' });
+      await m.fit(data(rows * 3, 6, 5), Int32Array.from({ length: rows * 3 }, (_, i) => i % 3), { epochs: 2, batchSize: rows });
+      m.predict(data(5, 6, 6), { mcSamples: 3 });
+      expect(rt.arena.checkGuards()).toEqual([]);
+      expect(m.getWeights().every((t) => t.data.every(Number.isFinite))).toBe(true);
+      m.dispose();
     }
   });
 
