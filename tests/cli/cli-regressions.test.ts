@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rand } from './rand.js';
 
 const CLI = join(process.cwd(), 'dist', 'cli.mjs');
 let dir: string;
@@ -23,18 +24,6 @@ function oneLine(r: { code: number; out: string; err: string }, re: RegExp): voi
   expect(r.err).not.toMatch(/\n\s+at |internal error/);
   expect(r.err).toMatch(re);
   expect(r.out).toBe('');
-}
-
-/** A seeded generator (mulberry32) independent of the library. */
-function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** R19's prices.csv, smaller: a continuous target (every value distinct), one 'NA' cell at the end. */

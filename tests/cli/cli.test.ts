@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rand } from './rand.js';
 
 const CLI = join(process.cwd(), 'dist', 'cli.mjs');
 let dir: string;
@@ -14,18 +15,6 @@ let dir: string;
 function run(...args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
-
-/** A seeded generator (mulberry32) independent of the library. */
-function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Two species separated by petal size (plus a useless column), labels as strings. */
