@@ -376,8 +376,8 @@ export class Stepper {
     const f32 = this.rt.arena.f32;
     const xo = plan.x >>> 2;
     const row = (i: number) => (idx === null ? start + i : idx[start + i]!);
-    // gathered rows: element loops, not a subarray view per row (an allocation each, which made
-    // this copy a tenth of a small model's step)
+    // gathered rows: narrow rows by element loops (a subarray view per row, an allocation each,
+    // was a tenth of a small model's step), wide rows by typed-array copies (memcpy)
     const gather = (src: Float32Array, width: number, to: number): void => {
       if (idx === null) {
         f32.set(src.subarray(start * width, (start + count) * width), to);
@@ -386,7 +386,8 @@ export class Stepper {
       for (let i = 0; i < count; i++) {
         const from = idx[start + i]! * width;
         const o = to + i * width;
-        for (let j = 0; j < width; j++) f32[o + j] = src[from + j]!;
+        if (width > 64) f32.set(src.subarray(from, from + width), o);
+        else for (let j = 0; j < width; j++) f32[o + j] = src[from + j]!;
       }
     };
     gather(x, d, xo);
