@@ -722,24 +722,7 @@ mod tests {
                     l.bn_momentum = 0.1;
                 }
             }
-            let a = |o: usize| mem.addr(o);
-            l.w = a(b.w);
-            l.b = a(b.b);
-            l.gw = a(b.gw);
-            l.gb = a(b.gb);
-            l.y = a(b.y);
-            l.ws1 = a(b.ws[0]);
-            l.ws2 = a(b.ws[1]);
-            l.ws3 = a(b.ws[2]);
-            l.bs1 = a(b.bs[0]);
-            l.bs2 = a(b.bs[1]);
-            l.bs3 = a(b.bs[2]);
-            l.mask = a(b.mask);
-            l.yd = a(b.yd);
-            l.running_mean = a(b.rm);
-            l.running_var = a(b.rv);
-            l.save_mean = a(b.sm);
-            l.save_inv_std = a(b.si);
+            link(&mut l, &b, &mem);
             l.w_len = b.wl as u32;
             l.b_len = b.bl as u32;
             lay.push(l);
@@ -773,29 +756,33 @@ mod tests {
         fix
     }
 
+    /// Writes a layer record's addresses from its buffer offsets.
+    fn link(l: &mut Layer, b: &Bufs, m: &Mem) {
+        let a = |o: usize| m.addr(o);
+        l.w = a(b.w);
+        l.b = a(b.b);
+        l.gw = a(b.gw);
+        l.gb = a(b.gb);
+        l.y = a(b.y);
+        l.ws1 = a(b.ws[0]);
+        l.ws2 = a(b.ws[1]);
+        l.ws3 = a(b.ws[2]);
+        l.bs1 = a(b.bs[0]);
+        l.bs2 = a(b.bs[1]);
+        l.bs3 = a(b.bs[2]);
+        l.mask = a(b.mask);
+        l.yd = a(b.yd);
+        l.running_mean = a(b.rm);
+        l.running_var = a(b.rv);
+        l.save_mean = a(b.sm);
+        l.save_inv_std = a(b.si);
+    }
+
     impl Fix {
         /// Rewrites every address from the offsets (the Vec does not move after `build`).
         fn relink(&mut self) {
             for (l, b) in self.recs.iter_mut().zip(self.bufs.iter()) {
-                let m = &self.mem;
-                let a = |o: usize| m.addr(o);
-                l.w = a(b.w);
-                l.b = a(b.b);
-                l.gw = a(b.gw);
-                l.gb = a(b.gb);
-                l.y = a(b.y);
-                l.ws1 = a(b.ws[0]);
-                l.ws2 = a(b.ws[1]);
-                l.ws3 = a(b.ws[2]);
-                l.bs1 = a(b.bs[0]);
-                l.bs2 = a(b.bs[1]);
-                l.bs3 = a(b.bs[2]);
-                l.mask = a(b.mask);
-                l.yd = a(b.yd);
-                l.running_mean = a(b.rm);
-                l.running_var = a(b.rv);
-                l.save_mean = a(b.sm);
-                l.save_inv_std = a(b.si);
+                link(l, b, &self.mem);
             }
         }
         fn relink_plan(&mut self, g0: usize, g1: usize, ws: usize) {
