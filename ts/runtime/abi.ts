@@ -54,6 +54,14 @@ export const OPT_FLAG = { firstStep: 1, nesterov: 2, centered: 4, amsgrad: 8, ma
 /** The `gemm` export's arguments (gemm.rs `GemmArgs`). */
 export const GEMM_ARGS = record('GemmArgs', ['m', 'n', 'k', 'a', 'rsa', 'csa', 'b', 'rsb', 'csb', 'c', 'rsc', 'beta', 'bias', 'act', 'ws'] as const);
 
+/**
+ * A convolution's or pooling window's geometry (conv.rs `ConvGeom`, every field a u32): input
+ * height, width, channels; kernel size; strides; dilations; leading padding; output height,
+ * width, filters. Not yet in `abi_layout` (no shipped export takes it; the kernel tests' harness
+ * exports do).
+ */
+export const CONV_GEOM = record('ConvGeom', ['h', 'w', 'c', 'kh', 'kw', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'oh', 'ow', 'f'] as const);
+
 /** GEMM packing workspace in floats (MC·KC + KC·NC with MC=64, KC=256, NC=1024). */
 export const GEMM_WORKSPACE_FLOATS = 64 * 256 + 256 * 1024;
 
