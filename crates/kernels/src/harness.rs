@@ -265,27 +265,27 @@ pub unsafe extern "C" fn conv2d_backward(
     crate::conv::backward(&*geom, x, n as usize, dy, w, dx, dw, db, scratch, scratch_len as usize, ws)
 }
 
-/// Pooling forward (see [`crate::pool`]): `kind` 0 max (writes `arg`), 1 average (`arg` unused).
+/// Pooling forward (see [`crate::pool`]): `kind` 0 max, 1 average.
 ///
 /// # Safety
 /// As [`crate::pool::max_forward`] / [`crate::pool::avg_forward`].
 #[no_mangle]
-pub unsafe extern "C" fn pool2d_forward(geom: *const crate::conv::ConvGeom, kind: u32, x: *const f32, n: u32, y: *mut f32, arg: *mut u32) -> u32 {
+pub unsafe extern "C" fn pool2d_forward(geom: *const crate::conv::ConvGeom, kind: u32, x: *const f32, n: u32, y: *mut f32) -> u32 {
     match kind {
-        0 => crate::pool::max_forward(&*geom, x, n as usize, y, arg),
+        0 => crate::pool::max_forward(&*geom, x, n as usize, y),
         1 => crate::pool::avg_forward(&*geom, x, n as usize, y),
         _ => crate::status::STATUS_BAD_ARGUMENT,
     }
 }
 
-/// Pooling backward (see [`crate::pool`]): `kind` 0 max (reads `arg`), 1 average.
+/// Pooling backward (see [`crate::pool`]): `kind` 0 max (reads the forward input `x`), 1 average.
 ///
 /// # Safety
 /// As [`crate::pool::max_backward`] / [`crate::pool::avg_backward`].
 #[no_mangle]
-pub unsafe extern "C" fn pool2d_backward(geom: *const crate::conv::ConvGeom, kind: u32, n: u32, dy: *const f32, arg: *const u32, dx: *mut f32) -> u32 {
+pub unsafe extern "C" fn pool2d_backward(geom: *const crate::conv::ConvGeom, kind: u32, x: *const f32, n: u32, dy: *const f32, dx: *mut f32) -> u32 {
     match kind {
-        0 => crate::pool::max_backward(&*geom, n as usize, dy, arg, dx),
+        0 => crate::pool::max_backward(&*geom, x, n as usize, dy, dx),
         1 => crate::pool::avg_backward(&*geom, n as usize, dy, dx),
         _ => crate::status::STATUS_BAD_ARGUMENT,
     }
