@@ -165,7 +165,7 @@ describe('custom loss: refusals leave the model as it was', () => {
   it('a non-finite loss or gradient element: NonFiniteError naming it; weights, running statistics unchanged', () => {
     let mode: 'ok' | 'nanLoss' | 'infGrad' = 'ok';
     const fn: CustomLossFn = function flaky(t, p) {
-      const r = logCosh(t, p);
+      const r = logCosh(t, p, { rows: 4, outputs: 2 });
       if (mode === 'nanLoss') return { loss: NaN, grad: r.grad };
       if (mode === 'infGrad') {
         const g = Float32Array.from(r.grad);
@@ -201,8 +201,8 @@ describe('custom loss: refusals leave the model as it was', () => {
   it('a gradient of the wrong length or type: ShapeError; a throwing function: its error; model unchanged', () => {
     let mode = 0;
     const m = model(function shaky(t, p) {
-      const r = logCosh(t, p);
-      if (mode === 1) return { loss: r.loss, grad: r.grad.subarray(0, 7) };
+      const r = logCosh(t, p, { rows: 4, outputs: 2 });
+      if (mode === 1) return { loss: r.loss, grad: (r.grad as Float32Array).subarray(0, 7) };
       if (mode === 2) return { loss: r.loss, grad: 'x' as unknown as Float32Array };
       if (mode === 3) throw new RangeError('user bug');
       return r;
