@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  NonFiniteError, OptionError, Sequential, ShapeError, adam, batchNorm, dense, dropout, init, lbfgs, sgd, type CustomLossFn,
+  NonFiniteError, OptionError, Sequential, ShapeError, adam, batchNorm, dense, deserializeModel, dropout, init, lbfgs, serializeModel, sgd,
+  terminateOnNaN, type CustomLossFn,
 } from '../../ts/index.js';
 import { BUILDS, runtimeFor } from '../helpers.js';
 
@@ -254,4 +255,33 @@ describe('custom loss: evaluate, predict and fit', () => {
     expect(e.loss).toBeCloseTo(ce(0, rows) / rows, 5);
     m.dispose();
   });
+
+  it('terminateOnNaN ends fit cleanly on a non-finite custom loss, keeping the weights from before that step', async () => {
+    let calls = 0;
+    const m = new Sequential({ inputShape: [3], layers: [dense(2)], seed: 1 });
+    m.compile({ optimizer: sgd({ lr: 0.01 }), loss: function late(t, p, sh) {
+      return ++calls === 5 ? { loss: Infinity, grad: new Float32Array(p.length) } : logCosh(t, p, sh);
+    } });
+    const x = Float32Array.from({ length: 24 }, (_, i) => Math.cos(i));
+    const y = Float32Array.from({ length: 16 }, (_, i) => Math.sin(i));
+    let before = '';
+    const h = await m.fit({ data: x, shape: [8, 3] }, { data: y, shape: [8, 2] }, { epochs: 5, batchSize: 2, shuffle: false, callbacks: [terminateOnNaN(), { onBatchEnd: () => void (before = snapshot(m)) }] });
+    expect(calls).toBe(5);
+    expect(h.epoch).toEqual([0]); // 4 batches per epoch: the 5th call is epoch 1's first
+    expect(snapshot(m)).toBe(before);
+    m.dispose();
+  });
+
+  it('a model file keeps the weights and layers, not the function: it loads uncompiled', () => {
+    const m = new Sequential({ inputShape: [3], layers: [dense(2)], seed: 1 });
+    m.compile({ optimizer: 'adam', loss: { name: 'lc', fn: logCosh } });
+    expect(m.compileOptions!.loss).toEqual({ type: 'custom', name: 'lc', fn: logCosh });
+    const back = deserializeModel(serializeModel(m));
+    expect(back.compileOptions).toBeNull();
+    expect(snapshot(back)).toBe(snapshot(m));
+    back.compile({ optimizer: 'adam', loss: { name: 'lc', fn: logCosh } });
+    m.dispose();
+    back.dispose();
+  });
 });
+
