@@ -212,7 +212,7 @@ describe('custom loss: refusals leave the model as it was', () => {
     const before = snapshot(m);
     mode = 1;
     expect(() => m.trainOnBatch(x, y)).toThrow(ShapeError);
-    expect(() => m.trainOnBatch(x, y)).toThrow(/returned a grad of 7 values; expected rows × outputs = 4 × 2 = 8/);
+    expect(() => m.trainOnBatch(x, y)).toThrow(/returned grad = .*; expected rows × outputs = 4 × 2 = 8 numbers/);
     mode = 2;
     expect(() => m.trainOnBatch(x, y)).toThrow(ShapeError);
     mode = 3;
@@ -231,7 +231,7 @@ describe('custom loss: refusals leave the model as it was', () => {
     expect(() => m.trainOnBatch(x, y, { sampleWeight: [1, 1, 1, 2] })).toThrow(OptionError);
     expect(() => m.trainOnBatch(x, y, { sampleWeight: [1, 1, 1, 2] })).toThrow(/weight the samples inside your loss function/);
     expect(snapshot(m)).toBe(before);
-    expect(() => m.compile({ optimizer: 'sgd', loss: { name: 'x', fn: logCosh, extra: 1 } as never })).toThrow(/unknown key 'extra'/);
+    expect(() => m.compile({ optimizer: 'sgd', loss: { name: 'x', fn: logCosh, extra: 1 } as never })).toThrow(/key 'extra' is unknown/);
     m.dispose();
   });
 });

@@ -65,16 +65,13 @@ export function isCustomLoss(loss: unknown): loss is CustomLossFn | CustomLoss {
 
 /** The name and function of a custom loss or metric; `needName`: an anonymous function without `name` is refused. @internal */
 export function customOf<F>(v: F | { name?: string; fn: F }, what: string, needName: boolean): { name: string; fn: F } {
-  const fn = (isFn(v) ? v : (v as { fn: F }).fn) as F;
-  const given = isFn(v) ? undefined : (v as { name?: unknown }).name;
-  if (given !== undefined && (typeof given !== 'string' || given.length === 0)) throw new OptionError(what, `compile: ${what} name = ${preview(given)}; expected a non-empty string.`);
-  if (!isFn(v)) {
-    const extra = Object.keys(v as object).filter((k) => k !== 'name' && k !== 'fn' && !(k === 'type' && (v as { type?: unknown }).type === 'custom'));
-    if (extra.length) throw new OptionError(what, `compile: a custom ${what} takes { name, fn }; unknown key '${extra[0]}'.`);
+  const o = (isFn(v) ? { fn: v } : v) as { name?: unknown; fn: F; type?: unknown };
+  const name = o.name ?? ((o.fn as { name?: string }).name || (needName ? '' : 'custom'));
+  const extra = Object.keys(o).find((k) => k !== 'name' && k !== 'fn' && !(k === 'type' && o.type === 'custom'));
+  if (typeof name !== 'string' || !name || extra) {
+    throw new OptionError(what, `compile: custom ${what} ${extra ? `key '${extra}' is unknown` : `name ${preview(o.name)}: an anonymous function needs a name`}; pass { name: 'my${what === 'loss' ? 'Loss' : 'Metric'}', fn }.`);
   }
-  const name = (given as string | undefined) ?? ((fn as { name?: string }).name || (needName ? '' : 'custom'));
-  if (!name) throw new OptionError(what, `compile: a custom ${what} given as an anonymous function needs a name for the logs; pass { name: 'myMetric', fn }.`);
-  return { name, fn };
+  return { name, fn: o.fn };
 }
 
 /** Row-wise softmax of `z` `[rows, k]` in float64, into a new array. */
@@ -106,17 +103,16 @@ export function oneHot(ids: Int32Array, k: number): Float32Array {
  * @internal
  */
 export function runCustomLoss(loss: ResolvedCustomLoss, yTrue: Float32Array, yPred: Float32Array, shape: BatchShape, softmax: boolean): { loss: number; grad: Float32Array } {
-  const r = loss.fn(yTrue, yPred, shape);
-  const who = `custom loss '${loss.name}'`;
-  if (!r || typeof r !== 'object') throw new OptionError('loss', `${who} returned ${preview(r)}; return { loss: number, grad: Float32Array } (the gradient with respect to yPred).`);
+  const r = loss.fn(yTrue, yPred, shape) as { loss?: unknown; grad?: unknown } | undefined;
+  const who = `custom loss '${loss.name}' returned`;
   const n = shape.rows * shape.outputs;
-  const g = r.grad as unknown;
-  if (!(g instanceof Float32Array || g instanceof Float64Array || Array.isArray(g))) throw new ShapeError(`${who} returned grad = ${preview(g)}; return a Float32Array (or number[]) of rows × outputs = ${n} values.`);
-  if ((g as ArrayLike<number>).length !== n) throw new ShapeError(`${who} returned a grad of ${(g as ArrayLike<number>).length} values; expected rows × outputs = ${shape.rows} × ${shape.outputs} = ${n} (∂loss/∂yPred, same layout as yPred).`);
-  if (typeof r.loss !== 'number' || !Number.isFinite(r.loss)) throw new NonFiniteError(`${who} returned loss = ${preview(r.loss)}; expected a finite number. The step was not taken (weights, optimizer state and batch-norm statistics unchanged).`);
-  const grad = Float32Array.from(g as ArrayLike<number>);
+  const g = r?.grad as ArrayLike<number> | undefined;
+  if (!(ArrayBuffer.isView(g) || Array.isArray(g)) || g.length !== n) throw new ShapeError(`${who} grad = ${preview(g)}; expected rows × outputs = ${shape.rows} × ${shape.outputs} = ${n} numbers (∂loss/∂yPred).`);
+  const grad = Float32Array.from(g);
   const bad = grad.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new NonFiniteError(`${who} returned grad[${bad}] = ${(g as ArrayLike<number>)[bad]} (row ${Math.floor(bad / shape.outputs)}); expected finite values. The step was not taken (weights, optimizer state and batch-norm statistics unchanged).`);
+  if (typeof r!.loss !== 'number' || !Number.isFinite(r!.loss) || bad >= 0) {
+    throw new NonFiniteError(`${who} ${bad < 0 ? `loss = ${preview(r!.loss)}` : `grad[${bad}] = ${g[bad]} (row ${Math.floor(bad / shape.outputs)})`}; expected finite numbers. The step was not taken (weights, optimizer state and batch-norm statistics unchanged).`);
+  }
   if (softmax) {
     const k = shape.outputs;
     for (let o = 0; o < n; o += k) {
@@ -125,7 +121,7 @@ export function runCustomLoss(loss: ResolvedCustomLoss, yTrue: Float32Array, yPr
       for (let j = 0; j < k; j++) grad[o + j] = yPred[o + j]! * (grad[o + j]! - dot);
     }
   }
-  return { loss: r.loss, grad };
+  return { loss: r!.loss, grad };
 }
 
 /**
@@ -134,13 +130,10 @@ export function runCustomLoss(loss: ResolvedCustomLoss, yTrue: Float32Array, yPr
  * @internal
  */
 export function runCustomMetric(name: string, fn: CustomMetricFn, yTrue: Float32Array, yPred: Float32Array, shape: BatchShape): number {
-  const v = fn(yTrue, yPred, shape);
+  const v = fn(yTrue, yPred, shape) as unknown;
   if (typeof v === 'number') return v * shape.rows;
-  if (v instanceof Float32Array || v instanceof Float64Array || Array.isArray(v)) {
-    if (v.length !== shape.rows) throw new ShapeError(`custom metric '${name}' returned ${v.length} values for a batch of ${shape.rows} samples; return one number (the batch value) or one value per sample.`);
-    let s = 0;
-    for (let i = 0; i < v.length; i++) s += v[i] as number;
-    return s;
-  }
-  throw new OptionError('metrics', `custom metric '${name}' returned ${preview(v)}; return a number (the batch value) or one number per sample.`);
+  if (!(ArrayBuffer.isView(v) || Array.isArray(v)) || (v as ArrayLike<number>).length !== shape.rows) throw new ShapeError(`custom metric '${name}' returned ${preview(v)}; return a number (the batch value) or one number per sample (${shape.rows}).`);
+  let s = 0;
+  for (let i = 0; i < shape.rows; i++) s += (v as ArrayLike<number>)[i]!;
+  return s;
 }

@@ -75,6 +75,7 @@ unsafe fn hyper(plan: &Plan) -> OptHyper {
     *(plan.opt as *const OptHyper)
 }
 
+#[inline(never)]
 unsafe fn validate(plan: &Plan, n: usize) -> bool {
     if n > plan.batch_cap as usize || plan.n_layers == 0 || plan.loss < LOSS_SOFTMAX_CE || plan.loss > LOSS_CUSTOM || plan.opt == 0 {
         return false;
@@ -105,6 +106,7 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
 /// Forward pass for `n` rows of `x`; returns the pointer to the last layer's output. `train`:
 /// batch statistics are used (and the running statistics updated). `stochastic`: dropout (and
 /// any stochastic layer) is on, masks kept for backward.
+#[inline(never)]
 unsafe fn forward(plan: &Plan, x: usize, n: usize, train: bool, stochastic: bool) -> Result<usize, u32> {
     let mut input = x;
     for (li, l) in layers_of(plan).iter().enumerate() {
@@ -272,6 +274,7 @@ fn clear_bad(plan: &mut Plan) {
 
 /// Every state slot the optimizer needs exists, and the backup holds everything a step may
 /// overwrite.
+#[inline(never)]
 unsafe fn training_ready(plan: &Plan) -> bool {
     let ls = layers_of(plan);
     let need = optim::needed_slots(&hyper(plan));
@@ -291,6 +294,7 @@ fn running_floats(ls: &[Layer]) -> usize {
 
 /// Copies the running buffers (the forward pass overwrites them before the loss is known) to the
 /// start of the backup.
+#[inline(never)]
 unsafe fn backup_running(bk: usize, ls: &[Layer]) {
     let mut off = 0usize;
     for l in ls {
@@ -304,7 +308,9 @@ unsafe fn backup_running(bk: usize, ls: &[Layer]) {
 
 /// The update phase of a training step, after a finite loss and the gradients in every layer's
 /// `gw`/`gb`: the running-statistics check, clipping, the finiteness proof (or the backup), the
-/// optimizer update with rollback, and the constraints.
+/// optimizer update with rollback, and the constraints. Not inlined: train_step and
+/// train_backward share one copy (one call per step; the module stays small).
+#[inline(never)]
 unsafe fn update(plan: &mut Plan) -> u32 {
     let ls = layers_of(plan);
     let h = hyper(plan);
@@ -458,6 +464,7 @@ unsafe fn restore_tensors(base: usize, ls: &[Layer], need: [bool; 3], end: usize
 }
 
 /// Copies the running buffers back from the start of the backup.
+#[inline(never)]
 unsafe fn restore_running(bk: usize, ls: &[Layer]) {
     let mut off = 0usize;
     for l in ls {
@@ -506,8 +513,9 @@ unsafe fn grad_inner(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 
 }
 
 /// The backward pass from `dL/dout` in `gbuf0` (the last forward pass's activations and masks):
-/// leaves every trainable layer's gradient in its `gw`/`gb`.
-#[inline]
+/// leaves every trainable layer's gradient in its `gw`/`gb`. Not inlined (shared by grad_inner
+/// and train_backward; one call per step).
+#[inline(never)]
 unsafe fn backward(plan: &Plan, x: usize, n: usize) -> u32 {
     let ls = layers_of(plan);
     // g holds dL/dy of the current layer.
