@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  NonFiniteError, OptionError, Sequential, ShapeError, adam, batchNorm, dense, deserializeModel, dropout, init, lbfgs, serializeModel, sgd,
+  NonFiniteError, OptionError, Sequential, ShapeError, adam, batchNorm, dense, deserializeModel, dropout, init, lbfgs, serializeCheckpoint, serializeModel, sgd,
   terminateOnNaN, type CustomLossFn,
 } from '../../ts/index.js';
 import { BUILDS, runtimeFor } from '../helpers.js';
@@ -280,6 +280,7 @@ describe('custom loss: evaluate, predict and fit', () => {
     expect(back.compileOptions).toBeNull();
     expect(snapshot(back)).toBe(snapshot(m));
     back.compile({ optimizer: 'adam', loss: { name: 'lc', fn: logCosh } });
+    expect(() => serializeCheckpoint(m)).toThrow(/custom function 'lc', which a file cannot hold/);
     m.dispose();
     back.dispose();
   });
