@@ -22,7 +22,7 @@ import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
 import { FullBatchStepper } from './fullbatch.js';
 import { MetricAccumulator, type ResolvedMetric } from './metrics.js';
-import { oneHot, runCustomLoss, softmaxRows } from './custom.js';
+import { runCustomLoss, softmaxRows } from './custom.js';
 import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
 import type { BoundLayer } from '../layers/kind.js';
 import type { EngineSettings } from '../optimizers/second-order.js';
@@ -267,7 +267,7 @@ export class Stepper {
       }
       throw e;
     }
-    if (this.disposed) throw new RuntimeSupportError(`custom loss '${this.loss.custom!.name}': the model was disposed or re-compiled inside the loss function; the step was not taken.`);
+    if (this.disposed) throw new RuntimeSupportError(`custom loss '${this.loss.custom!.name}': the model was disposed or re-compiled inside the loss function; the step was abandoned.`);
     // the function may have written weights (setWeights): the bounds cache is then stale
     plan.beforeTrain();
     a.f32.set(r.grad, plan.gbuf0 >>> 2);
