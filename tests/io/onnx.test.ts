@@ -86,6 +86,20 @@ describe('toOnnx', () => {
     model.dispose();
   });
 
+  it('custom-loss models end like predict: raw outputs, or the probabilities of a softmax last layer', async () => {
+    const x = Float32Array.from({ length: 32 * 6 }, (_, i) => Math.sin(i * 0.37));
+    const sq = (t: Float32Array, p: Float32Array) => ({ loss: p.reduce((a, v, i) => a + (v - t[i]!) ** 2, 0) / p.length, grad: p.map((v, i) => (2 * (v - t[i]!)) / p.length) });
+    for (const last of [dense(3), dense(3, { activation: 'softmax' })]) {
+      const model = new Sequential({ inputShape: 6, layers: [dense(8, { activation: 'tanh' }), last], seed: 2 });
+      model.compile({ optimizer: sgd({ lr: 0.05 }), loss: { name: 'sq', fn: sq } });
+      await model.fit(x, Float32Array.from({ length: 32 * 3 }, (_, i) => (i % 3 === 0 ? 1 : 0)), { epochs: 2, batchSize: 8 });
+      const bytes = toOnnx(model);
+      expect(opTypes(bytes)).toEqual(last.activation === 'softmax' ? ['Gemm', 'Tanh', 'Gemm', 'Softmax'] : ['Gemm', 'Tanh', 'Gemm']);
+      expect(maxAbsDiff(model.predict(x).data, await runOnnx(bytes, x, 32, 6))).toBeLessThan(1e-5);
+      model.dispose();
+    }
+  });
+
   it('regression and binary cross-entropy models end like predict (raw outputs / sigmoid)', async () => {
     const x = Float32Array.from({ length: 64 * 6 }, (_, i) => Math.sin(i * 0.37));
     for (const loss of ['mse', 'binaryCrossentropy'] as const) {

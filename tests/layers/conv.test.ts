@@ -36,7 +36,7 @@ describe.each(BUILDS)('convolutional models vs PyTorch (%s build)', (build) => {
       run.steps.forEach((step, i) => {
         const b = fx.batches[i]!;
         const logs = m.trainOnBatch(Float32Array.from(b.x), Int32Array.from(b.y));
-        expect(Math.abs(logs.loss - step.loss)).toBeLessThan(1e-5 * (1 + step.loss));
+        expect(Math.abs(logs.loss! - step.loss)).toBeLessThan(1e-5 * (1 + step.loss));
         m.getWeights().forEach((t, j) => {
           const want = step.weights[j]!;
           expect(t.data.length).toBe(want.length);
@@ -64,7 +64,7 @@ describe('convolutional model shapes and files', () => {
     expect(m.summary()).toMatch(/global_average_pool2d_0 .*\[null, 4\]/);
     const x = Float32Array.from(fx.batches[0]!.x.slice(0, 3 * 144));
     const before = m.predict(x).data;
-    const back = deserializeModel(serializeModel(m), runtime);
+    const back = deserializeModel(serializeModel(m), { runtime });
     expect(back.inputShape).toEqual([9, 8, 2]);
     expect(Array.from(back.predict(x).data)).toEqual(Array.from(before));
     back.dispose();

@@ -8,7 +8,7 @@ import type { CallbackConfigContext } from '../model/callbacks.js';
  * `'valMae'`, `'acc'` → `'accuracy'`, `'val_acc'` → `'valAccuracy'`; other names unchanged. @internal
  */
 export function monitorKey(monitor: string): string {
-  const camel = /^val_[a-z]+$/.test(monitor) ? `val${monitor[4]!.toUpperCase()}${monitor.slice(5)}` : monitor;
+  const camel = /^val_[a-z][A-Za-z0-9]*$/.test(monitor) ? `val${monitor[4]!.toUpperCase()}${monitor.slice(5)}` : monitor;
   return camel === 'acc' ? 'accuracy' : camel === 'valAcc' ? 'valAccuracy' : camel;
 }
 

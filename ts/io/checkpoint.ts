@@ -166,6 +166,8 @@ export function serializeCheckpoint(model: Sequential, options?: SerializeModelO
 function checkpointBytes(model: Sequential, metadata?: SerializeModelOptions['metadata']): { bytes: Uint8Array; fit: FitResumeState | null } {
   const header = modelHeader(model, 'serializeCheckpoint') as unknown as Record<string, unknown>;
   if (metadata !== undefined) header.metadata = metadata;
+  const custom = (model.compileOptions?.loss as { type?: string; name?: string } | undefined)?.type === 'custom';
+  if (custom) throw new OptionError('model', `serializeCheckpoint: the model's loss is the custom function '${(model.compileOptions!.loss as { name: string }).name}', which a file cannot hold, so it cannot be resumed from one; save its weights with serializeModel (compile again after loading).`);
   if (header.compile === null) throw new OptionError('model', 'serializeCheckpoint: the model is not compiled, so it has no training state; compile it first or save it with serializeModel.');
   const st = model.exportTrainingState();
   const tensors = weightTensors(model);

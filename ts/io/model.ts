@@ -137,7 +137,8 @@ export function modelHeader(model: Sequential, where: string): ModelHeader {
   return {
     producer: 'wasmfit',
     model: { inputShape: [...model.inputShape], seed: model.seed, layers, ...(model.classes ? { classes: [...model.classes] } : {}) },
-    compile: compile === null ? null : (JSON.parse(JSON.stringify(compile)) as CompileOptions),
+    // a custom loss is a function, which a file cannot hold: the model is written uncompiled
+    compile: compile === null || (compile.loss as { type?: string }).type === 'custom' ? null : (JSON.parse(JSON.stringify(compile)) as CompileOptions),
   };
 }
 

@@ -210,7 +210,9 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
   const entries = describeStack(model.inputShape, model.layers, W);
   const alien = entries.find((e) => e.kind.interop);
   if (alien) throw new OptionError('layers', `${W}: layers[${alien.position}] (${alien.kind.type}): ${alien.kind.interop}; save the model with saveModel instead.`);
+  let softmaxLast = false;
   for (const e of entries) {
+    softmaxLast = e.folded.softmax === true;
     const node = e.kind.onnx(e.config as never);
     const attrs = Object.entries(node.floats ?? {}).map(([n, f]) => ({ name: n, type: ATTR.FLOAT, f }));
     emit(node.op, [cur, ...node.params.map((p) => init(`${e.kind.prefix}_${e.index}/${p}`))], attrs);
@@ -219,7 +221,8 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
   if (output === 'predict') {
     const loss = model.compileOptions?.loss ?? 'softmaxCrossEntropy';
     const kind = typeof loss === 'string' ? loss : loss.type;
-    if (kind === 'softmaxCrossEntropy') emit('Softmax', [cur], [{ name: 'axis', type: ATTR.INT, i: 1 }]);
+    // a custom loss sees (and predict returns) a softmax last layer's probabilities
+    if (kind === 'softmaxCrossEntropy' || (kind === 'custom' && softmaxLast)) emit('Softmax', [cur], [{ name: 'axis', type: ATTR.INT, i: 1 }]);
     else if (kind === 'binaryCrossentropy') emit('Sigmoid', [cur]);
   }
   if (nodes.length === 0) emit('Identity', [cur]);

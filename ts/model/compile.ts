@@ -11,6 +11,7 @@ import { type MetricAlias, type MetricConfig, type MetricName, resolveMetrics } 
 import type { PlanLoss } from './plan.js';
 import type { StepperConfig } from './stepper.js';
 import { checkOptions, nearMiss } from '../errors/validate.js';
+import { type CustomLoss, type CustomLossFn, type CustomMetric, type CustomMetricFn, customOf, isCustomLoss } from './custom.js';
 
 /** Options of `compile`. */
 export interface CompileOptions {
@@ -35,8 +36,14 @@ export interface CompileOptions {
    * loss is computed from the logits, never as `log` of a computed probability) and any other
    * loss is refused with it. `binaryCrossentropy` refuses a last layer with `'sigmoid'`: it takes
    * logits and applies the sigmoid itself.
+   *
+   * A custom loss is a function `(yTrue, yPred, { rows, outputs }) => ({ loss, grad })` (or
+   * `{ name, fn }`): `yPred` is the last layer's output after its activation (a softmax last layer's
+   * probabilities), `grad` is ∂loss/∂yPred (`rows × outputs` values). See {@link CustomLossFn}.
+   * Such a model trains with one extra JavaScript crossing per batch; first-order optimizers only,
+   * no `sampleWeight`/`classWeight`, and it cannot be sent to a worker.
    */
-  loss: LossName | LossAlias | { type: 'softmaxCrossEntropy' | 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy'; labelSmoothing?: number } | { type: 'huber'; delta?: number };
+  loss: LossName | LossAlias | { type: 'softmaxCrossEntropy' | 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy'; labelSmoothing?: number } | { type: 'huber'; delta?: number } | CustomLossFn | CustomLoss;
   /**
    * Metrics logged beside the loss each epoch (and with the `val` prefix on validation data), and
    * returned by `evaluate`: `'accuracy'` (argmax for softmax cross-entropy — always logged there —,
@@ -47,8 +54,12 @@ export interface CompileOptions {
    * `metrics`): sample and class weights change the loss only. See `ts/model/metrics.ts`. Keras /
    * tfjs names are aliases logged under the wasmfit key: `'acc'`, `'categoricalAccuracy'`, … →
    * `accuracy`; `'meanSquaredError'` → `mse` (see `METRIC_ALIASES`).
+   *
+   * A custom metric is a function `(yTrue, yPred, { rows, outputs }) => number` (or `{ name, fn }`),
+   * logged under its name (`fn.name` by default) and `val` + Name for validation; `yPred` holds
+   * probabilities for the classification losses, as `predict` returns. See {@link CustomMetricFn}.
    */
-  metrics?: readonly (MetricName | MetricAlias | MetricConfig)[];
+  metrics?: readonly (MetricName | MetricAlias | MetricConfig | CustomMetricFn | CustomMetric)[];
 }
 
 /**
@@ -86,6 +97,7 @@ export function resolveCompile(options: CompileOptions, layers: readonly BoundLa
   // argmax accuracy for softmax cross-entropy comes from the kernel and is always logged
   const metrics = resolveMetrics(options.metrics, loss.kind, outputs).filter((m) => !(loss.kind === 'softmaxCrossEntropy' && m.name === 'accuracy' && m.key === 'accuracy'));
   const random = layers.find((l) => l.entry.folded.dropout > 0 || l.entry.kind.usesBatchStatistics === true || l.entry.kind.stochastic === true);
+  if (fullBatch && loss.kind === 'custom') throw new OptionError('optimizer', `compile: the custom loss '${loss.custom!.name}' needs a first-order optimizer (sgd, adam, …); ${(options.optimizer as SecondOrderConfig).type} evaluates the loss inside the kernel.`);
   if (fullBatch && random) {
     const what = random.entry.folded.dropout > 0 ? 'dropout' : random.entry.config.type;
     throw new OptionError('optimizer', `compile: ${(options.optimizer as SecondOrderConfig).type} needs a deterministic full-batch objective, and layers[${random.entry.position}] (${what}) is not; remove dropout, batch-norm and noise layers, or use a first-order optimizer such as adam().`);
@@ -98,10 +110,10 @@ export function resolveCompile(options: CompileOptions, layers: readonly BoundLa
  * softmax cross-entropy (the softmax only exists fused into that loss), and a sigmoid last layer
  * with binary cross-entropy on logits (the sigmoid would be applied twice). @internal
  */
-export function checkOutputActivation(layers: readonly BoundLayer[], loss: LossName): void {
+export function checkOutputActivation(layers: readonly BoundLayer[], loss: LossName | 'custom'): void {
   const last = layers[layers.length - 1]?.entry;
   if (!last) return;
-  if (last.folded.softmax && loss !== 'softmaxCrossEntropy') {
+  if (last.folded.softmax && loss !== 'softmaxCrossEntropy' && loss !== 'custom') {
     throw new OptionError('loss', `compile: a softmax last layer (layers[${last.position}]) needs loss 'categoricalCrossentropy' (softmax is fused into it), not '${loss}'; or remove the softmax.`);
   }
   if (loss === 'binaryCrossentropy' && last.folded.act === 'sigmoid') {
@@ -118,6 +130,7 @@ function aliasOf(name: string): string {
 /** The loss of a plan from compile's `loss` option. @internal */
 export function resolveLoss(loss: unknown): PlanLoss {
   const names = Object.keys(LOSS_KIND);
+  if (isCustomLoss(loss)) return { kind: 'custom', labelSmoothing: 0, huberDelta: 1, custom: customOf<CustomLossFn>(loss, 'loss', false) };
   if (typeof loss === 'string') {
     const name = aliasOf(loss);
     if (!names.includes(name)) {
@@ -144,12 +157,12 @@ export function resolveLoss(loss: unknown): PlanLoss {
 }
 
 /** compile's options as a model keeps them: the optimizer as a config (a name resolved), the loss by its wasmfit name. */
-export type StoredCompileOptions = Omit<CompileOptions, 'optimizer'> & { optimizer: OptimizerConfig | SecondOrderConfig };
+export type StoredCompileOptions = Omit<CompileOptions, 'optimizer' | 'loss'> & { optimizer: OptimizerConfig | SecondOrderConfig; loss: Exclude<CompileOptions['loss'], CustomLossFn> };
 
 /** compile's options as the file writers store them (optimizer config, loss with defaults filled in). @internal */
 export function compileOptionsOf(optimizer: OptimizerConfig | SecondOrderConfig | null, l: PlanLoss): StoredCompileOptions | null {
   if (!optimizer) return null;
-  const loss: CompileOptions['loss'] = l.kind === 'softmaxCrossEntropy' ? { type: 'softmaxCrossEntropy', labelSmoothing: l.labelSmoothing } : l.kind === 'huber' ? { type: 'huber', delta: l.huberDelta } : l.kind;
+  const loss: StoredCompileOptions['loss'] = l.kind === 'custom' ? { type: 'custom', name: l.custom!.name, fn: l.custom!.fn } : l.kind === 'softmaxCrossEntropy' ? { type: 'softmaxCrossEntropy', labelSmoothing: l.labelSmoothing } : l.kind === 'huber' ? { type: 'huber', delta: l.huberDelta } : l.kind;
   return { optimizer, loss };
 }
 

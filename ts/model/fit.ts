@@ -235,6 +235,9 @@ interface FitData {
  */
 export function sampleWeightsOf(st: Stepper, rows: number, ids: Int32Array | Float32Array, sampleWeight: FitOptions['sampleWeight'], classWeight: FitOptions['classWeight'], where: string, classes: readonly string[] | null = null): Float32Array | null {
   let weights: Float32Array | null = null;
+  if (st.loss.custom && (sampleWeight !== undefined || classWeight !== undefined)) {
+    throw new OptionError(sampleWeight !== undefined ? 'sampleWeight' : 'classWeight', `${where}: the custom loss '${st.loss.custom.name}' receives no sample weights; weight the samples inside your loss function instead.`);
+  }
   if (sampleWeight !== undefined) {
     const sw = sampleWeight;
     if (!(sw instanceof Float32Array) && !Array.isArray(sw)) throw new OptionError('sampleWeight', `${where}: sampleWeight must be a Float32Array or number[] with one weight per sample.`);

@@ -8,3 +8,4 @@ export { topKAccuracy, METRIC_ALIASES } from './metrics.js';
 export type { MetricName, MetricAlias, MetricConfig } from './metrics.js';
 export { LOSS_ALIASES } from './compile.js';
 export type { LossAlias } from './compile.js';
+export type { BatchShape, CustomLoss, CustomLossFn, CustomMetric, CustomMetricFn } from './custom.js';

@@ -9,6 +9,7 @@ import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { nearMiss } from '../errors/validate.js';
 import type { LossName } from '../runtime/abi.js';
+import { type CustomMetric, type CustomMetricFn, customOf, oneHot, runCustomMetric, softmaxRows } from './custom.js';
 
 /** Names accepted in `compile({ metrics })`. */
 export type MetricName = 'accuracy' | 'topKAccuracy' | 'mse' | 'mae' | 'crossentropy';
@@ -34,11 +35,12 @@ export function topKAccuracy(k = 5, key?: string): MetricConfig {
   return key === undefined ? { name: 'topKAccuracy', k } : { name: 'topKAccuracy', k, key };
 }
 
-/** A validated metric. @internal */
+/** A validated metric (`fn`: a custom metric, name `'custom'`). @internal */
 export interface ResolvedMetric {
-  readonly name: MetricName;
+  readonly name: MetricName | 'custom';
   readonly key: string;
   readonly k: number;
+  readonly fn?: CustomMetricFn;
 }
 
 const NAMES: readonly MetricName[] = ['accuracy', 'topKAccuracy', 'mse', 'mae', 'crossentropy'];
@@ -63,11 +65,21 @@ export const METRIC_ALIASES = {
 export type MetricAlias = keyof typeof METRIC_ALIASES;
 
 /** Validates `compile({ metrics })` against the loss and output width. @internal */
-export function resolveMetrics(metrics: unknown, loss: LossName, outputs: number): ResolvedMetric[] {
+export function resolveMetrics(metrics: unknown, loss: LossName | 'custom', outputs: number): ResolvedMetric[] {
   if (metrics === undefined) return [];
   if (!Array.isArray(metrics)) throw new OptionError('metrics', "compile: metrics must be an array such as ['accuracy', 'mae', topKAccuracy(3)].");
   const out: ResolvedMetric[] = [];
+  const keyOk = (key: unknown): void => {
+    if (typeof key !== 'string' || key.length === 0 || key === 'loss' || key === 'lr') throw new OptionError('metrics', `compile: metric key ${preview(key)} is not allowed; pick a non-empty name other than 'loss' and 'lr'.`);
+    if (out.some((o) => o.key === key)) throw new OptionError('metrics', `compile: metric key '${key}' is listed twice; give one of them another key.`);
+  };
   for (const m of metrics as unknown[]) {
+    if (typeof m === 'function' || (m && typeof m === 'object' && typeof (m as { fn?: unknown }).fn === 'function')) {
+      const c = customOf<CustomMetricFn>(m as CustomMetricFn | CustomMetric, 'metric', true);
+      keyOk(c.name);
+      out.push({ name: 'custom', key: c.name, k: 0, fn: c.fn });
+      continue;
+    }
     const name = typeof m === 'string' && Object.hasOwn(METRIC_ALIASES, m) ? METRIC_ALIASES[m as MetricAlias] : m;
     const cfg: MetricConfig | null = typeof name === 'string' ? { name: name as MetricName } : name && typeof name === 'object' ? (name as MetricConfig) : null;
     if (!cfg || !NAMES.includes(cfg.name)) {
@@ -85,8 +97,7 @@ export function resolveMetrics(metrics: unknown, loss: LossName, outputs: number
     const k = cfg.name === 'topKAccuracy' ? (cfg.k ?? 5) : 0;
     if (cfg.name === 'topKAccuracy' && (!Number.isInteger(k) || k < 1)) throw new OptionError('k', `compile: topKAccuracy k = ${preview(k)}; expected an integer >= 1.`);
     const key = cfg.key ?? cfg.name;
-    if (typeof key !== 'string' || key.length === 0 || key === 'loss' || key === 'lr') throw new OptionError('metrics', `compile: metric key ${preview(key)} is not allowed; pick a non-empty name other than 'loss' and 'lr'.`);
-    if (out.some((o) => o.key === key)) throw new OptionError('metrics', `compile: metric key '${key}' is listed twice; give one of them another key.`);
+    keyOk(key);
     out.push({ name: cfg.name, key, k: Math.min(k, outputs) });
   }
   return out;
@@ -103,11 +114,19 @@ export class MetricAccumulator {
   private rows = 0;
   private readonly probs: Float64Array;
 
+  /** The built-in metrics, then the custom ones (computed once per batch). */
+  private readonly builtin: readonly ResolvedMetric[];
+  private readonly custom: readonly ResolvedMetric[];
+
+  /** `softmaxOut`: a custom-loss model whose last layer is a softmax (its raw output is logits). */
   constructor(
     readonly metrics: readonly ResolvedMetric[],
-    private readonly loss: LossName,
+    private readonly loss: LossName | 'custom',
     private readonly outputs: number,
+    private readonly softmaxOut = false,
   ) {
+    this.builtin = metrics.filter((m) => m.name !== 'custom');
+    this.custom = metrics.filter((m) => m.name === 'custom');
     this.sums = new Float64Array(metrics.length);
     this.probs = new Float64Array(outputs);
   }
@@ -116,10 +135,23 @@ export class MetricAccumulator {
   add(out: Float32Array, y: Int32Array | Float32Array, n: number): void {
     const K = this.outputs;
     const p = this.probs;
+    if (this.custom.length) {
+      // custom metrics see what predict returns and one-hot / float targets, as copies
+      const yPred = this.loss === 'softmaxCrossEntropy' || this.softmaxOut ? softmaxRows(out, n, K) : this.loss === 'binaryCrossentropy' ? Float32Array.from(out.subarray(0, n * K), sigmoid) : out.slice(0, n * K);
+      const yTrue = y instanceof Int32Array ? oneHot(y.subarray(0, n), K) : y.slice(0, n * K);
+      for (const m of this.custom) {
+        const i = this.metrics.indexOf(m);
+        this.sums[i]! += runCustomMetric(m.key, m.fn!, yTrue, yPred, { rows: n, outputs: K });
+      }
+    }
+    if (!this.builtin.length) {
+      this.rows += n;
+      return;
+    }
     for (let r = 0; r < n; r++) {
       const o = r * K;
       // probabilities as the model's predict returns them
-      if (this.loss === 'softmaxCrossEntropy') {
+      if (this.loss === 'softmaxCrossEntropy' || this.softmaxOut) {
         let mx = -Infinity;
         for (let j = 0; j < K; j++) mx = Math.max(mx, out[o + j]!);
         let s = 0;
@@ -133,6 +165,7 @@ export class MetricAccumulator {
       const label = y instanceof Int32Array ? y[r]! : -1;
       const target = (j: number): number => (y instanceof Int32Array ? (j === label ? 1 : 0) : y[o + j]!);
       this.metrics.forEach((m, i) => {
+        if (m.name === 'custom') return;
         let v = 0;
         switch (m.name) {
           case 'accuracy':

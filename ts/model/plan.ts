@@ -1,4 +1,5 @@
-import { ACT_CODE, CONV_GEOM, LAYER, LOSS_KIND, type LossName, NO_LAYER, PLAN, TENSOR_CODE } from '../runtime/abi.js';
+import type { ResolvedCustomLoss } from './custom.js';
+import { ACT_CODE, CONV_GEOM, LAYER, LOSS_CUSTOM, LOSS_KIND, type LossName, NO_LAYER, PLAN, TENSOR_CODE } from '../runtime/abi.js';
 import type { StatusDetail } from '../runtime/status.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
@@ -63,7 +64,9 @@ export function backupFloats(layers: readonly DenseParams[]): number {
 
 /** The loss of a plan. @internal */
 export interface PlanLoss {
-  kind: LossName;
+  /** A built-in loss, or `'custom'`: a JavaScript function (`custom`) between the split step's halves. */
+  kind: LossName | 'custom';
+  custom?: ResolvedCustomLoss;
   labelSmoothing: number;
   huberDelta: number;
 }
@@ -95,6 +98,8 @@ export class CompiledPlan {
   readonly output: Ptr;
   /** The last layer's raw output as the loss saw it in the latest training step (after dropout). */
   readonly trainOutput: Ptr;
+  /** The first gradient buffer: `dL/dout` of the last layer for the split step (`batchCap × max width` floats). */
+  readonly gbuf0: Ptr;
   private readonly blocks: Ptr[] = [];
   private readonly rt: Runtime;
   private readonly names: (readonly string[])[];
@@ -127,6 +132,7 @@ export class CompiledPlan {
     this.weights = own(a.allocF32(batchCap));
     this.out = own(a.allocF32(batchCap * nOut));
     const g0 = own(a.allocF32(batchCap * maxWidth));
+    this.gbuf0 = g0;
     const g1 = own(a.allocF32(batchCap * maxWidth));
     const ys = layers.map((l) => own(a.allocF32(batchCap * l.nOut)));
     const masks = layers.map((l) => (l.dropout > 0 ? own(a.allocF32(batchCap * l.nOut)) : 0));
@@ -180,7 +186,7 @@ export class CompiledPlan {
     });
     const p = this.plan;
     v.setUint32(p + PLAN.nLayers, layers.length, true);
-    v.setUint32(p + PLAN.loss, LOSS_KIND[loss.kind], true);
+    v.setUint32(p + PLAN.loss, loss.kind === 'custom' ? LOSS_CUSTOM : LOSS_KIND[loss.kind], true);
     v.setFloat32(p + PLAN.labelSmoothing, loss.labelSmoothing, true);
     v.setFloat32(p + PLAN.huberDelta, loss.huberDelta, true);
     v.setUint32(p + PLAN.weights, 0, true);

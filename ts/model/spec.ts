@@ -7,7 +7,8 @@
 import { earlyStopping, type EarlyStopping, type EarlyStoppingOptions, plateauCallback, terminateOnNaN } from '../callbacks/index.js';
 import { OptionError } from '../errors/index.js';
 import type { LayerConfig } from '../layers/index.js';
-import type { OptimizerConfig } from '../optimizers/index.js';
+import { type OptimizerConfig, type OptimizerName, optimizerFromName } from '../optimizers/index.js';
+import { isCustomLoss } from './custom.js';
 import type { Runtime } from '../runtime/index.js';
 import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
 import { plateauFromJSON, scheduleFromJSON } from '../schedules/json.js';
@@ -15,6 +16,7 @@ import type { Callback } from './callbacks.js';
 import type { FitOptions } from './fit.js';
 import { Sequential } from './sequential.js';
 import type { CompileOptions } from './compile.js';
+import type { CustomLoss, CustomLossFn } from './custom.js';
 import { checkOptions } from '../errors/validate.js';
 
 /** A model as plain data: the `Sequential` constructor options plus `compile`'s (what `fitInWorker` and `randomSearch` trials take). */
@@ -25,10 +27,13 @@ export interface ModelSpec {
   layers: readonly LayerConfig[];
   /** Seed of weight initialization (default 0, as `Sequential`). */
   seed?: number;
-  /** An optimizer config (`sgd`, `adam`, …); rebuilt in the worker from its type and options. */
-  optimizer: OptimizerConfig;
-  /** The loss, as `compile({ loss })`. */
-  loss: CompileOptions['loss'];
+  /**
+   * An optimizer config (`sgd`, `adam`, …; rebuilt in the worker from its type and options) or its
+   * name as `compile` takes it (`'adam'`: the defaults; see `optimizerFromName`).
+   */
+  optimizer: OptimizerConfig | OptimizerName;
+  /** The loss, as `compile({ loss })`, built-in only: a custom loss function cannot be sent to a worker. */
+  loss: Exclude<CompileOptions['loss'], CustomLossFn | CustomLoss>;
   /** Start from these weights (e.g. `model.getWeights()`) instead of the seeded initialization. */
   weights?: readonly { data: Float32Array }[];
 }
@@ -92,12 +97,19 @@ export function checkModelSpec(spec: unknown, where: string, what = 'spec'): voi
   if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {
     throw new OptionError('spec', `${where}: ${what} = ${describe(spec)}; pass a model spec { inputShape, layers, optimizer, loss }.`);
   }
-  checkKeys(spec, MODEL_SPEC_KEYS, where, what);
   const s = spec as Record<string, unknown>;
+  // functions cannot be cloned to a worker (nor described as data): named before anything starts
+  const fix = 'train on this thread with model.compile(...) and model.fit(...) instead';
+  if (isCustomLoss(s.loss)) throw new OptionError('loss', `${where}: ${what}.loss is a custom loss function, which cannot be sent to a worker; use a built-in loss, or ${fix}.`);
+  if (Array.isArray(s.metrics) && s.metrics.some((m) => typeof m === 'function' || (m && typeof (m as { fn?: unknown }).fn === 'function'))) {
+    throw new OptionError('metrics', `${where}: ${what}.metrics holds a custom metric function, which cannot be sent to a worker; ${fix}.`);
+  }
+  checkKeys(spec, MODEL_SPEC_KEYS, where, what);
   if (!Array.isArray(s.layers)) throw new OptionError('layers', `${where}: ${what}.layers must be an array of layer configs (dense(...), dropout(rate), ...).`);
   const opt = s.optimizer as { type?: unknown } | undefined;
-  if (!opt || typeof opt !== 'object' || typeof opt.type !== 'string') {
-    throw new OptionError('optimizer', `${where}: ${what}.optimizer = ${describe(s.optimizer)}; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
+  if (typeof opt === 'string') optimizerFromName(opt, `${where}: ${what}.optimizer`);
+  else if (!opt || typeof opt !== 'object' || typeof opt.type !== 'string') {
+    throw new OptionError('optimizer', `${where}: ${what}.optimizer = ${describe(s.optimizer)}; build one with sgd(), adam(), adamw(), rmsprop() or adagrad(), or name one: 'adam'.`);
   }
   const w = s.weights;
   if (w !== undefined && (!Array.isArray(w) || !w.every((t) => t && (t as { data?: unknown }).data instanceof Float32Array))) {

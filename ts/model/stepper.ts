@@ -10,18 +10,19 @@
  * touches the memory a training step reads or writes.
  * @internal
  */
-import { OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from '../errors/index.js';
+import { NonFiniteError, OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from '../errors/index.js';
 import { statusError } from '../runtime/status.js';
 import { type Features, type Labels, toClassIds, toFeatures } from '../data/tensor.js';
 import { isStringLabels } from '../data/labels.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
 import { BoundOptimizer, type Slots } from '../optimizers/record.js';
 import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
-import { STATUS } from '../runtime/abi.js';
+import { PLAN, STATUS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
 import { FullBatchStepper } from './fullbatch.js';
 import { MetricAccumulator, type ResolvedMetric } from './metrics.js';
+import { runCustomLoss, softmaxRows } from './custom.js';
 import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
 import type { BoundLayer } from '../layers/kind.js';
 import type { EngineSettings } from '../optimizers/second-order.js';
@@ -72,6 +73,10 @@ export class Stepper {
   /** Per parameter layer: the layer's blocks with this optimizer's state slots filled in. */
   private readonly layers: DenseParams[];
   private readonly batchStatistics: boolean;
+  /** The last layer is a softmax (folded; fused into softmax cross-entropy, applied in JS for a custom loss). */
+  private readonly softmaxOut: boolean;
+  /** A custom loss's non-finite result, reported by {@link error} for the status the step returned. */
+  private customFailure: NonFiniteError | null = null;
   /** The optimizer state slots in checkpoint order. */
   private readonly slots: { name: string; legacy: string; ptr: Ptr; n: number }[] = [];
   /** The optimizer's state slot names s1..s3 (null: unused). */
@@ -136,6 +141,7 @@ export class Stepper {
     this.slotNames = built.bound.slotNames;
     this.fullBatch = built.fullBatch;
     this.batchStatistics = layers.some((l) => l.entry.kind.usesBatchStatistics === true);
+    this.softmaxOut = layers[layers.length - 1]?.entry.folded.softmax === true;
   }
 
   /** Whether a training step can run (a first-order or full-batch optimizer was compiled). */
@@ -159,7 +165,7 @@ export class Stepper {
 
   /** A fresh accumulator for the compiled metrics, or null when there are none. */
   metricAccumulator(): MetricAccumulator | null {
-    return this.metrics.length ? new MetricAccumulator(this.metrics, this.loss.kind, this.outputs) : null;
+    return this.metrics.length ? new MetricAccumulator(this.metrics, this.loss.kind, this.outputs, this.loss.kind === 'custom' && this.softmaxOut) : null;
   }
 
   /**
@@ -224,8 +230,49 @@ export class Stepper {
     this.bound.prepare(this.step + 1, lr);
     plan.beforeTrain();
     plan.setDropout(this.dropSeed, this.dropCounter++, false);
-    const status = this.rt.kernels.trainStep(plan.plan, plan.x, plan.labels, n);
+    const status = this.loss.custom ? this.trainCustom(plan, n) : this.rt.kernels.trainStep(plan.plan, plan.x, plan.labels, n);
     if (status === STATUS.ok) this.step++;
+    return status;
+  }
+
+  /**
+   * The split step of a custom loss: the training forward pass (train_forward), the user's
+   * function on copies of the outputs and targets, its gradient written to the plan's gbuf0 (chained
+   * through a softmax last layer) and `rows × loss` to out_loss, then train_backward (backward,
+   * clipping, the update with its proof or rollback, constraints). A function that throws or
+   * returns a bad gradient abandons the step: train_backward with a NaN loss restores the running
+   * statistics, and nothing else changed.
+   */
+  private trainCustom(plan: CompiledPlan, n: number): number {
+    const k = this.outputs;
+    const kn = this.rt.kernels;
+    let status = kn.trainForward(plan.plan, plan.x, n);
+    if (status !== STATUS.ok) return status;
+    const a = this.rt.arena;
+    const z = a.f32.slice(plan.trainOutput >>> 2, (plan.trainOutput >>> 2) + n * k);
+    const yPred = this.softmaxOut ? softmaxRows(z, n, k) : z;
+    const yTrue = a.f32.slice(plan.labels >>> 2, (plan.labels >>> 2) + n * k);
+    const abandon = (): void => {
+      a.view.setFloat32(plan.plan + PLAN.outLoss, NaN, true);
+      kn.trainBackward(plan.plan, plan.x, n);
+    };
+    let r: { loss: number; grad: Float32Array };
+    try {
+      r = runCustomLoss(this.loss.custom!, yTrue, yPred, { rows: n, outputs: k }, this.softmaxOut);
+    } catch (e) {
+      if (!this.disposed) abandon();
+      if (e instanceof NonFiniteError) {
+        this.customFailure = e;
+        return STATUS.nonFiniteLoss;
+      }
+      throw e;
+    }
+    if (this.disposed) throw new RuntimeSupportError(`custom loss '${this.loss.custom!.name}': the model was disposed or re-compiled inside the loss function; the step was abandoned.`);
+    // the function may have written weights (setWeights): the bounds cache is then stale
+    plan.beforeTrain();
+    a.f32.set(r.grad, plan.gbuf0 >>> 2);
+    a.view.setFloat32(plan.plan + PLAN.outLoss, r.loss * n, true);
+    status = kn.trainBackward(plan.plan, plan.x, n);
     return status;
   }
 
@@ -241,6 +288,9 @@ export class Stepper {
 
   /** The typed error of a training step's non-OK status; `where` names the position (`fit: epoch 3, batch 17`). */
   error(status: number, where: string): WasmfitError {
+    const custom = this.customFailure;
+    this.customFailure = null;
+    if (custom && status === STATUS.nonFiniteLoss) return new NonFiniteError(`${where}: ${custom.message}`);
     return this.stepError(status, this.trained(), where);
   }
 
@@ -259,6 +309,11 @@ export class Stepper {
     for (let s = 0; s < rows; s += chunkRows) {
       const n = Math.min(chunkRows, rows - s);
       this.writeRows(plan, x, y, null, s, n, null);
+      if (this.loss.custom) {
+        lossSum += this.evalCustom(plan, y as Float32Array, s, n);
+        if (acc) this.addMetrics(acc, plan, n, false);
+        continue;
+      }
       const status = this.rt.kernels.evalStep(plan.plan, plan.x, plan.labels, n);
       if (status !== STATUS.ok && status !== STATUS.nonFiniteLoss) throw this.stepError(status, plan, 'evaluate');
       if (acc) this.addMetrics(acc, plan, n, false);
@@ -267,6 +322,18 @@ export class Stepper {
       correct += r.correct;
     }
     return { loss: lossSum / rows, accuracy: this.classification ? correct / rows : NaN };
+  }
+
+  /** A custom loss on `n` rows at `s`: the inference forward pass, then the function; returns `n × loss`. */
+  private evalCustom(plan: CompiledPlan, y: Float32Array, s: number, n: number): number {
+    const k = this.outputs;
+    plan.setDropout(0, 0, false);
+    const status = this.rt.kernels.predictStep(plan.plan, plan.x, n, plan.out);
+    if (status !== STATUS.ok) throw this.stepError(status, plan, 'evaluate');
+    const z = this.rt.arena.f32.slice(plan.out >>> 2, (plan.out >>> 2) + n * k);
+    // the loss as reported (a non-finite value is logged as such, as for the built-in losses)
+    const r = this.loss.custom!.fn(y.slice(s * k, (s + n) * k), this.softmaxOut ? softmaxRows(z, n, k) : z, { rows: n, outputs: k });
+    return Number(r?.loss) * n;
   }
 
   /**
@@ -287,7 +354,9 @@ export class Stepper {
       plan.setDropout((Math.floor(mc?.seed ?? 0) ^ 0x5bd1e995) >>> 0, (mc?.sample ?? 0) * 65536 + chunk++, mc !== null);
       const status = this.rt.kernels.predictStep(plan.plan, plan.x, n, plan.out);
       if (status !== STATUS.ok) throw this.stepError(status, plan, 'predict');
-      out.set(this.rt.arena.f32.subarray(plan.out >>> 2, (plan.out >>> 2) + n * k), s * k);
+      const o = this.rt.arena.f32.subarray(plan.out >>> 2, (plan.out >>> 2) + n * k);
+      // a custom loss's softmax last layer: the kernel returns logits
+      out.set(this.loss.custom && this.softmaxOut ? softmaxRows(o, n, k) : o, s * k);
     }
     return out;
   }

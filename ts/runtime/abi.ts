@@ -84,6 +84,8 @@ export const TENSOR_CODE = { weight: 0, bias: 1, runningMean: 2, runningVar: 3 }
 export const NO_LAYER = 0xffffffff;
 export const LOSS_KIND = { softmaxCrossEntropy: 1, mse: 2, mae: 3, huber: 4, binaryCrossentropy: 5 } as const;
 export type LossName = keyof typeof LOSS_KIND;
+/** Plan.loss of a loss computed in JavaScript (plan.rs LOSS_CUSTOM): only train_forward / train_backward and predict_step run it. */
+export const LOSS_CUSTOM = 6;
 /** Activation codes (crates/kernels/src/act.rs `Act`). */
 export const ACT_CODE = { linear: 0, relu: 1, leakyRelu: 2, elu: 3, sigmoid: 4, tanh: 5 } as const;
 export type ActivationName = keyof typeof ACT_CODE;
@@ -104,6 +106,8 @@ export interface KernelExports {
   bce_logits(z: number, t: number, rows: number, cols: number, weights: number, grad: number, scale: number): number;
   regression_loss(kind: number, pred: number, target: number, rows: number, cols: number, weights: number, delta: number, grad: number, scale: number): number;
   train_step(plan: number, x: number, labels: number, n: number): number;
+  train_forward(plan: number, x: number, n: number): number;
+  train_backward(plan: number, x: number, n: number): number;
   eval_step(plan: number, x: number, labels: number, n: number): number;
   predict_step(plan: number, x: number, n: number, out: number): number;
   // the full-batch optimizers (L-BFGS, CG): one step without the update, and BLAS-1 on vectors
@@ -127,7 +131,7 @@ export interface KernelExports {
  */
 export const KERNEL_FUNCTIONS = [
   'abi_version', 'abi_layout', 'simd_enabled', 'gemm', 'softmax_rows', 'softmax_ce', 'colsum', 'count_nonfinite', 'optimizer_apply',
-  'act_forward', 'act_backward', 'bce_logits', 'regression_loss', 'train_step', 'eval_step', 'predict_step',
+  'act_forward', 'act_backward', 'bce_logits', 'regression_loss', 'train_step', 'train_forward', 'train_backward', 'eval_step', 'predict_step',
   'grad_step', 'vec_dot', 'vec_nrm2', 'vec_asum', 'vec_amax', 'vec_axpy', 'vec_scal', 'vec_copy', 'vec_lincomb', 'vec_add_sign',
 ] as const;
 

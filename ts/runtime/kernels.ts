@@ -126,6 +126,14 @@ export class Kernels {
   trainStep(plan: Ptr, x: Ptr, labels: Ptr, n: number): number {
     return this.x.train_step(plan, x, labels, n);
   }
+  /** The split step's first half (custom losses): the training forward pass, outputs left in the plan. Returns a STATUS. */
+  trainForward(plan: Ptr, x: Ptr, n: number): number {
+    return this.x.train_forward(plan, x, n);
+  }
+  /** The split step's second half, after `dL/dout` was written to the plan's gbuf0 and the loss to its out_loss. Returns a STATUS. */
+  trainBackward(plan: Ptr, x: Ptr, n: number): number {
+    return this.x.train_backward(plan, x, n);
+  }
   /** Loss and accuracy counts, no update. Returns a STATUS. */
   evalStep(plan: Ptr, x: Ptr, labels: Ptr, n: number): number {
     return this.x.eval_step(plan, x, labels, n);

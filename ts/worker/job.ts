@@ -9,7 +9,7 @@ import type { History, Logs } from '../model/callbacks.js';
 import type { FitOptions } from '../model/fit.js';
 import type { WeightTensor } from '../model/sequential.js';
 import type { CompileOptions } from '../model/compile.js';
-import type { OptimizerConfig } from '../optimizers/index.js';
+import { type OptimizerConfig, optimizerFromName } from '../optimizers/index.js';
 import { compiledModule, embeddedModuleBytes, type InitOptions } from '../runtime/loader.js';
 import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
 import { checkModelSpec, type FitSpec, type ModelSpec } from '../model/spec.js';
@@ -324,7 +324,8 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
       inputShape: spec.inputShape,
       layers: spec.layers.map((l) => ({ ...l })),
       ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
-      optimizer: { ...spec.optimizer },
+      // a name ('adam') crosses as the config compile would build from it
+      optimizer: typeof spec.optimizer === 'string' ? { ...optimizerFromName(spec.optimizer, W) } : { ...spec.optimizer },
       loss: spec.loss,
       weights: weightsIn ? weightsIn.map((w) => pk.take(w.data)) : null,
     },

@@ -18,7 +18,7 @@ import {
   type ErrorCode,
 } from '../errors/index.js';
 import type { LayerConfig } from '../layers/index.js';
-import type { CompileOptions } from '../model/compile.js';
+import type { ModelSpec } from '../model/spec.js';
 import type { ScheduleConfig } from '../schedules/index.js';
 import type { PlateauConfig } from '../schedules/index.js';
 import type { EarlyStoppingOptions } from '../callbacks/index.js';
@@ -46,7 +46,7 @@ export interface StartMessage {
     readonly seed?: number;
     /** The optimizer's enumerable fields (its `type` and options); rebuilt with its factory. */
     readonly optimizer: Record<string, unknown>;
-    readonly loss: CompileOptions['loss'];
+    readonly loss: ModelSpec['loss'];
     readonly weights: readonly Float32Array[] | null;
   };
   readonly x: PackedFeatures;

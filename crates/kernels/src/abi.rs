@@ -23,7 +23,8 @@ use crate::{loss, reduce, step};
 /// and `OptTensor`, `optimizer_apply` over a tensor list replaces `optimizer_update`, one
 /// `softmax_ce`, `act_forward`/`act_backward` with α, `Layer::param` and `Layer::frozen`, layer
 /// kinds by table; 9: `Layer::geom`/`aux`/`aux_len` and the `ConvGeom` record of the convolution
-/// and pooling kinds).
+/// and pooling kinds; the split step `train_forward` / `train_backward` and `LOSS_CUSTOM` for
+/// losses computed in JavaScript).
 pub const ABI_VERSION: u32 = 9;
 
 #[no_mangle]
@@ -144,6 +145,25 @@ pub unsafe extern "C" fn count_nonfinite(x: *const f32, n: u32) -> u32 {
 #[no_mangle]
 pub unsafe extern "C" fn train_step(plan: *mut Plan, x: usize, labels: usize, n: u32) -> u32 {
     step::train_step(&mut *plan, x, labels, n as usize)
+}
+
+/// The split step's first half (losses computed in JavaScript); see [`step::train_forward`].
+///
+/// # Safety
+/// As [`train_step`].
+#[no_mangle]
+pub unsafe extern "C" fn train_forward(plan: *mut Plan, x: usize, n: u32) -> u32 {
+    step::train_forward(&mut *plan, x, n as usize)
+}
+
+/// The split step's second half, after `dL/dout` was written to the plan's `gbuf0`; see
+/// [`step::train_backward`].
+///
+/// # Safety
+/// As [`train_step`]; [`train_forward`] ran last on this plan with the same `x` and `n`.
+#[no_mangle]
+pub unsafe extern "C" fn train_backward(plan: *mut Plan, x: usize, n: u32) -> u32 {
+    step::train_backward(&mut *plan, x, n as usize)
 }
 
 /// Loss and accuracy counts, no update; see [`step::eval_step`].

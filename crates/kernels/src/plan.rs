@@ -22,6 +22,11 @@ pub const LOSS_MSE: u32 = 2;
 pub const LOSS_MAE: u32 = 3;
 pub const LOSS_HUBER: u32 = 4;
 pub const LOSS_BCE_LOGITS: u32 = 5;
+/// A loss computed outside the module (a user function in TypeScript): only the split step
+/// (`step::train_forward`, then `step::train_backward` with `dL/dout` in `gbuf0`) and
+/// `predict_step` (raw last-layer output) run such a plan; the steps that compute a loss here
+/// refuse it.
+pub const LOSS_CUSTOM: u32 = 6;
 
 record! {
     /// Plan header.

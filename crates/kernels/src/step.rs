@@ -7,6 +7,12 @@
 //! layer does is its kind's (`layers/`); what the update does is the optimizer's (`optim.rs`,
 //! the same path `optimizer_apply` takes); this module only sequences them and owns the
 //! backup and rollback.
+//!
+//! A loss computed in JavaScript (a user function) splits the step in two calls with JS in
+//! between: [`train_forward`] (the training forward pass, outputs left in memory), then JS writes
+//! `dL/dout` into `gbuf0`, then [`train_backward`] (backward, clipping, the finiteness proof or
+//! backup, the update with rollback, constraints). [`train_step`] runs the same three phases in
+//! one call; the phases are shared functions, so both paths compute the same bits.
 
 use crate::act::{self, Act};
 use crate::layers::{self, Pass};
@@ -69,8 +75,9 @@ unsafe fn hyper(plan: &Plan) -> OptHyper {
     *(plan.opt as *const OptHyper)
 }
 
+#[inline(never)]
 unsafe fn validate(plan: &Plan, n: usize) -> bool {
-    if n > plan.batch_cap as usize || plan.n_layers == 0 || plan.loss < LOSS_SOFTMAX_CE || plan.loss > LOSS_BCE_LOGITS || plan.opt == 0 {
+    if n > plan.batch_cap as usize || plan.n_layers == 0 || plan.loss < LOSS_SOFTMAX_CE || plan.loss > LOSS_CUSTOM || plan.opt == 0 {
         return false;
     }
     if hyper(plan).kind > OPT_ADAMW {
@@ -99,6 +106,7 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
 /// Forward pass for `n` rows of `x`; returns the pointer to the last layer's output. `train`:
 /// batch statistics are used (and the running statistics updated). `stochastic`: dropout (and
 /// any stochastic layer) is on, masks kept for backward.
+#[inline(never)]
 unsafe fn forward(plan: &Plan, x: usize, n: usize, train: bool, stochastic: bool) -> Result<usize, u32> {
     let mut input = x;
     for (li, l) in layers_of(plan).iter().enumerate() {
@@ -149,7 +157,7 @@ unsafe fn batch_loss(plan: &Plan, out: usize, targets: usize, n: usize, k: usize
 /// Common start of the loss-computing steps: a malformed plan is refused and an empty batch
 /// reports zero loss; `None` means "go on".
 unsafe fn begin(plan: &mut Plan, n: usize) -> Option<u32> {
-    if !validate(plan, n) {
+    if !validate(plan, n) || plan.loss == LOSS_CUSTOM {
         return Some(STATUS_BAD_PLAN);
     }
     if n == 0 {
@@ -173,29 +181,121 @@ unsafe fn begin(plan: &mut Plan, n: usize) -> Option<u32> {
 /// # Safety
 /// `plan` and every pointer it holds are valid; `x` holds `n × n_in` floats and `labels` n ints.
 pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 {
+    clear_bad(plan);
+    if let Some(st) = begin(plan, n) {
+        return st;
+    }
+    if !training_ready(plan) {
+        return STATUS_BAD_ARGUMENT;
+    }
+    let ls = layers_of(plan);
+    backup_running(plan.backup, ls);
+    let st = grad_inner(plan, x, labels, n);
+    if st == STATUS_NON_FINITE_LOSS {
+        restore_running(plan.backup, ls);
+        return st;
+    }
+    if st != STATUS_OK {
+        return st;
+    }
+    update(plan)
+}
+
+/// The first half of the split step (a loss computed in JavaScript): the training forward pass
+/// on `n` rows (dropout masks, batch statistics with the running statistics updated, noise),
+/// exactly as [`train_step`]'s, leaving the last layer's output (after its activation and
+/// dropout) where the next half's backward pass reads it. The running statistics are backed up
+/// first. Any valid plan loss is accepted (the plan's loss kind is not used). Statuses:
+/// [`STATUS_OK`], or [`STATUS_BAD_ARGUMENT`] (malformed plan or fewer rows than a batch
+/// statistic needs; nothing changed). Writes `out_loss = 0`, `out_correct = 0`.
+///
+/// # Safety
+/// As [`train_step`] (`labels` unused).
+pub unsafe fn train_forward(plan: &mut Plan, x: usize, n: usize) -> u32 {
+    clear_bad(plan);
+    if !validate(plan, n) || !training_ready(plan) {
+        return STATUS_BAD_PLAN;
+    }
+    plan.out_loss = 0.0;
+    plan.out_correct = 0;
+    if n == 0 {
+        return STATUS_OK;
+    }
+    let ls = layers_of(plan);
+    if ls.iter().any(|l| layers::kind(l.kind).map_or(false, |k| n < k.min_rows)) {
+        return STATUS_BAD_PLAN;
+    }
+    backup_running(plan.backup, ls);
+    match forward(plan, x, n, true, true) {
+        Ok(_) => STATUS_OK,
+        Err(e) => e,
+    }
+}
+
+/// The second half of the split step: must follow [`train_forward`] on the same plan and rows,
+/// with `dL/dout` (`n × outputs` floats, the gradient of the batch loss with respect to the last
+/// layer's output as `train_forward` left it) written into `gbuf0` and the batch loss into
+/// `out_loss`. A non-finite `out_loss` or gradient element: [`STATUS_NON_FINITE_LOSS`], the
+/// running statistics restored and nothing else changed (JavaScript passes NaN to abandon a
+/// step). Otherwise backward, clipping, penalties, the update with its finiteness proof or
+/// backup and rollback, and the constraints, with [`train_step`]'s statuses.
+///
+/// # Safety
+/// As [`train_step`]; `train_forward` ran last on this plan with the same `x` and `n`.
+pub unsafe fn train_backward(plan: &mut Plan, x: usize, n: usize) -> u32 {
+    clear_bad(plan);
+    if !validate(plan, n) || !training_ready(plan) {
+        return STATUS_BAD_PLAN;
+    }
+    if n == 0 {
+        return STATUS_OK;
+    }
+    let ls = layers_of(plan);
+    let k = ls[ls.len() - 1].n_out as usize;
+    if !plan.out_loss.is_finite() || first_non_finite(floats(plan.gbuf0, n * k)).is_some() {
+        restore_running(plan.backup, ls);
+        return STATUS_NON_FINITE_LOSS;
+    }
+    let st = backward(plan, x, n);
+    if st != STATUS_OK {
+        restore_running(plan.backup, ls);
+        return st;
+    }
+    update(plan)
+}
+
+fn clear_bad(plan: &mut Plan) {
     plan.out_bad_layer = NO_LAYER;
     plan.out_bad_tensor = 0;
     plan.out_bad_slot = 0;
     plan.out_bad_index = 0;
     plan.out_bad_value = 0.0;
-    if let Some(st) = begin(plan, n) {
-        return st;
-    }
+}
+
+/// Every state slot the optimizer needs exists, and the backup holds everything a step may
+/// overwrite.
+#[inline(never)]
+unsafe fn training_ready(plan: &Plan) -> bool {
     let ls = layers_of(plan);
-    let h = hyper(plan);
-    let need = optim::needed_slots(&h);
-    // every needed state slot exists, and the backup holds everything the step may overwrite
+    let need = optim::needed_slots(&hyper(plan));
     for tn in all_tensors(ls) {
         let s = tn.slots();
         if (0..3).any(|i| need[i] && s[i] == 0) {
-            return STATUS_BAD_ARGUMENT;
+            return false;
         }
     }
-    if plan.backup == 0 || (plan.backup_len as usize) < backup_floats(ls, need) {
-        return STATUS_BAD_ARGUMENT;
-    }
-    let bk = plan.backup;
-    // running statistics: the forward pass overwrites them before the loss is known
+    plan.backup != 0 && (plan.backup_len as usize) >= backup_floats(ls, need)
+}
+
+/// Floats at the start of the backup that hold the running statistics.
+fn running_floats(ls: &[Layer]) -> usize {
+    ls.iter().map(|l| running(l).iter().filter(|&&p| p != 0).count() * l.n_out as usize).sum()
+}
+
+/// Copies the running buffers (the forward pass overwrites them before the loss is known) to the
+/// start of the backup.
+#[inline(never)]
+unsafe fn backup_running(bk: usize, ls: &[Layer]) {
     let mut off = 0usize;
     for l in ls {
         for p in running(l).iter().filter(|&&p| p != 0) {
@@ -204,14 +304,19 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
             off += no;
         }
     }
-    let st = grad_inner(plan, x, labels, n);
-    if st == STATUS_NON_FINITE_LOSS {
-        restore_running(bk, ls);
-        return st;
-    }
-    if st != STATUS_OK {
-        return st;
-    }
+}
+
+/// The update phase of a training step, after a finite loss and the gradients in every layer's
+/// `gw`/`gb`: the running-statistics check, clipping, the finiteness proof (or the backup), the
+/// optimizer update with rollback, and the constraints. Not inlined: train_step and
+/// train_backward share one copy (one call per step; the module stays small).
+#[inline(never)]
+unsafe fn update(plan: &mut Plan) -> u32 {
+    let ls = layers_of(plan);
+    let h = hyper(plan);
+    let need = optim::needed_slots(&h);
+    let bk = plan.backup;
+    let off = running_floats(ls);
     // a finite loss with overflowing batch statistics (e.g. 1e30 inputs): caught here
     for (li, l) in ls.iter().enumerate() {
         let no = l.n_out as usize;
@@ -359,6 +464,7 @@ unsafe fn restore_tensors(base: usize, ls: &[Layer], need: [bool; 3], end: usize
 }
 
 /// Copies the running buffers back from the start of the backup.
+#[inline(never)]
 unsafe fn restore_running(bk: usize, ls: &[Layer]) {
     let mut off = 0usize;
     for l in ls {
@@ -403,7 +509,16 @@ unsafe fn grad_inner(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 
     if !lsum.is_finite() {
         return STATUS_NON_FINITE_LOSS;
     }
-    // Backward: g holds dL/dy of the current layer.
+    backward(plan, x, n)
+}
+
+/// The backward pass from `dL/dout` in `gbuf0` (the last forward pass's activations and masks):
+/// leaves every trainable layer's gradient in its `gw`/`gb`. Not inlined (shared by grad_inner
+/// and train_backward; one call per step).
+#[inline(never)]
+unsafe fn backward(plan: &Plan, x: usize, n: usize) -> u32 {
+    let ls = layers_of(plan);
+    // g holds dL/dy of the current layer.
     let (mut g, mut g_other) = (plan.gbuf0, plan.gbuf1);
     for li in (0..ls.len()).rev() {
         let l = &ls[li];
@@ -816,6 +931,29 @@ mod tests {
             FORCE_BACKUP.with(|f| f.set(false));
             st
         }
+        /// The split step with the plan's own loss computed between the halves, as JavaScript
+        /// would compute a custom one: `dL/dout` into `gbuf0`, the loss into `out_loss`. `poison`
+        /// replaces one gradient element (a user function returning NaN).
+        fn split_step(&mut self, t: i32, poison: Option<f32>) -> u32 {
+            self.set_step(t);
+            self.plan.counter = t as u32;
+            let (x, l, n) = (self.mem.addr(self.x), self.mem.addr(self.labels), self.n);
+            let st = unsafe { train_forward(&mut self.plan, x, n) };
+            if st != STATUS_OK {
+                return st;
+            }
+            let last = &self.recs[self.recs.len() - 1];
+            let (k, out) = (last.n_out as usize, out_of(last));
+            let (lsum, _) = unsafe { batch_loss(&self.plan, out, l, n, k, Some(floats_mut(self.plan.gbuf0, n * k))) };
+            self.plan.out_loss = lsum as f32;
+            if let Some(v) = poison {
+                unsafe { floats_mut(self.plan.gbuf0, n * k)[k] = v };
+            }
+            FORCE_BACKUP.with(|f| f.set(self.force_backup));
+            let st = unsafe { train_backward(&mut self.plan, x, n) };
+            FORCE_BACKUP.with(|f| f.set(false));
+            st
+        }
         fn grads(&mut self) -> u32 {
             let (x, l, n) = (self.mem.addr(self.x), self.mem.addr(self.labels), self.n);
             unsafe { grad_step(&mut self.plan, x, l, n) }
@@ -1193,5 +1331,79 @@ mod tests {
             assert_eq!(f.state_bits(), before);
             assert_eq!(f.mem.v.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), grads);
         }
+    }
+
+    /// The split step (train_forward, the loss gradient written between the halves, then
+    /// train_backward) computes the same bits as the one-call train_step: parameters, optimizer
+    /// state, running statistics, over several steps, for every architecture (dropout, batch
+    /// norm), loss and optimizer, on the proven and the backup path.
+    #[test]
+    fn split_step_matches_one_call_step_bit_for_bit() {
+        for arch in archs() {
+            for &loss in LOSSES.iter() {
+                for &(kind, flags) in OPTS.iter() {
+                    for &force in [false, true].iter() {
+                        let mut a = build(4, &arch, 6, loss, kind, flags, 31);
+                        let mut b = build(4, &arch, 6, loss, kind, flags, 31);
+                        a.force_backup = force;
+                        b.force_backup = force;
+                        for t in 1..=3 {
+                            assert_eq!(a.step(t), STATUS_OK);
+                            assert_eq!(b.split_step(t, None), STATUS_OK, "arch {:?} loss {} opt {} {}", arch, loss, kind, flags);
+                            assert_eq!(a.state_bits(), b.state_bits(), "arch {:?} loss {} opt {} {} step {}", arch, loss, kind, flags, t);
+                        }
+                        assert!(b.mem.guards_intact());
+                    }
+                }
+            }
+        }
+    }
+
+    /// A non-finite gradient element or loss from JavaScript: status 1, every parameter, optimizer
+    /// state and running statistic as before the step (train_forward updated the running
+    /// statistics; train_backward restores them), nothing outside a buffer written.
+    #[test]
+    fn split_step_non_finite_gradient_or_loss_changes_nothing() {
+        for arch in archs() {
+            for &poison in [f32::NAN, f32::INFINITY].iter() {
+                let mut f = build(4, &arch, 6, LOSS_MSE, OPT_ADAM, 0, 5);
+                assert_eq!(f.split_step(1, None), STATUS_OK);
+                let before = f.state_bits();
+                assert_eq!(f.split_step(2, Some(poison)), STATUS_NON_FINITE_LOSS);
+                assert_eq!(f.state_bits(), before);
+                assert!(f.mem.guards_intact());
+            }
+            // a NaN loss with a finite gradient (how JavaScript abandons a step)
+            let mut f = build(4, &arch, 6, LOSS_MSE, OPT_SGD, 0, 5);
+            let before = f.state_bits();
+            let (x, n) = (f.mem.addr(f.x), f.n);
+            assert_eq!(unsafe { train_forward(&mut f.plan, x, n) }, STATUS_OK);
+            f.plan.out_loss = f32::NAN;
+            assert_eq!(unsafe { train_backward(&mut f.plan, x, n) }, STATUS_NON_FINITE_LOSS);
+            assert_eq!(f.state_bits(), before);
+            assert!(f.mem.guards_intact());
+        }
+    }
+
+    /// A custom-loss plan: the steps that compute a loss here refuse it without changing
+    /// anything; the split step and predict_step run it (predict_step returns the raw output).
+    #[test]
+    fn custom_loss_plan_only_runs_split_step_and_predict() {
+        let mut f = build(4, &[dense(5, 1), Spec::Bn, dense(2, 0)], 6, LOSS_MSE, OPT_ADAM, 0, 6);
+        f.plan.loss = LOSS_CUSTOM;
+        let before = f.state_bits();
+        let (x, l, n) = (f.mem.addr(f.x), f.mem.addr(f.labels), f.n);
+        assert_eq!(f.step(1), STATUS_BAD_ARGUMENT);
+        assert_eq!(unsafe { eval_step(&mut f.plan, x, l, n) }, STATUS_BAD_ARGUMENT);
+        assert_eq!(unsafe { grad_step(&mut f.plan, x, l, n) }, STATUS_BAD_ARGUMENT);
+        assert_eq!(f.state_bits(), before);
+        let out = f.labels; // n × 2 floats
+        assert_eq!(unsafe { predict_step(&mut f.plan, x, n, f.mem.addr(out)) }, STATUS_OK);
+        let y = f.get(f.bufs[2].y, n * 2);
+        assert_eq!(f.get(out, n * 2), y);
+        assert_eq!(unsafe { train_forward(&mut f.plan, x, n) }, STATUS_OK);
+        assert_eq!(unsafe { train_backward(&mut f.plan, x, n) }, STATUS_OK);
+        assert_ne!(f.state_bits(), before);
+        assert!(f.mem.guards_intact());
     }
 }
