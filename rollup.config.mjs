@@ -17,8 +17,10 @@ import esbuild from 'rollup-plugin-esbuild';
 import { dts } from 'rollup-plugin-dts';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
-const entries = { wasmfit: 'ts/index.ts', node: 'ts/node.ts', worker: 'ts/worker/index.ts', onnx: 'ts/io/onnx.ts' };
-const browserEntries = { wasmfit: 'ts/index.ts', worker: 'ts/worker/index.ts', onnx: 'ts/io/onnx.ts' };
+// rarely used parts are entries of their own (wasmfit/tuning, …): the main entry stays small
+const optional = { tuning: 'ts/tuning/index.ts', ensemble: 'ts/ensemble/index.ts', plot: 'ts/plot/index.ts' };
+const entries = { wasmfit: 'ts/index.ts', node: 'ts/node.ts', worker: 'ts/worker/index.ts', onnx: 'ts/io/onnx.ts', ...optional };
+const browserEntries = { wasmfit: 'ts/index.ts', worker: 'ts/worker/index.ts', onnx: 'ts/io/onnx.ts', ...optional };
 // csv-parse (the CLI's dependency) and protobufjs (wasmfit/onnx only, an optional peer
 // dependency) are never bundled
 const isPeer = (id) => id === 'csv-parse' || id.startsWith('csv-parse/') || id === 'protobufjs' || id.startsWith('protobufjs/');

@@ -1,6 +1,11 @@
 /**
  * wasmfit — fast neural-network training in Node.js and browsers on a Rust core compiled to
  * WebAssembly SIMD128.
+ *
+ * Rarely used parts have their own entries, so an app that does not use them does not load them:
+ * `wasmfit/tuning` (random search), `wasmfit/ensemble` (bagging, boosting, snapshots),
+ * `wasmfit/plot` (SVG charts of schedules and series), `wasmfit/onnx`, `wasmfit/worker`,
+ * `wasmfit/node`.
  * @packageDocumentation
  */
 export * from './errors/index.js';
@@ -13,9 +18,6 @@ export { matrix } from './data/tensor.js';
 export type { Matrix, Features, Labels } from './data/tensor.js';
 export { Rng } from './data/rng.js';
 export * from './schedules/index.js';
-export * from './plot/index.js';
 export * from './regularizers/index.js';
 export * from './kernels/index.js';
-export * from './ensemble/index.js';
-export * from './tuning/index.js';
 export * from './io/index.js';

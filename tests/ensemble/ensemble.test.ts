@@ -3,7 +3,8 @@
 // round over round where one small network under-fits; snapshot ensembles keep the weights at the
 // end of each warm-restart cycle; bad input gets typed errors.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OptionError, Rng, Sequential, adam, bagging, boosting, cosineAnnealingWarmRestarts, dense, exponentialDecay, init, matrix, sgd, snapshotEnsemble } from '../../ts/index.js';
+import { OptionError, Rng, Sequential, adam, cosineAnnealingWarmRestarts, dense, exponentialDecay, init, matrix, sgd } from '../../ts/index.js';
+import { bagging, boosting, snapshotEnsemble } from '../../ts/ensemble/index.js';
 import type { Matrix } from '../../ts/index.js';
 import { tinyModel } from '../helpers.js';
 

@@ -3,8 +3,9 @@
 // 3 epochs per trial) the search's pick beats the median trial, and refinement beats the best
 // trial of the first round for most seeds.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OptionError, Sequential, adam, choice, dense, init, intUniform, logUniform, matrix, randomSearch, sgd, shrinkSpace, uniform } from '../../ts/index.js';
-import type { Space, TrialRunner } from '../../ts/index.js';
+import { OptionError, Sequential, adam, dense, init, matrix, sgd } from '../../ts/index.js';
+import { choice, intUniform, logUniform, randomSearch, shrinkSpace, uniform } from '../../ts/tuning/index.js';
+import type { Space, TrialRunner } from '../../ts/tuning/index.js';
 import { loadDigits } from '../../ts/node.js';
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as errorsSrc from '../../ts/errors/index.js';
 import { fromWireError, toWireError } from '../../ts/worker/protocol.js';
 
-type Lib = typeof import('../../ts/index.js');
+type Lib = typeof import('../../ts/index.js') & typeof import('../../ts/tuning/index.js');
 type WorkerLib = typeof import('../../ts/worker/index.js');
 
 let wf: Lib;
@@ -22,7 +22,7 @@ let tmp: string;
 const distUrl = (f: string): string => pathToFileURL(join(process.cwd(), 'dist', f)).href;
 
 beforeAll(async () => {
-  wf = (await import(distUrl('wasmfit.mjs'))) as Lib;
+  wf = { ...(await import(distUrl('wasmfit.mjs'))), ...(await import(distUrl('tuning.mjs'))) } as Lib;
   W = (await import(distUrl('worker.mjs'))) as WorkerLib;
   await wf.init();
   tmp = mkdtempSync(join(tmpdir(), 'wasmfit-worker-lifecycle-'));

@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-type Lib = typeof import('../../ts/index.js');
+type Lib = typeof import('../../ts/index.js') & typeof import('../../ts/tuning/index.js');
 type WorkerLib = typeof import('../../ts/worker/index.js');
 
 let wf: Lib;
 let W: WorkerLib;
 
 beforeAll(async () => {
-  wf = (await import(pathToFileURL(join(process.cwd(), 'dist', 'wasmfit.mjs')).href)) as Lib;
+  const dist = (f: string) => import(pathToFileURL(join(process.cwd(), 'dist', f)).href);
+  wf = { ...(await dist('wasmfit.mjs')), ...(await dist('tuning.mjs')) } as Lib;
   W = (await import(pathToFileURL(join(process.cwd(), 'dist', 'worker.mjs')).href)) as WorkerLib;
   await wf.init();
 });
