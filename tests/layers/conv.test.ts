@@ -7,13 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  OptionError, Sequential, adam, avgPool2d, conv2d, dense, dropout, flatten, globalAveragePool2d, maxPool2d, reshape, sgd,
+  OptionError, Sequential, activation, adam, avgPool2d, batchNorm, conv2d, dense, dropout, flatten, globalAveragePool2d, maxPool2d, reshape, sgd,
 } from '../../ts/index.js';
 import { deserializeModel, serializeModel } from '../../ts/io/model.js';
 import { modelToSafetensors } from '../../ts/io/safetensors.js';
 import { BUILDS, runtimeFor, thrown } from '../helpers.js';
 
-type Fixture = { initial: number[][]; batches: { x: number[]; y: number[] }[]; runs: { optimizer: 'sgd' | 'adam'; steps: { loss: number; weights: number[][] }[] }[] };
+type Steps = { loss: number; weights: number[][] }[];
+type Fixture = { initial: number[][]; batches: { x: number[]; y: number[] }[]; runs: { optimizer: 'sgd' | 'adam'; steps: Steps }[]; bn: { initial: number[][]; steps: Steps } };
 const fx = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'torch-cnn.json'), 'utf8')) as Fixture;
 
 const layers = () => [
@@ -26,31 +27,50 @@ const layers = () => [
 ];
 
 describe.each(BUILDS)('convolutional models vs PyTorch (%s build)', (build) => {
+  /** Trains `m` on the fixture's batches and checks every step against PyTorch's weights and loss. */
+  const follow = (m: Sequential, steps: Steps) => {
+    let worst = 0;
+    steps.forEach((step, i) => {
+      const b = fx.batches[i]!;
+      const logs = m.trainOnBatch(Float32Array.from(b.x), Int32Array.from(b.y));
+      expect(Math.abs(logs.loss! - step.loss)).toBeLessThan(1e-5 * (1 + step.loss));
+      m.getWeights().forEach((t, j) => {
+        const want = step.weights[j]!;
+        expect(t.data.length).toBe(want.length);
+        for (let k = 0; k < want.length; k++) {
+          const e = Math.abs(t.data[k]! - want[k]!);
+          if (!(e <= 2e-5 * (1 + Math.abs(want[k]!)))) expect.fail(`step ${i + 1}, ${t.name}[${k}] = ${t.data[k]} vs PyTorch ${want[k]}`);
+          worst = Math.max(worst, e);
+        }
+      });
+    });
+    expect(worst).toBeGreaterThan(0); // the runs differ in summation order; identical output would mean nothing ran
+  };
+
   for (const run of fx.runs) {
     it(`${run.optimizer}: six steps give PyTorch's weights and losses`, async () => {
       const runtime = await runtimeFor(build);
       const m = new Sequential({ inputShape: [9, 8, 2], layers: layers(), seed: 0, runtime });
       m.setWeights(fx.initial.map((w) => ({ data: Float32Array.from(w) })));
       m.compile({ optimizer: run.optimizer === 'sgd' ? sgd({ lr: 0.05, momentum: 0.9, nesterov: true }) : adam({ lr: 0.01 }), loss: 'softmaxCrossEntropy' });
-      let worst = 0;
-      run.steps.forEach((step, i) => {
-        const b = fx.batches[i]!;
-        const logs = m.trainOnBatch(Float32Array.from(b.x), Int32Array.from(b.y));
-        expect(Math.abs(logs.loss! - step.loss)).toBeLessThan(1e-5 * (1 + step.loss));
-        m.getWeights().forEach((t, j) => {
-          const want = step.weights[j]!;
-          expect(t.data.length).toBe(want.length);
-          for (let k = 0; k < want.length; k++) {
-            const e = Math.abs(t.data[k]! - want[k]!);
-            if (!(e <= 2e-5 * (1 + Math.abs(want[k]!)))) expect.fail(`step ${i + 1}, ${t.name}[${k}] = ${t.data[k]} vs PyTorch ${want[k]}`);
-            worst = Math.max(worst, e);
-          }
-        });
-      });
-      expect(worst).toBeGreaterThan(0); // the runs differ in summation order; identical output would mean nothing ran
+      follow(m, run.steps);
       m.dispose();
     });
   }
+
+  it('batch norm over feature maps (BatchNorm2d): weights, running statistics and losses follow PyTorch', async () => {
+    const runtime = await runtimeFor(build);
+    const m = new Sequential({
+      inputShape: [9, 8, 2],
+      layers: [conv2d(3, { kernelSize: 3, padding: 'same' }), batchNorm({ momentum: 0.9, epsilon: 1e-5 }), activation('relu'), maxPool2d(), flatten(), dense(4)],
+      runtime,
+    });
+    expect(m.getWeights().map((t) => t.shape)).toEqual([[3, 3, 2, 3], [3], [3], [3], [3], [3], [48, 4], [4]]);
+    m.setWeights(fx.bn.initial.map((w) => ({ data: Float32Array.from(w) })));
+    m.compile({ optimizer: sgd({ lr: 0.05, momentum: 0.9 }), loss: 'softmaxCrossEntropy' });
+    follow(m, fx.bn.steps);
+    m.dispose();
+  });
 });
 
 describe('convolutional model shapes and files', () => {

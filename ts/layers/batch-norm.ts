@@ -52,22 +52,33 @@ export const batchNormKind: LayerKind<BatchNormConfig> = {
   keys: ['momentum', 'epsilon'],
   build: (f) => batchNorm(f),
   outputSize: (_c, nIn) => nIn,
-  params: (_c, f) => [
-    vector('gamma', f, true, 1, 'weight'),
-    vector('beta', f, true, 0, 'bias'),
-    vector('moving_mean', f, false, 0, 'running_mean'),
-    vector('moving_variance', f, false, 1, 'running_var', true),
-  ],
+  // on images ([h, w, c]) the statistics are per channel, over the batch and every position
+  shapePreserving: true,
+  params: (_c, nIn, inShape) => channels(nIn, inShape),
   onnx: (c) => ({ op: 'BatchNormalization', params: ['gamma', 'beta', 'moving_mean', 'moving_variance'], floats: { epsilon: c.epsilon } }),
   folded: () => ({ act: 'linear', alpha: 0, dropout: 0 }),
   usesBatchStatistics: true,
   torchExtras: ['num_batches_tracked'],
   // the kernel's momentum is PyTorch's (weight of the batch statistic): 1 − Keras momentum
-  record: (c, e, values, grads, scratch) => ({
-    wLen: e.nOut, bLen: e.nOut, names: e.params.map((p) => p.fullName),
-    kind: batchNormKind.code, nIn: e.nIn, nOut: e.nOut, act: e.folded.act, alpha: e.folded.alpha, dropout: e.folded.dropout,
-    w: values[0]!, gw: grads[0]!, b: values[1]!, gb: grads[1]!,
-    ws: [null, null, null], bs: [null, null, null], l1: 0, l2: 0, bl1: 0, bl2: 0, maxNorm: 0,
-    bn: { runningMean: values[2]!, runningVar: values[3]!, saveMean: scratch(e.nOut), saveInvStd: scratch(e.nOut), eps: c.epsilon, momentum: 1 - c.momentum },
-  }),
+  record: (c, e, values, grads, scratch) => {
+    const f = e.params[0]!.shape[0]!;
+    return {
+      wLen: f, bLen: f, names: e.params.map((p) => p.fullName),
+      kind: batchNormKind.code, nIn: e.nIn, nOut: e.nOut, act: e.folded.act, alpha: e.folded.alpha, dropout: e.folded.dropout,
+      w: values[0]!, gw: grads[0]!, b: values[1]!, gb: grads[1]!,
+      ws: [null, null, null], bs: [null, null, null], l1: 0, l2: 0, bl1: 0, bl2: 0, maxNorm: 0,
+      bn: { runningMean: values[2]!, runningVar: values[3]!, saveMean: scratch(f), saveInvStd: scratch(f), eps: c.epsilon, momentum: 1 - c.momentum },
+    };
+  },
 };
+
+/** γ, β and the running statistics: one value per feature, or per channel (the last axis) on images. */
+function channels(nIn: number, inShape: readonly number[]) {
+  const f = inShape.length === 3 ? inShape[2]! : nIn;
+  return [
+    vector('gamma', f, true, 1, 'weight'),
+    vector('beta', f, true, 0, 'bias'),
+    vector('moving_mean', f, false, 0, 'running_mean'),
+    vector('moving_variance', f, false, 1, 'running_var', true),
+  ];
+}

@@ -42,6 +42,7 @@ export const gaussianNoiseKind: LayerKind<GaussianNoiseConfig> = {
   build: (f) => gaussianNoise(f.stddev as number),
   stochastic: true,
   outputSize: (_c, nIn) => nIn,
+  shapePreserving: true,
   params: () => [],
   folded: () => ({ act: 'linear', alpha: 0, dropout: 0 }),
   // the identity at inference

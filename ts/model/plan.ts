@@ -49,14 +49,14 @@ export interface DenseParams {
 
 /**
  * Floats of the pre-step backup `train_step` needs (crates/kernels/src/step.rs `backup_floats`):
- * `nOut` per buffer the training forward pass updates (batch norm's running mean and variance),
+ * `wLen` (features or channels) per buffer the training forward pass updates (batch norm's running mean and variance),
  * then per trainable tensor of a layer that is not frozen its length times (1 + optimizer-state
  * slots). @internal
  */
 export function backupFloats(layers: readonly DenseParams[]): number {
   let total = 0;
   for (const l of layers) {
-    if (l.bn) total += 2 * l.nOut;
+    if (l.bn) total += 2 * l.wLen; // running mean and variance: one per feature or channel
     if (!l.frozen) total += l.wLen * (1 + l.ws.filter((p) => p !== null).length) + l.bLen * (1 + l.bs.filter((p) => p !== null).length);
   }
   return total;

@@ -35,11 +35,19 @@ fn all_tensors(ls: &[Layer]) -> impl Iterator<Item = OptTensor> + '_ {
     ls.iter().flat_map(|l| tensors(l).into_iter().flatten())
 }
 
-/// The running buffers of a layer (its kind's `running`), `n_out` floats each.
+/// The running buffers of a layer (its kind's `running`), [`running_len`] floats each.
 fn running(l: &Layer) -> [usize; 2] {
     match layers::kind(l.kind) {
         Some(k) => (k.running)(l),
         None => [0, 0],
+    }
+}
+
+/// Floats in each of a layer's running buffers.
+fn running_len(l: &Layer) -> usize {
+    match layers::kind(l.kind) {
+        Some(k) => (k.running_len)(l),
+        None => 0,
     }
 }
 
@@ -49,7 +57,7 @@ fn running(l: &Layer) -> [usize; 2] {
 pub fn backup_floats(ls: &[Layer], need: [bool; 3]) -> usize {
     let mut total = 0;
     for l in ls {
-        total += running(l).iter().filter(|&&p| p != 0).count() * l.n_out as usize;
+        total += running(l).iter().filter(|&&p| p != 0).count() * running_len(l);
         for t in tensors(l).iter().flatten() {
             total += t.len as usize * (1 + slot_count(need));
         }
@@ -289,7 +297,7 @@ unsafe fn training_ready(plan: &Plan) -> bool {
 
 /// Floats at the start of the backup that hold the running statistics.
 fn running_floats(ls: &[Layer]) -> usize {
-    ls.iter().map(|l| running(l).iter().filter(|&&p| p != 0).count() * l.n_out as usize).sum()
+    ls.iter().map(|l| running(l).iter().filter(|&&p| p != 0).count() * running_len(l)).sum()
 }
 
 /// Copies the running buffers (the forward pass overwrites them before the loss is known) to the
@@ -299,7 +307,7 @@ unsafe fn backup_running(bk: usize, ls: &[Layer]) {
     let mut off = 0usize;
     for l in ls {
         for p in running(l).iter().filter(|&&p| p != 0) {
-            let no = l.n_out as usize;
+            let no = running_len(l);
             floats_mut(bk + off * 4, no).copy_from_slice(floats(*p, no));
             off += no;
         }
@@ -319,7 +327,7 @@ unsafe fn update(plan: &mut Plan) -> u32 {
     let off = running_floats(ls);
     // a finite loss with overflowing batch statistics (e.g. 1e30 inputs): caught here
     for (li, l) in ls.iter().enumerate() {
-        let no = l.n_out as usize;
+        let no = running_len(l);
         for (which, p) in [(TENSOR_RUNNING_MEAN, running(l)[0]), (TENSOR_RUNNING_VAR, running(l)[1])] {
             if p == 0 {
                 continue;
@@ -469,7 +477,7 @@ unsafe fn restore_running(bk: usize, ls: &[Layer]) {
     let mut off = 0usize;
     for l in ls {
         for p in running(l).iter().filter(|&&p| p != 0) {
-            let no = l.n_out as usize;
+            let no = running_len(l);
             floats_mut(*p, no).copy_from_slice(floats(bk + off * 4, no));
             off += no;
         }

@@ -1,5 +1,8 @@
-//! Batch normalization over features (PyTorch `BatchNorm1d`): `w` = γ, `b` = β (`n_out` floats
-//! each), `gw`/`gb` their gradients; `n_in == n_out`. Training uses the batch statistics
+//! Batch normalization over features (PyTorch `BatchNorm1d`) or over the channels of
+//! channels-last feature maps (PyTorch `BatchNorm2d`, Keras `BatchNormalization` on images):
+//! `w` = γ, `b` = β (`w_len = b_len = c` floats each, the channel count: the last axis), `gw`/`gb`
+//! their gradients; `n_in == n_out`, a multiple of `c` (each row holds `n_out / c` positions, and
+//! the statistics of a channel run over every position of every row). Training uses the batch statistics
 //! (unbiased variance in the running update) and updates `running_mean`/`running_var` with
 //! PyTorch's momentum convention (`running ← (1 − bn_momentum)·running + bn_momentum·batch`);
 //! inference and Monte Carlo sampling use the running statistics. `save_mean`/`save_inv_std`
@@ -18,6 +21,7 @@ pub static KIND: Kind = Kind {
     forward,
     backward,
     running,
+    running_len: |l| l.w_len as usize,
     min_rows: 2,
     constrain: super::no_constraint,
 };
@@ -33,8 +37,15 @@ fn check(l: &Layer) -> bool {
         && l.b != 0
         && l.gw != 0
         && l.gb != 0
-        && l.w_len == l.n_out
-        && l.b_len == l.n_out
+        && l.w_len != 0
+        && l.b_len == l.w_len
+        && l.n_out % l.w_len == 0
+}
+
+/// Rows and features of the normalization: `n · positions` rows of `c` channels.
+fn shape(l: &Layer, n: usize) -> (usize, usize) {
+    let c = l.w_len as usize;
+    (n * (l.n_out as usize / c), c)
 }
 
 fn running(l: &Layer) -> [usize; 2] {
@@ -42,7 +53,7 @@ fn running(l: &Layer) -> [usize; 2] {
 }
 
 unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
-    let (n, no) = (p.n, l.n_out as usize);
+    let (n, no) = shape(l, p.n);
     let (g, b) = (Some(floats(l.w, no)), Some(floats(l.b, no)));
     if p.train {
         let st = norm::train_forward(
@@ -60,7 +71,7 @@ unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
 }
 
 unsafe fn backward(l: &Layer, p: &Pass, input: usize, g: usize, dx: usize, _need_dx: bool) -> bool {
-    let (n, no) = (p.n, l.n_out as usize);
+    let (n, no) = shape(l, p.n);
     // dx is always computed: cheap, and dx of layer 0 is simply unused
     norm::backward(
         floats(input, n * no), floats(g, n * no), n, no, Some(floats(l.w, no)), floats(l.save_mean, no), floats(l.save_inv_std, no),

@@ -16,6 +16,7 @@ pub static KIND: Kind = Kind {
     forward,
     backward,
     running: super::no_running,
+    running_len: super::no_running_len,
     min_rows: 1,
     constrain: super::no_constraint,
 };

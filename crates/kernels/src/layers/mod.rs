@@ -43,9 +43,10 @@ pub struct Kind {
     /// gradients and, when `need_dx`, dL/d`input` into `dx`; returns whether it wrote `dx` (else
     /// `g` itself is dL/d`input`, as for an identity).
     pub backward: unsafe fn(&Layer, &Pass, input: usize, g: usize, dx: usize, need_dx: bool) -> bool,
-    /// Buffers of `n_out` floats the training forward pass updates (0 = none): backed up before
-    /// each step, checked for finiteness, restored on a rollback.
+    /// Buffers the training forward pass updates (0 = none), `running_len` floats each: backed
+    /// up before each step, checked for finiteness, restored on a rollback.
     pub running: fn(&Layer) -> [usize; 2],
+    pub running_len: fn(&Layer) -> usize,
     /// Fewest rows a training batch may have (batch statistics need 2).
     pub min_rows: usize,
     /// Constraint applied to the updated tensors (max-norm), after a finite update.
@@ -64,6 +65,11 @@ pub fn kind(code: u32) -> Option<&'static Kind> {
 /// No running buffers.
 pub fn no_running(_: &Layer) -> [usize; 2] {
     [0, 0]
+}
+
+/// Length of no running buffers.
+pub fn no_running_len(_: &Layer) -> usize {
+    0
 }
 
 /// No constraint.
