@@ -1,6 +1,7 @@
 // Builds the kernel crate twice (SIMD128 and scalar) for wasm32-unknown-unknown, optimizes both
-// with binaryen's wasm-opt, and embeds their bytes (base64) in ts/runtime/wasm-{simd,scalar}.generated.ts
-// (two files: the loader imports the scalar one dynamically, so SIMD hosts never download it).
+// with binaryen's wasm-opt, derives the FMA build from the SIMD128 one (scripts/fuse-madd.mjs), and
+// embeds their bytes (base64) in ts/runtime/wasm-{simd,scalar,fma}.generated.ts (one file each: the
+// loader imports the scalar and FMA ones dynamically, so other hosts never download them).
 // Skips the work when sources and flags are unchanged (stamp in build/wasm.stamp).
 //   node scripts/build-wasm.mjs [--force]
 import { execFileSync } from 'node:child_process';
@@ -10,11 +11,12 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureToolchain } from './toolchain.mjs';
+import { fuseMadd } from './fuse-madd.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const crate = join(root, 'crates', 'kernels');
 const buildDir = join(root, 'build');
-const generated = { simd: join(root, 'ts', 'runtime', 'wasm-simd.generated.ts'), scalar: join(root, 'ts', 'runtime', 'wasm-scalar.generated.ts') };
+const generated = { simd: join(root, 'ts', 'runtime', 'wasm-simd.generated.ts'), scalar: join(root, 'ts', 'runtime', 'wasm-scalar.generated.ts'), fma: join(root, 'ts', 'runtime', 'wasm-fma.generated.ts') };
 
 const COMMON_FLAGS = [
   '-C', 'link-arg=--import-memory', // TypeScript owns the one WebAssembly.Memory
@@ -32,6 +34,12 @@ const VARIANTS = [
   // the kernel tests' modules: the same kernels plus the test-only exports (crates/kernels/src/harness.rs); not embedded
   { name: 'simd-harness', flags: ['-C', 'target-feature=+simd128'], opt: ['--enable-simd'], foldSplats: true, features: ['harness'] },
   { name: 'scalar-harness', flags: [], opt: [], foldSplats: false, features: ['harness'] },
+];
+// Builds made from another's module by a post-link pass, not by cargo: the FMA build is the SIMD128
+// module with the GEMM micro-kernel's mul+add fused into f32x4.relaxed_madd (scripts/fuse-madd.mjs).
+const DERIVED = [
+  { name: 'fma', from: 'simd' },
+  { name: 'fma-harness', from: 'simd-harness', features: ['harness'] },
 ];
 
 const SPLAT_ADD = /\(v128\.load32_splat align=1\s*\(i32\.add\s*\(local\.get (\$\d+)\)\s*\(i32\.const (\d+)\)\s*\)\s*\)/g;
@@ -66,19 +74,19 @@ function walk(dir) {
 
 function sourceHash() {
   const h = createHash('sha256');
-  const files = [join(root, 'Cargo.toml'), join(crate, 'Cargo.toml'), fileURLToPath(import.meta.url), ...walk(join(crate, 'src')).sort()];
+  const files = [join(root, 'Cargo.toml'), join(crate, 'Cargo.toml'), fileURLToPath(import.meta.url), join(root, 'scripts', 'fuse-madd.mjs'), ...walk(join(crate, 'src')).sort()];
   for (const f of files) {
     h.update(relative(root, f));
     h.update(readFileSync(f));
   }
-  h.update(JSON.stringify(VARIANTS) + COMMON_FLAGS.join(' ') + OPT_FLAGS.join(' '));
+  h.update(JSON.stringify(VARIANTS) + JSON.stringify(DERIVED) + COMMON_FLAGS.join(' ') + OPT_FLAGS.join(' '));
   return h.digest('hex');
 }
 
 export function buildWasm({ force = false, log = console.log } = {}) {
   const hash = sourceHash();
   const stamp = join(buildDir, 'wasm.stamp');
-  const outputs = VARIANTS.map((v) => join(buildDir, `wasmfit-${v.name}.wasm`));
+  const outputs = [...VARIANTS, ...DERIVED].map((v) => join(buildDir, `wasmfit-${v.name}.wasm`));
   if (!force && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && outputs.every(existsSync) && Object.values(generated).every(existsSync)) {
     return false;
   }
@@ -101,12 +109,19 @@ export function buildWasm({ force = false, log = console.log } = {}) {
     b64[v.name] = bytes.toString('base64');
     log(`[wasmfit] ${relative(root, out)}: ${bytes.length} bytes`);
   }
-  for (const v of VARIANTS.filter((x) => !x.features)) {
+  for (const d of DERIVED) {
+    const out = join(buildDir, `wasmfit-${d.name}.wasm`);
+    const fused = fuseMadd(join(buildDir, `wasmfit-${d.from}.wasm`), out, dirname(wasmOpt));
+    const bytes = readFileSync(out);
+    b64[d.name] = bytes.toString('base64');
+    log(`[wasmfit] ${relative(root, out)}: ${bytes.length} bytes (${fused} f32x4.relaxed_madd in the GEMM micro-kernel)`);
+  }
+  for (const v of [...VARIANTS, ...DERIVED].filter((x) => !x.features)) {
     // the SIMD module, which every current host loads, is embedded gzip-compressed (the loader
     // inflates it with DecompressionStream, or node:zlib): 23 KB instead of 31 KB in a gzipped
     // bundle, since gzip cannot undo base64's expansion; the scalar fallback, for hosts that may
     // lack DecompressionStream, stays plain
-    const packed = v.name === 'simd';
+    const packed = v.name === 'simd' || v.name === 'fma';
     const name = `${v.name.toUpperCase()}_WASM_${packed ? 'GZIP_' : ''}BASE64`;
     const data = packed ? gzipSync(Buffer.from(b64[v.name], 'base64'), { level: 9 }).toString('base64') : b64[v.name];
     writeFileSync(generated[v.name], `// Generated by scripts/build-wasm.mjs from crates/kernels. Do not edit.\nexport const ${name} = ${JSON.stringify(data)};\n`);

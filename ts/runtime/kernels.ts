@@ -18,11 +18,18 @@ export type OptPtr = Ptr | 0;
 export class Kernels {
   /** First byte past the module's static data and stack: where the arena starts. */
   readonly heapBase: number;
+  /**
+   * Whether this is the FMA build: scripts/fuse-madd.mjs adds the export `fma_enabled` (returning 1)
+   * to the module it rewrites; the other builds lack it.
+   */
+  readonly fma: boolean;
   private readonly x: KernelExports;
 
   private constructor(exports: KernelExports) {
     this.x = exports;
     this.heapBase = exports.__heap_base.value as number;
+    const f = (exports as unknown as { fma_enabled?: unknown }).fma_enabled;
+    this.fma = typeof f === 'function' && (f as () => number)() === 1;
   }
 
   /**
