@@ -136,7 +136,7 @@ describe('the ESM bundle in a page with no bundler', () => {
 });
 
 describe('the FMA build in Chromium (relaxed SIMD on by default)', () => {
-  it('init() loads it from its own chunk, rounds a·b + c once, trains in a worker; reproducible keeps SIMD128', async () => {
+  it('init() loads it from its own chunk, rounds a·b + c once, runs in workers; reproducible keeps SIMD128', async () => {
     const page = await minimalPage();
     const r = await page.evaluate(async () => {
       const wf = (window as PageWindow).wasmfit;
@@ -151,16 +151,20 @@ describe('the FMA build in Chromium (relaxed SIMD on by default)', () => {
       const chunks = performance.getEntriesByType('resource').map((x) => /wasm-(fma|scalar)\.generated/.exec(x.name)?.[0]).filter(Boolean);
       await wf.init();
       const x = [[-1], [1], [-2], [2]];
-      const job = (window as PageWindow).fitInWorker({ inputShape: [1], layers: [wf.dense(2)], seed: 0, optimizer: wf.sgd({ lr: 0.5 }), loss: 'softmaxCrossEntropy' }, x, [0, 1, 0, 1], { epochs: 5, batchSize: 4 });
-      const w = await job.result;
-      return { auto: [auto.build, auto.fma, auto.simd, wf.fmaSupported()], repro: repro.build, fused, unfused, chunks, worker: w.status };
+      const spec = { inputShape: [1], layers: [wf.dense(2)], seed: 0, optimizer: wf.sgd({ lr: 0.5 }), loss: 'softmaxCrossEntropy' };
+      const inWorker = async (init?: object) => {
+        const w = await (window as PageWindow).fitInWorker(spec, x, [0, 1, 0, 1], { epochs: 5, batchSize: 4, ...(init ? { worker: { init } } : {}) }).result;
+        return [w.status, w.build];
+      };
+      const worker = [await inWorker(), await inWorker({ reproducible: true }), await inWorker({ fma: false })];
+      return { auto: [auto.build, auto.fma, auto.simd, wf.fmaSupported()], repro: repro.build, fused, unfused, chunks, worker };
     });
     expect(r.auto).toEqual(['fma', true, true, true]);
     expect(r.repro).toBe('simd');
     expect(r.fused).toBe(2 ** -11 + 2 ** -24);
     expect(r.unfused).toBe(2 ** -11);
     expect(r.chunks).toEqual(['wasm-fma.generated']);
-    expect(r.worker).toBe('completed');
+    expect(r.worker).toEqual([['completed', 'fma'], ['completed', 'simd'], ['completed', 'simd']]);
     await page.context().close();
   });
 });
