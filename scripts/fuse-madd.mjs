@@ -10,10 +10,16 @@
 // that holds `v128.load32_splat`s (the broadcast A values) together with accumulator updates; it
 // must hold exactly MR·NR/4 = 8 of them. Anything else (no such loop, two of them, another count,
 // an operand that writes the accumulator) fails the build, so a changed kernel cannot silently ship
-// an unfused "FMA" build. The pass also adds the export `fma_enabled` (returning 1), by which a
+// an unfused "FMA" build. The pass also makes `simd_enabled()` return 2 instead of 1, by which a
 // loaded module says it is this build (ts/runtime/kernels.ts).
+//
+// The rewrite keeps every byte offset of the module: `f32x4.mul` + `f32x4.add` (3 + 3 bytes) become
+// `f32x4.relaxed_madd` (3 bytes) + three `nop`s (free: the compilers emit nothing for them), and
+// `i32.const 1` becomes `i32.const 2`. So the FMA module differs from the SIMD128 one in a few
+// hundred bytes, and the loader makes it from the SIMD128 bytes with a patch (fmaPatch) instead of
+// embedding a second module.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Accumulator updates per micro-kernel loop iteration: the 4×8 tile in 8 f32x4 registers. */
@@ -136,8 +142,10 @@ export function fuseText(text, expected = FUSED_PER_KERNEL) {
       }
     }
     const src = (x) => text.slice(x.start, x.end);
-    return { start: node.start, end: node.end, out: `(local.set ${acc} (f32x4.relaxed_madd ${src(a)} ${src(b)} (local.get ${acc})))` };
+    // three nops keep the instruction bytes (and so every offset of the module) unchanged
+    return { start: node.start, end: node.end, out: `(nop) (nop) (nop) (local.set ${acc} (f32x4.relaxed_madd ${src(a)} ${src(b)} (local.get ${acc})))` };
   });
+  edits.push(markSimdEnabled(text, module));
   let out = '';
   let pos = 0;
   for (const e of edits.sort((x, y) => x.start - y.start)) {
@@ -145,13 +153,71 @@ export function fuseText(text, expected = FUSED_PER_KERNEL) {
     pos = e.end;
   }
   out += text.slice(pos);
-  // the build's self-description: `fma_enabled() -> 1` (modules without the export are not FMA builds)
-  const close = out.lastIndexOf(')');
-  out = `${out.slice(0, close)} (func $wasmfit_fma_enabled (result i32) (i32.const 1))\n (export "fma_enabled" (func $wasmfit_fma_enabled))\n${out.slice(close)}`;
-  return { text: out, fused: edits.length };
+  return { text: out, fused: edits.length - 1 };
 }
 
-/** Rewrites `wasmFile` (a SIMD128 build) into `outFile` with fused multiply-adds; returns the count. */
+/**
+ * The edit that makes `simd_enabled` return 2 (the FMA build's mark): its function must be
+ * `(func $f (result i32) (i32.const 1))`, exported once and referenced nowhere else.
+ */
+function markSimdEnabled(text, module) {
+  const exp = module.items.filter((x) => head(x) === 'export' && x.items[1] === '"simd_enabled"');
+  const ref = exp.length === 1 && head(exp[0].items[2]) === 'func' ? exp[0].items[2].items[1] : undefined;
+  const func = module.items.find((x) => head(x) === 'func' && x.items[1] === ref);
+  const body = func?.items.slice(2);
+  const ok = body?.length === 2 && head(body[0]) === 'result' && body[0].items[1] === 'i32' && head(body[1]) === 'i32.const' && body[1].items[1] === '1';
+  if (!ok) throw new Error('fuse-madd: expected the export simd_enabled to be (func (result i32) (i32.const 1)); update scripts/fuse-madd.mjs');
+  // function references: definitions, (func $f) in exports, calls, ref.func, table elements
+  let uses = 0;
+  for (const n of walk(module)) {
+    const h = head(n);
+    if (h === 'elem') uses += n.items.filter((x) => x === ref).length;
+    else if ((h === 'func' || h === 'call' || h === 'return_call' || h === 'ref.func') && n.items[1] === ref) uses++;
+  }
+  if (uses !== 2) throw new Error(`fuse-madd: the simd_enabled function ${ref} is used ${uses - 2} more time(s) (merged with another function?); refusing to change it`);
+  return { start: body[1].start, end: body[1].end, out: '(i32.const 2)' };
+}
+
+/**
+ * The FMA module as a patch of the SIMD128 one (same length): runs of differing bytes, encoded as
+ * [u32 offset, u16 length, bytes…] little-endian, one after another. Runs closer than 8 bytes merge.
+ */
+export function fmaPatch(simd, fma) {
+  if (simd.length !== fma.length) throw new Error(`fuse-madd: the FMA module has ${fma.length} bytes, the SIMD128 one ${simd.length}; the rewrite must keep every offset`);
+  const runs = [];
+  for (let i = 0; i < simd.length; i++) {
+    if (simd[i] === fma[i]) continue;
+    const last = runs[runs.length - 1];
+    if (last && i - last.end < 8) last.end = i + 1;
+    else runs.push({ start: i, end: i + 1 });
+  }
+  const out = [];
+  for (const { start, end } of runs) {
+    const h = Buffer.alloc(6);
+    h.writeUInt32LE(start, 0);
+    h.writeUInt16LE(end - start, 4);
+    out.push(h, fma.subarray(start, end));
+  }
+  return Buffer.concat(out);
+}
+
+/** Applies a {@link fmaPatch} to a copy of `bytes` (the loader has its own copy of these lines). */
+export function applyPatch(bytes, patch) {
+  const out = Uint8Array.from(bytes);
+  const v = new DataView(patch.buffer, patch.byteOffset, patch.byteLength);
+  for (let i = 0; i < patch.length; ) {
+    const at = v.getUint32(i, true);
+    const n = v.getUint16(i + 4, true);
+    out.set(patch.subarray(i + 6, i + 6 + n), at);
+    i += 6 + n;
+  }
+  return out;
+}
+
+/**
+ * Rewrites `wasmFile` (a SIMD128 build) into `outFile` with fused multiply-adds; returns the count
+ * and the patch that turns the one into the other.
+ */
 export function fuseMadd(wasmFile, outFile, binDir) {
   const text = execFileSync(join(binDir, 'wasm-dis'), [wasmFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const { text: fusedText, fused } = fuseText(text);
@@ -161,5 +227,9 @@ export function fuseMadd(wasmFile, outFile, binDir) {
   const check = execFileSync(join(binDir, 'wasm-dis'), [outFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const count = (check.match(/f32x4\.relaxed_madd/g) ?? []).length;
   if (count !== fused) throw new Error(`fuse-madd: ${outFile} holds ${count} f32x4.relaxed_madd, expected ${fused}`);
-  return fused;
+  const simd = readFileSync(wasmFile);
+  const fma = readFileSync(outFile);
+  const patch = fmaPatch(simd, fma);
+  if (Buffer.compare(Buffer.from(applyPatch(simd, patch)), fma) !== 0) throw new Error('fuse-madd: the patch does not reproduce the FMA module');
+  return { fused, patch };
 }

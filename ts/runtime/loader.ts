@@ -4,6 +4,7 @@ import { Arena, WASM32_MAX_BYTES, type Ptr } from './arena.js';
 import { canGunzip, gunzip, readFileUrl } from './host.js';
 import { Kernels } from './kernels.js';
 import { SIMD_WASM_GZIP_BASE64 } from './wasm-simd.generated.js';
+import { FMA_PATCH_BASE64 } from './wasm-fma.generated.js';
 import { checkOptions as checkOptionKeys } from '../errors/validate.js';
 
 /** Options of {@link init}. */
@@ -71,7 +72,7 @@ export class Runtime {
   constructor(kernels: Kernels, memory: WebAssembly.Memory, options: { guardBands?: boolean } = {}) {
     this.kernels = kernels;
     this.arena = new Arena(memory, kernels.heapBase, { guardBands: options.guardBands === true });
-    this.simd = kernels.simdEnabled() === 1;
+    this.simd = kernels.simdEnabled() !== 0;
     this.fma = kernels.fma;
     this.build = this.fma ? 'fma' : this.simd ? 'simd' : 'scalar';
     this.ws = this.arena.allocF32(GEMM_WORKSPACE_FLOATS);
@@ -144,9 +145,21 @@ function simdBytes(): Promise<Uint8Array> {
   return gunzip(decodeBase64(SIMD_WASM_GZIP_BASE64));
 }
 
-/** The FMA module's bytes: its own chunk, embedded gzip-compressed like the SIMD128 one. */
-function fmaBytes(): Promise<Uint8Array> {
-  return import('./wasm-fma.generated.js').then((m) => gunzip(decodeBase64(m.FMA_WASM_GZIP_BASE64)));
+/**
+ * The FMA module's bytes, made from the SIMD128 ones: the two differ only in the GEMM micro-kernel's
+ * fused instructions and `simd_enabled`'s constant, at the same offsets (scripts/fuse-madd.mjs), so
+ * the bundle carries a patch of runs `[u32 offset, u16 length, bytes]` instead of a second module.
+ */
+async function fmaBytes(): Promise<Uint8Array> {
+  const out = await simdBytes();
+  const patch = decodeBase64(FMA_PATCH_BASE64);
+  const v = new DataView(patch.buffer);
+  for (let i = 0; i < patch.length; ) {
+    const n = v.getUint16(i + 4, true);
+    out.set(patch.subarray(i + 6, i + 6 + n), v.getUint32(i, true));
+    i += 6 + n;
+  }
+  return out;
 }
 
 const CSP_HINT =
@@ -334,7 +347,7 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
     getModule: () => {
       let p = moduleCache.get(variant);
       if (!p) {
-        // the scalar and FMA modules are chunks of their own, fetched only on the hosts that run them
+        // the scalar module is its own chunk, fetched only on hosts without SIMD128 (or when asked)
         p = useFma
           ? fmaBytes().then((b) => compileBytes(b, false))
           : useSimd
