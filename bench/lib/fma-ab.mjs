@@ -80,15 +80,23 @@ export async function measure(W, what, rounds, windowMs) {
       await f();
       inner.push(Math.max(1, Math.ceil(windowMs / Math.max(now() - t0, 1e-3))));
     }
+    // wall clock everywhere; process CPU time too in Node (steadier on a shared machine)
+    const cpuUsage = globalThis.process?.cpuUsage;
     const rates = [[], []];
+    const cpu = [[], []];
     for (let r = 0; r < rounds; r++) {
       for (const b of r % 2 ? [1, 0] : [0, 1]) {
+        const c0 = cpuUsage?.();
         const t0 = now();
         for (let i = 0; i < inner[b]; i++) await fns[b]();
         rates[b].push((inner[b] * work) / ((now() - t0) / 1000));
+        if (c0) {
+          const c = cpuUsage(c0);
+          cpu[b].push((inner[b] * work) / Math.max((c.user + c.system) / 1e6, 1e-6));
+        }
       }
     }
-    out.push({ label, unit, rates });
+    out.push({ label, unit, rates, ...(cpuUsage ? { cpu } : {}) });
   }
   if (what === 'gemm') {
     const G = W.GEMM_ARGS;
@@ -192,13 +200,18 @@ export async function runFmaAB({ what, browser = false, rounds, windowMs = 50, s
     run = { env: `node ${process.version} ${process.execArgv.join(' ')}, ${process.arch}`, ...(await measure(W, what, rounds, windowMs)) };
   }
   if (run.builds[0] !== 'simd' || run.builds[1] !== 'fma') throw new Error(`expected builds simd and fma, got ${run.builds.join(', ')}`);
-  const rows = run.results.map(({ label, rates }) => ({
+  const hasCpu = run.results.every((r) => r.cpu);
+  const rows = run.results.map(({ label, rates, cpu }) => ({
     label,
-    res: { wall: rates.map(spread), ratioWall: spread(rates[0].map((a, i) => rates[1][i] / a)) },
+    res: {
+      wall: rates.map(spread),
+      ratioWall: spread(rates[0].map((a, i) => rates[1][i] / a)),
+      ...(hasCpu ? { cpu: cpu.map(spread), ratioCpu: spread(cpu[0].map((a, i) => cpu[1][i] / a)) } : {}),
+    },
   }));
   const unit = run.results[0]?.unit ?? '';
   console.log(`\n${what === 'gemm' ? 'GEMM GFLOP/s (2·m·n·k / time), raw gemm export' : 'train_step throughput, samples/s, one epoch per window'}; FMA build vs SIMD128 build of this tree, single thread; ${rounds} alternated rounds (windows ≥ ${windowMs} ms); ${run.env}`);
-  console.log(`  ${abLegend(['simd', 'fma'])} (wall clock only)\n`);
-  console.log(abTable(rows, { names: ['simd', 'fma'], unit, digits: what === 'gemm' ? 1 : 0, cpu: false }));
+  console.log(`  ${abLegend(['simd', 'fma'])}${hasCpu ? '' : ' (not in a browser: wall clock only)'}\n`);
+  console.log(abTable(rows, { names: ['simd', 'fma'], unit, digits: what === 'gemm' ? 1 : 0, cpu: hasCpu }));
   return rows;
 }
