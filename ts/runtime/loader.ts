@@ -24,7 +24,7 @@ export interface InitOptions {
   initialPages?: number;
   /**
    * The fused multiply-add build: the SIMD128 kernels with `f32x4.relaxed_madd` in the GEMM
-   * micro-kernel (about 1.4× the GEMM speed where the engine fuses it, as V8 does on x86 with
+   * micro-kernel (1.3–1.4× the GEMM speed where the engine fuses it, as V8 does on x86-64 with
    * FMA3). `true` forces it (throws {@link RuntimeSupportError} where the engine does not validate
    * relaxed SIMD), `false` never loads it. Default: used where the engine validates relaxed SIMD
    * (Chromium/V8 ≥ 11.4, Node ≥ 22, or Node 20 with `--experimental-wasm-relaxed-simd`), unless
