@@ -7,7 +7,8 @@
 //                  a sibling `x.browser.ts` is replaced by it here (host.ts, spawn.ts, boot.ts).
 //
 // The WASM bytes are embedded (base64) through ts/runtime/wasm-{simd,scalar}.generated.ts (the
-// scalar one in a chunk loaded only where SIMD128 is missing), so the bundle works with no bundler
+// scalar one in a chunk loaded only where SIMD128 is missing; the FMA build is a patch of the SIMD128
+// bytes, ts/runtime/wasm-fma.generated.ts), so the bundle works with no bundler
 // and no server setup. The worker scripts (worker-thread.mjs) are built self-contained — one file,
 // no chunk imports, so bundlers can emit them as worker entries — and without the WASM bytes: the
 // main thread posts its compiled WebAssembly.Module to the worker.
@@ -45,10 +46,11 @@ const browserHost = () => ({
 const noEmbeddedWasm = () => ({
   name: 'wasmfit-no-embedded-wasm',
   resolveId(source) {
-    return /wasm-(simd|scalar)\.generated\.js$/.test(source) ? `\0no-wasm:${source}` : null;
+    return /wasm-(simd|scalar|fma)\.generated\.js$/.test(source) ? `\0no-wasm:${source}` : null;
   },
   load(id) {
     if (!id.startsWith('\0no-wasm:')) return null;
+    if (id.includes('fma')) return 'export const FMA_PATCH_BASE64 = "";';
     return id.includes('simd') ? 'export const SIMD_WASM_GZIP_BASE64 = "";' : 'export const SCALAR_WASM_BASE64 = "";';
   },
 });

@@ -9,6 +9,10 @@
 //               (e.g. build/wasmfit-simd.wasm after editing crates/kernels/src/gemm.rs)
 // --quick       fewer repetitions (a smoke run)
 // --only LIST   comma-separated subset of wasmfit,tfjs-wasm,numpy (others print as skipped)
+// --fma         the FMA build (relaxed-SIMD f32x4.relaxed_madd) against the SIMD128 build of this
+//               tree instead of the peers, windows alternated (bench/lib/fma-ab.mjs); in Node 20
+//               the script re-runs itself with --experimental-wasm-relaxed-simd
+// --browser     with --fma: measure inside headless Chromium (relaxed SIMD on by default)
 // --against REF wasmfit of this tree against wasmfit built from git ref REF (built once into
 //               bench/.baseline/<sha>, see bench/lib/baseline.mjs) instead of the peers: per case
 //               both are sampled in alternation (AB, BA, ...; bench/lib/ab.mjs) for --rounds N
@@ -46,10 +50,17 @@ const quick = argv.includes('--quick');
 const only = opt('--only')?.split(',');
 const against = opt('--against');
 const rounds = opt('--rounds') === undefined ? (quick ? 5 : 21) : Number(opt('--rounds'));
-const known = new Set(['--json', '--wasm', '--quick', '--only', '--against', '--rounds']);
+const known = new Set(['--json', '--wasm', '--quick', '--only', '--against', '--rounds', '--fma', '--browser']);
+const flags = new Set(['--quick', '--fma', '--browser']);
 for (let i = 0; i < argv.length; i++) {
-  if (!known.has(argv[i])) throw new Error(`unknown argument ${argv[i]} (expected --json FILE, --wasm FILE, --quick, --only LIST, --against REF, --rounds N)`);
-  if (argv[i] !== '--quick') i++;
+  if (!known.has(argv[i])) throw new Error(`unknown argument ${argv[i]} (expected --json FILE, --wasm FILE, --quick, --only LIST, --against REF, --rounds N, --fma [--browser])`);
+  if (!flags.has(argv[i])) i++;
+}
+if (argv.includes('--fma')) {
+  const { runFmaAB } = await import('./lib/fma-ab.mjs');
+  const n = opt('--rounds') === undefined ? (quick ? 5 : 15) : Number(opt('--rounds'));
+  await runFmaAB({ what: 'gemm', browser: argv.includes('--browser'), rounds: n, windowMs: quick ? 20 : 50, script: fileURLToPath(import.meta.url), argv });
+  process.exit(0);
 }
 if (against && (wasmFile || only)) throw new Error('--against compares two wasmfit builds; it takes neither --wasm nor --only');
 if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error('--rounds needs a positive integer');

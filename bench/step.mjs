@@ -9,6 +9,19 @@
 import { init, Sequential, dense, adam } from '../dist/wasmfit.mjs';
 
 const quick = process.argv.includes('--quick');
+//   npm run bench:step -- --fma [--browser] [--rounds N] [--quick]
+//       the FMA build against the SIMD128 build of this tree, W1 and W2, windows alternated
+//       (bench/lib/fma-ab.mjs; Node 20 re-runs with --experimental-wasm-relaxed-simd; --browser
+//       measures in headless Chromium)
+if (process.argv.includes('--fma')) {
+  const { runFmaAB } = await import('./lib/fma-ab.mjs');
+  const { fileURLToPath } = await import('node:url');
+  const ri = process.argv.indexOf('--rounds');
+  const rounds = ri >= 0 ? Number(process.argv[ri + 1]) : quick ? 5 : 21;
+  if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error('--rounds needs a positive integer');
+  await runFmaAB({ what: 'step', browser: process.argv.includes('--browser'), rounds, windowMs: 1, script: fileURLToPath(import.meta.url), argv: process.argv.slice(2) });
+  process.exit(0);
+}
 const ai = process.argv.indexOf('--against');
 if (ai >= 0) {
   const ref = process.argv[ai + 1];

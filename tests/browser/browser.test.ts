@@ -135,6 +135,40 @@ describe('the ESM bundle in a page with no bundler', () => {
   });
 });
 
+describe('the FMA build in Chromium (relaxed SIMD on by default)', () => {
+  it('init() makes it from the embedded SIMD128 bytes, rounds a·b + c once, runs in workers; reproducible keeps SIMD128', async () => {
+    const page = await minimalPage();
+    const r = await page.evaluate(async () => {
+      const wf = (window as PageWindow).wasmfit;
+      const auto = await wf.init();
+      // C = a0·b0 + a1·b1 with a0·b0 = -1, a1·b1 = 1 + 2^-11 + 2^-24: one rounding keeps 2^-11 + 2^-24
+      // (the float64 value), mul then add rounds the product first and gives 2^-11
+      const e = 1 + 2 ** -12;
+      const dot = () => wf.matMul(wf.matrix(Float32Array.of(1, e), [1, 2]), wf.matrix(Float32Array.of(-1, e), [2, 1])).data[0];
+      const fused = dot();
+      const repro = await wf.init({ reproducible: true });
+      const unfused = dot();
+      const chunks = performance.getEntriesByType('resource').map((x) => /wasm-(fma|scalar)\.generated/.exec(x.name)?.[0]).filter(Boolean);
+      await wf.init();
+      const x = [[-1], [1], [-2], [2]];
+      const spec = { inputShape: [1], layers: [wf.dense(2)], seed: 0, optimizer: wf.sgd({ lr: 0.5 }), loss: 'softmaxCrossEntropy' };
+      const inWorker = async (init?: object) => {
+        const w = await (window as PageWindow).fitInWorker(spec, x, [0, 1, 0, 1], { epochs: 5, batchSize: 4, ...(init ? { worker: { init } } : {}) }).result;
+        return [w.status, w.build];
+      };
+      const worker = [await inWorker(), await inWorker({ reproducible: true }), await inWorker({ fma: false })];
+      return { auto: [auto.build, auto.fma, auto.simd, wf.fmaSupported()], repro: repro.build, fused, unfused, chunks, worker };
+    });
+    expect(r.auto).toEqual(['fma', true, true, true]);
+    expect(r.repro).toBe('simd');
+    expect(r.fused).toBe(2 ** -11 + 2 ** -24);
+    expect(r.unfused).toBe(2 ** -11);
+    expect(r.chunks).toEqual([]); // made from the SIMD128 bytes in the entry: no module chunk fetched
+    expect(r.worker).toEqual([['completed', 'fma'], ['completed', 'simd'], ['completed', 'simd']]);
+    await page.context().close();
+  });
+});
+
 describe('persistence in a real browser', () => {
   it('a model survives Blob and IndexedDB round trips (real IndexedDB, not a fake) and predicts identically', async () => {
     const page = await minimalPage();

@@ -4,7 +4,7 @@ import { Rng } from '../data/rng.js';
 import { dense } from '../layers/index.js';
 import { modelFromSpec } from '../model/spec.js';
 import { sgd } from '../optimizers/index.js';
-import { init, simdSupported } from '../runtime/loader.js';
+import { fmaSupported, init, simdSupported, type InitOptions } from '../runtime/loader.js';
 import { parseLayers } from './specs.js';
 import { formatTable, num, type Io } from './util.js';
 
@@ -43,8 +43,10 @@ export async function bench(argv: string[], io: Io): Promise<void> {
   const y = Int32Array.from({ length: rows }, () => Math.floor(rng.next() * classes));
   const out: string[][] = [];
   io.err(`wasmfit bench: MLP ${sizes.join('-')} (ReLU), batch ${batch}, ~${seconds} s per build\n`);
-  for (const simd of simdSupported() ? [true, false] : [false]) {
-    const rt = await init({ simd });
+  // the FMA build where the host validates relaxed SIMD, then SIMD128, then scalar
+  const builds: InitOptions[] = [...(fmaSupported() ? [{ fma: true }] : []), ...(simdSupported() ? [{ simd: true }] : []), { simd: false }];
+  for (const opts0 of builds) {
+    const rt = await init(opts0);
     const m = modelFromSpec({ inputShape: [inputs], layers: [...hidden.map((u) => dense(u, { activation: 'relu' })), dense(classes)], seed: 1, optimizer: sgd({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' }, undefined, rt);
     try {
       const opts = { batchSize: batch, shuffle: false, yieldEveryMs: 1e9 };
@@ -57,7 +59,7 @@ export async function bench(argv: string[], io: Io): Promise<void> {
       await m.fit(x, y, { ...opts, epochs });
       const s = (performance.now() - t0) / 1000;
       const samples = (rows * epochs) / s;
-      out.push([simd ? 'SIMD128' : 'scalar', samples.toFixed(0), (samples / batch).toFixed(1), ((6 * weights * samples) / 1e9).toFixed(2)]);
+      out.push([rt.fma ? 'FMA' : rt.simd ? 'SIMD128' : 'scalar', samples.toFixed(0), (samples / batch).toFixed(1), ((6 * weights * samples) / 1e9).toFixed(2)]);
     } finally {
       m.dispose();
     }

@@ -247,7 +247,7 @@ export async function train(argv: string[], io: Io): Promise<void> {
       const model = build(hidden, nTrain);
       try {
         // after the first model is built: a model too large for memory is a one-line error
-        if (tried.length === 0) io.err(`wasmfit: ${nTrain} training rows, ${nVal} validation rows, ${d} features, ${classes ? `${classes.length} classes` : 'regression'}; ${rt.simd ? 'SIMD128' : 'scalar'} kernels\n`);
+        if (tried.length === 0) io.err(`wasmfit: ${nTrain} training rows, ${nVal} validation rows, ${d} features, ${classes ? `${classes.length} classes` : 'regression'}; ${rt.fma ? 'FMA (relaxed SIMD)' : rt.simd ? 'SIMD128' : 'scalar'} kernels\n`);
         if (candidates.length > 1) io.err(`wasmfit: --layers auto: training layers '${hidden.join(',')}'\n`);
         const { options: fitOptions, earlyStopping: es } = isLinear(hidden) ? linearRunOf(nTrain) : runOf();
         const t0 = Date.now();

@@ -26,7 +26,8 @@ export interface MatMulOptions {
 /**
  * `C = act(op(A)·op(B) + bias)` with the packed SIMD128 GEMM (every activation: ReLU fused into the
  * tile stores, the others over the stored rows, with PyTorch's default α: leakyRelu 0.01, elu 1) (transposes are free: they are
- * strides of the packing). f32 accumulation in k order within 256-deep blocks; no FMA.
+ * strides of the packing). f32 accumulation in k order within 256-deep blocks; no FMA, except on the
+ * FMA build (`init()`'s `fma` option), which rounds each multiply-add once.
  *
  * @example
  * ```ts

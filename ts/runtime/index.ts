@@ -1,2 +1,2 @@
-export { init, getRuntime, simdSupported, Runtime } from './loader.js';
-export type { InitOptions } from './loader.js';
+export { init, getRuntime, simdSupported, fmaSupported, Runtime } from './loader.js';
+export type { InitOptions, BuildName } from './loader.js';

@@ -18,11 +18,14 @@ export type OptPtr = Ptr | 0;
 export class Kernels {
   /** First byte past the module's static data and stack: where the arena starts. */
   readonly heapBase: number;
+  /** Whether this is the FMA build, whose `simd_enabled()` returns 2 (scripts/fuse-madd.mjs). */
+  readonly fma: boolean;
   private readonly x: KernelExports;
 
   private constructor(exports: KernelExports) {
     this.x = exports;
     this.heapBase = exports.__heap_base.value as number;
+    this.fma = exports.simd_enabled() === 2;
   }
 
   /**
@@ -77,7 +80,7 @@ export class Kernels {
   abiLayout(out: Ptr, cap: number): number {
     return this.x.abi_layout(out, cap);
   }
-  /** 1 for the SIMD128 build, 0 for the scalar one. */
+  /** 1 for the SIMD128 build, 2 for the FMA build, 0 for the scalar one. */
   simdEnabled(): number {
     return this.x.simd_enabled();
   }

@@ -4,13 +4,15 @@ import { Arena, WASM32_MAX_BYTES, type Ptr } from './arena.js';
 import { canGunzip, gunzip, readFileUrl } from './host.js';
 import { Kernels } from './kernels.js';
 import { SIMD_WASM_GZIP_BASE64 } from './wasm-simd.generated.js';
+import { FMA_PATCH_BASE64 } from './wasm-fma.generated.js';
 import { checkOptions as checkOptionKeys } from '../errors/validate.js';
 
 /** Options of {@link init}. */
 export interface InitOptions {
   /**
-   * `true` forces the SIMD128 module (throws {@link RuntimeSupportError} where unsupported),
-   * `false` forces the scalar module; default: SIMD128 where the host supports it.
+   * `true` forces the SIMD128 module (throws {@link RuntimeSupportError} where unsupported; not
+   * the FMA build unless `fma: true`), `false` forces the scalar module; default: SIMD128 where the
+   * host supports it (the FMA build where relaxed SIMD validates too, see `fma`).
    */
   simd?: boolean;
   /**
@@ -20,10 +22,30 @@ export interface InitOptions {
   wasm?: ArrayBuffer | ArrayBufferView | URL | string | WebAssembly.Module;
   /** Initial memory in 64 KiB pages, at least 16 (default 64 = 4 MiB; memory grows on demand). */
   initialPages?: number;
+  /**
+   * The fused multiply-add build: the SIMD128 kernels with `f32x4.relaxed_madd` in the GEMM
+   * micro-kernel (1.3–1.4× the GEMM speed where the engine fuses it, as V8 does on x86-64 with
+   * FMA3). `true` forces it (throws {@link RuntimeSupportError} where the engine does not validate
+   * relaxed SIMD), `false` never loads it. Default: used where the engine validates relaxed SIMD
+   * (Chromium/V8 ≥ 11.4, Node ≥ 22, or Node 20 with `--experimental-wasm-relaxed-simd`), unless
+   * `simd` or `reproducible` is given. FMA rounds `a·b + c` once instead of twice, so its results
+   * differ from the SIMD128 and scalar builds in the last bits (and may differ between engines and
+   * CPUs: relaxed SIMD lets an engine compute `relaxed_madd` fused or unfused).
+   */
+  fma?: boolean;
+  /**
+   * `true` keeps to the bit-reproducible builds (SIMD128, or scalar where SIMD128 is missing): the
+   * same seed gives bit-identical weights on every host, in Node and in browsers. Default `false`:
+   * the fastest build the host runs, which is the FMA build where relaxed SIMD validates.
+   */
+  reproducible?: boolean;
 }
 
 /** The option names {@link init} accepts. */
-const INIT_KEYS = ['simd', 'wasm', 'initialPages'] as const;
+const INIT_KEYS = ['simd', 'wasm', 'initialPages', 'fma', 'reproducible'] as const;
+
+/** Which kernel build a {@link Runtime} runs. */
+export type BuildName = 'fma' | 'simd' | 'scalar';
 
 /**
  * @internal Options of {@link createRuntime}: those of {@link init}, plus test-only ones.
@@ -37,8 +59,12 @@ export interface RuntimeOptions extends InitOptions {
 export class Runtime {
   /** @internal */ readonly arena: Arena;
   /** @internal The kernel calls (the only holder of the module's exports). */ readonly kernels: Kernels;
-  /** Whether the SIMD128 build is running. */
+  /** Whether a SIMD128 build is running (the SIMD128 or the FMA build). */
   readonly simd: boolean;
+  /** Whether the FMA build (relaxed-SIMD fused multiply-add, not bit-identical to the others) is running. */
+  readonly fma: boolean;
+  /** The build that runs: `'fma'`, `'simd'` (SIMD128) or `'scalar'`; the last two agree bit for bit. */
+  readonly build: BuildName;
   /** @internal GEMM packing workspace, shared by every kernel call on this runtime. */
   readonly ws: Ptr;
 
@@ -46,7 +72,9 @@ export class Runtime {
   constructor(kernels: Kernels, memory: WebAssembly.Memory, options: { guardBands?: boolean } = {}) {
     this.kernels = kernels;
     this.arena = new Arena(memory, kernels.heapBase, { guardBands: options.guardBands === true });
-    this.simd = kernels.simdEnabled() === 1;
+    this.simd = kernels.simdEnabled() !== 0;
+    this.fma = kernels.fma;
+    this.build = this.fma ? 'fma' : this.simd ? 'simd' : 'scalar';
     this.ws = this.arena.allocF32(GEMM_WORKSPACE_FLOATS);
   }
 
@@ -94,9 +122,44 @@ export function simdSupported(): boolean {
   return simdSupport;
 }
 
+let fmaSupport: boolean | null = null;
+/**
+ * A module using `f32x4.relaxed_madd` (`(func (param v128) (result v128) (f32x4.relaxed_madd
+ * (local.get 0) (local.get 0) (local.get 0)))`): engines that validate it run the FMA build.
+ */
+const FMA_PROBE = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 0, 32, 0, 253, 133, 2, 11);
+/** Whether this host's WebAssembly has relaxed SIMD (validates `f32x4.relaxed_madd`), so `init()` can load the FMA build. */
+export function fmaSupported(): boolean {
+  if (fmaSupport === null) {
+    try {
+      fmaSupport = simdSupported() && WebAssembly.validate(FMA_PROBE);
+    } catch {
+      fmaSupport = false;
+    }
+  }
+  return fmaSupport;
+}
+
 /** The embedded SIMD128 module's bytes (embedded gzip-compressed; see scripts/build-wasm.mjs). */
 function simdBytes(): Promise<Uint8Array> {
   return gunzip(decodeBase64(SIMD_WASM_GZIP_BASE64));
+}
+
+/**
+ * The FMA module's bytes, made from the SIMD128 ones: the two differ only in the GEMM micro-kernel's
+ * fused instructions and `simd_enabled`'s constant, at the same offsets (scripts/fuse-madd.mjs), so
+ * the bundle carries a patch of runs `[u32 offset, u16 length, bytes]` instead of a second module.
+ */
+async function fmaBytes(): Promise<Uint8Array> {
+  const out = await simdBytes();
+  const patch = decodeBase64(FMA_PATCH_BASE64);
+  const v = new DataView(patch.buffer);
+  for (let i = 0; i < patch.length; ) {
+    const n = v.getUint16(i + 4, true);
+    out.set(patch.subarray(i + 6, i + 6 + n), v.getUint32(i, true));
+    i += 6 + n;
+  }
+  return out;
 }
 
 const CSP_HINT =
@@ -192,8 +255,10 @@ export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: numbe
  *
  * @example
  * ```ts
- * const rt = await init();            // SIMD128 where supported, else scalar
+ * const rt = await init();            // FMA where relaxed SIMD validates, else SIMD128, else scalar
+ * rt.build;                           // 'fma' | 'simd' | 'scalar'
  * const rt2 = await init({ simd: false }); // force the scalar build
+ * const rt3 = await init({ reproducible: true }); // SIMD128 (or scalar): bit-identical everywhere
  * ```
  */
 export async function init(options: InitOptions = {}): Promise<Runtime> {
@@ -205,7 +270,11 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
     runtimeCache.set(key, rt);
     rt.catch(() => runtimeCache.delete(key));
   }
-  current = await rt;
+  const got = await rt;
+  if (o.reproducible === true && got.fma) {
+    throw new OptionError('reproducible', 'init({ reproducible: true }): the module passed as wasm is the FMA build (wasmfit-fma.wasm), whose results are not bit-reproducible; pass wasmfit-simd.wasm or wasmfit-scalar.wasm, or drop reproducible.');
+  }
+  current = got;
   return current;
 }
 
@@ -238,8 +307,15 @@ function checkOptions(options: unknown, known: readonly string[], where: string)
 /** Validates the module options and says where the module comes from (and its cache key). */
 function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: () => Promise<WebAssembly.Module> } {
   if (typeof WebAssembly !== 'object') throw new RuntimeSupportError(`${where}: this host has no WebAssembly; wasmfit needs it (Node >= 16 or any current browser).`);
-  const { simd, wasm, initialPages = 64 } = o;
-  if (simd !== undefined && typeof simd !== 'boolean') throw new OptionError('simd', `${where}: option simd = ${String(simd)}; expected true, false or undefined.`);
+  const { simd, wasm, initialPages = 64, fma, reproducible } = o;
+  for (const [name, v] of [['simd', simd], ['fma', fma], ['reproducible', reproducible]] as const) {
+    if (v !== undefined && typeof v !== 'boolean') throw new OptionError(name, `${where}: option ${name} = ${String(v)}; expected true, false or undefined.`);
+  }
+  if (fma === true && (simd === false || reproducible === true)) {
+    const other = simd === false ? 'simd: false' : 'reproducible: true';
+    throw new OptionError('fma', `${where}: options fma: true and ${other} contradict each other (the FMA build is a SIMD128 build whose results are not bit-reproducible); drop one of them.`);
+  }
+  if (fma === true && wasm !== undefined) throw new OptionError('fma', `${where}: options fma and wasm exclude each other (fma chooses among the embedded builds); drop fma, or pass build/wasmfit-fma.wasm as wasm.`);
   if (!Number.isInteger(initialPages) || initialPages < 16 || initialPages > 65536) {
     throw new OptionError('initialPages', `${where}: option initialPages = ${initialPages}; expected an integer in [16, 65536] (the kernels need 16 pages for their stack and data).`);
   }
@@ -258,14 +334,23 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
   if (useSimd && !canGunzip()) {
     throw new RuntimeSupportError(`${where}({ simd: true }): this host has no DecompressionStream to unpack the embedded SIMD128 module. Pass init({ wasm }) with the bytes of wasmfit-simd.wasm, or omit the option to use the scalar build.`);
   }
-  const variant = useSimd ? 'simd' : 'scalar';
+  const useFma = useSimd && (fma ?? (simd === undefined && reproducible !== true && fmaSupported()));
+  if (fma === true && useSimd !== true) {
+    throw new RuntimeSupportError(`${where}({ fma: true }): this host ${simdSupported() ? 'has no DecompressionStream to unpack the embedded FMA module' : 'does not support WebAssembly SIMD128'}; omit the option to use the ${simdSupported() ? 'SIMD128' : 'scalar'} build.`);
+  }
+  if (fma === true && !fmaSupported()) {
+    throw new RuntimeSupportError(`${where}({ fma: true }): this host's WebAssembly does not validate relaxed SIMD (f32x4.relaxed_madd). Node 20 needs --experimental-wasm-relaxed-simd (Node >= 22 and Chromium-based browsers have it); omit the option to use the SIMD128 build.`);
+  }
+  const variant = useFma ? 'fma' : useSimd ? 'simd' : 'scalar';
   return {
     key: `${variant}:${initialPages}`,
     getModule: () => {
       let p = moduleCache.get(variant);
       if (!p) {
         // the scalar module is its own chunk, fetched only on hosts without SIMD128 (or when asked)
-        p = useSimd
+        p = useFma
+          ? fmaBytes().then((b) => compileBytes(b, false))
+          : useSimd
           ? simdBytes().then((b) => compileBytes(b, false))
           : import('./wasm-scalar.generated.js').then((m) => compileBytes(decodeBase64(m.SCALAR_WASM_BASE64), false));
         moduleCache.set(variant, p);
@@ -282,16 +367,18 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
  * otherwise), compiled once and cached: `fitInWorker` posts it to its workers, whose script embeds
  * no bytes. Rejects as {@link init} would for the same `simd`.
  */
-export async function compiledModule(options: { simd?: boolean }, where = 'init'): Promise<WebAssembly.Module> {
-  return moduleFor(checkOptions(options, ['simd'], where), where).getModule();
+export async function compiledModule(options: Pick<InitOptions, 'simd' | 'fma' | 'reproducible'>, where = 'init'): Promise<WebAssembly.Module> {
+  return moduleFor(checkOptions(options, ['simd', 'fma', 'reproducible'], where), where).getModule();
 }
 
 /**
  * @internal The embedded module's bytes, of the build {@link compiledModule} compiles for the same
  * `simd`: what `fitInWorker` sends where a host cannot post a compiled module to a worker.
  */
-export async function embeddedModuleBytes(options: { simd?: boolean }): Promise<Uint8Array> {
+export async function embeddedModuleBytes(options: Pick<InitOptions, 'simd' | 'fma' | 'reproducible'>): Promise<Uint8Array> {
   const useSimd = options.simd ?? (simdSupported() && canGunzip());
+  const useFma = useSimd && (options.fma ?? (options.simd === undefined && options.reproducible !== true && fmaSupported()));
+  if (useFma) return fmaBytes();
   return useSimd ? simdBytes() : decodeBase64((await import('./wasm-scalar.generated.js')).SCALAR_WASM_BASE64);
 }
 

@@ -10,7 +10,7 @@ import type { FitOptions } from '../model/fit.js';
 import type { WeightTensor } from '../model/sequential.js';
 import type { CompileOptions } from '../model/compile.js';
 import { type OptimizerConfig, optimizerFromName } from '../optimizers/index.js';
-import { compiledModule, embeddedModuleBytes, type InitOptions } from '../runtime/loader.js';
+import { compiledModule, embeddedModuleBytes, type BuildName, type InitOptions } from '../runtime/loader.js';
 import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
 import { checkModelSpec, type FitSpec, type ModelSpec } from '../model/spec.js';
 import { checkStartTimeout } from './spec.js';
@@ -37,7 +37,10 @@ export interface WorkerFitOptions extends FitSpec {
 
 /** Options of the worker itself. */
 export interface WorkerOptions {
-  /** `init` options inside the worker (`simd`, `wasm` as a URL string, bytes or a `WebAssembly.Module`). */
+  /**
+   * `init` options inside the worker (`simd`, `fma`, `reproducible`, `initialPages`, `wasm` as a URL
+   * string, bytes or a `WebAssembly.Module`). Without them the worker runs the build `init()` picks.
+   */
   init?: InitOptions;
   /**
    * URL of the worker script (default: wasmfit's `worker-thread.mjs` next to this module, which
@@ -64,7 +67,7 @@ export { DEFAULT_START_TIMEOUT_MS } from './spec.js';
 /** Events of a {@link FitJob}. */
 export interface FitJobEvents {
   /** The kernel module is loaded in the worker. */
-  ready: { type: 'ready'; simd: boolean };
+  ready: { type: 'ready'; simd: boolean; build?: BuildName };
   /** Training starts: epochs, optimizer steps per epoch, training samples. */
   trainBegin: { type: 'trainBegin'; epochs: number; steps: number; samples: number };
   /** Running metrics of one batch (throttled by `batchEventMs`). */
@@ -88,8 +91,10 @@ export interface WorkerFitResult {
    * `terminateOnNaN` ended it.
    */
   status: 'completed' | 'stopped' | 'cancelled' | 'nonFinite';
-  /** Whether the worker ran the SIMD128 build. */
+  /** Whether the worker ran a SIMD128 build (the SIMD128 or the FMA build). */
   simd: boolean;
+  /** The build the worker ran (`Runtime.build`): `'fma'`, `'simd'` or `'scalar'`. */
+  build: BuildName;
 }
 
 /**
@@ -312,7 +317,9 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
   const pk = new Packer(wo.transfer === true);
   const fit: Record<string, unknown> = { yieldEveryMs: 50 };
   for (const k of PLAIN_FIT_KEYS) if (options[k] !== undefined) fit[k] = options[k];
-  const { simd, initialPages } = wo.init ?? {};
+  const { simd, initialPages, fma, reproducible } = wo.init ?? {};
+  // which embedded build the worker runs (this thread compiles it): as init() would choose
+  const build = { ...(simd !== undefined ? { simd } : {}), ...(fma !== undefined ? { fma } : {}), ...(reproducible !== undefined ? { reproducible } : {}) };
   // a URL string is resolved here, against the page, not against the worker script's location
   const here = (globalThis as { location?: { href: string } }).location?.href;
   const w0 = wo.init?.wasm;
@@ -349,6 +356,7 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
   let finished = false;
   let failure: Error | undefined;
   let simdUsed = false;
+  let buildUsed: BuildName = 'scalar';
   let cancelRequested = false;
   let startTimer: ReturnType<typeof setTimeout> | undefined;
   let resolve!: (r: WorkerFitResult) => void;
@@ -411,6 +419,7 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
         case 'ready':
           clearStartTimer();
           simdUsed = m.simd;
+          buildUsed = m.build ?? (m.simd ? 'simd' : 'scalar');
           emit(m);
           break;
         case 'trainBegin':
@@ -421,7 +430,7 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
           emit({ type: 'epoch', epoch: m.epoch, logs: m.logs, weights: m.weights ? tensors(m.weights) : null, predictions: m.predictions });
           break;
         case 'done':
-          finish(null, { history: m.history, weights: tensors(m.weights), status: m.status, simd: simdUsed });
+          finish(null, { history: m.history, weights: tensors(m.weights), status: m.status, simd: simdUsed, build: buildUsed });
           break;
         case 'error':
           finish(fromWireError(m.error));
@@ -448,7 +457,7 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
   }
   // The worker script embeds no WASM bytes: it gets the module this thread compiled (once, cached
   // by the loader) unless the caller chose another one with worker.init.wasm.
-  const module: Promise<WebAssembly.Module | undefined> = wasm !== undefined ? Promise.resolve(undefined) : Promise.resolve().then(() => compiledModule({ ...(simd !== undefined ? { simd } : {}) }, W));
+  const module: Promise<WebAssembly.Module | undefined> = wasm !== undefined ? Promise.resolve(undefined) : Promise.resolve().then(() => compiledModule(build, W));
   module.catch(() => undefined); // reported through the chain below, once the worker exists
   spawnWorker(url, onMessage, (e) => finish(e))
     .then((p) => {
@@ -479,7 +488,7 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
             return;
           }
           // a host that cannot clone a WebAssembly.Module gets the module's bytes instead
-          embeddedModuleBytes(simd !== undefined ? { simd } : {}).then(
+          embeddedModuleBytes(build).then(
             (bytes) => {
               if (finished) return;
               try {

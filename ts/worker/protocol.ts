@@ -78,7 +78,7 @@ export interface WireTensor {
 }
 
 export type FromWorker =
-  | { type: 'ready'; simd: boolean }
+  | { type: 'ready'; simd: boolean; build?: 'fma' | 'simd' | 'scalar' }
   | { type: 'trainBegin'; epochs: number; steps: number; samples: number }
   | { type: 'batch'; epoch: number; batch: number; steps: number; logs: Logs }
   | { type: 'epoch'; epoch: number; logs: Logs; weights: WireTensor[] | null; predictions: { data: Float32Array; shape: [number, number] } | null }

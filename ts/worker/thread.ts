@@ -58,7 +58,7 @@ async function run(msg: StartMessage, post: Post, isCancelled: () => boolean): P
       throw new RuntimeSupportError("fitInWorker: the worker got no kernel module; start it with fitInWorker from the same wasmfit build (it sends its compiled WebAssembly.Module), or pass worker.init.wasm.");
     }
     const rt = await init(msg.init as InitOptions);
-    post({ type: 'ready', simd: rt.simd });
+    post({ type: 'ready', simd: rt.simd, build: rt.build });
     // the optimizer arrives as its plain config: compile revives and checks it, as on the main thread
     const m = modelFromSpec({ ...msg.model, optimizer: msg.model.optimizer as unknown as OptimizerConfig, weights: undefined }, msg.model.weights?.map((data) => ({ data })));
     model = m;
