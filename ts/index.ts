@@ -19,3 +19,5 @@ export * from './kernels/index.js';
 export * from './ensemble/index.js';
 export * from './tuning/index.js';
 export * from './io/index.js';
+// Node: model files with preprocessing are read without importing wasmfit/preprocess (browser: no-op)
+import './preprocess/autoload.js';
