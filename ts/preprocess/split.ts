@@ -10,7 +10,7 @@ import { compareCategories, type RawFeatures } from './state.js';
 
 /** Options of {@link trainTestSplit}. */
 export interface TrainTestSplitOptions {
-  /** Test rows: a fraction in (0, 1) (rounded up, as scikit-learn) or a count in [1, n − 1] (default 0.25). */
+  /** Test rows: a fraction in (0, 1) (rounded up, as scikit-learn) or a row count in [1, n − 1] (default 0.25). `1` is one row: an integer is a count, as scikit-learn's int `test_size`. */
   testSize?: number;
   /** Seed of the shuffle (default 0): the same seed and data give the same split. */
   seed?: number;
