@@ -4,15 +4,7 @@
  * entry (browser budget): a program that never loads it never downloads it. @internal
  */
 import { FormatError, OptionError } from '../errors/index.js';
-import type { PreprocessingState } from './state.js';
-
-/** @internal */
-export interface PreprocessingReader {
-  /** Validates JSON (or a fitted transformer's `toJSON()`); `fail(path, msg)` throws. */
-  check(v: unknown, fail: (path: string, msg: string) => never, root: string): PreprocessingState;
-  /** Applies a validated state to raw x. */
-  apply(p: PreprocessingState, x: unknown, where: string): { data: Float32Array; rows: number };
-}
+import type { PreprocessingReader, PreprocessingState } from './state.js';
 
 let reader: PreprocessingReader | null = null;
 

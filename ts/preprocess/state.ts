@@ -11,7 +11,6 @@
 import { NonFiniteError, ShapeError, UnknownCategoryError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import type { Features, Matrix } from '../data/tensor.js';
-import type { PreprocessingReader } from './hook.js';
 
 /** A cell of a raw table: a number, a string (a category), or a missing value (see {@link isBlank}). */
 export type Cell = number | string | null | undefined;
@@ -343,6 +342,14 @@ export function frozen<T>(v: T): T {
     Object.freeze(v);
   }
   return v;
+}
+
+/** What the main entry calls through its hook (./hook.ts). @internal */
+export interface PreprocessingReader {
+  /** Validates JSON (or a fitted transformer's `toJSON()`); `fail(path, msg)` throws. */
+  check(v: unknown, fail: (path: string, msg: string) => never, root: string): PreprocessingState;
+  /** Applies a validated state to raw x. */
+  apply(p: PreprocessingState, x: unknown, where: string): { data: Float32Array; rows: number };
 }
 
 /** The reader `wasmfit/preprocess` registers with the main entry (./hook.ts). @internal */
