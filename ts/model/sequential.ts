@@ -21,8 +21,7 @@ import { type ModelTrainingState, Stepper } from './stepper.js';
 import { bindLayers, modelTensors, resolveStack, type SequentialOptions, summaryTable, type WeightTensor, writeWeights } from './weights.js';
 import { checkClassesOf, predictClassIds, predictClassNames } from './classes.js';
 import { evaluateModel, predictModel } from './predict.js';
-import type { PreprocessingInput, PreprocessingState, RawFeatures } from '../preprocess/state.js';
-import { preprocessingOption } from '../preprocess/hook.js';
+import { type PreprocessingInput, type PreprocessingState, preprocessingOption, type RawFeatures } from '../preprocess/hook.js';
 
 export type { SequentialOptions, WeightTensor } from './weights.js';
 
@@ -234,7 +233,6 @@ export class Sequential {
   }
 
   // ---- internals (ts/model/fit.ts, ts/io, ts/ensemble) ----
-
   /** @internal Refuses calls that would change what a running fit reads (BusyError, nothing changed). */
   assertIdle(where: string): void {
     if (this.training !== null) {

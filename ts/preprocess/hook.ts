@@ -6,6 +6,8 @@
 import { FormatError, OptionError } from '../errors/index.js';
 import type { PreprocessingReader, PreprocessingState } from './state.js';
 
+export type { PreprocessingInput, PreprocessingState, RawFeatures } from './state.js';
+
 let reader: PreprocessingReader | null = null;
 
 /** @internal Called by `wasmfit/preprocess` when it loads. */
