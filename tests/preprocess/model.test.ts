@@ -171,6 +171,11 @@ describe('bad input: typed errors, nothing changed', () => {
     expect(() => new SimpleImputer({ strategy: 'median' }).fit([['a'], ['b']])).toThrow(/strategy 'median' needs numbers/);
     expect(() => new OneHotEncoder().fit([['a'], [1]])).toThrow(/mixes numbers and strings/);
     expect(() => new StandardScaler().fit(new Float32Array(4))).toThrow(/fit needs rows/);
+    expect(() => s.transform([{ a: 1, b: 2 }])).toThrow(/x holds records, but the preprocessing was fitted on arrays/);
+    expect(() => new ColumnTransformer([['s', new StandardScaler(), ['a']]], { featureNames: ['a', 'b'] }).fit([[1, 2, 3]])).toThrow(/featureNames has 2 names but row 0 has 3 columns/);
+    // records fitted by name are read by name, in any key order
+    const byName = new StandardScaler().fit([{ a: 1, b: 10 }, { a: 3, b: 30 }]);
+    expect(Array.from(byName.transform([{ b: 20, a: 3 }]).data)).toEqual([1, 0]);
   });
 
   it('options are checked when built', () => {

@@ -112,6 +112,7 @@ export function tableColumns(x: unknown, width: number | null, names: readonly s
     rows = x.length;
     const first: unknown = x[0];
     if (isObj(first)) {
+      if (width !== null && !names) throw new ShapeError(`${where}: x holds records, but the preprocessing was fitted on arrays (it has no column names); pass arrays of ${width} cells.`);
       const keys = names ?? Object.keys(first);
       names = keys;
       w = need(keys.length, 'records with');
@@ -121,6 +122,7 @@ export function tableColumns(x: unknown, width: number | null, names: readonly s
       get = (r, c) => (x[r] as Record<string, Cell>)[keys[c]!];
     } else {
       w = width ?? (Array.isArray(first) ? first.length : 0);
+      if (width === null && names && names.length !== w) throw new ShapeError(`${where}: featureNames has ${names.length} names but row 0 has ${w} columns; give one name per column.`);
       x.forEach((row: unknown, r) => {
         if (!Array.isArray(row)) throw new ShapeError(`${where}: x[${r}] is ${preview(row)}; rows must all be arrays of cells (or all records).`);
         if (row.length !== w) throw new ShapeError(`${where}: row ${r} has ${row.length} columns; ${width === null ? 'row 0 has' : 'the preprocessing was fitted on'} ${w}${names ? ` (${names.join(', ')})` : ''}. Give every row the same columns.`);
