@@ -8,7 +8,8 @@
 // --json FILE   also writes one JSON object per measured row (JSON lines)
 // --svg FILE    where the bar chart of the ratios goes (default docs/img/bench/ratios.svg)
 // --readme      rewrites README.md between <!-- bench:start --> and <!-- bench:end -->
-// --only LIST   comma-separated subset of wasmfit,tfjs-wasm,tfjs-cpu,brain.js,jax-js,numpy
+// --only LIST   comma-separated subset of wasmfit,tfjs-wasm,tfjs-cpu,brain.js,jax-js,numpy,pytorch,
+//               numpy-Nt,pytorch-Nt (N = the machine's cores)
 //               (wasmfit always runs: every ratio is against it)
 // --no-gemm     leaves W4 (bench/gemm.mjs) out
 //
@@ -32,7 +33,9 @@
 //
 // W1/W2 figures are medians over several timed windows after warm-up (min–max in brackets); the
 // windows of the libraries are interleaved round-robin so that a change in machine load hits all
-// of them alike. numpy runs in a python3 child process (OPENBLAS_NUM_THREADS=1).
+// of them alike. numpy and PyTorch run in long-lived python3 child processes (bench/py_peer.py),
+// one per thread count, driven window by window like the JS libraries: with one thread and with
+// every core (-Nt rows).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -43,6 +46,7 @@ import { createRequire } from 'node:module';
 import { barChart } from './lib/barchart.mjs';
 import { fmtBytes, fmtNum, fmtRatio, fmtSummary, mdTable, summarize, textTable, tick } from './lib/stats.mjs';
 import { glorotWeights, jsPeers, loadWasmfit } from './lib/peers.mjs';
+import { closePythonPeers, pythonPeer } from './lib/python-peer.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -176,38 +180,27 @@ for (const p of jsPeers) {
     libs.push({ id: p.id, ok: false, reason: e.message.split('\n')[0] });
   }
 }
-const numpyLib = { id: 'numpy', ok: false };
-if (only && !only.includes('numpy')) numpyLib.reason = 'left out by --only';
-else {
-  const p = spawnSync('python3', ['-c', 'import numpy, sys; print(numpy.__version__); print(sys.version.split()[0])'], { encoding: 'utf8' });
-  if (p.error) numpyLib.reason = `python3 could not start (${p.error.code ?? p.error.message})`;
-  else if (p.status !== 0) numpyLib.reason = /No module named .?numpy/.test(p.stderr) ? 'python3 has no numpy (PyPI is unreachable here; Debian package python3-numpy provides it)' : `python3 failed: ${(p.stderr || '').trim().split('\n').pop()}`;
-  else {
-    const [nv, pv] = p.stdout.trim().split('\n');
-    Object.assign(numpyLib, { ok: true, version: nv, label: `numpy ${nv} on Python ${pv}, hand-written forward/backward/Adam, OPENBLAS_NUM_THREADS=1` });
+// native peers (python3 children), one thread and every core
+const cores = cpus().length;
+const nativePeers = [pythonPeer('numpy', 1), pythonPeer('pytorch', 1), ...(cores > 1 ? [pythonPeer('numpy', cores), pythonPeer('pytorch', cores)] : [])];
+for (const p of nativePeers) {
+  if (only && !only.includes(p.id)) {
+    libs.push({ id: p.id, ok: false, native: true, reason: 'left out by --only' });
+    continue;
+  }
+  try {
+    const info = await p.load();
+    libs.push({ id: p.id, ok: true, native: true, peer: p, ...info });
+  } catch (e) {
+    libs.push({ id: p.id, ok: false, native: true, reason: e.message.split('\n')[0] });
   }
 }
-libs.push(numpyLib);
 const lib = (id) => libs.find((l) => l.id === id);
 if (!lib('wasmfit').ok) throw new Error(`wasmfit itself did not load: ${lib('wasmfit').reason} (run npm run build first)`);
 for (const l of libs) log(`  ${l.ok ? l.label : `${l.id}: cannot run — ${l.reason}`}`);
 
-// ------------------------------------------------------------------------------ numpy child
 const tmp = mkdtempSync(join(tmpdir(), 'wasmfit-bench-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
-function f32file(name, arrays) {
-  const f = join(tmp, name);
-  const parts = arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
-  writeFileSync(f, Buffer.concat(parts));
-  return f;
-}
-function runNumpy(job) {
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-  const p = spawnSync('python3', [join(here, 'numpy_mlp.py')], { input: JSON.stringify(job), env, encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (p.error) throw new Error(`python3 could not start (${p.error.code ?? p.error.message})`);
-  if (p.status !== 0) throw new Error(`python3 exited ${p.status}: ${(p.stderr || '').trim().split('\n').pop()}`);
-  return JSON.parse(p.stdout.trim().split('\n').pop());
-}
 
 // ------------------------------------------------------------------------------ W1 / W2
 const results = { throughput: {}, w3: {}, w4: null, memory: {}, size: {} };
@@ -270,19 +263,6 @@ async function throughput(wl, data) {
     r.t.disposeData?.(r.d);
     r.t.dispose();
   }
-  if (numpyLib.ok) {
-    log(`${wl.id}: numpy…`);
-    try {
-      const rows = maxRows;
-      const wf = f32file(`${wl.id}-w.bin`, weights);
-      const xf = f32file(`${wl.id}-x.bin`, [data.x.subarray(0, rows * wl.dims[0])]);
-      const yf = f32file(`${wl.id}-y.bin`, [data.y.subarray(0, rows * yPer)]);
-      const r = runNumpy({ job: 'throughput', dims: wl.dims, loss: wl.loss, lr: wl.lr, batch: B, x: xf, y: yf, rows, weights: wf, window_ms: CFG.windowMs, min_windows: CFG.minWindows, max_windows: CFG.maxWindows, budget_ms: CFG.budgetMs });
-      results.throughput[`${wl.id}:numpy`] = { ...summarize(r.rates), rows, epochsPerWindow: r.epochs_per_window, note: 'separate process, not interleaved' };
-    } catch (e) {
-      results.throughput[`${wl.id}:numpy`] = { error: e.message };
-    }
-  }
 }
 
 // ------------------------------------------------------------------------------ W3
@@ -313,7 +293,7 @@ async function timeToAccuracy(train, test) {
         const t0 = performance.now();
         await t.epoch(d, 1000 + e);
         trained += (performance.now() - t0) / 1000;
-        curve.push([trained, t.accuracy(dt)]);
+        curve.push([trained, await t.accuracy(dt)]);
         if (curve[curve.length - 1][1] >= CFG.w3StopAt || trained >= CFG.w3CapS) break;
       }
       t.disposeData?.(d);
@@ -322,20 +302,6 @@ async function timeToAccuracy(train, test) {
       results.w3[key] = { curve, note: t.note };
     } catch (e) {
       results.w3[key] = { error: e.message.split('\n')[0] };
-    }
-  }
-  if (numpyLib.ok) {
-    log('W3: numpy…');
-    try {
-      const r = runNumpy({
-        job: 'w3', dims: W3.dims, loss: 'ce', lr: W3.lr, batch: W3.batch,
-        weights: f32file('w3-w.bin', weights), x: f32file('w3-x.bin', [train.x]), y: f32file('w3-y.bin', [train.y]), rows: train.rows,
-        xt: f32file('w3-xt.bin', [test.x]), yt: f32file('w3-yt.bin', [test.y]), rows_t: test.rows,
-        targets: [CFG.w3StopAt], cap_s: CFG.w3CapS, max_epochs: CFG.w3MaxEpochs,
-      });
-      results.w3.numpy = { curve: r.curve };
-    } catch (e) {
-      results.w3.numpy = { error: e.message };
     }
   }
 }
@@ -366,7 +332,7 @@ function gemm() {
 
 // ------------------------------------------------------------------------------ memory
 function memory() {
-  for (const l of libs.filter((x) => x.ok && x.peer)) {
+  for (const l of libs.filter((x) => x.ok && x.peer && !x.native)) {
     log(`memory: ${l.id}…`);
     const p = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child-memory', l.id], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (p.status !== 0) {
@@ -429,7 +395,7 @@ async function sizes() {
   } catch (e) {
     results.size['jax-js'] = { error: `esbuild could not bundle it: ${e.message.split('\n')[0]}` };
   }
-  results.size.numpy = { error: 'native (CPython + numpy + OpenBLAS), not a JS bundle' };
+  for (const l of libs.filter((x) => x.native)) results.size[l.id] = { error: 'native (CPython + its libraries), not a JS bundle' };
 }
 
 // ------------------------------------------------------------------------------ run
@@ -443,12 +409,13 @@ if (!argv.includes('--no-gemm')) {
   log('W4: bench/gemm.mjs…');
   results.w4 = gemm();
 }
+closePythonPeers();
 memory();
 await sizes();
 const elapsed = (performance.now() - t00) / 1000;
 
 // ------------------------------------------------------------------------------ report
-const ORDER = ['wasmfit', 'tfjs-wasm', 'tfjs-cpu', 'brain.js', 'jax-js', 'numpy'];
+const ORDER = ['wasmfit', 'tfjs-wasm', 'tfjs-cpu', 'brain.js', 'jax-js', ...nativePeers.map((p) => p.id)];
 const why = (id) => lib(id)?.reason;
 const wfT = (wl) => results.throughput[`${wl}:wasmfit`];
 
@@ -503,7 +470,7 @@ const w3Ratio = (id) => {
 };
 
 const memRows = () =>
-  ORDER.filter((id) => id !== 'numpy').map((id) => {
+  ORDER.filter((id) => !lib(id)?.native).map((id) => {
     const m = results.memory[id];
     if (!lib(id)?.ok) return [id, `cannot run: ${why(id)}`, '—', '—'];
     if (!m) return [id, 'not measured', '—', '—'];
@@ -597,7 +564,7 @@ if (jsonFile) {
 }
 
 // ------------------------------------------------------------------------------ SVG
-const PEERS = ['tfjs-wasm', 'tfjs-cpu', 'brain.js', 'jax-js', 'numpy'];
+const PEERS = ORDER.filter((id) => id !== 'wasmfit');
 const bar = (label, value, target, note, key = label) => ({ label, value, target, note, key });
 const groups = [
   ...[W1, W2].map((wl) => ({
@@ -633,7 +600,7 @@ if (writeReadme) {
   const md = [];
   md.push(START);
   md.push(`<!-- generated by \`node bench/run.mjs${quick ? ' --quick' : ''} --readme\`; do not edit by hand -->`);
-  md.push(`Measured by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${machine.date}: ${machine.cpu}, ${machine.cores} cores (shared), ${machine.memGiB} GiB, Node ${machine.node.slice(1)}, ${machine.platform}. Every library runs on one thread, from the same initial weights; ratios come from the same run.`);
+  md.push(`Measured by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${machine.date}: ${machine.cpu}, ${machine.cores} cores (shared), ${machine.memGiB} GiB, Node ${machine.node.slice(1)}, ${machine.platform}. Every library runs on one thread (the -${cores}t rows on all ${cores} cores), from the same initial weights; ratios come from the same run, windows interleaved.`);
   md.push('');
   md.push(labels.join('\n'));
   md.push('');

@@ -40,7 +40,7 @@ describe('wasmfit train defaults', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/--layers auto: '' validation loss [\d.]+; '64,32' validation loss [\d.]+; kept '(64,32)?'\./);
     expect(r.out).toMatch(/early stopping: (stopped at epoch \d+; )?weights of the best epoch, \d+, restored/);
-    expect(r.out).toMatch(/Refit on all 120 rows for \d+ epochs?/);
+    expect(r.out).toMatch(/Refit on all 120 rows (for \d+ epochs?|to convergence \(L-BFGS\))/);
     expect(existsSync(join(dir, 'm.wasmfit'))).toBe(true);
     const p = run('predict', '--model', 'm.wasmfit', '--data', 'blobs.csv', '--out', 'p.csv');
     expect(p.code, p.err).toBe(0);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GEMM_ARGS, LAYER, LAYOUT_NAMES, OPT_HYPER, OPT_TENSOR, PLAN } from '../../ts/runtime/abi.js';
+import { CONV_GEOM, GEMM_ARGS, LAYER, LAYOUT_NAMES, OPT_HYPER, OPT_TENSOR, PLAN } from '../../ts/runtime/abi.js';
 
 const SRC = join(__dirname, '../../crates/kernels/src');
 
@@ -28,13 +28,14 @@ describe('shared records', () => {
     ['gemm.rs', GEMM_ARGS],
     ['optim.rs', OPT_HYPER],
     ['optim.rs', OPT_TENSOR],
+    ['conv.rs', CONV_GEOM],
   ] as const)('%s %s: the same fields in the same order on both sides', (file, rec) => {
     expect(rec.fields.map(snake)).toEqual(rustFields(file, rec.name));
     expect(rec.size).toBe(rec.fields.length * 4);
   });
 
   it('the layout names cover every record field once, in the order abi_layout reports them', () => {
-    const fields = [PLAN, LAYER, GEMM_ARGS, OPT_HYPER, OPT_TENSOR].flatMap((r) => [`sizeof ${r.name}`, ...r.fields.map((f) => `${r.name}.${snake(f)}`)]);
+    const fields = [PLAN, LAYER, GEMM_ARGS, OPT_HYPER, OPT_TENSOR, CONV_GEOM].flatMap((r) => [`sizeof ${r.name}`, ...r.fields.map((f) => `${r.name}.${snake(f)}`)]);
     expect(LAYOUT_NAMES).toEqual([...fields, 'gemm workspace floats']);
   });
 });

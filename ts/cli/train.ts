@@ -10,6 +10,7 @@ import { init } from '../runtime/loader.js';
 import { cellAt, classLabel, columnIndex, decimal, dropMissingRows, featureRows, isMissing, readCsv } from './csv.js';
 import { ColumnTransformer, type ColumnStep, OneHotEncoder, StandardScaler } from '../preprocess/index.js';
 import { CliError } from './errors.js';
+import { linearModel, linearPenalty } from './linear.js';
 import { type CliMeta, saveCliModel } from './modelfile.js';
 import { parseEarlyStopping, parseLayers, parseOptimizer, parseSchedule } from './specs.js';
 import { checkOutFile, formatTable, negativeValuesJoined, num, regressionMetrics, type Io } from './util.js';
@@ -33,9 +34,13 @@ Numeric class labels are compared as numbers ('0' and '0.0' are one class).
                          number of rows skipped and their lines are reported on stderr)
   --layers SIZES         hidden layer sizes, e.g. 64,32 ("" for none: a linear or logistic model).
                          Default auto: trains both "" and 64,32 and keeps the one with the lower
-                         validation loss (training loss without a validation split)
+                         validation loss (training loss without a validation split). Without
+                         --optimizer, --lr, --schedule, --l1 and --l2, the linear model is fitted as
+                         scikit-learn's LogisticRegression() / LinearRegression() are: full-batch
+                         L-BFGS to convergence, with logistic regression's L2 penalty (C = 1)
   --activation NAME      relu | leakyRelu | elu | tanh | sigmoid (default relu)
-  --optimizer NAME       adam | adamw | amsgrad | sgd | momentum | rmsprop | adagrad (default adam)
+  --optimizer NAME       adam | adamw | amsgrad | sgd | momentum | rmsprop | adagrad (default adam,
+                         and L-BFGS for the linear model as described under --layers)
   --lr RATE              learning rate (default: the optimizer's; adam 1e-3, sgd 0.01)
   --schedule SPEC        e.g. cosine:tMax=20, step:stepSize=10,gamma=0.5, onecycle, cyclic
   --dropout RATE         dropout after each hidden layer (default 0)
@@ -60,12 +65,12 @@ const OPTIONS = {
   task: { type: 'string', default: 'auto' },
   layers: { type: 'string', default: 'auto' },
   activation: { type: 'string', default: 'relu' },
-  optimizer: { type: 'string', default: 'adam' },
+  optimizer: { type: 'string' },
   lr: { type: 'string' },
   schedule: { type: 'string' },
   dropout: { type: 'string', default: '0' },
-  l2: { type: 'string', default: '0' },
-  l1: { type: 'string', default: '0' },
+  l2: { type: 'string' },
+  l1: { type: 'string' },
   'batch-norm': { type: 'boolean', default: false },
   epochs: { type: 'string', default: 'auto' },
   'batch-size': { type: 'string', default: '32' },
@@ -100,15 +105,18 @@ export async function train(argv: string[], io: Io): Promise<void> {
   const split = num(a['validation-split'], '--validation-split', { min: 0, max: 0.95 });
   const seed = num(a.seed, '--seed', { int: true });
   const rate = num(a.dropout, '--dropout', { min: 0, max: 0.95 });
-  const l2v = num(a.l2, '--l2', { min: 0 });
-  const l1v = num(a.l1, '--l1', { min: 0 });
+  const l2v = a.l2 === undefined ? 0 : num(a.l2, '--l2', { min: 0 });
+  const l1v = a.l1 === undefined ? 0 : num(a.l1, '--l1', { min: 0 });
   const lr = a.lr === undefined ? undefined : num(a.lr, '--lr', { min: 0 });
   if (!['on', 'off'].includes(a.refit)) throw new CliError(`--refit: '${a.refit}' is unknown; use on or off.`);
   const refit = a.refit === 'on';
   const candidates = a.layers === 'auto' ? AUTO_LAYERS : [parseLayers(a.layers)];
   if (!ACTIVATIONS.includes(a.activation)) throw new CliError(`--activation: '${a.activation}' is unknown; use one of ${ACTIVATIONS.join(', ')}.`);
   if (!['auto', 'classification', 'regression'].includes(a.task)) throw new CliError(`--task: '${a.task}' is unknown; use auto, classification or regression.`);
-  const optimizer = parseOptimizer(a.optimizer, lr);
+  const optimizer = parseOptimizer(a.optimizer ?? 'adam', lr);
+  // A linear model with no optimizer options given is fitted as scikit-learn fits one (linear.ts).
+  const sklearnLinear = a.optimizer === undefined && a.lr === undefined && a.schedule === undefined && a.l1 === undefined && a.l2 === undefined;
+  const isLinear = (hidden: number[]) => hidden.length === 0 && sklearnLinear;
   checkOutFile(a.out!, '--out'); // before any work: a model trained for nothing is the worst way to learn it
 
   // ---- data ----
@@ -206,7 +214,7 @@ export async function train(argv: string[], io: Io): Promise<void> {
   const act = a.activation as ActivationName;
   const reg = l1v > 0 || l2v > 0 ? l1l2({ l1: l1v, l2: l2v }) : undefined;
   const kernelInitializer = act === 'relu' || act === 'leakyRelu' || act === 'elu' ? 'heNormal' : 'glorotUniform';
-  const specOf = (hidden: number[]): ModelSpec => {
+  const specOf = (hidden: number[], rows: number): ModelSpec => {
     const layers: LayerConfig[] = [];
     for (const u of hidden) {
       const o = { kernelInitializer, ...(reg ? { kernelRegularizer: reg } : {}) } as const;
@@ -214,7 +222,9 @@ export async function train(argv: string[], io: Io): Promise<void> {
       else layers.push(dense(u, { ...o, activation: act }));
       if (rate > 0) layers.push(dropout(rate));
     }
-    layers.push(dense(classes ? classes.length : 1, reg ? { kernelRegularizer: reg } : {}));
+    const penalty = isLinear(hidden) ? linearPenalty(classes ? classes.length : null, rows) : 0;
+    const outReg = penalty > 0 ? l1l2({ l2: penalty }) : isLinear(hidden) ? undefined : reg;
+    layers.push(dense(classes ? classes.length : 1, outReg ? { kernelRegularizer: outReg } : {}));
     return { inputShape: [d], layers, seed, optimizer, loss: classes ? 'softmaxCrossEntropy' : 'mse' };
   };
   const hasVal = nVal > 0;
@@ -223,8 +233,12 @@ export async function train(argv: string[], io: Io): Promise<void> {
   const esOptions = esText === 'off' ? undefined : parseEarlyStopping(esText, hasVal);
   const fitSpec: FitSpec = { epochs, batchSize, seed, ...(hasVal ? { validationData: [xVal, yVal] as const } : {}), ...(schedule ? { schedule } : {}), ...(esOptions ? { earlyStopping: esOptions } : {}) };
   // the progress bar first, then early stopping (built here: a bad option is refused before training starts)
-  const runOf = () => fitRunOf(fitSpec, a.quiet ? [] : [progressBar({ stream: io.errStream, mode: io.errStream.isTTY ? 'bar' : 'epoch' })]);
+  const bar = () => (a.quiet ? [] : [progressBar({ stream: io.errStream, mode: io.errStream.isTTY ? 'bar' : 'epoch' })]);
+  const runOf = () => fitRunOf(fitSpec, bar());
   runOf();
+  // the scikit-learn-style linear fit: one full-batch L-BFGS epoch, nothing to stop early
+  const linearRunOf = (rows: number) => fitRunOf({ epochs: 1, batchSize: rows, seed, shuffle: false }, bar());
+  const build = (hidden: number[], rows: number) => (isLinear(hidden) ? linearModel(specOf(hidden, rows), rt) : modelFromSpec(specOf(hidden, rows), undefined, rt));
 
   const rt = await init();
   // Each candidate architecture (one unless --layers auto) is trained; the lowest validation loss
@@ -234,12 +248,12 @@ export async function train(argv: string[], io: Io): Promise<void> {
   const tried: string[] = [];
   try {
     for (const hidden of candidates) {
-      const model = modelFromSpec(specOf(hidden), undefined, rt);
+      const model = build(hidden, nTrain);
       try {
         // after the first model is built: a model too large for memory is a one-line error
         if (tried.length === 0) io.err(`wasmfit: ${nTrain} training rows, ${nVal} validation rows, ${fi.length} features${textIdx.length > 0 ? ` (${textIdx.length} of text, one-hot encoded: ${d} inputs)` : ''}, ${classes ? `${classes.length} classes` : 'regression'}; ${rt.simd ? 'SIMD128' : 'scalar'} kernels\n`);
         if (candidates.length > 1) io.err(`wasmfit: --layers auto: training layers '${hidden.join(',')}'\n`);
-        const { options: fitOptions, earlyStopping: es } = runOf();
+        const { options: fitOptions, earlyStopping: es } = isLinear(hidden) ? linearRunOf(nTrain) : runOf();
         const t0 = Date.now();
         const history = await model.fit(xTrain, yTrain as Labels, fitOptions);
         const seconds = (Date.now() - t0) / 1000;
@@ -283,18 +297,20 @@ export async function train(argv: string[], io: Io): Promise<void> {
     try {
       // Refit: the validation rows chose the architecture and the epoch count; the saved model is
       // then trained again, from the same seed, on every row for that many epochs.
-      if (refit && hasVal && es) {
-        const refitEpochs = es.bestEpoch + 1;
+      const linear = isLinear(best!.hidden);
+      if (refit && hasVal && (es || linear)) {
+        const refitEpochs = linear ? 1 : es!.bestEpoch + 1;
         const xAllRows = new Float32Array(xTrain.length + xVal.length);
         xAllRows.set(xTrain);
         xAllRows.set(xVal, xTrain.length);
         const yAllRows = yTrain instanceof Int32Array ? new Int32Array(nTrain + nVal) : new Float32Array(nTrain + nVal);
         yAllRows.set(yTrain);
         yAllRows.set(yVal, nTrain);
-        saved = modelFromSpec(specOf(best!.hidden), undefined, rt);
-        const { options } = fitRunOf({ epochs: refitEpochs, batchSize, seed, ...(schedule ? { schedule } : {}) }, []);
+        saved = build(best!.hidden, nTrain + nVal);
+        const { options } = linear ? linearRunOf(nTrain + nVal) : fitRunOf({ epochs: refitEpochs, batchSize, seed, ...(schedule ? { schedule } : {}) }, []);
         await saved.fit(xAllRows, yAllRows as Labels, options);
-        io.out(`Refit on all ${nTrain + nVal} rows for ${refitEpochs} epoch${refitEpochs === 1 ? '' : 's'} (the metrics above are the model before the refit; --refit off saves that one).\n`);
+        const what = linear ? 'to convergence (L-BFGS)' : `for ${refitEpochs} epoch${refitEpochs === 1 ? '' : 's'}`;
+        io.out(`Refit on all ${nTrain + nVal} rows ${what} (the metrics above are the model before the refit; --refit off saves that one).\n`);
       }
       saved.setPreprocessing(prep);
       const bytes = await saveCliModel(a.out!, saved, meta);

@@ -31,7 +31,7 @@ export interface ModelHeader {
    * preprocessing raw `x` goes through (`model.preprocessing`). Each written only when the model
    * has it, so files without them (and files of older versions) read as before.
    */
-  model: { inputShape: [number]; seed: number; layers: LayerConfig[]; classes?: string[]; preprocessing?: PreprocessingState };
+  model: { inputShape: number[]; seed: number; layers: LayerConfig[]; classes?: string[]; preprocessing?: PreprocessingState };
   compile: CompileOptions | null;
   metadata?: ModelMetadata;
 }
@@ -142,7 +142,7 @@ export function modelHeader(model: Sequential, where: string): ModelHeader {
   });
   return {
     producer: 'wasmfit',
-    model: { inputShape: [model.inputSize], seed: model.seed, layers, ...(model.classes ? { classes: [...model.classes] } : {}), ...(model.preprocessing ? { preprocessing: JSON.parse(JSON.stringify(model.preprocessing)) as PreprocessingState } : {}) },
+    model: { inputShape: [...model.inputShape], seed: model.seed, layers, ...(model.classes ? { classes: [...model.classes] } : {}), ...(model.preprocessing ? { preprocessing: JSON.parse(JSON.stringify(model.preprocessing)) as PreprocessingState } : {}) },
     compile: compile === null ? null : (JSON.parse(JSON.stringify(compile)) as CompileOptions),
   };
 }
@@ -249,18 +249,18 @@ export function reviveLayers(raw: unknown, where: string): LayerConfig[] {
 }
 
 /** The weight tensors (names, shapes) a model with these layers has, as Sequential.getWeights orders them. @internal */
-export function expectedWeights(inputSize: number, layers: readonly LayerConfig[]): { name: string; shape: number[] }[] {
-  return describeStack(inputSize, layers, 'expectedWeights').flatMap((e) => e.params.map((p) => ({ name: p.fullName, shape: [...p.shape] })));
+export function expectedWeights(inputShape: number | readonly number[], layers: readonly LayerConfig[]): { name: string; shape: number[] }[] {
+  return describeStack(inputShape, layers, 'expectedWeights').flatMap((e) => e.params.map((p) => ({ name: p.fullName, shape: [...p.shape] })));
 }
 
 /** Parses and validates the architecture/compile part of a header. @internal */
-export function parseModelHeader(h: Record<string, unknown>, where: string): { inputSize: number; seed: number; layers: LayerConfig[]; compile: CompileOptions | null; classes: string[] | null; preprocessing: PreprocessingState | null } {
+export function parseModelHeader(h: Record<string, unknown>, where: string): { inputShape: number[]; seed: number; layers: LayerConfig[]; compile: CompileOptions | null; classes: string[] | null; preprocessing: PreprocessingState | null } {
   if (h.producer !== 'wasmfit') field(where, 'header.producer', `is ${preview(h.producer)}; expected "wasmfit".`);
   const m = h.model;
   if (!isObj(m)) field(where, 'header.model', 'is not an object.');
   const shape = m.inputShape;
-  if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || (shape[0] as number) < 1) {
-    field(where, 'header.model.inputShape', `is ${preview(shape)}; expected [features] with a positive integer.`);
+  if (!Array.isArray(shape) || (shape.length !== 1 && shape.length !== 3) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 1)) {
+    field(where, 'header.model.inputShape', `is ${preview(shape)}; expected [features] or [height, width, channels] with positive integers.`);
   }
   const seed = m.seed;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) field(where, 'header.model.seed', `is ${preview(seed)}; expected a finite number.`);
@@ -276,8 +276,8 @@ export function parseModelHeader(h: Record<string, unknown>, where: string): { i
     const optimizer = revive(where, 'header.compile.optimizer', () => reviveOptimizer((h.compile as Record<string, unknown>).optimizer));
     compile = { optimizer, loss: h.compile.loss as CompileOptions['loss'] };
   }
-  const preprocessing = headerPreprocessing(m.preprocessing, shape[0] as number, where);
-  return { inputSize: shape[0] as number, seed, layers, compile, classes: classes as string[] | null, preprocessing };
+  const preprocessing = headerPreprocessing(m.preprocessing, (shape as number[]).reduce((a, b) => a * b, 1), where);
+  return { inputShape: shape as number[], seed, layers, compile, classes: classes as string[] | null, preprocessing };
 }
 
 /** An optimizer config from header JSON: first-order ones through checkOptimizer, L-BFGS / CG through their factories (which validate every option). */
@@ -290,8 +290,8 @@ function reviveOptimizer(raw: unknown): OptimizerConfig | SecondOrderConfig {
 }
 
 /** Checks the file's tensors against the architecture; returns them in getWeights order. @internal */
-export function matchWeights(c: Container, inputSize: number, layers: readonly LayerConfig[], where: string): Float32Array[] {
-  const want = expectedWeights(inputSize, layers);
+export function matchWeights(c: Container, inputShape: number | readonly number[], layers: readonly LayerConfig[], where: string): Float32Array[] {
+  const want = expectedWeights(inputShape, layers);
   return want.map((w) => {
     const t = c.tensors.get(w.name);
     if (!t) field(where, `tensor '${w.name}'`, 'is missing; the architecture in the header needs it.');
@@ -309,8 +309,8 @@ export function buildModel(c: Container, where: string, runtime?: Runtime): Sequ
   const h = parseModelHeader(c.header, where);
   headerMetadata(c.header, where);
   // every weight tensor must be present with the right shape before anything is allocated
-  const weights = matchWeights(c, h.inputSize, h.layers, where);
-  const model = revive(where, 'header.model', () => new Sequential({ inputShape: [h.inputSize], layers: h.layers, seed: h.seed, ...(runtime ? { runtime } : {}) }));
+  const weights = matchWeights(c, h.inputShape, h.layers, where);
+  const model = revive(where, 'header.model', () => new Sequential({ inputShape: h.inputShape as [number], layers: h.layers, seed: h.seed, ...(runtime ? { runtime } : {}) }));
   try {
     if (h.compile) {
       const compile = h.compile;

@@ -207,7 +207,10 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
     }
   };
   // one node per parameter layer (from its kind), then its folded activation; dropout is the identity
-  for (const e of describeStack(model.inputSize, model.layers, W)) {
+  const entries = describeStack(model.inputShape, model.layers, W);
+  const alien = entries.find((e) => e.kind.interop);
+  if (alien) throw new OptionError('layers', `${W}: layers[${alien.position}] (${alien.kind.type}): ${alien.kind.interop}; save the model with saveModel instead.`);
+  for (const e of entries) {
     const node = e.kind.onnx(e.config as never);
     const attrs = Object.entries(node.floats ?? {}).map(([n, f]) => ({ name: n, type: ATTR.FLOAT, f }));
     emit(node.op, [cur, ...node.params.map((p) => init(`${e.kind.prefix}_${e.index}/${p}`))], attrs);

@@ -198,9 +198,12 @@ export interface TorchKey {
  * dropout(0.2), dense(10)]` is `nn.Sequential(Linear, ReLU, Dropout, Linear)`: keys `0.weight`,
  * `0.bias`, `3.weight`, `3.bias`.
  */
-export function torchKeys(inputSize: number, layers: readonly LayerConfig[]): TorchKey[] {
+export function torchKeys(inputShape: number | readonly number[], layers: readonly LayerConfig[]): TorchKey[] {
   // module indices, names and layouts come from the layer kinds (ts/layers/registry.ts)
-  return describeStack(inputSize, layers, 'torchKeys').flatMap((e) => [
+  const entries = describeStack(inputShape, layers, 'torchKeys');
+  const alien = entries.find((e) => e.kind.interop);
+  if (alien) throw new OptionError('layers', `torchKeys: layers[${alien.position}] (${alien.kind.type}): ${alien.kind.interop}; save the model with saveModel instead.`);
+  return entries.flatMap((e) => [
     ...e.params.map((p) => ({ key: p.torchKey, name: p.fullName, shape: p.torch.transpose ? [...p.shape].reverse() : [...p.shape], transpose: p.torch.transpose })),
     ...e.torchExtras.map((key) => ({ key, name: null, shape: [], transpose: false })),
   ]);
@@ -280,7 +283,7 @@ export function modelToSafetensors(model: Sequential, options: ModelToSafetensor
   if (!(model instanceof Sequential)) throw new OptionError('model', 'modelToSafetensors: expected a Sequential model.');
   const weights = new Map(model.getWeights().map((w) => [w.name, w]));
   const tensors = new Map<string, SafetensorsTensor>();
-  for (const k of torchKeys(model.inputSize, model.layers)) {
+  for (const k of torchKeys(model.inputShape, model.layers)) {
     if (k.name === null) {
       const b = new Uint8Array(8);
       new DataView(b.buffer).setBigInt64(0, BigInt(model.optimizerStep), true);
@@ -318,7 +321,7 @@ export function loadSafetensorsWeights(model: Sequential, bytes: Uint8Array, opt
   const strict = options.strict ?? true;
   if (typeof strict !== 'boolean') throw new OptionError('strict', `${W}: strict must be a boolean.`);
   const file = readSafetensors(bytes);
-  const keys = torchKeys(model.inputSize, model.layers);
+  const keys = torchKeys(model.inputShape, model.layers);
   const known = new Set(keys.map((k) => k.key));
   if (strict) {
     const extra = [...file.tensors.keys()].filter((k) => !known.has(k));

@@ -4,6 +4,7 @@
  */
 export * from './kinds.js';
 export * from './folded.js';
+export * from './shape.js';
 export { ACTIVATION_NAMES, isActivationName, LAYER_ACTIVATION_NAMES, type LayerActivation } from './options.js';
 export { normalizeLayer, normalizeLayers, type LayerConfig } from './registry.js';
 export type { Initializer, InitializerName } from './initializers.js';

@@ -77,8 +77,17 @@ export interface LayerKind<C extends KindConfig = KindConfig> {
   readonly prefix: string;
   /** Output features for `nIn` input features. */
   outputSize(config: C, nIn: number): number;
+  /**
+   * The output shape for an input shape, for kinds that take images (`[height, width,
+   * channels]`); throws an OptionError naming the fix when the input does not suit the layer.
+   * Kinds without it take only flat inputs (`[features]`) and output `[outputSize]`, except
+   * `shapePreserving` ones.
+   */
+  outputShape?(config: C, inShape: readonly number[], where: string): number[];
+  /** Elementwise kinds (noise): any input shape, output of the same shape. */
+  readonly shapePreserving?: boolean;
   /** The parameter tensors, in getWeights order (none for a kind without parameters). */
-  params(config: C, nIn: number): ParamSpec[];
+  params(config: C, nIn: number, inShape: readonly number[]): ParamSpec[];
   /** The activation and parameters the layer itself brings (before folding). */
   folded(config: C): Folded;
   /**
@@ -86,6 +95,8 @@ export interface LayerKind<C extends KindConfig = KindConfig> {
    * 2 rows, and full-batch optimizers (L-BFGS, CG) are refused.
    */
   readonly usesBatchStatistics?: boolean;
+  /** Why the kind has no PyTorch / ONNX mapping yet (safetensors and ONNX refuse it), when it has none. */
+  readonly interop?: string;
   /** Extra PyTorch state-dict entries with no wasmfit tensor (e.g. `num_batches_tracked`). */
   readonly torchExtras?: readonly string[];
   /**
@@ -122,6 +133,9 @@ export interface StackEntry {
   readonly position: number;
   readonly nIn: number;
   readonly nOut: number;
+  /** Input and output shapes (`[features]`, or `[height, width, channels]` for images). */
+  readonly inShape: readonly number[];
+  readonly outShape: readonly number[];
   /** The activation and dropout of this layer after folding the activation/dropout layers after it. */
   readonly folded: Folded;
   readonly params: readonly StackParam[];

@@ -6,6 +6,7 @@
 import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { activation, dropout, type ActivationConfig, type DropoutConfig } from './folded.js';
+import { flatten, reshape, reshapeTo, type FlattenConfig, type ReshapeConfig } from './shape.js';
 import type { KindConfig, LayerKind, StackEntry, StackParam } from './kind.js';
 import * as kinds from './kinds.js';
 import type { KindLayerConfig } from './kinds.js';
@@ -16,13 +17,18 @@ const isKind = (v: unknown): v is LayerKind => typeof v === 'object' && v !== nu
 const KINDS = new Map<string, LayerKind>((Object.values(kinds) as unknown[]).filter(isKind).map((k) => [k.type, k]));
 
 
-/** A layer config: a layer kind's, or a dropout or activation layer folded into the layer before it. */
-export type LayerConfig = KindLayerConfig | DropoutConfig | ActivationConfig;
+/**
+ * A layer config: a layer kind's, a dropout or activation layer folded into the layer before it,
+ * or a shape layer (flatten, reshape).
+ */
+export type LayerConfig = KindLayerConfig | DropoutConfig | ActivationConfig | FlattenConfig | ReshapeConfig;
 
 /** The config types `normalizeLayer` accepts, in the order its messages list them. */
-const TYPES = [...KINDS.keys(), 'dropout', 'activation'];
+const TYPES = [...KINDS.keys(), 'dropout', 'activation', 'flatten', 'reshape'];
 const quoted = (xs: readonly string[]) => xs.map((t) => `'${t}'`).join(', ');
-const BUILD_HINT = `Build layers with their factories (${[...KINDS.keys()].join(', ')}, dropout, activation), e.g. dense(units).`;
+const BUILD_HINT = `Build layers with their factories (${[...KINDS.keys()].join(', ')}, dropout, activation, flatten, reshape), e.g. dense(units).`;
+const isShapeLayer = (l: { type: string }): l is FlattenConfig | ReshapeConfig => l.type === 'flatten' || l.type === 'reshape';
+const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
 /** The kind of a config, or null for the folded layers (dropout, activation). @internal */
 export function kindOf(config: KindConfig): LayerKind | null {
@@ -37,29 +43,44 @@ export function kindOf(config: KindConfig): LayerKind | null {
  * after a layer without activation or dropout.
  * @internal
  */
-export function describeStack(inputSize: number, layers: readonly LayerConfig[], where = 'Sequential'): StackEntry[] {
+export function describeStack(inputShape: number | readonly number[], layers: readonly LayerConfig[], where = 'Sequential'): StackEntry[] {
   const out: (StackEntry & { dropoutSeen: boolean })[] = [];
   const counts = new Map<string, number>();
-  let nIn = inputSize;
+  let shape: readonly number[] = typeof inputShape === 'number' ? [inputShape] : [...inputShape];
   let module = 0;
   layers.forEach((l, position) => {
     const type = typeof l === 'object' && l !== null ? (l as { type?: unknown }).type : undefined;
-    if (type !== 'dropout' && type !== 'activation' && (typeof type !== 'string' || !KINDS.has(type))) {
+    if (type !== 'dropout' && type !== 'activation' && type !== 'flatten' && type !== 'reshape' && (typeof type !== 'string' || !KINDS.has(type))) {
       throw new OptionError('layers', `${where}: layers[${position}] is not a layer config. ${BUILD_HINT}`);
+    }
+    if (isShapeLayer(l)) {
+      shape = reshapeTo(l, shape, `${where}: layers[${position}]`);
+      module += 1; // nn.Flatten / nn.Unflatten
+      return;
     }
     const kind = kindOf(l);
     if (kind) {
       const index = counts.get(kind.prefix) ?? 0;
       counts.set(kind.prefix, index + 1);
-      const nOut = kind.outputSize(l, nIn);
+      const nIn = shape.reduce((a, b) => a * b, 1);
+      const at = `${where}: layers[${position}] (${kind.type})`;
+      let outShape: number[];
+      if (kind.outputShape) outShape = kind.outputShape(l, shape, at);
+      else if (kind.shapePreserving) outShape = [...shape];
+      else if (shape.length !== 1) throw new OptionError('layers', `${at} takes [features] rows but receives ${fmt(shape)}; put flatten() before it.`);
+      else outShape = [kind.outputSize(l, nIn)];
+      const nOut = outShape.reduce((a, b) => a * b, 1);
       const folded = kind.folded(l);
-      const params: StackParam[] = kind.params(l, nIn).map((p) => ({ ...p, fullName: `${kind.prefix}_${index}/${p.name}`, torchKey: `${module}.${p.torch.name}` }));
-      out.push({ kind, config: l, index, position, nIn, nOut, folded, params, torchExtras: (kind.torchExtras ?? []).map((e) => `${module}.${e}`), dropoutSeen: false });
+      const params: StackParam[] = kind.params(l, nIn, shape).map((p) => ({ ...p, fullName: `${kind.prefix}_${index}/${p.name}`, torchKey: `${module}.${p.torch.name}` }));
+      out.push({ kind, config: l, index, position, nIn, nOut, inShape: shape, outShape, folded, params, torchExtras: (kind.torchExtras ?? []).map((e) => `${module}.${e}`), dropoutSeen: false });
       module += folded.act === 'linear' && !folded.softmax ? 1 : 2;
-      nIn = nOut;
+      shape = outShape;
       return;
     }
     const last = out[out.length - 1];
+    if (last && last.outShape !== shape) {
+      throw new OptionError('layers', `${where}: layers[${position}] (${l.type}) follows ${layers[position - 1]!.type}; put it right after the layer it applies to.`);
+    }
     if (!last) throw new OptionError('layers', `${where}: layers[${position}] (${l.type}) does not follow a layer it can fold into (${[...KINDS.keys()].join(', ')}); put it after a dense(...) layer.`);
     if (last.folded.softmax) {
       throw new OptionError('layers', `${where}: layers[${position}] (${l.type}) follows a softmax; softmax must end the model. Move it before the last layer, or remove it.`);
@@ -84,6 +105,7 @@ export function describeStack(inputSize: number, layers: readonly LayerConfig[],
   if (early >= 0) {
     throw new OptionError('layers', `${where}: layers[${out[early]!.position}] has a softmax activation but is not the last layer; softmax is for the output layer only. Use 'relu' on hidden layers.`);
   }
+  if (shape.length !== 1) throw new OptionError('layers', `${where}: the model ends with ${fmt(shape)} outputs per row; end it with flatten() and a dense layer (or globalAveragePool2d()).`);
   return out.map(({ dropoutSeen: _, ...e }) => e);
 }
 
@@ -91,6 +113,8 @@ export function describeStack(inputSize: number, layers: readonly LayerConfig[],
 const FOLDED: Record<string, Pick<LayerKind, 'keys' | 'positional'> & { build(f: Readonly<Record<string, unknown>>): LayerConfig }> = {
   dropout: { keys: ['rate'], positional: ['rate'], build: (f) => dropout(f.rate as number) },
   activation: { keys: ['activation', 'alpha'], positional: ['activation'], build: (f) => activation(f.activation as ActivationConfig['activation'], f.alpha === undefined ? {} : { alpha: f.alpha as number }) },
+  flatten: { keys: [], build: () => flatten() },
+  reshape: { keys: ['targetShape'], positional: ['targetShape'], build: (f) => reshape(f.targetShape as number[]) },
 };
 
 /**

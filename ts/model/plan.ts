@@ -1,4 +1,4 @@
-import { ACT_CODE, LAYER, LOSS_KIND, type LossName, NO_LAYER, PLAN, TENSOR_CODE } from '../runtime/abi.js';
+import { ACT_CODE, CONV_GEOM, LAYER, LOSS_KIND, type LossName, NO_LAYER, PLAN, TENSOR_CODE } from '../runtime/abi.js';
 import type { StatusDetail } from '../runtime/status.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
@@ -40,6 +40,10 @@ export interface DenseParams {
   param?: number;
   /** The layer's tensors are frozen (`trainable: false`): no gradients, optimizer state or update. */
   frozen?: boolean;
+  /** The kind's geometry record (convolution, pooling: a `CONV_GEOM` block and its values), when it has one. */
+  geom?: { ptr: Ptr; fields: Readonly<Record<(typeof CONV_GEOM.fields)[number], number>> };
+  /** A scratch block of the kind's own (convolution: its im2col chunk) and its length in floats. */
+  aux?: { ptr: Ptr; floats: number };
 }
 
 /**
@@ -169,6 +173,10 @@ export class CompiledPlan {
       v.setUint32(r + LAYER.bLen, l.bLen, true);
       v.setFloat32(r + LAYER.param, l.param ?? 0, true);
       v.setUint32(r + LAYER.frozen, l.frozen ? 1 : 0, true);
+      if (l.geom) for (const f of CONV_GEOM.fields) v.setUint32(l.geom.ptr + CONV_GEOM[f], l.geom.fields[f], true);
+      v.setUint32(r + LAYER.geom, l.geom?.ptr ?? 0, true);
+      v.setUint32(r + LAYER.aux, l.aux?.ptr ?? 0, true);
+      v.setUint32(r + LAYER.auxLen, l.aux?.floats ?? 0, true);
     });
     const p = this.plan;
     v.setUint32(p + PLAN.nLayers, layers.length, true);

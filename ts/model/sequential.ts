@@ -42,6 +42,7 @@ const DISPOSE = ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.
  * ```
  */
 export class Sequential {
+  /** `[features]` or `[height, width, channels]` (rows flat, channels-last); `inputSize` is their product. */ readonly inputShape: readonly number[];
   readonly inputSize: number;
   readonly outputSize: number;
   readonly layers: readonly LayerConfig[];
@@ -65,11 +66,10 @@ export class Sequential {
   private readonly token = {};
 
   constructor(options: SequentialOptions) {
-    const { inputSize, layers, entries, seed } = resolveStack(options);
+    const { entries, seed, ...shape } = resolveStack(options);
+    ({ inputShape: this.inputShape, inputSize: this.inputSize, layers: this.layers } = shape);
     this.rt = options.runtime ?? getRuntime();
     this.seed = seed;
-    this.layers = layers;
-    this.inputSize = inputSize;
     this.outputSize = entries[entries.length - 1]!.nOut;
     const a = this.rt.arena;
     // all or nothing: a failed allocation (MemoryError) frees what was taken; the runtime stays usable

@@ -20,7 +20,7 @@ import { checkOptions } from '../errors/validate.js';
 /** A model as plain data: the `Sequential` constructor options plus `compile`'s (what `fitInWorker` and `randomSearch` trials take). */
 export interface ModelSpec {
   /** Input features per sample: `[d]` or `d`. */
-  inputShape: number | readonly [number];
+  inputShape: number | readonly [number] | readonly [number, number, number];
   /** Layer configs (plain objects from `dense`, `dropout`, `batchNorm`, `activation`). */
   layers: readonly LayerConfig[];
   /** Seed of weight initialization (default 0, as `Sequential`). */

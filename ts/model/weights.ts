@@ -9,6 +9,7 @@ import { fillInitializer } from '../layers/initializers.js';
 import { type LayerConfig, normalizeLayers } from '../layers/index.js';
 import type { BoundLayer, StackEntry } from '../layers/kind.js';
 import { describeStack } from '../layers/registry.js';
+import { checkInputShape } from '../layers/shape.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
 import { checkKeys } from './compile.js';
@@ -32,7 +33,8 @@ export interface ModelTensor {
 /** Options of the {@link Sequential} constructor. */
 export interface SequentialOptions {
   /** Input features per sample: `[d]` or `d`. */
-  inputShape: number | readonly [number];
+  /** `[features]` (or the number), or `[height, width, channels]` for convolutional models (rows flat, channels-last). */
+  inputShape: number | readonly [number] | readonly [number, number, number];
   /** The layers, in order. The last layer's units are the number of classes. */
   layers: readonly LayerConfig[];
   /** Seed of weight initialization and (by default) shuffling (default 0: runs are reproducible). */
@@ -42,22 +44,19 @@ export interface SequentialOptions {
 }
 
 /** Validates the constructor's options and describes the layer stack. @internal */
-export function resolveStack(options: SequentialOptions): { inputSize: number; layers: LayerConfig[]; entries: StackEntry[]; seed: number } {
+export function resolveStack(options: SequentialOptions): { inputShape: readonly number[]; inputSize: number; layers: LayerConfig[]; entries: StackEntry[]; seed: number } {
   checkKeys(options, ['inputShape', 'layers', 'seed', 'runtime'], 'Sequential');
-  const shape = typeof options.inputShape === 'number' ? [options.inputShape] : options.inputShape;
-  if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || shape[0]! < 1) {
-    throw new OptionError('inputShape', `Sequential: inputShape = ${JSON.stringify(options.inputShape)}; expected [features] with a positive integer, e.g. [784].`);
-  }
+  const shape = checkInputShape(options.inputShape, 'Sequential');
   if (!Array.isArray(options.layers) || options.layers.length === 0) {
     throw new OptionError('layers', 'Sequential: layers must be a non-empty array, e.g. [dense(64, { activation: "relu" }), dense(10)].');
   }
   // hand-written configs are rebuilt by their factories (validated, defaults filled in)
   const layers = normalizeLayers(options.layers, 'Sequential');
-  const entries = describeStack(shape[0]!, layers);
+  const entries = describeStack(shape, layers);
   if (!layers.some((l) => l.type === 'dense')) throw new OptionError('layers', 'Sequential: the model needs at least one dense layer.');
   const seed = options.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new OptionError('seed', `Sequential: seed = ${String(seed)}; expected a finite number.`);
-  return { inputSize: shape[0]!, layers, entries, seed };
+  return { inputShape: shape, inputSize: size(shape), layers, entries, seed };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -144,7 +143,7 @@ export function summaryTable(entries: readonly StackEntry[]): string {
     const n = e.params.reduce((s, p) => s + size(p.shape), 0);
     total += n;
     const note = e.kind.note?.(e.config as never) ?? '';
-    rows.push([`${e.kind.prefix}_${e.index} (${e.folded.softmax ? 'softmax' : e.folded.act}${e.folded.dropout > 0 ? `, dropout ${e.folded.dropout}` : ''}${note ? `, ${note}` : ''})`, `[null, ${e.nOut}]`, String(n)]);
+    rows.push([`${e.kind.prefix}_${e.index} (${e.folded.softmax ? 'softmax' : e.folded.act}${e.folded.dropout > 0 ? `, dropout ${e.folded.dropout}` : ''}${note ? `, ${note}` : ''})`, `[null, ${e.outShape.join(", ")}]`, String(n)]);
   }
   const w = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: [string, string, string]) => `${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2].padStart(w[2]!)}`;

@@ -5,7 +5,7 @@
  * @internal
  */
 
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 /**
  * A record's byte offsets from its field list, in declaration order (every field is 4 bytes on
@@ -36,7 +36,7 @@ export const PLAN = record('Plan', [
 export const LAYER = record('Layer', [
   'kind', 'act', 'nIn', 'nOut', 'w', 'b', 'gw', 'gb', 'y', 'ws1', 'ws2', 'ws3', 'bs1', 'bs2', 'bs3', 'l1', 'l2', 'bl1',
   'bl2', 'alpha', 'dropout', 'mask', 'yd', 'maxNorm', 'runningMean', 'runningVar', 'saveMean', 'saveInvStd', 'bnEps',
-  'bnMomentum', 'wLen', 'bLen', 'param', 'frozen',
+  'bnMomentum', 'wLen', 'bLen', 'param', 'frozen', 'geom', 'aux', 'auxLen',
 ] as const);
 
 /** The one optimizer hyper-parameter record (optim.rs `OptHyper`), used by train_step and optimizer_apply. */
@@ -54,10 +54,17 @@ export const OPT_FLAG = { firstStep: 1, nesterov: 2, centered: 4, amsgrad: 8, ma
 /** The `gemm` export's arguments (gemm.rs `GemmArgs`). */
 export const GEMM_ARGS = record('GemmArgs', ['m', 'n', 'k', 'a', 'rsa', 'csa', 'b', 'rsb', 'csb', 'c', 'rsc', 'beta', 'bias', 'act', 'ws'] as const);
 
+/**
+ * A convolution's or pooling window's geometry (conv.rs `ConvGeom`, every field a u32): input
+ * height, width, channels; kernel size; strides; dilations; leading padding; output height,
+ * width, filters. A convolution or pooling layer record points to one (`Layer.geom`).
+ */
+export const CONV_GEOM = record('ConvGeom', ['h', 'w', 'c', 'kh', 'kw', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'oh', 'ow', 'f'] as const);
+
 /** GEMM packing workspace in floats (MC·KC + KC·NC with MC=64, KC=256, NC=1024). */
 export const GEMM_WORKSPACE_FLOATS = 64 * 256 + 256 * 1024;
 
-const RECORDS = [PLAN, LAYER, GEMM_ARGS, OPT_HYPER, OPT_TENSOR] as const;
+const RECORDS = [PLAN, LAYER, GEMM_ARGS, OPT_HYPER, OPT_TENSOR, CONV_GEOM] as const;
 const snake = (f: string) => f.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
 
 /** The layout array `abi_layout` must return: per record its size and field offsets, then the GEMM workspace. */

@@ -14,6 +14,7 @@ import { compiledModule, embeddedModuleBytes, type InitOptions } from '../runtim
 import type { Plateau, PlateauConfig, Schedule, ScheduleConfig } from '../schedules/index.js';
 import { checkModelSpec, type FitSpec, type ModelSpec } from '../model/spec.js';
 import { checkStartTimeout } from './spec.js';
+import { checkInputShape } from '../layers/shape.js';
 import { type Port, shortUrl, spawnWorker } from './spawn.js';
 import { type FromWorker, type PackedFeatures, type PackedTargets, type StartMessage, type WireTensor, fromWireError } from './protocol.js';
 
@@ -212,11 +213,7 @@ function scheduleJson(s: unknown): ScheduleConfig {
 }
 
 function inputColumns(shape: unknown): number {
-  const d = typeof shape === 'number' ? shape : Array.isArray(shape) && shape.length === 1 ? shape[0] : NaN;
-  if (!Number.isInteger(d) || (d as number) < 1) {
-    throw new OptionError('inputShape', `fitInWorker: inputShape = ${JSON.stringify(shape)}; expected [features] with a positive integer, e.g. [784].`);
-  }
-  return d as number;
+  return checkInputShape(shape, 'fitInWorker').reduce((a, b) => a * b, 1);
 }
 
 const WORKER_KEYS = ['init', 'url', 'transfer', 'startTimeoutMs'];

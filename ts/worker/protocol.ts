@@ -43,7 +43,7 @@ export interface StartMessage {
   readonly type: 'start';
   readonly init: { simd?: boolean; wasm?: unknown; initialPages?: number };
   readonly model: {
-    readonly inputShape: number | readonly [number];
+    readonly inputShape: number | readonly [number] | readonly [number, number, number];
     readonly layers: readonly LayerConfig[];
     readonly seed?: number;
     /** The optimizer's enumerable fields (its `type` and options); rebuilt with its factory. */

@@ -9,6 +9,7 @@
 //! `harness.rs`, built only with the `harness` feature.
 
 use crate::act::{self, Act};
+use crate::conv::ConvGeom;
 use crate::gemm::{self, GemmArgs};
 use crate::optim::{self, OptHyper, OptTensor};
 use crate::plan::{Layer, Plan};
@@ -21,8 +22,9 @@ use crate::{loss, reduce, step};
 /// `OptHyper` (learning rate and clipping move there from the plan, `step_size`/`decay_keep`)
 /// and `OptTensor`, `optimizer_apply` over a tensor list replaces `optimizer_update`, one
 /// `softmax_ce`, `act_forward`/`act_backward` with α, `Layer::param` and `Layer::frozen`, layer
-/// kinds by table).
-pub const ABI_VERSION: u32 = 8;
+/// kinds by table; 9: `Layer::geom`/`aux`/`aux_len` and the `ConvGeom` record of the convolution
+/// and pooling kinds).
+pub const ABI_VERSION: u32 = 9;
 
 #[no_mangle]
 pub extern "C" fn abi_version() -> u32 {
@@ -30,7 +32,7 @@ pub extern "C" fn abi_version() -> u32 {
 }
 
 /// Writes the record layouts to `out` (at most `cap` u32s) and returns how many there are: for
-/// each of `Plan`, `Layer`, `GemmArgs`, `OptHyper`, `OptTensor` its size then its field offsets
+/// each of `Plan`, `Layer`, `GemmArgs`, `OptHyper`, `OptTensor`, `ConvGeom` its size then its field offsets
 /// in declaration order (each record's `FIELDS`), then the GEMM workspace in floats.
 ///
 /// # Safety
@@ -43,6 +45,7 @@ pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
     at = GemmArgs::layout(&mut v, at);
     at = OptHyper::layout(&mut v, at);
     at = OptTensor::layout(&mut v, at);
+    at = ConvGeom::layout(&mut v, at);
     if let Some(x) = v.get_mut(at) {
         *x = gemm::WORKSPACE_FLOATS as u32;
     }

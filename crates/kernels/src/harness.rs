@@ -219,3 +219,74 @@ pub unsafe extern "C" fn count_correct(x: *const f32, labels: *const i32, rows: 
     let (r, c) = (rows as usize, cols as usize);
     reduce::count_correct(core::slice::from_raw_parts(x, r * c), core::slice::from_raw_parts(labels, r), r, c)
 }
+
+/// Convolution forward (see [`crate::conv::forward`]); `act` 0 linear or 1 ReLU.
+///
+/// # Safety
+/// As [`crate::conv::forward`], `geom` a valid [`crate::conv::ConvGeom`] record.
+#[no_mangle]
+pub unsafe extern "C" fn conv2d_forward(
+    geom: *const crate::conv::ConvGeom,
+    x: *const f32,
+    n: u32,
+    w: *const f32,
+    bias: *const f32,
+    act: u32,
+    y: *mut f32,
+    scratch: *mut f32,
+    scratch_len: u32,
+    ws: *mut f32,
+) -> u32 {
+    let a = match act::Act::fused_from_code(act) {
+        Some(a) => a,
+        None => return crate::status::STATUS_BAD_ARGUMENT,
+    };
+    crate::conv::forward(&*geom, x, n as usize, w, bias, a, y, scratch, scratch_len as usize, ws)
+}
+
+/// Convolution backward (see [`crate::conv::backward`]); `dx`, `dw`, `db` may be 0.
+///
+/// # Safety
+/// As [`crate::conv::backward`].
+#[no_mangle]
+pub unsafe extern "C" fn conv2d_backward(
+    geom: *const crate::conv::ConvGeom,
+    x: *const f32,
+    n: u32,
+    dy: *const f32,
+    w: *const f32,
+    dx: *mut f32,
+    dw: *mut f32,
+    db: *mut f32,
+    scratch: *mut f32,
+    scratch_len: u32,
+    ws: *mut f32,
+) -> u32 {
+    crate::conv::backward(&*geom, x, n as usize, dy, w, dx, dw, db, scratch, scratch_len as usize, ws)
+}
+
+/// Pooling forward (see [`crate::pool`]): `kind` 0 max, 1 average.
+///
+/// # Safety
+/// As [`crate::pool::max_forward`] / [`crate::pool::avg_forward`].
+#[no_mangle]
+pub unsafe extern "C" fn pool2d_forward(geom: *const crate::conv::ConvGeom, kind: u32, x: *const f32, n: u32, y: *mut f32) -> u32 {
+    match kind {
+        0 => crate::pool::max_forward(&*geom, x, n as usize, y),
+        1 => crate::pool::avg_forward(&*geom, x, n as usize, y),
+        _ => crate::status::STATUS_BAD_ARGUMENT,
+    }
+}
+
+/// Pooling backward (see [`crate::pool`]): `kind` 0 max (reads the forward input `x`), 1 average.
+///
+/// # Safety
+/// As [`crate::pool::max_backward`] / [`crate::pool::avg_backward`].
+#[no_mangle]
+pub unsafe extern "C" fn pool2d_backward(geom: *const crate::conv::ConvGeom, kind: u32, x: *const f32, n: u32, dy: *const f32, dx: *mut f32) -> u32 {
+    match kind {
+        0 => crate::pool::max_backward(&*geom, x, n as usize, dy, dx),
+        1 => crate::pool::avg_backward(&*geom, n as usize, dy, dx),
+        _ => crate::status::STATUS_BAD_ARGUMENT,
+    }
+}

@@ -20,6 +20,7 @@ mod record;
 pub mod abi;
 pub mod act;
 pub mod constraints;
+pub mod conv;
 pub mod dropout;
 pub mod gemm;
 #[cfg(feature = "harness")]
@@ -31,6 +32,7 @@ pub mod mem;
 pub mod norm;
 pub mod optim;
 pub mod plan;
+pub mod pool;
 pub mod reduce;
 pub mod status;
 pub mod step;

@@ -146,6 +146,12 @@ record! {
         /// (`gw`/`gb` may be 0), no optimizer state, no update, no constraint; the layer still
         /// passes gradients to the layers before it. 0: trained. Kinds that cannot freeze refuse 1.
         pub frozen: u32,
+        /// The kind's geometry record (convolution and pooling: a `conv::ConvGeom`), 0 when unused.
+        pub geom: usize,
+        /// A scratch buffer of the kind's own (convolution: the im2col chunk) of `aux_len` floats;
+        /// 0 when unused.
+        pub aux: usize,
+        pub aux_len: u32,
     }
 }
 

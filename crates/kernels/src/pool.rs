@@ -1,0 +1,199 @@
+//! 2-D max and average pooling, channels-last (NHWC): input `[n, h, w, c]`, output
+//! `[n, oh, ow, c]`, over windows of `kh × kw` with strides `sh, sw` and leading padding
+//! `pt, pl` (the geometry is a [`ConvGeom`] with `f = c` and dilation 1). Global average pooling
+//! is average pooling with the window the size of the image.
+//!
+//! Semantics (Keras / TensorFlow, which PyTorch matches with the options named):
+//! - max: padding never wins (PyTorch pads with −∞); ties go to the first tap in row-major window
+//!   order (PyTorch's CPU kernel keeps the first maximum, `>` not `>=`); a NaN tap wins (NaN
+//!   propagates, as in PyTorch). Backward finds each window's winner again from the input (no
+//!   index buffer) and routes the output gradient to it.
+//! - average: the mean over the taps inside the input (padding excluded from the count: Keras'
+//!   `padding='same'`, PyTorch's `count_include_pad=False`).
+
+use crate::conv::ConvGeom;
+use crate::status::{STATUS_BAD_ARGUMENT, STATUS_OK};
+
+/// A pooling geometry: valid as a convolution's, `f = c`, no dilation.
+pub fn valid(g: &ConvGeom) -> bool {
+    g.valid() && g.f == g.c && g.dh == 1 && g.dw == 1
+}
+
+/// The in-image tap ranges of one output position: rows `[y0, y1)`, columns `[x0, x1)`.
+#[inline(always)]
+fn window(g: &ConvGeom, oy: usize, ox: usize) -> (usize, usize, usize, usize) {
+    let span = |o: usize, s: u32, p: u32, k: u32, len: u32| {
+        let start = o as isize * s as isize - p as isize;
+        let lo = start.max(0) as usize;
+        let hi = ((start + k as isize).min(len as isize)).max(0) as usize;
+        (lo, hi.max(lo))
+    };
+    let (y0, y1) = span(oy, g.sh, g.pt, g.kh, g.h);
+    let (x0, x1) = span(ox, g.sw, g.pl, g.kw, g.w);
+    (y0, y1, x0, x1)
+}
+
+/// Calls `f(out index, input element offsets of the window's taps: base, rows, columns)` for
+/// every output element; a tap's input offset is `base + (y·w + x)·c`.
+#[inline(always)]
+unsafe fn each_output(g: &ConvGeom, n: usize, mut f: impl FnMut(usize, usize, (usize, usize, usize, usize))) {
+    let (h, w, c) = (g.h as usize, g.w as usize, g.c as usize);
+    for s in 0..n {
+        for oy in 0..g.oh as usize {
+            for ox in 0..g.ow as usize {
+                let win = window(g, oy, ox);
+                let o = ((s * g.oh as usize + oy) * g.ow as usize + ox) * c;
+                for ch in 0..c {
+                    f(o + ch, s * h * w * c + ch, win);
+                }
+            }
+        }
+    }
+}
+
+/// The input offset of a window's winning tap (first maximum; NaN wins).
+#[inline(always)]
+unsafe fn argmax(x: *const f32, g: &ConvGeom, base: usize, (y0, y1, x0, x1): (usize, usize, usize, usize)) -> usize {
+    let (w, c) = (g.w as usize, g.c as usize);
+    let mut best = base + (y0 * w + x0) * c;
+    let mut bv = *x.add(best);
+    for y in y0..y1 {
+        for xx in x0..x1 {
+            if bv.is_nan() {
+                return best;
+            }
+            let t = base + (y * w + xx) * c;
+            let v = *x.add(t);
+            if v > bv || v.is_nan() {
+                best = t;
+                bv = v;
+            }
+        }
+    }
+    best
+}
+
+/// Max pooling forward into `y` (`n·oh·ow·c`). Returns `STATUS_BAD_ARGUMENT` (nothing written)
+/// for an invalid geometry.
+///
+/// # Safety
+/// `x`: `n·h·w·c` floats; `y`: `n·oh·ow·c`.
+pub unsafe fn max_forward(g: &ConvGeom, x: *const f32, n: usize, y: *mut f32) -> u32 {
+    if !valid(g) {
+        return STATUS_BAD_ARGUMENT;
+    }
+    // every window holds at least one in-image tap (padding < kernel reach, see ConvGeom::valid)
+    each_output(g, n, |o, base, win| *y.add(o) = *x.add(argmax(x, g, base, win)));
+    STATUS_OK
+}
+
+/// Max pooling backward: `dx` (`n·h·w·c`, overwritten) gets each `dy` at its window's winning
+/// tap in `x` (the forward input).
+///
+/// # Safety
+/// As [`max_forward`]; `dy`: `n·oh·ow·c`; `dx` writable, overlapping nothing else.
+pub unsafe fn max_backward(g: &ConvGeom, x: *const f32, n: usize, dy: *const f32, dx: *mut f32) -> u32 {
+    if !valid(g) {
+        return STATUS_BAD_ARGUMENT;
+    }
+    core::ptr::write_bytes(dx, 0, n * g.h as usize * g.w as usize * g.c as usize);
+    each_output(g, n, |o, base, win| *dx.add(argmax(x, g, base, win)) += *dy.add(o));
+    STATUS_OK
+}
+
+/// Average pooling forward (padding excluded from the count).
+///
+/// # Safety
+/// `x`: `n·h·w·c` floats; `y`: `n·oh·ow·c`.
+pub unsafe fn avg_forward(g: &ConvGeom, x: *const f32, n: usize, y: *mut f32) -> u32 {
+    if !valid(g) {
+        return STATUS_BAD_ARGUMENT;
+    }
+    let (w, c) = (g.w as usize, g.c as usize);
+    each_output(g, n, |o, base, (y0, y1, x0, x1)| {
+        let mut s = 0.0f32;
+        for yy in y0..y1 {
+            for xx in x0..x1 {
+                s += *x.add(base + (yy * w + xx) * c);
+            }
+        }
+        *y.add(o) = s / ((y1 - y0) * (x1 - x0)) as f32;
+    });
+    STATUS_OK
+}
+
+/// Average pooling backward: `dx` (overwritten) gets `dy / count` at every tap of each window.
+///
+/// # Safety
+/// As [`avg_forward`], `dx` writable.
+pub unsafe fn avg_backward(g: &ConvGeom, n: usize, dy: *const f32, dx: *mut f32) -> u32 {
+    if !valid(g) {
+        return STATUS_BAD_ARGUMENT;
+    }
+    let (w, c) = (g.w as usize, g.c as usize);
+    core::ptr::write_bytes(dx, 0, n * g.h as usize * g.w as usize * c);
+    each_output(g, n, |o, base, (y0, y1, x0, x1)| {
+        let d = *dy.add(o) / ((y1 - y0) * (x1 - x0)) as f32;
+        for yy in y0..y1 {
+            for xx in x0..x1 {
+                *dx.add(base + (yy * w + xx) * c) += d;
+            }
+        }
+    });
+    STATUS_OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(h: u32, w: u32, c: u32, k: u32, s: u32, p: u32, oh: u32, ow: u32) -> ConvGeom {
+        ConvGeom { h, w, c, kh: k, kw: k, sh: s, sw: s, dh: 1, dw: 1, pt: p, pl: p, oh, ow, f: c }
+    }
+
+    #[test]
+    fn max_picks_the_first_maximum_and_routes_gradients() {
+        // one channel, 4×4, 2×2 windows stride 2
+        let x = [1., 3., 2., 2., 3., 0., 2., 1., -1., -2., 5., 5., -3., -1., 5., 4.];
+        let geo = g(4, 4, 1, 2, 2, 0, 2, 2);
+        let mut y = [0f32; 4];
+        assert_eq!(unsafe { max_forward(&geo, x.as_ptr(), 1, y.as_mut_ptr()) }, STATUS_OK);
+        assert_eq!(y, [3., 2., -1., 5.]);
+        let dy = [1., 2., 3., 4.];
+        let mut dx = [f32::NAN; 16];
+        assert_eq!(unsafe { max_backward(&geo, x.as_ptr(), 1, dy.as_ptr(), dx.as_mut_ptr()) }, STATUS_OK);
+        // ties (-1 at 8 and 13; 5 at 10, 11, 14): the first in row-major window order wins
+        let mut want = [0f32; 16];
+        want[1] = 1.;
+        want[2] = 2.;
+        want[8] = 3.;
+        want[10] = 4.;
+        assert_eq!(dx, want);
+    }
+
+    #[test]
+    fn avg_excludes_padding_from_the_count() {
+        // 3×3, 2×2 windows, stride 2, one row/column of leading padding → 2×2 outputs
+        let x = [1., 2., 3., 4., 5., 6., 7., 8., 9.];
+        let geo = g(3, 3, 1, 2, 2, 1, 2, 2);
+        let mut y = [0f32; 4];
+        assert_eq!(unsafe { avg_forward(&geo, x.as_ptr(), 1, y.as_mut_ptr()) }, STATUS_OK);
+        assert_eq!(y, [1., 2.5, 5.5, 7.]);
+        let dy = [4., 4., 4., 4.];
+        let mut dx = [f32::NAN; 9];
+        assert_eq!(unsafe { avg_backward(&geo, 1, dy.as_ptr(), dx.as_mut_ptr()) }, STATUS_OK);
+        assert_eq!(dx, [4., 2., 2., 2., 1., 1., 2., 1., 1.]);
+    }
+
+    #[test]
+    fn nan_propagates_through_max() {
+        let x = [1., f32::NAN, 2., 0.];
+        let geo = g(2, 2, 1, 2, 2, 0, 1, 1);
+        let mut y = [0f32; 1];
+        unsafe { max_forward(&geo, x.as_ptr(), 1, y.as_mut_ptr()) };
+        assert!(y[0].is_nan());
+        let mut dx = [f32::NAN; 4];
+        unsafe { max_backward(&geo, x.as_ptr(), 1, [1f32].as_ptr(), dx.as_mut_ptr()) };
+        assert_eq!(dx, [0., 1., 0., 0.]);
+    }
+}
