@@ -63,7 +63,7 @@ describe('R12: hand-written layer configs run through their factories', () => {
 
   it('refuses unknown types, unknown keys, inherited types and non-objects with OptionError naming the layer', () => {
     const cases: [unknown, RegExp][] = [
-      [{ type: 'conv2d', filters: 3 }, /layers\[1\]\.type = "conv2d"; expected one of 'dense', 'batchNorm'(, '\w+')*, 'dropout', 'activation'\. Build layers with their factories/],
+      [{ type: 'lstm', units: 3 }, /layers\[1\]\.type = "lstm"; expected one of 'dense', 'batchNorm'(, '\w+')*, 'dropout', 'activation', 'flatten', 'reshape'\. Build layers with their factories/],
       [{ type: 'dense', units: 3, unit: 4 }, /layers\[1\] \(dense\) has unknown key 'unit'/],
       [{ type: 'dropout', rate: 0.1, seed: 1 }, /layers\[1\] \(dropout\) has unknown key 'seed'/],
       [Object.create({ type: 'dense', units: 3 }), /layers\[1\]\.type = undefined/],

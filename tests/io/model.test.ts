@@ -175,7 +175,7 @@ describe('deserializeModel refuses bad files with a FormatError naming the field
     };
     refuse(edit((h) => (h.model.layers[1].rate = 2)), /header\.model\.layers\[1\]\.rate/);
     refuse(edit((h) => (h.model.layers[0].activation = 'swish')), /header\.model\.layers\[0\]\.activation/);
-    refuse(edit((h) => (h.model.layers[0].type = 'conv2d')), /header\.model\.layers\[0\]\.type/);
+    refuse(edit((h) => (h.model.layers[0].type = 'lstm')), /header\.model\.layers\[0\]\.type/);
     refuse(edit((h) => (h.model.inputShape = [0])), /header\.model\.inputShape/);
     refuse(edit((h) => (h.compile = { optimizer: { type: 'adam', lr: -1 }, loss: 'mse' })), /header\.compile\.optimizer\.lr/);
     refuse(edit((h) => (h.tensors[1].offset += 4)), /header\.tensors\[1\]\.offset/);

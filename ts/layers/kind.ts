@@ -57,6 +57,11 @@ export interface LayerKind<C extends KindConfig = KindConfig> {
   readonly type: C['type'];
   /** The record's `kind` code: the kernel module's `CODE` (crates/kernels/src/layers/). */
   readonly code: number;
+  /**
+   * The kernel module (crates/kernels/src/layers/<kernel>.rs) when it is not the config type in
+   * snake case: global pooling runs the pooling kernels with a window the size of the image.
+   */
+  readonly kernel?: string;
   /** The config's keys besides `type` (hand-written configs are checked against them). */
   readonly keys: readonly string[];
   /** Keys that are factory arguments (`units`): passed to `build` as they are, null included. */

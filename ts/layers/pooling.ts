@@ -70,10 +70,11 @@ export function globalMaxPool2d(): GlobalPool2dConfig {
 
 type Geom = ReturnType<typeof geometry>;
 
-function poolKind<C extends Pool2dConfig | GlobalPool2dConfig>(type: C['type'], code: number, prefix: string, geom: (c: C, inShape: readonly number[], where: string) => Geom, out: (g: Geom) => number[], build: (f: Readonly<Record<string, unknown>>) => C, keys: readonly string[]): LayerKind<C> {
+function poolKind<C extends Pool2dConfig | GlobalPool2dConfig>(type: C['type'], code: number, kernel: string, prefix: string, geom: (c: C, inShape: readonly number[], where: string) => Geom, out: (g: Geom) => number[], build: (f: Readonly<Record<string, unknown>>) => C, keys: readonly string[]): LayerKind<C> {
   const kind: LayerKind<C> = {
     type,
     code,
+    kernel,
     prefix,
     keys,
     build,
@@ -106,10 +107,10 @@ const global = (_c: GlobalPool2dConfig, inShape: readonly number[], where: strin
 };
 
 /** @internal */
-export const maxPool2dKind = poolKind<Pool2dConfig>('maxPool2d', 5, 'max_pool2d', windowed, (g) => [g.oh, g.ow, g.c], (f) => maxPool2d(f as Pool2dOptions), POOL_KEYS);
+export const maxPool2dKind = poolKind<Pool2dConfig>('maxPool2d', 5, 'max_pool2d', 'max_pool2d', windowed, (g) => [g.oh, g.ow, g.c], (f) => maxPool2d(f as Pool2dOptions), POOL_KEYS);
 /** @internal */
-export const avgPool2dKind = poolKind<Pool2dConfig>('avgPool2d', 6, 'avg_pool2d', windowed, (g) => [g.oh, g.ow, g.c], (f) => avgPool2d(f as Pool2dOptions), POOL_KEYS);
+export const avgPool2dKind = poolKind<Pool2dConfig>('avgPool2d', 6, 'avg_pool2d', 'avg_pool2d', windowed, (g) => [g.oh, g.ow, g.c], (f) => avgPool2d(f as Pool2dOptions), POOL_KEYS);
 /** @internal */
-export const globalMaxPool2dKind = poolKind<GlobalPool2dConfig>('globalMaxPool2d', 5, 'global_max_pool2d', global, (g) => [g.c], () => globalMaxPool2d(), []);
+export const globalMaxPool2dKind = poolKind<GlobalPool2dConfig>('globalMaxPool2d', 5, 'max_pool2d', 'global_max_pool2d', global, (g) => [g.c], () => globalMaxPool2d(), []);
 /** @internal */
-export const globalAveragePool2dKind = poolKind<GlobalPool2dConfig>('globalAveragePool2d', 6, 'global_average_pool2d', global, (g) => [g.c], () => globalAveragePool2d(), []);
+export const globalAveragePool2dKind = poolKind<GlobalPool2dConfig>('globalAveragePool2d', 6, 'avg_pool2d', 'global_average_pool2d', global, (g) => [g.c], () => globalAveragePool2d(), []);

@@ -7,11 +7,12 @@
 pub(crate) use crate::mem::{floats, floats_mut};
 use crate::plan::Layer;
 
+pub mod avg_pool2d;
 pub mod batch_norm;
 pub mod conv2d;
 pub mod dense;
 pub mod gaussian_noise;
-pub mod pool2d;
+pub mod max_pool2d;
 
 /// What a forward or backward pass of one layer needs besides the record.
 pub struct Pass {
@@ -52,7 +53,7 @@ pub struct Kind {
 }
 
 /// Every layer kind: one line each.
-pub static KINDS: &[&Kind] = &[&dense::KIND, &batch_norm::KIND, &gaussian_noise::KIND, &conv2d::KIND, &pool2d::MAX, &pool2d::AVG];
+pub static KINDS: &[&Kind] = &[&dense::KIND, &batch_norm::KIND, &gaussian_noise::KIND, &conv2d::KIND, &max_pool2d::KIND, &avg_pool2d::KIND];
 
 /// The kind of a record's code, or `None` for an unknown code.
 #[inline]
