@@ -19,7 +19,7 @@ import { dts } from 'rollup-plugin-dts';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 // rarely used parts are entries of their own (wasmfit/tuning, …): the main entry stays small
-const optional = { tuning: 'ts/tuning/index.ts', ensemble: 'ts/ensemble/index.ts', plot: 'ts/plot/index.ts' };
+const optional = { tuning: 'ts/tuning/index.ts', ensemble: 'ts/ensemble/index.ts', plot: 'ts/plot/index.ts', preprocess: 'ts/preprocess/index.ts' };
 const entries = { wasmfit: 'ts/index.ts', node: 'ts/node.ts', worker: 'ts/worker/index.ts', onnx: 'ts/io/onnx.ts', ...optional };
 const browserEntries = { wasmfit: 'ts/index.ts', worker: 'ts/worker/index.ts', onnx: 'ts/io/onnx.ts', ...optional };
 // csv-parse (the CLI's dependency) and protobufjs (wasmfit/onnx only, an optional peer
@@ -64,6 +64,9 @@ const threadTypes = (ext) => ({
     this.emitFile({ type: 'asset', fileName: `worker-thread.${ext}`, source });
   },
 });
+
+/** The modules the main entry shares with wasmfit/preprocess go to the chunk of Sequential. */
+const coreChunk = (id) => (/[\\/]ts[\\/](model[\\/]sequential|errors[\\/]|data[\\/]rng|preprocess[\\/]hook)/.test(id) ? 'sequential' : undefined);
 
 const banner = (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : '');
 // an unresolved import would be left as a bare import in the output: fail instead
@@ -124,7 +127,9 @@ export default [
     external: isPeer,
     onwarn,
     plugins: [browserHost(), esbuild({ target: 'es2020', minify: true, legalComments: 'none' })],
-    output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs', ...nomap },
+    // what wasmfit/preprocess shares with the main entry (errors, helpers) stays in the main
+    // entry's chunk instead of a chunk of its own: one chunk boundary less in `import 'wasmfit'`
+    output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs', manualChunks: coreChunk, ...nomap },
   },
   {
     input: { 'worker-thread': 'ts/worker/thread.ts' },

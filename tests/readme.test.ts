@@ -21,3 +21,21 @@ it('the README quick-start example runs as written', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('the README preprocessing example runs as written', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const m = readme.match(/## Preprocessing[\s\S]*?```js\n([\s\S]*?)```/);
+  expect(m).not.toBeNull();
+  const dir = join('examples', '.readme-test-preprocess');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'preprocessing.mjs');
+  writeFileSync(file, m![1]!);
+  try {
+    const out = execFileSync(process.execPath, [file], { encoding: 'utf8' });
+    // a label for the raw record, from the deserialized copy, and scikit-learn's output names
+    expect(out).toMatch(/^\[ '(yes|no)' \]$/m);
+    expect(out).toContain('num__age num__income cat__city_Lyon cat__city_Nice cat__city_Paris');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -21,3 +21,5 @@ export * from './schedules/index.js';
 export * from './regularizers/index.js';
 export * from './kernels/index.js';
 export * from './io/index.js';
+// Node: model files with preprocessing are read without importing wasmfit/preprocess (browser: no-op)
+import './preprocess/autoload.js';

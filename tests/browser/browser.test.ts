@@ -105,6 +105,45 @@ describe('the ESM bundle in a page with no bundler', () => {
     await page.context().close();
   });
 
+  it('reads a model file with preprocessing once wasmfit/preprocess is imported, and predicts raw rows as Node does', async () => {
+    const node = await load<typeof import('../../ts/index.js')>('dist/wasmfit.mjs');
+    const prepMod = await load<typeof import('../../ts/preprocess/index.js')>('dist/preprocess.mjs');
+    await node.init();
+    const rows = [[31, 'paris', 1.5], [null, 'lyon', 0.2], [47, 'nice', 2.5], [22, 'paris', 0.9]];
+    const prep = new prepMod.ColumnTransformer([
+      ['num', [new prepMod.SimpleImputer({ strategy: 'mean' }), new prepMod.StandardScaler()], [0, 2]],
+      ['cat', new prepMod.OneHotEncoder({ handleUnknown: 'ignore' }), [1]],
+    ]).fit(rows);
+    const m = new node.Sequential({ inputShape: [prep.nFeaturesOut], layers: [node.dense(4, { activation: 'tanh' }), node.dense(2)], seed: 3 });
+    m.setPreprocessing(prep);
+    const bytes = Array.from(node.serializeModel(m));
+    const want = Array.from(m.predict([...rows, [50, 'rome', 1]]).data);
+    m.dispose();
+    const page = await minimalPage();
+    const r = await page.evaluate(async ({ bytes, rows }) => {
+      const wf = (window as PageWindow).wasmfit;
+      await wf.init();
+      const file = new Uint8Array(bytes);
+      let before: string[] = [];
+      try {
+        wf.deserializeModel(file);
+      } catch (e) {
+        before = [(e as Error).name, (e as Error).message];
+      }
+      // the main entry does not carry the preprocessing code: importing wasmfit/preprocess registers it
+      // (a Function: vitest rewrites a literal import() in test code)
+      await (new Function('u', 'return import(u)') as (u: string) => Promise<unknown>)('/dist/browser/preprocess.mjs');
+      const model = wf.deserializeModel(file);
+      const p = Array.from(model.predict([...rows, [50, 'rome', 1]]).data as Float32Array);
+      model.dispose();
+      return { before, p };
+    }, { bytes, rows });
+    expect(r.before[0]).toBe('FormatError');
+    expect(r.before[1]).toMatch(/this model file holds preprocessing .*needs wasmfit\/preprocess; add import 'wasmfit\/preprocess'/);
+    r.p.forEach((v: number, i: number) => expect(v).toBeCloseTo(want[i]!, 6));
+    await page.context().close();
+  });
+
   it('falls back to the scalar module when WebAssembly.validate reports no SIMD', async () => {
     // Chromium cannot switch SIMD off, so the page's WebAssembly.validate answers "invalid" for
     // every module, as a host without SIMD128 answers for the SIMD build.

@@ -57,7 +57,9 @@ describe('wasmfit train / predict', () => {
     expect(m.outputSize).toBe(2);
     // what predict needs travels as public user metadata (readModelMetadata)
     const meta = wf.readModelMetadata(readFileSync(join(dir, 'flowers.wasmfit')))!.wasmfitCli as Record<string, unknown>;
-    expect(meta).toMatchObject({ version: 1, task: 'classification', target: 'species', features: ['petal_len', 'petal_wid', 'noise'], classes: ['setosa', 'virginica'] });
+    expect(meta).toMatchObject({ version: 2, task: 'classification', target: 'species', features: ['petal_len', 'petal_wid', 'noise'], textFeatures: [], classes: ['setosa', 'virginica'] });
+    // the standardization travels as the model's preprocessing (wasmfit/preprocess), so loadModel + predict takes raw rows
+    expect(m.preprocessing?.steps.map((s) => [s.name, s.columns, s.transformers.map((t) => t.type)])).toEqual([['num', [0, 1, 2], ['standardScaler']]]);
     // a model saved from code has no CLI section: predict says so
     await node.saveModel(join(dir, 'plain.wasmfit'), m);
     m.dispose();

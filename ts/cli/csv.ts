@@ -94,28 +94,53 @@ export function cellAt(t: Table, r: number, c: number): string {
   return `${t.file}:${t.lines[r]}: column '${t.header[c]}' (column ${c + 1})`;
 }
 
+/** The decimal number of a cell; otherwise a CliError naming it. `onMissing` ends the message for a missing-value cell. */
+function numericCell(t: Table, r: number, c: number, onMissing: string): number {
+  const cell = t.rows[r]![c]!;
+  const v = decimal(cell);
+  if (!Number.isFinite(v)) {
+    const what =
+      cell === '' ? `empty cell; features must be numbers: ${onMissing}`
+      : isMissing(cell) ? `'${cell}' is a missing value; features must be numbers: ${onMissing}`
+      : Number.isFinite(Number(cell)) ? `'${cell}' is not a decimal number (hex, binary and octal literals are not read); features must be numbers`
+      : `'${cell}' is not a finite number; features must be numbers (a column of text only is one-hot encoded; this one mixes text and numbers)`;
+    throw new CliError(`${cellAt(t, r, c)}: ${what}.`);
+  }
+  return v;
+}
+
 /**
  * Row-major Float32 features from the named columns; non-numeric or non-finite cells are errors.
  * `onMissing` ends the message for a missing-value cell (say what fixes it).
  */
 export function numericColumns(t: Table, cols: readonly number[], onMissing = 'fill it in'): Float32Array {
   const out = new Float32Array(t.rows.length * cols.length);
-  t.rows.forEach((row, r) => {
-    cols.forEach((c, j) => {
-      const cell = row[c]!;
-      const v = decimal(cell);
-      if (!Number.isFinite(v)) {
-        const what =
-          cell === '' ? `empty cell; features must be numbers: ${onMissing}`
-          : isMissing(cell) ? `'${cell}' is a missing value; features must be numbers: ${onMissing}`
-          : Number.isFinite(Number(cell)) ? `'${cell}' is not a decimal number (hex, binary and octal literals are not read); features must be numbers`
-          : `'${cell}' is not a finite number; features must be numbers`;
-        throw new CliError(`${cellAt(t, r, c)}: ${what}.`);
-      }
-      out[r * cols.length + j] = v;
-    });
-  });
+  t.rows.forEach((_, r) => cols.forEach((c, j) => (out[r * cols.length + j] = numericCell(t, r, c, onMissing))));
   return out;
+}
+
+/** A cell that reads as a number to JavaScript (decimal, or a hex/binary/octal literal). */
+function numberLike(cell: string): boolean {
+  return Number.isFinite(decimal(cell)) || (cell.trim() !== '' && Number.isFinite(Number(cell)));
+}
+
+/**
+ * The named feature columns as rows of cells: a column whose cells are all text (no cell reads as
+ * a number) is a text column, kept as strings (one-hot encoded by the caller); every
+ * other column must hold decimal numbers, with the errors of {@link numericColumns}. `text` names
+ * the text columns when known (predict: from the model file); otherwise they are detected.
+ */
+export function featureRows(t: Table, cols: readonly number[], onMissing: string, text?: ReadonlySet<string>): { rows: (number | string)[][]; text: boolean[] } {
+  const isText = cols.map((c) => (text ? text.has(t.header[c]!) : t.rows.some((row) => !isMissing(row[c]!)) && t.rows.every((row) => isMissing(row[c]!) || !numberLike(row[c]!))));
+  const rows = t.rows.map((row, r) =>
+    cols.map((c, j) => {
+      if (!isText[j]) return numericCell(t, r, c, onMissing);
+      const cell = row[c]!;
+      if (isMissing(cell)) throw new CliError(`${cellAt(t, r, c)}: ${cell === '' ? 'empty cell' : `'${cell}' is a missing value`} in a text column; ${onMissing}.`);
+      return cell;
+    }),
+  );
+  return { rows, text: isText };
 }
 
 /** The table without the rows that have a missing cell in `cols`, and the lines of those rows. */

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { init } from '../runtime/loader.js';
-import { classLabel, csvField, decimal, numericColumns, readCsv } from './csv.js';
+import { classLabel, csvField, decimal, featureRows, readCsv } from './csv.js';
 import { CliError } from './errors.js';
 import { loadCliModel } from './modelfile.js';
 import { checkOutFile, formatTable, negativeValuesJoined, regressionMetrics, type Io } from './util.js';
@@ -41,8 +41,8 @@ export async function predict(argv: string[], io: Io): Promise<void> {
       if (i < 0) throw new CliError(`${t.file} lacks the feature column '${f}' that ${a.model} was trained on; its columns are: ${t.header.join(', ')}.`);
       return i;
     });
-    const d = cols.length;
-    const x = numericColumns(t, cols, 'predict needs every feature, so fill it in or remove the row').map((v, i) => (v - meta.mean[i % d]!) / meta.std[i % d]!);
+    // raw cells (numbers, and the text of text columns): the model's preprocessing encodes them
+    const x = featureRows(t, cols, 'predict needs every feature, so fill it in or remove the row', new Set(meta.textFeatures)).rows;
     const p = model.predict(x);
     const k = p.shape[1];
     const lines: string[] = [];

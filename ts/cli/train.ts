@@ -7,7 +7,8 @@ import { activation, batchNorm, dense, dropout, type ActivationName, type LayerC
 import { type FitSpec, type ModelSpec, fitRunOf, modelFromSpec } from '../model/spec.js';
 import { l1l2 } from '../regularizers/index.js';
 import { init } from '../runtime/loader.js';
-import { cellAt, classLabel, columnIndex, decimal, dropMissingRows, isMissing, numericColumns, readCsv } from './csv.js';
+import { cellAt, classLabel, columnIndex, decimal, dropMissingRows, featureRows, isMissing, readCsv } from './csv.js';
+import { ColumnTransformer, type ColumnStep, OneHotEncoder, StandardScaler } from '../preprocess/index.js';
 import { CliError } from './errors.js';
 import { linearModel, linearPenalty } from './linear.js';
 import { type CliMeta, saveCliModel } from './modelfile.js';
@@ -16,9 +17,10 @@ import { checkOutFile, formatTable, negativeValuesJoined, num, regressionMetrics
 
 export const TRAIN_HELP = `Usage: wasmfit train --data FILE.csv --target COLUMN --out MODEL.wasmfit [options]
 
-Trains a dense network on a CSV file with a header row. Feature columns must be numeric (decimal
-numbers); they are standardized with the training rows' mean and standard deviation (stored in the
-model file). A cell that is empty, NA, N/A, NaN, null, None or ? is a missing value: in a feature,
+Trains a dense network on a CSV file with a header row. Numeric feature columns (decimal numbers)
+are standardized with the training rows' mean and standard deviation; a column of text only is
+one-hot encoded (categories of the training rows; one unseen at predict encodes as all zeros). The
+fitted preprocessing is stored in the model file. A cell that is empty, NA, N/A, NaN, null, None or ? is a missing value: in a feature,
 or in a numeric target, it is an error naming its line, unless --drop-missing skips its row.
 Numeric class labels are compared as numbers ('0' and '0.0' are one class).
 
@@ -133,7 +135,7 @@ export async function train(argv: string[], io: Io): Promise<void> {
     }
     t = table;
   }
-  const xAll = numericColumns(t, fi, FIX_MISSING);
+  const feat = featureRows(t, fi, FIX_MISSING);
   const rawY = t.rows.map((r) => r[ti]!);
   rawY.forEach((v, r) => {
     if (v === '') throw new CliError(`${cellAt(t, r, ti)}: empty target cell; ${FIX_MISSING}.`);
@@ -167,7 +169,6 @@ export async function train(argv: string[], io: Io): Promise<void> {
     if (classes.length < 2) throw new CliError(`column '${a.target}' has a single value ('${classes[0]}'); classification needs at least 2 classes.`);
   }
   const n = t.rows.length;
-  const d = fi.length;
   // seeded shuffle, then the last `split` fraction is held out for validation
   const perm = Int32Array.from({ length: n }, (_, i) => i);
   new Rng(seed).shuffle(perm);
@@ -175,19 +176,22 @@ export async function train(argv: string[], io: Io): Promise<void> {
   const nTrain = n - nVal;
   if (nTrain < 2) throw new CliError(`${t.file}: ${n} rows leave ${nTrain} for training; add rows or lower --validation-split.`);
   const take = (from: number, count: number) => {
-    const x = new Float32Array(count * d);
     const idx = perm.subarray(from, from + count);
-    idx.forEach((r, i) => x.set(xAll.subarray(r * d, r * d + d), i * d));
-    return { x, idx };
+    return { rows: Array.from(idx, (r) => feat.rows[r]!), idx };
   };
   const tr = take(0, nTrain);
   const va = take(nTrain, nVal);
-  const mean = new Array<number>(d).fill(0);
-  const std = new Array<number>(d).fill(0);
-  for (let i = 0; i < nTrain; i++) for (let j = 0; j < d; j++) mean[j]! += tr.x[i * d + j]! / nTrain;
-  for (let i = 0; i < nTrain; i++) for (let j = 0; j < d; j++) std[j]! += (tr.x[i * d + j]! - mean[j]!) ** 2 / nTrain;
-  for (let j = 0; j < d; j++) std[j] = Math.sqrt(std[j]!) || 1;
-  const standardize = (x: Float32Array) => x.map((v, i) => (v - mean[i % d]!) / std[i % d]!);
+  // numeric columns standardized, text columns one-hot encoded, both fitted on the training rows
+  // (wasmfit/preprocess; the fitted preprocessing is saved in the model file for predict)
+  const featureNames = fi.map((i) => t.header[i]!);
+  const numIdx = fi.flatMap((_, j) => (feat.text[j] ? [] : [j]));
+  const textIdx = fi.flatMap((_, j) => (feat.text[j] ? [j] : []));
+  const steps: ColumnStep[] = [];
+  if (numIdx.length > 0) steps.push(['num', new StandardScaler(), numIdx]);
+  if (textIdx.length > 0) steps.push(['cat', new OneHotEncoder({ handleUnknown: 'ignore' }), textIdx]);
+  const prep = new ColumnTransformer(steps, { featureNames }).fit(tr.rows);
+  const d = prep.nFeaturesOut;
+  const standardize = (rows: (number | string)[][]) => prep.transform(rows).data;
   let yMean = 0;
   let yStd = 1;
   const targetsFor = (idx: Int32Array): Int32Array | Float32Array => {
@@ -201,9 +205,9 @@ export async function train(argv: string[], io: Io): Promise<void> {
     yMean = Array.from(tr.idx, (r) => numericY[r]!).reduce((s, v) => s + v, 0) / nTrain;
     yStd = Math.sqrt(Array.from(tr.idx, (r) => (numericY[r]! - yMean) ** 2).reduce((s, v) => s + v, 0) / nTrain) || 1;
   }
-  const xTrain = standardize(tr.x);
+  const xTrain = standardize(tr.rows);
   const yTrain = targetsFor(tr.idx);
-  const xVal = standardize(va.x);
+  const xVal = standardize(va.rows);
   const yVal = targetsFor(va.idx);
 
   // ---- model ----
@@ -247,7 +251,7 @@ export async function train(argv: string[], io: Io): Promise<void> {
       const model = build(hidden, nTrain);
       try {
         // after the first model is built: a model too large for memory is a one-line error
-        if (tried.length === 0) io.err(`wasmfit: ${nTrain} training rows, ${nVal} validation rows, ${d} features, ${classes ? `${classes.length} classes` : 'regression'}; ${rt.fma ? 'FMA (relaxed SIMD)' : rt.simd ? 'SIMD128' : 'scalar'} kernels\n`);
+        if (tried.length === 0) io.err(`wasmfit: ${nTrain} training rows, ${nVal} validation rows, ${fi.length} features${textIdx.length > 0 ? ` (${textIdx.length} of text, one-hot encoded: ${d} inputs)` : ''}, ${classes ? `${classes.length} classes` : 'regression'}; ${rt.fma ? 'FMA (relaxed SIMD)' : rt.simd ? 'SIMD128' : 'scalar'} kernels\n`);
         if (candidates.length > 1) io.err(`wasmfit: --layers auto: training layers '${hidden.join(',')}'\n`);
         const { options: fitOptions, earlyStopping: es } = isLinear(hidden) ? linearRunOf(nTrain) : runOf();
         const t0 = Date.now();
@@ -288,7 +292,7 @@ export async function train(argv: string[], io: Io): Promise<void> {
       for (const k of ['rmse', 'mae', 'r2'] as const) rows.push([k === 'r2' ? 'R²' : k.toUpperCase(), mtr[k].toPrecision(5), mva ? mva[k].toPrecision(5) : '-']);
     }
     io.out(formatTable(['metric', 'train', 'validation'], rows) + '\n\n');
-    const meta: CliMeta = { version: 1, task, target: a.target!, features: fi.map((i) => t.header[i]!), mean, std, classes, yMean, yStd };
+    const meta: CliMeta = { version: 2, task, target: a.target!, features: featureNames, textFeatures: textIdx.map((j) => featureNames[j]!), classes, yMean, yStd };
     let saved = model;
     try {
       // Refit: the validation rows chose the architecture and the epoch count; the saved model is
@@ -308,6 +312,7 @@ export async function train(argv: string[], io: Io): Promise<void> {
         const what = linear ? 'to convergence (L-BFGS)' : `for ${refitEpochs} epoch${refitEpochs === 1 ? '' : 's'}`;
         io.out(`Refit on all ${nTrain + nVal} rows ${what} (the metrics above are the model before the refit; --refit off saves that one).\n`);
       }
+      saved.setPreprocessing(prep);
       const bytes = await saveCliModel(a.out!, saved, meta);
       io.out(`Saved ${a.out} (${bytes} bytes).\n`);
     } finally {

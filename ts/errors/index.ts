@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'E_NOT_INITIALIZED'
   | 'E_BUSY'
   | 'E_MEMORY'
-  | 'E_GUARD_BAND';
+  | 'E_GUARD_BAND'
+  | 'E_UNKNOWN_CATEGORY'
+  | 'E_NOT_FITTED';
 
 /** Base class of every error wasmfit throws. */
 export class WasmfitError extends Error {
@@ -123,3 +125,27 @@ export class MemoryError extends WasmfitError {
   }
 }
 
+
+/**
+ * A categorical column holds a value its encoder did not see when fitted (scikit-learn's
+ * `OneHotEncoder(handle_unknown='error')`). `column` names the raw column, `value` is the cell.
+ * Refit on data that has it, or configure the encoder with `handleUnknown: 'ignore'`.
+ */
+export class UnknownCategoryError extends WasmfitError {
+  readonly column: string;
+  readonly value: string | number;
+  constructor(message: string, column: string, value: string | number) {
+    super('E_UNKNOWN_CATEGORY', message);
+    this.name = 'UnknownCategoryError';
+    this.column = column;
+    this.value = value;
+  }
+}
+
+/** A preprocessing transformer was used (transform, toJSON, a fitted attribute) before `fit`. */
+export class NotFittedError extends WasmfitError {
+  constructor(message: string) {
+    super('E_NOT_FITTED', message);
+    this.name = 'NotFittedError';
+  }
+}

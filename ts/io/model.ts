@@ -14,6 +14,8 @@ import type { Runtime } from '../runtime/loader.js';
 import { type Container, type Kind, readContainer, type StoredTensor, writeContainer } from './container.js';
 import { describeStack } from '../layers/registry.js';
 import { checkOptions } from '../errors/validate.js';
+import { headerPreprocessing } from '../preprocess/hook.js';
+import type { PreprocessingState } from '../preprocess/state.js';
 
 /** Options of {@link deserializeModel}. */
 export interface DeserializeOptions {
@@ -24,8 +26,12 @@ export interface DeserializeOptions {
 /** The JSON description of a model's architecture and compile config. @internal */
 export interface ModelHeader {
   producer: 'wasmfit';
-  /** `classes`: the model's class names by id (`model.classes`), written only when it has them. */
-  model: { inputShape: number[]; seed: number; layers: LayerConfig[]; classes?: string[] };
+  /**
+   * `classes`: the model's class names by id (`model.classes`); `preprocessing`: the fitted
+   * preprocessing raw `x` goes through (`model.preprocessing`). Each written only when the model
+   * has it, so files without them (and files of older versions) read as before.
+   */
+  model: { inputShape: number[]; seed: number; layers: LayerConfig[]; classes?: string[]; preprocessing?: PreprocessingState };
   compile: CompileOptions | null;
   metadata?: ModelMetadata;
 }
@@ -136,7 +142,7 @@ export function modelHeader(model: Sequential, where: string): ModelHeader {
   });
   return {
     producer: 'wasmfit',
-    model: { inputShape: [...model.inputShape], seed: model.seed, layers, ...(model.classes ? { classes: [...model.classes] } : {}) },
+    model: { inputShape: [...model.inputShape], seed: model.seed, layers, ...(model.classes ? { classes: [...model.classes] } : {}), ...(model.preprocessing ? { preprocessing: JSON.parse(JSON.stringify(model.preprocessing)) as PreprocessingState } : {}) },
     // a custom loss is a function, which a file cannot hold: the model is written uncompiled
     compile: compile === null || (compile.loss as { type?: string }).type === 'custom' ? null : (JSON.parse(JSON.stringify(compile)) as CompileOptions),
   };
@@ -249,7 +255,7 @@ export function expectedWeights(inputShape: number | readonly number[], layers: 
 }
 
 /** Parses and validates the architecture/compile part of a header. @internal */
-export function parseModelHeader(h: Record<string, unknown>, where: string): { inputShape: number[]; seed: number; layers: LayerConfig[]; compile: CompileOptions | null; classes: string[] | null } {
+export function parseModelHeader(h: Record<string, unknown>, where: string): { inputShape: number[]; seed: number; layers: LayerConfig[]; compile: CompileOptions | null; classes: string[] | null; preprocessing: PreprocessingState | null } {
   if (h.producer !== 'wasmfit') field(where, 'header.producer', `is ${preview(h.producer)}; expected "wasmfit".`);
   const m = h.model;
   if (!isObj(m)) field(where, 'header.model', 'is not an object.');
@@ -271,7 +277,8 @@ export function parseModelHeader(h: Record<string, unknown>, where: string): { i
     const optimizer = revive(where, 'header.compile.optimizer', () => reviveOptimizer((h.compile as Record<string, unknown>).optimizer));
     compile = { optimizer, loss: h.compile.loss as CompileOptions['loss'] };
   }
-  return { inputShape: shape as number[], seed, layers, compile, classes: classes as string[] | null };
+  const preprocessing = headerPreprocessing(m.preprocessing, (shape as number[]).reduce((a, b) => a * b, 1), where);
+  return { inputShape: shape as number[], seed, layers, compile, classes: classes as string[] | null, preprocessing };
 }
 
 /** An optimizer config from header JSON: first-order ones through checkOptimizer, L-BFGS / CG through their factories (which validate every option). */
@@ -313,6 +320,7 @@ export function buildModel(c: Container, where: string, runtime?: Runtime): Sequ
     model.setWeights(weights.map((data) => ({ data })));
     const classes = h.classes;
     if (classes) revive(where, 'header.model', () => (model.classes = classes));
+    if (h.preprocessing) model.setPreprocessing(h.preprocessing);
   } catch (e) {
     model.dispose();
     throw e;

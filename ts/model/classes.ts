@@ -8,6 +8,7 @@ import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { checkClassNames, isStringLabels, sortedClassNames } from '../data/labels.js';
 import type { Features, Labels, Matrix } from '../data/tensor.js';
+import type { RawFeatures } from '../preprocess/state.js';
 import type { Stepper } from './stepper.js';
 import { checkKeys } from './compile.js';
 
@@ -18,7 +19,7 @@ export interface ClassModel {
   assertIdle(where: string): void;
   readonly classes: readonly string[] | null;
   readonly steps: Stepper;
-  predict(x: Features, options?: { batchSize?: number }): Matrix;
+  predict(x: RawFeatures, options?: { batchSize?: number }): Matrix;
 }
 
 /**
@@ -61,7 +62,7 @@ function argmax(p: Matrix): Int32Array {
  * Predicted class ids: the argmax of the softmax outputs, or `p >= 0.5` for binary cross-entropy
  * with one output. Refused (OptionError naming the loss) for regression. @internal
  */
-export function predictClassIds(m: ClassModel, x: Features, options: { batchSize?: number }, where = 'predictClasses'): Int32Array {
+export function predictClassIds(m: ClassModel, x: RawFeatures, options: { batchSize?: number }, where = 'predictClasses'): Int32Array {
   m.assertUsable(where);
   checkKeys(options, ['batchSize'], where);
   const st = m.steps;
@@ -74,7 +75,7 @@ export function predictClassIds(m: ClassModel, x: Features, options: { batchSize
 }
 
 /** Predicted class names: `m.classes[id]` of {@link predictClassIds}. @internal */
-export function predictClassNames(m: ClassModel, x: Features, options: { batchSize?: number }): string[] {
+export function predictClassNames(m: ClassModel, x: RawFeatures, options: { batchSize?: number }): string[] {
   const names = m.classes;
   if (names === null) {
     throw new OptionError('classes', 'predictLabels: this model has no class names; fit it on string labels or set model.classes, or use predictClasses(x).');

@@ -7,7 +7,9 @@
  */
 import { DisposedError, OptionError, ShapeError } from '../errors/index.js';
 import { checkOptions } from '../errors/validate.js';
-import { type Features, type Labels, type Matrix, toFeatures } from '../data/tensor.js';
+import type { Features, Labels, Matrix } from '../data/tensor.js';
+import type { RawFeatures } from '../preprocess/state.js';
+import { type InputModel, modelInputs } from './inputs.js';
 import { STATUS } from '../runtime/abi.js';
 import type { Schedule } from '../schedules/index.js';
 import type { Plateau } from '../schedules/plateau.js';
@@ -18,7 +20,7 @@ import type { Stepper } from './stepper.js';
 
 /** One batch of a dataset: features, targets (as `fit` takes them) and optional per-row loss weights. */
 export interface DatasetBatch {
-  x: Features;
+  x: RawFeatures;
   y: Labels | Features;
   /** Weight of each row in the loss (finite, >= 0), as `fit`'s `sampleWeight`. */
   sampleWeight?: Float32Array | readonly number[];
@@ -60,7 +62,7 @@ export interface FitDatasetOptions {
    * `validationBatchSize`), or a {@link Dataset} of batches (each evaluated as one chunk; iterated
    * anew every epoch, so a generator object is accepted only for one epoch).
    */
-  validationData?: readonly [Features, Labels | Features] | Dataset;
+  validationData?: readonly [RawFeatures, Labels | Features] | Dataset;
   /** Chunk size for `[xVal, yVal]` (default: the epoch's largest training batch, as `fit` uses its `batchSize`). */
   validationBatchSize?: number;
   /** As `fit`'s: weight per class id (softmax cross-entropy only); multiplies each batch's sampleWeight. */
@@ -87,8 +89,8 @@ interface Rows {
   weights: Float32Array | null;
 }
 
-function rowsOf(st: Stepper, inputs: number, x: Features, y: Labels | Features, sw: TrainOnBatchOptions['sampleWeight'], cw: TrainOnBatchOptions['classWeight'], where: string, training: boolean): Rows {
-  const fx = toFeatures(x, inputs, where);
+function rowsOf(st: Stepper, inputs: InputModel, x: RawFeatures, y: Labels | Features, sw: TrainOnBatchOptions['sampleWeight'], cw: TrainOnBatchOptions['classWeight'], where: string, training: boolean): Rows {
+  const fx = modelInputs(inputs, x, where);
   const ids = st.targets(y, fx.rows, where);
   if (fx.rows === 0) throw new ShapeError(`${where}: the batch has no rows; pass at least one sample.`);
   if (training && fx.rows === 1 && st.usesBatchStatistics) {
@@ -125,11 +127,11 @@ function stepLogs(st: Stepper, n: number): Logs {
  * Refused with BusyError while a fit runs; a non-finite loss throws NonFiniteError with the
  * weights as they were. @internal
  */
-export function trainOnBatch(m: FitModel, x: Features, y: Labels | Features, options: TrainOnBatchOptions = {}): Logs {
+export function trainOnBatch(m: FitModel, x: RawFeatures, y: Labels | Features, options: TrainOnBatchOptions = {}): Logs {
   const W = 'trainOnBatch';
   assertTrainable(m, W);
   checkOptions(W, options, ['sampleWeight', 'classWeight']);
-  const b = rowsOf(m.steps, m.inputSize, x, y, options.sampleWeight, options.classWeight, W, true);
+  const b = rowsOf(m.steps, m, x, y, options.sampleWeight, options.classWeight, W, true);
   const st = m.beginTraining(b.rows, W);
   try {
     st.load(b.x, b.y, null, 0, b.rows, b.weights);
@@ -142,10 +144,10 @@ export function trainOnBatch(m: FitModel, x: Features, y: Labels | Features, opt
 }
 
 /** `predict` on one batch in a single forward pass, without chunking (Keras `predict_on_batch`). @internal */
-export function predictOnBatch(m: FitModel, x: Features): Matrix {
+export function predictOnBatch(m: FitModel, x: RawFeatures): Matrix {
   const W = 'predictOnBatch';
   m.assertUsable(W);
-  const fx = toFeatures(x, m.inputSize, W);
+  const fx = modelInputs(m, x, W);
   const k = m.steps.outputs;
   return { data: m.steps.predict(fx.data, fx.rows, Math.max(1, fx.rows), null), shape: [fx.rows, k] };
 }
@@ -202,7 +204,7 @@ async function close(it: AnyIterator | null): Promise<void> {
 }
 
 /** Whether `validationData` is the pair `[xVal, yVal]` rather than an array of batches. */
-function isPair(v: unknown): v is readonly [Features, Labels | Features] {
+function isPair(v: unknown): v is readonly [RawFeatures, Labels | Features] {
   if (!Array.isArray(v) || v.length !== 2) return false;
   const first = v[0] as unknown;
   return !(first !== null && typeof first === 'object' && 'x' in first && 'y' in first);
@@ -238,7 +240,7 @@ export async function fitDatasetLoop(m: FitModel, dataset: Dataset, options: Fit
   let valSet: Dataset | null = null;
   if (v !== undefined && v !== null) {
     if (isPair(v)) {
-      const f = toFeatures(v[0], m.inputSize, `${W} (validationData)`);
+      const f = modelInputs(m, v[0], `${W} (validationData)`);
       valPair = { x: f.data, y: st0.targets(v[1], f.rows, `${W} (validationData)`), rows: f.rows };
     } else {
       checkDataset(v, 'validationData', passes);
@@ -286,7 +288,7 @@ export async function fitDatasetLoop(m: FitModel, dataset: Dataset, options: Fit
           break;
         }
         alive(`epoch ${epoch}, batch ${b}`);
-        const batch = rowsOf(st, m.inputSize, raw.x, raw.y, raw.sampleWeight, options.classWeight, where, true);
+        const batch = rowsOf(st, m, raw.x, raw.y, raw.sampleWeight, options.classWeight, where, true);
         if (schedule?.unit === 'step') {
           m.learningRate = scheduledRate(schedule, globalStep, W);
           alive(`epoch ${epoch}, batch ${b}`);
@@ -324,7 +326,7 @@ export async function fitDatasetLoop(m: FitModel, dataset: Dataset, options: Fit
       logs.lr = lr;
       if (valPair || valSet) {
         alive(`end of epoch ${epoch}`);
-        Object.assign(logs, await validate(st, m.inputSize, valPair, valSet, vbs ?? maxRows, epoch));
+        Object.assign(logs, await validate(st, m, valPair, valSet, vbs ?? maxRows, epoch));
       }
       history.epoch.push(epoch);
       for (const [k, val] of Object.entries(logs)) (history.history[k] ??= []).push(val);
@@ -341,7 +343,7 @@ export async function fitDatasetLoop(m: FitModel, dataset: Dataset, options: Fit
 }
 
 /** The validation logs of one epoch (`valLoss`, `valAccuracy`, `val…` metrics) over a pair or a dataset of batches. */
-async function validate(st: Stepper, inputs: number, pair: { x: Float32Array; y: Int32Array | Float32Array; rows: number } | null, set: Dataset | null, chunk: number, epoch: number): Promise<Logs> {
+async function validate(st: Stepper, inputs: InputModel, pair: { x: Float32Array; y: Int32Array | Float32Array; rows: number } | null, set: Dataset | null, chunk: number, epoch: number): Promise<Logs> {
   const acc = st.metricAccumulator();
   const logs: Logs = {};
   let loss: number;

@@ -5,7 +5,9 @@
  */
 import { DisposedError, OptionError, ShapeError } from '../errors/index.js';
 import { Rng } from '../data/rng.js';
-import { checkValidationData, type Features, type Labels, toFeatures } from '../data/tensor.js';
+import { checkValidationData, type Features, type Labels } from '../data/tensor.js';
+import type { RawFeatures } from '../preprocess/state.js';
+import { type InputModel, modelInputs } from './inputs.js';
 import { STATUS } from '../runtime/abi.js';
 import type { Callback, CallbackModel, History, Logs } from './callbacks.js';
 import { CallbackList } from './callback-list.js';
@@ -40,7 +42,7 @@ export interface FitOptions {
    */
   validationSplit?: number;
   /** Explicit validation data `[x, y]`; overrides validationSplit. */
-  validationData?: readonly [Features, Labels | Features];
+  validationData?: readonly [RawFeatures, Labels | Features];
   /** Weight of each training sample in the loss (finite, >= 0), Keras `sample_weight`. */
   sampleWeight?: Float32Array | readonly number[];
   /**
@@ -86,8 +88,7 @@ export interface FitOptions {
 }
 
 /** What the training loop needs from a model. @internal */
-export interface FitModel extends CallbackModel {
-  readonly inputSize: number;
+export interface FitModel extends CallbackModel, InputModel {
   readonly disposed: boolean;
   assertUsable(where: string): void;
   /** Refuses (BusyError) when a fit is running. */
@@ -266,9 +267,9 @@ export function sampleWeightsOf(st: Stepper, rows: number, ids: Int32Array | Flo
   return weights;
 }
 
-function resolveFitData(m: FitModel, x: Features, y: Labels | Features, options: FitOptions, s: FitSettings): FitData {
+function resolveFitData(m: FitModel, x: RawFeatures, y: Labels | Features, options: FitOptions, s: FitSettings): FitData {
   const st = m.steps;
-  const fx = toFeatures(x, m.inputSize, 'fit');
+  const fx = modelInputs(m, x, 'fit');
   const classes = fitClassNames(y, m.classes, st, 'fit');
   const ids = st.targets(y, fx.rows, 'fit', classes);
   const weights = sampleWeightsOf(st, fx.rows, ids, options.sampleWeight, options.classWeight, 'fit', classes);
@@ -277,7 +278,7 @@ function resolveFitData(m: FitModel, x: Features, y: Labels | Features, options:
   const validationData = checkValidationData(options.validationData, 'fit');
   if (validationData) {
     const [vx, vy] = validationData;
-    const f = toFeatures(vx, m.inputSize, 'fit (validationData)');
+    const f = modelInputs(m, vx, 'fit (validationData)');
     val = { x: f.data, y: st.targets(vy, f.rows, 'fit (validationData)', classes), rows: f.rows };
   } else if (s.validationSplit > 0) {
     nTrain = Math.floor(fx.rows * (1 - s.validationSplit));
@@ -313,7 +314,7 @@ export const yieldNow = (): Promise<void> =>
   });
 
 /** The training loop. Validates everything before touching the model. @internal */
-export async function fitLoop(m: FitModel, x: Features, y: Labels | Features, options: FitOptions = {}): Promise<History> {
+export async function fitLoop(m: FitModel, x: RawFeatures, y: Labels | Features, options: FitOptions = {}): Promise<History> {
   m.assertUsable('fit');
   m.assertIdle('fit');
   const s = resolveFitOptions(options);

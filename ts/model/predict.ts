@@ -2,12 +2,14 @@
  * `predict` and `evaluate` of a model: options validated before anything runs. @internal
  */
 import { OptionError } from '../errors/index.js';
-import { type Features, type Labels, type Matrix, toFeatures } from '../data/tensor.js';
+import type { Features, Labels, Matrix } from '../data/tensor.js';
+import type { RawFeatures } from '../preprocess/state.js';
+import { type InputModel, modelInputs } from './inputs.js';
 import { batchSizeOf, checkKeys } from './compile.js';
 import type { Stepper } from './stepper.js';
 
 /** What predict and evaluate read of the model. @internal */
-export interface PredictModel {
+export interface PredictModel extends InputModel {
   readonly steps: Stepper;
   readonly inputSize: number;
   readonly outputSize: number;
@@ -17,10 +19,10 @@ export interface PredictModel {
 }
 
 /** `model.evaluate`: mean loss, accuracy (NaN unless softmax cross-entropy) and the compiled metrics. @internal */
-export function evaluateModel(m: PredictModel, x: Features, y: Labels | Features, options: { batchSize?: number }): { loss: number; accuracy: number; [metric: string]: number } {
+export function evaluateModel(m: PredictModel, x: RawFeatures, y: Labels | Features, options: { batchSize?: number }): { loss: number; accuracy: number; [metric: string]: number } {
   m.assertUsable('evaluate');
   checkKeys(options, ['batchSize'], 'evaluate');
-  const fx = toFeatures(x, m.inputSize, 'evaluate');
+  const fx = modelInputs(m, x, 'evaluate');
   const ids = m.steps.targets(y, fx.rows, 'evaluate', m.classes);
   const bs = batchSizeOf(options.batchSize, 'evaluate');
   const acc = m.steps.metricAccumulator();
@@ -29,10 +31,10 @@ export function evaluateModel(m: PredictModel, x: Features, y: Labels | Features
 }
 
 /** `model.predict`: outputs, or with `mcSamples` the Monte Carlo mean and standard deviation. @internal */
-export function predictModel(m: PredictModel, x: Features, options: { batchSize?: number; mcSamples?: number; seed?: number }): Matrix | { mean: Matrix; std: Matrix } {
+export function predictModel(m: PredictModel, x: RawFeatures, options: { batchSize?: number; mcSamples?: number; seed?: number }): Matrix | { mean: Matrix; std: Matrix } {
   m.assertUsable('predict');
   const { bs, T, seed } = predictOptions(options, m.seed);
-  const fx = toFeatures(x, m.inputSize, 'predict');
+  const fx = modelInputs(m, x, 'predict');
   const k = m.outputSize;
   if (T === undefined) return { data: m.steps.predict(fx.data, fx.rows, bs, null), shape: [fx.rows, k] };
   const { mean, std } = m.steps.predictMc(fx.data, fx.rows, bs, T, seed);

@@ -18,9 +18,10 @@ import { type FitOptions, fitLoop } from './fit.js';
 import { type Dataset, type FitDatasetOptions, fitDatasetLoop, predictOnBatch, trainOnBatch, type TrainOnBatchOptions } from './dataset.js';
 import type { FullBatchStepper } from './fullbatch.js';
 import { type ModelTrainingState, Stepper } from './stepper.js';
-import { bindLayers, checkWeights, modelTensors, resolveStack, type SequentialOptions, summaryTable, type WeightTensor } from './weights.js';
+import { bindLayers, modelTensors, resolveStack, type SequentialOptions, summaryTable, type WeightTensor, writeWeights } from './weights.js';
 import { checkClassesOf, predictClassIds, predictClassNames } from './classes.js';
 import { evaluateModel, predictModel } from './predict.js';
+import { type PreprocessingInput, type PreprocessingState, preprocessingOption, type RawFeatures } from '../preprocess/hook.js';
 
 export type { SequentialOptions, WeightTensor } from './weights.js';
 
@@ -61,6 +62,7 @@ export class Sequential {
   private fitCount = 0;
   private lr_ = 0;
   private classes_: readonly string[] | null = null;
+  private prep_: PreprocessingState | null = null;
   private readonly token = {};
 
   constructor(options: SequentialOptions) {
@@ -100,7 +102,6 @@ export class Sequential {
   get learningRate(): number {
     return this.lr_;
   }
-
   set learningRate(v: number) {
     this.assertUsable('learningRate');
     this.lr_ = checkLr(v, 'learningRate');
@@ -119,8 +120,7 @@ export class Sequential {
     this.assertUsable('compile');
     this.assertIdle('compile');
     const cfg = resolveCompile(options, this.bound, this.outputSize);
-    // built before the old Stepper is freed: a failed allocation leaves the model as it was; the
-    // dropout stream continues
+    // built before the old Stepper is freed: a failed allocation leaves the model as it was; dropout streams continue
     const next = new Stepper(this.rt, this.bound, this.inputSize, this.outputSize, cfg, this.stepper);
     this.stepper.dispose();
     this.stepper = this.holder.stepper = next;
@@ -128,7 +128,7 @@ export class Sequential {
   }
 
   /** Trains the model; resolves to the per-epoch History. See {@link FitOptions}. */
-  fit(x: Features, y: Labels | Features, options: FitOptions = {}): Promise<History> {
+  fit(x: RawFeatures, y: Labels | Features, options: FitOptions = {}): Promise<History> {
     return fitLoop(this, x, y, options);
   }
 
@@ -138,12 +138,12 @@ export class Sequential {
   }
 
   /** One optimizer step on exactly these rows at `learningRate` (Keras `train_on_batch`); returns `loss`, `accuracy` (classifiers) and the compiled metrics. */
-  trainOnBatch(x: Features, y: Labels | Features, options?: TrainOnBatchOptions): Logs {
+  trainOnBatch(x: RawFeatures, y: Labels | Features, options?: TrainOnBatchOptions): Logs {
     return trainOnBatch(this, x, y, options);
   }
 
   /** Model outputs for one batch in a single pass, without chunking (Keras `predict_on_batch`). */
-  predictOnBatch(x: Features): Matrix {
+  predictOnBatch(x: RawFeatures): Matrix {
     return predictOnBatch(this, x);
   }
 
@@ -151,22 +151,20 @@ export class Sequential {
    * Mean loss over (x, y) (without regularization penalties), the accuracy for softmax
    * cross-entropy (NaN for other losses), and each metric given to `compile`, by its key.
    */
-  evaluate(x: Features, y: Labels | Features, options: { batchSize?: number } = {}): { loss: number; accuracy: number; [metric: string]: number } {
+  evaluate(x: RawFeatures, y: Labels | Features, options: { batchSize?: number } = {}): { loss: number; accuracy: number; [metric: string]: number } {
     return evaluateModel(this, x, y, options);
   }
-
 
   /**
    * Class probabilities (softmax of the last layer), shape `[n, classes]`. With `mcSamples: T`, Monte Carlo
    * dropout (and noise): T stochastic passes seeded by `seed` (default the model's seed), returning the
    * per-output `mean` and population standard deviation `std` (divide by T) as an uncertainty estimate.
    */
-  predict(x: Features, options?: { batchSize?: number }): Matrix;
-  predict(x: Features, options: { batchSize?: number; mcSamples: number; seed?: number }): { mean: Matrix; std: Matrix };
-  predict(x: Features, options: { batchSize?: number; mcSamples?: number; seed?: number } = {}): Matrix | { mean: Matrix; std: Matrix } {
+  predict(x: RawFeatures, options?: { batchSize?: number }): Matrix;
+  predict(x: RawFeatures, options: { batchSize?: number; mcSamples: number; seed?: number }): { mean: Matrix; std: Matrix };
+  predict(x: RawFeatures, options: { batchSize?: number; mcSamples?: number; seed?: number } = {}): Matrix | { mean: Matrix; std: Matrix } {
     return predictModel(this, x, options);
   }
-
 
   /** Class names by id, or null; a fit on string labels sets them when null (sorted by code point, as scikit-learn); kept in model files. */
   get classes(): readonly string[] | null {
@@ -175,14 +173,22 @@ export class Sequential {
   set classes(v: readonly string[] | null) {
     this.classes_ = checkClassesOf(this, v);
   }
+  /** The fitted preprocessing (frozen JSON) that every `x` of predict, evaluate, fit and fitDataset goes through, or null; kept in model files. */
+  get preprocessing(): PreprocessingState | null {
+    return this.prep_;
+  }
+  /** Attaches a fitted preprocessing of `wasmfit/preprocess` (a ColumnTransformer, a scaler, … or its `toJSON()`; null detaches): raw rows in, `inputSize` columns out. */
+  setPreprocessing(p: PreprocessingInput | null): void {
+    this.prep_ = preprocessingOption(this, p, 'setPreprocessing');
+  }
 
   /** Predicted class ids: argmax of `predict(x)` (binary cross-entropy with one output: `p >= 0.5`). */
-  predictClasses(x: Features, options: { batchSize?: number } = {}): Int32Array {
+  predictClasses(x: RawFeatures, options: { batchSize?: number } = {}): Int32Array {
     return predictClassIds(this, x, options);
   }
 
   /** Predicted class names, `classes[id]` for each id of {@link predictClasses}. */
-  predictLabels(x: Features, options: { batchSize?: number } = {}): string[] {
+  predictLabels(x: RawFeatures, options: { batchSize?: number } = {}): string[] {
     return predictClassNames(this, x, options);
   }
 
@@ -195,9 +201,7 @@ export class Sequential {
   /** Replaces every weight tensor (same order and shapes as {@link getWeights}); validates all first. */
   setWeights(weights: readonly { shape?: readonly number[]; data: Float32Array }[]): void {
     this.assertUsable('setWeights');
-    const targets = modelTensors(this.bound);
-    checkWeights(targets, weights);
-    targets.forEach((t, i) => this.rt.arena.writeF32(t.ptr, weights[i]!.data));
+    writeWeights(this.rt, this.bound, weights);
   }
 
   /** A text table of layers, output shapes and parameter counts. */
@@ -229,7 +233,6 @@ export class Sequential {
   }
 
   // ---- internals (ts/model/fit.ts, ts/io, ts/ensemble) ----
-
   /** @internal Refuses calls that would change what a running fit reads (BusyError, nothing changed). */
   assertIdle(where: string): void {
     if (this.training !== null) {
@@ -256,22 +259,18 @@ export class Sequential {
   endTraining(): void {
     this.training = null;
   }
-
   /** @internal The Stepper the next fit, evaluate or predict runs on. */
   get steps(): Stepper {
     return this.stepper;
   }
-
   /** @internal The seed of a fit called without one: derived from the model's seed and the fit count. */
   nextFitSeed(): number {
     return this.seed * 1000003 + 1 + this.fitCount++;
   }
-
   /** @internal the L-BFGS / CG state when compiled with one */
   get secondOrder(): FullBatchStepper | null {
     return this.stepper.fullBatch;
   }
-
   /** @internal The options of the last `compile` (defaults filled in), or null before it; for the file writers. */
   get compileOptions(): StoredCompileOptions | null {
     return compileOptionsOf(this.stepper.optimizer ?? this.stepper.fullBatchConfig, this.stepper.loss);

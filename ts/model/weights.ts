@@ -128,6 +128,13 @@ export function checkWeights(targets: readonly ModelTensor[], weights: unknown):
   });
 }
 
+/** Validates (all first) and writes setWeights input into the model's tensors. @internal */
+export function writeWeights(rt: Runtime, layers: readonly BoundLayer[], weights: unknown): void {
+  const targets = modelTensors(layers);
+  checkWeights(targets, weights);
+  targets.forEach((t, i) => rt.arena.writeF32(t.ptr, weights[i]!.data));
+}
+
 /** The text table of `summary()`: one row per parameter layer (activation, dropout and notes folded in). @internal */
 export function summaryTable(entries: readonly StackEntry[]): string {
   const rows: [string, string, string][] = [['Layer', 'Output shape', 'Params']];

@@ -338,7 +338,7 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
     },
     x: pk.features(x, cols, W),
     y: pk.targets(y, W),
-    validationData: options.validationData ? [pk.features(options.validationData[0], cols, `${W} (validationData)`), pk.targets(options.validationData[1], `${W} (validationData)`)] : null,
+    validationData: options.validationData ? [pk.features(options.validationData[0] as Features, cols, `${W} (validationData)`), pk.targets(options.validationData[1], `${W} (validationData)`)] : null,
     sampleWeight: sw === undefined ? null : sw instanceof Float32Array ? pk.take(sw) : Float32Array.from(sw),
     fit,
     schedule,

@@ -10,10 +10,12 @@ import {
   FormatError,
   MemoryError,
   NonFiniteError,
+  NotFittedError,
   NotInitializedError,
   OptionError,
   RuntimeSupportError,
   ShapeError,
+  UnknownCategoryError,
   WasmfitError,
   type ErrorCode,
 } from '../errors/index.js';
@@ -93,6 +95,8 @@ export interface WireError {
   option?: string;
   /** MemoryError's byte counts. */
   memory?: { requestedBytes: number; committedBytes: number; inUseBytes: number; limitBytes: number };
+  /** UnknownCategoryError's column and value. */
+  category?: { column: string; value: string | number };
 }
 
 /** @internal */
@@ -103,6 +107,7 @@ export function toWireError(e: unknown): WireError {
       message: e.message,
       code: e.code,
       ...(e instanceof OptionError ? { option: e.option } : {}),
+      ...(e instanceof UnknownCategoryError ? { category: { column: e.column, value: e.value } } : {}),
       ...(e instanceof MemoryError ? { memory: { requestedBytes: e.requestedBytes, committedBytes: e.committedBytes, inUseBytes: e.inUseBytes, limitBytes: e.limitBytes } } : {}),
     };
   }
@@ -131,6 +136,8 @@ const FROM_WIRE = {
     e.name = 'GuardBandError';
     return e;
   },
+  E_UNKNOWN_CATEGORY: (w) => new UnknownCategoryError(w.message, w.category?.column ?? '', w.category?.value ?? ''),
+  E_NOT_FITTED: (w) => new NotFittedError(w.message),
   E_MEMORY: (w) => new MemoryError(w.message, w.memory ?? { requestedBytes: NaN, committedBytes: NaN, inUseBytes: NaN, limitBytes: NaN }),
 } satisfies Record<string, FromWire>;
 
