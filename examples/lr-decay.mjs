@@ -15,10 +15,11 @@
 //
 // Prints a table and writes docs/img/examples/lr-decay.svg (training loss and learning rate per epoch).
 import {
-  init, Sequential, dense, sgd, plotSeries,
+  init, Sequential, dense, sgd,
   constant, inverseTimeEpochDecay, exponentialEpochDecay, stepDecay, cosineAnnealingLR,
   cosineAnnealingWarmRestarts, cyclicLR,
 } from 'wasmfit';
+import { plotSeries } from 'wasmfit/plot';
 import { loadDigits } from 'wasmfit/node';
 import { isMain, mean, printTable, quickFromEnv, rel, std, svgGrid, writeSvg } from './_util.mjs';
 

@@ -12,7 +12,8 @@
 //
 // Prints a table and writes docs/img/examples/mc-dropout.svg (sorted per-image uncertainty on
 // digits vs noise).
-import { init, Sequential, dense, dropout, adam, plotSeries, Rng } from 'wasmfit';
+import { init, Sequential, dense, dropout, adam, Rng } from 'wasmfit';
+import { plotSeries } from 'wasmfit/plot';
 import { loadDigits } from 'wasmfit/node';
 import { isMain, mean, printTable, quickFromEnv, rel, svgGrid, writeSvg } from './_util.mjs';
 

@@ -11,7 +11,8 @@
 //
 // Prints a table and writes docs/img/examples/optimizers.svg (training loss per epoch, and
 // held-out accuracy).
-import { init, Sequential, dense, sgd, adagrad, rmsprop, adam, plotSeries } from 'wasmfit';
+import { init, Sequential, dense, sgd, adagrad, rmsprop, adam } from 'wasmfit';
+import { plotSeries } from 'wasmfit/plot';
 import { loadDigits } from 'wasmfit/node';
 import { isMain, printTable, quickFromEnv, rel, svgGrid, writeSvg } from './_util.mjs';
 

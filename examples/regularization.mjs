@@ -17,7 +17,8 @@
 //
 // Prints a table and writes docs/img/examples/regularization.svg (train/validation loss per
 // technique, side by side).
-import { init, Sequential, dense, dropout, batchNorm, activation, adam, l1, l2, elasticNet, maxNorm, earlyStopping, plotSeries } from 'wasmfit';
+import { init, Sequential, dense, dropout, batchNorm, activation, adam, l1, l2, elasticNet, maxNorm, earlyStopping } from 'wasmfit';
+import { plotSeries } from 'wasmfit/plot';
 import { loadDigits } from 'wasmfit/node';
 import { isMain, printTable, quickFromEnv, rel, svgGrid, writeSvg } from './_util.mjs';
 

@@ -2,10 +2,11 @@
 // redraws the learning-rate, loss and accuracy charts (SVG from wasmfit's plotSeries) and, for the
 // 2-D points, the decision boundary on every event. Plain ES modules, no framework, no bundler.
 import {
-  Rng, init, plotSeries, dense, dropout, batchNorm, activation, l1l2, maxNorm,
+  Rng, init, dense, dropout, batchNorm, activation, l1l2, maxNorm,
   sgd, adam, adamw, amsgrad, rmsprop, adagrad,
   constant, cosineAnnealingLR, stepLR, exponentialLR, warmup, oneCycleLR, cyclicLR,
 } from 'wasmfit';
+import { plotSeries } from 'wasmfit/plot';
 import { fitInWorker } from 'wasmfit/worker';
 import { decodeDigits, splitDigits } from './digits.js';
 import { makePreset } from './points.js';
