@@ -39,3 +39,21 @@ it('the README preprocessing example runs as written', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('the README convolutional example runs as written and learns the digits', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const m = readme.match(/## Convolutional models[\s\S]*?```js\n([\s\S]*?)```/);
+  expect(m).not.toBeNull();
+  const dir = join('examples', '.readme-test-cnn');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'cnn.mjs');
+  writeFileSync(file, m![1]!);
+  try {
+    const out = execFileSync(process.execPath, [file], { encoding: 'utf8' });
+    expect(out).toMatch(/conv2d_0 \(relu, 3×3 valid\)\s+\[null, 26, 26, 8\]/);
+    expect(out).toMatch(/max_pool2d_1 .*\[null, 6, 6, 16\]/);
+    expect(Number(out.match(/cnn test accuracy: (\d\.\d{4})/)?.[1])).toBeGreaterThan(0.9);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
