@@ -185,7 +185,7 @@ function checkpointBytes(model: Sequential, metadata?: SerializeModelOptions['me
  * `fit(..., { resumeFrom })`. The runtime must be initialized (`await init()`).
  *
  * @throws FormatError naming the field for truncated, corrupt or incompatible files (wrong magic,
- * format version, kernel ABI, a model file instead of a checkpoint, lengths past the end, absurd
+ * format version, a model file instead of a checkpoint, lengths past the end, absurd
  * sizes, non-finite values, optimizer state that does not match the optimizer — e.g. L-BFGS state
  * with more curvature pairs than `historySize`, vectors of the wrong length, `ro` or `hDiag` <= 0).
  * @example

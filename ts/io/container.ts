@@ -163,8 +163,11 @@ export function readContainer(bytes: unknown, where: string, expect: readonly Ki
   const kind = (Object.keys(KIND) as Kind[]).find((k) => KIND[k] === kindCode);
   if (kind === undefined) fail(where, 'kind', `is ${kindCode}; expected 1 (model) or 2 (checkpoint).`);
   if (!expect.includes(kind)) fail(where, 'kind', `is ${kind}; expected ${expect.join(' or ')}${kind === 'model' ? ' (a model file has no training state; load it with deserializeModel/loadModel)' : ''}.`);
-  const abi = v.getUint32(12, true);
-  if (abi !== ABI_VERSION) fail(where, 'abiVersion', `is ${abi}; this build's kernel ABI is ${ABI_VERSION}. Files are tied to the kernel ABI (same build ⇒ bit-identical resumes); export weights with modelToSafetensors to move them between versions.`);
+  // The kernel ABI of the writer is informative: architecture, weights and optimizer state are
+  // described by the header and the format version, not by the kernel's record layouts, so a file
+  // loads under any ABI. (A resume is bit-identical to the uninterrupted run only under the same
+  // build; across builds it continues from the same state with that build's arithmetic.)
+  v.getUint32(12, true);
   const headerLength = v.getUint32(16, true);
   if (headerLength > MAX_HEADER_BYTES) fail(where, 'headerLength', `is ${headerLength} bytes; the limit is ${MAX_HEADER_BYTES}.`);
   if (FIXED + headerLength + 4 > n) fail(where, 'headerLength', `is ${headerLength} bytes, past the end of the ${n}-byte file (truncated).`);

@@ -203,7 +203,7 @@ export function readModelMetadata(bytes: Uint8Array): ModelMetadata | null {
  * metadata is checked but not returned: read it with {@link readModelMetadata}.
  *
  * @throws FormatError naming the field when the bytes are truncated, have the wrong magic,
- * format version or kernel ABI version, lengths past the end, absurd sizes, an invalid header,
+ * format version, lengths past the end, absurd sizes, an invalid header,
  * tensors that do not match the architecture, or non-finite weights. Nothing is allocated for a
  * claimed size before it is checked against the bytes present.
  */
