@@ -71,11 +71,12 @@ pub fn chunk_rows(g: &ConvGeom, scratch: usize) -> usize {
     scratch / g.k()
 }
 
-/// Writes rows `[r0, r0 + rows)` of the im2col matrix of `x` to `col` (`rows × k`, row-major).
-///
-/// # Safety
-/// `x` valid for the input of every sample the rows touch; `col` for `rows × k` floats.
-pub unsafe fn im2col(g: &ConvGeom, x: *const f32, r0: usize, rows: usize, col: *mut f32) {
+/// Walks rows `[r0, r0 + rows)` of the im2col matrix: for each tap (a run of `c` floats) calls
+/// `f(column-matrix offset, Some(image offset))` for taps inside the image and
+/// `f(column-matrix offset, None)` for padding. The one traversal [`im2col`] and [`col2im_add`]
+/// share (each other's adjoint by construction).
+#[inline(always)]
+fn each_tap(g: &ConvGeom, r0: usize, rows: usize, mut f: impl FnMut(usize, Option<usize>)) {
     let (h, w, c) = (g.h as isize, g.w as isize, g.c as usize);
     let (ohw, ow) = (g.oh as usize * g.ow as usize, g.ow as usize);
     let k = g.k();
@@ -83,21 +84,29 @@ pub unsafe fn im2col(g: &ConvGeom, x: *const f32, r0: usize, rows: usize, col: *
         let pos = r0 + r;
         let (n, rem) = (pos / ohw, pos % ohw);
         let (oy, ox) = ((rem / ow) as isize, (rem % ow) as isize);
-        let mut dst = col.add(r * k);
+        let mut col = r * k;
         for ky in 0..g.kh as isize {
             let iy = oy * g.sh as isize + ky * g.dh as isize - g.pt as isize;
             for kx in 0..g.kw as isize {
                 let ix = ox * g.sw as isize + kx * g.dw as isize - g.pl as isize;
-                if iy >= 0 && iy < h && ix >= 0 && ix < w {
-                    let src = x.add(((n as isize * h + iy) * w + ix) as usize * c);
-                    core::ptr::copy_nonoverlapping(src, dst, c);
-                } else {
-                    core::ptr::write_bytes(dst, 0, c);
-                }
-                dst = dst.add(c);
+                let inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                f(col, if inside { Some(((n as isize * h + iy) * w + ix) as usize * c) } else { None });
+                col += c;
             }
         }
     }
+}
+
+/// Writes rows `[r0, r0 + rows)` of the im2col matrix of `x` to `col` (`rows × k`, row-major).
+///
+/// # Safety
+/// `x` valid for the input of every sample the rows touch; `col` for `rows × k` floats.
+pub unsafe fn im2col(g: &ConvGeom, x: *const f32, r0: usize, rows: usize, col: *mut f32) {
+    let c = g.c as usize;
+    each_tap(g, r0, rows, |at, src| match src {
+        Some(i) => core::ptr::copy_nonoverlapping(x.add(i), col.add(at), c),
+        None => core::ptr::write_bytes(col.add(at), 0, c),
+    });
 }
 
 /// Adds rows `[r0, r0 + rows)` of a column-shaped matrix `col` (`rows × k`) into the image
@@ -106,28 +115,14 @@ pub unsafe fn im2col(g: &ConvGeom, x: *const f32, r0: usize, rows: usize, col: *
 /// # Safety
 /// As [`im2col`], with `dx` writable.
 pub unsafe fn col2im_add(g: &ConvGeom, col: *const f32, r0: usize, rows: usize, dx: *mut f32) {
-    let (h, w, c) = (g.h as isize, g.w as isize, g.c as usize);
-    let (ohw, ow) = (g.oh as usize * g.ow as usize, g.ow as usize);
-    let k = g.k();
-    for r in 0..rows {
-        let pos = r0 + r;
-        let (n, rem) = (pos / ohw, pos % ohw);
-        let (oy, ox) = ((rem / ow) as isize, (rem % ow) as isize);
-        let mut src = col.add(r * k);
-        for ky in 0..g.kh as isize {
-            let iy = oy * g.sh as isize + ky * g.dh as isize - g.pt as isize;
-            for kx in 0..g.kw as isize {
-                let ix = ox * g.sw as isize + kx * g.dw as isize - g.pl as isize;
-                if iy >= 0 && iy < h && ix >= 0 && ix < w {
-                    let dst = dx.add(((n as isize * h + iy) * w + ix) as usize * c);
-                    for j in 0..c {
-                        *dst.add(j) += *src.add(j);
-                    }
-                }
-                src = src.add(c);
+    let c = g.c as usize;
+    each_tap(g, r0, rows, |at, dst| {
+        if let Some(i) = dst {
+            for j in 0..c {
+                *dx.add(i + j) += *col.add(at + j);
             }
         }
-    }
+    });
 }
 
 /// `y = act(conv(x, w) + bias)` for `n` samples. `bias` may be null. Returns `STATUS_OK`, or
