@@ -133,7 +133,7 @@ describe('R17: prototype names are not names', () => {
       expect(isActivationName(a)).toBe(false);
       const e = thrown(() => dense(3, { activation: a as never }));
       expect(e).toBeInstanceOf(OptionError);
-      expect(e.message).toMatch(/^dense: activation = ".*"; expected one of linear, relu, leakyRelu, elu, sigmoid, tanh, softmax\.$/);
+      expect(e.message).toMatch(/^dense: activation = ".*"; expected one of linear, relu, leakyRelu, elu, sigmoid, tanh, selu, softmax\.$/);
       expect(() => activation(a as never)).toThrow(OptionError);
     }
     expect(isActivationName('relu')).toBe(true);

@@ -52,6 +52,8 @@ const ACTS: { code: number; name: string; alpha: number; f: (x: number, a: numbe
   { code: 3, name: 'elu (alpha 1.5)', alpha: 1.5, f: (x, a) => (x > 0 ? x : a * Math.expm1(x)), kink: true },
   { code: 4, name: 'sigmoid', alpha: 0, f: sigmoid64, kink: false },
   { code: 5, name: 'tanh', alpha: 0, f: Math.tanh, kink: false },
+  // PyTorch SELU / Keras selu (Klambauer et al.'s constants; the alpha argument is ignored)
+  { code: 6, name: 'selu', alpha: 0.2, f: (x) => 1.0507009873554804934193349852946 * (x > 0 ? x : 1.6732632423543772848170429916717 * Math.expm1(x)), kink: true },
 ];
 
 function softmax64(z: ArrayLike<number>, off: number, cols: number): Float64Array {
@@ -135,15 +137,15 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
 
   it('activations: NaN in → NaN out; unknown code → status 2; at x = 0 leakyRelu/elu backward give alpha', async () => {
     const rt = await harnessFor(build);
-    for (const code of [1, 2, 3, 4, 5]) {
+    for (const code of [1, 2, 3, 4, 5, 6]) {
       const X = put(rt, [NaN, NaN, NaN, NaN, NaN]);
       rt.kernels.actForward(code, X.ptr, 5, 0.2);
       expect(Array.from(get(rt, X.ptr, 5)).every(Number.isNaN)).toBe(true);
       rt.arena.free(X.base);
     }
     const X = put(rt, [0]);
-    expect(rt.kernels.actForward(6, X.ptr, 1, 0)).toBe(2);
-    expect(rt.kernels.actBackward(6, X.ptr, X.ptr, 1, 0)).toBe(2);
+    expect(rt.kernels.actForward(7, X.ptr, 1, 0)).toBe(2);
+    expect(rt.kernels.actBackward(7, X.ptr, X.ptr, 1, 0)).toBe(2);
     for (const [code, alpha] of [[2, 0.01], [3, 1.5]] as const) {
       const Y = put(rt, [0, 0, 0, 0, 0]);
       rt.kernels.actForward(code, Y.ptr, 5, alpha);

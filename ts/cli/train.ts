@@ -38,7 +38,7 @@ Numeric class labels are compared as numbers ('0' and '0.0' are one class).
                          --optimizer, --lr, --schedule, --l1 and --l2, the linear model is fitted as
                          scikit-learn's LogisticRegression() / LinearRegression() are: full-batch
                          L-BFGS to convergence, with logistic regression's L2 penalty (C = 1)
-  --activation NAME      relu | leakyRelu | elu | tanh | sigmoid (default relu)
+  --activation NAME      relu | leakyRelu | elu | selu | tanh | sigmoid (default relu)
   --optimizer NAME       adam | adamw | amsgrad | sgd | momentum | rmsprop | adagrad (default adam,
                          and L-BFGS for the linear model as described under --layers)
   --lr RATE              learning rate (default: the optimizer's; adam 1e-3, sgd 0.01)
@@ -90,7 +90,7 @@ const AUTO_EARLY_STOPPING = 'patience=20';
 /** `--layers auto`: each is trained, the lowest validation loss wins. */
 const AUTO_LAYERS: number[][] = [[], [64, 32]];
 
-const ACTIVATIONS = ['relu', 'leakyRelu', 'elu', 'tanh', 'sigmoid'];
+const ACTIVATIONS = ['relu', 'leakyRelu', 'elu', 'selu', 'tanh', 'sigmoid'];
 
 export async function train(argv: string[], io: Io): Promise<void> {
   const { values: a } = parseArgs({ args: negativeValuesJoined(argv, OPTIONS), options: OPTIONS, strict: true, allowPositionals: false });
@@ -213,7 +213,8 @@ export async function train(argv: string[], io: Io): Promise<void> {
   // ---- model ----
   const act = a.activation as ActivationName;
   const reg = l1v > 0 || l2v > 0 ? l1l2({ l1: l1v, l2: l2v }) : undefined;
-  const kernelInitializer = act === 'relu' || act === 'leakyRelu' || act === 'elu' ? 'heNormal' : 'glorotUniform';
+  // He for the ReLU family, LeCun for SELU (self-normalizing), Glorot for the saturating ones
+  const kernelInitializer = act === 'relu' || act === 'leakyRelu' || act === 'elu' ? 'heNormal' : act === 'selu' ? 'lecunNormal' : 'glorotUniform';
   const specOf = (hidden: number[], rows: number): ModelSpec => {
     const layers: LayerConfig[] = [];
     for (const u of hidden) {

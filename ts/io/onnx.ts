@@ -202,6 +202,8 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
         return emit('Sigmoid', [cur]);
       case 'tanh':
         return emit('Tanh', [cur]);
+      case 'selu': // ONNX's defaults are SELU's constants; written out for readers
+        return emit('Selu', [cur], [{ name: 'alpha', type: ATTR.FLOAT, f: 1.6732632 }, { name: 'gamma', type: ATTR.FLOAT, f: 1.050701 }]);
       default:
         throw new OptionError('activation', `${W}: activation ${a} has no ONNX mapping.`);
     }

@@ -87,7 +87,7 @@ export type LossName = keyof typeof LOSS_KIND;
 /** Plan.loss of a loss computed in JavaScript (plan.rs LOSS_CUSTOM): only train_forward / train_backward and predict_step run it. */
 export const LOSS_CUSTOM = 6;
 /** Activation codes (crates/kernels/src/act.rs `Act`). */
-export const ACT_CODE = { linear: 0, relu: 1, leakyRelu: 2, elu: 3, sigmoid: 4, tanh: 5 } as const;
+export const ACT_CODE = { linear: 0, relu: 1, leakyRelu: 2, elu: 3, sigmoid: 4, tanh: 5, selu: 6 } as const;
 export type ActivationName = keyof typeof ACT_CODE;
 
 /** The raw exports of the kernel module. Addresses are byte offsets into the shared memory. */

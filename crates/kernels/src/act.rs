@@ -22,7 +22,14 @@ pub enum Act {
     Sigmoid = 4,
     /// `tanh x` (PyTorch `Tanh`, Keras `tanh`).
     Tanh = 5,
+    /// PyTorch `SELU` / Keras `selu`: `λ·x` for `x > 0`, else `λ·α·(e^x − 1)`, with the
+    /// self-normalizing constants [`SELU_ALPHA`], [`SELU_SCALE`] (the layer's alpha is ignored).
+    Selu = 6,
 }
+
+/// SELU's α and λ (Klambauer et al. 2017; the values of PyTorch and Keras).
+pub const SELU_ALPHA: f32 = 1.673_263_2;
+pub const SELU_SCALE: f32 = 1.050_701;
 
 impl Act {
     /// The codes the GEMM epilogue and the training plan (`step.rs`) implement: Linear and ReLU.
@@ -45,6 +52,7 @@ impl Act {
             3 => Some(Act::Elu),
             4 => Some(Act::Sigmoid),
             5 => Some(Act::Tanh),
+            6 => Some(Act::Selu),
             _ => None,
         }
     }
@@ -104,6 +112,11 @@ pub fn forward(act: Act, x: &mut [f32], alpha: f32) {
         Act::Tanh => {
             for v in x.iter_mut() {
                 *v = tanhf(*v);
+            }
+        }
+        Act::Selu => {
+            for v in x.iter_mut() {
+                *v = if *v > 0.0 { SELU_SCALE * *v } else { SELU_SCALE * (SELU_ALPHA * (expf(*v) - 1.0)) };
             }
         }
     }
@@ -223,6 +236,12 @@ pub fn backward(act: Act, y: &[f32], dy: &mut [f32], alpha: f32) {
                 *d *= 1.0 - v * v;
             }
         }
+        // λ where y > 0, else y + λα (= λα·e^x)
+        Act::Selu => {
+            for (d, &v) in dy.iter_mut().zip(y) {
+                *d *= if v > 0.0 { SELU_SCALE } else { v + SELU_SCALE * SELU_ALPHA };
+            }
+        }
     }
 }
 
@@ -311,12 +330,13 @@ mod tests {
             Act::Elu => if x > 0.0 { x } else { alpha * x.exp_m1() },
             Act::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             Act::Tanh => x.tanh(),
+            Act::Selu => 1.0507009873554804934193349852946 * if x > 0.0 { x } else { 1.6732632423543772848170429916717 * x.exp_m1() },
         }
     }
 
     #[test]
     fn activations_forward_and_backward_vs_f64() {
-        for code in 0..6 {
+        for code in 0..7 {
             let a = Act::from_code(code).unwrap();
             let alpha = if a == Act::Elu { 1.3 } else { 0.07 };
             for &n in &[1usize, 3, 5, 17, 64, 1023] {
@@ -336,13 +356,13 @@ mod tests {
                 }
             }
         }
-        let mut n = [f32::NAN; 6];
-        for code in 0..6 {
+        let mut n = [f32::NAN; 7];
+        for code in 0..7 {
             forward(Act::from_code(code).unwrap(), &mut n[code as usize..code as usize + 1], 0.5);
         }
         assert!(n.iter().all(|v| v.is_nan()));
         assert_eq!(Act::fused_from_code(2), None);
-        assert_eq!(Act::from_code(6), None);
+        assert_eq!(Act::from_code(7), None);
     }
 
     #[test]
