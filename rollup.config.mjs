@@ -43,10 +43,11 @@ const browserHost = () => ({
 const noEmbeddedWasm = () => ({
   name: 'wasmfit-no-embedded-wasm',
   resolveId(source) {
-    return /wasm-(simd|scalar)\.generated\.js$/.test(source) ? `\0no-wasm:${source}` : null;
+    return /wasm-(simd|scalar|threads)\.generated\.js$/.test(source) ? `\0no-wasm:${source}` : null;
   },
   load(id) {
     if (!id.startsWith('\0no-wasm:')) return null;
+    if (id.includes('threads')) return 'export const THREADS_WASM_GZIP_BASE64 = "";';
     return id.includes('simd') ? 'export const SIMD_WASM_GZIP_BASE64 = "";' : 'export const SCALAR_WASM_BASE64 = "";';
   },
 });

@@ -30,6 +30,7 @@ pub mod math;
 pub mod mem;
 pub mod norm;
 pub mod optim;
+pub mod par;
 pub mod plan;
 pub mod reduce;
 pub mod status;

@@ -264,7 +264,7 @@ pub unsafe fn train_step(plan: &mut Plan, x: usize, labels: usize, n: usize) -> 
                 maxima: if plan.bounds != 0 { plan.bounds + ti * 16 } else { 0 },
             };
             ti += 1;
-            let ok = optim::update(&h, tn, &io);
+            let ok = crate::par::update(&h, tn, &io);
             cur += len * (1 + slot_count(need)) * 4;
             if !ok {
                 locate_bad(plan, li, which as u32, tn, need);

@@ -1,0 +1,39 @@
+/**
+ * What the thread pool needs from its host, Node version: `worker_threads` workers, which may
+ * block in `Atomics.wait` (so may Node's main thread). The browser build replaces this file with
+ * thread-host.browser.ts. @internal
+ */
+import { availableParallelism, cpus } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/** A started compute worker: post its start message, hear 'ready' or an error, terminate. */
+export interface ThreadHandle {
+  post(msg: unknown): void;
+  onMessage(f: (msg: unknown) => void): void;
+  onError(f: (e: unknown) => void): void;
+  terminate(): void;
+}
+
+/** Why this host cannot run threads (null: it can). */
+export function threadsUnavailable(): string | null {
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return 'this Node has no SharedArrayBuffer';
+  return null;
+}
+
+/** The cores this process may use. */
+export function hostCores(): number {
+  return typeof availableParallelism === 'function' ? availableParallelism() : cpus().length;
+}
+
+/** Starts a worker running `source` (a script body that receives its start message through `onStart`). */
+export function spawnThread(source: string): ThreadHandle {
+  const w = new Worker(`const { parentPort } = require('node:worker_threads');\nconst post = (m) => parentPort.postMessage(m);\nparentPort.once('message', (d) => start(d));\n${source}`, { eval: true });
+  // an idle pool never keeps the process alive: the workers block in Atomics.wait between steps
+  w.unref();
+  return {
+    post: (m) => w.postMessage(m),
+    onMessage: (f) => w.on('message', f),
+    onError: (f) => w.on('error', f),
+    terminate: () => void w.terminate(),
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The thread pool of a threaded runtime (`init({ threads })` > 1): one shared
+ * `WebAssembly.Memory`, one instance of the threaded kernel module per thread, each with its own
+ * stack, and a barrier on `Atomics.wait`/`notify`.
+ *
+ * The calling thread runs the step as always; inside it, a parallel region (see
+ * crates/kernels/src/par.rs) calls the import `env.wasmfit_parallel(job, parts)`: this publishes
+ * the job address in a control block, wakes the workers, runs part 0 itself through its own
+ * instance's `par_run`, and blocks in `Atomics.wait` until parts 1..parts−1 are done. Workers
+ * block in `Atomics.wait` between regions (no spinning). Blocking is allowed on Node's main thread
+ * and in Web Workers, not on a page's main thread: there a runtime stays single-threaded (see
+ * thread-host.browser.ts) and the README says to train in a Worker.
+ *
+ * Loaded on demand (a dynamic import), so single-threaded hosts never load it. @internal
+ */
+import { RuntimeSupportError } from '../errors/index.js';
+import { spawnThread, type ThreadHandle } from './thread-host.js';
+
+/** Control block words (Int32). */
+const GEN = 0;
+const JOB = 1;
+const PARTS = 2;
+const DONE = 3;
+const STOP = 4;
+const FAILED = 5;
+/** Bytes of the control block. */
+export const CONTROL_BYTES = 32;
+/** Stack bytes of each worker's instance (the kernels use a few KiB; scratch is arena memory). */
+export const WORKER_STACK_BYTES = 128 * 1024;
+
+/** The compute worker's script body (host prelude in thread-host: `post`, then `start(msg)`). */
+const WORKER_SOURCE = `
+function start(d) {
+  let x;
+  try {
+    const env = { memory: d.memory, wasmfit_threads: () => 1, wasmfit_parallel: () => { throw new Error('wasmfit: nested parallel region'); } };
+    x = new WebAssembly.Instance(d.module, { env }).exports;
+    x.__stack_pointer.value = d.stack;
+  } catch (e) {
+    post({ error: String(e && e.message || e) });
+    return;
+  }
+  const c = new Int32Array(d.memory.buffer, d.control, ${CONTROL_BYTES / 4});
+  let gen = Atomics.load(c, ${GEN});
+  post({ ready: true });
+  for (;;) {
+    Atomics.wait(c, ${GEN}, gen);
+    const g = Atomics.load(c, ${GEN});
+    if (g === gen) continue;
+    gen = g;
+    if (Atomics.load(c, ${STOP}) !== 0) return;
+    const parts = Atomics.load(c, ${PARTS});
+    if (d.index >= parts) continue;
+    try {
+      x.par_run(Atomics.load(c, ${JOB}), d.index);
+    } catch (e) {
+      Atomics.store(c, ${FAILED}, 1);
+    }
+    if (Atomics.add(c, ${DONE}, 1) + 1 === parts - 1) Atomics.notify(c, ${DONE});
+  }
+}
+`;
+
+/** What a pool needs from the runtime: where its control block and worker stacks live. */
+export interface PoolLayout {
+  /** Address of {@link CONTROL_BYTES} zeroed bytes. */
+  control: number;
+  /** Address of `(threads − 1) · WORKER_STACK_BYTES` bytes (16-aligned). */
+  stacks: number;
+}
+
+/** The workers of one threaded runtime and the import the main instance calls. */
+export class ThreadPool {
+  readonly threads: number;
+  private readonly handles: ThreadHandle[] = [];
+  private c: Int32Array | null = null;
+  private run: ((job: number, t: number) => void) | null = null;
+  private closed = false;
+
+  constructor(threads: number) {
+    this.threads = threads;
+  }
+
+  /** The imports of the main instance (bound before it exists; {@link start} supplies the rest). */
+  imports(): { wasmfit_threads: () => number; wasmfit_parallel: (job: number, parts: number) => void } {
+    return {
+      wasmfit_threads: () => (this.closed ? 1 : this.threads),
+      wasmfit_parallel: (job, parts) => this.parallel(job, parts),
+    };
+  }
+
+  /** Starts the workers on `module`/`memory`; resolves once each has its instance and stack. */
+  async start(module: WebAssembly.Module, memory: WebAssembly.Memory, layout: PoolLayout, run: (job: number, t: number) => void): Promise<void> {
+    this.run = run;
+    this.c = new Int32Array(memory.buffer, layout.control, CONTROL_BYTES / 4);
+    const ready: Promise<void>[] = [];
+    for (let i = 1; i < this.threads; i++) {
+      const h = spawnThread(WORKER_SOURCE);
+      this.handles.push(h);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          h.onMessage((m) => {
+            const msg = m as { ready?: boolean; error?: string };
+            if (msg.ready) resolve();
+            else reject(new RuntimeSupportError(`init({ threads }): worker ${i} could not instantiate the threaded kernel module (${msg.error}).`));
+          });
+          h.onError((e) => reject(new RuntimeSupportError(`init({ threads }): worker ${i} failed to start (${e instanceof Error ? e.message : String(e)}).`)));
+        }),
+      );
+      h.post({ module, memory, control: layout.control, index: i, stack: layout.stacks + i * WORKER_STACK_BYTES });
+    }
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  /** `env.wasmfit_parallel`: part 0 here, the others on the workers; returns when all are done. */
+  private parallel(job: number, parts: number): void {
+    const c = this.c;
+    const run = this.run;
+    if (!c || !run || this.closed) throw new RuntimeSupportError('wasmfit: a parallel region ran on a runtime whose threads were stopped.');
+    Atomics.store(c, JOB, job);
+    Atomics.store(c, PARTS, parts);
+    Atomics.store(c, DONE, 0);
+    Atomics.store(c, FAILED, 0);
+    Atomics.add(c, GEN, 1);
+    Atomics.notify(c, GEN);
+    run(job, 0);
+    for (;;) {
+      const d = Atomics.load(c, DONE);
+      if (d >= parts - 1) break;
+      Atomics.wait(c, DONE, d);
+    }
+    if (Atomics.load(c, FAILED) !== 0) throw new RuntimeSupportError('wasmfit: a kernel trapped on a worker thread; report it with the model and data shapes.');
+  }
+
+  /** Stops and terminates the workers (idempotent); the runtime then runs single-threaded. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.c) {
+      Atomics.store(this.c, STOP, 1);
+      Atomics.add(this.c, GEN, 1);
+      Atomics.notify(this.c, GEN);
+    }
+    for (const h of this.handles) h.terminate();
+    this.handles.length = 0;
+  }
+}
