@@ -46,6 +46,8 @@ const DEFAULT_MAX_THREADS = 8;
 export interface RuntimeOptions extends InitOptions {
   /** Test-only: canary bands around every arena block (see `ArenaOptions.guardBands`). */
   guardBands?: boolean;
+  /** Test/bench-only: the threaded build even for `threads: 1` (its serial path, no workers). */
+  threadedBuild?: boolean;
 }
 
 /** A loaded kernel module with its memory. Every model uses one runtime. */
@@ -197,10 +199,10 @@ function isBufferSource(v: unknown): v is ArrayBuffer | ArrayBufferView {
  * Instantiates a module on a fresh memory and verifies its ABI. The second argument is the initial
  * page count or {@link RuntimeOptions} (`initialPages`, `guardBands`). @internal
  */
-export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: number | Pick<RuntimeOptions, 'initialPages' | 'guardBands' | 'threads'> = 64): Promise<Runtime> {
-  const opts = typeof pagesOrOptions === 'number' ? { initialPages: pagesOrOptions } : pagesOrOptions;
+export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: number | (Pick<RuntimeOptions, 'initialPages' | 'guardBands' | 'threads'> & { threaded?: boolean }) = 64): Promise<Runtime> {
+  const opts: Pick<RuntimeOptions, 'initialPages' | 'guardBands' | 'threads'> & { threaded?: boolean } = typeof pagesOrOptions === 'number' ? { initialPages: pagesOrOptions } : pagesOrOptions;
   const initialPages = opts.initialPages ?? 64;
-  if ((opts.threads ?? 1) > 1) return instantiateThreaded(mod, initialPages, opts.threads!, opts.guardBands === true);
+  if ((opts.threads ?? 1) > 1 || opts.threaded === true) return instantiateThreaded(mod, initialPages, opts.threads!, opts.guardBands === true);
   let memory: WebAssembly.Memory;
   try {
     memory = new WebAssembly.Memory({ initial: initialPages });
@@ -252,7 +254,7 @@ async function instantiateThreaded(mod: WebAssembly.Module, initialPages: number
   const rt = new Runtime(Kernels.from(inst.exports, memory), memory, { guardBands, threads });
   const control = rt.arena.alloc(CONTROL_BYTES);
   rt.arena.u8.fill(0, control, control + CONTROL_BYTES);
-  const stacks = rt.arena.alloc((threads - 1) * WORKER_STACK_BYTES);
+  const stacks = rt.arena.alloc(Math.max(16, (threads - 1) * WORKER_STACK_BYTES));
   const parRun = ex.par_run;
   await pool.start(mod, memory, { control, stacks }, (job, t) => parRun(job, t));
   rt.pool = pool;
@@ -296,12 +298,14 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
  * ```
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const o = checkOptions(options, [...INIT_KEYS, 'guardBands'], 'createRuntime');
+  const o = checkOptions(options, [...INIT_KEYS, 'guardBands', 'threadedBuild'], 'createRuntime');
   if (o.guardBands !== undefined && typeof o.guardBands !== 'boolean') {
     throw new OptionError('guardBands', `createRuntime: option guardBands = ${String(o.guardBands)}; expected true, false or undefined.`);
   }
+  if (o.threadedBuild !== undefined && typeof o.threadedBuild !== 'boolean') throw new OptionError('threadedBuild', `createRuntime: option threadedBuild = ${String(o.threadedBuild)}; expected true, false or undefined.`);
   const { getModule } = moduleFor({ ...o, threads: o.threads ?? 1 }, 'createRuntime');
-  return instantiate(await getModule(), { initialPages: o.initialPages ?? 64, guardBands: o.guardBands, threads: threadsOf({ ...o, threads: o.threads ?? 1 }, 'createRuntime') });
+  const threads = threadsOf({ ...o, threads: o.threads ?? 1 }, 'createRuntime');
+  return instantiate(await getModule(), { initialPages: o.initialPages ?? 64, guardBands: o.guardBands, threads, threaded: o.threadedBuild === true || threads > 1 });
 }
 
 /** The runtime's options bag, checked by the shared helper (unknown keys with a near-miss hint). */
@@ -357,7 +361,7 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
     throw new RuntimeSupportError(`${where}({ simd: true }): this host has no DecompressionStream to unpack the embedded SIMD128 module. Pass init({ wasm }) with the bytes of wasmfit-simd.wasm, or omit the option to use the scalar build.`);
   }
   const threads = threadsOf(o, where);
-  const variant = threads > 1 ? 'threads' : useSimd ? 'simd' : 'scalar';
+  const variant = threads > 1 || o.threadedBuild === true ? 'threads' : useSimd ? 'simd' : 'scalar';
   return {
     key: `${variant}:${initialPages}:${threads}`,
     getModule: () => {

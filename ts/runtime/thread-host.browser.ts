@@ -10,6 +10,8 @@ export interface ThreadHandle {
   onMessage(f: (msg: unknown) => void): void;
   onError(f: (e: unknown) => void): void;
   terminate(): void;
+  /** Settles when the worker has exited (browsers: when terminated; they report no exit). */
+  readonly exited: Promise<void>;
 }
 
 /** Why this host cannot run threads (null: it can). */
@@ -39,10 +41,16 @@ export function spawnThread(source: string): ThreadHandle {
   const w = new Worker(url);
   // the URL is revoked once the script runs (its first message), not before it was fetched
   w.addEventListener('message', () => URL.revokeObjectURL(url), { once: true });
+  let exit = (): void => undefined;
+  const exited = new Promise<void>((r) => (exit = r));
   return {
+    exited,
     post: (m) => w.postMessage(m),
     onMessage: (f) => w.addEventListener('message', (e) => f((e as MessageEvent).data)),
     onError: (f) => w.addEventListener('error', (e) => f((e as ErrorEvent).message ?? e)),
-    terminate: () => w.terminate(),
+    terminate: () => {
+      w.terminate();
+      exit();
+    },
   };
 }

@@ -12,6 +12,8 @@ export interface ThreadHandle {
   onMessage(f: (msg: unknown) => void): void;
   onError(f: (e: unknown) => void): void;
   terminate(): void;
+  /** Settles when the worker has exited (browsers: when terminated; they report no exit). */
+  readonly exited: Promise<void>;
 }
 
 /** Why this host cannot run threads (null: it can). */
@@ -30,7 +32,9 @@ export function spawnThread(source: string): ThreadHandle {
   const w = new Worker(`const { parentPort } = require('node:worker_threads');\nconst post = (m) => parentPort.postMessage(m);\nparentPort.once('message', (d) => start(d));\n${source}`, { eval: true });
   // an idle pool never keeps the process alive: the workers block in Atomics.wait between steps
   w.unref();
+  const exited = new Promise<void>((r) => w.once('exit', () => r()));
   return {
+    exited,
     post: (m) => w.postMessage(m),
     onMessage: (f) => w.on('message', f),
     onError: (f) => w.on('error', f),

@@ -25,6 +25,12 @@ const STOP = 4;
 const FAILED = 5;
 /** Bytes of the control block. */
 export const CONTROL_BYTES = 32;
+/**
+ * Polls before blocking: a step runs its regions back to back, so the next one (or the last
+ * part) usually arrives within microseconds, sooner than a futex wake-up; the bound keeps an idle
+ * or oversubscribed pool from burning a core.
+ */
+const SPIN = 2000;
 /** Stack bytes of each worker's instance (the kernels use a few KiB; scratch is arena memory). */
 export const WORKER_STACK_BYTES = 128 * 1024;
 
@@ -44,6 +50,7 @@ function start(d) {
   let gen = Atomics.load(c, ${GEN});
   post({ ready: true });
   for (;;) {
+    for (let i = 0; i < ${SPIN} && Atomics.load(c, ${GEN}) === gen; i++);
     Atomics.wait(c, ${GEN}, gen);
     const g = Atomics.load(c, ${GEN});
     if (g === gen) continue;
@@ -129,12 +136,18 @@ export class ThreadPool {
     Atomics.add(c, GEN, 1);
     Atomics.notify(c, GEN);
     run(job, 0);
+    for (let i = 0; i < SPIN && Atomics.load(c, DONE) < parts - 1; i++);
     for (;;) {
       const d = Atomics.load(c, DONE);
       if (d >= parts - 1) break;
       Atomics.wait(c, DONE, d);
     }
     if (Atomics.load(c, FAILED) !== 0) throw new RuntimeSupportError('wasmfit: a kernel trapped on a worker thread; report it with the model and data shapes.');
+  }
+
+  /** @internal Resolves when every worker has exited (after {@link close}). */
+  exited(): Promise<void> {
+    return Promise.all(this.handles.map((h) => h.exited)).then(() => undefined);
   }
 
   /** Stops and terminates the workers (idempotent); the runtime then runs single-threaded. */
@@ -147,6 +160,5 @@ export class ThreadPool {
       Atomics.notify(this.c, GEN);
     }
     for (const h of this.handles) h.terminate();
-    this.handles.length = 0;
   }
 }
