@@ -53,7 +53,7 @@ async function train(c: Case, rt: Runtime): Promise<{ bits: string[]; loss: numb
   const { x, y } = dataFor(c);
   const h = await m.fit(x, y, { epochs: 2, batchSize: c.batch, seed: 5 });
   const bits = m.getWeights().map((w) => Array.from(new Uint32Array(w.data.buffer, w.data.byteOffset, w.data.length)).join(','));
-  const pred = m.predict(x.subarray(0, 9 * c.d), { batchSize: 9 }) as Float32Array;
+  const pred = m.predict(x.subarray(0, 9 * c.d), { batchSize: 9 }).data;
   m.dispose();
   return { bits, loss: h.history.loss as number[], pred: Float32Array.from(pred) };
 }

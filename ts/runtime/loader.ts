@@ -248,7 +248,7 @@ async function instantiateThreaded(mod: WebAssembly.Module, initialPages: number
   } catch (e) {
     throw wasmFailure(e, 'instantiating the threaded kernel module', true);
   }
-  const ex = inst.exports as { init_memory?: () => void; par_run?: (job: number, t: number) => void };
+  const ex = inst.exports as { init_memory?: () => void; par_run?: (job: number, part: number, thread: number) => void };
   if (typeof ex.init_memory !== 'function' || typeof ex.par_run !== 'function') throw new RuntimeSupportError('init({ threads }): the module is not a threaded wasmfit build (no init_memory/par_run exports).');
   ex.init_memory();
   const rt = new Runtime(Kernels.from(inst.exports, memory), memory, { guardBands, threads });
@@ -256,7 +256,7 @@ async function instantiateThreaded(mod: WebAssembly.Module, initialPages: number
   rt.arena.u8.fill(0, control, control + CONTROL_BYTES);
   const stacks = rt.arena.alloc(Math.max(16, (threads - 1) * WORKER_STACK_BYTES));
   const parRun = ex.par_run;
-  await pool.start(mod, memory, { control, stacks }, (job, t) => parRun(job, t));
+  await pool.start(mod, memory, { control, stacks }, (job, part) => parRun(job, part, 0));
   rt.pool = pool;
   return rt;
 }

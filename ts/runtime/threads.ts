@@ -5,9 +5,12 @@
  *
  * The calling thread runs the step as always; inside it, a parallel region (see
  * crates/kernels/src/par.rs) calls the import `env.wasmfit_parallel(job, parts)`: this publishes
- * the job address in a control block, wakes the workers, runs part 0 itself through its own
- * instance's `par_run`, and blocks in `Atomics.wait` until parts 1..parts−1 are done. Workers
- * block in `Atomics.wait` between regions (no spinning). Blocking is allowed on Node's main thread
+ * the job address in a control block and wakes the workers; then every thread, the caller too,
+ * claims parts from one counter (`CLAIM`: the region's generation in the high bits, the next part
+ * in the low 10, so a late worker can never claim a part of a newer region with an older job) and
+ * runs them through its own instance's `par_run`. The caller returns once every part is done
+ * (`DONE`). A descheduled worker thus delays a step by at most the part it holds. Between regions,
+ * threads poll briefly, then block in `Atomics.wait`. Blocking is allowed on Node's main thread
  * and in Web Workers, not on a page's main thread: there a runtime stays single-threaded (see
  * thread-host.browser.ts) and the README says to train in a Worker.
  *
@@ -23,6 +26,10 @@ const PARTS = 2;
 const DONE = 3;
 const STOP = 4;
 const FAILED = 5;
+const CLAIM = 6;
+/** Low bits of CLAIM: the next part (parts per region < 1024); the generation (21 bits) above. */
+const PART_BITS = 10;
+const GEN_MASK = 0x1fffff;
 /** Bytes of the control block. */
 export const CONTROL_BYTES = 32;
 /**
@@ -33,6 +40,36 @@ export const CONTROL_BYTES = 32;
 const SPIN = 2000;
 /** Stack bytes of each worker's instance (the kernels use a few KiB; scratch is arena memory). */
 export const WORKER_STACK_BYTES = 128 * 1024;
+
+/**
+ * Claims and runs parts of region `gen` until none is left (or a newer region began), counting
+ * each finished part in DONE; a part that throws sets FAILED. Shared by the caller and the workers
+ * (the workers get its source).
+ */
+function drain(c: Int32Array, gen: number, job: number, parts: number, run: (job: number, part: number) => void): void {
+  for (;;) {
+    const v = Atomics.load(c, CLAIM);
+    const part = v & ((1 << PART_BITS) - 1);
+    if (v >>> PART_BITS !== gen || part >= parts) return;
+    if (Atomics.compareExchange(c, CLAIM, v, v + 1) !== v) continue;
+    try {
+      run(job, part);
+    } catch {
+      Atomics.store(c, FAILED, 1);
+    }
+    if (Atomics.add(c, DONE, 1) + 1 === parts) Atomics.notify(c, DONE);
+  }
+}
+const DRAIN = `function drain(c, gen, job, parts, run) {
+    for (;;) {
+      const v = Atomics.load(c, ${CLAIM});
+      const part = v & ${(1 << PART_BITS) - 1};
+      if (v >>> ${PART_BITS} !== gen || part >= parts) return;
+      if (Atomics.compareExchange(c, ${CLAIM}, v, v + 1) !== v) continue;
+      try { run(job, part); } catch (e) { Atomics.store(c, ${FAILED}, 1); }
+      if (Atomics.add(c, ${DONE}, 1) + 1 === parts) Atomics.notify(c, ${DONE});
+    }
+  }`;
 
 /** The compute worker's script body (host prelude in thread-host: `post`, then `start(msg)`). */
 const WORKER_SOURCE = `
@@ -47,6 +84,7 @@ function start(d) {
     return;
   }
   const c = new Int32Array(d.memory.buffer, d.control, ${CONTROL_BYTES / 4});
+  ${DRAIN}
   let gen = Atomics.load(c, ${GEN});
   post({ ready: true });
   for (;;) {
@@ -56,14 +94,7 @@ function start(d) {
     if (g === gen) continue;
     gen = g;
     if (Atomics.load(c, ${STOP}) !== 0) return;
-    const parts = Atomics.load(c, ${PARTS});
-    if (d.index >= parts) continue;
-    try {
-      x.par_run(Atomics.load(c, ${JOB}), d.index);
-    } catch (e) {
-      Atomics.store(c, ${FAILED}, 1);
-    }
-    if (Atomics.add(c, ${DONE}, 1) + 1 === parts - 1) Atomics.notify(c, ${DONE});
+    drain(c, g, Atomics.load(c, ${JOB}), Atomics.load(c, ${PARTS}), (job, i) => x.par_run(job, i, d.index));
   }
 }
 `;
@@ -81,7 +112,7 @@ export class ThreadPool {
   readonly threads: number;
   private readonly handles: ThreadHandle[] = [];
   private c: Int32Array | null = null;
-  private run: ((job: number, t: number) => void) | null = null;
+  private run: ((job: number, part: number) => void) | null = null;
   private closed = false;
 
   constructor(threads: number) {
@@ -97,7 +128,7 @@ export class ThreadPool {
   }
 
   /** Starts the workers on `module`/`memory`; resolves once each has its instance and stack. */
-  async start(module: WebAssembly.Module, memory: WebAssembly.Memory, layout: PoolLayout, run: (job: number, t: number) => void): Promise<void> {
+  async start(module: WebAssembly.Module, memory: WebAssembly.Memory, layout: PoolLayout, run: (job: number, part: number) => void): Promise<void> {
     this.run = run;
     this.c = new Int32Array(memory.buffer, layout.control, CONTROL_BYTES / 4);
     const ready: Promise<void>[] = [];
@@ -124,22 +155,25 @@ export class ThreadPool {
     }
   }
 
-  /** `env.wasmfit_parallel`: part 0 here, the others on the workers; returns when all are done. */
+  /** `env.wasmfit_parallel`: parts claimed by this thread and the workers; returns when all are done. */
   private parallel(job: number, parts: number): void {
     const c = this.c;
     const run = this.run;
     if (!c || !run || this.closed) throw new RuntimeSupportError('wasmfit: a parallel region ran on a runtime whose threads were stopped.');
+    if (parts >= 1 << PART_BITS) throw new RuntimeSupportError(`wasmfit: a parallel region of ${parts} parts (at most ${(1 << PART_BITS) - 1}).`);
+    const gen = (Atomics.load(c, GEN) + 1) & GEN_MASK;
     Atomics.store(c, JOB, job);
     Atomics.store(c, PARTS, parts);
     Atomics.store(c, DONE, 0);
     Atomics.store(c, FAILED, 0);
-    Atomics.add(c, GEN, 1);
+    Atomics.store(c, CLAIM, gen << PART_BITS);
+    Atomics.store(c, GEN, gen);
     Atomics.notify(c, GEN);
-    run(job, 0);
-    for (let i = 0; i < SPIN && Atomics.load(c, DONE) < parts - 1; i++);
+    drain(c, gen, job, parts, run);
+    for (let i = 0; i < SPIN && Atomics.load(c, DONE) < parts; i++);
     for (;;) {
       const d = Atomics.load(c, DONE);
-      if (d >= parts - 1) break;
+      if (d >= parts) break;
       Atomics.wait(c, DONE, d);
     }
     if (Atomics.load(c, FAILED) !== 0) throw new RuntimeSupportError('wasmfit: a kernel trapped on a worker thread; report it with the model and data shapes.');
@@ -156,7 +190,7 @@ export class ThreadPool {
     this.closed = true;
     if (this.c) {
       Atomics.store(this.c, STOP, 1);
-      Atomics.add(this.c, GEN, 1);
+      Atomics.store(this.c, GEN, (Atomics.load(this.c, GEN) + 1) & GEN_MASK);
       Atomics.notify(this.c, GEN);
     }
     for (const h of this.handles) h.terminate();

@@ -1,12 +1,14 @@
 //! Work split over threads that share one linear memory (the `threads` build).
 //!
 //! Every thread runs its own instance of the same module over the same shared memory, with its
-//! own stack. A parallel region is a closure `f(part, parts)` on the caller's stack: the calling
-//! instance passes its address to the host (`env.wasmfit_parallel`), which wakes `parts − 1`
-//! workers; each calls the export [`crate::abi::par_run`] with the job address and its part
-//! number, and the closure runs there through the same function table (same module, same
-//! indices). The host returns once every part is done, so the closure's borrows outlive the
-//! region. Without the `threads` feature (the default builds, native tests) parts run one after
+//! own stack. A parallel region is a closure `f(part, parts, thread)` on the caller's stack: the
+//! calling instance passes its address to the host (`env.wasmfit_parallel`), which wakes the
+//! workers; every thread, the caller included, claims parts from an atomic counter and runs each
+//! through the export [`crate::abi::par_run`] (the closure runs there through the same function
+//! table: same module, same indices). A region has a few parts per thread, so a thread the OS
+//! does not schedule (a loaded machine) leaves its share to the others instead of stalling the
+//! step. `thread` only picks per-thread scratch (GEMM packing). The host returns once every part is
+//! done, so the closure's borrows outlive the region. Without the `threads` feature (the default builds, native tests) parts run one after
 //! another on the calling thread: the same arithmetic, so the result is the same.
 //!
 //! **The result never depends on the thread count**: work is split only along independent
@@ -19,7 +21,7 @@ use crate::optim::{self, Io, OptHyper, OptTensor};
 /// A parallel region as the host and [`run_part`] see it.
 #[repr(C)]
 pub struct Job<'a> {
-    f: &'a dyn Fn(usize, usize),
+    f: &'a dyn Fn(usize, usize, usize),
     parts: usize,
 }
 
@@ -29,7 +31,7 @@ mod host {
     extern "C" {
         /// How many threads a region may use (1: run serially).
         pub fn wasmfit_threads() -> u32;
-        /// Runs part 0 on this thread and parts 1..parts on workers; returns when all are done.
+        /// Runs parts 0..parts on this thread and the workers; returns when all are done.
         pub fn wasmfit_parallel(job: usize, parts: u32);
     }
 }
@@ -58,10 +60,14 @@ pub fn threads() -> usize {
     }
 }
 
-/// Runs `f(part, parts)` for every part in `0..parts` and returns when all are done.
-pub fn run(parts: usize, f: &dyn Fn(usize, usize)) {
+/// Parts per thread a split aims for (dynamic balance against per-part overhead).
+pub const PARTS_PER_THREAD: usize = 4;
+
+/// Runs `f(part, parts, thread)` for every part in `0..parts` (`thread < threads()`: whose
+/// scratch to use) and returns when all are done.
+pub fn run(parts: usize, f: &dyn Fn(usize, usize, usize)) {
     if parts <= 1 {
-        f(0, 1);
+        f(0, 1, 0);
         return;
     }
     #[cfg(all(feature = "threads", target_arch = "wasm32"))]
@@ -75,18 +81,18 @@ pub fn run(parts: usize, f: &dyn Fn(usize, usize)) {
     {
         let _ = Job { f, parts };
         for t in 0..parts {
-            f(t, parts);
+            f(t, parts, 0);
         }
     }
 }
 
-/// Runs part `t` of the job at `job` (the body of the `par_run` export).
+/// Runs part `t` of the job at `job` on thread `thread` (the body of the `par_run` export).
 ///
 /// # Safety
-/// `job` is the address a live [`run`] passed to the host, and `t < parts`.
-pub unsafe fn run_part(job: usize, t: usize) {
+/// `job` is the address a live [`run`] passed to the host, `t < parts`, `thread < threads()`.
+pub unsafe fn run_part(job: usize, t: usize, thread: usize) {
     let j = &*(job as *const Job);
-    (j.f)(t, j.parts);
+    (j.f)(t, j.parts, thread);
 }
 
 /// The `t`-th of `parts` near-equal ranges of `units` units of `unit` elements, clamped to `len`.
@@ -106,30 +112,39 @@ pub const MIN_UPDATE_LEN: usize = 1 << 15;
 /// the same vector or tail path as in the whole-tensor pass.
 const UPDATE_UNIT: usize = 1024;
 
-/// How a GEMM of this shape is split: (parts, split rows?). Rows when `m ≥ n` (each part then
-/// packs all of B, `k·n ≤ k·m`), else columns (each packs all of A).
-pub fn gemm_split(m: usize, n: usize, k: usize, threads: usize) -> (usize, bool) {
+/// How a GEMM of this shape is split into at most `max_parts`: (parts, split rows?). Rows when
+/// `m ≥ n` (each part then packs all of B, `k·n ≤ k·m`), else columns (each packs all of A).
+pub fn gemm_split(m: usize, n: usize, k: usize, max_parts: usize) -> (usize, bool) {
     let rows = m >= n;
     let tiles = if rows { (m + MR - 1) / MR } else { (n + NR - 1) / NR };
     let by_work = m.saturating_mul(n).saturating_mul(k) / MIN_GEMM_WORK;
-    (threads.min(tiles).min(by_work).max(1), rows)
+    (max_parts.min(tiles).min(by_work).max(1), rows)
+}
+
+/// The most parts a region on `threads` threads is split into (1: serial).
+fn max_parts(threads: usize) -> usize {
+    if threads > 1 {
+        threads * PARTS_PER_THREAD
+    } else {
+        1
+    }
 }
 
 /// [`gemm::gemm`] split over output panels: part t computes rows (or columns) of C in its tile
-/// range with its own packing workspace at `ws + t·WORKSPACE_FLOATS` (the runtime allocates one
-/// per thread). Each element of C sees the same k-blocking and arithmetic as the serial call.
+/// range with the packing workspace of the thread running it, `ws + thread·WORKSPACE_FLOATS` (the
+/// runtime allocates one per thread). Each element of C sees the same k-blocking and arithmetic as the serial call.
 ///
 /// # Safety
 /// As [`gemm::gemm`]; `ws` holds `threads() · WORKSPACE_FLOATS` floats.
 pub unsafe fn gemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, beta: f32, c: *mut f32, rsc: isize, epi: Epilogue, ws: *mut f32) {
-    let (parts, rows) = gemm_split(m, n, k, threads());
+    let (parts, rows) = gemm_split(m, n, k, max_parts(threads()));
     if parts <= 1 {
         gemm::gemm(m, n, k, a, b, beta, c, rsc, epi, ws);
         return;
     }
     let (a_, b_, c_, ws_, bias_) = (a.ptr as usize, b.ptr as usize, c as usize, ws as usize, epi.bias as usize);
-    run(parts, &move |t, parts| {
-        let wst = (ws_ as *mut f32).add(t * gemm::WORKSPACE_FLOATS);
+    run(parts, &move |t, parts, thread| {
+        let wst = (ws_ as *mut f32).add(thread * gemm::WORKSPACE_FLOATS);
         if rows {
             let (lo, hi) = range(t, parts, (m + MR - 1) / MR, MR, m);
             let at = MatRef { ptr: (a_ as *const f32).offset(lo as isize * a.rs), ..a };
@@ -151,7 +166,7 @@ pub unsafe fn gemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, beta: f32
 /// As [`optim::update`].
 pub unsafe fn update(h: &OptHyper, t: &OptTensor, io: &Io) -> bool {
     let len = t.len as usize;
-    let parts = threads().min(len / MIN_UPDATE_LEN).max(1);
+    let parts = max_parts(threads()).min(len / MIN_UPDATE_LEN).max(1);
     if parts <= 1 {
         return optim::update(h, t, io);
     }
@@ -161,7 +176,7 @@ pub unsafe fn update(h: &OptHyper, t: &OptTensor, io: &Io) -> bool {
     let parts = parts.min(out.len());
     let out_ = out.as_mut_ptr() as usize;
     let (tt, ioc) = (*t, *io);
-    run(parts, &move |p, parts| {
+    run(parts, &move |p, parts, _thread| {
         let (lo, hi) = range(p, parts, units, UPDATE_UNIT, len);
         let at = |a: usize| if a == 0 { 0 } else { a + lo * 4 };
         let sub = OptTensor { len: (hi - lo) as u32, w: at(tt.w), g: at(tt.g), s1: at(tt.s1), s2: at(tt.s2), s3: at(tt.s3), ..tt };
