@@ -230,7 +230,7 @@ export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: numbe
  * and stacks (ts/runtime/threads.ts).
  */
 async function instantiateThreaded(mod: WebAssembly.Module, initialPages: number, threads: number, guardBands: boolean): Promise<Runtime> {
-  const { ThreadPool, CONTROL_BYTES, WORKER_STACK_BYTES } = await import('./threads.js');
+  const { startThreaded } = await import('./threads.js');
   let memory: WebAssembly.Memory;
   try {
     memory = new WebAssembly.Memory({ initial: initialPages, maximum: WASM32_MAX_BYTES / 65536, shared: true });
@@ -241,24 +241,7 @@ async function instantiateThreaded(mod: WebAssembly.Module, initialPages: number
       { requestedBytes: initialPages * 65536, committedBytes: 0, inUseBytes: 0, limitBytes: WASM32_MAX_BYTES },
     );
   }
-  const pool = new ThreadPool(threads);
-  let inst: WebAssembly.Instance;
-  try {
-    inst = await WebAssembly.instantiate(mod, { env: { memory, ...pool.imports() } });
-  } catch (e) {
-    throw wasmFailure(e, 'instantiating the threaded kernel module', true);
-  }
-  const ex = inst.exports as { init_memory?: () => void; par_run?: (job: number, part: number, thread: number) => void };
-  if (typeof ex.init_memory !== 'function' || typeof ex.par_run !== 'function') throw new RuntimeSupportError('init({ threads }): the module is not a threaded wasmfit build (no init_memory/par_run exports).');
-  ex.init_memory();
-  const rt = new Runtime(Kernels.from(inst.exports, memory), memory, { guardBands, threads });
-  const control = rt.arena.alloc(CONTROL_BYTES);
-  rt.arena.u8.fill(0, control, control + CONTROL_BYTES);
-  const stacks = rt.arena.alloc(Math.max(16, (threads - 1) * WORKER_STACK_BYTES));
-  const parRun = ex.par_run;
-  await pool.start(mod, memory, { control, stacks }, (job, part) => parRun(job, part, 0));
-  rt.pool = pool;
-  return rt;
+  return startThreaded(mod, memory, threads, (exports) => new Runtime(Kernels.from(exports, memory), memory, { guardBands, threads }), (e) => wasmFailure(e, 'instantiating the threaded kernel module', true));
 }
 
 /**

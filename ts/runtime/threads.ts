@@ -17,6 +17,7 @@
  * Loaded on demand (a dynamic import), so single-threaded hosts never load it. @internal
  */
 import { RuntimeSupportError } from '../errors/index.js';
+import type { Arena } from './arena.js';
 import { spawnThread, type ThreadHandle } from './thread-host.js';
 
 /** Control block words (Int32). */
@@ -195,4 +196,36 @@ export class ThreadPool {
     }
     for (const h of this.handles) h.terminate();
   }
+}
+
+/**
+ * Instantiates the threaded module on the shared `memory` for the calling thread (its data copied
+ * in once by `init_memory`), wraps it with `makeRuntime`, then starts `threads − 1` workers with
+ * their own instances and stacks (allocated from the runtime's arena). @internal
+ */
+export async function startThreaded<R extends { arena: Arena; pool: ThreadPool | null }>(
+  mod: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  threads: number,
+  makeRuntime: (exports: WebAssembly.Exports) => R,
+  failure: (e: unknown) => Error,
+): Promise<R> {
+  const pool = new ThreadPool(threads);
+  let inst: WebAssembly.Instance;
+  try {
+    inst = await WebAssembly.instantiate(mod, { env: { memory, ...pool.imports() } });
+  } catch (e) {
+    throw failure(e);
+  }
+  const ex = inst.exports as { init_memory?: () => void; par_run?: (job: number, part: number, thread: number) => void };
+  if (typeof ex.init_memory !== 'function' || typeof ex.par_run !== 'function') throw new RuntimeSupportError('init({ threads }): the module is not a threaded wasmfit build (no init_memory/par_run exports).');
+  ex.init_memory();
+  const rt = makeRuntime(inst.exports);
+  const control = rt.arena.alloc(CONTROL_BYTES);
+  rt.arena.u8.fill(0, control, control + CONTROL_BYTES);
+  const stacks = rt.arena.alloc(Math.max(16, (threads - 1) * WORKER_STACK_BYTES));
+  const parRun = ex.par_run;
+  await pool.start(mod, memory, { control, stacks }, (job, part) => parRun(job, part, 0));
+  rt.pool = pool;
+  return rt;
 }
