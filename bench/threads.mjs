@@ -1,6 +1,7 @@
 // One model on 1 thread against the same model on N threads (init({ threads })), in one process,
 // windows alternated (1, N, 1, N, …) so machine load hits both alike.
 //   npm run bench:threads [-- --threads N] [--rounds R] [--quick]
+// A window is one fit call of 2 epochs (as bench/step.mjs), so per-call set-up is amortized alike.
 // W1: 784-256-128-10 ReLU, softmax cross-entropy, Adam 1e-3, batch 128.
 // W2: 32-64-64-1 ReLU, MSE, Adam 1e-3, batch 32.
 // Per workload: median samples/s of each configuration, and the per-round ratio N/1 (median,
@@ -56,9 +57,9 @@ async function workload(name, { d, layers, loss, batch, rows, y }) {
     // alternate which configuration goes first
     for (const i of r % 2 ? [1, 0] : [0, 1]) {
       const t0 = performance.now();
-      await ms[i].fit(x, Y, { epochs: 1, batchSize: batch, shuffle: false, yieldEveryMs: 1e9 });
+      await ms[i].fit(x, Y, { epochs: 2, batchSize: batch, shuffle: false, yieldEveryMs: 1e9 });
       t[i] = (performance.now() - t0) / 1000;
-      sps[i].push(rows / t[i]);
+      sps[i].push((2 * rows) / t[i]);
     }
     ratio.push(t[0] / t[1]);
   }

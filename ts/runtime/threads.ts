@@ -9,7 +9,7 @@
  * claims parts from one counter (`CLAIM`: the region's generation in the high bits, the next part
  * in the low 10, so a late worker can never claim a part of a newer region with an older job) and
  * runs them through its own instance's `par_run`. The caller returns once every part is done
- * (`DONE`). A descheduled worker thus delays a step by at most the part it holds. Between regions,
+ * (`DONE`). A worker that is slow to wake leaves its part to the caller. Between regions,
  * threads poll briefly, then block in `Atomics.wait`. Blocking is allowed on Node's main thread
  * and in Web Workers, not on a page's main thread: there a runtime stays single-threaded (see
  * thread-host.browser.ts) and the README says to train in a Worker.
