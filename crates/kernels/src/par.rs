@@ -40,6 +40,8 @@ mod host {
 std::thread_local! {
     /// Test-only: the thread count [`threads`] reports natively (parts then run one after another).
     pub static TEST_THREADS: core::cell::Cell<usize> = core::cell::Cell::new(1);
+    /// Test-only: run only this part of each region (to see what one part writes).
+    pub static ONLY_PART: core::cell::Cell<Option<usize>> = core::cell::Cell::new(None);
 }
 
 /// Threads a region may use.
@@ -83,6 +85,12 @@ pub fn run(parts: usize, f: &dyn Fn(usize, usize, usize)) {
     {
         let _ = Job { f, parts };
         for t in 0..parts {
+            #[cfg(test)]
+            {
+                if ONLY_PART.with(|o| o.get()).map_or(false, |o| o != t) {
+                    continue;
+                }
+            }
             f(t, parts, 0);
         }
     }
@@ -257,40 +265,41 @@ mod tests {
         }
     }
 
-    /// Each part writes exactly its own rows or columns of C: running one part alone changes only
-    /// its range, and the parts' ranges tile C.
+    /// Each part of the real split writes exactly its own rows or columns of C (run alone, with
+    /// NaN everywhere else), the parts' ranges tile C, and together they give the serial bits.
     #[test]
     fn each_gemm_part_writes_only_its_range() {
         for &(m, n, k) in &[(784usize, 256usize, 128usize), (128, 256, 784), (130, 50, 2000)] {
             let mut seed = 5u64;
             let av: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
             let bv: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
-            let (parts, rows) = gemm_split(m, n, k, 3);
+            let bias: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
+            let a = MatRef { ptr: av.as_ptr(), rs: k as isize, cs: 1 };
+            let b = MatRef { ptr: bv.as_ptr(), rs: n as isize, cs: 1 };
+            let epi = Epilogue { bias: bias.as_ptr(), act: Act::Relu };
+            let threads = 3;
+            let (parts, rows) = gemm_split(m, n, k, max_parts(threads));
             assert_eq!(parts, 3, "shape {:?} too small for the test", (m, n, k));
-            let mut ws = vec![0.0f32; 3 * gemm::WORKSPACE_FLOATS];
+            let mut ws = vec![0.0f32; threads * gemm::WORKSPACE_FLOATS];
+            let mut want = vec![0.0f32; m * n];
+            unsafe { gemm::gemm(m, n, k, a, b, 0.0, want.as_mut_ptr(), n as isize, epi, ws.as_mut_ptr()) };
             let mut covered = vec![0u8; m * n];
             for t in 0..parts {
                 let mut c = vec![f32::NAN; m * n];
-                let (c_, ws_) = (c.as_mut_ptr() as usize, ws.as_mut_ptr() as usize);
-                // run only part t of the same closure the threaded call runs
-                let a = MatRef { ptr: av.as_ptr(), rs: k as isize, cs: 1 };
-                let b = MatRef { ptr: bv.as_ptr(), rs: n as isize, cs: 1 };
-                let wst = (ws_ as *mut f32).wrapping_add(t * gemm::WORKSPACE_FLOATS);
-                unsafe {
-                    if rows {
-                        let (lo, hi) = range(t, parts, (m + MR - 1) / MR, MR, m);
-                        gemm::gemm(hi - lo, n, k, MatRef { ptr: a.ptr.add(lo * k), ..a }, b, 0.0, (c_ as *mut f32).add(lo * n), n as isize, Epilogue::NONE, wst);
-                    } else {
-                        let (lo, hi) = range(t, parts, (n + NR - 1) / NR, NR, n);
-                        gemm::gemm(m, hi - lo, k, a, MatRef { ptr: b.ptr.add(lo), ..b }, 0.0, (c_ as *mut f32).add(lo), n as isize, Epilogue::NONE, wst);
-                    }
-                }
+                ONLY_PART.with(|o| o.set(Some(t)));
+                with_threads(threads, || unsafe { gemm(m, n, k, a, b, 0.0, c.as_mut_ptr(), n as isize, epi, ws.as_mut_ptr()) });
+                ONLY_PART.with(|o| o.set(None));
                 let (lo, hi) = if rows { range(t, parts, (m + MR - 1) / MR, MR, m) } else { range(t, parts, (n + NR - 1) / NR, NR, n) };
                 assert!(hi > lo);
                 for i in 0..m {
                     for j in 0..n {
                         let mine = if rows { i >= lo && i < hi } else { j >= lo && j < hi };
-                        assert_eq!(!c[i * n + j].is_nan(), mine, "part {} wrote ({}, {}) outside [{}, {})", t, i, j, lo, hi);
+                        let v = c[i * n + j];
+                        if mine {
+                            assert_eq!(v.to_bits(), want[i * n + j].to_bits(), "part {} ({}, {})", t, i, j);
+                        } else {
+                            assert!(v.is_nan(), "part {} wrote ({}, {}) outside [{}, {})", t, i, j, lo, hi);
+                        }
                         covered[i * n + j] += mine as u8;
                     }
                 }
@@ -329,14 +338,21 @@ mod tests {
             h.eps = 1e-8;
             h.step_size = 1e-2;
             h.decay_keep = 1.0;
+            // every buffer between NaN guard bands of G floats, checked after the update
+            const G: usize = 37;
             let go = |threads: usize| -> (Vec<Vec<f32>>, [f32; 4], bool) {
-                let mut v = init.clone();
-                let mut bk = vec![vec![f32::NAN; len]; 4];
+                let pad = |x: &Vec<f32>| -> Vec<f32> { let mut p = vec![f32::NAN; G]; p.extend_from_slice(x); p.extend(core::iter::repeat(f32::NAN).take(G)); p };
+                let mut v: Vec<Vec<f32>> = init.iter().map(pad).collect();
+                let mut bk: Vec<Vec<f32>> = (0..4).map(|_| vec![f32::NAN; len + 2 * G]).collect();
                 let mut mx = [f32::NAN; 4];
-                let t = OptTensor { len: len as u32, w: v[0].as_mut_ptr() as usize, g: v[1].as_mut_ptr() as usize, s1: v[2].as_mut_ptr() as usize, s2: v[3].as_mut_ptr() as usize, s3: v[4].as_mut_ptr() as usize, l1: 1e-4, l2: 1e-4 };
-                let io = Io { backup: [bk[0].as_mut_ptr() as usize, bk[1].as_mut_ptr() as usize, bk[2].as_mut_ptr() as usize, bk[3].as_mut_ptr() as usize], maxima: mx.as_mut_ptr() as usize };
+                let at = |x: &mut Vec<f32>| x.as_mut_ptr() as usize + 4 * G;
+                let t = OptTensor { len: len as u32, w: at(&mut v[0]), g: at(&mut v[1]), s1: at(&mut v[2]), s2: at(&mut v[3]), s3: at(&mut v[4]), l1: 1e-4, l2: 1e-4 };
+                let io = Io { backup: [at(&mut bk[0]), at(&mut bk[1]), at(&mut bk[2]), at(&mut bk[3])], maxima: mx.as_mut_ptr() as usize };
                 let ok = with_threads(threads, || unsafe { update(&h, &t, &io) });
                 v.extend(bk);
+                for x in v.iter() {
+                    assert!(x[..G].iter().chain(x[G + len..].iter()).all(|g| g.is_nan()), "guard band written (threads {})", threads);
+                }
                 (v, mx, ok)
             };
             let (want, wmx, wok) = go(1);
