@@ -140,6 +140,25 @@ describe('threads: options and lifetime', () => {
     rt.dispose(); // idempotent
   }, 60_000);
 
+  it('a Node script that trains on threads and never disposes exits on its own (idle workers keep nothing alive)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { pathToFileURL } = await import('node:url');
+    const { join } = await import('node:path');
+    const dist = pathToFileURL(join(process.cwd(), 'dist', 'wasmfit.mjs')).href;
+    const src = `import { init, Sequential, dense, sgd } from '${dist}';
+      const rt = await init({ threads: 2 });
+      const m = new Sequential({ inputShape: [256], layers: [dense(256, { activation: 'relu' }), dense(2)], seed: 1 });
+      m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
+      const x = new Float32Array(64 * 256).map((_, i) => Math.sin(i));
+      await m.fit(x, new Int32Array(64).map((_, i) => i % 2), { epochs: 1, batchSize: 64 });
+      console.log('trained on', rt.threads);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.error, 'the script did not exit within 60 s').toBeUndefined();
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('trained on 2');
+    expect(r.status).toBe(0);
+  }, 90_000);
+
   it('dispose of the init() runtime: the next init() starts a new pool', async () => {
     const a = await init({ threads: 2 });
     a.dispose();

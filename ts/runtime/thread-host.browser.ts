@@ -7,7 +7,8 @@
 /** A started compute worker: post its start message, hear 'ready' or an error, terminate. */
 export interface ThreadHandle {
   post(msg: unknown): void;
-  onMessage(f: (msg: unknown) => void): void;
+  /** The worker's one message ('ready' or an error); the listener goes once it came (a live 'message' listener keeps Node's event loop alive). */
+  onceMessage(f: (msg: unknown) => void): void;
   onError(f: (e: unknown) => void): void;
   terminate(): void;
   /** Settles when the worker has exited (browsers: when terminated; they report no exit). */
@@ -46,7 +47,7 @@ export function spawnThread(source: string): ThreadHandle {
   return {
     exited,
     post: (m) => w.postMessage(m),
-    onMessage: (f) => w.addEventListener('message', (e) => f((e as MessageEvent).data)),
+    onceMessage: (f) => w.addEventListener('message', (e) => f((e as MessageEvent).data), { once: true }),
     onError: (f) => w.addEventListener('error', (e) => f((e as ErrorEvent).message ?? e)),
     terminate: () => {
       w.terminate();

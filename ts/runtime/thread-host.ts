@@ -9,7 +9,8 @@ import { Worker } from 'node:worker_threads';
 /** A started compute worker: post its start message, hear 'ready' or an error, terminate. */
 export interface ThreadHandle {
   post(msg: unknown): void;
-  onMessage(f: (msg: unknown) => void): void;
+  /** The worker's one message ('ready' or an error); the listener goes once it came (a live 'message' listener keeps Node's event loop alive). */
+  onceMessage(f: (msg: unknown) => void): void;
   onError(f: (e: unknown) => void): void;
   terminate(): void;
   /** Settles when the worker has exited (browsers: when terminated; they report no exit). */
@@ -29,14 +30,17 @@ export function hostCores(): number {
 
 /** Starts a worker running `source` (a script body that receives its start message through `onStart`). */
 export function spawnThread(source: string): ThreadHandle {
-  const w = new Worker(`const { parentPort } = require('node:worker_threads');\nconst post = (m) => parentPort.postMessage(m);\nparentPort.once('message', (d) => start(d));\n${source}`, { eval: true });
+  // the eval'd script runs as CommonJS, or as a module under --input-type=module: a dynamic import
+  // works in both (the start message waits in the port until the listener is attached)
+  const prelude = "let post;\nimport('node:worker_threads').then(({ parentPort }) => {\n  post = (m) => parentPort.postMessage(m);\n  parentPort.once('message', (d) => start(d));\n});\n";
+  const w = new Worker(prelude + source, { eval: true });
   // an idle pool never keeps the process alive: the workers block in Atomics.wait between steps
   w.unref();
   const exited = new Promise<void>((r) => w.once('exit', () => r()));
   return {
     exited,
     post: (m) => w.postMessage(m),
-    onMessage: (f) => w.on('message', f),
+    onceMessage: (f) => w.once('message', f),
     onError: (f) => w.on('error', f),
     terminate: () => void w.terminate(),
   };

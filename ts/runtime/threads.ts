@@ -138,7 +138,7 @@ export class ThreadPool {
       this.handles.push(h);
       ready.push(
         new Promise<void>((resolve, reject) => {
-          h.onMessage((m) => {
+          h.onceMessage((m) => {
             const msg = m as { ready?: boolean; error?: string };
             if (msg.ready) resolve();
             else reject(new RuntimeSupportError(`init({ threads }): worker ${i} could not instantiate the threaded kernel module (${msg.error}).`));
