@@ -5,9 +5,12 @@
 // W1: 784-256-128-10 ReLU, softmax cross-entropy, Adam 1e-3, batch 128.
 // W2: 32-64-64-1 ReLU, MSE, Adam 1e-3, batch 32.
 // Per workload: median samples/s of each configuration, and the per-round ratio N/1 (median,
-// IQR, min–max). Both models start from the same seed and see the same batches, so their weights
+// IQR, min–max). Each round also measures what the machine offers at that moment: a fixed JS loop
+// on 1 thread, then on N threads at once ("capacity" = N·t1/tN: N on an idle N-core machine,
+// less when other processes share the cores), so a ratio can be read against it. Both models start from the same seed and see the same batches, so their weights
 // must end bit-identical: the bench checks it.
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { init, Sequential, dense, adam } from '../dist/wasmfit.mjs';
 
 const arg = (name, dflt) => {
@@ -37,6 +40,21 @@ const q = (a, p) => {
   return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
 };
 
+/** Seconds one fixed integer loop takes on each of `n` threads at once (the slowest). */
+const LOOP = 'let x = 0; for (let i = 0; i < 4e7; i++) x = (x + i * 7) % 1000003; x';
+async function loopSeconds(n) {
+  const ws = Array.from({ length: n }, () => new Worker(`const { parentPort } = require('node:worker_threads'); parentPort.once('message', () => { const t0 = performance.now(); ${LOOP}; parentPort.postMessage(performance.now() - t0); });`, { eval: true }));
+  await new Promise((r) => setTimeout(r, 50));
+  const t = await Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage(0); })));
+  await Promise.all(ws.map((w) => w.terminate()));
+  return Math.max(...t) / 1000;
+}
+async function capacity() {
+  const t1 = await loopSeconds(1);
+  const tn = await loopSeconds(N);
+  return (N * t1) / tn;
+}
+
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 async function workload(name, { d, layers, loss, batch, rows, y }) {
   if (only && !name.startsWith(only)) return;
@@ -52,7 +70,9 @@ async function workload(name, { d, layers, loss, batch, rows, y }) {
   for (const m of ms) await m.fit(x, Y, { epochs: 1, batchSize: batch, shuffle: false }); // warm-up
   const sps = [[], []];
   const ratio = [];
+  const cap = [];
   for (let r = 0; r < rounds; r++) {
+    cap.push(await capacity());
     const t = [0, 0];
     // alternate which configuration goes first
     for (const i of r % 2 ? [1, 0] : [0, 1]) {
@@ -68,8 +88,10 @@ async function workload(name, { d, layers, loss, batch, rows, y }) {
   console.log(
     `${name}: 1 thread ${q(sps[0], 0.5).toFixed(0)} samples/s, ${N} threads ${q(sps[1], 0.5).toFixed(0)} samples/s; ` +
       `ratio ${N}/1 median ${q(ratio, 0.5).toFixed(3)} (IQR ${q(ratio, 0.25).toFixed(3)}–${q(ratio, 0.75).toFixed(3)}, min ${Math.min(...ratio).toFixed(3)}, max ${Math.max(...ratio).toFixed(3)}); ` +
-      `weights ${same ? 'bit-identical' : 'DIFFER'}`,
+      `weights ${same ? 'bit-identical' : 'DIFFER'}; machine capacity for ${N} threads median ${q(cap, 0.5).toFixed(2)} (min ${Math.min(...cap).toFixed(2)}, max ${Math.max(...cap).toFixed(2)})`,
   );
+  const free = ratio.filter((_, i) => cap[i] >= 0.9 * N);
+  if (free.length) console.log(`  rounds measured with capacity >= ${(0.9 * N).toFixed(1)}: ${free.length}, their ratio ${N}/1 median ${q(free, 0.5).toFixed(3)} (min ${Math.min(...free).toFixed(3)}, max ${Math.max(...free).toFixed(3)})`);
   for (const m of ms) m.dispose();
   if (!same) process.exitCode = 1;
 }

@@ -34,11 +34,13 @@ const GEN_MASK = 0x1fffff;
 /** Bytes of the control block. */
 export const CONTROL_BYTES = 32;
 /**
- * Polls before blocking: a step runs its regions back to back, so the next one (or the last
- * part) usually arrives within microseconds, sooner than a futex wake-up; the bound keeps an idle
- * or oversubscribed pool from burning a core.
+ * Polls (about 0.1 ms) before blocking: a step runs its regions back to back, and a thread woken
+ * from Atomics.wait on a busy host starts a scheduler slice later (~0.5 ms here, as long as a
+ * W1 part), which serialized the parts; the bound keeps an idle pool from burning a core. Measured
+ * on W1 (2 threads, 2 shared cores; tests run serially): 2 000 polls ~200 ms per 2 epochs,
+ * 10 000–50 000 ~140–175 ms, 200 000 ~365 ms (the spinning worker took the caller's core).
  */
-const SPIN = 2000;
+const SPIN = 20000;
 /** Stack bytes of each worker's instance (the kernels use a few KiB; scratch is arena memory). */
 export const WORKER_STACK_BYTES = 128 * 1024;
 
