@@ -66,7 +66,11 @@ describe('threads: the result does not depend on the thread count', () => {
       for (const opts of [{ threadedBuild: true }, { threads: 2 }, { threads: 3 }]) {
         const rt = await createRuntime(opts);
         expect(rt.threads).toBe(opts.threads ?? 1);
+        // every region split, even on a host too busy for threads to pay (the pool would back off)
+        rt.pool!.backOff = false;
         const got = await train(c, rt);
+        // the threaded runs did run parallel regions (the serial path runs none)
+        expect(rt.pool!.regions > 0).toBe((opts.threads ?? 1) > 1);
         rt.dispose();
         expect(got.bits, JSON.stringify(opts)).toEqual(ref.bits);
         expect(got.loss).toEqual(ref.loss);
@@ -77,6 +81,7 @@ describe('threads: the result does not depend on the thread count', () => {
 
   it('guard bands around every arena block stay intact with 3 threads writing', async () => {
     const rt = await createRuntime({ threads: 3, guardBands: true });
+    rt.pool!.backOff = false;
     await train(cases[0]!, rt);
     expect(rt.arena.checkGuards()).toBeGreaterThan(0);
     rt.dispose();
@@ -86,6 +91,7 @@ describe('threads: the result does not depend on the thread count', () => {
     // 16 pages (1 MiB): the per-thread GEMM workspaces alone need more, so memory grows at once and
     // again for the model; the workers' instances see the grown shared memory
     const rt = await createRuntime({ threads: 2, initialPages: 16 });
+    rt.pool!.backOff = false;
     const before = rt.memoryStats().committedBytes;
     const c = cases[1]!;
     const ref = await train(c, await createRuntime({ threads: 1, initialPages: 16 }));

@@ -49,11 +49,11 @@ export const WORKER_STACK_BYTES = 128 * 1024;
  * each finished part in DONE; a part that throws sets FAILED. Shared by the caller and the workers
  * (the workers get its source).
  */
-function drain(c: Int32Array, gen: number, job: number, parts: number, run: (job: number, part: number) => void): void {
-  for (;;) {
+function drain(c: Int32Array, gen: number, job: number, parts: number, run: (job: number, part: number) => void): number {
+  for (let done = 0; ; done++) {
     const v = Atomics.load(c, CLAIM);
     const part = v & ((1 << PART_BITS) - 1);
-    if (v >>> PART_BITS !== gen || part >= parts) return;
+    if (v >>> PART_BITS !== gen || part >= parts) return done;
     if (Atomics.compareExchange(c, CLAIM, v, v + 1) !== v) continue;
     try {
       run(job, part);
@@ -117,6 +117,14 @@ export class ThreadPool {
   private c: Int32Array | null = null;
   private run: ((job: number, part: number) => void) | null = null;
   private closed = false;
+  /** @internal Whether regions that did not overlap make later ones serial (tests turn it off). */
+  backOff = true;
+  /** @internal Parallel regions run so far. */
+  regions = 0;
+  /** Back-off on a host that gives the workers no core: see {@link parallel}. */
+  private asks = 0;
+  private serialUntil = 0;
+  private slow = 0;
 
   constructor(threads: number) {
     this.threads = threads;
@@ -125,7 +133,7 @@ export class ThreadPool {
   /** The imports of the main instance (bound before it exists; {@link start} supplies the rest). */
   imports(): { wasmfit_threads: () => number; wasmfit_parallel: (job: number, parts: number) => void } {
     return {
-      wasmfit_threads: () => (this.closed ? 1 : this.threads),
+      wasmfit_threads: () => (this.closed || ++this.asks < this.serialUntil ? 1 : this.threads),
       wasmfit_parallel: (job, parts) => this.parallel(job, parts),
     };
   }
@@ -164,6 +172,7 @@ export class ThreadPool {
     const run = this.run;
     if (!c || !run || this.closed) throw new RuntimeSupportError('wasmfit: a parallel region ran on a runtime whose threads were stopped.');
     if (parts >= 1 << PART_BITS) throw new RuntimeSupportError(`wasmfit: a parallel region of ${parts} parts (at most ${(1 << PART_BITS) - 1}).`);
+    this.regions++;
     const gen = (Atomics.load(c, GEN) + 1) & GEN_MASK;
     Atomics.store(c, JOB, job);
     Atomics.store(c, PARTS, parts);
@@ -172,13 +181,25 @@ export class ThreadPool {
     Atomics.store(c, CLAIM, gen << PART_BITS);
     Atomics.store(c, GEN, gen);
     Atomics.notify(c, GEN);
-    drain(c, gen, job, parts, run);
+    const t0 = performance.now();
+    const mine = drain(c, gen, job, parts, run);
+    const t1 = performance.now();
     for (let i = 0; i < SPIN && Atomics.load(c, DONE) < parts; i++);
     for (;;) {
       const d = Atomics.load(c, DONE);
       if (d >= parts) break;
       Atomics.wait(c, DONE, d);
     }
+    // Parts are the same size: when the region took longer than this thread alone would have
+    // (its time per part × parts), the other threads did not run alongside (a host whose cores are
+    // busy). Three such regions in a row make the next 1 000 regions serial, then threads are tried
+    // again. The thread count never changes the result, only the time.
+    if (this.backOff && mine > 0 && performance.now() - t0 > ((t1 - t0) / mine) * parts) {
+      if (++this.slow >= 3) {
+        this.serialUntil = this.asks + 1000;
+        this.slow = 0;
+      }
+    } else this.slow = 0;
     if (Atomics.load(c, FAILED) !== 0) throw new RuntimeSupportError('wasmfit: a kernel trapped on a worker thread; report it with the model and data shapes.');
   }
 
