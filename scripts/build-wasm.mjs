@@ -17,6 +17,8 @@ import { fuseMadd } from './fuse-madd.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const crate = join(root, 'crates', 'kernels');
 const buildDir = join(root, 'build');
+/** Where a variant with `embed: name` is embedded (gzip-compressed, like the SIMD one). */
+const generatedFor = (name) => join(root, 'ts', 'runtime', `wasm-${name}.generated.ts`);
 const generated = { simd: join(root, 'ts', 'runtime', 'wasm-simd.generated.ts'), scalar: join(root, 'ts', 'runtime', 'wasm-scalar.generated.ts'), fma: join(root, 'ts', 'runtime', 'wasm-fma.generated.ts') };
 
 const COMMON_FLAGS = [
@@ -35,6 +37,10 @@ const VARIANTS = [
   // the kernel tests' modules: the same kernels plus the test-only exports (crates/kernels/src/harness.rs); not embedded
   { name: 'simd-harness', flags: ['-C', 'target-feature=+simd128'], opt: ['--enable-simd'], foldSplats: true, features: ['harness'] },
   { name: 'scalar-harness', flags: [], opt: [], foldSplats: false, features: ['harness'] },
+  // the threaded build (init({ threads }) > 1): the SIMD kernels plus parallel regions, with a
+  // shared memory, passive data and an exported stack pointer (sharedMemoryPass); not embedded
+  // in the browser entry: ts/runtime/wasm-threads.generated.ts is loaded on demand
+  { name: 'simd-threads', flags: ['-C', 'target-feature=+simd128'], opt: ['--enable-simd'], foldSplats: true, features: ['threads'], shared: true, embed: 'threads' },
 ];
 // Builds made from another's module by a post-link pass, not by cargo: the FMA build is the SIMD128
 // module with the GEMM micro-kernel's mul+add fused into f32x4.relaxed_madd (scripts/fuse-madd.mjs),
@@ -64,6 +70,51 @@ function foldSplatOffsets(wasmFile, binDir) {
   return folded;
 }
 
+/** Byte length of a data string in binaryen's text form (escapes: \\t \\n \\r \\' \\" \\\\ and \\XX). */
+function watStringBytes(str) {
+  let n = 0;
+  for (let i = 0; i < str.length; i++) {
+    if (str[i] === '\\') i += '\\tnr"\''.includes(str[i + 1]) ? 1 : 2;
+    else if (str.charCodeAt(i) > 126) throw new Error('build-wasm: unexpected non-ASCII byte in a data string');
+    n++;
+  }
+  return n;
+}
+
+const MAX_PAGES = 65536;
+/**
+ * The threaded build's post-link pass. Rust 1.63's prebuilt `core` for wasm32 has no
+ * atomics/bulk-memory, so `wasm-ld --shared-memory` refuses it; the kernels need no atomics
+ * (the host's workers synchronize with Atomics.wait/notify), so the module is made shareable here,
+ * through binaryen's text form:
+ * - the imported memory becomes `shared` with a maximum of 4 GiB (SharedArrayBuffer-backed);
+ * - active data segments become passive, copied in by the exported `init_memory` (the first
+ *   instance calls it once; a worker's instance never rewrites memory that others use);
+ * - the stack pointer (the module's only mutable global) is exported, so each instance is given
+ *   its own stack before it runs anything.
+ */
+function sharedMemoryPass(wasmFile, binDir) {
+  let text = execFileSync(join(binDir, 'wasm-dis'), [wasmFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const mem = /\(import "env" "memory" \(memory (\$\S+) (\d+)\)\)/;
+  if (!mem.test(text)) throw new Error('build-wasm: sharedMemoryPass found no imported memory without a maximum');
+  text = text.replace(mem, (_, name, min) => `(import "env" "memory" (memory ${name} ${min} ${MAX_PAGES} shared))`);
+  const inits = [];
+  text = text.replace(/\(data (\$\S+) \(i32\.const (\d+)\) "((?:[^"\\]|\\.)*)"\)/g, (_, name, off, str) => {
+    inits.push(`  (memory.init ${name} (i32.const ${off}) (i32.const 0) (i32.const ${watStringBytes(str)}))\n  (data.drop ${name})`);
+    return `(data ${name} "${str}")`;
+  });
+  if (/\(data \$\S+ \(/.test(text)) throw new Error('build-wasm: sharedMemoryPass left an active data segment');
+  const globals = [...text.matchAll(/^ \(global (\$\S+) \(mut i32\)/gm)];
+  if (globals.length !== 1) throw new Error(`build-wasm: sharedMemoryPass expected one mutable global (the stack pointer), found ${globals.length}`);
+  const extra = ` (func $__wasmfit_init_memory\n${inits.join('\n')}\n )\n (export "init_memory" (func $__wasmfit_init_memory))\n (export "__stack_pointer" (global ${globals[0][1]}))\n`;
+  const at = text.lastIndexOf(')');
+  text = text.slice(0, at) + extra + text.slice(at);
+  const watFile = wasmFile.replace(/\.wasm$/, '.shared.wat');
+  writeFileSync(watFile, text);
+  execFileSync(join(binDir, 'wasm-as'), ['--enable-simd', '--enable-threads', '--enable-bulk-memory', '--enable-mutable-globals', watFile, '-o', wasmFile], { stdio: 'inherit' });
+  return inits.length;
+}
+
 function walk(dir) {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f);
@@ -86,7 +137,7 @@ export function buildWasm({ force = false, log = console.log } = {}) {
   const hash = sourceHash();
   const stamp = join(buildDir, 'wasm.stamp');
   const outputs = [...VARIANTS, ...DERIVED].map((v) => join(buildDir, `wasmfit-${v.name}.wasm`));
-  if (!force && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && outputs.every(existsSync) && Object.values(generated).every(existsSync)) {
+  if (!force && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && outputs.every(existsSync) && Object.values(generated).every(existsSync) && VARIANTS.every((v) => !v.embed || existsSync(generatedFor(v.embed)))) {
     return false;
   }
   const tc = ensureToolchain({ log });
@@ -104,6 +155,7 @@ export function buildWasm({ force = false, log = console.log } = {}) {
     const out = join(buildDir, `wasmfit-${v.name}.wasm`);
     execFileSync(wasmOpt, [raw, ...OPT_FLAGS, ...v.opt, '--strip-debug', '--strip-producers', '-o', out], { stdio: 'inherit' });
     if (v.foldSplats) log(`[wasmfit] folded ${foldSplatOffsets(out, dirname(wasmOpt))} splat-load offsets`);
+    if (v.shared) log(`[wasmfit] shared memory: ${sharedMemoryPass(out, dirname(wasmOpt))} passive data segments`);
     const bytes = readFileSync(out);
     b64[v.name] = bytes.toString('base64');
     log(`[wasmfit] ${relative(root, out)}: ${bytes.length} bytes`);
@@ -114,6 +166,9 @@ export function buildWasm({ force = false, log = console.log } = {}) {
     log(`[wasmfit] ${relative(root, out)}: ${readFileSync(out).length} bytes (${fused} f32x4.relaxed_madd in the GEMM micro-kernel; a ${patch.length}-byte patch of ${d.from})`);
     // the loader makes the FMA module from the SIMD128 bytes (ts/runtime/loader.ts, fmaBytes)
     writeFileSync(generated[d.name], `// Generated by scripts/build-wasm.mjs (scripts/fuse-madd.mjs, fmaPatch). Do not edit.\nexport const FMA_PATCH_BASE64 = ${JSON.stringify(patch.toString('base64'))};\n`);
+  }
+  for (const v of VARIANTS.filter((x) => x.embed)) {
+    writeFileSync(generatedFor(v.embed), `// Generated by scripts/build-wasm.mjs from crates/kernels. Do not edit.\nexport const ${v.embed.toUpperCase()}_WASM_GZIP_BASE64 = ${JSON.stringify(gzipSync(Buffer.from(b64[v.name], 'base64'), { level: 9 }).toString('base64'))};\n`);
   }
   for (const v of VARIANTS.filter((x) => !x.features)) {
     // the SIMD module, which every current host loads, is embedded gzip-compressed (the loader

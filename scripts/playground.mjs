@@ -59,11 +59,17 @@ let digitsCache = null;
 
 /**
  * Starts the server; resolves to `{ url, port, close() }`. `port: 0` (default) picks a free port.
- * @param {{ host?: string, port?: number }} [options]
+ * `isolated: true` sends COOP/COEP on every response (a cross-origin isolated page: SharedArrayBuffer,
+ * so wasmfit's threads, tests/browser/threads.test.ts).
+ * @param {{ host?: string, port?: number, isolated?: boolean }} [options]
  */
 export function startServer(options = {}) {
   const host = options.host ?? '127.0.0.1';
   const server = createServer(async (req, res) => {
+    if (options.isolated) {
+      res.setHeader('cross-origin-opener-policy', 'same-origin');
+      res.setHeader('cross-origin-embedder-policy', 'require-corp');
+    }
     try {
       const url = new URL(req.url ?? '/', 'http://x');
       let path = decodeURIComponent(url.pathname);

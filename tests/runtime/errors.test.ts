@@ -34,7 +34,7 @@ describe('init options (R15, R16)', () => {
     const e = await rejection(init({ initalPages: 4096 } as never));
     expect(e).toBeInstanceOf(OptionError);
     expect((e as OptionError).option).toBe('initalPages');
-    expect(e.message).toMatch(/init: unknown option 'initalPages'; known options are simd, wasm, initialPages, fma, reproducible\. Did you mean 'initialPages'\?/);
+    expect(e.message).toMatch(/init: unknown option 'initalPages'; known options are simd, wasm, initialPages, fma, reproducible, threads\. Did you mean 'initialPages'\?/);
     const e2 = await rejection(init({ simd: true, guardBands: true } as never));
     expect((e2 as OptionError).option).toBe('guardBands');
     const e3 = await rejection(init({ SIMD: false } as never));

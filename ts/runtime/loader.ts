@@ -6,6 +6,8 @@ import { Kernels } from './kernels.js';
 import { SIMD_WASM_GZIP_BASE64 } from './wasm-simd.generated.js';
 import { FMA_PATCH_BASE64 } from './wasm-fma.generated.js';
 import { checkOptions as checkOptionKeys } from '../errors/validate.js';
+import { hostCores, threadsUnavailable } from './thread-host.js';
+import type { ThreadPool } from './threads.js';
 
 /** Options of {@link init}. */
 export interface InitOptions {
@@ -39,12 +41,26 @@ export interface InitOptions {
    * the fastest build the host runs, which is the FMA build where relaxed SIMD validates.
    */
   reproducible?: boolean;
+  /**
+   * Threads one model's training and inference use (an integer in [1, 64]). Default: the cores
+   * available (at most 8) where threads are possible, else 1. Threads need the SIMD128 build, a
+   * SharedArrayBuffer (browsers: a cross-origin isolated page) and a thread that may block in
+   * `Atomics.wait` (Node's main thread or a Web Worker, not a page's main thread). Results are
+   * bit-identical for every thread count. An explicit value > 1 where threads are impossible throws
+   * {@link RuntimeSupportError}. The threaded build is a SIMD128 build (not FMA): with threads > 1
+   * the FMA build is not used, and `fma: true` asks for one thread.
+   */
+  threads?: number;
 }
 
 /** The option names {@link init} accepts. */
-const INIT_KEYS = ['simd', 'wasm', 'initialPages', 'fma', 'reproducible'] as const;
+const INIT_KEYS = ['simd', 'wasm', 'initialPages', 'fma', 'reproducible', 'threads'] as const;
+/** Most threads a runtime takes (the optimizer splits a tensor into at most 8 ranges). */
+const MAX_THREADS = 64;
+/** Most threads the default takes. */
+const DEFAULT_MAX_THREADS = 8;
 
-/** Which kernel build a {@link Runtime} runs. */
+/** Which kernel build a {@link Runtime} runs (`'simd'` also for the threaded SIMD128 build). */
 export type BuildName = 'fma' | 'simd' | 'scalar';
 
 /**
@@ -53,6 +69,8 @@ export type BuildName = 'fma' | 'simd' | 'scalar';
 export interface RuntimeOptions extends InitOptions {
   /** Test-only: canary bands around every arena block (see `ArenaOptions.guardBands`). */
   guardBands?: boolean;
+  /** Test/bench-only: the threaded build even for `threads: 1` (its serial path, no workers). */
+  threadedBuild?: boolean;
 }
 
 /** A loaded kernel module with its memory. Every model uses one runtime. */
@@ -63,19 +81,39 @@ export class Runtime {
   readonly simd: boolean;
   /** Whether the FMA build (relaxed-SIMD fused multiply-add, not bit-identical to the others) is running. */
   readonly fma: boolean;
-  /** The build that runs: `'fma'`, `'simd'` (SIMD128) or `'scalar'`; the last two agree bit for bit. */
+  /** The build that runs: `'fma'`, `'simd'` (SIMD128, one thread or several) or `'scalar'`; the last two agree bit for bit. */
   readonly build: BuildName;
-  /** @internal GEMM packing workspace, shared by every kernel call on this runtime. */
+  /** @internal GEMM packing workspace, shared by every kernel call on this runtime (one per thread). */
   readonly ws: Ptr;
+  /** Threads this runtime's kernels use (1 unless `init({ threads })` started workers). */
+  get threads(): number {
+    return this.pool && !this.disposed ? this.pool.threads : 1;
+  }
+  /** @internal The worker threads of a threaded runtime. */
+  pool: ThreadPool | null = null;
+  private disposed = false;
 
   /** @internal */
-  constructor(kernels: Kernels, memory: WebAssembly.Memory, options: { guardBands?: boolean } = {}) {
+  constructor(kernels: Kernels, memory: WebAssembly.Memory, options: { guardBands?: boolean; threads?: number } = {}) {
     this.kernels = kernels;
     this.arena = new Arena(memory, kernels.heapBase, { guardBands: options.guardBands === true });
     this.simd = kernels.simdEnabled() !== 0;
     this.fma = kernels.fma;
     this.build = this.fma ? 'fma' : this.simd ? 'simd' : 'scalar';
-    this.ws = this.arena.allocF32(GEMM_WORKSPACE_FLOATS);
+    this.ws = this.arena.allocF32(GEMM_WORKSPACE_FLOATS * (options.threads ?? 1));
+  }
+
+  /**
+   * Terminates this runtime's worker threads (a threaded runtime); the next `init()` with the same
+   * options starts a new runtime. Models already on this runtime keep working, on one thread.
+   * Idempotent; a no-op for a single-threaded runtime.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.pool?.close();
+    for (const [k, v] of runtimeCache) if (v.settled === this) runtimeCache.delete(k);
+    if (current === this) current = null;
   }
 
   /** Bytes of WASM memory: committed, in use by wasmfit objects, and the peak in use. */
@@ -89,7 +127,7 @@ export class Runtime {
 }
 
 const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
-const runtimeCache = new Map<string, Promise<Runtime>>();
+const runtimeCache = new Map<string, Promise<Runtime> & { settled?: Runtime }>();
 let current: Runtime | null = null;
 
 function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
@@ -225,9 +263,10 @@ function isBufferSource(v: unknown): v is ArrayBuffer | ArrayBufferView {
  * Instantiates a module on a fresh memory and verifies its ABI. The second argument is the initial
  * page count or {@link RuntimeOptions} (`initialPages`, `guardBands`). @internal
  */
-export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: number | Pick<RuntimeOptions, 'initialPages' | 'guardBands'> = 64): Promise<Runtime> {
-  const opts = typeof pagesOrOptions === 'number' ? { initialPages: pagesOrOptions } : pagesOrOptions;
+export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: number | (Pick<RuntimeOptions, 'initialPages' | 'guardBands' | 'threads'> & { threaded?: boolean }) = 64): Promise<Runtime> {
+  const opts: Pick<RuntimeOptions, 'initialPages' | 'guardBands' | 'threads'> & { threaded?: boolean } = typeof pagesOrOptions === 'number' ? { initialPages: pagesOrOptions } : pagesOrOptions;
   const initialPages = opts.initialPages ?? 64;
+  if ((opts.threads ?? 1) > 1 || opts.threaded === true) return instantiateThreaded(mod, initialPages, opts.threads!, opts.guardBands === true);
   let memory: WebAssembly.Memory;
   try {
     memory = new WebAssembly.Memory({ initial: initialPages });
@@ -250,6 +289,26 @@ export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: numbe
 }
 
 /**
+ * The threaded runtime: a shared memory (maximum 4 GiB, committed on demand), the main instance
+ * (its data copied in once by `init_memory`), then `threads − 1` workers with their own instances
+ * and stacks (ts/runtime/threads.ts).
+ */
+async function instantiateThreaded(mod: WebAssembly.Module, initialPages: number, threads: number, guardBands: boolean): Promise<Runtime> {
+  const { startThreaded } = await import('./threads.js');
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: initialPages, maximum: WASM32_MAX_BYTES / 65536, shared: true });
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new MemoryError(
+      `init({ threads: ${threads} }): the host refused a shared WASM memory of ${initialPages * 65536} bytes reserving up to 4 GiB. Use init({ threads: 1 }) or a smaller initialPages.`,
+      { requestedBytes: initialPages * 65536, committedBytes: 0, inUseBytes: 0, limitBytes: WASM32_MAX_BYTES },
+    );
+  }
+  return startThreaded(mod, memory, threads, (exports) => new Runtime(Kernels.from(exports, memory), memory, { guardBands, threads }), (e) => wasmFailure(e, 'instantiating the threaded kernel module', true));
+}
+
+/**
  * Loads the kernel module (once; later calls with the same options return the same runtime) and
  * makes it the current runtime that models use.
  *
@@ -263,12 +322,13 @@ export async function instantiate(mod: WebAssembly.Module, pagesOrOptions: numbe
  */
 export async function init(options: InitOptions = {}): Promise<Runtime> {
   const o = checkOptions(options, INIT_KEYS, 'init');
+  const threads = threadsOf(o, 'init');
   const { key, getModule } = moduleFor(o, 'init');
   let rt = runtimeCache.get(key);
   if (!rt) {
-    rt = getModule().then((m) => instantiate(m, o.initialPages ?? 64));
-    runtimeCache.set(key, rt);
-    rt.catch(() => runtimeCache.delete(key));
+    const p: Promise<Runtime> & { settled?: Runtime } = getModule().then((m) => instantiate(m, { initialPages: o.initialPages ?? 64, threads }));
+    p.then((r) => (p.settled = r)).catch(() => runtimeCache.delete(key));
+    runtimeCache.set(key, (rt = p));
   }
   const got = await rt;
   if (o.reproducible === true && got.fma) {
@@ -291,17 +351,45 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
  * ```
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const o = checkOptions(options, [...INIT_KEYS, 'guardBands'], 'createRuntime');
+  const o = checkOptions(options, [...INIT_KEYS, 'guardBands', 'threadedBuild'], 'createRuntime');
   if (o.guardBands !== undefined && typeof o.guardBands !== 'boolean') {
     throw new OptionError('guardBands', `createRuntime: option guardBands = ${String(o.guardBands)}; expected true, false or undefined.`);
   }
-  const { getModule } = moduleFor(o, 'createRuntime');
-  return instantiate(await getModule(), { initialPages: o.initialPages ?? 64, guardBands: o.guardBands });
+  if (o.threadedBuild !== undefined && typeof o.threadedBuild !== 'boolean') throw new OptionError('threadedBuild', `createRuntime: option threadedBuild = ${String(o.threadedBuild)}; expected true, false or undefined.`);
+  const { getModule } = moduleFor({ ...o, threads: o.threads ?? 1 }, 'createRuntime');
+  const threads = threadsOf({ ...o, threads: o.threads ?? 1 }, 'createRuntime');
+  return instantiate(await getModule(), { initialPages: o.initialPages ?? 64, guardBands: o.guardBands, threads, threaded: o.threadedBuild === true || threads > 1 });
 }
 
 /** The runtime's options bag, checked by the shared helper (unknown keys with a near-miss hint). */
 function checkOptions(options: unknown, known: readonly string[], where: string): RuntimeOptions {
   return checkOptionKeys(where, options, known) as RuntimeOptions;
+}
+
+/**
+ * The thread count of these options: the explicit `threads` (checked: an integer in [1, 64]; > 1
+ * needs the SIMD128 build, no custom module, and a host that can run threads), else the cores
+ * available (at most 8) where all that holds, else 1.
+ */
+function threadsOf(o: RuntimeOptions, where: string): number {
+  const t = o.threads;
+  const simdOk = o.simd !== false && simdSupported() && canGunzip();
+  if (t === undefined) {
+    // an explicit FMA build is single-threaded
+    if (o.fma === true || o.wasm !== undefined || !simdOk || threadsUnavailable() !== null) return 1;
+    return Math.max(1, Math.min(DEFAULT_MAX_THREADS, hostCores()));
+  }
+  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > MAX_THREADS) {
+    throw new OptionError('threads', `${where}: option threads = ${typeof t === 'number' ? t : typeof t}; expected an integer in [1, ${MAX_THREADS}] (or omit it for the cores available).`);
+  }
+  if (t === 1) return 1;
+  if (o.fma === true) throw new OptionError('threads', `${where}: options threads = ${t} and fma: true conflict; the threaded build is SIMD128 without FMA: drop fma, or pass threads: 1.`);
+  if (o.wasm !== undefined) throw new OptionError('threads', `${where}: option threads = ${t} with a custom wasm module; threads use the embedded threaded build: omit wasm or pass threads: 1.`);
+  if (o.simd === false) throw new OptionError('threads', `${where}: options threads = ${t} and simd = false conflict; the threaded build is SIMD128: omit simd or pass threads: 1.`);
+  if (!simdOk) throw new RuntimeSupportError(`${where}({ threads: ${t} }): threads need WebAssembly SIMD128 and DecompressionStream, which this host lacks; pass threads: 1.`);
+  const why = threadsUnavailable();
+  if (why !== null) throw new RuntimeSupportError(`${where}({ threads: ${t} }): threads are unavailable: ${why}. Pass threads: 1 (or omit it).`);
+  return t;
 }
 
 /** Validates the module options and says where the module comes from (and its cache key). */
@@ -334,21 +422,25 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
   if (useSimd && !canGunzip()) {
     throw new RuntimeSupportError(`${where}({ simd: true }): this host has no DecompressionStream to unpack the embedded SIMD128 module. Pass init({ wasm }) with the bytes of wasmfit-simd.wasm, or omit the option to use the scalar build.`);
   }
-  const useFma = useSimd && (fma ?? (simd === undefined && reproducible !== true && fmaSupported()));
+  const threads = threadsOf(o, where);
+  const useFma = threads === 1 && o.threadedBuild !== true && useSimd && (fma ?? (simd === undefined && reproducible !== true && fmaSupported()));
   if (fma === true && useSimd !== true) {
     throw new RuntimeSupportError(`${where}({ fma: true }): this host ${simdSupported() ? 'has no DecompressionStream to unpack the embedded FMA module' : 'does not support WebAssembly SIMD128'}; omit the option to use the ${simdSupported() ? 'SIMD128' : 'scalar'} build.`);
   }
   if (fma === true && !fmaSupported()) {
     throw new RuntimeSupportError(`${where}({ fma: true }): this host's WebAssembly does not validate relaxed SIMD (f32x4.relaxed_madd). Node 20 needs --experimental-wasm-relaxed-simd (Node >= 22 and Chromium-based browsers have it); omit the option to use the SIMD128 build.`);
   }
-  const variant = useFma ? 'fma' : useSimd ? 'simd' : 'scalar';
+  const variant = threads > 1 || o.threadedBuild === true ? 'threads' : useFma ? 'fma' : useSimd ? 'simd' : 'scalar';
   return {
-    key: `${variant}:${initialPages}`,
+    key: `${variant}:${initialPages}:${threads}`,
     getModule: () => {
       let p = moduleCache.get(variant);
       if (!p) {
-        // the scalar module is its own chunk, fetched only on hosts without SIMD128 (or when asked)
-        p = useFma
+        // the scalar module is its own chunk, fetched only on hosts without SIMD128 (or when asked);
+        // so is the threaded one
+        p = variant === 'threads'
+          ? import('./wasm-threads.generated.js').then((m) => gunzip(decodeBase64(m.THREADS_WASM_GZIP_BASE64))).then((b) => compileBytes(b, false))
+          : useFma
           ? fmaBytes().then((b) => compileBytes(b, false))
           : useSimd
           ? simdBytes().then((b) => compileBytes(b, false))
@@ -368,7 +460,8 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
  * no bytes. Rejects as {@link init} would for the same `simd`.
  */
 export async function compiledModule(options: Pick<InitOptions, 'simd' | 'fma' | 'reproducible'>, where = 'init'): Promise<WebAssembly.Module> {
-  return moduleFor(checkOptions(options, ['simd', 'fma', 'reproducible'], where), where).getModule();
+  // fitInWorker's workers train on one thread each: a single-threaded build
+  return moduleFor({ ...checkOptions(options, ['simd', 'fma', 'reproducible'], where), threads: 1 }, where).getModule();
 }
 
 /**

@@ -420,3 +420,14 @@ pub unsafe extern "C" fn vec_add_sign(a: f32, x: *const f32, y: *mut f32, n: u32
     let n = n as usize;
     crate::vec::add_sign(a, core::slice::from_raw_parts(x, n), core::slice::from_raw_parts_mut(y, n));
 }
+
+/// Runs part `part` of the parallel region at `job` on this thread's instance (thread `thread`) (the `threads` build:
+/// the host's workers call it; see `par.rs`).
+///
+/// # Safety
+/// `job` is the address `env.wasmfit_parallel` received, and that region is still running.
+#[cfg(feature = "threads")]
+#[no_mangle]
+pub unsafe extern "C" fn par_run(job: usize, part: u32, thread: u32) {
+    crate::par::run_part(job, part as usize, thread as usize);
+}

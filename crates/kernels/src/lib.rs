@@ -31,6 +31,7 @@ pub mod math;
 pub mod mem;
 pub mod norm;
 pub mod optim;
+pub mod par;
 pub mod plan;
 pub mod pool;
 pub mod reduce;

@@ -377,7 +377,7 @@ unsafe fn update(plan: &mut Plan) -> u32 {
                 maxima: if plan.bounds != 0 { plan.bounds + ti * 16 } else { 0 },
             };
             ti += 1;
-            let ok = optim::update(&h, tn, &io);
+            let ok = crate::par::update(&h, tn, &io);
             cur += len * (1 + slot_count(need)) * 4;
             if !ok {
                 locate_bad(plan, li, which as u32, tn, need);

@@ -5,9 +5,9 @@
 
 use super::{floats, floats_mut, Kind, Pass};
 use crate::act::Act;
-use crate::gemm::{self, Epilogue, MatRef};
+use crate::gemm::{Epilogue, MatRef};
 use crate::plan::Layer;
-use crate::{constraints, reduce};
+use crate::{constraints, par, reduce};
 
 pub const CODE: u32 = 1;
 
@@ -38,7 +38,7 @@ unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
         bias: if l.b == 0 { core::ptr::null() } else { l.b as *const f32 },
         act: if relu { Act::Relu } else { Act::Linear },
     };
-    gemm::gemm(
+    par::gemm(
         p.n,
         no,
         ni,
@@ -60,7 +60,7 @@ unsafe fn backward(l: &Layer, p: &Pass, input: usize, g: usize, dx: usize, need_
     }
     if need_dx {
         // dX = dZ · Wᵀ  (A·Bᵀ)
-        gemm::gemm(
+        par::gemm(
             n,
             ni,
             no,
@@ -80,7 +80,7 @@ unsafe fn backward(l: &Layer, p: &Pass, input: usize, g: usize, dx: usize, need_
 unsafe fn weight_grads(l: &Layer, p: &Pass, input: usize, g: usize) {
     let (ni, no, n) = (l.n_in as usize, l.n_out as usize, p.n);
     // gW = Xᵀ · dZ  (Aᵀ·B)
-    gemm::gemm(
+    par::gemm(
         ni,
         no,
         n,

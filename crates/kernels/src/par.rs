@@ -1,0 +1,370 @@
+//! Work split over threads that share one linear memory (the `threads` build).
+//!
+//! Every thread runs its own instance of the same module over the same shared memory, with its
+//! own stack. A parallel region is a closure `f(part, parts, thread)` on the caller's stack: the
+//! calling instance passes its address to the host (`env.wasmfit_parallel`), which wakes the
+//! workers; every thread, the caller included, claims parts from an atomic counter and runs each
+//! through the export [`crate::abi::par_run`] (the closure runs there through the same function
+//! table: same module, same indices). Parts are claimed, not assigned: a worker the OS is slow to
+//! wake (a loaded machine) leaves its part to the caller instead of stalling the step. `thread`
+//! only picks per-thread scratch (GEMM packing). The host returns once every part is
+//! done, so the closure's borrows outlive the region. Without the `threads` feature (the default builds, native tests) parts run one after
+//! another on the calling thread: the same arithmetic, so the result is the same.
+//!
+//! **The result never depends on the thread count**: work is split only along independent
+//! outputs (GEMM output tiles, optimizer element ranges), so every output element is computed by
+//! exactly the same instructions in the same order whichever part computes it.
+
+use crate::gemm::{self, Epilogue, MatRef, MR, NR};
+use crate::optim::{self, Io, OptHyper, OptTensor};
+
+/// A parallel region as the host and [`run_part`] see it.
+#[repr(C)]
+pub struct Job<'a> {
+    f: &'a dyn Fn(usize, usize, usize),
+    parts: usize,
+}
+
+#[cfg(all(feature = "threads", target_arch = "wasm32"))]
+mod host {
+    #[link(wasm_import_module = "env")]
+    extern "C" {
+        /// How many threads a region may use (1: run serially).
+        pub fn wasmfit_threads() -> u32;
+        /// Runs parts 0..parts on this thread and the workers; returns when all are done.
+        pub fn wasmfit_parallel(job: usize, parts: u32);
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+std::thread_local! {
+    /// Test-only: the thread count [`threads`] reports natively (parts then run one after another).
+    pub static TEST_THREADS: core::cell::Cell<usize> = core::cell::Cell::new(1);
+    /// Test-only: run only this part of each region (to see what one part writes).
+    pub static ONLY_PART: core::cell::Cell<Option<usize>> = core::cell::Cell::new(None);
+}
+
+/// Threads a region may use.
+#[inline]
+pub fn threads() -> usize {
+    #[cfg(all(feature = "threads", target_arch = "wasm32"))]
+    {
+        // SAFETY: a plain host call without arguments.
+        (unsafe { host::wasmfit_threads() } as usize).max(1)
+    }
+    #[cfg(all(test, not(target_arch = "wasm32")))]
+    {
+        TEST_THREADS.with(|t| t.get())
+    }
+    #[cfg(not(any(all(feature = "threads", target_arch = "wasm32"), test)))]
+    {
+        1
+    }
+}
+
+/// Parts per thread a split aims for. More parts balance a loaded machine better but each GEMM
+/// part packs the whole shared operand again: with 4 per thread, W1's step did 26% more work in
+/// total (measured with the parts run serially), with 1 none measurable.
+pub const PARTS_PER_THREAD: usize = 1;
+
+/// Runs `f(part, parts, thread)` for every part in `0..parts` (`thread < threads()`: whose
+/// scratch to use) and returns when all are done.
+pub fn run(parts: usize, f: &dyn Fn(usize, usize, usize)) {
+    if parts <= 1 {
+        f(0, 1, 0);
+        return;
+    }
+    #[cfg(all(feature = "threads", target_arch = "wasm32"))]
+    {
+        let job = Job { f, parts };
+        // SAFETY: the host runs `run_part(&job, t)` for every t and returns only when all have
+        // returned, so `job` and what `f` borrows live through the region.
+        unsafe { host::wasmfit_parallel(&job as *const Job as usize, parts as u32) };
+    }
+    #[cfg(not(all(feature = "threads", target_arch = "wasm32")))]
+    {
+        let _ = Job { f, parts };
+        for t in 0..parts {
+            #[cfg(test)]
+            {
+                if ONLY_PART.with(|o| o.get()).map_or(false, |o| o != t) {
+                    continue;
+                }
+            }
+            f(t, parts, 0);
+        }
+    }
+}
+
+/// Runs part `t` of the job at `job` on thread `thread` (the body of the `par_run` export).
+///
+/// # Safety
+/// `job` is the address a live [`run`] passed to the host, `t < parts`, `thread < threads()`.
+pub unsafe fn run_part(job: usize, t: usize, thread: usize) {
+    let j = &*(job as *const Job);
+    (j.f)(t, j.parts, thread);
+}
+
+/// The `t`-th of `parts` near-equal ranges of `units` units of `unit` elements, clamped to `len`.
+#[inline]
+pub fn range(t: usize, parts: usize, units: usize, unit: usize, len: usize) -> (usize, usize) {
+    let lo = (t * units / parts * unit).min(len);
+    let hi = ((t + 1) * units / parts * unit).min(len);
+    (lo, hi)
+}
+
+/// Multiply-adds a GEMM part must have before a region pays for its wake-up and barrier
+/// (about 25 µs of kernel time; bench/threads.mjs measures the choice).
+pub const MIN_GEMM_WORK: usize = 1 << 19;
+/// Elements an optimizer-update part must have (a tensor smaller than two parts stays serial).
+pub const MIN_UPDATE_LEN: usize = 1 << 15;
+/// Update ranges start at multiples of the optimizer's finiteness block, so every element takes
+/// the same vector or tail path as in the whole-tensor pass.
+const UPDATE_UNIT: usize = 1024;
+
+/// How a GEMM of this shape is split into at most `max_parts`: (parts, split rows?). Rows when
+/// `m ≥ n` (each part then packs all of B, `k·n ≤ k·m`), else columns (each packs all of A).
+pub fn gemm_split(m: usize, n: usize, k: usize, max_parts: usize) -> (usize, bool) {
+    let rows = m >= n;
+    let tiles = if rows { (m + MR - 1) / MR } else { (n + NR - 1) / NR };
+    let by_work = m.saturating_mul(n).saturating_mul(k) / MIN_GEMM_WORK;
+    (max_parts.min(tiles).min(by_work).max(1), rows)
+}
+
+/// The most parts a region on `threads` threads is split into (1: serial).
+fn max_parts(threads: usize) -> usize {
+    if threads > 1 {
+        threads * PARTS_PER_THREAD
+    } else {
+        1
+    }
+}
+
+/// [`gemm::gemm`] split over output panels: part t computes rows (or columns) of C in its tile
+/// range with the packing workspace of the thread running it, `ws + thread·WORKSPACE_FLOATS` (the
+/// runtime allocates one per thread). Each element of C sees the same k-blocking and arithmetic as the serial call.
+///
+/// # Safety
+/// As [`gemm::gemm`]; `ws` holds `threads() · WORKSPACE_FLOATS` floats.
+pub unsafe fn gemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, beta: f32, c: *mut f32, rsc: isize, epi: Epilogue, ws: *mut f32) {
+    let (parts, rows) = gemm_split(m, n, k, max_parts(threads()));
+    if parts <= 1 {
+        gemm::gemm(m, n, k, a, b, beta, c, rsc, epi, ws);
+        return;
+    }
+    let (a_, b_, c_, ws_, bias_) = (a.ptr as usize, b.ptr as usize, c as usize, ws as usize, epi.bias as usize);
+    run(parts, &move |t, parts, thread| {
+        let wst = (ws_ as *mut f32).add(thread * gemm::WORKSPACE_FLOATS);
+        if rows {
+            let (lo, hi) = range(t, parts, (m + MR - 1) / MR, MR, m);
+            let at = MatRef { ptr: (a_ as *const f32).offset(lo as isize * a.rs), ..a };
+            gemm::gemm(hi - lo, n, k, at, b, beta, (c_ as *mut f32).offset(lo as isize * rsc), rsc, epi, wst);
+        } else {
+            let (lo, hi) = range(t, parts, (n + NR - 1) / NR, NR, n);
+            let bt = MatRef { ptr: (b_ as *const f32).offset(lo as isize * b.cs), ..b };
+            let bias = if bias_ == 0 { core::ptr::null() } else { (bias_ as *const f32).add(lo) };
+            gemm::gemm(m, hi - lo, k, a, bt, beta, (c_ as *mut f32).add(lo), rsc, Epilogue { bias, act: epi.act }, wst);
+        }
+    });
+}
+
+/// [`optim::update`] split over element ranges (multiples of the optimizer's block): each part
+/// updates its range of the parameter and state slots, backs up its range, and reports its
+/// maxima; the maxima are combined by `max`, which is exact, so the bounds are the serial ones.
+///
+/// # Safety
+/// As [`optim::update`].
+pub unsafe fn update(h: &OptHyper, t: &OptTensor, io: &Io) -> bool {
+    let len = t.len as usize;
+    let parts = max_parts(threads()).min(len / MIN_UPDATE_LEN).max(1);
+    if parts <= 1 {
+        return optim::update(h, t, io);
+    }
+    let units = (len + UPDATE_UNIT - 1) / UPDATE_UNIT;
+    // per part: 4 maxima and an ok flag, on this stack (shared memory)
+    let mut out = [[0.0f32; 5]; 8];
+    let parts = parts.min(out.len());
+    let out_ = out.as_mut_ptr() as usize;
+    let (tt, ioc) = (*t, *io);
+    run(parts, &move |p, parts, _thread| {
+        let (lo, hi) = range(p, parts, units, UPDATE_UNIT, len);
+        let at = |a: usize| if a == 0 { 0 } else { a + lo * 4 };
+        let sub = OptTensor { len: (hi - lo) as u32, w: at(tt.w), g: at(tt.g), s1: at(tt.s1), s2: at(tt.s2), s3: at(tt.s3), ..tt };
+        let slot = (out_ as *mut [f32; 5]).add(p);
+        let sio = Io { backup: [at(ioc.backup[0]), at(ioc.backup[1]), at(ioc.backup[2]), at(ioc.backup[3])], maxima: (*slot).as_mut_ptr() as usize };
+        (*slot)[4] = if hi > lo && !optim::update(h, &sub, &sio) { 1.0 } else { 0.0 };
+    });
+    let mut ok = true;
+    let mut mx = [0.0f32; 4];
+    for o in out.iter().take(parts) {
+        ok &= o[4] == 0.0;
+        for k in 0..4 {
+            // maxima are ≥ 0 or +Inf, never NaN: max is exact and order-free
+            if o[k] > mx[k] {
+                mx[k] = o[k];
+            }
+        }
+    }
+    if io.maxima != 0 {
+        core::ptr::copy_nonoverlapping(mx.as_ptr(), io.maxima as *mut f32, 4);
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::act::Act;
+    use std::vec;
+    use std::vec::Vec;
+
+    fn lcg(seed: &mut u64) -> f32 {
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((*seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    }
+
+    fn with_threads<R>(n: usize, f: impl FnOnce() -> R) -> R {
+        TEST_THREADS.with(|t| t.set(n));
+        let r = f();
+        TEST_THREADS.with(|t| t.set(1));
+        r
+    }
+
+    /// Split GEMMs (rows and columns, every transpose, bias and ReLU) give the serial call's bits
+    /// for 1, 2, 3 and 5 threads, and write nothing outside C (NaN guard bands with β = 0).
+    #[test]
+    fn split_gemm_is_bit_identical_and_stays_in_bounds() {
+        let shapes = [(128usize, 256usize, 784usize), (784, 256, 128), (128, 256, 128), (300, 17, 129), (9, 301, 200), (5, 1030, 257)];
+        let mut seed = 11u64;
+        for &(m, n, k) in &shapes {
+            for &(ta, tb) in &[(false, false), (true, false), (false, true)] {
+                let av: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
+                let bv: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
+                let bias: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
+                let a = if ta { MatRef { ptr: av.as_ptr(), rs: 1, cs: m as isize } } else { MatRef { ptr: av.as_ptr(), rs: k as isize, cs: 1 } };
+                let b = if tb { MatRef { ptr: bv.as_ptr(), rs: 1, cs: k as isize } } else { MatRef { ptr: bv.as_ptr(), rs: n as isize, cs: 1 } };
+                let epi = Epilogue { bias: bias.as_ptr(), act: Act::Relu };
+                let rsc = n + 5;
+                let mut ws = vec![0.0f32; 5 * gemm::WORKSPACE_FLOATS];
+                let mut want = vec![f32::NAN; (m + 2) * rsc];
+                unsafe { gemm::gemm(m, n, k, a, b, 0.0, want.as_mut_ptr().add(rsc), rsc as isize, epi, ws.as_mut_ptr()) };
+                for threads in [1usize, 2, 3, 5] {
+                    let mut got = vec![f32::NAN; (m + 2) * rsc];
+                    with_threads(threads, || unsafe { gemm(m, n, k, a, b, 0.0, got.as_mut_ptr().add(rsc), rsc as isize, epi, ws.as_mut_ptr()) });
+                    for i in 0..got.len() {
+                        let inside = i >= rsc && i < (m + 1) * rsc && i % rsc < n;
+                        if inside {
+                            assert_eq!(got[i].to_bits(), want[i].to_bits(), "m={} n={} k={} threads={} i={}", m, n, k, threads, i);
+                        } else {
+                            assert!(got[i].is_nan(), "guard written at {} (threads {})", i, threads);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each part of the real split writes exactly its own rows or columns of C (run alone, with
+    /// NaN everywhere else), the parts' ranges tile C, and together they give the serial bits.
+    #[test]
+    fn each_gemm_part_writes_only_its_range() {
+        for &(m, n, k) in &[(784usize, 256usize, 128usize), (128, 256, 784), (130, 50, 2000)] {
+            let mut seed = 5u64;
+            let av: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
+            let bv: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
+            let bias: Vec<f32> = (0..n).map(|_| lcg(&mut seed)).collect();
+            let a = MatRef { ptr: av.as_ptr(), rs: k as isize, cs: 1 };
+            let b = MatRef { ptr: bv.as_ptr(), rs: n as isize, cs: 1 };
+            let epi = Epilogue { bias: bias.as_ptr(), act: Act::Relu };
+            let threads = 3;
+            let (parts, rows) = gemm_split(m, n, k, max_parts(threads));
+            assert_eq!(parts, 3, "shape {:?} too small for the test", (m, n, k));
+            let mut ws = vec![0.0f32; threads * gemm::WORKSPACE_FLOATS];
+            let mut want = vec![0.0f32; m * n];
+            unsafe { gemm::gemm(m, n, k, a, b, 0.0, want.as_mut_ptr(), n as isize, epi, ws.as_mut_ptr()) };
+            let mut covered = vec![0u8; m * n];
+            for t in 0..parts {
+                let mut c = vec![f32::NAN; m * n];
+                ONLY_PART.with(|o| o.set(Some(t)));
+                with_threads(threads, || unsafe { gemm(m, n, k, a, b, 0.0, c.as_mut_ptr(), n as isize, epi, ws.as_mut_ptr()) });
+                ONLY_PART.with(|o| o.set(None));
+                let (lo, hi) = if rows { range(t, parts, (m + MR - 1) / MR, MR, m) } else { range(t, parts, (n + NR - 1) / NR, NR, n) };
+                assert!(hi > lo);
+                for i in 0..m {
+                    for j in 0..n {
+                        let mine = if rows { i >= lo && i < hi } else { j >= lo && j < hi };
+                        let v = c[i * n + j];
+                        if mine {
+                            assert_eq!(v.to_bits(), want[i * n + j].to_bits(), "part {} ({}, {})", t, i, j);
+                        } else {
+                            assert!(v.is_nan(), "part {} wrote ({}, {}) outside [{}, {})", t, i, j, lo, hi);
+                        }
+                        covered[i * n + j] += mine as u8;
+                    }
+                }
+            }
+            assert!(covered.iter().all(|&c| c == 1));
+        }
+    }
+
+    /// Small problems stay serial (W2's GEMMs: 32×64×64 and smaller).
+    #[test]
+    fn small_gemms_are_not_split() {
+        assert_eq!(gemm_split(32, 64, 64, 2).0, 1);
+        assert_eq!(gemm_split(32, 64, 32, 4).0, 1);
+        assert_eq!(gemm_split(128, 256, 784, 2), (2, false));
+        assert_eq!(gemm_split(784, 256, 128, 2), (2, true));
+    }
+
+    /// Split optimizer updates (Adam with AMSGrad, the backup and the maxima) give the serial
+    /// bits, the serial maxima and the same backup, for tensor lengths around the block size.
+    #[test]
+    fn split_update_is_bit_identical() {
+        use crate::optim::{OPT_ADAM, OPT_AMSGRAD};
+        for &len in &[MIN_UPDATE_LEN * 2, MIN_UPDATE_LEN * 3 + 517, 200_704] {
+            let mut seed = 3u64;
+            let init: Vec<Vec<f32>> = (0..5).map(|s| (0..len).map(|_| if s == 3 { lcg(&mut seed).abs() } else { lcg(&mut seed) }).collect()).collect();
+            let mut h = OptHyper::default();
+            h.kind = OPT_ADAM;
+            h.flags = OPT_AMSGRAD;
+            h.lr = 1e-3;
+            h.beta1 = 0.9;
+            h.beta2 = 0.999;
+            h.one_minus_beta1 = 0.1;
+            h.one_minus_beta2 = 1e-3;
+            h.bias_correction1 = 0.1;
+            h.bias_correction2_sqrt = 0.0316;
+            h.eps = 1e-8;
+            h.step_size = 1e-2;
+            h.decay_keep = 1.0;
+            // every buffer between NaN guard bands of G floats, checked after the update
+            const G: usize = 37;
+            let go = |threads: usize| -> (Vec<Vec<f32>>, [f32; 4], bool) {
+                let pad = |x: &Vec<f32>| -> Vec<f32> { let mut p = vec![f32::NAN; G]; p.extend_from_slice(x); p.extend(core::iter::repeat(f32::NAN).take(G)); p };
+                let mut v: Vec<Vec<f32>> = init.iter().map(pad).collect();
+                let mut bk: Vec<Vec<f32>> = (0..4).map(|_| vec![f32::NAN; len + 2 * G]).collect();
+                let mut mx = [f32::NAN; 4];
+                let at = |x: &mut Vec<f32>| x.as_mut_ptr() as usize + 4 * G;
+                let t = OptTensor { len: len as u32, w: at(&mut v[0]), g: at(&mut v[1]), s1: at(&mut v[2]), s2: at(&mut v[3]), s3: at(&mut v[4]), l1: 1e-4, l2: 1e-4 };
+                let io = Io { backup: [at(&mut bk[0]), at(&mut bk[1]), at(&mut bk[2]), at(&mut bk[3])], maxima: mx.as_mut_ptr() as usize };
+                let ok = with_threads(threads, || unsafe { update(&h, &t, &io) });
+                v.extend(bk);
+                for x in v.iter() {
+                    assert!(x[..G].iter().chain(x[G + len..].iter()).all(|g| g.is_nan()), "guard band written (threads {})", threads);
+                }
+                (v, mx, ok)
+            };
+            let (want, wmx, wok) = go(1);
+            assert!(wok);
+            for threads in [2usize, 3, 5] {
+                let (got, gmx, gok) = go(threads);
+                assert_eq!(gok, wok);
+                assert_eq!(gmx.map(f32::to_bits), wmx.map(f32::to_bits), "len {} threads {}", len, threads);
+                for (a, b) in got.iter().zip(want.iter()) {
+                    assert!(a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()), "len {} threads {}", len, threads);
+                }
+            }
+        }
+    }
+}
