@@ -21,15 +21,19 @@ const hostFuses = process.arch === 'x64' && /\bfma\b/.test((() => {
 })());
 
 describe('loader with relaxed SIMD', () => {
-  it('init() loads the FMA build; reproducible, fma: false and simd keep the bit-identical builds', async () => {
+  it('init() loads the FMA build on one thread; reproducible, fma: false and simd keep the bit-identical builds', async () => {
     expect(fmaSupported()).toBe(true);
-    const auto = await init();
+    const auto = await init({ threads: 1 });
     expect([auto.build, auto.fma, auto.simd]).toEqual(['fma', true, true]);
+    // on several cores the default is the threaded SIMD128 build (threads take precedence)
+    const multi = await init();
+    expect(multi.build).toBe(multi.threads > 1 ? 'simd' : 'fma');
     expect((await init({ reproducible: true })).build).toBe('simd');
     expect((await init({ fma: false })).build).toBe('simd');
     expect((await init({ simd: true })).build).toBe('simd');
     expect((await init({ simd: false })).build).toBe('scalar');
-    expect((await init({ fma: true })).build).toBe('fma');
+    const f = await init({ fma: true });
+    expect([f.build, f.threads]).toEqual(['fma', 1]);
     expect((await init({ wasm: readFileSync('build/wasmfit-fma.wasm') })).build).toBe('fma');
   });
 
@@ -41,6 +45,7 @@ describe('loader with relaxed SIMD', () => {
       [{ fma: 'yes' }, /option fma = yes; expected true, false or undefined/],
       [{ reproducible: 1 }, /option reproducible = 1/],
       [{ fma: true, wasm: readFileSync('build/wasmfit-simd.wasm') }, /fma and wasm exclude each other/],
+      [{ fma: true, threads: 2 }, /threads = 2 and fma: true conflict; the threaded build is SIMD128 without FMA/],
       [{ reproducible: true, wasm: readFileSync('build/wasmfit-fma.wasm') }, /is the FMA build/],
     ];
     for (const [o, msg] of bad) {
