@@ -19,7 +19,7 @@ onmessage = async (e) => {
     }
     const hash = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
     m.dispose();
-    postMessage({ threads: rt.threads, isolated: self.crossOriginIsolated === true, hash });
+    postMessage({ threads: rt.threads, build: rt.build, isolated: self.crossOriginIsolated === true, hash });
     rt.dispose();
   } catch (err) {
     postMessage({ error: `${err.name}: ${err.message}` });
