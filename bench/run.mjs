@@ -415,7 +415,7 @@ await sizes();
 const elapsed = (performance.now() - t00) / 1000;
 
 // ------------------------------------------------------------------------------ report
-const ORDER = ['wasmfit', 'tfjs-wasm', 'tfjs-cpu', 'brain.js', 'jax-js', ...nativePeers.map((p) => p.id)];
+const ORDER = libs.map((l) => l.id); // wasmfit (1 thread), wasmfit on every core, the JS peers, the native ones
 const why = (id) => lib(id)?.reason;
 const wfT = (wl) => results.throughput[`${wl}:wasmfit`];
 
@@ -564,7 +564,7 @@ if (jsonFile) {
 }
 
 // ------------------------------------------------------------------------------ SVG
-const PEERS = ORDER.filter((id) => id !== 'wasmfit');
+const PEERS = ORDER.filter((id) => id !== 'wasmfit' && !id.startsWith('wasmfit-'));
 const bar = (label, value, target, note, key = label) => ({ label, value, target, note, key });
 const groups = [
   ...[W1, W2].map((wl) => ({

@@ -107,28 +107,33 @@ async function quietlyAsync(fn) {
 
 // ------------------------------------------------------------------------------------- wasmfit
 let wf = null;
-export async function loadWasmfit() {
-  if (wf) return wf;
-  const lib = await import(pathToFileURL(join(root, 'dist', 'wasmfit.mjs')).href);
-  const node = await import(pathToFileURL(join(root, 'dist', 'node.mjs')).href);
-  const rt = await lib.init();
-  wf = { lib, node, rt };
-  return wf;
+/** The library (one-thread runtime current) and, per thread count, a runtime. */
+export async function loadWasmfit(threads = 1) {
+  if (!wf) {
+    const lib = await import(pathToFileURL(join(root, 'dist', 'wasmfit.mjs')).href);
+    const node = await import(pathToFileURL(join(root, 'dist', 'node.mjs')).href);
+    wf = { lib, node, runtimes: new Map() };
+  }
+  if (!wf.runtimes.has(threads)) wf.runtimes.set(threads, await wf.lib.init({ threads }));
+  // the one-thread runtime stays the current one (the default init() would take every core)
+  await wf.lib.init({ threads: 1 });
+  return { ...wf, rt: wf.runtimes.get(threads) };
 }
 
-export const wasmfitPeer = {
-  id: 'wasmfit',
+/** wasmfit on `threads` threads (1: the row every ratio is against). */
+const wasmfitOn = (threads) => ({
+  id: threads === 1 ? 'wasmfit' : `wasmfit-${threads}t`,
   async load() {
-    const { rt } = await loadWasmfit();
+    const { rt } = await loadWasmfit(threads);
     const { version } = require(join(root, 'package.json'));
-    return { version, label: `wasmfit ${version} (${rt.simd ? 'SIMD128' : 'scalar'} build, 1 thread)` };
+    return { version, label: `wasmfit ${version} (${rt.build} build, ${rt.threads} thread${rt.threads > 1 ? 's' : ''})` };
   },
   async create(spec) {
-    const { lib } = await loadWasmfit();
+    const { lib, rt: runtime } = await loadWasmfit(threads);
     const { dims } = spec;
     const layers = [];
     for (let l = 1; l < dims.length; l++) layers.push(lib.dense(dims[l], { activation: l + 1 < dims.length ? 'relu' : 'linear' }));
-    const model = new lib.Sequential({ inputShape: [dims[0]], layers, seed: 1 });
+    const model = new lib.Sequential({ inputShape: [dims[0]], layers, seed: 1, runtime });
     model.setWeights(spec.weights.map((data) => ({ data })));
     model.compile({ optimizer: lib.adam({ lr: spec.lr }), loss: spec.loss === 'ce' ? 'softmaxCrossEntropy' : 'mse' });
     const k = dims[dims.length - 1];
@@ -141,7 +146,12 @@ export const wasmfitPeer = {
       dispose: () => model.dispose(),
     };
   },
-};
+});
+
+export const wasmfitPeer = wasmfitOn(1);
+const cores = (await import('node:os')).cpus().length;
+/** wasmfit on every core (where threads work; same weights as one thread). */
+export const wasmfitThreadsPeer = cores > 1 ? wasmfitOn(Math.min(8, cores)) : null;
 
 // ------------------------------------------------------------------------------------- tfjs
 let tfState = null;
@@ -409,4 +419,4 @@ export const jaxPeer = {
   },
 };
 
-export const jsPeers = [wasmfitPeer, tfjsWasmPeer, tfjsCpuPeer, brainPeer, jaxPeer];
+export const jsPeers = [wasmfitPeer, ...(wasmfitThreadsPeer ? [wasmfitThreadsPeer] : []), tfjsWasmPeer, tfjsCpuPeer, brainPeer, jaxPeer];

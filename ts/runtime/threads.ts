@@ -192,14 +192,15 @@ export class ThreadPool {
     }
     // Parts are the same size: when the region took longer than this thread alone would have
     // (its time per part × parts), the other threads did not run alongside (a host whose cores are
-    // busy). Three such regions in a row make the next 1 000 regions serial, then threads are tried
+    // busy). A score counts slow regions up and the others down (a late wake-up now and then on
+    // free cores is not a busy host); at 8 the next 200 regions run serial, then threads are tried
     // again. The thread count never changes the result, only the time.
     if (this.backOff && mine > 0 && performance.now() - t0 > ((t1 - t0) / mine) * parts) {
-      if (++this.slow >= 3) {
-        this.serialUntil = this.asks + 1000;
+      if (++this.slow >= 8) {
+        this.serialUntil = this.asks + 200;
         this.slow = 0;
       }
-    } else this.slow = 0;
+    } else if (this.slow > 0) this.slow--;
     if (Atomics.load(c, FAILED) !== 0) throw new RuntimeSupportError('wasmfit: a kernel trapped on a worker thread; report it with the model and data shapes.');
   }
 
