@@ -5,17 +5,9 @@
  */
 import { availableParallelism, cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { ThreadHandle } from './thread-handle.js';
 
-/** A started compute worker: post its start message, hear 'ready' or an error, terminate. */
-export interface ThreadHandle {
-  post(msg: unknown): void;
-  /** The worker's one message ('ready' or an error); the listener goes once it came (a live 'message' listener keeps Node's event loop alive). */
-  onceMessage(f: (msg: unknown) => void): void;
-  onError(f: (e: unknown) => void): void;
-  terminate(): void;
-  /** Settles when the worker has exited (browsers: when terminated; they report no exit). */
-  readonly exited: Promise<void>;
-}
+export type { ThreadHandle };
 
 /** Why this host cannot run threads (null: it can). */
 export function threadsUnavailable(): string | null {
