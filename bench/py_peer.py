@@ -11,8 +11,9 @@ OMP_NUM_THREADS from the harness, and torch.set_num_threads.
 
 Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
   {"op": "info"}                         → {"version": .., "label": ..}
-  {"op": "create", "dims", "loss": "ce"|"mse", "lr", "batch", "weights": file}
-                                         → {}   (weights: float32 [W0 [in,out], b0, W1, b1, …])
+  {"op": "create", "dims", "loss": "ce"|"mse", "lr", "batch", "weights": file[, "cnn", "shapes"]}
+                                         → {}   (weights: float32 [W0 [in,out], b0, W1, b1, …]; with
+                                                 cnn, the arrays of `shapes` in Keras layouts)
   {"op": "data", "id", "x": file, "y": file, "rows"}  → {}   (x float32; y int32 ids or float32)
   {"op": "epochs", "id", "n", "seed"}    → {"seconds": ..}
   {"op": "accuracy", "id"}               → {"accuracy": ..}
@@ -32,6 +33,13 @@ B1, B2, EPS = 0.9, 0.999, 1e-8
 def load_weights(spec):
     dims = spec["dims"]
     flat = np.fromfile(spec["weights"], dtype=np.float32)
+    if spec.get("shapes"):  # a CNN: the arrays in order, Keras layouts
+        out, o = [], 0
+        for sh in spec["shapes"]:
+            n = int(np.prod(sh))
+            out.append(flat[o:o + n].reshape(sh).copy())
+            o += n
+        return out
     out, o = [], 0
     for l in range(len(dims) - 1):
         n = dims[l] * dims[l + 1]
@@ -102,6 +110,55 @@ class NumpyMLP:
         return float((self.forward(x)[-1].argmax(axis=1) == y).mean())
 
 
+class TorchCNN:
+    """The harness's CNN (bench/lib/peers.mjs, cnn specs): conv 'valid' + ReLU + 2×2 max-pool per
+    conv, flatten, ReLU dense layers, a linear last one; NCHW, so kernels go from Keras [kh, kw, in,
+    out] to [out, in, kh, kw], inputs are transposed once when the data arrive, and the first
+    Linear's input columns are permuted from (h, w, c) to torch.flatten's (c, h, w) order."""
+
+    def __init__(self, spec):
+        import torch
+        self.torch = torch
+        self.cnn, self.loss, self.B, self.dims = spec["cnn"], spec["loss"], spec["batch"], spec["dims"]
+        w = load_weights(spec)
+        mods, c, i = [], self.cnn["input"][2], 0
+        for conv in self.cnn["convs"]:
+            m = torch.nn.Conv2d(c, conv["filters"], conv["kernel"])
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(w[i].transpose(3, 2, 0, 1).copy()))
+                m.bias.copy_(torch.from_numpy(w[i + 1]))
+            mods += [m, torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
+            c, i = conv["filters"], i + 2
+        mods.append(torch.nn.Flatten())
+        first = True
+        units = self.cnn["hidden"] + [self.cnn["classes"]]
+        for j, u in enumerate(units):
+            W = w[i]
+            if first:  # rows (h, w, c) -> columns (c, h, w)
+                hw = W.shape[0] // c
+                W = W.reshape(hw, c, u).transpose(1, 0, 2).reshape(hw * c, u)
+                first = False
+            lin = torch.nn.Linear(W.shape[0], u)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(W.T.copy()))
+                lin.bias.copy_(torch.from_numpy(w[i + 1]))
+            mods.append(lin)
+            if j + 1 < len(units):
+                mods.append(torch.nn.ReLU())
+            i += 2
+        self.model = torch.nn.Sequential(*mods)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=spec["lr"], betas=(B1, B2), eps=EPS)
+        self.fn = torch.nn.functional.cross_entropy
+
+    def data(self, x, y):
+        h, w, c = self.cnn["input"]
+        xt = self.torch.from_numpy(x.reshape(-1, h, w, c).transpose(0, 3, 1, 2).copy())
+        return xt, self.torch.from_numpy(y.astype(np.int64))
+
+    epoch = None  # set below (TorchMLP's)
+    accuracy = None
+
+
 class TorchMLP:
     def __init__(self, spec):
         import torch
@@ -140,6 +197,10 @@ class TorchMLP:
             return float((self.model(x).argmax(dim=1) == y).float().mean())
 
 
+TorchCNN.epoch = TorchMLP.epoch
+TorchCNN.accuracy = TorchMLP.accuracy
+
+
 def info():
     import platform
     blas = ""
@@ -163,7 +224,9 @@ def main():
             if op == "info":
                 out = info()
             elif op == "create":
-                model = (NumpyMLP if LIB == "numpy" else TorchMLP)(msg)
+                if msg.get("cnn") and LIB == "numpy":
+                    raise ValueError("the numpy peer is a hand-written MLP (no convolutions)")
+                model = (NumpyMLP if LIB == "numpy" else TorchCNN if msg.get("cnn") else TorchMLP)(msg)
                 sets = {}
                 out = {}
             elif op == "data":

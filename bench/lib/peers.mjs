@@ -13,6 +13,12 @@
 // layer with softmax cross-entropy (or MSE), Adam(β1 0.9, β2 0.999, ε 1e-8 — each library's
 // default epsilon where its API fixes it) and the same batch size. Where a library's API cannot
 // express part of the recipe, its `note` says what it does instead.
+//
+// A CNN spec (W5) carries `cnn = { input: [h, w, c], convs: [{ filters, kernel }…], hidden: […],
+// classes }`: each conv is 'valid', stride 1, ReLU, then a 2×2 max-pool; then flatten (channels-last
+// order), ReLU dense layers and a linear one; weights (`cnnWeights`) in Keras layouts, kernels
+// [kh, kw, in, out] — a peer whose layout differs converts them. A peer without convolutions
+// throws from `create` with the reason.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -63,6 +69,41 @@ export function glorotWeights(dims, seed) {
     out.push(w, new Float32Array(nout));
   }
   return out;
+}
+
+/** The weight shapes of a CNN spec (see the header), in order: kernel, bias per layer. */
+export function cnnShapes(cnn) {
+  let [h, w, c] = cnn.input;
+  const shapes = [];
+  for (const { filters, kernel } of cnn.convs) {
+    shapes.push([kernel, kernel, c, filters], [filters]);
+    h = Math.floor((h - kernel + 1) / 2);
+    w = Math.floor((w - kernel + 1) / 2);
+    c = filters;
+  }
+  let n = h * w * c;
+  for (const u of [...cnn.hidden, cnn.classes]) {
+    shapes.push([n, u], [u]);
+    n = u;
+  }
+  return shapes;
+}
+
+/** Seeded Glorot-uniform kernels (Keras fans for convolutions: receptive field × channels) and zero biases. */
+export function cnnWeights(cnn, seed) {
+  let s = (seed + 12345) >>> 0;
+  const u = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+  return cnnShapes(cnn).map((shape) => {
+    const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
+    if (shape.length === 1) return a;
+    const rf = shape.length === 4 ? shape[0] * shape[1] : 1;
+    const lim = Math.sqrt(6 / (rf * shape[shape.length - 2] + rf * shape[shape.length - 1]));
+    for (let i = 0; i < a.length; i++) a[i] = (2 * u() - 1) * lim;
+    return a;
+  });
 }
 
 function argmaxRows(data, rows, k) {
@@ -130,10 +171,15 @@ const wasmfitOn = (threads) => ({
   },
   async create(spec) {
     const { lib, rt: runtime } = await loadWasmfit(threads);
-    const { dims } = spec;
+    const { dims, cnn } = spec;
     const layers = [];
-    for (let l = 1; l < dims.length; l++) layers.push(lib.dense(dims[l], { activation: l + 1 < dims.length ? 'relu' : 'linear' }));
-    const model = new lib.Sequential({ inputShape: [dims[0]], layers, seed: 1, runtime });
+    if (cnn) {
+      for (const c of cnn.convs) layers.push(lib.conv2d(c.filters, { kernelSize: c.kernel, activation: 'relu' }), lib.maxPool2d());
+      layers.push(lib.flatten(), ...cnn.hidden.map((u) => lib.dense(u, { activation: 'relu' })), lib.dense(cnn.classes));
+    } else {
+      for (let l = 1; l < dims.length; l++) layers.push(lib.dense(dims[l], { activation: l + 1 < dims.length ? 'relu' : 'linear' }));
+    }
+    const model = new lib.Sequential({ inputShape: cnn ? cnn.input : [dims[0]], layers, seed: 1, runtime });
     model.setWeights(spec.weights.map((data) => ({ data })));
     model.compile({ optimizer: lib.adam({ lr: spec.lr }), loss: spec.loss === 'ce' ? 'softmaxCrossEntropy' : 'mse' });
     const k = dims[dims.length - 1];
@@ -204,19 +250,36 @@ function tfjsPeer(backend) {
     async create(spec) {
       const { tf, layers } = await loadTfjs();
       await useBackend(tf, backend);
-      const { dims } = spec;
-      const model = layers.sequential();
-      for (let l = 1; l < dims.length; l++) {
-        const last = l + 1 === dims.length;
-        model.add(layers.layers.dense({ units: dims[l], activation: last ? (spec.loss === 'ce' ? 'softmax' : 'linear') : 'relu', inputShape: l === 1 ? [dims[0]] : undefined }));
+      const { dims, cnn } = spec;
+      if (cnn) {
+        const missing = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'].filter((k) => !tf.getKernel(k, backend));
+        if (missing.length) throw new Error(`tfjs-backend-${backend} ${require(`@tensorflow/tfjs-backend-${backend}/package.json`).version} has no ${missing.join(', ')} kernel${missing.length > 1 ? 's' : ''}: it cannot train a CNN (tfjs falls back to no other backend)`);
       }
-      model.setWeights(spec.weights.map((w, i) => (i % 2 === 0 ? tf.tensor2d(w, [dims[i / 2], dims[i / 2 + 1]]) : tf.tensor1d(w))));
+      const model = layers.sequential();
+      const L = layers.layers;
+      if (cnn) {
+        cnn.convs.forEach((c, i) => {
+          model.add(L.conv2d({ filters: c.filters, kernelSize: c.kernel, activation: 'relu', ...(i === 0 ? { inputShape: cnn.input } : {}) }));
+          model.add(L.maxPooling2d({ poolSize: 2 }));
+        });
+        model.add(L.flatten());
+        for (const u of cnn.hidden) model.add(L.dense({ units: u, activation: 'relu' }));
+        model.add(L.dense({ units: cnn.classes, activation: 'softmax' }));
+        const shapes = cnnShapes(cnn);
+        model.setWeights(spec.weights.map((w, i) => tf.tensor(w, shapes[i])));
+      } else {
+        for (let l = 1; l < dims.length; l++) {
+          const last = l + 1 === dims.length;
+          model.add(L.dense({ units: dims[l], activation: last ? (spec.loss === 'ce' ? 'softmax' : 'linear') : 'relu', inputShape: l === 1 ? [dims[0]] : undefined }));
+        }
+        model.setWeights(spec.weights.map((w, i) => (i % 2 === 0 ? tf.tensor2d(w, [dims[i / 2], dims[i / 2 + 1]]) : tf.tensor1d(w))));
+      }
       model.compile({ optimizer: tf.train.adam(spec.lr, 0.9, 0.999, 1e-8), loss: spec.loss === 'ce' ? 'categoricalCrossentropy' : 'meanSquaredError' });
       const k = dims[dims.length - 1];
       return {
         prepare(x, y, rows) {
           return tf.tidy(() => ({
-            x: tf.tensor2d(x, [rows, dims[0]]),
+            x: cnn ? tf.tensor4d(x.subarray(0, rows * dims[0]), [rows, ...cnn.input]) : tf.tensor2d(x, [rows, dims[0]]),
             y: spec.loss === 'ce' ? tf.tensor2d(oneHot(y, rows, k), [rows, k]) : tf.tensor2d(y, [rows, k]),
             ids: y,
             rows,
@@ -264,6 +327,7 @@ export const brainPeer = {
     return { version: v, label: `brain.js ${v} (NeuralNetwork, plain JS)` };
   },
   async create(spec) {
+    if (spec.cnn) throw new Error('brain.js has no convolution layers');
     const brain = require('brain.js');
     const { dims } = spec;
     const net = new brain.NeuralNetwork({ hiddenLayers: dims.slice(1, -1), activation: 'relu', praxis: 'adam', learningRate: spec.lr });
@@ -328,6 +392,31 @@ async function loadJax() {
   return jax;
 }
 
+/** CNN weights (Keras layouts) as jax-js arrays: kernels [out, in, kh, kw]; the first dense kernel's rows in (c, h, w) order. */
+function jaxCnnParams(np, cnn, weights) {
+  const shapes = cnnShapes(cnn);
+  const nc = cnn.convs.length;
+  return weights.map((w, i) => {
+    const sh = shapes[i];
+    if (i < 2 * nc && i % 2 === 0) {
+      const [kh, kw, ci, co] = sh;
+      const t = new Float32Array(w.length);
+      for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) t[((o * ci + c) * kh + a) * kw + b] = w[((a * kw + b) * ci + c) * co + o];
+      return np.array(t).reshape([co, ci, kh, kw]);
+    }
+    if (i === 2 * nc) {
+      // rows (h, w, c) → (c, h, w)
+      const [[, , , c]] = [shapes[2 * nc - 2]];
+      const [n, out] = sh;
+      const hw = n / c;
+      const t = new Float32Array(w.length);
+      for (let q = 0; q < hw; q++) for (let ch = 0; ch < c; ch++) t.set(w.subarray((q * c + ch) * out, (q * c + ch + 1) * out), (ch * hw + q) * out);
+      return np.array(t).reshape(sh);
+    }
+    return np.array(w).reshape(sh);
+  });
+}
+
 export const jaxPeer = {
   id: 'jax-js',
   async load() {
@@ -337,22 +426,42 @@ export const jaxPeer = {
   },
   async create(spec) {
     const jax = await loadJax();
-    const { numpy: np, nn, jit, valueAndGrad, tree } = jax;
-    const { dims, batch: B } = spec;
+    const { numpy: np, nn, jit, valueAndGrad, tree, lax } = jax;
+    const { dims, batch: B, cnn } = spec;
     const L = dims.length - 1;
     const k = dims[L];
     const mk = (w, i) => (i % 2 === 0 ? np.array(w).reshape([dims[i / 2], dims[i / 2 + 1]]) : np.array(w));
-    let params = spec.weights.map(mk);
+    let params = cnn ? jaxCnnParams(np, cnn, spec.weights) : spec.weights.map(mk);
     let m = params.map((p) => np.zerosLike(p.ref));
     let v = params.map((p) => np.zerosLike(p.ref));
-    const forward = (p, x) => {
-      let h = x;
-      for (let l = 0; l < L; l++) {
-        h = np.matmul(h, p[2 * l]).add(p[2 * l + 1]);
-        if (l + 1 < L) h = nn.relu(h);
-      }
-      return h;
-    };
+    const forward = cnn
+      ? (p, x) => {
+          // NCHW (lax.conv's layout): conv 'VALID' + bias + ReLU, 2×2 max-pool as a reshape and max
+          let h = x;
+          let i = 0;
+          for (; i < cnn.convs.length; i++) {
+            const f = cnn.convs[i].filters;
+            h = nn.relu(lax.conv(h, p[2 * i], [1, 1], 'VALID').add(p[2 * i + 1].reshape([1, f, 1, 1])));
+            const [n, c, hh, ww] = h.shape;
+            const [ph, pw] = [Math.floor(hh / 2), Math.floor(ww / 2)];
+            if (ph * 2 !== hh || pw * 2 !== ww) throw new Error('jax-js CNN: odd feature map before a 2×2 pool');
+            h = h.reshape([n, c, ph, 2, pw, 2]).max([3, 5]);
+          }
+          h = h.reshape([h.shape[0], h.shape[1] * h.shape[2] * h.shape[3]]); // (c, h, w) order: the first dense kernel's rows were permuted to match
+          for (let l = i; 2 * l < p.length; l++) {
+            h = np.matmul(h, p[2 * l]).add(p[2 * l + 1]);
+            if (2 * l + 2 < p.length) h = nn.relu(h);
+          }
+          return h;
+        }
+      : (p, x) => {
+          let h = x;
+          for (let l = 0; l < L; l++) {
+            h = np.matmul(h, p[2 * l]).add(p[2 * l + 1]);
+            if (l + 1 < L) h = nn.relu(h);
+          }
+          return h;
+        };
     const lossFn = (p, x, y) => {
       const z = forward(p, x);
       if (spec.loss === 'ce') return nn.logSoftmax(z, -1).mul(y).sum().mul(-1 / B);
@@ -378,6 +487,14 @@ export const jaxPeer = {
       return [np1, nm, nv, loss];
     });
     const predict = jit((p, x) => forward(p, x));
+    // rows of h·w·c values → [n, c, h, w] (a transposed copy made in JS, outside the jitted step)
+    const inputOf = (x, n) => {
+      if (!cnn) return np.array(x).reshape([n, dims[0]]);
+      const [h, w, c] = cnn.input;
+      const t = new Float32Array(n * h * w * c);
+      for (let r = 0; r < n; r++) for (let y = 0; y < h; y++) for (let z = 0; z < w; z++) for (let ch = 0; ch < c; ch++) t[((r * c + ch) * h + y) * w + z] = x[((r * h + y) * w + z) * c + ch];
+      return np.array(t).reshape([n, c, h, w]);
+    };
     let t = 0;
     return {
       prepare: (x, y, rows) => ({ x, y, rows, ids: y }),
@@ -396,7 +513,7 @@ export const jaxPeer = {
           // jax-js queues work lazily; reading each step's loss (as a training loop that logs it
           // would) keeps the queue short: without it an 8,000-row epoch ran 5–10× slower per step.
           if (loss) await loss.data(); // consumes it
-          [params, m, v, loss] = step(params, m, v, np.array(xb).reshape([B, dims[0]]), np.array(yb).reshape([B, k]), np.array(spec.lr / (1 - b1 ** t)), np.array(1 / (1 - b2 ** t)));
+          [params, m, v, loss] = step(params, m, v, inputOf(xb, B), np.array(yb).reshape([B, k]), np.array(spec.lr / (1 - b1 ** t)), np.array(1 / (1 - b2 ** t)));
         }
         if (loss) await loss.data(); // wait for the queued work (and consume it)
       },
@@ -405,7 +522,7 @@ export const jaxPeer = {
         const chunk = 500;
         for (let s = 0; s < d.rows; s += chunk) {
           const n = Math.min(chunk, d.rows - s);
-          const z = predict(tree.ref(params), np.array(d.x.subarray(s * dims[0], (s + n) * dims[0])).reshape([n, dims[0]]));
+          const z = predict(tree.ref(params), inputOf(d.x.subarray(s * dims[0], (s + n) * dims[0]), n));
           const pred = argmaxRows(z.dataSync(), n, k);
           for (let r = 0; r < n; r++) c += pred[r] === d.ids[s + r] ? 1 : 0;
         }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { cnnShapes } from './peers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const script = join(here, '..', 'py_peer.py');
@@ -89,7 +90,7 @@ export function pythonPeer(lib, threads, id = `${lib}${threads > 1 ? `-${threads
     },
     async create(spec) {
       c ??= child(lib, threads);
-      await c.call({ op: 'create', dims: spec.dims, loss: spec.loss, lr: spec.lr, batch: spec.batch, weights: tmpFile(spec.weights) });
+      await c.call({ op: 'create', dims: spec.dims, loss: spec.loss, lr: spec.lr, batch: spec.batch, weights: tmpFile(spec.weights), ...(spec.cnn ? { cnn: spec.cnn, shapes: cnnShapes(spec.cnn) } : {}) });
       const send = async (d) => {
         if (!d.sent) d.sent = c.call({ op: 'data', id: d.id, x: d.x, y: d.y, rows: d.rows });
         await d.sent;
