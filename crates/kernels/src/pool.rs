@@ -51,26 +51,53 @@ unsafe fn each_output(g: &ConvGeom, n: usize, mut f: impl FnMut(usize, usize, (u
     }
 }
 
-/// The input offset of a window's winning tap (first maximum; NaN wins).
+/// Channels handled together (NHWC: contiguous), a stack block of running maxima and winners.
+const CB: usize = 64;
+
+/// For every output element, the window's maximum and the input offset of its winning tap (first
+/// maximum in row-major window order; a NaN tap wins and stays): `f(out index, max, offset)`.
+/// Taps are visited outer and channels inner, so the compare-and-select over a block of channels
+/// is contiguous and vectorizes (the earlier per-channel walk over the window read one float per
+/// tap with stride `c`).
 #[inline(always)]
-unsafe fn argmax(x: *const f32, g: &ConvGeom, base: usize, (y0, y1, x0, x1): (usize, usize, usize, usize)) -> usize {
-    let (w, c) = (g.w as usize, g.c as usize);
-    let mut best = base + (y0 * w + x0) * c;
-    let mut bv = *x.add(best);
-    for y in y0..y1 {
-        for xx in x0..x1 {
-            if bv.is_nan() {
-                return best;
-            }
-            let t = base + (y * w + xx) * c;
-            let v = *x.add(t);
-            if v > bv || v.is_nan() {
-                best = t;
-                bv = v;
+unsafe fn each_max(g: &ConvGeom, x: *const f32, n: usize, mut f: impl FnMut(usize, f32, usize)) {
+    let (h, w, c) = (g.h as usize, g.w as usize, g.c as usize);
+    let mut bv = [0.0f32; CB];
+    let mut bi = [0usize; CB];
+    for s in 0..n {
+        let base = s * h * w * c;
+        for oy in 0..g.oh as usize {
+            for ox in 0..g.ow as usize {
+                let (y0, y1, x0, x1) = window(g, oy, ox);
+                let o = ((s * g.oh as usize + oy) * g.ow as usize + ox) * c;
+                let mut c0 = 0;
+                while c0 < c {
+                    let cb = (c - c0).min(CB);
+                    let first = base + (y0 * w + x0) * c + c0;
+                    for j in 0..cb {
+                        bv[j] = *x.add(first + j);
+                        bi[j] = first + j;
+                    }
+                    for yy in y0..y1 {
+                        for xx in x0..x1 {
+                            let t = base + (yy * w + xx) * c + c0;
+                            for j in 0..cb {
+                                let (v, b) = (*x.add(t + j), bv[j]);
+                                // v > b, or v NaN while b is not (a NaN already held stays)
+                                let take = (v > b) | ((v != v) & (b == b));
+                                bv[j] = if take { v } else { b };
+                                bi[j] = if take { t + j } else { bi[j] };
+                            }
+                        }
+                    }
+                    for j in 0..cb {
+                        f(o + c0 + j, bv[j], bi[j]);
+                    }
+                    c0 += cb;
+                }
             }
         }
     }
-    best
 }
 
 /// Max pooling forward into `y` (`n·oh·ow·c`). Returns `STATUS_BAD_ARGUMENT` (nothing written)
@@ -83,7 +110,7 @@ pub unsafe fn max_forward(g: &ConvGeom, x: *const f32, n: usize, y: *mut f32) ->
         return STATUS_BAD_ARGUMENT;
     }
     // every window holds at least one in-image tap (padding < kernel reach, see ConvGeom::valid)
-    each_output(g, n, |o, base, win| *y.add(o) = *x.add(argmax(x, g, base, win)));
+    each_max(g, x, n, |o, v, _| *y.add(o) = v);
     STATUS_OK
 }
 
@@ -97,7 +124,7 @@ pub unsafe fn max_backward(g: &ConvGeom, x: *const f32, n: usize, dy: *const f32
         return STATUS_BAD_ARGUMENT;
     }
     core::ptr::write_bytes(dx, 0, n * g.h as usize * g.w as usize * g.c as usize);
-    each_output(g, n, |o, base, win| *dx.add(argmax(x, g, base, win)) += *dy.add(o));
+    each_max(g, x, n, |o, _, t| *dx.add(t) += *dy.add(o));
     STATUS_OK
 }
 
@@ -183,6 +210,64 @@ mod tests {
         let mut dx = [f32::NAN; 9];
         assert_eq!(unsafe { avg_backward(&geo, 1, dy.as_ptr(), dx.as_mut_ptr()) }, STATUS_OK);
         assert_eq!(dx, [4., 2., 2., 2., 1., 1., 2., 1., 1.]);
+    }
+
+    /// The channel-blocked walk against the definition, one channel at a time: 70 channels (a
+    /// full block of 64 and a partial one), padding, stride 2, 3×3 windows, ties and NaNs.
+    #[test]
+    fn blocked_max_matches_the_per_channel_definition() {
+        extern crate std;
+        use std::vec;
+        let (h, w, c, n) = (7u32, 6u32, 70u32, 2usize);
+        let geo = ConvGeom { h, w, c, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 0, oh: 4, ow: 2, f: c };
+        let len = n * (h * w * c) as usize;
+        let mut seed = 5u64;
+        let x: std::vec::Vec<f32> = (0..len)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let r = (seed >> 33) % 13;
+                if r == 0 { f32::NAN } else { (r % 5) as f32 } // few values: many ties
+            })
+            .collect();
+        let out = n * (4 * 2 * c) as usize;
+        let mut y = vec![f32::NAN; out + 2];
+        let dy: std::vec::Vec<f32> = (0..out).map(|i| (i % 7) as f32 + 0.5).collect();
+        let mut dx = vec![f32::NAN; len + 2];
+        unsafe {
+            assert_eq!(max_forward(&geo, x.as_ptr(), n, y.as_mut_ptr().add(1)), STATUS_OK);
+            assert_eq!(max_backward(&geo, x.as_ptr(), n, dy.as_ptr(), dx.as_mut_ptr().add(1)), STATUS_OK);
+        }
+        assert!(y[0].is_nan() && y[out + 1].is_nan() && dx[0].is_nan() && dx[len + 1].is_nan(), "guard bands");
+        let mut want_dx = vec![0.0f32; len];
+        let (hh, ww, cc) = (h as isize, w as isize, c as usize);
+        for s in 0..n {
+            for oy in 0..4isize {
+                for ox in 0..2isize {
+                    for ch in 0..cc {
+                        let mut best: Option<usize> = None;
+                        for ky in 0..3isize {
+                            for kx in 0..3isize {
+                                let (yy, xx) = (oy * 2 - 1 + ky, ox * 2 + kx);
+                                if yy < 0 || yy >= hh || xx < 0 || xx >= ww {
+                                    continue;
+                                }
+                                let t = s * (h * w * c) as usize + ((yy * ww + xx) as usize) * cc + ch;
+                                best = match best {
+                                    None => Some(t),
+                                    Some(b) if !x[b].is_nan() && (x[t] > x[b] || x[t].is_nan()) => Some(t),
+                                    keep => keep,
+                                };
+                            }
+                        }
+                        let o = ((s * 4 + oy as usize) * 2 + ox as usize) * cc + ch;
+                        let b = best.unwrap();
+                        assert!(y[o + 1] == x[b] || (y[o + 1].is_nan() && x[b].is_nan()), "y at {}", o);
+                        want_dx[b] += dy[o];
+                    }
+                }
+            }
+        }
+        assert_eq!(&dx[1..len + 1], &want_dx[..]);
     }
 
     #[test]
