@@ -20,7 +20,8 @@
 //
 // Each round runs one timed window of every configuration, browser and python windows alternating
 // (bench/lib/browser-report.mjs roundOrder). A window is one fit call of E epochs over the
-// workload's first 16 batches (E calibrated per configuration to about the window length), timed
+// workload's first 16 batches, i.e. 16·E steps (E calibrated per configuration to about the window
+// length; every configuration gets the same shuffling seed in a round), timed
 // where it runs: performance.now() inside the Worker, time.perf_counter() inside python. Rates are
 // training samples/s; ratios are taken per round (the windows of a round run back to back), then
 // their median and interquartile range. A configuration that cannot run (no Chromium, no
@@ -243,7 +244,6 @@ export async function browserSection({ quick = false, rounds, readme = false, no
     }
     const ids = [...runners.keys()];
     log(`${wl.id}: ${R} rounds of ${ids.length} windows (≈ ${windowMs} ms each)…`);
-    let seed = 10;
     for (let r = 0; r < R; r++) {
       if (cores > 1) caps.push(await capacity(cores));
       const order = roundOrder(ids.filter((i) => configs.find((c) => c.id === i).browser), ids.filter((i) => configs.find((c) => c.id === i).native), r);
@@ -251,7 +251,7 @@ export async function browserSection({ quick = false, rounds, readme = false, no
         const run = runners.get(id);
         if (res[id].error) continue;
         try {
-          const ms = await run.window(run.epochs, seed++);
+          const ms = await run.window(run.epochs, 10 + r); // one shuffling seed per round, the same for every configuration
           res[id].rates[r] = (run.epochs * d.rows) / (ms / 1000);
         } catch (e) {
           res[id].error = firstLine(e);

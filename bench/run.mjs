@@ -8,7 +8,7 @@
 // --json FILE   also writes one JSON object per measured row (JSON lines)
 // --svg FILE    where the bar chart of the ratios goes (default docs/img/bench/ratios.svg)
 // --readme      rewrites README.md between <!-- bench:start --> and <!-- bench:end -->
-// --only LIST   comma-separated subset of wasmfit,tfjs-wasm,tfjs-cpu,brain.js,jax-js,numpy,pytorch,
+// --only LIST   comma-separated subset of wasmfit,tfjs-wasm,tfjs-wasm-Nt,tfjs-cpu,brain.js,jax-js,numpy,pytorch,
 //               numpy-Nt,pytorch-Nt (N = the machine's cores)
 //               (wasmfit always runs: every ratio is against it)
 // --no-gemm     leaves W4 (bench/gemm.mjs) out
