@@ -161,13 +161,13 @@ export async function browserSection({ quick = false, rounds, readme = false, no
 
   // ---- the configurations
   const configs = [];
-  const bcfg = (id, kind, init, what) => configs.push({ id, kind, init, what, where: 'Chromium', browser: true });
-  bcfg('wasmfit-simd-1t', 'wasmfit', { threads: 1, reproducible: true }, 'SIMD128 build, 1 thread');
-  bcfg('wasmfit-fma-1t', 'wasmfit', { threads: 1, fma: true }, 'FMA (relaxed SIMD) build, 1 thread');
-  for (const n of threadCounts) bcfg(`wasmfit-${n}t`, 'wasmfit', { threads: n }, `threaded SIMD128 build, ${n} threads`);
+  const bcfg = (id, kind, init) => configs.push({ id, kind, init, where: 'Chromium', browser: true });
+  bcfg('wasmfit-simd-1t', 'wasmfit', { threads: 1, reproducible: true });
+  bcfg('wasmfit-fma-1t', 'wasmfit', { threads: 1, fma: true });
+  for (const n of threadCounts) bcfg(`wasmfit-${n}t`, 'wasmfit', { threads: n });
   if (!threadCounts.length) configs.push({ id: 'wasmfit-2t', where: 'Chromium', browser: true, reason: 'the page reports one core' });
-  bcfg('tfjs-wasm-1t', 'tfjs', { threads: 1 }, 'SIMD build, no threads');
-  for (const n of threadCounts.slice(0, 1)) bcfg(`tfjs-wasm-${n}t`, 'tfjs', { threads: n }, `threaded SIMD build, setThreadsCount(${n})`);
+  bcfg('tfjs-wasm-1t', 'tfjs', { threads: 1 });
+  for (const n of threadCounts.slice(0, 1)) bcfg(`tfjs-wasm-${n}t`, 'tfjs', { threads: n });
   const natives = [pythonPeer('pytorch', 1), ...(cores > 1 ? [pythonPeer('pytorch', cores)] : [])];
   for (const p of natives) configs.push({ id: p.id, where: 'python3', native: true, peer: p });
 
