@@ -8,11 +8,12 @@
 // --json FILE   also writes one JSON object per measured row (JSON lines)
 // --svg FILE    where the bar chart of the ratios goes (default docs/img/bench/ratios.svg)
 // --readme      rewrites README.md between <!-- bench:start --> and <!-- bench:end -->
-// --only LIST   comma-separated subset of wasmfit,tfjs-wasm,tfjs-cpu,brain.js,jax-js,numpy,pytorch,
+// --only LIST   comma-separated subset of wasmfit,tfjs-wasm,tfjs-wasm-Nt,tfjs-cpu,brain.js,jax-js,numpy,pytorch,
 //               numpy-Nt,pytorch-Nt (N = the machine's cores)
 //               (wasmfit always runs: every ratio is against it)
 // --no-gemm     leaves W4 (bench/gemm.mjs) out
 // --no-cnn      leaves W5 (the CNN) out
+// --no-browser  leaves the browser section (bench/browser.mjs: headless Chromium, PyTorch interleaved) out
 //
 // Workloads (every library starts from the same seeded Glorot-uniform weights, one thread):
 //   W1  784-256-128-10 ReLU, softmax cross-entropy, Adam 1e-3, batch 128, on the bundled MNIST
@@ -51,6 +52,7 @@ import { barChart } from './lib/barchart.mjs';
 import { fmtBytes, fmtNum, fmtRatio, fmtSummary, mdTable, summarize, textTable, tick } from './lib/stats.mjs';
 import { cnnWeights, glorotWeights, jsPeers, loadWasmfit } from './lib/peers.mjs';
 import { closePythonPeers, pythonPeer } from './lib/python-peer.mjs';
+import { browserSection } from './browser.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -65,7 +67,7 @@ function opt(name) {
   if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs an argument`);
   return v;
 }
-const FLAGS = new Set(['--quick', '--readme', '--no-gemm', '--no-cnn']);
+const FLAGS = new Set(['--quick', '--readme', '--no-gemm', '--no-cnn', '--no-browser']);
 const VALUED = new Set(['--json', '--svg', '--only', '--child-memory']);
 for (let i = 0; i < argv.length; i++) {
   if (FLAGS.has(argv[i])) continue;
@@ -73,7 +75,7 @@ for (let i = 0; i < argv.length; i++) {
     i++;
     continue;
   }
-  throw new Error(`unknown argument ${argv[i]} (expected --quick, --json FILE, --svg FILE, --readme, --only LIST, --no-gemm, --no-cnn)`);
+  throw new Error(`unknown argument ${argv[i]} (expected --quick, --json FILE, --svg FILE, --readme, --only LIST, --no-gemm, --no-cnn, --no-browser)`);
 }
 const quick = argv.includes('--quick');
 const jsonFile = opt('--json');
@@ -437,6 +439,8 @@ if (!argv.includes('--no-gemm')) {
   results.w4 = gemm();
 }
 closePythonPeers();
+// headless Chromium with PyTorch interleaved (bench/browser.mjs; --readme rewrites its own README section)
+const browser = argv.includes('--no-browser') ? null : await browserSection({ quick, readme: writeReadme, log });
 memory();
 await sizes();
 const elapsed = (performance.now() - t00) / 1000;
@@ -570,6 +574,7 @@ text += textTable(['library', 'peak RSS', 'RSS growth', 'WASM memory'], memRows(
 text += `needed by W1: parameters ${fmtBytes(need.params)} + gradients ${fmtBytes(need.grads)} + Adam state ${fmtBytes(need.adam)} + one batch's activations ${fmtBytes(need.activations)} = ${fmtBytes(need.total)}\n`;
 text += `\nSize, gzip -9\n` + textTable(['library', 'gzipped', 'raw', 'what'], sizeRows()) + '\n';
 text += `\nTargets (reported, not asserted)\n` + textTable(['target', 'measured', ''], targets) + '\n';
+if (browser) text += browser.text + '\n';
 if (notes.length) text += `\nRecipe differences\n${notes.join('\n')}\n`;
 console.log(text);
 
@@ -593,6 +598,7 @@ if (results.w4) {
 for (const id of ORDER) if (results.memory[id]) jsonLines.push({ ...meta, kind: 'memory', workload: 'W1', id, ...results.memory[id] });
 jsonLines.push({ ...meta, kind: 'memory-needed', workload: 'W1', ...need, wasmfitFactor: memFactor ?? null });
 for (const id of ORDER) if (results.size[id]) jsonLines.push({ ...meta, kind: 'size', id, ...results.size[id] });
+if (browser) jsonLines.push(...browser.json);
 if (jsonFile) {
   writeFileSync(jsonFile, jsonLines.map((o) => JSON.stringify(o)).join('\n') + '\n');
   log(`wrote ${jsonLines.length} JSON lines to ${jsonFile}`);

@@ -23,6 +23,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { tfjsWasmThreadsPeer } from './tfjs-threads-node.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = join(here, '..');
@@ -536,4 +537,5 @@ export const jaxPeer = {
   },
 };
 
-export const jsPeers = [wasmfitPeer, ...(wasmfitThreadsPeer ? [wasmfitThreadsPeer] : []), tfjsWasmPeer, tfjsCpuPeer, brainPeer, jaxPeer];
+// tfjs-wasm's threaded SIMD build on every core (probed in a child process; its row says why it does not run in Node)
+export const jsPeers = [wasmfitPeer, ...(wasmfitThreadsPeer ? [wasmfitThreadsPeer] : []), tfjsWasmPeer, ...(cores > 1 ? [tfjsWasmThreadsPeer] : []), tfjsCpuPeer, brainPeer, jaxPeer];
