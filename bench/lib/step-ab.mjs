@@ -2,8 +2,9 @@
 // windows alternated (bench/lib/ab.mjs). Shared by `node bench/step-ab.mjs <distA> <distB>` and
 // `npm run bench:step -- --against <ref>`.
 // Workloads as bench/step.mjs: W1 784-256-128-10 ReLU, softmax CE, Adam 1e-3, batch 128;
-// W2 32-64-64-1 ReLU, MSE, Adam 1e-3, batch 32. Each window is one epoch of fit (8 batches for
-// W1, 128 for W2), after one warm-up epoch per build.
+// W2 32-64-64-1 ReLU, MSE, Adam 1e-3, batch 32; W5 the CNN of bench/run.mjs (when both builds
+// have convolutions). Each window is one epoch of fit (8 batches for W1 and W5, 128 for W2),
+// after one warm-up epoch per build.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { alternate, abTable, abLegend } from './ab.mjs';
@@ -21,6 +22,7 @@ function lcg(seed) {
 export const STEP_WORKLOADS = {
   W1: '784-256-128-10 CE, Adam, batch 128',
   W2: '32-64-64-1 MSE, Adam, batch 32',
+  W5: 'CNN conv32 5×5-pool-conv64 5×5-pool-dense128-10 CE, Adam, batch 32',
 };
 
 async function setup(W, which) {
@@ -32,6 +34,17 @@ async function setup(W, which) {
     const x = Float32Array.from({ length: rows * d }, r);
     const y = Int32Array.from({ length: rows }, (_, i) => i % k);
     const m = new W.Sequential({ inputShape: [d], layers: [W.dense(256, { activation: 'relu' }), W.dense(128, { activation: 'relu' }), W.dense(k)] });
+    m.compile({ optimizer: W.adam({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' });
+    return { m, x, y, batch, rows };
+  }
+  if (which === 'W5') {
+    const batch = 32;
+    const rows = batch * 8;
+    const r = lcg(5);
+    const x = Float32Array.from({ length: rows * 784 }, r);
+    const y = Int32Array.from({ length: rows }, (_, i) => i % 10);
+    const layers = [W.conv2d(32, { kernelSize: 5, activation: 'relu' }), W.maxPool2d(), W.conv2d(64, { kernelSize: 5, activation: 'relu' }), W.maxPool2d(), W.flatten(), W.dense(128, { activation: 'relu' }), W.dense(10)];
+    const m = new W.Sequential({ inputShape: [28, 28, 1], layers });
     m.compile({ optimizer: W.adam({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' });
     return { m, x, y, batch, rows };
   }
@@ -52,7 +65,8 @@ async function setup(W, which) {
 export async function runStepAB({ dists, names = ['A', 'B'], describe = dists, rounds }) {
   const builds = [await loadDist(dists[0]), await loadDist(dists[1])];
   const rows = [];
-  for (const which of ['W1', 'W2']) {
+  // W5 where both builds have convolutions
+  for (const which of ['W1', 'W2', ...(builds.every((W) => typeof W.conv2d === 'function') ? ['W5'] : [])]) {
     process.stderr.write(`${which}: ${rounds} alternated rounds ...\n`);
     const env = [];
     for (const W of builds) env.push(await setup(W, which));

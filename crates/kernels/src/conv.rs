@@ -71,27 +71,52 @@ pub fn chunk_rows(g: &ConvGeom, scratch: usize) -> usize {
     scratch / g.k()
 }
 
-/// Walks rows `[r0, r0 + rows)` of the im2col matrix: for each tap (a run of `c` floats) calls
-/// `f(column-matrix offset, Some(image offset))` for taps inside the image and
-/// `f(column-matrix offset, None)` for padding. The one traversal [`im2col`] and [`col2im_add`]
-/// share (each other's adjoint by construction).
+/// Walks rows `[r0, r0 + rows)` of the im2col matrix in runs: `f(column-matrix offset,
+/// Some(image offset), len)` copies `len` floats between the two, `f(offset, None, len)` is `len`
+/// floats of padding. Without column dilation the in-image taps of one kernel row are adjacent in
+/// the image as in the column matrix, so a kernel row is one run of up to `kw·c` floats (plus the
+/// padding runs beside it); with dilation each tap is a run of `c`. The one traversal [`im2col`]
+/// and [`col2im_add`] share (each other's adjoint by construction).
 #[inline(always)]
-fn each_tap(g: &ConvGeom, r0: usize, rows: usize, mut f: impl FnMut(usize, Option<usize>)) {
+fn each_run(g: &ConvGeom, r0: usize, rows: usize, mut f: impl FnMut(usize, Option<usize>, usize)) {
     let (h, w, c) = (g.h as isize, g.w as isize, g.c as usize);
     let (ohw, ow) = (g.oh as usize * g.ow as usize, g.ow as usize);
+    let (kw, dw) = (g.kw as isize, g.dw as isize);
     let k = g.k();
     for r in 0..rows {
         let pos = r0 + r;
         let (n, rem) = (pos / ohw, pos % ohw);
         let (oy, ox) = ((rem / ow) as isize, (rem % ow) as isize);
         let mut col = r * k;
+        let ix0 = ox * g.sw as isize - g.pl as isize;
         for ky in 0..g.kh as isize {
             let iy = oy * g.sh as isize + ky * g.dh as isize - g.pt as isize;
-            for kx in 0..g.kw as isize {
-                let ix = ox * g.sw as isize + kx * g.dw as isize - g.pl as isize;
-                let inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-                f(col, if inside { Some(((n as isize * h + iy) * w + ix) as usize * c) } else { None });
-                col += c;
+            if iy < 0 || iy >= h {
+                f(col, None, kw as usize * c);
+                col += kw as usize * c;
+                continue;
+            }
+            let row = (n as isize * h + iy) * w;
+            if dw == 1 {
+                // taps kx in [lo, hi) are inside: ix0 + kx in [0, w)
+                let lo = (-ix0).max(0).min(kw);
+                let hi = (w - ix0).min(kw).max(lo);
+                if lo > 0 {
+                    f(col, None, lo as usize * c);
+                }
+                if hi > lo {
+                    f(col + lo as usize * c, Some((row + ix0 + lo) as usize * c), (hi - lo) as usize * c);
+                }
+                if hi < kw {
+                    f(col + hi as usize * c, None, (kw - hi) as usize * c);
+                }
+                col += kw as usize * c;
+            } else {
+                for kx in 0..kw {
+                    let ix = ix0 + kx * dw;
+                    f(col, if ix >= 0 && ix < w { Some((row + ix) as usize * c) } else { None }, c);
+                    col += c;
+                }
             }
         }
     }
@@ -102,10 +127,22 @@ fn each_tap(g: &ConvGeom, r0: usize, rows: usize, mut f: impl FnMut(usize, Optio
 /// # Safety
 /// `x` valid for the input of every sample the rows touch; `col` for `rows × k` floats.
 pub unsafe fn im2col(g: &ConvGeom, x: *const f32, r0: usize, rows: usize, col: *mut f32) {
-    let c = g.c as usize;
-    each_tap(g, r0, rows, |at, src| match src {
-        Some(i) => core::ptr::copy_nonoverlapping(x.add(i), col.add(at), c),
-        None => core::ptr::write_bytes(col.add(at), 0, c),
+    each_run(g, r0, rows, |at, src, len| {
+        let d = col.add(at);
+        match src {
+            // short runs (one channel, a 5-wide kernel row: 5 floats) as a loop, not a memcpy call
+            Some(i) => {
+                let s = x.add(i);
+                for j in 0..len {
+                    *d.add(j) = *s.add(j);
+                }
+            }
+            None => {
+                for j in 0..len {
+                    *d.add(j) = 0.0;
+                }
+            }
+        }
     });
 }
 
@@ -115,10 +152,9 @@ pub unsafe fn im2col(g: &ConvGeom, x: *const f32, r0: usize, rows: usize, col: *
 /// # Safety
 /// As [`im2col`], with `dx` writable.
 pub unsafe fn col2im_add(g: &ConvGeom, col: *const f32, r0: usize, rows: usize, dx: *mut f32) {
-    let c = g.c as usize;
-    each_tap(g, r0, rows, |at, dst| {
+    each_run(g, r0, rows, |at, dst, len| {
         if let Some(i) = dst {
-            for j in 0..c {
+            for j in 0..len {
                 *dx.add(i + j) += *col.add(at + j);
             }
         }
