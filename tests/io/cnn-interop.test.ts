@@ -50,7 +50,7 @@ const STACKS: Record<string, () => LayerConfig[]> = {
 const NAMES = Object.keys(STACKS);
 
 function build(name: string, seed = 1): Sequential {
-  const m = new Sequential({ inputShape: fx.models[name]!.inputShape, layers: STACKS[name]!(), seed });
+  const m = new Sequential({ inputShape: fx.models[name]!.inputShape as never, layers: STACKS[name]!(), seed });
   m.compile({ optimizer: sgd({ lr: fx.models[name]!.step?.lr ?? 0.05 }), loss: 'softmaxCrossEntropy' });
   return m;
 }
@@ -161,7 +161,7 @@ describe('safetensors in PyTorch names and layouts (fixture: torch ' + fx.torch 
 
   it('refuses layers PyTorch cannot express, naming the layer and why; a mis-laid file leaves the weights as they were', () => {
     const refused = (inputShape: number[], layers: LayerConfig[], msg: RegExp) => {
-      const m = new Sequential({ inputShape, layers });
+      const m = new Sequential({ inputShape: inputShape as never, layers });
       let err: unknown;
       try {
         modelToSafetensors(m);
@@ -174,9 +174,9 @@ describe('safetensors in PyTorch names and layouts (fixture: torch ' + fx.torch 
       m.dispose();
     };
     // channels-last rows read as (c, h, w) by nn.Unflatten would scramble the image
-    refused([16], [reshape([2, 2, 4]), conv2d(2, { kernelSize: 1 }), flatten(), dense(2)], /layers\[0\] \(reshape\): nn\.Unflatten\(1, \(c, h, w\)\) reads flat rows in \(channel, row, column\) order.*give the model inputShape \[2, 2, 4\] instead/);
+    refused([16], [reshape([2, 2, 4]), conv2d(2, { kernelSize: 1 }), flatten(), dense(2)], /layers\[0\] \(reshape\): nn\.Unflatten reads \(c, h, w\) order, wasmfit \(h, w, c\).*give the model inputShape \[2,2,4\] instead\); save the model with saveModel instead/);
     refused([4, 4, 2], [conv2d(2, { kernelSize: 1 }), flatten(), reshape([4, 8, 1]), conv2d(1, { kernelSize: 1 }), flatten(), dense(2)], /layers\[2\] \(reshape\)/);
-    refused([4, 4, 2], [conv2d(2, { kernelSize: 1 }), reshape([8, 4, 1]), conv2d(1, { kernelSize: 1 }), flatten(), dense(2)], /layers\[1\] \(reshape\): PyTorch has no module that reshapes NCHW images/);
+    refused([4, 4, 2], [conv2d(2, { kernelSize: 1 }), reshape([8, 4, 1]), conv2d(1, { kernelSize: 1 }), flatten(), dense(2)], /layers\[1\] \(reshape\): no PyTorch module reshapes NCHW images/);
     // flatten then reshape back to the same image is nn.Flatten + nn.Unflatten(1, (c, h, w)): fine
     expect(torchKeys([4, 4, 2], [conv2d(2, { kernelSize: 1 }), flatten(), reshape([4, 4, 2]), conv2d(1, { kernelSize: 1 }), flatten(), dense(2)]).map((k) => k.key)).toEqual(['0.weight', '0.bias', '3.weight', '3.bias', '5.weight', '5.bias']);
 

@@ -10,6 +10,9 @@ import { checkFiniteTensors } from './container.js';
 import { Sequential } from '../model/sequential.js';
 import { describeStack } from '../layers/registry.js';
 import type { StackParam } from '../layers/kind.js';
+import type { Conv2dConfig } from '../layers/conv2d.js';
+import type { Pool2dConfig } from '../layers/pooling.js';
+import { geometry, pads } from '../layers/window.js';
 import { torchOrder } from './safetensors.js';
 import { checkOptions } from '../errors/validate.js';
 
@@ -262,8 +265,17 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
   for (const e of entries) {
     softmaxLast = e.folded.softmax === true;
     layout(e.inShape.length === 3 ? e.inShape : null);
-    const node = e.kind.onnx(e.config as never, e.inShape);
-    const attrs = [...Object.entries(node.floats ?? {}).map(([n, f]) => ({ name: n, type: ATTR.FLOAT, f })), ...Object.entries(node.ints ?? {}).map(([n, v]) => ints(n, v))];
+    const node = e.kind.onnx(e.config as never);
+    const attrs: Node['attribute'] = Object.entries(node.floats ?? {}).map(([n, f]) => ({ name: n, type: ATTR.FLOAT, f }));
+    // window layers (conv2d, maxPool2d, avgPool2d): explicit pads, [top, left, bottom, right]
+    const win = e.config as Partial<Omit<Conv2dConfig, 'type'> & Omit<Pool2dConfig, 'type'>>;
+    if (win.padding) {
+      const k = (win.kernelSize ?? win.poolSize)!;
+      const d = win.dilationRate ?? [1, 1];
+      attrs.push(ints('kernel_shape', k), ints('strides', win.strides!), ...(win.dilationRate ? [ints('dilations', d)] : []), ints('pads', pads(geometry(e.inShape, k, win.strides!, d, win.padding, 0, W))));
+      // the average of the values inside the image, as wasmfit's (and Keras's) average pooling
+      if (node.op === 'AveragePool') attrs.push(ints('count_include_pad', 0));
+    }
     emit(node.op, [cur, ...node.params.map((p) => init(`${e.kind.prefix}_${e.index}/${p}`, node.nchw ? e.params.find((q) => q.name === p) : undefined))], attrs);
     act(e.folded.act, e.folded.alpha);
     img = e.outShape.length === 3 ? e.outShape : null;

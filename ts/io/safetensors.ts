@@ -239,10 +239,10 @@ export function torchKeys(inputShape: number | readonly number[], layers: readon
       shape = e.outShape;
     } else if (l.type === 'flatten' || l.type === 'reshape') {
       const to = reshapeTo(l, shape, 'torchKeys');
-      if (shape.length === 3 && to.length === 3) no(i, l.type, 'PyTorch has no module that reshapes NCHW images as wasmfit reshapes channels-last ones');
+      if (shape.length === 3 && to.length === 3) no(i, l.type, 'no PyTorch module reshapes NCHW images as wasmfit reshapes NHWC ones');
       // nn.Unflatten(1, (c, h, w)) reads (channel, row, column) order: the same as wasmfit's with one channel, or right after flattening that shape
       if (to.length === 3 && !(flat ? flat[0] === to[0]! * to[1]! && flat[1] === to[2] : to[2] === 1)) {
-        no(i, l.type, `nn.Unflatten(1, (c, h, w)) reads flat rows in (channel, row, column) order and wasmfit in (row, column, channel) order; they agree only for one channel, or right after flattening [${to.join(', ')}] (give the model inputShape [${to.join(', ')}] instead)`);
+        no(i, l.type, `nn.Unflatten reads (c, h, w) order, wasmfit (h, w, c): they agree for one channel, or right after flattening [${to}] (give the model inputShape [${to}] instead)`);
       }
       if (shape.length === 3) flat = shape[2] === 1 ? null : [shape[0]! * shape[1]!, shape[2]!];
       else if (to.length === 3) flat = null;

@@ -10,7 +10,7 @@ import { checkConstraint, checkRegularizer, type MaxNormConstraint, type Regular
 import { checkInitializer, type Initializer } from './initializers.js';
 import type { LayerKind } from './kind.js';
 import { checkActivation, checkOptionsObject, type LayerActivation } from './options.js';
-import { geometry, pads, pair, paddingOf, uneven, type Pair } from './window.js';
+import { geometry, pair, paddingOf, uneven, type Pair } from './window.js';
 import type { ActivationName } from '../runtime/abi.js';
 
 /** Options of {@link conv2d}. */
@@ -158,7 +158,7 @@ export const conv2dKind: LayerKind<Conv2dConfig> = {
     ];
   },
   torchSpan: (c, inShape) => [c.padding === 'same' && (c.strides[0] > 1 || c.strides[1] > 1) && uneven(geom(c, inShape)) ? 1 : 0, 0],
-  onnx: (c, inShape) => ({ op: 'Conv', params: c.useBias ? ['kernel', 'bias'] : ['kernel'], nchw: true, ints: { kernel_shape: c.kernelSize, strides: c.strides, dilations: c.dilationRate, pads: pads(geom(c, inShape)) } }),
+  onnx: (c) => ({ op: 'Conv', params: c.useBias ? ['kernel', 'bias'] : ['kernel'], nchw: true }),
   folded: (c) => ({ act: c.activation as ActivationName, alpha: c.alpha, dropout: 0 }), // softmax is refused by conv2d()
   note: (c) => [`${c.kernelSize.join('×')}${c.strides[0] > 1 || c.strides[1] > 1 ? ` /${c.strides.join('×')}` : ''} ${c.padding}`, c.kernelConstraint ? `maxNorm ${c.kernelConstraint.maxValue}` : '', c.trainable ? '' : 'frozen'].filter(Boolean).join(', '),
   record: (c, e, values, grads, scratch) => {

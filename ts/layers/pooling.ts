@@ -8,7 +8,7 @@ import { OptionError } from '../errors/index.js';
 import { CONV_GEOM } from '../runtime/abi.js';
 import type { LayerKind } from './kind.js';
 import { checkOptionsObject } from './options.js';
-import { geometry, pads, pair, paddingOf, uneven, type Pair } from './window.js';
+import { geometry, pair, paddingOf, uneven, type Pair } from './window.js';
 
 /** Options of {@link maxPool2d} and {@link avgPool2d}. */
 export interface Pool2dOptions {
@@ -92,10 +92,7 @@ function poolKind<C extends Pool2dConfig | GlobalPool2dConfig>(type: C['type'], 
     outputShape: (c, inShape, where) => out(geom(c, inShape, where)),
     params: () => [],
     torchSpan: (c, inShape) => ('poolSize' in c ? [code === 5 && uneven(geom(c, inShape, type)) ? 1 : 0, 0] : [0, 1]),
-    onnx: (c, inShape) => {
-      const g = geom(c, inShape, type);
-      return { op: onnx, params: [], nchw: true, ints: 'poolSize' in c ? { kernel_shape: c.poolSize, strides: c.strides, pads: pads(g), ...(code === 6 ? { count_include_pad: 0 } : {}) } : {} };
-    },
+    onnx: () => ({ op: onnx, params: [], nchw: true }),
     folded: () => ({ act: 'linear', alpha: 0, dropout: 0 }),
     note: (c) => ('poolSize' in c ? `${c.poolSize.join('×')}${c.strides[0] !== c.poolSize[0] || c.strides[1] !== c.poolSize[1] ? ` /${c.strides.join('×')}` : ''} ${c.padding}` : ''),
     record: (c, e, _values, _grads, scratch) => ({
