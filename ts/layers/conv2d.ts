@@ -70,7 +70,7 @@ const CONV_KEYS = ['kernelSize', 'strides', 'padding', 'dilationRate', 'activati
  * `y = act(conv(x, W) + b)` with W `[kh, kw, channels, filters]`. Its input is
  * `[height, width, channels]` (the model's `inputShape`, or the previous layer's output).
  * PyTorch's `nn.Conv2d` stores the same kernel as `[filters, channels, kh, kw]` and its images
- * as NCHW.
+ * as NCHW; safetensors and ONNX exports convert (see `torchKeys` and `toOnnx`).
  * @param filters output channels (positive integer)
  * @example
  * ```ts
