@@ -337,7 +337,8 @@ export interface ModelToSafetensorsOptions {
 
 /**
  * The model's weights as a safetensors file in PyTorch `nn.Sequential` naming (see
- * {@link torchKeys}): dense kernels transposed to `[out, in]`, F32; batch-norm
+ * {@link torchKeys}): dense kernels transposed to `[out, in]`, conv kernels to `[f, c, kh, kw]`,
+ * inputs after `flatten()` reordered to PyTorch's (channel, row, column), F32; batch-norm
  * `num_batches_tracked` is I64 and holds the model's optimizer step count (PyTorch counts one per
  * training forward pass). Load it in PyTorch with
  * `model.load_state_dict(safetensors.torch.load_file(path))`.
