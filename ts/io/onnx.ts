@@ -9,6 +9,11 @@ import { preview } from '../errors/preview.js';
 import { checkFiniteTensors } from './container.js';
 import { Sequential } from '../model/sequential.js';
 import { describeStack } from '../layers/registry.js';
+import type { StackParam } from '../layers/kind.js';
+import type { Conv2dConfig } from '../layers/conv2d.js';
+import type { Pool2dConfig } from '../layers/pooling.js';
+import { geometry, pads } from '../layers/window.js';
+import { torchOrder } from './safetensors.js';
 import { checkOptions } from '../errors/validate.js';
 
 /**
@@ -97,7 +102,9 @@ const ONNX_PROTO = {
 
 /** ONNX `TensorProto.DataType.FLOAT` and `AttributeProto.AttributeType` codes. */
 const FLOAT = 1;
-const ATTR = { FLOAT: 1, INT: 2 } as const;
+const ATTR = { FLOAT: 1, INT: 2, INTS: 7 } as const;
+/** `TensorProto.DataType.INT64` (Reshape's shape input). */
+const INT64 = 7;
 /** The default ai.onnx opset written (Gemm, BatchNormalization, Softmax… all at their opset-13 definitions). */
 export const ONNX_OPSET = 13;
 /** IR version 7 is the one opset 13 requires. */
@@ -117,7 +124,10 @@ export interface ToOnnxOptions {
    * an uncompiled model, Softmax, as predict does). `'logits'`: the last layer's raw outputs.
    */
   output?: 'predict' | 'logits';
-  /** Graph input name (default `'input'`), shape `[batch, features]`, float32. */
+  /**
+   * Graph input name (default `'input'`), float32, shape `[batch, features]`, or `[batch, height,
+   * width, channels]` (NHWC, wasmfit's row layout) for a model with an image `inputShape`.
+   */
   inputName?: string;
   /** Graph output name (default `'output'`), shape `[batch, outputs]`, float32. */
   outputName?: string;
@@ -125,7 +135,7 @@ export interface ToOnnxOptions {
   docString?: string;
 }
 
-type Node = { opType: string; input: string[]; output: string[]; name: string; attribute: { name: string; type: number; f?: number; i?: number }[] };
+type Node = { opType: string; input: string[]; output: string[]; name: string; attribute: { name: string; type: number; f?: number; i?: number; ints?: number[] }[] };
 
 function f32Raw(a: Float32Array): Uint8Array {
   const out = new Uint8Array(a.length * 4);
@@ -142,6 +152,15 @@ function f32Raw(a: Float32Array): Uint8Array {
  * `Elu` (alpha), `Sigmoid`, `Tanh`; dropout is removed; the output activation follows
  * {@link ToOnnxOptions.output}. The batch dimension is symbolic (`'batch'`). Runs in
  * onnxruntime (Node, web, Python) and any ONNX runtime supporting opset 13.
+ *
+ * Images: the graph takes NHWC input like wasmfit and runs ONNX's NCHW operators after a
+ * `Transpose`: `conv2d` is `Conv` (W `[filters, channels, kh, kw]`, explicit `pads` — 'same'
+ * padding's odd extra row/column at the bottom/right, as TensorFlow — `strides`, `dilations`),
+ * `maxPool2d` is `MaxPool`, `avgPool2d` is `AveragePool` with `count_include_pad = 0` (padding
+ * excluded from the average, as wasmfit), global pools are `GlobalAveragePool` / `GlobalMaxPool`
+ * then `Flatten`, batch norm on images is `BatchNormalization` per channel. Before `flatten()` /
+ * `reshape` the image goes back to NHWC (`Transpose`, then `Flatten` or `Reshape`), so the flat
+ * rows keep wasmfit's (row, column, channel) order and dense kernels are exported as they are.
  *
  * @throws OptionError for bad options; DisposedError after `dispose()`.
  * @example
@@ -175,11 +194,15 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
   checkFiniteTensors(all, W);
   const weights = new Map(all.map((w) => [w.name, w]));
   const initializer: { name: string; dims: number[]; dataType: number; rawData: Uint8Array }[] = [];
-  const init = (n: string): string => {
+  const init = (n: string, p?: StackParam): string => {
     const w = weights.get(n)!;
-    initializer.push({ name: n, dims: w.shape, dataType: FLOAT, rawData: f32Raw(w.data) });
+    // NCHW operators (Conv) take PyTorch's layout: W [f, c, kh, kw]
+    const torch = p?.torch.shape;
+    const data = torch ? torchOrder(w.data, { key: n, name: n, shape: [...torch], transpose: p!.torch.transpose, nchw: (p!.torch.nchw ?? null) as [number, number] | null }) : w.data;
+    initializer.push({ name: n, dims: torch ? [...torch] : w.shape, dataType: FLOAT, rawData: f32Raw(data) });
     return n;
   };
+  const ints = (name: string, v: number | readonly number[]) => (typeof v === 'number' ? { name, type: ATTR.INT, i: v } : { name, type: ATTR.INTS, ints: [...v] });
   const nodes: Node[] = [];
   let cur = inputName;
   let seq = 0;
@@ -212,14 +235,54 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
   const entries = describeStack(model.inputShape, model.layers, W);
   const alien = entries.find((e) => e.kind.interop);
   if (alien) throw new OptionError('layers', `${W}: layers[${alien.position}] (${alien.kind.type}): ${alien.kind.interop}; save the model with saveModel instead.`);
+  // images are NCHW inside the graph (ONNX's Conv and pooling layout); `img` is the current
+  // tensor's [h, w, c] while it is an image, null while it is [batch, features]. Between layers,
+  // images go back to NHWC before Flatten/Reshape, so flat rows keep wasmfit's (h, w, c) order.
+  const input = model.inputShape;
+  let img: readonly number[] | null = null;
+  // the graph input, [batch, h, w, c], until the first layer
+  let hwc: readonly number[] | null = input.length === 3 ? input : null;
+  const layout = (want: readonly number[] | null): void => {
+    if (String(img) === String(want) && !hwc) return;
+    if (img) {
+      emit('Transpose', [cur], [ints('perm', [0, 2, 3, 1])]);
+      hwc = img;
+    }
+    if (want) {
+      if (String(hwc) !== String(want)) {
+        const n = `shape_${seq}`;
+        const raw = new DataView(new ArrayBuffer(32));
+        [-1, ...want].forEach((d, i) => raw.setBigInt64(i * 8, BigInt(d), true));
+        initializer.push({ name: n, dims: [4], dataType: INT64, rawData: new Uint8Array(raw.buffer) });
+        emit('Reshape', [cur, n]);
+      }
+      emit('Transpose', [cur], [ints('perm', [0, 3, 1, 2])]);
+    } else if (hwc) emit('Flatten', [cur], [ints('axis', 1)]);
+    img = want;
+    hwc = null;
+  };
   let softmaxLast = false;
   for (const e of entries) {
     softmaxLast = e.folded.softmax === true;
+    layout(e.inShape.length === 3 ? e.inShape : null);
     const node = e.kind.onnx(e.config as never);
-    const attrs = Object.entries(node.floats ?? {}).map(([n, f]) => ({ name: n, type: ATTR.FLOAT, f }));
-    emit(node.op, [cur, ...node.params.map((p) => init(`${e.kind.prefix}_${e.index}/${p}`))], attrs);
+    const attrs: Node['attribute'] = Object.entries(node.floats ?? {}).map(([n, f]) => ({ name: n, type: ATTR.FLOAT, f }));
+    // window layers (conv2d, maxPool2d, avgPool2d): explicit pads, [top, left, bottom, right]
+    const win = e.config as Partial<Omit<Conv2dConfig, 'type'> & Omit<Pool2dConfig, 'type'>>;
+    if (win.padding) {
+      const k = (win.kernelSize ?? win.poolSize)!;
+      const d = win.dilationRate ?? [1, 1];
+      attrs.push(ints('kernel_shape', k), ints('strides', win.strides!), ...(win.dilationRate ? [ints('dilations', d)] : []), ints('pads', pads(geometry(e.inShape, k, win.strides!, d, win.padding, 0, W))));
+      // the average of the values inside the image, as wasmfit's (and Keras's) average pooling
+      if (node.op === 'AveragePool') attrs.push(ints('count_include_pad', 0));
+    }
+    emit(node.op, [cur, ...node.params.map((p) => init(`${e.kind.prefix}_${e.index}/${p}`, node.nchw ? e.params.find((q) => q.name === p) : undefined))], attrs);
     act(e.folded.act, e.folded.alpha);
+    img = e.outShape.length === 3 ? e.outShape : null;
+    // global pooling gives [batch, c, 1, 1]
+    if (node.nchw && !img) emit('Flatten', [cur], [ints('axis', 1)]);
   }
+  layout(null);
   if (output === 'predict') {
     const loss = model.compileOptions?.loss ?? 'softmaxCrossEntropy';
     const kind = typeof loss === 'string' ? loss : loss.type;
@@ -229,9 +292,9 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
   }
   if (nodes.length === 0) emit('Identity', [cur]);
   nodes[nodes.length - 1]!.output = [outputName];
-  const valueInfo = (n: string, size: number) => ({
+  const valueInfo = (n: string, dims: readonly number[]) => ({
     name: n,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: size }] } } },
+    type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, ...dims.map((d) => ({ dimValue: d }))] } } },
   });
   const T = onnxModelType();
   const msg = T.fromObject({
@@ -244,8 +307,8 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
       name: 'wasmfit',
       node: nodes,
       initializer,
-      input: [valueInfo(inputName, model.inputSize)],
-      output: [valueInfo(outputName, model.outputSize)],
+      input: [valueInfo(inputName, input)],
+      output: [valueInfo(outputName, [model.outputSize])],
     },
   });
   return T.encode(msg).finish();

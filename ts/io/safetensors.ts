@@ -14,6 +14,8 @@ import type { LayerConfig } from '../layers/index.js';
 import { Sequential } from '../model/sequential.js';
 import { checkFiniteTensors } from './container.js';
 import { describeStack } from '../layers/registry.js';
+import { reshapeTo } from '../layers/shape.js';
+import type { StackEntry } from '../layers/kind.js';
 
 /** safetensors dtypes, in the upstream enum order (increasing alignment). */
 export const SAFETENSORS_DTYPES = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64'] as const;
@@ -184,8 +186,15 @@ export interface TorchKey {
   name: string | null;
   /** PyTorch shape. */
   shape: number[];
-  /** Dense kernels: wasmfit stores `[in, out]`, PyTorch `[out, in]`. */
+  /** Dense and conv kernels: wasmfit stores `[in, out]` (`[kh, kw, c, f]`), PyTorch `[out, in]` (`[f, c, kh, kw]`). */
   transpose: boolean;
+  /**
+   * `[positions, channels]` when PyTorch orders the tensor's input axis channels-first: a conv
+   * kernel (`[kh·kw, c]`), and the weight (or batch-norm vectors) right after `flatten()` of an
+   * `[h, w, c]` image (`[h·w, c]`): wasmfit flattens in (row, column, channel) order, `nn.Flatten`
+   * of NCHW in (channel, row, column) order. Null otherwise.
+   */
+  nchw: [number, number] | null;
 }
 
 /**
@@ -193,25 +202,79 @@ export interface TorchKey {
  * PyTorch would build the same network: `dense` → `nn.Linear` (`k.weight` `[out, in]`,
  * `k.bias`), then one module for its activation if it is not linear (`nn.ReLU`, `nn.LeakyReLU`,
  * `nn.ELU`, `nn.Sigmoid`, `nn.Tanh`); `dropout` → `nn.Dropout`; `batchNorm` → `nn.BatchNorm1d`
- * (`k.weight` = γ, `k.bias` = β, `k.running_mean`, `k.running_var`, `k.num_batches_tracked` I64
- * scalar); `activation(name)` → its activation module. So `[dense(128, { activation: 'relu' }),
- * dropout(0.2), dense(10)]` is `nn.Sequential(Linear, ReLU, Dropout, Linear)`: keys `0.weight`,
- * `0.bias`, `3.weight`, `3.bias`.
+ * (`nn.BatchNorm2d` on images; `k.weight` = γ, `k.bias` = β, `k.running_mean`, `k.running_var`,
+ * `k.num_batches_tracked` I64 scalar); `activation(name)` → its activation module. So
+ * `[dense(128, { activation: 'relu' }), dropout(0.2), dense(10)]` is `nn.Sequential(Linear, ReLU,
+ * Dropout, Linear)`: keys `0.weight`, `0.bias`, `3.weight`, `3.bias`.
+ *
+ * Images (PyTorch NCHW): `conv2d` → `nn.Conv2d` (`k.weight` `[filters, channels, kh, kw]`), with
+ * `padding='same'` at stride 1 and `padding=(top, left)` otherwise, preceded by an
+ * `nn.ZeroPad2d((left, right, top, bottom))` module when strided 'same' padding is uneven;
+ * `maxPool2d` → `nn.MaxPool2d` (after `nn.ConstantPad2d(…, -inf)` when uneven), `avgPool2d` →
+ * `nn.AvgPool2d(count_include_pad=False)`; global pools → `nn.AdaptiveAvgPool2d(1)` /
+ * `nn.AdaptiveMaxPool2d(1)` and `nn.Flatten()`; `flatten()` → `nn.Flatten()` (the next layer's
+ * inputs reordered, see {@link TorchKey.nchw}); `reshape([h, w, 1])` of flat rows →
+ * `nn.Unflatten(1, (1, h, w))`.
+ * @throws OptionError naming the layer that has no PyTorch equivalent, and why.
  */
 export function torchKeys(inputShape: number | readonly number[], layers: readonly LayerConfig[]): TorchKey[] {
   // module indices, names and layouts come from the layer kinds (ts/layers/registry.ts)
   const entries = describeStack(inputShape, layers, 'torchKeys');
+  const no = (i: number, type: string, why: string): never => {
+    throw new OptionError('layers', `torchKeys: layers[${i}] (${type}): ${why}; save the model with saveModel instead.`);
+  };
   const alien = entries.find((e) => e.kind.interop);
-  if (alien) throw new OptionError('layers', `torchKeys: layers[${alien.position}] (${alien.kind.type}): ${alien.kind.interop}; save the model with saveModel instead.`);
+  if (alien) no(alien.position, alien.kind.type, alien.kind.interop!);
+  // the [h·w, c] block order of the flat rows each entry reads in PyTorch (after nn.Flatten of NCHW)
+  const order = new Map<StackEntry, [number, number]>();
+  let shape: readonly number[] = typeof inputShape === 'number' ? [inputShape] : inputShape;
+  let flat: [number, number] | null = null;
+  let at = 0;
+  layers.forEach((l, i) => {
+    const e = entries[at];
+    if (e?.position === i) {
+      at++;
+      if (flat) order.set(e, flat);
+      if (!e.kind.shapePreserving) flat = null;
+      shape = e.outShape;
+    } else if (l.type === 'flatten' || l.type === 'reshape') {
+      const to = reshapeTo(l, shape, 'torchKeys');
+      if (shape.length === 3 && to.length === 3) no(i, l.type, 'no PyTorch module reshapes NCHW images as wasmfit reshapes NHWC ones');
+      // nn.Unflatten(1, (c, h, w)) reads (channel, row, column) order: the same as wasmfit's with one channel, or right after flattening that shape
+      if (to.length === 3 && !(flat ? flat[0] === to[0]! * to[1]! && flat[1] === to[2] : to[2] === 1)) {
+        no(i, l.type, `nn.Unflatten reads (c, h, w) order, wasmfit (h, w, c): they agree for one channel, or right after flattening [${to}] (give the model inputShape [${to}] instead)`);
+      }
+      if (shape.length === 3) flat = shape[2] === 1 ? null : [shape[0]! * shape[1]!, shape[2]!];
+      else if (to.length === 3) flat = null;
+      shape = to;
+    }
+  });
   return entries.flatMap((e) => [
-    ...e.params.map((p) => ({ key: p.torchKey, name: p.fullName, shape: p.torch.transpose ? [...p.shape].reverse() : [...p.shape], transpose: p.torch.transpose })),
-    ...e.torchExtras.map((key) => ({ key, name: null, shape: [], transpose: false })),
+    ...e.params.map((p) => ({ key: p.torchKey, name: p.fullName, shape: [...(p.torch.shape ?? (p.torch.transpose ? [...p.shape].reverse() : p.shape))], transpose: p.torch.transpose, nchw: (p.torch.nchw ?? (((p.torch.transpose || e.kind.shapePreserving) && order.get(e)) || null)) as [number, number] | null })),
+    ...e.torchExtras.map((key) => ({ key, name: null, shape: [], transpose: false, nchw: null })),
   ]);
 }
 
-function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
+/**
+ * wasmfit's layout of a weight to PyTorch's (`back`: the reverse): `[rows, cols]` transposed to
+ * `[cols, rows]` (`cols` = 1 for a vector), each row's `a·b` inputs read as `[a, b]` and stored
+ * `[b, a]` (`nchw` = `[a, b]`; plain transpose when null). @internal
+ */
+export function torchOrder(src: Float32Array, k: TorchKey, back = false): Float32Array {
+  const cols = k.transpose ? k.shape[0]! : 1;
+  const rows = src.length / cols;
+  const [a, b] = k.nchw ?? [rows, 1];
   const out = new Float32Array(src.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c]!;
+  for (let c = 0; c < cols; c++) {
+    for (let p = 0; p < a; p++) {
+      for (let q = 0; q < b; q++) {
+        const t = c * rows + q * a + p;
+        const w = (p * b + q) * cols + c;
+        if (back) out[w] = src[t]!;
+        else out[t] = src[w]!;
+      }
+    }
+  }
   return out;
 }
 
@@ -274,7 +337,8 @@ export interface ModelToSafetensorsOptions {
 
 /**
  * The model's weights as a safetensors file in PyTorch `nn.Sequential` naming (see
- * {@link torchKeys}): dense kernels transposed to `[out, in]`, F32; batch-norm
+ * {@link torchKeys}): dense kernels transposed to `[out, in]`, conv kernels to `[f, c, kh, kw]`,
+ * inputs after `flatten()` reordered to PyTorch's (channel, row, column), F32; batch-norm
  * `num_batches_tracked` is I64 and holds the model's optimizer step count (PyTorch counts one per
  * training forward pass). Load it in PyTorch with
  * `model.load_state_dict(safetensors.torch.load_file(path))`.
@@ -292,8 +356,7 @@ export function modelToSafetensors(model: Sequential, options: ModelToSafetensor
     }
     const w = weights.get(k.name)!;
     checkFiniteTensors([w], 'modelToSafetensors');
-    const data = k.transpose ? transpose(w.data, w.shape[0]!, w.shape[1]!) : w.data;
-    tensors.set(k.key, { dtype: 'F32', shape: k.shape, data: f32Bytes(data) });
+    tensors.set(k.key, { dtype: 'F32', shape: k.shape, data: f32Bytes(torchOrder(w.data, k)) });
   }
   const metadata = { format: 'pt', ...(options.metadata ?? {}) };
   return writeSafetensors(tensors, metadata);
@@ -337,9 +400,8 @@ export function loadSafetensorsWeights(model: Sequential, bytes: Uint8Array, opt
       continue;
     }
     if (!t) fail(W, `tensor '${k.key}'`, `is missing (the model's ${k.name}).`);
-    if (t.shape.length !== k.shape.length || t.shape.some((d, i) => d !== k.shape[i])) fail(W, `tensor '${k.key}'.shape`, `is ${preview(t.shape)}; the model needs ${preview(k.shape)} (PyTorch layout${k.transpose ? ' [out, in]' : ''}).`);
-    let data = floats(t, W, k.key);
-    if (k.transpose) data = transpose(data, k.shape[0]!, k.shape[1]!);
+    if (t.shape.length !== k.shape.length || t.shape.some((d, i) => d !== k.shape[i])) fail(W, `tensor '${k.key}'.shape`, `is ${preview(t.shape)}; the model needs ${preview(k.shape)} (PyTorch layout${k.transpose ? (k.shape.length > 2 ? ' [out, in, kh, kw]' : ' [out, in]') : ''}).`);
+    const data = torchOrder(floats(t, W, k.key), k, true);
     if (k.name.endsWith('/moving_variance') && data.some((x) => x < 0)) fail(W, `tensor '${k.key}'`, 'holds a negative variance.');
     next[byName.get(k.name)!] = data;
   }

@@ -1,5 +1,5 @@
 /**
- * The batch-normalization layer (Keras `BatchNormalization`; PyTorch `nn.BatchNorm1d`): γ and β
+ * The batch-normalization layer (Keras `BatchNormalization`; PyTorch `nn.BatchNorm1d`, `nn.BatchNorm2d` on images): γ and β
  * are trained, the running mean and variance are statistics the step updates.
  * Kernel: crates/kernels/src/layers/batch_norm.rs.
  */

@@ -10,7 +10,7 @@ import { checkConstraint, checkRegularizer, type MaxNormConstraint, type Regular
 import { checkInitializer, type Initializer } from './initializers.js';
 import type { LayerKind } from './kind.js';
 import { checkActivation, checkOptionsObject, type LayerActivation } from './options.js';
-import { geometry, pair, paddingOf, type Pair } from './window.js';
+import { geometry, pair, paddingOf, uneven, type Pair } from './window.js';
 import type { ActivationName } from '../runtime/abi.js';
 
 /** Options of {@link conv2d}. */
@@ -70,7 +70,7 @@ const CONV_KEYS = ['kernelSize', 'strides', 'padding', 'dilationRate', 'activati
  * `y = act(conv(x, W) + b)` with W `[kh, kw, channels, filters]`. Its input is
  * `[height, width, channels]` (the model's `inputShape`, or the previous layer's output).
  * PyTorch's `nn.Conv2d` stores the same kernel as `[filters, channels, kh, kw]` and its images
- * as NCHW.
+ * as NCHW; safetensors and ONNX exports convert (see `torchKeys` and `toOnnx`).
  * @param filters output channels (positive integer)
  * @example
  * ```ts
@@ -114,7 +114,7 @@ export function conv2d(filters: number, options: Conv2dOptions): Conv2dConfig {
 /** Floats of the im2col chunk: rows of `k` floats, up to 256 Ki floats (1 MiB), at least one row. */
 const chunkFloats = (k: number) => Math.max(1, Math.floor(262_144 / k)) * k;
 
-const NO_INTEROP = 'conv2d and pooling layers have no PyTorch (safetensors) or ONNX mapping yet';
+const geom = (c: Conv2dConfig, inShape: readonly number[]) => geometry(inShape, c.kernelSize, c.strides, c.dilationRate, c.padding, c.filters, 'conv2d');
 
 /** @internal */
 export const conv2dKind: LayerKind<Conv2dConfig> = {
@@ -142,7 +142,8 @@ export const conv2dKind: LayerKind<Conv2dConfig> = {
         trainable: c.trainable,
         init: { initializer: c.kernelInitializer, fanIn: kh * kw * ch, fanOut: kh * kw * c.filters },
         penalty: { l1: c.kernelRegularizer?.l1 ?? 0, l2: c.kernelRegularizer?.l2 ?? 0 },
-        torch: { name: 'weight', transpose: false },
+        // nn.Conv2d stores weight as [f, c, kh, kw] (ONNX Conv's W too)
+        torch: { name: 'weight', transpose: true, shape: [c.filters, ch, kh, kw], nchw: [kh * kw, ch] },
       },
       ...(c.useBias
         ? [{
@@ -156,14 +157,12 @@ export const conv2dKind: LayerKind<Conv2dConfig> = {
         : []),
     ];
   },
-  interop: NO_INTEROP,
-  onnx: () => {
-    throw new OptionError('model', `toOnnx: ${NO_INTEROP}.`);
-  },
+  torchSpan: (c, inShape) => [c.padding === 'same' && (c.strides[0] > 1 || c.strides[1] > 1) && uneven(geom(c, inShape)) ? 1 : 0, 0],
+  onnx: (c) => ({ op: 'Conv', params: c.useBias ? ['kernel', 'bias'] : ['kernel'], nchw: true }),
   folded: (c) => ({ act: c.activation as ActivationName, alpha: c.alpha, dropout: 0 }), // softmax is refused by conv2d()
   note: (c) => [`${c.kernelSize.join('×')}${c.strides[0] > 1 || c.strides[1] > 1 ? ` /${c.strides.join('×')}` : ''} ${c.padding}`, c.kernelConstraint ? `maxNorm ${c.kernelConstraint.maxValue}` : '', c.trainable ? '' : 'frozen'].filter(Boolean).join(', '),
   record: (c, e, values, grads, scratch) => {
-    const g = geometry(e.inShape, c.kernelSize, c.strides, c.dilationRate, c.padding, c.filters, 'conv2d');
+    const g = geom(c, e.inShape);
     const k = g.kh * g.kw * g.c;
     const floats = chunkFloats(k);
     return {

@@ -27,8 +27,12 @@ export interface ParamSpec {
   readonly init: { readonly initializer: Initializer; readonly fanIn: number; readonly fanOut: number };
   /** Keras-convention penalty `l1·Σ|w| + l2·Σw²` (0 for none). */
   readonly penalty: { readonly l1: number; readonly l2: number };
-  /** The PyTorch state-dict name within the module and whether PyTorch stores it transposed (`[out, in]`). */
-  readonly torch: { readonly name: string; readonly transpose: boolean };
+  /**
+   * The PyTorch state-dict name within the module and whether PyTorch stores it transposed
+   * (`[out, in]`); a conv kernel `[kh, kw, c, f]` is also reordered channels-first (`nchw`:
+   * `[kh·kw, c]`, so PyTorch's `[f, c, kh, kw]` is its `shape`).
+   */
+  readonly torch: { readonly name: string; readonly transpose: boolean; readonly shape?: readonly number[]; readonly nchw?: readonly [number, number] };
   /** Values must be >= 0 (a variance). */
   readonly nonNegative?: boolean;
 }
@@ -105,11 +109,19 @@ export interface LayerKind<C extends KindConfig = KindConfig> {
   /** Extra PyTorch state-dict entries with no wasmfit tensor (e.g. `num_batches_tracked`). */
   readonly torchExtras?: readonly string[];
   /**
-   * The ONNX node computing the layer before its activation: the operator, its inputs after the
-   * layer input (parameter names, as `params` names them) and float attributes. The activation
-   * (folded) is emitted after it by the exporter.
+   * The `nn.Sequential` modules the layer takes besides the one holding its parameters (default
+   * none): `[before, after]`, e.g. `nn.ZeroPad2d` before a strided 'same' convolution whose
+   * padding is uneven, `nn.Flatten` after `nn.AdaptiveAvgPool2d(1)`.
    */
-  onnx(config: C): { op: string; params: readonly string[]; floats?: Readonly<Record<string, number>> };
+  torchSpan?(config: C, inShape: readonly number[]): readonly [number, number];
+  /**
+   * The ONNX node computing the layer before its activation: the operator, its inputs after the
+   * layer input (parameter names, as `params` names them), float attributes, and `nchw` for
+   * operators on NCHW images (parameters then go in PyTorch's layout; the exporter adds a window
+   * layer's `kernel_shape`, `strides`, `dilations` and `pads`). The activation (folded) is emitted
+   * after it by the exporter.
+   */
+  onnx(config: C): { op: string; params: readonly string[]; floats?: Readonly<Record<string, number>>; nchw?: boolean };
   /** A short note for the summary row (e.g. `maxNorm 3`). */
   note?(config: C): string;
   /**

@@ -8,7 +8,7 @@ import { OptionError } from '../errors/index.js';
 import { CONV_GEOM } from '../runtime/abi.js';
 import type { LayerKind } from './kind.js';
 import { checkOptionsObject } from './options.js';
-import { geometry, pair, paddingOf, type Pair } from './window.js';
+import { geometry, pair, paddingOf, uneven, type Pair } from './window.js';
 
 /** Options of {@link maxPool2d} and {@link avgPool2d}. */
 export interface Pool2dOptions {
@@ -70,7 +70,15 @@ export function globalMaxPool2d(): GlobalPool2dConfig {
 
 type Geom = ReturnType<typeof geometry>;
 
-function poolKind<C extends Pool2dConfig | GlobalPool2dConfig>(type: C['type'], code: number, kernel: string, prefix: string, geom: (c: C, inShape: readonly number[], where: string) => Geom, out: (g: Geom) => number[], build: (f: Readonly<Record<string, unknown>>) => C, keys: readonly string[]): LayerKind<C> {
+/**
+ * A pooling kind. PyTorch: `nn.MaxPool2d` / `nn.AvgPool2d(count_include_pad=False)` with
+ * `padding=(top, left)`, after `nn.ConstantPad2d(…, -inf)` when a max pool's 'same' padding is
+ * uneven (an average pool's then needs a module of the user's own: pooled sums over pooled counts);
+ * global pools are `nn.AdaptiveAvgPool2d(1)` / `nn.AdaptiveMaxPool2d(1)` then `nn.Flatten()`.
+ * ONNX: `MaxPool`, `AveragePool` (count_include_pad 0) with explicit pads, `GlobalAveragePool`,
+ * `GlobalMaxPool`.
+ */
+function poolKind<C extends Pool2dConfig | GlobalPool2dConfig>(type: C['type'], code: number, kernel: string, prefix: string, geom: (c: C, inShape: readonly number[], where: string) => Geom, out: (g: Geom) => number[], build: (f: Readonly<Record<string, unknown>>) => C, keys: readonly string[], onnx: string): LayerKind<C> {
   const kind: LayerKind<C> = {
     type,
     code,
@@ -83,10 +91,8 @@ function poolKind<C extends Pool2dConfig | GlobalPool2dConfig>(type: C['type'], 
     },
     outputShape: (c, inShape, where) => out(geom(c, inShape, where)),
     params: () => [],
-    interop: 'conv2d and pooling layers have no PyTorch (safetensors) or ONNX mapping yet',
-    onnx: () => {
-      throw new OptionError('model', 'toOnnx: conv2d and pooling layers have no ONNX mapping yet.');
-    },
+    torchSpan: (c, inShape) => ('poolSize' in c ? [code === 5 && uneven(geom(c, inShape, type)) ? 1 : 0, 0] : [0, 1]),
+    onnx: () => ({ op: onnx, params: [], nchw: true }),
     folded: () => ({ act: 'linear', alpha: 0, dropout: 0 }),
     note: (c) => ('poolSize' in c ? `${c.poolSize.join('×')}${c.strides[0] !== c.poolSize[0] || c.strides[1] !== c.poolSize[1] ? ` /${c.strides.join('×')}` : ''} ${c.padding}` : ''),
     record: (c, e, _values, _grads, scratch) => ({
@@ -107,10 +113,10 @@ const global = (_c: GlobalPool2dConfig, inShape: readonly number[], where: strin
 };
 
 /** @internal */
-export const maxPool2dKind = poolKind<Pool2dConfig>('maxPool2d', 5, 'max_pool2d', 'max_pool2d', windowed, (g) => [g.oh, g.ow, g.c], (f) => maxPool2d(f as Pool2dOptions), POOL_KEYS);
+export const maxPool2dKind = poolKind<Pool2dConfig>('maxPool2d', 5, 'max_pool2d', 'max_pool2d', windowed, (g) => [g.oh, g.ow, g.c], (f) => maxPool2d(f as Pool2dOptions), POOL_KEYS, 'MaxPool');
 /** @internal */
-export const avgPool2dKind = poolKind<Pool2dConfig>('avgPool2d', 6, 'avg_pool2d', 'avg_pool2d', windowed, (g) => [g.oh, g.ow, g.c], (f) => avgPool2d(f as Pool2dOptions), POOL_KEYS);
+export const avgPool2dKind = poolKind<Pool2dConfig>('avgPool2d', 6, 'avg_pool2d', 'avg_pool2d', windowed, (g) => [g.oh, g.ow, g.c], (f) => avgPool2d(f as Pool2dOptions), POOL_KEYS, 'AveragePool');
 /** @internal */
-export const globalMaxPool2dKind = poolKind<GlobalPool2dConfig>('globalMaxPool2d', 5, 'max_pool2d', 'global_max_pool2d', global, (g) => [g.c], () => globalMaxPool2d(), []);
+export const globalMaxPool2dKind = poolKind<GlobalPool2dConfig>('globalMaxPool2d', 5, 'max_pool2d', 'global_max_pool2d', global, (g) => [g.c], () => globalMaxPool2d(), [], 'GlobalMaxPool');
 /** @internal */
-export const globalAveragePool2dKind = poolKind<GlobalPool2dConfig>('globalAveragePool2d', 6, 'avg_pool2d', 'global_average_pool2d', global, (g) => [g.c], () => globalAveragePool2d(), []);
+export const globalAveragePool2dKind = poolKind<GlobalPool2dConfig>('globalAveragePool2d', 6, 'avg_pool2d', 'global_average_pool2d', global, (g) => [g.c], () => globalAveragePool2d(), [], 'GlobalAveragePool');

@@ -71,9 +71,11 @@ export function describeStack(inputShape: number | readonly number[], layers: re
       else outShape = [kind.outputSize(l, nIn)];
       const nOut = outShape.reduce((a, b) => a * b, 1);
       const folded = kind.folded(l);
+      const [before, after] = kind.torchSpan?.(l, shape) ?? [0, 0];
+      module += before; // e.g. nn.ZeroPad2d
       const params: StackParam[] = kind.params(l, nIn, shape).map((p) => ({ ...p, fullName: `${kind.prefix}_${index}/${p.name}`, torchKey: `${module}.${p.torch.name}` }));
       out.push({ kind, config: l, index, position, nIn, nOut, inShape: shape, outShape, folded, params, torchExtras: (kind.torchExtras ?? []).map((e) => `${module}.${e}`), dropoutSeen: false });
-      module += folded.act === 'linear' && !folded.softmax ? 1 : 2;
+      module += after + (folded.act === 'linear' && !folded.softmax ? 1 : 2);
       shape = outShape;
       return;
     }

@@ -44,3 +44,15 @@ export function geometry(inShape: readonly number[], k: readonly [number, number
   return { h, w, c, kh: k[0], kw: k[1], sh: s[0], sw: s[1], dh: d[0], dw: d[1], pt: y.pad, pl: x.pad, oh: y.o, ow: x.o, f };
 }
 
+
+/** The `[top, left, bottom, right]` zero padding of a window layer (ONNX `pads` order: begins, then ends). @internal */
+export function pads(g: ReturnType<typeof geometry>): [number, number, number, number] {
+  const end = (o: number, s: number, d: number, k: number, i: number, p: number) => Math.max(0, (o - 1) * s + d * (k - 1) + 1 - i - p);
+  return [g.pt, g.pl, end(g.oh, g.sh, g.dh, g.kh, g.h, g.pt), end(g.ow, g.sw, g.dw, g.kw, g.w, g.pl)];
+}
+
+/** 'same' padding that PyTorch's symmetric `padding=(ph, pw)` cannot express (an odd total on an axis). @internal */
+export const uneven = (g: ReturnType<typeof geometry>): boolean => {
+  const [t, l, b, r] = pads(g);
+  return t !== b || l !== r;
+};
