@@ -68,33 +68,40 @@ unsafe fn each_max(g: &ConvGeom, x: *const f32, n: usize, mut f: impl FnMut(usiz
         let base = s * h * w * c;
         for oy in 0..g.oh as usize {
             for ox in 0..g.ow as usize {
-                let (y0, y1, x0, x1) = window(g, oy, ox);
+                let win = window(g, oy, ox);
                 let o = ((s * g.oh as usize + oy) * g.ow as usize + ox) * c;
                 let mut c0 = 0;
                 while c0 < c {
                     let cb = (c - c0).min(CB);
-                    let first = base + (y0 * w + x0) * c + c0;
-                    for j in 0..cb {
-                        bv[j] = *x.add(first + j);
-                        bi[j] = first + j;
-                    }
-                    for yy in y0..y1 {
-                        for xx in x0..x1 {
-                            let t = base + (yy * w + xx) * c + c0;
-                            for j in 0..cb {
-                                let (v, b) = (*x.add(t + j), bv[j]);
-                                // v > b, or v NaN while b is not (a NaN already held stays)
-                                let take = (v > b) | ((v != v) & (b == b));
-                                bv[j] = if take { v } else { b };
-                                bi[j] = if take { t + j } else { bi[j] };
-                            }
-                        }
-                    }
+                    block_max(x, base + c0, (w, c), win, cb, &mut bv, &mut bi);
                     for j in 0..cb {
                         f(o + c0 + j, bv[j], bi[j]);
                     }
                     c0 += cb;
                 }
+            }
+        }
+    }
+}
+
+/// The maxima and winning offsets of `cb` channels (from offset `base` = sample start + first
+/// channel) over the window `(y0, y1, x0, x1)`.
+#[inline(always)]
+unsafe fn block_max(x: *const f32, base: usize, (w, c): (usize, usize), (y0, y1, x0, x1): (usize, usize, usize, usize), cb: usize, bv: &mut [f32; CB], bi: &mut [usize; CB]) {
+    let first = base + (y0 * w + x0) * c;
+    for j in 0..cb {
+        bv[j] = *x.add(first + j);
+        bi[j] = first + j;
+    }
+    for yy in y0..y1 {
+        for xx in x0..x1 {
+            let t = base + (yy * w + xx) * c;
+            for j in 0..cb {
+                let (v, b) = (*x.add(t + j), bv[j]);
+                // v > b, or v NaN while b is not (a NaN already held stays)
+                let take = (v > b) | ((v != v) & (b == b));
+                bv[j] = if take { v } else { b };
+                bi[j] = if take { t + j } else { bi[j] };
             }
         }
     }
