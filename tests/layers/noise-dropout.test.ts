@@ -7,7 +7,7 @@
 // PyTorch definitions, never from runs of the implementation.
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OptionError, Sequential, adam, alphaDropout, conv2d, dense, flatten, gaussianDropout, init, lbfgs, normalizeLayers, sgd } from '../../ts/index.js';
+import { OptionError, Sequential, adam, alphaDropout, conv2d, dense, deserializeCheckpoint, flatten, gaussianDropout, init, lbfgs, normalizeLayers, serializeCheckpoint, sgd } from '../../ts/index.js';
 import { deserializeModel, serializeModel } from '../../ts/io/model.js';
 import { toOnnx } from '../../ts/io/onnx.js';
 import { LAYER, PLAN } from '../../ts/runtime/abi.js';
@@ -137,6 +137,21 @@ describe.each(['gaussianDropout', 'alphaDropout'] as const)('%s', (name: Name) =
     m.predict(x).data.forEach((v, i) => expect(Math.abs(got[i]! - v)).toBeLessThan(1e-6 * (1 + Math.abs(v))));
     copy.dispose();
     m.dispose();
+  });
+
+  it('continues exactly from a checkpoint: the noise counter and optimizer state carry over', async () => {
+    const x = testData(40 * 4, 71);
+    const y = testData(40 * 2, 72);
+    const a = new Sequential({ inputShape: [4], layers: [dense(8, { activation: 'selu', kernelInitializer: 'lecunNormal' }), layer(0.3), dense(2)], seed: 8 });
+    a.compile({ optimizer: adam({ lr: 0.01 }), loss: 'mse' });
+    const target = { data: y, shape: [40, 2] as [number, number] };
+    await a.fit(x, target, { epochs: 2, batchSize: 8 });
+    const { model: b } = deserializeCheckpoint(serializeCheckpoint(a));
+    await a.fit(x, target, { epochs: 2, batchSize: 8, seed: 9 });
+    await b.fit(x, target, { epochs: 2, batchSize: 8, seed: 9 });
+    expect(weightBits(b)).toEqual(weightBits(a));
+    a.dispose();
+    b.dispose();
   });
 
   it('applies elementwise to feature maps: conv2d → noise → flatten → dense trains, is the identity at inference and samples under mcSamples', async () => {
