@@ -18,8 +18,10 @@
 //! dropout's rule (drop iff the u32 word `< round(rate·2^32)`) on the stream with domain word
 //! [`DOMAIN`] = 3: element `i` takes word `i mod 4` of Philox-4x32-10 of
 //! `ctr = [i/4, counter, 3, 0]`, `key = [seed, layer index]`. `a`, `b` and the dropped value
-//! `a·α' + b` are computed in f64 from the f32 rate; a kept element is `a·x + b` in f64, rounded
-//! once. The forward pass stores `a·keep` for backward (one multiply, like dropout's mask).
+//! `a·α' + b` are computed in f64 from the f32 rate and rounded to f32; a kept element is
+//! `a·x + b` in f32 arithmetic (PyTorch's `x·(keep·a) + b` in the tensor's dtype). The forward pass
+//! stores `a·keep` for backward (one multiply, like dropout's mask). Keras's `noise_shape` (a mask
+//! shared along some axes) is not supported.
 
 use super::{floats, floats_mut, Kind, Pass};
 use crate::dropout::philox4x32_10;
@@ -90,7 +92,7 @@ pub fn affine(rate: f32) -> (f64, f64) {
     (a, -a * ALPHA_P * r)
 }
 
-/// Forward: `m[i] = a·keep_i` and `y[i] = keep_i ? a·x[i] + b : a·α' + b` (see the module doc).
+/// Forward: `m[i] = a·keep_i` and `y[i] = x[i]·m[i] + (keep_i ? b : a·α' + b)` in f32 (see the module doc).
 #[inline(never)]
 pub fn apply(x: &[f32], y: &mut [f32], m: &mut [f32], rate: f32, seed: u32, stream: u32, counter: u32) {
     let (a, b) = affine(rate);
@@ -103,9 +105,11 @@ pub fn apply(x: &[f32], y: &mut [f32], m: &mut [f32], rate: f32, seed: u32, stre
         if j % 4 == 0 {
             words = philox4x32_10([(j / 4) as u32, counter, DOMAIN, 0], [seed, stream]);
         }
+        // y = x·(a·keep) + (keep ? b : a·α' + b): PyTorch's x·noise + b, so a non-finite input
+        // stays non-finite when dropped (x·0), as upstream
         let keep = words[j % 4] as u64 >= threshold;
         *mj = if keep { a } else { 0.0 };
-        *yj = if keep { a * x[j] + b } else { dropped };
+        *yj = x[j] * *mj + if keep { b } else { dropped };
     }
 }
 
@@ -128,6 +132,26 @@ mod tests {
             let a_torch = 1.0 / ((al * al * pf + 1.0) * (1.0 - pf)).sqrt();
             assert!((a - a_torch).abs() < 1e-14, "p {}", p);
             assert!((b - al * a_torch * pf).abs() < 1e-14, "p {}", p);
+        }
+    }
+
+    /// As PyTorch (`x·noise + b`) and Keras (`x·keep + α'(1 − keep)`): a non-finite input gives a
+    /// non-finite output whether kept or dropped; a finite dropped input gives exactly `a·α' + b`.
+    #[test]
+    fn non_finite_inputs_stay_non_finite() {
+        let n = 64usize;
+        let x: Vec<f32> = (0..n).map(|i| [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1.5][i % 4]).collect();
+        let (mut y, mut m) = (std::vec![0.0f32; n], std::vec![0.0f32; n]);
+        apply(&x, &mut y, &mut m, 0.5, 1, 2, 3);
+        assert!(m.iter().any(|&v| v == 0.0) && m.iter().any(|&v| v != 0.0));
+        let (a, b) = affine(0.5);
+        for i in 0..n {
+            if x[i].is_finite() {
+                let want = if m[i] == 0.0 { (a * ALPHA_P + b) as f32 } else { a as f32 * x[i] + b as f32 };
+                assert_eq!(y[i], want, "i = {}", i);
+            } else {
+                assert!(!y[i].is_finite(), "i = {}", i);
+            }
         }
     }
 

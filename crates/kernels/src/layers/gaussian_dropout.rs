@@ -7,8 +7,9 @@
 //!
 //! `z` is the Gaussian-noise stream ([`super::gaussian_noise::normals`]) with domain word
 //! [`DOMAIN`] = 2: element `i` takes Box–Muller of Philox-4x32-10 of `ctr = [i/4, counter, 2, 0]`,
-//! `key = [seed, layer index]`. `m` is computed in f64 as `1 + s·z` and rounded once, `y = x·m`
-//! rounds once.
+//! `key = [seed, layer index]`. `s` is computed in f64 and rounded to f32; `m = 1 + s·z` and
+//! `y = x·m` are f32 arithmetic (as Keras's float32 `mean + stddev·normal`), so the SIMD and scalar
+//! builds agree bit for bit.
 //!
 //! The forward pass stores `m` for backward rather than drawing it again: drawing costs a
 //! Philox block per 4 elements plus a logarithm, a square root and a sine/cosine per pair
@@ -84,7 +85,7 @@ pub fn stddev(rate: f32) -> f64 {
     sqrt64(r / (1.0 - r))
 }
 
-/// Forward: `m[i] = 1 + s·z_i` (f64, rounded once) and `y[i] = x[i]·m[i]` (see the module doc).
+/// Forward: `m[i] = 1 + s·z_i` and `y[i] = x[i]·m[i]` in f32 (see the module doc).
 #[inline(never)]
 pub fn multiply(x: &[f32], y: &mut [f32], m: &mut [f32], rate: f32, seed: u32, stream: u32, counter: u32) {
     let s = stddev(rate) as f32;
