@@ -10,7 +10,8 @@ import type { Rng } from '../data/rng.js';
  * - `glorotNormal`: truncated normal (|z| ≤ 2σ, resampled), σ = √(2 / (fan_in + fan_out)) / 0.87962566103423978.
  * - `heNormal`: truncated normal, σ = √(2 / fan_in) / 0.87962566103423978.
  * - `heUniform`: U(−l, l), l = √(6 / fan_in).
- * - `lecunNormal`: truncated normal, σ = √(1 / fan_in) / 0.87962566103423978.
+ * - `lecunNormal`: truncated normal, σ = √(1 / fan_in) / 0.87962566103423978 (variance 1/fan_in).
+ *   Self-normalizing networks use it with `selu` (and `alphaDropout` for dropout): Keras's recipe.
  * - `zeros`, `ones`, `{ constant: v }`.
  */
 export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heNormal' | 'heUniform' | 'lecunNormal' | 'zeros' | 'ones';

@@ -6,14 +6,18 @@
 import type { DenseConfig } from './dense.js';
 import type { BatchNormConfig } from './batch-norm.js';
 import type { GaussianNoiseConfig } from './gaussian-noise.js';
+import type { GaussianDropoutConfig } from './gaussian-dropout.js';
+import type { AlphaDropoutConfig } from './alpha-dropout.js';
 import type { Conv2dConfig } from './conv2d.js';
 import type { GlobalPool2dConfig, Pool2dConfig } from './pooling.js';
 
 export * from './dense.js';
 export * from './batch-norm.js';
 export * from './gaussian-noise.js';
+export * from './gaussian-dropout.js';
+export * from './alpha-dropout.js';
 export * from './conv2d.js';
 export * from './pooling.js';
 
 /** The config of any layer kind. */
-export type KindLayerConfig = DenseConfig | BatchNormConfig | GaussianNoiseConfig | Conv2dConfig | Pool2dConfig | GlobalPool2dConfig;
+export type KindLayerConfig = DenseConfig | BatchNormConfig | GaussianNoiseConfig | GaussianDropoutConfig | AlphaDropoutConfig | Conv2dConfig | Pool2dConfig | GlobalPool2dConfig;

@@ -45,6 +45,11 @@ export interface DenseParams {
   geom?: { ptr: Ptr; fields: Readonly<Record<(typeof CONV_GEOM.fields)[number], number>> };
   /** A scratch block of the kind's own (convolution: its im2col chunk) and its length in floats. */
   aux?: { ptr: Ptr; floats: number };
+  /**
+   * Floats per batch row of a scratch block the plan allocates (`batchCap × auxPerRow`) and passes
+   * as the record's `aux` instead of `aux` (noise layers: the multipliers backward reads).
+   */
+  auxPerRow?: number;
 }
 
 /**
@@ -137,6 +142,7 @@ export class CompiledPlan {
     const ys = layers.map((l) => own(a.allocF32(batchCap * l.nOut)));
     const masks = layers.map((l) => (l.dropout > 0 ? own(a.allocF32(batchCap * l.nOut)) : 0));
     const yds = layers.map((l) => (l.dropout > 0 ? own(a.allocF32(batchCap * l.nOut)) : 0));
+    const rowAux = layers.map((l) => (l.auxPerRow ? { ptr: own(a.allocF32(batchCap * l.auxPerRow)), floats: batchCap * l.auxPerRow } : l.aux));
     const last = layers.length - 1;
     this.output = ys[last]!;
     this.trainOutput = (yds[last] || ys[last]) as Ptr;
@@ -181,8 +187,8 @@ export class CompiledPlan {
       v.setUint32(r + LAYER.frozen, l.frozen ? 1 : 0, true);
       if (l.geom) for (const f of CONV_GEOM.fields) v.setUint32(l.geom.ptr + CONV_GEOM[f], l.geom.fields[f], true);
       v.setUint32(r + LAYER.geom, l.geom?.ptr ?? 0, true);
-      v.setUint32(r + LAYER.aux, l.aux?.ptr ?? 0, true);
-      v.setUint32(r + LAYER.auxLen, l.aux?.floats ?? 0, true);
+      v.setUint32(r + LAYER.aux, rowAux[i]?.ptr ?? 0, true);
+      v.setUint32(r + LAYER.auxLen, rowAux[i]?.floats ?? 0, true);
     });
     const p = this.plan;
     v.setUint32(p + PLAN.nLayers, layers.length, true);

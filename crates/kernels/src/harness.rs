@@ -290,3 +290,51 @@ pub unsafe extern "C" fn pool2d_backward(geom: *const crate::conv::ConvGeom, kin
         _ => crate::status::STATUS_BAD_ARGUMENT,
     }
 }
+
+/// Gaussian dropout forward (`layers::gaussian_dropout::multiply`): `m[i] = 1 + √(rate/(1−rate))·z_i`,
+/// `y[i] = x[i]·m[i]`, from the stream of `(seed, stream, counter)`. Returns 0, or 2 when `rate`
+/// is not in [0, 1) (nothing written). Backward is [`dropout_backward`] with `m`.
+///
+/// # Safety
+/// `x`, `y`, `m` valid for `n` floats; `y` and `m` do not overlap `x` or each other.
+#[no_mangle]
+pub unsafe extern "C" fn gaussian_dropout_forward(x: *const f32, y: *mut f32, m: *mut f32, n: u32, rate: f32, seed: u32, stream: u32, counter: u32) -> u32 {
+    if !(rate >= 0.0 && rate < 1.0) {
+        return crate::status::STATUS_BAD_ARGUMENT;
+    }
+    let n = n as usize;
+    crate::layers::gaussian_dropout::multiply(
+        core::slice::from_raw_parts(x, n),
+        core::slice::from_raw_parts_mut(y, n),
+        core::slice::from_raw_parts_mut(m, n),
+        rate,
+        seed,
+        stream,
+        counter,
+    );
+    0
+}
+
+/// Alpha dropout forward (`layers::alpha_dropout::apply`): `m[i] = a·keep_i`,
+/// `y[i] = a·(x·keep + α'(1 − keep)) + b`. Returns 0, or 2 when `rate` is not in [0, 1) (nothing
+/// written). Backward is [`dropout_backward`] with `m`.
+///
+/// # Safety
+/// As [`gaussian_dropout_forward`].
+#[no_mangle]
+pub unsafe extern "C" fn alpha_dropout_forward(x: *const f32, y: *mut f32, m: *mut f32, n: u32, rate: f32, seed: u32, stream: u32, counter: u32) -> u32 {
+    if !(rate >= 0.0 && rate < 1.0) {
+        return crate::status::STATUS_BAD_ARGUMENT;
+    }
+    let n = n as usize;
+    crate::layers::alpha_dropout::apply(
+        core::slice::from_raw_parts(x, n),
+        core::slice::from_raw_parts_mut(y, n),
+        core::slice::from_raw_parts_mut(m, n),
+        rate,
+        seed,
+        stream,
+        counter,
+    );
+    0
+}

@@ -124,8 +124,9 @@ pub fn sqrtf(x: f32) -> f32 {
     }
 }
 
-/// Square root in f64 (Newton's iteration, for norms accumulated in f64). 0 for x <= 0.
-#[inline]
+/// Square root in f64 (Newton's iteration, for norms accumulated in f64). 0 for x <= 0. Out of
+/// line: called once per tensor or layer, one copy.
+#[inline(never)]
 pub fn sqrt64(x: f64) -> f64 {
     if !(x > 0.0) || x == f64::INFINITY {
         return if x == f64::INFINITY { x } else { 0.0 };

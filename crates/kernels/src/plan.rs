@@ -153,8 +153,9 @@ record! {
         pub frozen: u32,
         /// The kind's geometry record (convolution and pooling: a `conv::ConvGeom`), 0 when unused.
         pub geom: usize,
-        /// A scratch buffer of the kind's own (convolution: the im2col chunk) of `aux_len` floats;
-        /// 0 when unused.
+        /// A scratch buffer of the kind's own (convolution: the im2col chunk; Gaussian and alpha
+        /// dropout: the multipliers of the batch, `batch_cap × n_out`) of `aux_len` floats; 0 when
+        /// unused.
         pub aux: usize,
         pub aux_len: u32,
     }

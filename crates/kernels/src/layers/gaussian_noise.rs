@@ -48,22 +48,36 @@ unsafe fn backward(_: &Layer, _: &Pass, _input: usize, _g: usize, _dx: usize, _n
 /// `y[i] += stddev·z_i` (see the module doc).
 #[inline(never)]
 pub fn add_noise(y: &mut [f32], stddev: f32, seed: u32, stream: u32, counter: u32) {
-    let key = [seed, stream];
-    let mut i = 0usize;
-    while i < y.len() {
-        let w = philox4x32_10([(i / 4) as u32, counter, 1, 0], key);
-        let end = (i + 4).min(y.len());
-        let mut z = [0.0f32; 4];
-        for p in 0..2 {
-            let (c, s) = box_muller(w[2 * p], w[2 * p + 1]);
-            z[2 * p] = c;
-            z[2 * p + 1] = s;
+    normals(y.len(), seed, stream, counter, DOMAIN, |j, z| y[j] += stddev * z);
+}
+
+/// This kind's domain word (the third counter word): dropout's masks use 0, Gaussian dropout 2,
+/// alpha dropout 3, so a layer's noise and the dropout folded into it are independent.
+pub const DOMAIN: u32 = 1;
+
+/// Calls `f(i, z_i)` for `i` in `0..len`, `z_i ~ N(0, 1)` from Philox-4x32-10 of
+/// `ctr = [i/4, counter, domain, 0]`, `key = [seed, stream]`, words `(2p, 2p+1)`, `p = (i mod 4)/2`,
+/// through Box–Muller (element `i` takes the cosine when `i` is even): the stream the module doc
+/// describes with `domain` in place of 1. Shared by the Gaussian kinds (noise, Gaussian dropout).
+#[inline(always)]
+pub fn normals(len: usize, seed: u32, stream: u32, counter: u32, domain: u32, mut f: impl FnMut(usize, f32)) {
+    let mut z = [0.0f32; 4];
+    for j in 0..len {
+        if j % 4 == 0 {
+            z = normal_block((j / 4) as u32, counter, domain, [seed, stream]);
         }
-        for (k, j) in (i..end).enumerate() {
-            y[j] += stddev * z[k];
-        }
-        i = end;
+        f(j, z[j % 4]);
     }
+}
+
+/// The four normals of block `b` (elements `4b..4b+4`) of [`normals`]' stream. Out of line: one
+/// copy of Philox and Box–Muller for every Gaussian kind.
+#[inline(never)]
+pub fn normal_block(b: u32, counter: u32, domain: u32, key: [u32; 2]) -> [f32; 4] {
+    let w = philox4x32_10([b, counter, domain, 0], key);
+    let (c0, s0) = box_muller(w[0], w[1]);
+    let (c1, s1) = box_muller(w[2], w[3]);
+    [c0, s0, c1, s1]
 }
 
 /// Two independent standard normals from two u32 words: `u₁ ∈ (0, 1]` (so ln u₁ is finite) and

@@ -7,10 +7,12 @@
 pub(crate) use crate::mem::{floats, floats_mut};
 use crate::plan::Layer;
 
+pub mod alpha_dropout;
 pub mod avg_pool2d;
 pub mod batch_norm;
 pub mod conv2d;
 pub mod dense;
+pub mod gaussian_dropout;
 pub mod gaussian_noise;
 pub mod max_pool2d;
 
@@ -54,7 +56,7 @@ pub struct Kind {
 }
 
 /// Every layer kind: one line each.
-pub static KINDS: &[&Kind] = &[&dense::KIND, &batch_norm::KIND, &gaussian_noise::KIND, &conv2d::KIND, &max_pool2d::KIND, &avg_pool2d::KIND];
+pub static KINDS: &[&Kind] = &[&dense::KIND, &batch_norm::KIND, &gaussian_noise::KIND, &conv2d::KIND, &max_pool2d::KIND, &avg_pool2d::KIND, &gaussian_dropout::KIND, &alpha_dropout::KIND];
 
 /// The kind of a record's code, or `None` for an unknown code.
 #[inline]
