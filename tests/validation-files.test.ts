@@ -8,10 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { editHeaderText } from './io/container-util.js';
 import { tinyData, tinyModel } from './helpers.js';
-import {
-  FormatError, NonFiniteError, Sequential, adam, dense, deserializeCheckpoint, deserializeModel, init, modelToSafetensors,
-  readModelMetadata, readSafetensors, serializeCheckpoint, serializeModel, sgd,
-} from '../ts/index.js';
+import { FormatError, NonFiniteError, Sequential, adam, dense, deserializeCheckpoint, deserializeModel, init, readModelMetadata, serializeCheckpoint, serializeModel, sgd } from '../ts/index.js';
+import { modelToSafetensors, readSafetensors } from '../ts/safetensors.js';
 import { loadCheckpoint, modelCheckpoint } from '../ts/node.js';
 import { toOnnx } from '../ts/io/onnx.js';
 import { jsonTooDeepAt, MAX_JSON_DEPTH, preview } from '../ts/errors/preview.js';

@@ -12,10 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  FormatError, OptionError, Sequential, activation, adam, avgPool2d, batchNorm, conv2d, dense, dropout, flatten, globalAveragePool2d, globalMaxPool2d, init,
-  loadSafetensorsWeights, maxPool2d, modelToSafetensors, readSafetensors, reshape, sgd, torchKeys, writeSafetensors, type LayerConfig, type SafetensorsTensor,
-} from '../../ts/index.js';
+import { FormatError, OptionError, Sequential, activation, adam, avgPool2d, batchNorm, conv2d, dense, dropout, flatten, globalAveragePool2d, globalMaxPool2d, init, maxPool2d, reshape, sgd, type LayerConfig } from '../../ts/index.js';
+import { loadSafetensorsWeights, modelToSafetensors, readSafetensors, torchKeys, writeSafetensors, type SafetensorsTensor } from '../../ts/safetensors.js';
 import { toOnnx } from '../../ts/io/onnx.js';
 
 interface TorchModel {

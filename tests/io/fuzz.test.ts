@@ -2,10 +2,8 @@
 // every reader either load or throw a FormatError — never another exception, a crash or a hang.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  FormatError, Sequential, adam, batchNorm, checkpointCallback, dense, deserializeCheckpoint, deserializeModel, dropout, earlyStopping, init,
-  lbfgs, loadSafetensorsWeights, modelToSafetensors, readModelMetadata, readSafetensors, serializeCheckpoint, serializeModel,
-} from '../../ts/index.js';
+import { FormatError, Sequential, adam, batchNorm, checkpointCallback, dense, deserializeCheckpoint, deserializeModel, dropout, earlyStopping, init, lbfgs, readModelMetadata, serializeCheckpoint, serializeModel } from '../../ts/index.js';
+import { loadSafetensorsWeights, modelToSafetensors, readSafetensors } from '../../ts/safetensors.js';
 import { tinyData, tinyModel } from '../helpers.js';
 import { fixCrc, join, split } from './container-util.js';
 

@@ -7,10 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSafetensors, saveSafetensors } from '../../ts/node.js';
-import {
-  FormatError, Sequential, activation, adam, batchNorm, dense, dropout, init, loadSafetensorsWeights, modelToSafetensors, readSafetensors, sgd, torchKeys,
-  writeSafetensors, type SafetensorsTensor,
-} from '../../ts/index.js';
+import { FormatError, Sequential, activation, adam, batchNorm, dense, dropout, init, sgd } from '../../ts/index.js';
+import { loadSafetensorsWeights, modelToSafetensors, readSafetensors, torchKeys, writeSafetensors, type SafetensorsTensor } from '../../ts/safetensors.js';
 
 const enc = new TextEncoder();
 const f32le = (xs: number[]) => new Uint8Array(Float32Array.from(xs).buffer);

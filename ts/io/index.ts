@@ -1,6 +1,7 @@
 /**
- * Persistence and interop: model files, training checkpoints, safetensors and browser storage
- * helpers. Node file helpers live in `wasmfit/node`; ONNX export in `wasmfit/onnx`.
+ * Persistence: model files, training checkpoints and browser storage helpers. Node file helpers
+ * live in `wasmfit/node`; safetensors/PyTorch interop in `wasmfit/safetensors`; ONNX export in
+ * `wasmfit/onnx`.
  */
 export { serializeModel, deserializeModel, readModelMetadata, MAX_METADATA_BYTES } from './model.js';
 export type { DeserializeOptions, SerializeModelOptions, ModelMetadata, JsonValue } from './model.js';
@@ -10,5 +11,3 @@ export type { Checkpoint, CheckpointCallbackOptions } from './checkpoint.js';
 export type { FitResumeState } from '../model/resume.js';
 export { bytesToBlob, blobToBytes, saveToIndexedDB, loadFromIndexedDB, deleteFromIndexedDB } from './browser.js';
 export type { IndexedDBOptions } from './browser.js';
-export { readSafetensors, writeSafetensors, modelToSafetensors, loadSafetensorsWeights, torchKeys, SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER } from './safetensors.js';
-export type { SafetensorsDtype, SafetensorsTensor, SafetensorsFile, TorchKey, ModelToSafetensorsOptions, LoadSafetensorsOptions } from './safetensors.js';
