@@ -378,6 +378,17 @@ export async function randomSearch<S extends Space>(options: RandomSearchOptions
   if (!options || typeof options !== 'object') throw new OptionError('options', `${W}: pass { space, build, data, trials, ... }.`);
   checkOptions(W, options, SEARCH_KEYS);
   validateSpace(options.space, W);
+  return searchCore(W, options, (space, n, rng) =>
+    Array.from({ length: n }, () => Object.fromEntries(Object.entries(space).map(([name, p]) => [name, sample(p, rng).value]))),
+  );
+}
+
+/**
+ * The search loop shared by {@link randomSearch} and {@link gridSearch}: validates the rest of the
+ * options, then per round asks `propose(space, n, rng)` for `n` configurations (n = `trials`, then
+ * `refine.trials`), runs them through the runner and shrinks the space around the best.
+ */
+async function searchCore<S extends Space>(W: string, options: RandomSearchOptions<S>, propose: (space: Space, n: number, rng: Rng) => Record<string, unknown>[]): Promise<SearchResult<ConfigOf<S>>> {
   const posInt = (name: string, v: unknown, def?: number): number => {
     const x = v ?? def;
     if (typeof x !== 'number' || !Number.isInteger(x) || x < 1) throw new OptionError(name, `${W}: ${name} = ${String(v)}; expected a positive integer.`);
@@ -508,20 +519,16 @@ export async function randomSearch<S extends Space>(options: RandomSearchOptions
       space = shrinkSpace(space, ranked[0]!.config as Record<string, unknown>, ranked.slice(0, top).map((t) => t.config as Record<string, unknown>), shrink);
     }
     spaces.push(space);
-    const n = round === 0 ? trials : refineTrials;
-    const tasks: TrialTask[] = [];
-    for (let i = 0; i < n; i++) {
-      const config: Record<string, unknown> = {};
+    const configs = propose(space, round === 0 ? trials : refineTrials, rng);
+    const tasks: TrialTask[] = configs.map((config, i) => {
       const encoded: Record<string, number> = {};
       for (const [name, p] of Object.entries(space)) {
-        const s = sample(p, rng);
-        config[name] = s.value;
-        // encoded: numbers as sampled; a choice as its index in the ORIGINAL options
-        encoded[name] = p.kind === 'choice' ? (options.space[name] as ChoiceParam<unknown>).options.indexOf(s.value) : (s.value as number);
+        // encoded: numbers as they are; a choice as its index in the ORIGINAL options
+        encoded[name] = p.kind === 'choice' ? (options.space[name] as ChoiceParam<unknown>).options.indexOf(config[name]) : (config[name] as number);
       }
       const index = all.length + i;
-      tasks.push({ index, round, config, encoded, seed: seedOf(seed, index) });
-    }
+      return { index, round, config, encoded, seed: seedOf(seed, index) };
+    });
     const outcomes = await runner(tasks, runOne);
     if (!Array.isArray(outcomes) || outcomes.length !== tasks.length) throw new OptionError('runner', `${W}: the runner returned ${Array.isArray(outcomes) ? outcomes.length : typeof outcomes} outcomes for ${tasks.length} tasks.`);
     tasks.forEach((t, i) => {
@@ -569,4 +576,76 @@ export async function randomSearch<S extends Space>(options: RandomSearchOptions
       return out;
     },
   };
+}
+
+// ------------------------------------------------------------------------------------------
+// Grid search
+// ------------------------------------------------------------------------------------------
+
+/** Options of {@link gridSearch}: those of {@link randomSearch}, with `points` instead of `trials`. */
+export interface GridSearchOptions<S extends Space> extends Omit<RandomSearchOptions<S>, 'trials' | 'refine'> {
+  /**
+   * Grid points per numeric hyperparameter (default 3): one number for all, or `{ name: k }` (the
+   * rest take 3). A choice always contributes all its options.
+   */
+  points?: number | Partial<Record<keyof S & string, number>>;
+  /** Coarse-to-fine: after the first grid, `rounds` more grids over spaces shrunk around the best trials ({@link shrinkSpace}). `true` = `{ rounds: 1 }`. */
+  refine?: Omit<RefineOptions, 'trials'> | boolean;
+}
+
+/**
+ * The grid values of one dimension: `k` evenly spaced values from `low` to `high` (both included;
+ * the midpoint when `k` = 1) for `uniform`, evenly spaced in log space for `logUniform` (geometric:
+ * `low·(high/low)^(i/(k−1))`), the same rounded to integers without repeats for `intUniform`, and
+ * every option of a `choice`.
+ */
+export function gridValues(p: Dim, k: number): unknown[] {
+  if (p.kind === 'choice') return [...p.options];
+  const at = (t: number) => (p.kind === 'logUniform' ? Math.exp(Math.log(p.low) + (Math.log(p.high) - Math.log(p.low)) * t) : p.low + (p.high - p.low) * t);
+  const ts = k === 1 ? [0.5] : Array.from({ length: k }, (_, i) => i / (k - 1));
+  // the ends exactly (exp(log(x)) need not round-trip)
+  const vs = ts.map((t) => (t === 0 ? p.low : t === 1 ? p.high : at(t)));
+  return p.kind === 'intUniform' ? [...new Set(vs.map((v) => Math.round(v)))] : vs;
+}
+
+/**
+ * Grid search over `space`: every combination of {@link gridValues} per hyperparameter (the
+ * Cartesian product, the last hyperparameter varying fastest), each trained within the budget and
+ * scored like {@link randomSearch}'s trials, with the same runners, failure handling and result;
+ * optional refinement rounds put a new grid on the space shrunk around the best trials
+ * (coarse-to-fine). Random search usually finds a better configuration with the same number of
+ * trials when only a few hyperparameters matter (Bergstra & Bengio 2012): a 3×3 grid tries only 3
+ * distinct values of each, random search 9 (`examples/grid-vs-random.mjs` reproduces it).
+ */
+export async function gridSearch<S extends Space>(options: GridSearchOptions<S>): Promise<SearchResult<ConfigOf<S>>> {
+  const W = 'gridSearch';
+  if (!options || typeof options !== 'object') throw new OptionError('options', `${W}: pass { space, build, data, points, ... }.`);
+  checkOptions(W, options, [...SEARCH_KEYS.filter((k) => k !== 'trials'), 'points']);
+  validateSpace(options.space, W);
+  const names = Object.keys(options.space);
+  const pts = options.points ?? 3;
+  const checkK = (where: string, k: unknown): number => {
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > 1000) throw new OptionError('points', `${W}: ${where} = ${String(k)}; expected an integer from 1 to 1000 (grid points of a numeric hyperparameter).`);
+    return k;
+  };
+  let per: Record<string, number>;
+  if (typeof pts === 'number') per = Object.fromEntries(names.map((n) => [n, checkK('points', pts)]));
+  else if (pts && typeof pts === 'object' && !Array.isArray(pts)) {
+    for (const n of Object.keys(pts)) if (!names.includes(n)) throw new OptionError('points', `${W}: points.${n} names no hyperparameter of the space (${names.join(', ')}).`);
+    per = Object.fromEntries(names.map((n) => [n, (pts as Record<string, number>)[n] === undefined ? 3 : checkK(`points.${n}`, (pts as Record<string, number>)[n])]));
+  } else throw new OptionError('points', `${W}: points must be a number or { name: count }.`);
+  const grid = (space: Space): Record<string, unknown>[] => {
+    let out: Record<string, unknown>[] = [{}];
+    for (const n of names) {
+      const vs = gridValues(space[n]!, per[n]!);
+      out = out.flatMap((c) => vs.map((v) => ({ ...c, [n]: v })));
+    }
+    return out;
+  };
+  const size = grid(options.space).length;
+  if (size > 100_000) throw new OptionError('points', `${W}: the grid has ${size} points; use fewer points per hyperparameter (or randomSearch).`);
+  const { points: _points, refine, ...rest } = options;
+  void _points;
+  const refineOpt = refine === true ? {} : refine ? { ...refine, trials: size } : undefined;
+  return searchCore(W, { ...rest, trials: size, ...(refineOpt ? { refine: refineOpt } : {}) } as RandomSearchOptions<S>, (space) => grid(space));
 }
