@@ -20,6 +20,15 @@ export function slotNames(c: OptimizerConfig): [SlotName | null, SlotName | null
     case 'adam':
     case 'adamw':
       return ['m', 'v', c.amsgrad ? 'vMax' : null];
+    case 'adamax':
+      return ['m', 'expInf', null];
+    case 'nadam':
+    case 'radam':
+      return ['m', 'v', null];
+    case 'adadelta':
+      return ['squareAvg', 'accDelta', null];
+    case 'lion':
+      return ['m', null, null];
   }
 }
 
@@ -55,13 +64,17 @@ export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void 
     if (c.centered) flags |= OPT_FLAG.centered;
   } else if (c.type === 'adagrad') {
     v.setFloat32(p + A.eps, c.eps, true);
+  } else if (c.type === 'adadelta') {
+    v.setFloat32(p + A.beta1, c.rho, true);
+    v.setFloat32(p + A.oneMinusBeta1, 1 - c.rho, true);
+    v.setFloat32(p + A.eps, c.eps, true);
   } else {
     v.setFloat32(p + A.beta1, c.betas[0], true);
     v.setFloat32(p + A.beta2, c.betas[1], true);
     v.setFloat32(p + A.oneMinusBeta1, 1 - c.betas[0], true);
     v.setFloat32(p + A.oneMinusBeta2, 1 - c.betas[1], true);
-    v.setFloat32(p + A.eps, c.eps, true);
-    if (c.amsgrad) flags |= OPT_FLAG.amsgrad;
+    if (c.type !== 'lion') v.setFloat32(p + A.eps, c.eps, true);
+    if ((c.type === 'adam' || c.type === 'adamw') && c.amsgrad) flags |= OPT_FLAG.amsgrad;
   }
   v.setFloat32(p + A.weightDecay, c.weightDecay, true);
   v.setFloat32(p + A.clipValue, c.clipValue, true);
@@ -78,20 +91,61 @@ export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void 
  */
 export function writeStep(v: DataView, p: number, c: OptimizerConfig, t: number, lr: number): void {
   const A = OPT_HYPER;
-  let flags = v.getUint32(p + A.flags, true) & ~OPT_FLAG.firstStep;
+  let flags = v.getUint32(p + A.flags, true) & ~(OPT_FLAG.firstStep | OPT_FLAG.rectify);
   if (c.type === 'sgd' && t === 1) flags |= OPT_FLAG.firstStep;
-  v.setUint32(p + A.flags, flags, true);
   let eff = lr;
   if (c.type === 'adagrad') eff = lr / (1 + (t - 1) * c.lrDecay);
-  if (c.type === 'adam' || c.type === 'adamw') {
+  if (c.type === 'adam' || c.type === 'adamw' || c.type === 'adamax' || c.type === 'radam') {
     const bc1 = 1 - Math.pow(c.betas[0], t);
+    const bc2 = 1 - Math.pow(c.betas[1], t);
     v.setFloat32(p + A.biasCorrection1, bc1, true);
-    v.setFloat32(p + A.biasCorrection2Sqrt, Math.sqrt(1 - Math.pow(c.betas[1], t)), true);
-    // PyTorch's Python floats: step_size = lr / bias_correction1, AdamW's 1 − lr·wd, rounded once
+    v.setFloat32(p + A.biasCorrection2Sqrt, Math.sqrt(bc2), true);
+    // PyTorch's Python floats: step_size = lr / bias_correction1 (Adamax's clr), AdamW's 1 − lr·wd, rounded once
     v.setFloat32(p + A.stepSize, eff / bc1, true);
-    v.setFloat32(p + A.decayKeep, 1 - eff * c.weightDecay, true);
+    if (c.type === 'adamw') v.setFloat32(p + A.decayKeep, 1 - eff * c.weightDecay, true);
+    if (c.type === 'radam') {
+      // torch/optim/radam.py: the length of the approximated SMA and, when > 5, the rectification
+      const rhoInf = 2 / (1 - c.betas[1]) - 1;
+      const rhoT = rhoInf - (2 * t * Math.pow(c.betas[1], t)) / bc2;
+      if (rhoT > 5) {
+        flags |= OPT_FLAG.rectify;
+        v.setFloat32(p + A.c1, Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)), true);
+      }
+    }
   }
+  if (c.type === 'nadam') {
+    const [b1, b2] = c.betas;
+    const mu = (k: number) => b1 * (1 - 0.5 * Math.pow(0.96, k * c.momentumDecay));
+    const prod = muProduct(b1, c.momentumDecay, t);
+    const muNext = mu(t + 1);
+    v.setFloat32(p + A.biasCorrection2, 1 - Math.pow(b2, t), true);
+    v.setFloat32(p + A.c1, (eff * (1 - mu(t))) / (1 - prod), true);
+    v.setFloat32(p + A.c2, (eff * muNext) / (1 - prod * muNext), true);
+  }
+  if (c.type === 'lion') v.setFloat32(p + A.decayKeep, 1 - eff * c.weightDecay, true);
+  v.setUint32(p + A.flags, flags, true);
   v.setFloat32(p + A.lr, eff, true);
+}
+
+/** The last NAdam product computed (a training run asks for t, t + 1, …: one multiplication each). */
+let muMemo = { b1: NaN, psi: NaN, t: 0, prod: 1 };
+
+/**
+ * NAdam's `Π_{i≤t} μ_i`, `μ_i = β1·(1 − ½·0.96^(i·ψ))`, multiplied in f64 in the order i = 1, 2, …
+ * (so a resumed run gets the same bits as an uninterrupted one). PyTorch keeps this product in a
+ * float32 tensor (`state['mu_product']`); wasmfit keeps it in f64, a relative difference of at most
+ * ~t·6e-8 in the product. @internal
+ */
+export function muProduct(b1: number, psi: number, t: number): number {
+  let m = muMemo;
+  if (m.b1 !== b1 || m.psi !== psi || m.t > t) m = { b1, psi, t: 0, prod: 1 };
+  let { t: i, prod } = m;
+  while (i < t) {
+    i++;
+    prod *= b1 * (1 - 0.5 * Math.pow(0.96, i * psi));
+  }
+  muMemo = { b1, psi, t, prod };
+  return prod;
 }
 
 /** The state slot blocks s1..s3 of one tensor (null when the optimizer does not use that slot). @internal */
