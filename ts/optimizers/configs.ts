@@ -293,19 +293,26 @@ export interface AdamaxOptions extends ClipOptions {
   maximize?: boolean;
 }
 
-function adamaxLike(type: 'adamax' | 'radam', options: AdamaxOptions): AdamaxConfig {
+/**
+ * The Adam-like factories after Adam (adamax, radam, nadam, lion): lr default, betas default, and
+ * each option only where the optimizer has it (Lion: no eps; NAdam: momentumDecay).
+ */
+function adamLike2<C extends AdamaxConfig | NadamConfig | LionConfig>(type: C['type'], options: object, lr: number): C {
   const W = type;
   const o = options as Opts;
-  keys(W, o, ['lr', 'learningRate', 'betas', 'eps', 'weightDecay', 'maximize', ...CLIP]);
-  return withMethods<AdamaxConfig>({
+  const ln = type === 'lion';
+  const nd = type === 'nadam';
+  keys(W, o, ['lr', 'learningRate', 'betas', 'weightDecay', 'maximize', ...(ln ? [] : ['eps']), ...(nd ? ['momentumDecay'] : []), ...CLIP]);
+  return withMethods<C>({
     type,
-    lr: lrOf(W, o, type === 'adamax' ? 2e-3 : 1e-3),
-    betas: betasOf(W, o, [0.9, 0.999]),
-    eps: num(W, o, 'eps', 1e-8, 0),
+    lr: lrOf(W, o, lr),
+    betas: betasOf(W, o, ln ? [0.9, 0.99] : [0.9, 0.999]),
+    ...(ln ? {} : { eps: num(W, o, 'eps', 1e-8, 0) }),
     weightDecay: num(W, o, 'weightDecay', 0, 0),
+    ...(nd ? { momentumDecay: num(W, o, 'momentumDecay', 4e-3, 0) } : {}),
     maximize: bool(W, o, 'maximize', false),
     ...clip(W, o),
-  });
+  } as unknown as Omit<C, 'init' | 'update'>);
 }
 
 /**
@@ -314,7 +321,7 @@ function adamaxLike(type: 'adamax' | 'radam', options: AdamaxOptions): AdamaxCon
  * @example adamax({ lr: 2e-3 })
  */
 export function adamax(options: AdamaxOptions = {}): AdamaxConfig {
-  return adamaxLike('adamax', options);
+  return adamLike2('adamax', options, 2e-3);
 }
 
 /**
@@ -326,7 +333,7 @@ export function adamax(options: AdamaxOptions = {}): AdamaxConfig {
  * @example radam({ lr: 1e-3 })
  */
 export function radam(options: AdamaxOptions = {}): AdamaxConfig {
-  return adamaxLike('radam', options);
+  return adamLike2('radam', options, 1e-3);
 }
 
 /** Options of {@link nadam}. */
@@ -351,19 +358,7 @@ export interface NadamOptions extends Omit<AdamaxOptions, 'lr'> {
  * @example nadam({ lr: 2e-3 })
  */
 export function nadam(options: NadamOptions = {}): NadamConfig {
-  const W = 'nadam';
-  const o = options as Opts;
-  keys(W, o, ['lr', 'learningRate', 'betas', 'eps', 'weightDecay', 'momentumDecay', 'maximize', ...CLIP]);
-  return withMethods<NadamConfig>({
-    type: 'nadam',
-    lr: lrOf(W, o, 2e-3),
-    betas: betasOf(W, o, [0.9, 0.999]),
-    eps: num(W, o, 'eps', 1e-8, 0),
-    weightDecay: num(W, o, 'weightDecay', 0, 0),
-    momentumDecay: num(W, o, 'momentumDecay', 4e-3, 0),
-    maximize: bool(W, o, 'maximize', false),
-    ...clip(W, o),
-  });
+  return adamLike2('nadam', options, 2e-3);
 }
 
 /** Options of {@link adadelta}. */
@@ -422,53 +417,23 @@ export interface LionOptions extends ClipOptions {
  * @example lion({ lr: 1e-4, weightDecay: 0.1 })
  */
 export function lion(options: LionOptions = {}): LionConfig {
-  const W = 'lion';
-  const o = options as Opts;
-  keys(W, o, ['lr', 'learningRate', 'betas', 'weightDecay', 'maximize', ...CLIP]);
-  return withMethods<LionConfig>({
-    type: 'lion',
-    lr: lrOf(W, o, 1e-4),
-    betas: betasOf(W, o, [0.9, 0.99]),
-    weightDecay: num(W, o, 'weightDecay', 0, 0),
-    maximize: bool(W, o, 'maximize', false),
-    ...clip(W, o),
-  });
+  return adamLike2('lion', options, 1e-4);
 }
+
+const BUILD = 'build one with sgd(), adam(), adamw(), rmsprop(), adagrad(), adamax(), nadam(), radam(), adadelta() or lion().';
 
 /** Re-validates a config object (e.g. one revived from JSON). @internal */
 export function checkOptimizer(opt: unknown, where: string): OptimizerConfig {
-  if (!opt || typeof opt !== 'object') throw new OptionError('optimizer', `${where}: optimizer = ${preview(opt)}; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
+  if (!opt || typeof opt !== 'object') throw new OptionError('optimizer', `${where}: optimizer = ${preview(opt)}; ${BUILD}`);
   const { type, ...rest } = opt as { type?: unknown } & Record<string, unknown>;
-  switch (type) {
-    case 'sgd':
-      return sgd(rest);
-    case 'adagrad':
-      return adagrad(rest);
-    case 'rmsprop':
-      return rmsprop(rest);
-    case 'adam':
-      return adam(rest);
-    case 'adamw':
-      return adamw(rest);
-    case 'adamax':
-      return adamax(rest);
-    case 'nadam':
-      return nadam(rest);
-    case 'radam':
-      return radam(rest);
-    case 'adadelta':
-      return adadelta(rest);
-    case 'lion':
-      return lion(rest);
-    default:
-      throw new OptionError('optimizer', `${where}: optimizer type ${JSON.stringify(type)} is unknown; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
-  }
+  if (typeof type === 'string' && Object.hasOwn(BY_NAME, type)) return BY_NAME[type as OptimizerName](rest);
+  throw new OptionError('optimizer', `${where}: optimizer type ${JSON.stringify(type)} is unknown; ${BUILD}`);
 }
 
 /** The optimizers `compile({ optimizer })` accepts by name, as Keras's `optimizer='adam'`. */
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad' | 'adamax' | 'nadam' | 'radam' | 'adadelta' | 'lion';
 
-const BY_NAME: Readonly<Record<OptimizerName, () => OptimizerConfig>> = { sgd, adam, adamw, rmsprop, adagrad, adamax, nadam, radam, adadelta, lion };
+const BY_NAME: Readonly<Record<OptimizerName, (o?: object) => OptimizerConfig>> = { sgd, adam, adamw, rmsprop, adagrad, adamax, nadam, radam, adadelta, lion };
 
 /** Keras / tfjs optimizer names wasmfit has under another name or not at all, and the replacement. */
 const OTHER_NAMES: Readonly<Record<string, string>> = { momentum: 'sgd({ momentum: 0.9 })', amsgrad: 'amsgrad()', lbfgs: 'lbfgs()', cg: 'cg()', ftrl: 'adam()' };
@@ -479,12 +444,13 @@ const OTHER_NAMES: Readonly<Record<string, string>> = { momentum: 'sgd({ momentu
  * (lr 1e-3, betas [0.9, 0.999], eps 1e-8), `'adamw'` = `adamw()` (lr 1e-3, weightDecay 1e-2),
  * `'sgd'` = `sgd()` (lr 1e-3; Keras 0.01), `'rmsprop'` = `rmsprop()` (lr 1e-2, alpha 0.99; Keras lr
  * 1e-3, rho 0.9), `'adagrad'` = `adagrad()` (lr 1e-2; Keras 1e-3). Pass the factory with options
- * for other values. @internal (public through `compile`)
+ * for other values; `'adamax'`, `'nadam'`, `'radam'`, `'adadelta'`, `'lion'` likewise (PyTorch's
+ * defaults; Lion: lion-pytorch's). @internal (public through `compile`)
  */
 export function optimizerFromName(name: string, where: string): OptimizerConfig {
   if (Object.hasOwn(BY_NAME, name)) return BY_NAME[name as OptimizerName]();
   const lower = name.toLowerCase();
   const other = Object.hasOwn(OTHER_NAMES, lower) ? OTHER_NAMES[lower] : undefined;
   const near = nearMiss(name, Object.keys(BY_NAME));
-  throw new OptionError('optimizer', `${where}: optimizer = ${preview(name)}; expected 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad' or a config such as adam({ lr: 0.01 }).${other ? ` Use ${other}.` : near ? ` Did you mean '${near}'?` : ''}`);
+  throw new OptionError('optimizer', `${where}: optimizer = ${preview(name)}; expected one of ${Object.keys(BY_NAME).map((n) => `'${n}'`).join(', ')} or a config such as adam({ lr: 0.01 }).${other ? ` Use ${other}.` : near ? ` Did you mean '${near}'?` : ''}`);
 }

@@ -849,42 +849,37 @@ pub fn more_step(w: &mut [f32], g: &[f32], s1: &mut [f32], s2: Option<&mut [f32]
     let keep = h.decay_keep;
     let f = move |w: &mut f32, g: f32, m: &mut f32, v: &mut f32, _: &mut f32| {
         let d = fold(&fo, kind != OPT_LION, *w, g);
-        match kind {
-            OPT_ADAMAX => {
-                *m = *m * b1 + c1 * d;
+        if kind == OPT_LION {
+            if h.weight_decay != 0.0 {
+                *w = *w * keep;
+            }
+            *w = *w - h.lr * sign(*m * b1 + c1 * d);
+            *m = *m * b2 + c2 * d;
+        } else if kind == OPT_ADADELTA {
+            *m = *m * b1 + (c1 * d) * d;
+            let delta = (sqrtf(*v + h.eps) / sqrtf(*m + h.eps)) * d;
+            *v = *v * b1 + (c1 * delta) * delta;
+            *w = *w - h.lr * delta;
+        } else {
+            *m = *m * b1 + c1 * d;
+            if kind == OPT_ADAMAX {
                 let (a, b) = (*v * b2, fabs32(d) + h.eps);
                 *v = if b < a { a } else { b };
                 *w = *w - (h.step_size * *m) / *v;
-            }
-            OPT_NADAM => {
-                *m = *m * b1 + c1 * d;
+            } else {
                 *v = *v * b2 + (c2 * d) * d;
-                let den = sqrtf(*v / h.bias_correction2) + h.eps;
-                *w = *w - (h.c1 * d) / den;
-                *w = *w - (h.c2 * *m) / den;
-            }
-            OPT_RADAM => {
-                *m = *m * b1 + c1 * d;
-                *v = *v * b2 + (c2 * d) * d;
-                let mh = *m / h.bias_correction1;
-                *w = if rect {
-                    *w - ((mh * h.lr) * (h.bias_correction2_sqrt / (sqrtf(*v) + h.eps))) * h.c1
+                if kind == OPT_NADAM {
+                    let den = sqrtf(*v / h.bias_correction2) + h.eps;
+                    *w = *w - (h.c1 * d) / den;
+                    *w = *w - (h.c2 * *m) / den;
                 } else {
-                    *w - mh * h.lr
-                };
-            }
-            OPT_ADADELTA => {
-                *m = *m * b1 + (c1 * d) * d;
-                let delta = (sqrtf(*v + h.eps) / sqrtf(*m + h.eps)) * d;
-                *v = *v * b1 + (c1 * delta) * delta;
-                *w = *w - h.lr * delta;
-            }
-            _ => {
-                if h.weight_decay != 0.0 {
-                    *w = *w * keep;
+                    let mh = *m / h.bias_correction1;
+                    *w = if rect {
+                        *w - ((mh * h.lr) * (h.bias_correction2_sqrt / (sqrtf(*v) + h.eps))) * h.c1
+                    } else {
+                        *w - mh * h.lr
+                    };
                 }
-                *w = *w - h.lr * sign(*m * b1 + c1 * d);
-                *m = *m * b2 + c2 * d;
             }
         }
     };
@@ -898,45 +893,39 @@ pub fn more_step(w: &mut [f32], g: &[f32], s1: &mut [f32], s2: Option<&mut [f32]
         let fv = move |w: &mut v128, g: v128, m: &mut v128, v: &mut v128, _: &mut v128| {
             let d = vx::fold(&fo, kind != OPT_LION, *w, g);
             let (add, sub, mul, div) = (f32x4_add, f32x4_sub, f32x4_mul, f32x4_div);
-            match kind {
-                OPT_ADAMAX => {
-                    *m = add(mul(*m, b1v), mul(c1v, d));
+            if kind == OPT_LION {
+                if h.weight_decay != 0.0 {
+                    *w = mul(*w, kv);
+                }
+                let c = add(mul(*m, b1v), mul(c1v, d));
+                // lr·sign(c) with sign(0) = sign(NaN) = 0, as the scalar `sign`
+                *w = sub(*w, v128_or(v128_and(f32x4_gt(c, z), lv), v128_and(f32x4_lt(c, z), f32x4_neg(lv))));
+                *m = add(mul(*m, b2v), mul(c2v, d));
+            } else if kind == OPT_ADADELTA {
+                *m = add(mul(*m, b1v), mul(mul(c1v, d), d));
+                let delta = mul(div(f32x4_sqrt(add(*v, ev)), f32x4_sqrt(add(*m, ev))), d);
+                *v = add(mul(*v, b1v), mul(mul(c1v, delta), delta));
+                *w = sub(*w, mul(lv, delta));
+            } else {
+                *m = add(mul(*m, b1v), mul(c1v, d));
+                if kind == OPT_ADAMAX {
                     // pmax(b, a) = b < a ? a : b, the scalar expression
                     *v = f32x4_pmax(add(f32x4_abs(d), ev), mul(*v, b2v));
                     *w = sub(*w, div(mul(ssv, *m), *v));
-                }
-                OPT_NADAM => {
-                    *m = add(mul(*m, b1v), mul(c1v, d));
+                } else {
                     *v = add(mul(*v, b2v), mul(mul(c2v, d), d));
-                    let den = add(f32x4_sqrt(div(*v, bc2)), ev);
-                    *w = sub(*w, div(mul(k1, d), den));
-                    *w = sub(*w, div(mul(k2, *m), den));
-                }
-                OPT_RADAM => {
-                    *m = add(mul(*m, b1v), mul(c1v, d));
-                    *v = add(mul(*v, b2v), mul(mul(c2v, d), d));
-                    let mh = div(*m, bc1);
-                    *w = if rect {
-                        sub(*w, mul(mul(mul(mh, lv), div(bcs, add(f32x4_sqrt(*v), ev))), k1))
+                    if kind == OPT_NADAM {
+                        let den = add(f32x4_sqrt(div(*v, bc2)), ev);
+                        *w = sub(*w, div(mul(k1, d), den));
+                        *w = sub(*w, div(mul(k2, *m), den));
                     } else {
-                        sub(*w, mul(mh, lv))
-                    };
-                }
-                OPT_ADADELTA => {
-                    *m = add(mul(*m, b1v), mul(mul(c1v, d), d));
-                    let delta = mul(div(f32x4_sqrt(add(*v, ev)), f32x4_sqrt(add(*m, ev))), d);
-                    *v = add(mul(*v, b1v), mul(mul(c1v, delta), delta));
-                    *w = sub(*w, mul(lv, delta));
-                }
-                _ => {
-                    if h.weight_decay != 0.0 {
-                        *w = mul(*w, kv);
+                        let mh = div(*m, bc1);
+                        *w = if rect {
+                            sub(*w, mul(mul(mul(mh, lv), div(bcs, add(f32x4_sqrt(*v), ev))), k1))
+                        } else {
+                            sub(*w, mul(mh, lv))
+                        };
                     }
-                    let c = add(mul(*m, b1v), mul(c1v, d));
-                    // lr·sign(c) with sign(0) = sign(NaN) = 0, as the scalar `sign`
-                    let step = v128_or(v128_and(f32x4_gt(c, z), lv), v128_and(f32x4_lt(c, z), f32x4_neg(lv)));
-                    *w = sub(*w, step);
-                    *m = add(mul(*m, b2v), mul(c2v, d));
                 }
             }
         };
