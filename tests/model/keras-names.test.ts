@@ -225,6 +225,12 @@ describe("optimizers by name ('adam') and learningRate", () => {
     sgd: { type: 'sgd', lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false },
     rmsprop: { type: 'rmsprop', lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false },
     adagrad: { type: 'adagrad', lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false },
+    adamax: { type: 'adamax', lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
+    nadam: { type: 'nadam', lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, maximize: false },
+    radam: { type: 'radam', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
+    adadelta: { type: 'adadelta', lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false },
+    // not in PyTorch: lucidrains/lion-pytorch's defaults
+    lion: { type: 'lion', lr: 1e-4, betas: [0.9, 0.99], weightDecay: 0, maximize: false },
   } as const;
   const noClip = { clipValue: 0, clipNorm: 0, globalClipNorm: 0 };
 
@@ -240,9 +246,9 @@ describe("optimizers by name ('adam') and learningRate", () => {
     const m = new Sequential({ inputShape: [2], layers: [dense(3)] });
     m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
     const cases: [string, RegExp][] = [
-      ['Adam', /^compile: optimizer = "Adam"; expected 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad' or a config such as adam\(\{ lr: 0\.01 \}\)\. Did you mean 'adam'\?$/],
+      ['Adam', /^compile: optimizer = "Adam"; expected one of 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adamax', 'nadam', 'radam', 'adadelta', 'lion' or a config such as adam\(\{ lr: 0\.01 \}\)\. Did you mean 'adam'\?$/],
       ['momentum', /Use sgd\(\{ momentum: 0\.9 \}\)/],
-      ['nadam', /Use adam\(\)\.$/],
+      ['ftrl', /Use adam\(\)\.$/],
       ['yogi', /or a config such as adam\(\{ lr: 0\.01 \}\)\.$/],
     ];
     for (const [name, msg] of cases) {

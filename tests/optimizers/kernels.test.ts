@@ -9,12 +9,12 @@ import { LAYOUT_NAMES } from '../../ts/runtime/abi.js';
 import { testData } from '../reference/f64.js';
 import { type Cfg, Ref } from '../reference/optim64.js';
 
-/** OptHyper record (crates/kernels/src/optim.rs): 18 four-byte fields, written out here by hand. */
+/** OptHyper record (crates/kernels/src/optim.rs): 21 four-byte fields, written out here by hand. */
 const HYP = {
-  size: 72,
+  size: 84,
   kind: 0, flags: 4, lr: 8, momentum: 12, dampening: 16, beta1: 20, beta2: 24, eps: 28, weightDecay: 32,
   biasCorrection1: 36, biasCorrection2Sqrt: 40, oneMinusBeta1: 44, oneMinusBeta2: 48, stepSize: 52, decayKeep: 56,
-  clipValue: 60, clipNorm: 64, globalClipNorm: 68,
+  clipValue: 60, clipNorm: 64, globalClipNorm: 68, biasCorrection2: 72, c1: 76, c2: 80,
 } as const;
 /** OptTensor record: 8 four-byte fields. */
 const TEN = { size: 32, len: 0, w: 4, g: 8, s1: 12, s2: 16, s3: 20, l1: 24, l2: 28 } as const;
@@ -127,7 +127,7 @@ describe.each(BUILDS)('optimizer_apply (%s build)', (build) => {
     const got = Array.from(new Uint32Array(rt.arena.view.buffer, out, count));
     const { size, ...fields } = HYP;
     const { size: tsize, ...tfields } = TEN;
-    expect(got.slice(HYP_AT, HYP_AT + 1 + 18 + 1 + 8)).toEqual([size, ...Object.values(fields), tsize, ...Object.values(tfields)]);
+    expect(got.slice(HYP_AT, HYP_AT + 1 + 21 + 1 + 8)).toEqual([size, ...Object.values(fields), tsize, ...Object.values(tfields)]);
     rt.arena.free(out);
   });
 
@@ -184,7 +184,7 @@ describe.each(BUILDS)('optimizer_apply (%s build)', (build) => {
     const args = rt.arena.alloc(ARGS) as Ptr;
     const call = () => apply(rt, args);
     writeArgs(rt, args, { kind: 'adam', lr: 0.1, eps: 1e-8 }, 1, n, W.ptr, Gr.ptr, [S.ptr, S.ptr, 0]);
-    rt.arena.view.setUint32(args + HYP.kind, 5, true);
+    rt.arena.view.setUint32(args + HYP.kind, 10, true);
     expect(call()).toBe(2);
     const cases: [Cfg, (Ptr | 0)[]][] = [
       [{ kind: 'adam', lr: 0.1, eps: 1e-8 }, [S.ptr, 0, 0]],

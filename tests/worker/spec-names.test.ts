@@ -31,7 +31,7 @@ function blobs(n: number, seed: number): { x: Float32Array; y: Int32Array } {
 }
 
 const bits = (ws: { data: Float32Array }[]) => ws.map((w) => Array.from(new Uint32Array(w.data.buffer, w.data.byteOffset, w.data.length)));
-const NAMES = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const;
+const NAMES = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adamax', 'nadam', 'radam', 'adadelta', 'lion'] as const;
 
 /** The error a call throws (synchronously), or null. */
 function thrown(f: () => unknown): Error & { code?: string; option?: string } {
@@ -61,7 +61,7 @@ describe('optimizers by name in specs', () => {
     const { x, y } = blobs(9, 1);
     const e = thrown(() => W.fitInWorker({ inputShape: [4], layers: [wf.dense(3)], optimizer: 'Adam' as never, loss: 'softmaxCrossEntropy' }, x, y));
     expect(e.code).toBe('E_OPTION');
-    expect(e.message).toMatch(/fitInWorker: spec.optimizer: optimizer = "Adam"; expected 'sgd', 'adam'.*Did you mean 'adam'\?/);
+    expect(e.message).toMatch(/fitInWorker: spec.optimizer: optimizer = "Adam"; expected one of 'sgd', 'adam'.*Did you mean 'adam'\?/);
   });
 
   it('random search: optimizer names in trial specs, in process and in workers, give the same trials', async () => {

@@ -109,7 +109,7 @@ export function checkModelSpec(spec: unknown, where: string, what = 'spec'): voi
   const opt = s.optimizer as { type?: unknown } | undefined;
   if (typeof opt === 'string') optimizerFromName(opt, `${where}: ${what}.optimizer`);
   else if (!opt || typeof opt !== 'object' || typeof opt.type !== 'string') {
-    throw new OptionError('optimizer', `${where}: ${what}.optimizer = ${describe(s.optimizer)}; build one with sgd(), adam(), adamw(), rmsprop() or adagrad(), or name one: 'adam'.`);
+    throw new OptionError('optimizer', `${where}: ${what}.optimizer = ${describe(s.optimizer)}; build one with sgd(), adam(), adamw(), rmsprop(), adagrad(), adamax(), nadam(), radam(), adadelta() or lion(), or name one: 'adam'.`);
   }
   const w = s.weights;
   if (w !== undefined && (!Array.isArray(w) || !w.every((t) => t && (t as { data?: unknown }).data instanceof Float32Array))) {

@@ -2,7 +2,7 @@ import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { checkOptions, nearMiss } from '../errors/validate.js';
 import { initState, updateTensors } from './standalone.js';
-import type { AdagradConfig, AdamConfig, ClipOptions, OptimizerBase, OptimizerConfig, OptimizerState, RmspropConfig, SgdConfig } from './types.js';
+import type { AdadeltaConfig, AdagradConfig, AdamaxConfig, AdamConfig, ClipOptions, LionConfig, NadamConfig, OptimizerBase, OptimizerConfig, OptimizerState, RmspropConfig, SgdConfig } from './types.js';
 /**
  * Optimizer configs, with PyTorch's option names (camelCase) and PyTorch's defaults. The update
  * arithmetic is the fused WASM kernel path `optimizer_apply` (crates/kernels/src/optim.rs), which
@@ -228,18 +228,23 @@ export interface AdamOptions extends ClipOptions {
   maximize?: boolean;
 }
 
+/** Validates `betas`: two numbers, each in [0, 1). */
+function betasOf(W: string, o: Opts, def: [number, number]): [number, number] {
+  const b = (own(o, 'betas') ?? def) as unknown;
+  if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0 && x < 1)) {
+    throw new OptionError('betas', `${W}: betas = ${JSON.stringify(b)}; expected [β1, β2] with each in [0, 1), e.g. [${def.join(', ')}].`);
+  }
+  return [b[0] as number, b[1] as number];
+}
+
 function adamLike(type: 'adam' | 'adamw', options: AdamOptions): AdamConfig {
   const W = type;
   const o = options as Opts;
   keys(W, o, ['lr', 'learningRate', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize', ...CLIP]);
-  const betas = (own(o, 'betas') ?? [0.9, 0.999]) as unknown;
-  if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === 'number' && Number.isFinite(b) && b >= 0 && b < 1)) {
-    throw new OptionError('betas', `${W}: betas = ${JSON.stringify(betas)}; expected [β1, β2] with each in [0, 1), e.g. [0.9, 0.999].`);
-  }
   return withMethods<AdamConfig>({
     type,
     lr: lrOf(W, o, 1e-3),
-    betas: [betas[0] as number, betas[1] as number],
+    betas: betasOf(W, o, [0.9, 0.999]),
     eps: num(W, o, 'eps', 1e-8, 0),
     weightDecay: num(W, o, 'weightDecay', type === 'adamw' ? 1e-2 : 0, 0),
     amsgrad: bool(W, o, 'amsgrad', false),
@@ -272,33 +277,166 @@ export function amsgrad(options: Omit<AdamOptions, 'amsgrad'> = {}): AdamConfig 
   return adamLike('adam', { ...options, amsgrad: true });
 }
 
+/** Options of {@link adamax} and {@link radam}. */
+export interface AdamaxOptions extends ClipOptions {
+  /** Default 2e-3 (adamax), 1e-3 (radam). */
+  lr?: number;
+  /** Keras / tfjs name of `lr` (an alias; pass one of the two). */
+  learningRate?: number;
+  /** `[β1, β2]`, default `[0.9, 0.999]`, each in [0, 1). */
+  betas?: readonly [number, number];
+  /** Default 1e-8. */
+  eps?: number;
+  /** L2 added to the gradient (`g + wd·w`, PyTorch meaning), default 0. */
+  weightDecay?: number;
+  /** Default false (PyTorch 1.13's RAdam has no `maximize`; wasmfit negates the gradient as for the others). */
+  maximize?: boolean;
+}
+
+/**
+ * The Adam-like factories after Adam (adamax, radam, nadam, lion): lr default, betas default, and
+ * each option only where the optimizer has it (Lion: no eps; NAdam: momentumDecay).
+ */
+function adamLike2<C extends AdamaxConfig | NadamConfig | LionConfig>(type: C['type'], options: object, lr: number): C {
+  const W = type;
+  const o = options as Opts;
+  const ln = type === 'lion';
+  const nd = type === 'nadam';
+  keys(W, o, ['lr', 'learningRate', 'betas', 'weightDecay', 'maximize', ...(ln ? [] : ['eps']), ...(nd ? ['momentumDecay'] : []), ...CLIP]);
+  return withMethods<C>({
+    type,
+    lr: lrOf(W, o, lr),
+    betas: betasOf(W, o, ln ? [0.9, 0.99] : [0.9, 0.999]),
+    ...(ln ? {} : { eps: num(W, o, 'eps', 1e-8, 0) }),
+    weightDecay: num(W, o, 'weightDecay', 0, 0),
+    ...(nd ? { momentumDecay: num(W, o, 'momentumDecay', 4e-3, 0) } : {}),
+    maximize: bool(W, o, 'maximize', false),
+    ...clip(W, o),
+  } as unknown as Omit<C, 'init' | 'update'>);
+}
+
+/**
+ * Adamax, PyTorch `torch.optim.Adamax` (Adam with the infinity norm): `d = g + wd·w;
+ * m = β1·m + (1 − β1)·d; u = max(β2·u, |d| + eps); w ← w − (lr / (1 − β1^t))·m / u`.
+ * @example adamax({ lr: 2e-3 })
+ */
+export function adamax(options: AdamaxOptions = {}): AdamaxConfig {
+  return adamLike2('adamax', options, 2e-3);
+}
+
+/**
+ * RAdam, PyTorch 1.13 `torch.optim.RAdam` (rectified Adam, coupled weight decay):
+ * `d = g + wd·w; m = β1·m + (1 − β1)·d; v = β2·v + (1 − β2)·d²; m̂ = m / (1 − β1^t);
+ *  ρ∞ = 2/(1 − β2) − 1; ρ_t = ρ∞ − 2t·β2^t / (1 − β2^t)`; when `ρ_t > 5`:
+ * `r_t = √((ρ_t − 4)(ρ_t − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρ_t)); w ← w − lr·m̂·r_t·√(1 − β2^t) / (√v + eps)`,
+ * else `w ← w − lr·m̂` (SGD with momentum for the first steps).
+ * @example radam({ lr: 1e-3 })
+ */
+export function radam(options: AdamaxOptions = {}): AdamaxConfig {
+  return adamLike2('radam', options, 1e-3);
+}
+
+/** Options of {@link nadam}. */
+export interface NadamOptions extends Omit<AdamaxOptions, 'lr'> {
+  /** Default 2e-3. */
+  lr?: number;
+  /** ψ of the momentum schedule `μ_t = β1·(1 − ½·0.96^(t·ψ))`, default 4e-3. */
+  momentumDecay?: number;
+}
+
+/**
+ * NAdam, PyTorch `torch.optim.NAdam` (Adam with Nesterov momentum, Dozat 2016): with
+ * `μ_t = β1·(1 − ½·0.96^(t·ψ))` (ψ = momentumDecay) and the running product `Π_t = μ_1⋯μ_t`,
+ * `d = g + wd·w; m = β1·m + (1 − β1)·d; v = β2·v + (1 − β2)·d²; den = √(v / (1 − β2^t)) + eps;
+ *  w ← w − lr·(1 − μ_t)/(1 − Π_t)·d/den − lr·μ_{t+1}/(1 − Π_t·μ_{t+1})·m/den`.
+ * This is PyTorch ≥ 2.0 (and 1.13 with `foreach=True`); PyTorch 1.13's default single-tensor path
+ * has `Π_t·μ_t·μ_{t+1}` in the last denominator (a bug, fixed in 2.0). Keras 3's `Nadam` differs
+ * in its schedule: `μ_t = β1·(1 − ½·0.96^t)` (no ψ: the momentum reaches β1 within tens of steps,
+ * not thousands), eps 1e-7 and lr 1e-3 by default, and `m`, `v` and `Π_t` in the variable's dtype;
+ * the update's form is otherwise PyTorch's. A Keras form is not provided yet (`momentumDecay: 1`
+ * gives Keras 3's schedule). `Π_t` is multiplied in f64 (PyTorch: a float32 tensor).
+ * @example nadam({ lr: 2e-3 })
+ */
+export function nadam(options: NadamOptions = {}): NadamConfig {
+  return adamLike2('nadam', options, 2e-3);
+}
+
+/** Options of {@link adadelta}. */
+export interface AdadeltaOptions extends ClipOptions {
+  /** Default 1.0 (PyTorch; Keras 1e-3). */
+  lr?: number;
+  /** Keras / tfjs name of `lr` (an alias; pass one of the two). */
+  learningRate?: number;
+  /** Decay of both running averages, default 0.9 (Keras 0.95), in [0, 1]. */
+  rho?: number;
+  /** Added inside both square roots, default 1e-6 (Keras 1e-7). */
+  eps?: number;
+  /** L2 added to the gradient (`g + wd·w`), default 0. */
+  weightDecay?: number;
+  maximize?: boolean;
+}
+
+/**
+ * Adadelta, PyTorch `torch.optim.Adadelta`: `d = g + wd·w; s = ρ·s + (1 − ρ)·d²;
+ * δ = √(a + eps) / √(s + eps)·d; a = ρ·a + (1 − ρ)·δ²; w ← w − lr·δ` (s: `squareAvg`, a: `accDelta`).
+ * @example adadelta({ lr: 1.0, rho: 0.9 })
+ */
+export function adadelta(options: AdadeltaOptions = {}): AdadeltaConfig {
+  const W = 'adadelta';
+  const o = options as Opts;
+  keys(W, o, ['lr', 'learningRate', 'rho', 'eps', 'weightDecay', 'maximize', ...CLIP]);
+  return withMethods<AdadeltaConfig>({
+    type: 'adadelta',
+    lr: lrOf(W, o, 1),
+    rho: num(W, o, 'rho', 0.9, 0, 1),
+    eps: num(W, o, 'eps', 1e-6, 0),
+    weightDecay: num(W, o, 'weightDecay', 0, 0),
+    maximize: bool(W, o, 'maximize', false),
+    ...clip(W, o),
+  });
+}
+
+/** Options of {@link lion}. */
+export interface LionOptions extends ClipOptions {
+  /** Default 1e-4 (lion-pytorch; the paper suggests 3–10× smaller than AdamW's). */
+  lr?: number;
+  /** Keras / tfjs name of `lr` (an alias; pass one of the two). */
+  learningRate?: number;
+  /** `[β1, β2]`, default `[0.9, 0.99]`, each in [0, 1). */
+  betas?: readonly [number, number];
+  /** Decoupled weight decay `w ← w·(1 − lr·wd)`, default 0 (the paper suggests 3–10× AdamW's). */
+  weightDecay?: number;
+  maximize?: boolean;
+}
+
+/**
+ * Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms", Algorithm 2; the
+ * arithmetic of lucidrains/lion-pytorch `update_fn`, not in PyTorch 1.13):
+ * `w ← w·(1 − lr·wd); w ← w − lr·sign(β1·m + (1 − β1)·g); m = β2·m + (1 − β2)·g` (sign(0) = 0).
+ * L1/L2 penalties are added to `g`; weight decay is decoupled.
+ * @example lion({ lr: 1e-4, weightDecay: 0.1 })
+ */
+export function lion(options: LionOptions = {}): LionConfig {
+  return adamLike2('lion', options, 1e-4);
+}
+
+const BUILD = 'build one with sgd(), adam(), adamw(), rmsprop(), adagrad(), adamax(), nadam(), radam(), adadelta() or lion().';
+
 /** Re-validates a config object (e.g. one revived from JSON). @internal */
 export function checkOptimizer(opt: unknown, where: string): OptimizerConfig {
-  if (!opt || typeof opt !== 'object') throw new OptionError('optimizer', `${where}: optimizer = ${preview(opt)}; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
+  if (!opt || typeof opt !== 'object') throw new OptionError('optimizer', `${where}: optimizer = ${preview(opt)}; ${BUILD}`);
   const { type, ...rest } = opt as { type?: unknown } & Record<string, unknown>;
-  switch (type) {
-    case 'sgd':
-      return sgd(rest);
-    case 'adagrad':
-      return adagrad(rest);
-    case 'rmsprop':
-      return rmsprop(rest);
-    case 'adam':
-      return adam(rest);
-    case 'adamw':
-      return adamw(rest);
-    default:
-      throw new OptionError('optimizer', `${where}: optimizer type ${JSON.stringify(type)} is unknown; build one with sgd(), adam(), adamw(), rmsprop() or adagrad().`);
-  }
+  if (typeof type === 'string' && Object.hasOwn(BY_NAME, type)) return BY_NAME[type as OptimizerName](rest);
+  throw new OptionError('optimizer', `${where}: optimizer type ${JSON.stringify(type)} is unknown; ${BUILD}`);
 }
 
 /** The optimizers `compile({ optimizer })` accepts by name, as Keras's `optimizer='adam'`. */
-export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad' | 'adamax' | 'nadam' | 'radam' | 'adadelta' | 'lion';
 
-const BY_NAME: Readonly<Record<OptimizerName, () => OptimizerConfig>> = { sgd: () => sgd(), adam: () => adam(), adamw: () => adamw(), rmsprop: () => rmsprop(), adagrad: () => adagrad() };
+const BY_NAME: Readonly<Record<OptimizerName, (o?: object) => OptimizerConfig>> = { sgd, adam, adamw, rmsprop, adagrad, adamax, nadam, radam, adadelta, lion };
 
 /** Keras / tfjs optimizer names wasmfit has under another name or not at all, and the replacement. */
-const OTHER_NAMES: Readonly<Record<string, string>> = { momentum: 'sgd({ momentum: 0.9 })', amsgrad: 'amsgrad()', lbfgs: 'lbfgs()', cg: 'cg()', nadam: 'adam()', adamax: 'adam()', adadelta: 'adam()', ftrl: 'adam()', lion: 'adamw()' };
+const OTHER_NAMES: Readonly<Record<string, string>> = { momentum: 'sgd({ momentum: 0.9 })', amsgrad: 'amsgrad()', lbfgs: 'lbfgs()', cg: 'cg()', ftrl: 'adam()' };
 
 /**
  * An optimizer named by a string, as Keras's `compile(optimizer='adam')`: the factory called with
@@ -306,12 +444,13 @@ const OTHER_NAMES: Readonly<Record<string, string>> = { momentum: 'sgd({ momentu
  * (lr 1e-3, betas [0.9, 0.999], eps 1e-8), `'adamw'` = `adamw()` (lr 1e-3, weightDecay 1e-2),
  * `'sgd'` = `sgd()` (lr 1e-3; Keras 0.01), `'rmsprop'` = `rmsprop()` (lr 1e-2, alpha 0.99; Keras lr
  * 1e-3, rho 0.9), `'adagrad'` = `adagrad()` (lr 1e-2; Keras 1e-3). Pass the factory with options
- * for other values. @internal (public through `compile`)
+ * for other values; `'adamax'`, `'nadam'`, `'radam'`, `'adadelta'`, `'lion'` likewise (PyTorch's
+ * defaults; Lion: lion-pytorch's). @internal (public through `compile`)
  */
 export function optimizerFromName(name: string, where: string): OptimizerConfig {
   if (Object.hasOwn(BY_NAME, name)) return BY_NAME[name as OptimizerName]();
   const lower = name.toLowerCase();
   const other = Object.hasOwn(OTHER_NAMES, lower) ? OTHER_NAMES[lower] : undefined;
   const near = nearMiss(name, Object.keys(BY_NAME));
-  throw new OptionError('optimizer', `${where}: optimizer = ${preview(name)}; expected 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad' or a config such as adam({ lr: 0.01 }).${other ? ` Use ${other}.` : near ? ` Did you mean '${near}'?` : ''}`);
+  throw new OptionError('optimizer', `${where}: optimizer = ${preview(name)}; expected one of ${Object.keys(BY_NAME).map((n) => `'${n}'`).join(', ')} or a config such as adam({ lr: 0.01 }).${other ? ` Use ${other}.` : near ? ` Did you mean '${near}'?` : ''}`);
 }

@@ -3,6 +3,6 @@
  * types (`types.ts`) and the full-batch ones (`lbfgs.ts`).
  */
 export * from './configs.js';
-export type { AdagradConfig, AdamConfig, ClipOptions, OptimizerConfig, OptimizerState, RmspropConfig, SgdConfig } from './types.js';
+export type { AdadeltaConfig, AdagradConfig, AdamaxConfig, AdamConfig, ClipOptions, LionConfig, NadamConfig, OptimizerConfig, OptimizerState, RmspropConfig, SgdConfig } from './types.js';
 export { lbfgs, cg, Minimizer } from './lbfgs.js';
 export type { LbfgsConfig, LbfgsOptions, CgConfig, CgOptions, SecondOrderConfig, LossAndGrad, MinimizeResult, ObjectiveFn, SecondOrderState, StopReason } from './lbfgs.js';

@@ -20,6 +20,15 @@ export function slotNames(c: OptimizerConfig): [SlotName | null, SlotName | null
     case 'adam':
     case 'adamw':
       return ['m', 'v', c.amsgrad ? 'vMax' : null];
+    case 'adamax':
+      return ['m', 'expInf', null];
+    case 'nadam':
+    case 'radam':
+      return ['m', 'v', null];
+    case 'adadelta':
+      return ['squareAvg', 'accDelta', null];
+    case 'lion':
+      return ['m', null, null];
   }
 }
 
@@ -55,13 +64,17 @@ export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void 
     if (c.centered) flags |= OPT_FLAG.centered;
   } else if (c.type === 'adagrad') {
     v.setFloat32(p + A.eps, c.eps, true);
+  } else if (c.type === 'adadelta') {
+    v.setFloat32(p + A.beta1, c.rho, true);
+    v.setFloat32(p + A.oneMinusBeta1, 1 - c.rho, true);
+    v.setFloat32(p + A.eps, c.eps, true);
   } else {
     v.setFloat32(p + A.beta1, c.betas[0], true);
     v.setFloat32(p + A.beta2, c.betas[1], true);
     v.setFloat32(p + A.oneMinusBeta1, 1 - c.betas[0], true);
     v.setFloat32(p + A.oneMinusBeta2, 1 - c.betas[1], true);
-    v.setFloat32(p + A.eps, c.eps, true);
-    if (c.amsgrad) flags |= OPT_FLAG.amsgrad;
+    if (c.type !== 'lion') v.setFloat32(p + A.eps, c.eps, true);
+    if ((c.type === 'adam' || c.type === 'adamw') && c.amsgrad) flags |= OPT_FLAG.amsgrad;
   }
   v.setFloat32(p + A.weightDecay, c.weightDecay, true);
   v.setFloat32(p + A.clipValue, c.clipValue, true);
@@ -72,26 +85,64 @@ export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void 
 
 /**
  * Per-step fields for step `t` (1-based, as PyTorch's `state['step']` after its increment):
- * SGD's first-step flag, the effective rate (AdaGrad: `lr / (1 + (t − 1)·lrDecay)`), Adam's bias
- * corrections `1 − β1^t` and `√(1 − β2^t)` (f64, `Math.pow`), its step size `lr / (1 − β1^t)` and
- * AdamW's `1 − lr·wd`. @internal
+ * SGD's first-step flag, the effective rate (AdaGrad: `lr / (1 + (t − 1)·lrDecay)`), the bias
+ * corrections `1 − β1^t`, `1 − β2^t` and `√(1 − β2^t)` (f64, `Math.pow`), the step size
+ * `lr / (1 − β1^t)`, AdamW's and Lion's `1 − lr·wd`, RAdam's rectification (flag and `r_t` when
+ * `ρ_t > 5`) and NAdam's two step sizes. @internal
  */
 export function writeStep(v: DataView, p: number, c: OptimizerConfig, t: number, lr: number): void {
   const A = OPT_HYPER;
-  let flags = v.getUint32(p + A.flags, true) & ~OPT_FLAG.firstStep;
+  const f = (o: number, x: number) => v.setFloat32(p + o, x, true);
+  let flags = v.getUint32(p + A.flags, true) & ~(OPT_FLAG.firstStep | OPT_FLAG.rectify);
   if (c.type === 'sgd' && t === 1) flags |= OPT_FLAG.firstStep;
-  v.setUint32(p + A.flags, flags, true);
-  let eff = lr;
-  if (c.type === 'adagrad') eff = lr / (1 + (t - 1) * c.lrDecay);
-  if (c.type === 'adam' || c.type === 'adamw') {
-    const bc1 = 1 - Math.pow(c.betas[0], t);
-    v.setFloat32(p + A.biasCorrection1, bc1, true);
-    v.setFloat32(p + A.biasCorrection2Sqrt, Math.sqrt(1 - Math.pow(c.betas[1], t)), true);
-    // PyTorch's Python floats: step_size = lr / bias_correction1, AdamW's 1 − lr·wd, rounded once
-    v.setFloat32(p + A.stepSize, eff / bc1, true);
-    v.setFloat32(p + A.decayKeep, 1 - eff * c.weightDecay, true);
+  const eff = c.type === 'adagrad' ? lr / (1 + (t - 1) * c.lrDecay) : lr;
+  if ('betas' in c) {
+    // every Adam-like kind: the fields its kernel reads (the others are ignored)
+    const [b1, b2] = c.betas;
+    const bc1 = 1 - Math.pow(b1, t);
+    const bc2 = 1 - Math.pow(b2, t);
+    f(A.biasCorrection1, bc1);
+    f(A.biasCorrection2, bc2);
+    f(A.biasCorrection2Sqrt, Math.sqrt(bc2));
+    // PyTorch's Python floats: step_size = lr / bias_correction1 (Adamax's clr); AdamW's and Lion's 1 − lr·wd; rounded once
+    f(A.stepSize, eff / bc1);
+    f(A.decayKeep, 1 - eff * c.weightDecay);
+    if (c.type === 'radam') {
+      // torch/optim/radam.py: the length of the approximated SMA and, when > 5, the rectification
+      const ri = 2 / (1 - b2) - 1;
+      const rt = ri - (2 * t * Math.pow(b2, t)) / bc2;
+      if (rt > 5) {
+        flags |= OPT_FLAG.rectify;
+        f(A.c1, Math.sqrt(((rt - 4) * (rt - 2) * ri) / ((ri - 4) * (ri - 2) * rt)));
+      }
+    }
+    if (c.type === 'nadam') {
+      // torch/optim/nadam.py: μ_t, μ_{t+1} and the product Π_t (see muProduct)
+      const mu = (k: number) => b1 * (1 - 0.5 * Math.pow(0.96, k * c.momentumDecay));
+      const prod = muProduct(b1, c.momentumDecay, t);
+      const next = mu(t + 1);
+      f(A.c1, (eff * (1 - mu(t))) / (1 - prod));
+      f(A.c2, (eff * next) / (1 - prod * next));
+    }
   }
-  v.setFloat32(p + A.lr, eff, true);
+  v.setUint32(p + A.flags, flags, true);
+  f(A.lr, eff);
+}
+
+/** The last NAdam product computed (a training run asks for t, t + 1, …: one multiplication each). */
+let muMemo = { b1: NaN, psi: NaN, t: 0, prod: 1 };
+
+/**
+ * NAdam's `Π_{i≤t} μ_i`, `μ_i = β1·(1 − ½·0.96^(i·ψ))`, multiplied in f64 in the order i = 1, 2, …
+ * (so a resumed run gets the same bits as an uninterrupted one). PyTorch keeps this product in a
+ * float32 tensor (`state['mu_product']`); wasmfit keeps it in f64, a relative difference of at most
+ * ~t·6e-8 in the product. @internal
+ */
+export function muProduct(b1: number, psi: number, t: number): number {
+  const m = muMemo;
+  if (m.b1 !== b1 || m.psi !== psi || m.t > t) muMemo = { b1, psi, t: 0, prod: 1 };
+  while (muMemo.t < t) muMemo.prod *= b1 * (1 - 0.5 * Math.pow(0.96, ++muMemo.t * psi));
+  return muMemo.prod;
 }
 
 /** The state slot blocks s1..s3 of one tensor (null when the optimizer does not use that slot). @internal */

@@ -7,9 +7,10 @@
 /**
  * An optimizer state tensor's name, as PyTorch's optimizer state calls it (camelCase): SGD and
  * RMSProp `momentumBuffer`, AdaGrad `sum`, RMSProp `squareAvg` and `gradAvg`, Adam/AdamW `m`
- * (`exp_avg`), `v` (`exp_avg_sq`) and `vMax` (`max_exp_avg_sq`).
+ * (`exp_avg`), `v` (`exp_avg_sq`) and `vMax` (`max_exp_avg_sq`); NAdam/RAdam `m`, `v`; Adamax `m`
+ * and `expInf` (`exp_inf`); Adadelta `squareAvg` and `accDelta` (`acc_delta`); Lion `m` (`exp_avg`).
  */
-export type SlotName = 'momentumBuffer' | 'sum' | 'squareAvg' | 'gradAvg' | 'm' | 'v' | 'vMax';
+export type SlotName = 'momentumBuffer' | 'sum' | 'squareAvg' | 'gradAvg' | 'm' | 'v' | 'vMax' | 'expInf' | 'accDelta';
 
 /** Explicit optimizer state for the standalone API: the step count and each tensor's named state. */
 export interface OptimizerState {
@@ -81,4 +82,37 @@ export interface AdamConfig extends OptimizerBase {
   readonly maximize: boolean;
 }
 
-export type OptimizerConfig = SgdConfig | AdagradConfig | RmspropConfig | AdamConfig;
+/** `torch.optim.Adamax` and `torch.optim.RAdam` (same options). */
+export interface AdamaxConfig extends OptimizerBase {
+  readonly type: 'adamax' | 'radam';
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly maximize: boolean;
+}
+/** `torch.optim.NAdam`. */
+export interface NadamConfig extends OptimizerBase {
+  readonly type: 'nadam';
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly momentumDecay: number;
+  readonly maximize: boolean;
+}
+/** `torch.optim.Adadelta`. */
+export interface AdadeltaConfig extends OptimizerBase {
+  readonly type: 'adadelta';
+  readonly rho: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly maximize: boolean;
+}
+/** Lion (Chen et al. 2023; lucidrains/lion-pytorch). */
+export interface LionConfig extends OptimizerBase {
+  readonly type: 'lion';
+  readonly betas: readonly [number, number];
+  readonly weightDecay: number;
+  readonly maximize: boolean;
+}
+
+export type OptimizerConfig = SgdConfig | AdagradConfig | RmspropConfig | AdamConfig | AdamaxConfig | NadamConfig | AdadeltaConfig | LionConfig;

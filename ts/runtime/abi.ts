@@ -5,7 +5,7 @@
  * @internal
  */
 
-export const ABI_VERSION = 9;
+export const ABI_VERSION = 10;
 
 /**
  * A record's byte offsets from its field list, in declaration order (every field is 4 bytes on
@@ -43,13 +43,14 @@ export const LAYER = record('Layer', [
 export const OPT_HYPER = record('OptHyper', [
   'kind', 'flags', 'lr', 'momentum', 'dampening', 'beta1', 'beta2', 'eps', 'weightDecay', 'biasCorrection1',
   'biasCorrection2Sqrt', 'oneMinusBeta1', 'oneMinusBeta2', 'stepSize', 'decayKeep', 'clipValue', 'clipNorm', 'globalClipNorm',
+  'biasCorrection2', 'c1', 'c2',
 ] as const);
 
 /** One tensor an optimizer updates (optim.rs `OptTensor`): optimizer_apply reads an array of them. */
 export const OPT_TENSOR = record('OptTensor', ['len', 'w', 'g', 's1', 's2', 's3', 'l1', 'l2'] as const);
 
-export const OPT_KIND = { sgd: 0, adagrad: 1, rmsprop: 2, adam: 3, adamw: 4 } as const;
-export const OPT_FLAG = { firstStep: 1, nesterov: 2, centered: 4, amsgrad: 8, maximize: 16 } as const;
+export const OPT_KIND = { sgd: 0, adagrad: 1, rmsprop: 2, adam: 3, adamw: 4, adamax: 5, nadam: 6, radam: 7, adadelta: 8, lion: 9 } as const;
+export const OPT_FLAG = { firstStep: 1, nesterov: 2, centered: 4, amsgrad: 8, maximize: 16, rectify: 32 } as const;
 
 /** The `gemm` export's arguments (gemm.rs `GemmArgs`). */
 export const GEMM_ARGS = record('GemmArgs', ['m', 'n', 'k', 'a', 'rsa', 'csa', 'b', 'rsb', 'csb', 'c', 'rsc', 'beta', 'bias', 'act', 'ws'] as const);

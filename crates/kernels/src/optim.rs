@@ -18,6 +18,14 @@ pub const OPT_ADAGRAD: u32 = 1;
 pub const OPT_RMSPROP: u32 = 2;
 pub const OPT_ADAM: u32 = 3;
 pub const OPT_ADAMW: u32 = 4;
+/// Adamax, NAdam, RAdam, Adadelta, Lion: one fused pass ([`more_step`]).
+pub const OPT_ADAMAX: u32 = 5;
+pub const OPT_NADAM: u32 = 6;
+pub const OPT_RADAM: u32 = 7;
+pub const OPT_ADADELTA: u32 = 8;
+pub const OPT_LION: u32 = 9;
+/// The largest kind code.
+pub const OPT_LAST: u32 = OPT_LION;
 /// SGD: first step, the momentum buffer is set to the gradient (PyTorch `buf = clone(grad)`).
 pub const OPT_FIRST_STEP: u32 = 1;
 /// SGD: Nesterov momentum.
@@ -28,6 +36,8 @@ pub const OPT_CENTERED: u32 = 4;
 pub const OPT_AMSGRAD: u32 = 8;
 /// Negate the gradient first (PyTorch `maximize`); penalties and weight decay still shrink.
 pub const OPT_MAXIMIZE: u32 = 16;
+/// RAdam: this step is rectified (PyTorch's `rho_t > 5`).
+pub const OPT_RECTIFY: u32 = 32;
 
 record! {
     /// The one hyper-parameter record of an optimizer step, written by TypeScript
@@ -37,9 +47,11 @@ record! {
     /// and rounded once.
     #[derive(Clone, Copy, Debug, Default)]
     pub struct OptHyper {
-        /// [`OPT_SGD`] 0, [`OPT_ADAGRAD`] 1, [`OPT_RMSPROP`] 2, [`OPT_ADAM`] 3, [`OPT_ADAMW`] 4.
+        /// [`OPT_SGD`] 0, [`OPT_ADAGRAD`] 1, [`OPT_RMSPROP`] 2, [`OPT_ADAM`] 3, [`OPT_ADAMW`] 4,
+        /// [`OPT_ADAMAX`] 5, [`OPT_NADAM`] 6, [`OPT_RADAM`] 7, [`OPT_ADADELTA`] 8, [`OPT_LION`] 9.
         pub kind: u32,
-        /// [`OPT_FIRST_STEP`] | [`OPT_NESTEROV`] | [`OPT_CENTERED`] | [`OPT_AMSGRAD`] | [`OPT_MAXIMIZE`].
+        /// [`OPT_FIRST_STEP`] | [`OPT_NESTEROV`] | [`OPT_CENTERED`] | [`OPT_AMSGRAD`] | [`OPT_MAXIMIZE`]
+        /// | [`OPT_RECTIFY`].
         pub flags: u32,
         /// Learning rate of this step; AdaGrad: the decayed `clr = lr / (1 + (step − 1)·lr_decay)`.
         pub lr: f32,
@@ -47,27 +59,27 @@ record! {
         pub momentum: f32,
         /// SGD dampening.
         pub dampening: f32,
-        /// Adam/AdamW β1; RMSProp smoothing constant α.
+        /// Adam/AdamW/Adamax/NAdam/RAdam/Lion β1; RMSProp smoothing constant α; Adadelta ρ.
         pub beta1: f32,
-        /// Adam/AdamW β2.
+        /// Adam/AdamW/Adamax/NAdam/RAdam/Lion β2.
         pub beta2: f32,
         /// Term added to the denominator (AdaGrad, RMSProp, Adam, AdamW).
         pub eps: f32,
         /// PyTorch `weight_decay`: adds `wd·w` to the gradient (SGD, AdaGrad, RMSProp, Adam);
         /// AdamW: decoupled decay `w ← w·decay_keep` before the update.
         pub weight_decay: f32,
-        /// Adam/AdamW `1 − β1^t`.
+        /// Adam/AdamW/RAdam `1 − β1^t`.
         pub bias_correction1: f32,
-        /// Adam/AdamW `sqrt(1 − β2^t)`.
+        /// Adam/AdamW/RAdam `sqrt(1 − β2^t)`.
         pub bias_correction2_sqrt: f32,
-        /// `1 − β1` (RMSProp `1 − α`), as PyTorch's `value=1 - beta`: `1 − 0.999f32` in f32 would
+        /// `1 − β1` (RMSProp `1 − α`, Adadelta `1 − ρ`), as PyTorch's `value=1 - beta`: `1 − 0.999f32` in f32 would
         /// be off by 2e-5 relative.
         pub one_minus_beta1: f32,
         /// `1 − β2`.
         pub one_minus_beta2: f32,
-        /// Adam/AdamW step size `lr / (1 − β1^t)`.
+        /// Adam/AdamW step size `lr / (1 − β1^t)`; Adamax `clr`, the same.
         pub step_size: f32,
-        /// AdamW `1 − lr·weight_decay`.
+        /// AdamW and Lion `1 − lr·weight_decay`.
         pub decay_keep: f32,
         /// Clip each gradient element to [−v, v] (0 = off), Keras `clipvalue`.
         pub clip_value: f32,
@@ -75,6 +87,12 @@ record! {
         pub clip_norm: f32,
         /// Rescale all gradients together to global L2 norm ≤ c (0 = off), Keras `global_clipnorm`.
         pub global_clip_norm: f32,
+        /// NAdam `1 − β2^t`.
+        pub bias_correction2: f32,
+        /// NAdam `lr·(1 − μ_t)/(1 − Π_{i≤t} μ_i)`; RAdam the rectification term `r_t`.
+        pub c1: f32,
+        /// NAdam `lr·μ_{t+1}/(1 − Π_{i≤t+1} μ_i)`.
+        pub c2: f32,
     }
 }
 
@@ -154,6 +172,8 @@ pub fn needed_slots(h: &OptHyper) -> [bool; 3] {
         OPT_SGD => [h.momentum != 0.0, false, false],
         OPT_ADAGRAD => [true, false, false],
         OPT_RMSPROP => [true, h.momentum > 0.0, h.flags & OPT_CENTERED != 0],
+        OPT_LION => [true, false, false],
+        OPT_ADAMAX..=OPT_ADADELTA => [true, true, false],
         _ => [true, true, h.flags & OPT_AMSGRAD != 0],
     }
 }
@@ -792,6 +812,135 @@ pub fn adam_step(
     drive(w, g, Some(m), Some(v), vmax, io, f)
 }
 
+/// Adamax, NAdam, RAdam, Adadelta and Lion in one fused pass: one element closure per build whose
+/// `match` on the kind is loop-invariant (one [`drive`] instantiation for all five keeps the
+/// module small). Slots: `s1` = `m` (Adadelta `square_avg`), `s2` = Adamax `exp_inf`, NAdam/RAdam
+/// `exp_avg_sq`, Adadelta `acc_delta` (Lion has none). The order of operations is PyTorch 1.13's
+/// CPU kernels: `a.mul_(β).add_(b, alpha=c)` is `a·β + c·b`, `addcmul(a, b, value=c)` is
+/// `(c·a)·b`, `addcdiv(a, b, value=c)` is `(c·a)/b`. `d ← fold(g)` as for Adam (coupled weight
+/// decay, L1/L2 penalties; Lion's weight decay is decoupled).
+/// ```text
+/// Adamax  (torch/optim/adamax.py `_single_tensor_adamax`):
+///     m ← m·β1 + (1 − β1)·d;  u ← max(u·β2, |d| + eps);  w ← w − (clr·m)/u     (clr = lr/(1 − β1^t))
+/// NAdam   (torch/optim/nadam.py; μ_t = β1·(1 − ½·0.96^(t·ψ)), ψ = momentum_decay):
+///     m ← m·β1 + (1 − β1)·d;  v ← v·β2 + ((1 − β2)·d)·d;  den ← sqrt(v/(1 − β2^t)) + eps
+///     w ← w − (c1·d)/den;  w ← w − (c2·m)/den
+///     (c1 = lr·(1 − μ_t)/(1 − Π_{i≤t} μ_i), c2 = lr·μ_{t+1}/(1 − Π_{i≤t+1} μ_i): PyTorch ≥ 2.0 and
+///     1.13's foreach path; 1.13's single-tensor path multiplies μ_t in twice in c2's product)
+/// RAdam   (torch/optim/radam.py `_single_tensor_radam`):
+///     m ← m·β1 + (1 − β1)·d;  v ← v·β2 + ((1 − β2)·d)·d;  m̂ ← m/(1 − β1^t)
+///     rectified (ρ_t > 5, flag OPT_RECTIFY): w ← w − ((m̂·lr)·(sqrt(1 − β2^t)/(sqrt(v) + eps)))·r_t
+///     else:                                  w ← w − m̂·lr
+/// Adadelta (torch/optim/adadelta.py `_single_tensor_adadelta`, ρ = beta1):
+///     sq ← sq·ρ + ((1 − ρ)·d)·d;  δ ← (sqrt(acc + eps)/sqrt(sq + eps))·d;  acc ← acc·ρ + ((1 − ρ)·δ)·δ
+///     w ← w − lr·δ
+/// Lion    (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms", Algorithm 2, as
+///          lucidrains/lion-pytorch `update_fn`):
+///     w ← w·(1 − lr·wd);  w ← w − lr·sign(m·β1 + (1 − β1)·d);  m ← m·β2 + (1 − β2)·d
+/// ```
+/// Without `s2` the kinds that need it read it as 0 and do not write it (no panic).
+pub fn more_step(w: &mut [f32], g: &[f32], s1: &mut [f32], s2: Option<&mut [f32]>, h: &OptHyper, pen: [f32; 2], io: &Io) -> bool {
+    let h = *h;
+    let fo = Fold::new(&h, pen[0], pen[1]);
+    let io = io.arr();
+    let kind = h.kind;
+    let rect = h.flags & OPT_RECTIFY != 0;
+    let (b1, b2, c1, c2) = (h.beta1, h.beta2, h.one_minus_beta1, h.one_minus_beta2);
+    let keep = h.decay_keep;
+    let f = move |w: &mut f32, g: f32, m: &mut f32, v: &mut f32, _: &mut f32| {
+        let d = fold(&fo, kind != OPT_LION, *w, g);
+        if kind == OPT_LION {
+            if h.weight_decay != 0.0 {
+                *w = *w * keep;
+            }
+            *w = *w - h.lr * sign(*m * b1 + c1 * d);
+            *m = *m * b2 + c2 * d;
+        } else if kind == OPT_ADADELTA {
+            *m = *m * b1 + (c1 * d) * d;
+            let delta = (sqrtf(*v + h.eps) / sqrtf(*m + h.eps)) * d;
+            *v = *v * b1 + (c1 * delta) * delta;
+            *w = *w - h.lr * delta;
+        } else {
+            *m = *m * b1 + c1 * d;
+            if kind == OPT_ADAMAX {
+                let (a, b) = (*v * b2, fabs32(d) + h.eps);
+                *v = if b < a { a } else { b };
+                *w = *w - (h.step_size * *m) / *v;
+            } else {
+                *v = *v * b2 + (c2 * d) * d;
+                if kind == OPT_NADAM {
+                    let den = sqrtf(*v / h.bias_correction2) + h.eps;
+                    *w = *w - (h.c1 * d) / den;
+                    *w = *w - (h.c2 * *m) / den;
+                } else {
+                    let mh = *m / h.bias_correction1;
+                    *w = if rect {
+                        *w - ((mh * h.lr) * (h.bias_correction2_sqrt / (sqrtf(*v) + h.eps))) * h.c1
+                    } else {
+                        *w - mh * h.lr
+                    };
+                }
+            }
+        }
+    };
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use vx::*;
+        let s = f32x4_splat;
+        let (b1v, b2v, c1v, c2v, ev, lv) = (s(b1), s(b2), s(c1), s(c2), s(h.eps), s(h.lr));
+        let (k1, k2, bc1, bc2) = (s(h.c1), s(h.c2), s(h.bias_correction1), s(h.bias_correction2));
+        let (ssv, bcs, kv, z) = (s(h.step_size), s(h.bias_correction2_sqrt), s(keep), s(0.0));
+        let fv = move |w: &mut v128, g: v128, m: &mut v128, v: &mut v128, _: &mut v128| {
+            let d = vx::fold(&fo, kind != OPT_LION, *w, g);
+            let (add, sub, mul, div) = (f32x4_add, f32x4_sub, f32x4_mul, f32x4_div);
+            if kind == OPT_LION {
+                if h.weight_decay != 0.0 {
+                    *w = mul(*w, kv);
+                }
+                let c = add(mul(*m, b1v), mul(c1v, d));
+                // lr·sign(c) with sign(0) = sign(NaN) = 0, as the scalar `sign`
+                *w = sub(*w, v128_or(v128_and(f32x4_gt(c, z), lv), v128_and(f32x4_lt(c, z), f32x4_neg(lv))));
+                *m = add(mul(*m, b2v), mul(c2v, d));
+            } else if kind == OPT_ADADELTA {
+                *m = add(mul(*m, b1v), mul(mul(c1v, d), d));
+                let delta = mul(div(f32x4_sqrt(add(*v, ev)), f32x4_sqrt(add(*m, ev))), d);
+                *v = add(mul(*v, b1v), mul(mul(c1v, delta), delta));
+                *w = sub(*w, mul(lv, delta));
+            } else {
+                *m = add(mul(*m, b1v), mul(c1v, d));
+                if kind == OPT_ADAMAX {
+                    // pmax(b, a) = b < a ? a : b, the scalar expression
+                    *v = f32x4_pmax(add(f32x4_abs(d), ev), mul(*v, b2v));
+                    *w = sub(*w, div(mul(ssv, *m), *v));
+                } else {
+                    *v = add(mul(*v, b2v), mul(mul(c2v, d), d));
+                    if kind == OPT_NADAM {
+                        let den = add(f32x4_sqrt(div(*v, bc2)), ev);
+                        *w = sub(*w, div(mul(k1, d), den));
+                        *w = sub(*w, div(mul(k2, *m), den));
+                    } else {
+                        let mh = div(*m, bc1);
+                        *w = if rect {
+                            sub(*w, mul(mul(mul(mh, lv), div(bcs, add(f32x4_sqrt(*v), ev))), k1))
+                        } else {
+                            sub(*w, mul(mh, lv))
+                        };
+                    }
+                }
+            }
+        };
+        drive(w, g, Some(s1), s2, None, io, f, fv)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    drive(w, g, Some(s1), s2, None, io, f)
+}
+
+/// |x| for f32 (clears the sign bit, as `f32x4_abs`).
+#[inline(always)]
+fn fabs32(x: f32) -> f32 {
+    f32::from_bits(x.to_bits() & 0x7fff_ffff)
+}
+
 // ---------------------------------------------------------------------------------------------
 // One optimizer path over tensor records: clipping, the update, the finiteness proof. Both the
 // model's `train_step` (tensors from its layer records) and `optimizer_apply` (an array of
@@ -824,6 +973,7 @@ pub unsafe fn update(h: &OptHyper, t: &OptTensor, io: &Io) -> bool {
         OPT_ADAM | OPT_ADAMW => {
             adam_step(w, g, st(0).unwrap_or(&mut []), st(1).unwrap_or(&mut []), st(2), h, pen, io, h.kind == OPT_ADAMW)
         }
+        OPT_ADAMAX..=OPT_LION => more_step(w, g, st(0).unwrap_or(&mut []), st(1), h, pen, io),
         _ => false,
     }
 }
@@ -1002,7 +1152,7 @@ pub unsafe fn provably_finite(h: &OptHyper, t: &OptTensor, cached: usize) -> boo
 /// Every nonzero address in `ts` valid for its `len` floats, no overlap.
 pub unsafe fn apply(h: &OptHyper, ts: &[OptTensor]) -> u32 {
     use crate::status::{STATUS_BAD_ARGUMENT, STATUS_NON_FINITE_RESULT, STATUS_OK};
-    if h.kind > OPT_ADAMW {
+    if h.kind > OPT_LAST {
         return STATUS_BAD_ARGUMENT;
     }
     let need = needed_slots(h);
@@ -1238,6 +1388,127 @@ mod tests {
         check(Kind::Adam, OptHyper { flags: OPT_AMSGRAD, ..hp() });
         check(Kind::AdamW, OptHyper { weight_decay: 0.01, ..hp() });
         check_pen(Kind::AdamW, OptHyper { weight_decay: 0.1, flags: OPT_AMSGRAD, ..hp() }, [1e-3, 1e-3]);
+    }
+
+    /// 30 steps of Adamax/NAdam/RAdam/Adadelta/Lion with f32 kernels vs the formulas of
+    /// [`more_step`] in f64 (PyTorch's per-step scalars from the step count, as record.ts writes
+    /// them), with NaN guard bands around every buffer.
+    fn check_more(kind: u32, h0: OptHyper, psi: f64, pen: [f32; 2]) {
+        let (lr, b1, b2, eps, wd) = (h0.lr as f64, h0.beta1 as f64, h0.beta2 as f64, h0.eps as f64, h0.weight_decay as f64);
+        const G: usize = 4;
+        for &n in &[1usize, 3, 5, 17, 1023] {
+            let w0 = data(n, n as u64 + 7);
+            let guarded = |x: &[f32]| -> Vec<f32> {
+                let mut v = vec![f32::NAN; n + 2 * G];
+                v[G..G + n].copy_from_slice(x);
+                v
+            };
+            let mut w = guarded(&w0);
+            let mut s = [guarded(&vec![0f32; n]), guarded(&vec![0f32; n])];
+            let mut rw: Vec<f64> = w0.iter().map(|&x| x as f64).collect();
+            let mut r = [vec![0f64; n], vec![0f64; n]];
+            let mut prod = 1.0f64;
+            for t in 1..=30 {
+                let tf = t as f64;
+                let g = data(n, 977 * t as u64 + n as u64).iter().map(|x| x * (0.2 + 0.1 * (t % 5) as f32)).collect::<Vec<_>>();
+                let mu = |k: f64| b1 * (1.0 - 0.5 * 0.96f64.powf(k * psi));
+                prod *= mu(tf);
+                let bc2 = 1.0 - b2.powi(t);
+                let rho_inf = 2.0 / (1.0 - b2) - 1.0;
+                let rho_t = rho_inf - 2.0 * tf * b2.powi(t) / bc2;
+                let rect = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)).sqrt();
+                let mut h = h0;
+                h.kind = kind;
+                h.one_minus_beta1 = (1.0 - b1) as f32;
+                h.one_minus_beta2 = (1.0 - b2) as f32;
+                h.bias_correction1 = (1.0 - b1.powi(t)) as f32;
+                h.bias_correction2 = bc2 as f32;
+                h.bias_correction2_sqrt = bc2.sqrt() as f32;
+                h.step_size = (lr / (1.0 - b1.powi(t))) as f32;
+                h.decay_keep = (1.0 - lr * wd) as f32;
+                h.c1 = if kind == OPT_NADAM { (lr * (1.0 - mu(tf)) / (1.0 - prod)) as f32 } else { rect as f32 };
+                h.c2 = (lr * mu(tf + 1.0) / (1.0 - prod * mu(tf + 1.0))) as f32;
+                if kind == OPT_RADAM && rho_t > 5.0 {
+                    h.flags |= OPT_RECTIFY;
+                } else {
+                    h.flags &= !OPT_RECTIFY;
+                }
+                let [s0, s1] = &mut s;
+                let two = kind != OPT_LION;
+                let ok = more_step(&mut w[G..G + n], &g, &mut s0[G..G + n], if two { Some(&mut s1[G..G + n]) } else { None }, &h, pen, &Io::default());
+                assert!(ok);
+                for b in [&w, &s[0], &s[1]] {
+                    assert!(b[..G].iter().chain(b[G + n..].iter()).all(|x| x.is_nan()), "guard band written");
+                }
+                let [r0, r1] = &mut r;
+                for i in 0..n {
+                    let x = rw[i];
+                    let mut d = g[i] as f64;
+                    if h0.flags & OPT_MAXIMIZE != 0 {
+                        d = -d;
+                    }
+                    if kind != OPT_LION {
+                        d += wd * x;
+                    }
+                    d += pen[0] as f64 * if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 } + 2.0 * pen[1] as f64 * x;
+                    rw[i] = match kind {
+                        OPT_ADAMAX => {
+                            r0[i] = b1 * r0[i] + (1.0 - b1) * d;
+                            r1[i] = (b2 * r1[i]).max(d.abs() + eps);
+                            x - lr / (1.0 - b1.powi(t)) * r0[i] / r1[i]
+                        }
+                        OPT_NADAM => {
+                            r0[i] = b1 * r0[i] + (1.0 - b1) * d;
+                            r1[i] = b2 * r1[i] + (1.0 - b2) * d * d;
+                            let den = (r1[i] / bc2).sqrt() + eps;
+                            let mn = mu(tf + 1.0);
+                            x - lr * (1.0 - mu(tf)) / (1.0 - prod) * d / den - lr * mn / (1.0 - prod * mn) * r0[i] / den
+                        }
+                        OPT_RADAM => {
+                            r0[i] = b1 * r0[i] + (1.0 - b1) * d;
+                            r1[i] = b2 * r1[i] + (1.0 - b2) * d * d;
+                            let mh = r0[i] / (1.0 - b1.powi(t));
+                            if rho_t > 5.0 {
+                                x - mh * lr * bc2.sqrt() / (r1[i].sqrt() + eps) * rect
+                            } else {
+                                x - mh * lr
+                            }
+                        }
+                        OPT_ADADELTA => {
+                            r0[i] = b1 * r0[i] + (1.0 - b1) * d * d;
+                            let delta = (r1[i] + eps).sqrt() / (r0[i] + eps).sqrt() * d;
+                            r1[i] = b1 * r1[i] + (1.0 - b1) * delta * delta;
+                            x - lr * delta
+                        }
+                        _ => {
+                            let c = b1 * r0[i] + (1.0 - b1) * d;
+                            r0[i] = b2 * r0[i] + (1.0 - b2) * d;
+                            x * (1.0 - lr * wd) - lr * if c > 0.0 { 1.0 } else if c < 0.0 { -1.0 } else { 0.0 }
+                        }
+                    };
+                    let (got, want) = (w[G + i] as f64, rw[i]);
+                    assert!((got - want).abs() <= 1e-5 * want.abs().max(0.1), "kind {} n={} t={} i={}: got {} want {}", kind, n, t, i, got, want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn adamax_nadam_radam_adadelta_lion_match_f64() {
+        let a = OptHyper { lr: 0.002, beta1: 0.9, beta2: 0.999, eps: 1e-8, ..OptHyper::default() };
+        check_more(OPT_ADAMAX, a, 0.0, [0.0, 0.0]);
+        check_more(OPT_ADAMAX, OptHyper { weight_decay: 0.05, flags: OPT_MAXIMIZE, ..a }, 0.0, [1e-3, 2e-3]);
+        check_more(OPT_NADAM, a, 4e-3, [0.0, 0.0]);
+        check_more(OPT_NADAM, OptHyper { weight_decay: 0.05, beta1: 0.8, ..a }, 0.1, [0.0, 1e-2]);
+        // β2 = 0.9: ρ_t > 5 from step 6 on, so both branches run
+        check_more(OPT_RADAM, OptHyper { beta2: 0.9, ..a }, 0.0, [0.0, 0.0]);
+        check_more(OPT_RADAM, OptHyper { weight_decay: 0.05, beta2: 0.95, ..a }, 0.0, [1e-3, 0.0]);
+        let d = OptHyper { lr: 1.0, beta1: 0.9, eps: 1e-6, ..OptHyper::default() };
+        check_more(OPT_ADADELTA, d, 0.0, [0.0, 0.0]);
+        check_more(OPT_ADADELTA, OptHyper { weight_decay: 0.05, beta1: 0.5, flags: OPT_MAXIMIZE, ..d }, 0.0, [1e-3, 1e-3]);
+        let l = OptHyper { lr: 1e-3, beta1: 0.9, beta2: 0.99, ..OptHyper::default() };
+        check_more(OPT_LION, l, 0.0, [0.0, 0.0]);
+        check_more(OPT_LION, OptHyper { weight_decay: 0.5, ..l }, 0.0, [1e-2, 1e-2]);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use crate::act::{self, Act};
 use crate::layers::{self, Pass};
-use crate::optim::{self, OptHyper, OptTensor, OPT_ADAMW};
+use crate::optim::{self, OptHyper, OptTensor, OPT_LAST};
 pub use crate::plan::*;
 pub use crate::status::{STATUS_BAD_ARGUMENT, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_RESULT, STATUS_NON_FINITE_UPDATE, STATUS_OK};
 use crate::mem::{floats, floats_mut};
@@ -88,7 +88,7 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
     if n > plan.batch_cap as usize || plan.n_layers == 0 || plan.loss < LOSS_SOFTMAX_CE || plan.loss > LOSS_CUSTOM || plan.opt == 0 {
         return false;
     }
-    if hyper(plan).kind > OPT_ADAMW {
+    if hyper(plan).kind > OPT_LAST {
         return false;
     }
     let mut width = 0u32;
@@ -609,7 +609,7 @@ mod tests {
     //! checks that no guard changed.
     use super::*;
     use crate::layers::{batch_norm, dense as dense_kind};
-    use crate::optim::{OPT_ADAGRAD, OPT_ADAM, OPT_AMSGRAD, OPT_CENTERED, OPT_FIRST_STEP, OPT_NESTEROV, OPT_RMSPROP, OPT_SGD};
+    use crate::optim::{OPT_ADAGRAD, OPT_ADAM, OPT_ADAMW, OPT_AMSGRAD, OPT_CENTERED, OPT_FIRST_STEP, OPT_NESTEROV, OPT_RMSPROP, OPT_SGD};
 
     thread_local! {
         /// Test-only: makes `train_step` on this thread take the backup path.
