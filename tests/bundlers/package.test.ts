@@ -51,7 +51,7 @@ describe('the packed tarball', () => {
     for (const m of exp.matchAll(/"\.\/(dist\/[^"]+)"/g)) expect(list, m[1]).toContain(m[1]);
   });
 
-  it('keeps the browser entry within 101.5 KB gzip and free of node: imports', () => {
+  it('keeps the browser entry within 100 KB gzip and free of node: imports', () => {
     const dir = join(pkg, 'dist', 'browser');
     const all = files(dir).filter((f) => f.endsWith('.mjs'));
     for (const f of all) expect(readFileSync(join(dir, f), 'utf8'), f).not.toMatch(/(?:from\s*|import\s*\(?\s*)["']node:/);
@@ -68,9 +68,7 @@ describe('the packed tarball', () => {
     visit('wasmfit.mjs');
     const gz = gzipSync(Buffer.concat([...seen].map((f) => readFileSync(join(dir, f)))), { level: 9 }).length;
     console.log(`browser entry: ${[...seen].join(', ')} = ${gz} bytes gzip`);
-    // 100 KiB until Adamax/NAdam/RAdam/Adadelta/Lion (+1.8 KB: ~1.4 KB of kernel code, embedded
-    // gzip+base64, and ~0.4 KB of configs): raised for them, pending the lead's decision
-    expect(gz).toBeLessThan(101.5 * 1024);
+    expect(gz).toBeLessThan(100 * 1024);
   });
 
   it('ships readable Node builds: an uncaught error prints a short source line, not the bundle', () => {
