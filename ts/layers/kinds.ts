@@ -8,12 +8,14 @@ import type { BatchNormConfig } from './batch-norm.js';
 import type { GaussianNoiseConfig } from './gaussian-noise.js';
 import type { Conv2dConfig } from './conv2d.js';
 import type { GlobalPool2dConfig, Pool2dConfig } from './pooling.js';
+import type { AugmentConfig } from './augment.js';
 
 export * from './dense.js';
 export * from './batch-norm.js';
 export * from './gaussian-noise.js';
 export * from './conv2d.js';
 export * from './pooling.js';
+export * from './augment.js';
 
 /** The config of any layer kind. */
-export type KindLayerConfig = DenseConfig | BatchNormConfig | GaussianNoiseConfig | Conv2dConfig | Pool2dConfig | GlobalPool2dConfig;
+export type KindLayerConfig = DenseConfig | BatchNormConfig | GaussianNoiseConfig | Conv2dConfig | Pool2dConfig | GlobalPool2dConfig | AugmentConfig;

@@ -43,8 +43,8 @@ export interface DenseParams {
   frozen?: boolean;
   /** The kind's geometry record (convolution, pooling: a `CONV_GEOM` block and its values), when it has one. */
   geom?: { ptr: Ptr; fields: Readonly<Record<(typeof CONV_GEOM.fields)[number], number>> };
-  /** A scratch block of the kind's own (convolution: its im2col chunk) and its length in floats. */
-  aux?: { ptr: Ptr; floats: number };
+  /** A scratch block of the kind's own (convolution: its im2col chunk) and its length in floats; `init`: values written into it with the plan (augmentation: its argument block). */
+  aux?: { ptr: Ptr; floats: number; init?: readonly number[] };
 }
 
 /**
@@ -182,6 +182,7 @@ export class CompiledPlan {
       if (l.geom) for (const f of CONV_GEOM.fields) v.setUint32(l.geom.ptr + CONV_GEOM[f], l.geom.fields[f], true);
       v.setUint32(r + LAYER.geom, l.geom?.ptr ?? 0, true);
       v.setUint32(r + LAYER.aux, l.aux?.ptr ?? 0, true);
+      l.aux?.init?.forEach((x, j) => v.setFloat32(l.aux!.ptr + 4 * j, x, true));
       v.setUint32(r + LAYER.auxLen, l.aux?.floats ?? 0, true);
     });
     const p = this.plan;

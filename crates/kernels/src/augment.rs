@@ -57,7 +57,7 @@ pub const NEAREST: u32 = 3;
 pub fn valid_args(code: u32, a: &[f32]) -> bool {
     (FLIP..=CONTRAST).contains(&code)
         && a.len() == ARGS
-        && a.iter().all(|v| v.is_finite())
+        && a.iter().map(|v| v * 0.0).sum::<f32>() == 0.0 // all finite
         && a[4] >= 0.0
         && a[4] <= 3.0
         && (a[5] == 0.0 || a[5] == 1.0)
@@ -78,6 +78,7 @@ pub fn draw(code: u32, a: &[f32], seed: u32, stream: u32, counter: u32, row: u32
 }
 
 /// Augments one image `x` (`h·w·c` floats) into `y` with parameters `p` (as [`draw`] returns them).
+#[inline(never)]
 pub fn apply(code: u32, a: &[f32], g: &ConvGeom, p: [f32; 2], x: &[f32], y: &mut [f32]) {
     let (h, w) = (g.h as f32 - 1.0, g.w as f32 - 1.0);
     let t = match code {
@@ -89,7 +90,7 @@ pub fn apply(code: u32, a: &[f32], g: &ConvGeom, p: [f32; 2], x: &[f32], y: &mut
         }
         TRANSLATION => [1.0, 0.0, -(p[1] * g.w as f32), 0.0, 1.0, -(p[0] * g.h as f32)],
         ROTATION => {
-            let (s, c) = crate::layers::gaussian_noise::sincos_2pi(frac(p[0] as f64));
+            let (s, c) = crate::layers::gaussian_noise::sincos_2pi((p[0] - floorf(p[0])) as f64); // exact fraction
             let (s, c) = (s as f32, c as f32);
             [c, -s, (w - (c * w - s * h)) / 2.0, s, c, (h - (s * w + c * h)) / 2.0]
         }
@@ -98,26 +99,16 @@ pub fn apply(code: u32, a: &[f32], g: &ConvGeom, p: [f32; 2], x: &[f32], y: &mut
     warp(&t, a[4] as u32, a[5] != 0.0, a[6], g, x, y)
 }
 
-/// `t − ⌊t⌋` in f64 (`t` a finite number of turns).
-fn frac(t: f64) -> f64 {
-    let i = t as i64 as f64;
-    let f = t - i;
-    if f < 0.0 {
-        f + 1.0
-    } else {
-        f
-    }
-}
-
 /// TensorFlow's `MapCoordinate` of fill mode `mode`: an input coordinate on an axis of `len`
 /// pixels mapped into the image, in f32 with its integer casts (C++ truncation). REFLECT:
 /// half-sample symmetric (`d c b a | a b c d | d c b a`), WRAP: TensorFlow's wrap, which adds or
 /// subtracts `len` per `len − 1` (so it is the periodic wrap only within one period beyond each
 /// edge; Keras inherits this), NEAREST: clamp; all three then clamp to `[0, len − 1]`.
 /// CONSTANT: unchanged (taps outside read the fill value).
+#[inline(never)]
 pub fn map(v: f32, len: u32, mode: u32) -> f32 {
     let l = len as f32;
-    let tr = |q: f32| q as i64 as f32;
+    let tr = trunc;
     let v = match mode {
         CONSTANT => return v,
         _ if len <= 1 => 0.0, // every mode but CONSTANT ends at the only pixel
@@ -150,11 +141,19 @@ pub fn map(v: f32, len: u32, mode: u32) -> f32 {
     }
 }
 
-/// Round half away from zero (C++ `std::round`).
-fn round(v: f32) -> f32 {
+/// `v` truncated toward zero (C++'s integer cast; |v| < 2³¹ here).
+#[inline(never)]
+fn trunc(v: f32) -> f32 {
+    v as i32 as f32
+}
+
+/// The tap coordinate of `v`: `⌊v⌋` (bilinear), or `v` rounded half away from zero (nearest,
+/// C++ `std::round`).
+#[inline(never)]
+fn snap(v: f32, bilinear: bool) -> f32 {
     let t = floorf(v);
     let f = v - t; // exact
-    if f > 0.5 || (f == 0.5 && v > 0.0) {
+    if !bilinear && (f > 0.5 || (f == 0.5 && v > 0.0)) {
         t + 1.0
     } else {
         t
@@ -162,46 +161,30 @@ fn round(v: f32) -> f32 {
 }
 
 /// The projective warp (`c₀ = c₁ = 0`) of one image with TensorFlow's arithmetic (see the
-/// module doc).
+/// module doc). Nearest interpolation is the bilinear formula with weights 1 and 0 on the rounded
+/// tap (exact: the other taps add zeros), so both share one loop. Channel by channel (the
+/// coordinates are recomputed per channel: one compact loop that is not vectorized).
 #[inline(never)]
 fn warp(t: &[f32; 6], mode: u32, bilinear: bool, fill: f32, g: &ConvGeom, x: &[f32], y: &mut [f32]) {
-    let (h, w, c) = (g.h as usize, g.w as usize, g.c as usize);
-    // the element offset of in-image pixel (row, col), or None (the fill value)
-    let at = |row: f32, col: f32| {
-        let (r, q) = (row as i64, col as i64);
-        if r >= 0 && (r as usize) < h && q >= 0 && (q as usize) < w {
-            Some((r as usize * w + q as usize) * c)
-        } else {
-            None
-        }
-    };
-    let read = |o: Option<usize>, ch: usize| o.map_or(fill, |o| x[o + ch]);
-    for oy in 0..h {
-        for ox in 0..w {
-            let (fx, fy) = (ox as f32, oy as f32);
+    let (w, c) = (g.w as usize, g.c as usize);
+    for ch in 0..c {
+        for o in 0..y.len() / c {
+            let (fx, fy) = ((o % w) as f32, (o / w) as f32);
             let ix = map(t[0] * fx + t[1] * fy + t[2], g.w, mode);
             let iy = map(t[3] * fx + t[4] * fy + t[5], g.h, mode);
-            let out = &mut y[(oy * w + ox) * c..][..c];
-            if !bilinear {
-                let o = at(round(iy), round(ix));
-                for (ch, v) in out.iter_mut().enumerate() {
-                    *v = read(o, ch);
-                }
-                continue;
-            }
-            let (y0, x0) = (floorf(iy), floorf(ix));
-            let (y1, x1) = (y0 + 1.0, x0 + 1.0);
-            let (a, b, cc, d) = (at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1));
-            for (ch, v) in out.iter_mut().enumerate() {
-                let top = (x1 - ix) * read(a, ch) + (ix - x0) * read(b, ch);
-                let bottom = (x1 - ix) * read(cc, ch) + (ix - x0) * read(d, ch);
-                *v = (y1 - iy) * top + (iy - y0) * bottom;
-            }
+            let (x0, y0) = (snap(ix, bilinear), snap(iy, bilinear));
+            let (ax, ay, bx, by) = if bilinear { (x0 + 1.0 - ix, y0 + 1.0 - iy, ix - x0, iy - y0) } else { (1.0, 1.0, 0.0, 0.0) };
+            let (q, r) = (x0 as i32, y0 as i32);
+            // tap (row, col), or the fill value outside the image
+            let f = |r: i32, q: i32| if (r as u32) < g.h && (q as u32) < g.w { x[(r as usize * w + q as usize) * c + ch] } else { fill };
+            let (r1, q1) = (r.wrapping_add(1), q.wrapping_add(1));
+            y[o * c + ch] = ay * (ax * f(r, q) + bx * f(r, q1)) + by * (ax * f(r1, q) + bx * f(r1, q1));
         }
     }
 }
 
 /// `y = clip((x − mean)·factor + mean, 0, 255)` per channel of one image.
+#[inline(never)]
 fn contrast(g: &ConvGeom, factor: f32, x: &[f32], y: &mut [f32]) {
     let (hw, c) = (g.h as usize * g.w as usize, g.c as usize);
     for ch in 0..c {
@@ -350,6 +333,6 @@ mod tests {
             assert_eq!(map(-3.5, 1, mode), 0.0);
             assert_eq!(map(2.5, 1, mode), 0.0);
         }
-        assert_eq!((round(2.5), round(-2.5), round(0.49999997), round(-0.5)), (3.0, -3.0, 0.0, -1.0));
+        assert_eq!([snap(2.5, false), snap(-2.5, false), snap(0.49999997, false), snap(-0.5, false), snap(-0.5, true)], [3.0, -3.0, 0.0, -1.0, -1.0]);
     }
 }

@@ -528,7 +528,7 @@ unsafe fn grad_inner(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 
 #[inline(never)]
 unsafe fn backward(plan: &Plan, x: usize, n: usize) -> u32 {
     let ls = layers_of(plan);
-    let first = ls.iter().position(|l| tensors(l).iter().any(Option::is_some)).unwrap_or(ls.len());
+    let first = ls.iter().position(|l| l.frozen == 0 && (l.w != 0 || l.b != 0)).unwrap_or(ls.len());
     // g holds dL/dy of the current layer.
     let (mut g, mut g_other) = (plan.gbuf0, plan.gbuf1);
     for li in (first..ls.len()).rev() {

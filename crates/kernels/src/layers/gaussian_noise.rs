@@ -81,6 +81,7 @@ fn box_muller(a: u32, b: u32) -> (f32, f32) {
 /// `(sin 2πu, cos 2πu)` for `u ∈ [0, 1)` in f64 (`core` on Rust 1.63 has no `sin`): quarter-turn
 /// reduction (exact: `4u` and its rounding are exact in f64), then Taylor polynomials on
 /// `|x| ≤ π/4` (truncation below 2e-9, far below f32 resolution).
+#[inline(never)]
 pub(crate) fn sincos_2pi(u: f64) -> (f64, f64) {
     let q = 4.0 * u;
     let k = (q + 0.5) as i64; // nearest quarter turn, 0..=4
