@@ -78,25 +78,27 @@ pub fn draw(code: u32, a: &[f32], seed: u32, stream: u32, counter: u32, row: u32
 }
 
 /// Augments one image `x` (`h·w·c` floats) into `y` with parameters `p` (as [`draw`] returns them).
+/// The geometric kinds warp with the linear part `[[a, b], [d, e]]` about the image center
+/// `(cx, cy) = ((w − 1)/2, (h − 1)/2)` plus a shift: `x_in = a·x + b·y + (cx − (a·cx + b·cy) + tx)`
+/// (likewise `y_in`). That is Keras's `get_rotation_matrix` bit for bit (its offsets are twice
+/// these, halved), its translation (`tx = −dx`, `ty = −dy`) and flips exactly, and
+/// `get_zoom_matrix`'s `cx·(1 − z)` up to the rounding of one f32 operation.
 #[inline(never)]
 pub fn apply(code: u32, a: &[f32], g: &ConvGeom, p: [f32; 2], x: &[f32], y: &mut [f32]) {
-    let (h, w) = (g.h as f32 - 1.0, g.w as f32 - 1.0);
-    let t = match code {
+    let (cx, cy) = ((g.w as f32 - 1.0) / 2.0, (g.h as f32 - 1.0) / 2.0);
+    let (m, tx, ty) = match code {
         CONTRAST => return contrast(g, p[0], x, y),
-        FLIP => {
-            let (fx, fy) = (p[0] != 0.0, p[1] != 0.0);
-            let s = |f: bool| if f { -1.0 } else { 1.0 };
-            return warp(&[s(fx), 0.0, if fx { w } else { 0.0 }, 0.0, s(fy), if fy { h } else { 0.0 }], NEAREST, false, 0.0, g, x, y);
-        }
-        TRANSLATION => [1.0, 0.0, -(p[1] * g.w as f32), 0.0, 1.0, -(p[0] * g.h as f32)],
+        FLIP => ([1.0 - 2.0 * p[0], 0.0, 0.0, 1.0 - 2.0 * p[1]], 0.0, 0.0),
+        TRANSLATION => ([1.0, 0.0, 0.0, 1.0], -(p[1] * g.w as f32), -(p[0] * g.h as f32)),
         ROTATION => {
             let (s, c) = crate::layers::gaussian_noise::sincos_2pi((p[0] - floorf(p[0])) as f64); // exact fraction
-            let (s, c) = (s as f32, c as f32);
-            [c, -s, (w - (c * w - s * h)) / 2.0, s, c, (h - (s * w + c * h)) / 2.0]
+            ([c as f32, -s as f32, s as f32, c as f32], 0.0, 0.0)
         }
-        _ => [p[1], 0.0, w / 2.0 * (1.0 - p[1]), 0.0, p[0], h / 2.0 * (1.0 - p[0])],
+        _ => ([p[1], 0.0, 0.0, p[0]], 0.0, 0.0),
     };
-    warp(&t, a[4] as u32, a[5] != 0.0, a[6], g, x, y)
+    let t = [m[0], m[1], cx - (m[0] * cx + m[1] * cy) + tx, m[2], m[3], cy - (m[2] * cx + m[3] * cy) + ty];
+    let flip = code == FLIP;
+    warp(&t, if flip { NEAREST } else { a[4] as u32 }, !flip && a[5] != 0.0, a[6], g, x, y)
 }
 
 /// TensorFlow's `MapCoordinate` of fill mode `mode`: an input coordinate on an axis of `len`
