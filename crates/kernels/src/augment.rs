@@ -91,7 +91,7 @@ pub fn apply(code: u32, a: &[f32], g: &ConvGeom, p: [f32; 2], x: &[f32], y: &mut
         FLIP => ([1.0 - 2.0 * p[0], 0.0, 0.0, 1.0 - 2.0 * p[1]], 0.0, 0.0),
         TRANSLATION => ([1.0, 0.0, 0.0, 1.0], -(p[1] * g.w as f32), -(p[0] * g.h as f32)),
         ROTATION => {
-            let (s, c) = crate::layers::gaussian_noise::sincos_2pi((p[0] - floorf(p[0])) as f64); // exact fraction
+            let (s, c) = crate::math::sincos_2pi((p[0] - floorf(p[0])) as f64); // exact fraction
             ([c as f32, -s as f32, s as f32, c as f32], 0.0, 0.0)
         }
         _ => ([p[1], 0.0, 0.0, p[0]], 0.0, 0.0),
