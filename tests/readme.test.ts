@@ -40,3 +40,8 @@ it('the README convolutional example runs as written and learns the digits', () 
   expect(out).toMatch(/max_pool2d_1 .*\[null, 6, 6, 16\]/);
   expect(Number(out.match(/cnn test accuracy: (\d\.\d{4})/)?.[1])).toBeGreaterThan(0.9);
 }, 120_000);
+
+it('the README augmentation example runs as written and learns the digits', () => {
+  const out = runBlock('Augmentation in training');
+  expect(Number(out.match(/augmented cnn test accuracy: (\d\.\d{4})/)?.[1])).toBeGreaterThan(0.85);
+}, 120_000);

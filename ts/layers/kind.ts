@@ -95,6 +95,11 @@ export interface LayerKind<C extends KindConfig = KindConfig> {
   outputShape?(config: C, inShape: readonly number[], where: string): number[];
   /** Elementwise kinds (noise): any input shape, output of the same shape. */
   readonly shapePreserving?: boolean;
+  /**
+   * Has no backward (augmentation): the layer must come before every layer with parameters, where
+   * no gradient is needed (describeStack refuses it elsewhere).
+   */
+  readonly inputOnly?: boolean;
   /** The parameter tensors, in getWeights order (none for a kind without parameters). */
   params(config: C, nIn: number, inShape: readonly number[]): ParamSpec[];
   /** The activation and parameters the layer itself brings (before folding). */

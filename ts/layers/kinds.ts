@@ -10,6 +10,7 @@ import type { GaussianDropoutConfig } from './gaussian-dropout.js';
 import type { AlphaDropoutConfig } from './alpha-dropout.js';
 import type { Conv2dConfig } from './conv2d.js';
 import type { GlobalPool2dConfig, Pool2dConfig } from './pooling.js';
+import type { AugmentConfig } from './augment.js';
 
 export * from './dense.js';
 export * from './batch-norm.js';
@@ -18,6 +19,7 @@ export * from './gaussian-dropout.js';
 export * from './alpha-dropout.js';
 export * from './conv2d.js';
 export * from './pooling.js';
+export * from './augment.js';
 
 /** The config of any layer kind. */
-export type KindLayerConfig = DenseConfig | BatchNormConfig | GaussianNoiseConfig | GaussianDropoutConfig | AlphaDropoutConfig | Conv2dConfig | Pool2dConfig | GlobalPool2dConfig;
+export type KindLayerConfig = DenseConfig | BatchNormConfig | GaussianNoiseConfig | GaussianDropoutConfig | AlphaDropoutConfig | Conv2dConfig | Pool2dConfig | GlobalPool2dConfig | AugmentConfig;

@@ -48,6 +48,7 @@ export function describeStack(inputShape: number | readonly number[], layers: re
   const counts = new Map<string, number>();
   let shape: readonly number[] = typeof inputShape === 'number' ? [inputShape] : [...inputShape];
   let module = 0;
+  let weighted: StackEntry | undefined; // the first layer with parameters
   layers.forEach((l, position) => {
     const type = typeof l === 'object' && l !== null ? (l as { type?: unknown }).type : undefined;
     if (type !== 'dropout' && type !== 'activation' && type !== 'flatten' && type !== 'reshape' && (typeof type !== 'string' || !KINDS.has(type))) {
@@ -64,6 +65,9 @@ export function describeStack(inputShape: number | readonly number[], layers: re
       counts.set(kind.prefix, index + 1);
       const nIn = shape.reduce((a, b) => a * b, 1);
       const at = `${where}: layers[${position}] (${kind.type})`;
+      if (kind.inputOnly && weighted) {
+        throw new OptionError('layers', `${at} follows layers[${weighted.position}] (${weighted.kind.type}), which has parameters; augmentation layers pass no gradient back, so they go at the input: move it before layers[${weighted.position}].`);
+      }
       let outShape: number[];
       if (kind.outputShape) outShape = kind.outputShape(l, shape, at);
       else if (kind.shapePreserving) outShape = [...shape];
@@ -75,6 +79,7 @@ export function describeStack(inputShape: number | readonly number[], layers: re
       module += before; // e.g. nn.ZeroPad2d
       const params: StackParam[] = kind.params(l, nIn, shape).map((p) => ({ ...p, fullName: `${kind.prefix}_${index}/${p.name}`, torchKey: `${module}.${p.torch.name}` }));
       out.push({ kind, config: l, index, position, nIn, nOut, inShape: shape, outShape, folded, params, torchExtras: (kind.torchExtras ?? []).map((e) => `${module}.${e}`), dropoutSeen: false });
+      if (params.length > 0) weighted ??= out[out.length - 1];
       module += after + (folded.act === 'linear' && !folded.softmax ? 1 : 2);
       shape = outShape;
       return;

@@ -43,8 +43,8 @@ export interface DenseParams {
   frozen?: boolean;
   /** The kind's geometry record (convolution, pooling: a `CONV_GEOM` block and its values), when it has one. */
   geom?: { ptr: Ptr; fields: Readonly<Record<(typeof CONV_GEOM.fields)[number], number>> };
-  /** A scratch block of the kind's own (convolution: its im2col chunk) and its length in floats. */
-  aux?: { ptr: Ptr; floats: number };
+  /** A scratch block of the kind's own (convolution: its im2col chunk) and its length in floats; `init`: values written into it with the plan (augmentation: its argument block). */
+  aux?: { ptr: Ptr; floats: number; init?: readonly number[] };
   /**
    * Floats per batch row of a scratch block the plan allocates (`batchCap × auxPerRow`) and passes
    * as the record's `aux` instead of `aux` (noise layers: the multipliers backward reads).
@@ -188,6 +188,7 @@ export class CompiledPlan {
       if (l.geom) for (const f of CONV_GEOM.fields) v.setUint32(l.geom.ptr + CONV_GEOM[f], l.geom.fields[f], true);
       v.setUint32(r + LAYER.geom, l.geom?.ptr ?? 0, true);
       v.setUint32(r + LAYER.aux, rowAux[i]?.ptr ?? 0, true);
+      l.aux?.init?.forEach((x, j) => v.setFloat32(l.aux!.ptr + 4 * j, x, true));
       v.setUint32(r + LAYER.auxLen, rowAux[i]?.floats ?? 0, true);
     });
     const p = this.plan;

@@ -336,5 +336,48 @@ pub unsafe extern "C" fn alpha_dropout_forward(x: *const f32, y: *mut f32, m: *m
         stream,
         counter,
     );
+
+/// Augmentation kind `code` (10 flip, 11 translation, 12 rotation, 13 zoom, 14 contrast; see
+/// [`crate::augment`]) applied to `n` images of the geometry at `geom` (`h, w, c`) with explicit
+/// per-image parameters `params` (2 floats per image, as [`crate::augment::draw`] returns them)
+/// and the argument block `args` (`augment::ARGS` floats). Returns 0, or 2 for an unknown code or
+/// an invalid argument block (nothing written).
+///
+/// # Safety
+/// `geom` a ConvGeom record; `x`, `y` valid for `n·h·w·c` floats, not overlapping; `params` for
+/// `2n`, `args` for `ARGS` floats.
+#[no_mangle]
+pub unsafe extern "C" fn augment_apply(code: u32, geom: *const crate::conv::ConvGeom, args: *const f32, params: *const f32, x: *const f32, n: u32, y: *mut f32) -> u32 {
+    use crate::augment;
+    let (g, a) = (&*geom, core::slice::from_raw_parts(args, augment::ARGS));
+    if !augment::valid_args(code, a) {
+        return crate::status::STATUS_BAD_ARGUMENT;
+    }
+    let len = g.h as usize * g.w as usize * g.c as usize;
+    for r in 0..n as usize {
+        let p = [*params.add(2 * r), *params.add(2 * r + 1)];
+        augment::apply(code, a, g, p, core::slice::from_raw_parts(x.add(r * len), len), core::slice::from_raw_parts_mut(y.add(r * len), len));
+    }
+    0
+}
+
+/// The parameters augmentation kind `code` draws for rows `0..n` of a batch (2 floats per row
+/// into `out`) with key `(seed, stream)` and step `counter` (see [`crate::augment::draw`]).
+/// Returns 0, or 2 for an unknown code or an invalid argument block.
+///
+/// # Safety
+/// `args` valid for `ARGS` floats, `out` for `2n`.
+#[no_mangle]
+pub unsafe extern "C" fn augment_draw(code: u32, args: *const f32, seed: u32, stream: u32, counter: u32, n: u32, out: *mut f32) -> u32 {
+    use crate::augment;
+    let a = core::slice::from_raw_parts(args, augment::ARGS);
+    if !augment::valid_args(code, a) {
+        return crate::status::STATUS_BAD_ARGUMENT;
+    }
+    for r in 0..n {
+        let p = augment::draw(code, a, seed, stream, counter, r);
+        *out.add(2 * r as usize) = p[0];
+        *out.add(2 * r as usize + 1) = p[1];
+    }
     0
 }

@@ -19,6 +19,7 @@ mod record;
 
 pub mod abi;
 pub mod act;
+pub mod augment;
 pub mod constraints;
 pub mod conv;
 pub mod dropout;

@@ -521,14 +521,17 @@ unsafe fn grad_inner(plan: &mut Plan, x: usize, labels: usize, n: usize) -> u32 
 }
 
 /// The backward pass from `dL/dout` in `gbuf0` (the last forward pass's activations and masks):
-/// leaves every trainable layer's gradient in its `gw`/`gb`. Not inlined (shared by grad_inner
-/// and train_backward; one call per step).
+/// leaves every trainable layer's gradient in its `gw`/`gb`. Layers before the first one with
+/// trainable tensors are skipped, and that one computes no input gradient (nothing before it
+/// needs one; augmentation layers, which have no backward, may only stand there). Not inlined
+/// (shared by grad_inner and train_backward; one call per step).
 #[inline(never)]
 unsafe fn backward(plan: &Plan, x: usize, n: usize) -> u32 {
     let ls = layers_of(plan);
+    let first = ls.iter().position(|l| l.frozen == 0 && (l.w != 0 || l.b != 0)).unwrap_or(ls.len());
     // g holds dL/dy of the current layer.
     let (mut g, mut g_other) = (plan.gbuf0, plan.gbuf1);
-    for li in (0..ls.len()).rev() {
+    for li in (first..ls.len()).rev() {
         let l = &ls[li];
         let no = l.n_out as usize;
         let a = Act::from_code(l.act).unwrap_or(Act::Linear);
@@ -542,7 +545,7 @@ unsafe fn backward(plan: &Plan, x: usize, n: usize) -> u32 {
             None => return STATUS_BAD_PLAN,
         };
         let pass = Pass { n, ws: plan.ws, seed: plan.seed, counter: plan.counter, index: li as u32, train: true, stochastic: true };
-        if (kind.backward)(l, &pass, input, g, g_other, li > 0) {
+        if (kind.backward)(l, &pass, input, g, g_other, li > first) {
             core::mem::swap(&mut g, &mut g_other);
         }
     }

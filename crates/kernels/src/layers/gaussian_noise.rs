@@ -10,7 +10,7 @@
 
 use super::{floats, floats_mut, Kind, Pass};
 use crate::dropout::philox4x32_10;
-use crate::math::{logf, sqrtf};
+use crate::math::{logf, sincos_2pi, sqrtf};
 use crate::plan::Layer;
 
 pub const CODE: u32 = 3;
@@ -92,38 +92,10 @@ fn box_muller(a: u32, b: u32) -> (f32, f32) {
     (r * c as f32, r * s as f32)
 }
 
-/// `(sin 2πu, cos 2πu)` for `u ∈ [0, 1)` in f64 (`core` on Rust 1.63 has no `sin`): quarter-turn
-/// reduction (exact: `4u` and its rounding are exact in f64), then Taylor polynomials on
-/// `|x| ≤ π/4` (truncation below 2e-9, far below f32 resolution).
-fn sincos_2pi(u: f64) -> (f64, f64) {
-    let q = 4.0 * u;
-    let k = (q + 0.5) as i64; // nearest quarter turn, 0..=4
-    let x = (q - k as f64) * core::f64::consts::FRAC_PI_2;
-    let x2 = x * x;
-    let s = x * (1.0 - x2 / 6.0 * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0 * (1.0 - x2 / 72.0 * (1.0 - x2 / 110.0)))));
-    let c = 1.0 - x2 / 2.0 * (1.0 - x2 / 12.0 * (1.0 - x2 / 30.0 * (1.0 - x2 / 56.0 * (1.0 - x2 / 90.0 * (1.0 - x2 / 132.0)))));
-    match k & 3 {
-        0 => (s, c),
-        1 => (c, -s),
-        2 => (-s, -c),
-        _ => (-c, s),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     extern crate std;
     use super::*;
-
-    #[test]
-    fn sincos_matches_std_to_f64_rounding_of_the_polynomial() {
-        for i in 0..100_000 {
-            let u = i as f64 / 100_000.0;
-            let (s, c) = sincos_2pi(u);
-            let t = 2.0 * core::f64::consts::PI * u;
-            assert!((s - t.sin()).abs() < 1e-8 && (c - t.cos()).abs() < 1e-8, "u = {}", u);
-        }
-    }
 
     /// 400k draws: mean 0 and variance 1 within 5 standard errors, the share within one σ
     /// (0.6827) and beyond three σ (0.0027) within 5 binomial standard errors, no non-finite value.

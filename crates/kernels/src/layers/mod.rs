@@ -8,6 +8,7 @@ pub(crate) use crate::mem::{floats, floats_mut};
 use crate::plan::Layer;
 
 pub mod alpha_dropout;
+pub mod augment;
 pub mod avg_pool2d;
 pub mod batch_norm;
 pub mod conv2d;
@@ -15,6 +16,11 @@ pub mod dense;
 pub mod gaussian_dropout;
 pub mod gaussian_noise;
 pub mod max_pool2d;
+pub mod random_contrast;
+pub mod random_flip;
+pub mod random_rotation;
+pub mod random_translation;
+pub mod random_zoom;
 
 /// What a forward or backward pass of one layer needs besides the record.
 pub struct Pass {
@@ -56,7 +62,21 @@ pub struct Kind {
 }
 
 /// Every layer kind: one line each.
-pub static KINDS: &[&Kind] = &[&dense::KIND, &batch_norm::KIND, &gaussian_noise::KIND, &conv2d::KIND, &max_pool2d::KIND, &avg_pool2d::KIND, &gaussian_dropout::KIND, &alpha_dropout::KIND];
+pub static KINDS: &[&Kind] = &[
+    &dense::KIND,
+    &batch_norm::KIND,
+    &gaussian_noise::KIND,
+    &conv2d::KIND,
+    &max_pool2d::KIND,
+    &avg_pool2d::KIND,
+    &gaussian_dropout::KIND,
+    &alpha_dropout::KIND,
+    &random_flip::KIND,
+    &random_translation::KIND,
+    &random_rotation::KIND,
+    &random_zoom::KIND,
+    &random_contrast::KIND,
+];
 
 /// The kind of a record's code, or `None` for an unknown code.
 #[inline]
