@@ -336,6 +336,8 @@ pub unsafe extern "C" fn alpha_dropout_forward(x: *const f32, y: *mut f32, m: *m
         stream,
         counter,
     );
+    0
+}
 
 /// Augmentation kind `code` (10 flip, 11 translation, 12 rotation, 13 zoom, 14 contrast; see
 /// [`crate::augment`]) applied to `n` images of the geometry at `geom` (`h, w, c`) with explicit
