@@ -31,16 +31,21 @@ const COMMON_FLAGS = [
 // sound here because nothing lives in the first KiB (the 256 KiB stack sits below the data and
 // the arena starts at __heap_base; kernels use far less stack than that).
 const OPT_FLAGS = ['-O3', '--low-memory-unused', '--optimize-added-constants-propagate'];
+// The SIMD128 builds also use the non-trapping float-to-int conversions (i32.trunc_sat_f32_s…):
+// every engine with SIMD128 has them (they came years earlier), and Rust's saturating `as` casts
+// become one instruction instead of a range-checked branch sequence each (~480 B gzip smaller).
+const SIMD = ['-C', 'target-feature=+simd128,+nontrapping-fptoint'];
+const SIMD_OPT = ['--enable-simd', '--enable-nontrapping-float-to-int'];
 const VARIANTS = [
-  { name: 'simd', flags: ['-C', 'target-feature=+simd128'], opt: ['--enable-simd'], foldSplats: true },
+  { name: 'simd', flags: SIMD, opt: SIMD_OPT, foldSplats: true },
   { name: 'scalar', flags: [], opt: [], foldSplats: false },
   // the kernel tests' modules: the same kernels plus the test-only exports (crates/kernels/src/harness.rs); not embedded
-  { name: 'simd-harness', flags: ['-C', 'target-feature=+simd128'], opt: ['--enable-simd'], foldSplats: true, features: ['harness'] },
+  { name: 'simd-harness', flags: SIMD, opt: SIMD_OPT, foldSplats: true, features: ['harness'] },
   { name: 'scalar-harness', flags: [], opt: [], foldSplats: false, features: ['harness'] },
   // the threaded build (init({ threads }) > 1): the SIMD kernels plus parallel regions, with a
   // shared memory, passive data and an exported stack pointer (sharedMemoryPass); not embedded
   // in the browser entry: ts/runtime/wasm-threads.generated.ts is loaded on demand
-  { name: 'simd-threads', flags: ['-C', 'target-feature=+simd128'], opt: ['--enable-simd'], foldSplats: true, features: ['threads'], shared: true, embed: 'threads' },
+  { name: 'simd-threads', flags: SIMD, opt: SIMD_OPT, foldSplats: true, features: ['threads'], shared: true, embed: 'threads' },
 ];
 // Builds made from another's module by a post-link pass, not by cargo: the FMA build is the SIMD128
 // module with the GEMM micro-kernel's mul+add fused into f32x4.relaxed_madd (scripts/fuse-madd.mjs),
@@ -66,7 +71,7 @@ function foldSplatOffsets(wasmFile, binDir) {
   if (folded === 0) throw new Error('build-wasm: found no splat loads to fold; the GEMM micro-kernel changed shape — update foldSplatOffsets');
   const watFile = wasmFile.replace(/\.wasm$/, '.wat');
   writeFileSync(watFile, out);
-  execFileSync(join(binDir, 'wasm-as'), ['--enable-simd', watFile, '-o', wasmFile], { stdio: 'inherit' });
+  execFileSync(join(binDir, 'wasm-as'), ['--enable-simd', '--enable-nontrapping-float-to-int', watFile, '-o', wasmFile], { stdio: 'inherit' });
   return folded;
 }
 
@@ -111,7 +116,7 @@ function sharedMemoryPass(wasmFile, binDir) {
   text = text.slice(0, at) + extra + text.slice(at);
   const watFile = wasmFile.replace(/\.wasm$/, '.shared.wat');
   writeFileSync(watFile, text);
-  execFileSync(join(binDir, 'wasm-as'), ['--enable-simd', '--enable-threads', '--enable-bulk-memory', '--enable-mutable-globals', watFile, '-o', wasmFile], { stdio: 'inherit' });
+  execFileSync(join(binDir, 'wasm-as'), ['--enable-simd', '--enable-nontrapping-float-to-int', '--enable-threads', '--enable-bulk-memory', '--enable-mutable-globals', watFile, '-o', wasmFile], { stdio: 'inherit' });
   return inits.length;
 }
 

@@ -223,7 +223,7 @@ export function fuseMadd(wasmFile, outFile, binDir) {
   const { text: fusedText, fused } = fuseText(text);
   const watFile = outFile.replace(/\.wasm$/, '.wat');
   writeFileSync(watFile, fusedText);
-  execFileSync(join(binDir, 'wasm-as'), ['--enable-simd', '--enable-relaxed-simd', watFile, '-o', outFile], { stdio: 'inherit' });
+  execFileSync(join(binDir, 'wasm-as'), ['--enable-simd', '--enable-relaxed-simd', '--enable-nontrapping-float-to-int', watFile, '-o', outFile], { stdio: 'inherit' });
   const check = execFileSync(join(binDir, 'wasm-dis'), [outFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const count = (check.match(/f32x4\.relaxed_madd/g) ?? []).length;
   if (count !== fused) throw new Error(`fuse-madd: ${outFile} holds ${count} f32x4.relaxed_madd, expected ${fused}`);

@@ -51,7 +51,7 @@ describe('the packed tarball', () => {
     for (const m of exp.matchAll(/"\.\/(dist\/[^"]+)"/g)) expect(list, m[1]).toContain(m[1]);
   });
 
-  it('keeps the browser entry within 103 KB gzip and free of node: imports', () => {
+  it('keeps the browser entry within 104 KB gzip and free of node: imports', () => {
     const dir = join(pkg, 'dist', 'browser');
     const all = files(dir).filter((f) => f.endsWith('.mjs'));
     for (const f of all) expect(readFileSync(join(dir, f), 'utf8'), f).not.toMatch(/(?:from\s*|import\s*\(?\s*)["']node:/);
@@ -68,9 +68,13 @@ describe('the packed tarball', () => {
     visit('wasmfit.mjs');
     const gz = gzipSync(Buffer.concat([...seen].map((f) => readFileSync(join(dir, f)))), { level: 9 }).length;
     console.log(`browser entry: ${[...seen].join(', ')} = ${gz} bytes gzip`);
-    // 100 KB until the augmentation layers (issue 16): +1.9 KB of kernel (the warp, fill modes,
-    // draws, contrast) and +1.4 KB of layer factories/kinds, measured 101,180 → 104,751 bytes
-    expect(gz).toBeLessThan(103 * 1024);
+    // 100 KiB until issue 16/18's kernels: convolution interop, gaussian/alpha dropout, five more
+    // fused optimizers (adamax, nadam, radam, adadelta, lion) and the augmentation layers (warp,
+    // fill modes, draws, contrast) grew the embedded SIMD module by ~4.5 KB gzip and the layer and
+    // optimizer factories by ~2.5 KB; moving safetensors to wasmfit/safetensors (−6 KB) and the
+    // non-trapping float-to-int conversions (−0.5 KB) took most of it back: 105,399 B measured at
+    // the merge. Still rarely used and movable: the raw kernel API (ts/kernels, ~1.5 KB gzip).
+    expect(gz).toBeLessThan(104 * 1024);
   });
 
   it('ships readable Node builds: an uncaught error prints a short source line, not the bundle', () => {
