@@ -98,6 +98,34 @@ describe('examples (reduced size) show their documented effects', () => {
     expect(r.noise.confidence).toBeLessThan(r.digits.confidence);
   });
 
+  it('cnn: augmentation narrows the gap between training and held-out accuracy (1,000 digits, 8 epochs)', async () => {
+    const { run } = await load('cnn');
+    const plain = await run({ trainSize: 1000, epochs: 8 });
+    const augmented = await run({ trainSize: 1000, epochs: 8, augment: true });
+    // the plain CNN fits its 1,000 digits almost perfectly and generalizes less well
+    expect(plain.trainAccuracy).toBeGreaterThan(0.97);
+    expect(plain.testAccuracy).toBeGreaterThan(0.85);
+    expect(augmented.testAccuracy).toBeGreaterThan(0.85);
+    expect(augmented.gap).toBeLessThan(plain.gap);
+  });
+
+  it('mc-augment: MC-dropout uncertainty is higher on moved digits, and lower on them after training with augmentation', async () => {
+    const r = await (await load('mc-augment')).run(quick);
+    expect(r.plain.clean.accuracy).toBeGreaterThan(0.85);
+    expect(r.plain.moved.entropy).toBeGreaterThan(r.plain.clean.entropy);
+    expect(r.plain.moved.std).toBeGreaterThan(r.plain.clean.std);
+    expect(r.augmented.moved.entropy).toBeLessThan(r.plain.moved.entropy);
+    expect(r.augmented.moved.accuracy).toBeGreaterThan(r.plain.moved.accuracy);
+  });
+
+  it('grid-vs-random: with the same nine trials, random search is better on average, in its worst placement and less placement-dependent', async () => {
+    const r = await (await load('grid-vs-random')).run(quick);
+    expect(r.placements).toHaveLength(5);
+    expect(r.summary.random.mean).toBeGreaterThan(r.summary.grid.mean);
+    expect(r.summary.random.worst).toBeGreaterThan(r.summary.grid.worst);
+    expect(r.summary.random.spread).toBeLessThan(r.summary.grid.spread);
+  });
+
   it('an example runs as one command, prints its table and writes its SVG', () => {
     const out = execFileSync(process.execPath, [join('examples', 'optimizers.mjs'), '--quick'], {
       encoding: 'utf8',
