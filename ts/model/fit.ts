@@ -18,6 +18,7 @@ import { isPlateau, plateauCallback } from '../callbacks/index.js';
 import type { Plateau } from '../schedules/plateau.js';
 import { checkResumeState, type FitResumeState, fitResumeState, trackFit, untrackFit } from './resume.js';
 import type { Stepper } from './stepper.js';
+import { cycledMomentum } from '../optimizers/record.js';
 import { checkOptions } from '../errors/validate.js';
 import { preview } from '../errors/preview.js';
 import { fitClassNames } from './classes.js';
@@ -210,6 +211,34 @@ function resolveSchedule(given: Schedule | undefined, resume: FitResumeState | n
   return schedule;
 }
 
+/**
+ * Momentum cycling (`schedule.momentum`, cyclicLR/oneCycleLR `cycleMomentum`) needs an optimizer
+ * whose momentum or β1 it can drive: SGD or RMSProp compiled with a non-zero momentum (their
+ * momentum buffer exists), Adam or AdamW. PyTorch refuses optimizers without `momentum` or `betas`
+ * in their defaults (AdaGrad); it accepts SGD/RMSProp with momentum 0 and silently turns momentum
+ * on, which wasmfit refuses too, saying how to get either behaviour. @internal
+ */
+export function checkMomentumCycling(schedule: Schedule | null, st: Stepper, where: string): void {
+  if (!schedule?.momentum) return;
+  const c = st.optimizer;
+  if (c && cycledMomentum(c)) {
+    schedule.momentum(0);
+    return;
+  }
+  const zero = c !== null && (c.type === 'sgd' || c.type === 'rmsprop');
+  const what = st.fullBatchConfig ? `the full-batch optimizer ${st.fullBatchConfig.type}` : c ? (zero ? `${c.type} with momentum 0` : c.type) : 'none';
+  throw new OptionError(
+    'schedule',
+    `${where}: ${schedule.name} cycles the momentum (cycleMomentum: true, PyTorch's cycle_momentum default), but the model's optimizer is ${what}, which has no momentum or β1 to cycle. Pass cycleMomentum: false to ${schedule.name}({...}) to cycle the learning rate only` +
+      (zero ? `, or compile with ${c.type}({ momentum: 0.9, ... }) to cycle it as PyTorch does (the schedule replaces the value; PyTorch would turn momentum on even from 0).` : '.'),
+  );
+}
+
+/** The momentum (or β1) a step-unit schedule that cycles it gives step `t`, else undefined. @internal */
+export function scheduledMomentum(schedule: Schedule | null, t: number): number | undefined {
+  return schedule?.unit === 'step' && schedule.momentum ? schedule.momentum(t) : undefined;
+}
+
 /** The schedule's rate at `t` (an epoch or a step, per its unit), checked. @internal */
 export function scheduledRate(schedule: Schedule, t: number, where = 'fit'): number {
   const v = schedule(t);
@@ -320,6 +349,7 @@ export async function fitLoop(m: FitModel, x: RawFeatures, y: Labels | Features,
   const s = resolveFitOptions(options);
   const { epochs, initialEpoch, batchSize, shuffle, callbacks, schedule, resume } = s;
   const data = resolveFitData(m, x, y, options, s);
+  checkMomentumCycling(schedule, m.steps, 'fit');
   const { nTrain, val } = data;
   // callbacks check their own configuration (monitored keys, paths) against what this fit logs
   const logKeys = logKeysOf(m.steps, val !== null);
@@ -408,6 +438,7 @@ export async function fitLoop(m: FitModel, x: RawFeatures, y: Labels | Features,
         const start = b * batchSize;
         const n = Math.min(batchSize, nTrain - start);
         alive(`epoch ${epoch}, batch ${b}`);
+        const momentum = scheduledMomentum(schedule, globalStep);
         if (schedule?.unit === 'step') {
           m.learningRate = scheduledRate(schedule, globalStep);
           // the schedule is user code: it may have disposed the model
@@ -416,7 +447,7 @@ export async function fitLoop(m: FitModel, x: RawFeatures, y: Labels | Features,
         globalStep++;
         lr = m.learningRate;
         st.load(data.x, data.y, idx, start, n, data.weights);
-        const status = st.train(n, lr);
+        const status = st.train(n, lr, momentum);
         if (status !== STATUS.ok) {
           const err = st.error(status, `fit: epoch ${epoch}, batch ${b}`);
           // terminateOnNaN ends training (with the weights from before the step) instead of throwing

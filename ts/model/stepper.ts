@@ -219,7 +219,7 @@ export class Stepper {
    * One optimizer step on the loaded rows at learning rate `lr`; returns the kernel status. The
    * step counts only when the kernel updated the weights.
    */
-  train(n: number, lr: number): number {
+  train(n: number, lr: number, momentum?: number): number {
     const plan = this.trained();
     if (this.fullBatch) {
       const st = this.fullBatch.step(plan, n, lr);
@@ -227,7 +227,7 @@ export class Stepper {
       return st;
     }
     // step-dependent scalars for step t + 1 (f64), the rate included
-    this.bound.prepare(this.step + 1, lr);
+    this.bound.prepare(this.step + 1, lr, momentum);
     plan.beforeTrain();
     plan.setDropout(this.dropSeed, this.dropCounter++, false);
     const status = this.loss.custom ? this.trainCustom(plan, n) : this.rt.kernels.trainStep(plan.plan, plan.x, plan.labels, n);

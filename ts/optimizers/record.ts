@@ -71,20 +71,37 @@ export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void 
 }
 
 /**
+ * Which hyper-parameter momentum cycling (cyclicLR/oneCycleLR `cycleMomentum`) drives for this
+ * config: SGD/RMSProp `momentum` (PyTorch: `'momentum' in defaults`; only with a momentum buffer,
+ * i.e. a non-zero configured momentum), Adam-family β1 (`'betas' in defaults`), else null. @internal
+ */
+export function cycledMomentum(c: OptimizerConfig): 'momentum' | 'beta1' | null {
+  if (c.type === 'sgd' || c.type === 'rmsprop') return c.momentum > 0 ? 'momentum' : null;
+  if (c.type === 'adam' || c.type === 'adamw') return 'beta1';
+  return null;
+}
+
+/**
  * Per-step fields for step `t` (1-based, as PyTorch's `state['step']` after its increment):
  * SGD's first-step flag, the effective rate (AdaGrad: `lr / (1 + (t − 1)·lrDecay)`), Adam's bias
  * corrections `1 − β1^t` and `√(1 − β2^t)` (f64, `Math.pow`), its step size `lr / (1 − β1^t)` and
- * AdamW's `1 − lr·wd`. @internal
+ * AdamW's `1 − lr·wd`. `momentum` (momentum cycling) replaces SGD/RMSProp's momentum or Adam's β1
+ * for this step — the bias correction then uses it too, as PyTorch's `1 − beta1 ** step` reads the
+ * group's current β1; without it the configured value is written back. @internal
  */
-export function writeStep(v: DataView, p: number, c: OptimizerConfig, t: number, lr: number): void {
+export function writeStep(v: DataView, p: number, c: OptimizerConfig, t: number, lr: number, momentum?: number): void {
   const A = OPT_HYPER;
   let flags = v.getUint32(p + A.flags, true) & ~OPT_FLAG.firstStep;
   if (c.type === 'sgd' && t === 1) flags |= OPT_FLAG.firstStep;
   v.setUint32(p + A.flags, flags, true);
   let eff = lr;
   if (c.type === 'adagrad') eff = lr / (1 + (t - 1) * c.lrDecay);
+  if (c.type === 'sgd' || c.type === 'rmsprop') v.setFloat32(p + A.momentum, momentum ?? c.momentum, true);
   if (c.type === 'adam' || c.type === 'adamw') {
-    const bc1 = 1 - Math.pow(c.betas[0], t);
+    const b1 = momentum ?? c.betas[0];
+    v.setFloat32(p + A.beta1, b1, true);
+    v.setFloat32(p + A.oneMinusBeta1, 1 - b1, true);
+    const bc1 = 1 - Math.pow(b1, t);
     v.setFloat32(p + A.biasCorrection1, bc1, true);
     v.setFloat32(p + A.biasCorrection2Sqrt, Math.sqrt(1 - Math.pow(c.betas[1], t)), true);
     // PyTorch's Python floats: step_size = lr / bias_correction1, AdamW's 1 − lr·wd, rounded once
@@ -136,8 +153,8 @@ export class BoundOptimizer {
 
   private readonly arena: Arena;
 
-  /** Writes the per-step fields of step `t` (1-based) at rate `lr` ({@link writeStep}). */
-  prepare(t: number, lr: number): void {
-    writeStep(this.arena.view, this.hyper, this.config!, t, lr);
+  /** Writes the per-step fields of step `t` (1-based) at rate `lr` and, when cycled, `momentum` ({@link writeStep}). */
+  prepare(t: number, lr: number, momentum?: number): void {
+    writeStep(this.arena.view, this.hyper, this.config!, t, lr, momentum);
   }
 }

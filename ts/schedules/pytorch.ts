@@ -221,7 +221,19 @@ export interface CyclicLROptions {
   readonly scaleFn?: (x: number) => number;
   /** What `scaleFn` receives: the 1-based cycle number or the step count `t`. Default `'cycle'`. */
   readonly scaleMode?: 'cycle' | 'iterations';
+  /**
+   * Cycle the momentum inversely to the rate (PyTorch `cycle_momentum`), exposed as
+   * `schedule.momentum(t)` and applied by `fit` to SGD/RMSProp `momentum` or Adam-family β1.
+   * Default true, as PyTorch; `fit` refuses it with an optimizer that has no momentum.
+   */
+  readonly cycleMomentum?: boolean;
+  /** Momentum at the rate's peak (PyTorch `base_momentum`). Default 0.8; in [0, 1). */
+  readonly baseMomentum?: number;
+  /** Momentum at the cycle's start, where the rate is `baseLr` (PyTorch `max_momentum`). Default 0.9; in [0, 1). */
+  readonly maxMomentum?: number;
 }
+
+const MOMENTUM = (d: number) => ({ default: d, ge: 0, lt: 1, fix: 'Pass a momentum (or Adam β1) in [0, 1).' }) as const;
 
 /**
  * PyTorch `CyclicLR` (Smith, "Cyclical Learning Rates"), stepped once per batch. Unit: `'step'`.
@@ -231,15 +243,21 @@ export interface CyclicLROptions {
  * `lr_t = baseLr + (maxLr − baseLr) · h · scale`, where scale is
  * `1` (`'triangular'`), `1 / 2^(cycle − 1)` (`'triangular2'`), `gamma^t` (`'exp_range'`), or
  * `scaleFn(cycle)` / `scaleFn(t)` per `scaleMode`. As in PyTorch, the built-in modes fix their own
- * scale mode ('cycle' for the triangular ones, 'iterations' for exp_range). Momentum cycling
- * (`cycle_momentum`) is not part of a learning-rate schedule and is not provided.
+ * scale mode ('cycle' for the triangular ones, 'iterations' for exp_range).
+ *
+ * Momentum cycling (default on, as PyTorch's `cycle_momentum=True`):
+ * `momentum_t = maxMomentum − (maxMomentum − baseMomentum) · h · scale` — `maxMomentum` where the
+ * rate is `baseLr`, `baseMomentum` at its peak. PyTorch overwrites the optimizer's momentum when
+ * the scheduler is built, so the optimizer's own momentum (or β1) is ignored while the schedule
+ * runs. PyTorch 1.13's CyclicLR refuses Adam (no `momentum` in its defaults); later releases cycle
+ * β1 as OneCycleLR does, and so does wasmfit. Pass `cycleMomentum: false` to cycle the rate only.
  *
  * @example
  * const s = cyclicLR({ baseLr: 0.001, maxLr: 0.006, stepSizeUp: 2000, mode: 'triangular2' });
  */
 export function cyclicLR(options: CyclicLROptions): Schedule {
   const W = 'cyclicLR';
-  const o = checkOptions(W, options, ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode']);
+  const o = checkOptions(W, options, ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode', 'cycleMomentum', 'baseMomentum', 'maxMomentum']);
   const baseLr = num(W, 'baseLr', o.baseLr, { ge: 0, fix: 'Pass baseLr, the lower learning rate of the cycle, as a finite number >= 0.' });
   const maxLr = num(W, 'maxLr', o.maxLr, { ge: 0, fix: 'Pass maxLr, the upper learning rate of the cycle, as a finite number >= 0.' });
   const stepSizeUp = num(W, 'stepSizeUp', o.stepSizeUp, {
@@ -262,6 +280,9 @@ export function cyclicLR(options: CyclicLROptions): Schedule {
   const gamma = num(W, 'gamma', o.gamma, { default: 1, gt: 0 });
   const userScaleMode = oneOf(W, 'scaleMode', o.scaleMode, ['cycle', 'iterations'] as const, 'cycle');
   const scaleMode = scaleFn !== undefined ? userScaleMode : mode === 'exp_range' ? 'iterations' : 'cycle';
+  const cycleMomentum = bool(W, 'cycleMomentum', o.cycleMomentum, true);
+  const baseMomentum = num(W, 'baseMomentum', o.baseMomentum, MOMENTUM(0.8));
+  const maxMomentum = num(W, 'maxMomentum', o.maxMomentum, MOMENTUM(0.9));
   const total = stepSizeUp + stepSizeDown;
   const ratio = stepSizeUp / total;
   const scale = (cycle: number, t: number): number => {
@@ -282,13 +303,33 @@ export function cyclicLR(options: CyclicLROptions): Schedule {
     gamma,
     scaleFn: scaleFn === undefined ? null : '<function>',
     scaleMode,
+    cycleMomentum,
+    baseMomentum,
+    maxMomentum,
   };
-  return makeSchedule(W, 'step', baseLr, config, (t) => {
+  // PyTorch's get_lr: the same scale factor h and scale for the rate and the momentum
+  // (base_height = (max − base)·h, then · scale, as PyTorch rounds it)
+  const hs = (t: number): [number, number] => {
     const cycle = Math.floor(1 + t / total);
     const x = 1 + t / total - cycle;
-    const h = x <= ratio ? x / ratio : (x - 1) / (ratio - 1);
-    return baseLr + (maxLr - baseLr) * h * scale(cycle, t);
-  });
+    return [x <= ratio ? x / ratio : (x - 1) / (ratio - 1), scale(cycle, t)];
+  };
+  return makeSchedule(
+    W,
+    'step',
+    baseLr,
+    config,
+    (t) => {
+      const [h, sc] = hs(t);
+      return baseLr + (maxLr - baseLr) * h * sc;
+    },
+    cycleMomentum
+      ? (t) => {
+          const [h, sc] = hs(t);
+          return maxMomentum - (maxMomentum - baseMomentum) * h * sc;
+        }
+      : undefined,
+  );
 }
 
 /** Options of {@link oneCycleLR}. Give `totalSteps`, or both `epochs` and `stepsPerEpoch`. */
@@ -311,6 +352,16 @@ export interface OneCycleLROptions {
   readonly finalDivFactor?: number;
   /** Use the paper's three phases (up, back down to initialLr, then to minLr). Default false. */
   readonly threePhase?: boolean;
+  /**
+   * Cycle the momentum inversely to the rate (PyTorch `cycle_momentum`), exposed as
+   * `schedule.momentum(t)` and applied by `fit` to SGD/RMSProp `momentum` or Adam-family β1.
+   * Default true, as PyTorch; `fit` refuses it with an optimizer that has no momentum.
+   */
+  readonly cycleMomentum?: boolean;
+  /** Momentum at the rate's peak (PyTorch `base_momentum`). Default 0.85; in [0, 1). */
+  readonly baseMomentum?: number;
+  /** Momentum at the start and the end, where the rate is lowest (PyTorch `max_momentum`). Default 0.95; in [0, 1). */
+  readonly maxMomentum?: number;
 }
 
 /**
@@ -321,7 +372,13 @@ export interface OneCycleLROptions {
  * Three phases: initialLr → maxLr up to `pT − 1`, maxLr → initialLr up to `2pT − 2`, initialLr → minLr
  * up to `T − 1`. Within a phase from step `a` to `b`, `pct = (t − a)/(b − a)` and the rate is
  * `end + (start − end)(1 + cos(π·pct))/2` (`'cos'`) or `start + (end − start)·pct` (`'linear'`).
- * `base` is `initialLr`. Momentum cycling is not part of a learning-rate schedule and is not provided.
+ * `base` is `initialLr`.
+ *
+ * Momentum cycling (default on, as PyTorch's `cycle_momentum=True`): the same interpolation, over
+ * the same phases, from `maxMomentum` to `baseMomentum` and back (three phases: down, up, then
+ * flat at `maxMomentum`). PyTorch sets the optimizer's momentum (Adam: β1) to `maxMomentum` when
+ * the scheduler is built, so the optimizer's own value is ignored while the schedule runs. Pass
+ * `cycleMomentum: false` to cycle the rate only.
  *
  * Like PyTorch, `t` may go up to `totalSteps` (the last phase extrapolated one step — with
  * `'linear'` that lands below `minLr` and can be negative, as in PyTorch) and larger `t` throws an
@@ -343,6 +400,9 @@ export function oneCycleLR(options: OneCycleLROptions): Schedule {
     'divFactor',
     'finalDivFactor',
     'threePhase',
+    'cycleMomentum',
+    'baseMomentum',
+    'maxMomentum',
   ]);
   const maxLr = num(W, 'maxLr', o.maxLr, { gt: 0, fix: 'Pass maxLr, the peak learning rate, as a finite number > 0.' });
   let totalSteps: number;
@@ -363,18 +423,23 @@ export function oneCycleLR(options: OneCycleLROptions): Schedule {
   const divFactor = num(W, 'divFactor', o.divFactor, { default: 25, gt: 0 });
   const finalDivFactor = num(W, 'finalDivFactor', o.finalDivFactor, { default: 1e4, gt: 0 });
   const threePhase = bool(W, 'threePhase', o.threePhase, false);
+  const cycleMomentum = bool(W, 'cycleMomentum', o.cycleMomentum, true);
+  const baseMomentum = num(W, 'baseMomentum', o.baseMomentum, MOMENTUM(0.85));
+  const maxMomentum = num(W, 'maxMomentum', o.maxMomentum, MOMENTUM(0.95));
   const initialLr = maxLr / divFactor;
   const minLr = initialLr / finalDivFactor;
   const T = totalSteps;
-  const phases: { end: number; from: number; to: number }[] = threePhase
+  const [bm, mm] = [baseMomentum, maxMomentum];
+  type Phase = { end: number; from: number; to: number; mFrom: number; mTo: number };
+  const phases: Phase[] = threePhase
     ? [
-        { end: pctStart * T - 1, from: initialLr, to: maxLr },
-        { end: 2 * pctStart * T - 2, from: maxLr, to: initialLr },
-        { end: T - 1, from: initialLr, to: minLr },
+        { end: pctStart * T - 1, from: initialLr, to: maxLr, mFrom: mm, mTo: bm },
+        { end: 2 * pctStart * T - 2, from: maxLr, to: initialLr, mFrom: bm, mTo: mm },
+        { end: T - 1, from: initialLr, to: minLr, mFrom: mm, mTo: mm },
       ]
     : [
-        { end: pctStart * T - 1, from: initialLr, to: maxLr },
-        { end: T - 1, from: maxLr, to: minLr },
+        { end: pctStart * T - 1, from: initialLr, to: maxLr, mFrom: mm, mTo: bm },
+        { end: T - 1, from: maxLr, to: minLr, mFrom: bm, mTo: mm },
       ];
   const first = phases[0] as { end: number };
   const last = phases[phases.length - 1] as { end: number };
@@ -392,8 +457,9 @@ export function oneCycleLR(options: OneCycleLROptions): Schedule {
     annealStrategy === 'cos'
       ? (a: number, b: number, pct: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * pct) + 1)
       : (a: number, b: number, pct: number) => (b - a) * pct + a;
-  const config = { maxLr, totalSteps, pctStart, annealStrategy, divFactor, finalDivFactor, threePhase };
-  return makeSchedule(W, 'step', initialLr, config, (t) => {
+  const config = { maxLr, totalSteps, pctStart, annealStrategy, divFactor, finalDivFactor, threePhase, cycleMomentum, baseMomentum, maxMomentum };
+  // PyTorch's get_lr: the phase holding t and its pct, shared by the rate and the momentum
+  const at = (t: number, momentum: boolean): number => {
     if (t > T) {
       throw new OptionError(
         't',
@@ -402,15 +468,17 @@ export function oneCycleLR(options: OneCycleLROptions): Schedule {
     }
     let start = 0;
     for (let i = 0; i < phases.length; i++) {
-      const ph = phases[i] as { end: number; from: number; to: number };
+      const ph = phases[i] as Phase;
       if (t <= ph.end || i === phases.length - 1) {
-        return anneal(ph.from, ph.to, (t - start) / (ph.end - start));
+        const pct = (t - start) / (ph.end - start);
+        return momentum ? anneal(ph.mFrom, ph.mTo, pct) : anneal(ph.from, ph.to, pct);
       }
       start = ph.end;
     }
     /* c8 ignore next */
     return minLr;
-  });
+  };
+  return makeSchedule(W, 'step', initialLr, config, (t) => at(t, false), cycleMomentum ? (t) => at(t, true) : undefined);
 }
 
 /** Options of {@link linearLR}. */
