@@ -80,7 +80,7 @@ function model(c: TrainCase, opt: OptimizerConfig): Sequential {
   m.setWeights(c.init.map((d) => ({ data: Float32Array.from(d) })));
   return m;
 }
-const data = (c: TrainCase) => ({ x: { data: Float32Array.from(c.x), shape: [rowsOf(c), c.inputs] }, y: { data: Float32Array.from(c.y), shape: [rowsOf(c), c.outputs] } });
+const data = (c: TrainCase) => ({ x: { data: Float32Array.from(c.x), shape: [rowsOf(c), c.inputs] as [number, number] }, y: { data: Float32Array.from(c.y), shape: [rowsOf(c), c.outputs] as [number, number] } });
 const bytesOf = (m: Sequential) => Buffer.concat(m.getWeights().map((t) => Buffer.from(t.data.buffer)));
 
 describe('fit applies the momentum / β1 each step: weights against PyTorch 1.13', () => {

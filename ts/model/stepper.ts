@@ -43,6 +43,11 @@ export interface StepCounters {
   dropSeed: number;
   /** Dropout counter: one per training step, never reused, so no two steps share masks. */
   dropCounter: number;
+  /**
+   * Per batch-norm layer (in layer order), PyTorch's `num_batches_tracked`: training batches whose
+   * statistics updated the layer's running mean and variance. Absent: all 0.
+   */
+  tracked?: readonly number[];
 }
 
 /** The optimizer state a checkpoint holds: the step count, the dropout counters and every state slot. @internal */
@@ -69,6 +74,8 @@ export class Stepper {
   step = 0;
   dropSeed: number;
   dropCounter: number;
+  /** Per batch-norm layer, PyTorch's `num_batches_tracked` (see {@link StepCounters.tracked}); survives re-compiles. */
+  readonly tracked: number[];
   private readonly metrics: ResolvedMetric[];
   /** Per parameter layer: the layer's blocks with this optimizer's state slots filled in. */
   private readonly layers: DenseParams[];
@@ -106,6 +113,8 @@ export class Stepper {
     this.metrics = cfg.metrics;
     this.dropSeed = counters.dropSeed;
     this.dropCounter = counters.dropCounter;
+    const bn = layers.filter((l) => l.entry.kind.usesBatchStatistics === true).length;
+    this.tracked = counters.tracked?.length === bn ? [...counters.tracked] : new Array<number>(bn).fill(0);
     const a = rt.arena;
     const opt = cfg.optimizer;
     // all or nothing: a failed allocation frees every block this constructor took (the engine's too)
@@ -231,7 +240,12 @@ export class Stepper {
     plan.beforeTrain();
     plan.setDropout(this.dropSeed, this.dropCounter++, false);
     const status = this.loss.custom ? this.trainCustom(plan, n) : this.rt.kernels.trainStep(plan.plan, plan.x, plan.labels, n);
-    if (status === STATUS.ok) this.step++;
+    if (status === STATUS.ok) {
+      this.step++;
+      // one training forward updated every batch-norm layer's running statistics (PyTorch:
+      // num_batches_tracked += 1 per forward in train mode); a refused step restored them
+      for (let i = 0; i < this.tracked.length; i++) this.tracked[i] = this.tracked[i]! + 1;
+    }
     return status;
   }
 
