@@ -11,6 +11,7 @@ import {
   FormatError, OptionError, Sequential, activation, adam, batchNorm, deserializeCheckpoint, deserializeModel, dense, init, l1, l2, loadSafetensorsWeights,
   modelToSafetensors, readSafetensors, serializeCheckpoint, serializeModel, sgd, writeSafetensors, type Regularizer,
 } from '../../ts/index.js';
+import { editHeaderText } from './container-util.js';
 
 beforeAll(async () => {
   await init();
@@ -89,7 +90,7 @@ describe('batch norm: PyTorch → wasmfit → PyTorch (safetensors), trained wit
     for (const k of [m, partial, wd]) k.dispose();
   });
 
-  it('the counts survive serializeModel, checkpoints and re-compiles; a refused step does not count', async () => {
+  it('the counts survive checkpoints and re-compiles (model files start them at 0); a refused step does not count', async () => {
     const c = fx.cases[0]!;
     const r = l2(c.options.weight_decay / 2);
     const m = await train(c, r, r);
@@ -98,10 +99,19 @@ describe('batch norm: PyTorch → wasmfit → PyTorch (safetensors), trained wit
       const b = modelToSafetensors(model);
       return [tracked(b, '1.num_batches_tracked'), tracked(b, '4.num_batches_tracked')];
     };
+    // a model file holds weights, not training state (as the optimizer state)
     const copy = deserializeModel(serializeModel(m));
-    expect(counts(copy)).toEqual(want);
-    const { model: resumed } = deserializeCheckpoint(serializeCheckpoint(m));
+    expect(counts(copy)).toEqual([0n, 0n]);
+    const ckpt = serializeCheckpoint(m);
+    const { model: resumed } = deserializeCheckpoint(ckpt);
     expect(counts(resumed)).toEqual(want);
+    // a corrupt count is refused; a checkpoint written before counts were kept reads as 0
+    for (const bad of ['[-1,2]', '[1]', '"x"']) {
+      expect(() => deserializeCheckpoint(editHeaderText(ckpt, (t) => t.replace(/"tracked":\[[0-9,]*\]/, `"tracked":${bad}`)))).toThrow(/tracked is not one count per batch-norm layer/);
+    }
+    const old = deserializeCheckpoint(editHeaderText(ckpt, (t) => t.replace(/,"tracked":\[[0-9,]*\]/, '')));
+    expect(counts(old.model)).toEqual([0n, 0n]);
+    old.model.dispose();
     resumed.compile({ optimizer: sgd({ lr: 0.01 }), loss: 'mse' });
     expect(counts(resumed)).toEqual(want);
     // trainOnBatch counts one; a non-finite step (refused, statistics restored) counts none
@@ -123,7 +133,7 @@ describe('batch norm: PyTorch → wasmfit → PyTorch (safetensors), trained wit
       new DataView(d.buffer).setBigInt64(0, v, true);
       f.tensors.set('4.num_batches_tracked', { dtype: 'I64', shape: [], data: d });
       expect(() => loadSafetensorsWeights(m, writeSafetensors(f.tensors, f.metadata))).toThrow(FormatError);
-      expect(() => loadSafetensorsWeights(m, writeSafetensors(f.tensors, f.metadata))).toThrow(/4\.num_batches_tracked.*batch count/);
+      expect(() => loadSafetensorsWeights(m, writeSafetensors(f.tensors, f.metadata))).toThrow(/4\.num_batches_tracked.*a count in/);
     }
     expect(Buffer.from(modelToSafetensors(m)).equals(Buffer.from(before))).toBe(true);
     m.dispose();

@@ -127,9 +127,9 @@ describe('refusals: an optimizer without momentum or β1', () => {
   });
 
   it.each([
-    ['adagrad', () => adagrad({ lr: 0.1 }), /optimizer is adagrad.*cycleMomentum: false/],
-    ['sgd with momentum 0', () => sgd({ lr: 0.1 }), /sgd with momentum 0.*cycleMomentum: false.*sgd\(\{ momentum: 0\.9/],
-    ['rmsprop with momentum 0', () => rmsprop({ lr: 0.01 }), /rmsprop with momentum 0.*rmsprop\(\{ momentum: 0\.9/],
+    ['adagrad', () => adagrad({ lr: 0.1 }), /cycles momentum, but adagrad has none.*cycleMomentum: false/],
+    ['sgd with momentum 0', () => sgd({ lr: 0.1 }), /but sgd has none.*cycleMomentum: false.*momentum > 0/],
+    ['rmsprop with momentum 0', () => rmsprop({ lr: 0.01 }), /but rmsprop has none.*cycleMomentum: false/],
   ])('fit refuses %s with OptionError naming schedule, the model unchanged', async (_n, opt, msg) => {
     const m = model(c, opt());
     const before = bytesOf(m);

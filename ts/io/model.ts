@@ -29,10 +29,9 @@ export interface ModelHeader {
   /**
    * `classes`: the model's class names by id (`model.classes`); `preprocessing`: the fitted
    * preprocessing raw `x` goes through (`model.preprocessing`). Each written only when the model
-   * has it, so files without them (and files of older versions) read as before. `batchesTracked`:
-   * per batch-norm layer, PyTorch's `num_batches_tracked` (written when one is non-zero).
+   * has it, so files without them (and files of older versions) read as before.
    */
-  model: { inputShape: number[]; seed: number; layers: LayerConfig[]; classes?: string[]; preprocessing?: PreprocessingState; batchesTracked?: number[] };
+  model: { inputShape: number[]; seed: number; layers: LayerConfig[]; classes?: string[]; preprocessing?: PreprocessingState };
   compile: CompileOptions | null;
   metadata?: ModelMetadata;
 }
@@ -143,7 +142,7 @@ export function modelHeader(model: Sequential, where: string): ModelHeader {
   });
   return {
     producer: 'wasmfit',
-    model: { inputShape: [...model.inputShape], seed: model.seed, layers, ...(model.classes ? { classes: [...model.classes] } : {}), ...(model.preprocessing ? { preprocessing: JSON.parse(JSON.stringify(model.preprocessing)) as PreprocessingState } : {}), ...(model.steps.tracked.some((n) => n > 0) ? { batchesTracked: [...model.steps.tracked] } : {}) },
+    model: { inputShape: [...model.inputShape], seed: model.seed, layers, ...(model.classes ? { classes: [...model.classes] } : {}), ...(model.preprocessing ? { preprocessing: JSON.parse(JSON.stringify(model.preprocessing)) as PreprocessingState } : {}) },
     // a custom loss is a function, which a file cannot hold: the model is written uncompiled
     compile: compile === null || (compile.loss as { type?: string }).type === 'custom' ? null : (JSON.parse(JSON.stringify(compile)) as CompileOptions),
   };
@@ -256,7 +255,7 @@ export function expectedWeights(inputShape: number | readonly number[], layers: 
 }
 
 /** Parses and validates the architecture/compile part of a header. @internal */
-export function parseModelHeader(h: Record<string, unknown>, where: string): { inputShape: number[]; seed: number; layers: LayerConfig[]; compile: CompileOptions | null; classes: string[] | null; preprocessing: PreprocessingState | null; batchesTracked: number[] | null } {
+export function parseModelHeader(h: Record<string, unknown>, where: string): { inputShape: number[]; seed: number; layers: LayerConfig[]; compile: CompileOptions | null; classes: string[] | null; preprocessing: PreprocessingState | null } {
   if (h.producer !== 'wasmfit') field(where, 'header.producer', `is ${preview(h.producer)}; expected "wasmfit".`);
   const m = h.model;
   if (!isObj(m)) field(where, 'header.model', 'is not an object.');
@@ -279,12 +278,7 @@ export function parseModelHeader(h: Record<string, unknown>, where: string): { i
     compile = { optimizer, loss: h.compile.loss as CompileOptions['loss'] };
   }
   const preprocessing = headerPreprocessing(m.preprocessing, (shape as number[]).reduce((a, b) => a * b, 1), where);
-  const tracked = m.batchesTracked ?? null;
-  const bn = layers.filter((l) => l.type === 'batchNorm').length;
-  if (tracked !== null && (!Array.isArray(tracked) || tracked.length !== bn || !tracked.every((n) => Number.isSafeInteger(n) && (n as number) >= 0))) {
-    field(where, 'header.model.batchesTracked', `is ${preview(tracked)}; expected one integer >= 0 per batch-norm layer (${bn}).`);
-  }
-  return { inputShape: shape as number[], seed, layers, compile, classes: classes as string[] | null, preprocessing, batchesTracked: tracked as number[] | null };
+  return { inputShape: shape as number[], seed, layers, compile, classes: classes as string[] | null, preprocessing };
 }
 
 /** An optimizer config from header JSON: first-order ones through checkOptimizer, L-BFGS / CG through their factories (which validate every option). */
@@ -327,7 +321,6 @@ export function buildModel(c: Container, where: string, runtime?: Runtime): Sequ
     const classes = h.classes;
     if (classes) revive(where, 'header.model', () => (model.classes = classes));
     if (h.preprocessing) model.setPreprocessing(h.preprocessing);
-    if (h.batchesTracked) model.steps.tracked.splice(0, h.batchesTracked.length, ...h.batchesTracked);
   } catch (e) {
     model.dispose();
     throw e;

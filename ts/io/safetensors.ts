@@ -340,9 +340,10 @@ export function loadSafetensorsWeights(model: Sequential, bytes: Uint8Array, opt
     const t = file.tensors.get(k.key);
     if (k.name === null) {
       if (t && (t.dtype !== 'I64' || t.shape.length > 1 || t.data.length !== 8)) fail(W, `tensor '${k.key}'`, `is ${t.dtype} ${preview(t.shape)}; expected an I64 scalar.`);
-      const n = t ? new DataView(t.data.buffer, t.data.byteOffset, 8).getBigInt64(0, true) : null;
-      if (n !== null && (n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER))) fail(W, `tensor '${k.key}'`, `holds ${n}; a batch count must be in [0, 2^53).`);
-      tracked.push(n === null ? null : Number(n));
+      // unsigned: a negative count reads as >= 2^63 and is refused with the oversized ones
+      const n = t ? Number(new DataView(t.data.buffer, t.data.byteOffset, 8).getBigUint64(0, true)) : null;
+      if (n !== null && !Number.isSafeInteger(n)) fail(W, `tensor '${k.key}'`, 'is not a count in [0, 2^53).');
+      tracked.push(n);
       continue;
     }
     if (!t) fail(W, `tensor '${k.key}'`, `is missing (the model's ${k.name}).`);
@@ -354,7 +355,5 @@ export function loadSafetensorsWeights(model: Sequential, bytes: Uint8Array, opt
   }
   model.setWeights(next.map((data) => ({ data })));
   const counts = model.steps.tracked;
-  tracked.forEach((n, i) => {
-    if (n !== null && i < counts.length) counts[i] = n;
-  });
+  tracked.forEach((n, i) => n === null || (counts[i] = n));
 }

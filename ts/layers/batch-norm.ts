@@ -58,7 +58,7 @@ export function batchNorm(options: BatchNormOptions = {}): BatchNormConfig {
   const gammaRegularizer = checkRegularizer(options.gammaRegularizer, 'gammaRegularizer', 'batchNorm');
   const betaRegularizer = checkRegularizer(options.betaRegularizer, 'betaRegularizer', 'batchNorm');
   // written only when given, so configs (and files) without them stay as they were
-  return { type: 'batchNorm', momentum, epsilon, ...(gammaRegularizer ? { gammaRegularizer } : {}), ...(betaRegularizer ? { betaRegularizer } : {}) };
+  return { type: 'batchNorm', momentum, epsilon, ...(gammaRegularizer && { gammaRegularizer }), ...(betaRegularizer && { betaRegularizer }) };
 }
 
 const vector = (name: string, f: number, trainable: boolean, value: number, torch: string, nonNegative = false, reg?: Regularizer): ParamSpec => ({

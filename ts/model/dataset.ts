@@ -15,7 +15,7 @@ import type { Schedule } from '../schedules/index.js';
 import type { Plateau } from '../schedules/plateau.js';
 import type { Callback, History, Logs } from './callbacks.js';
 import { CallbackList } from './callback-list.js';
-import { checkMomentumCycling, type FitModel, type FitOptions, logKeysOf, resolveFitOptions, sampleWeightsOf, scheduledMomentum, scheduledRate, yieldNow } from './fit.js';
+import { checkMomentumCycling, type FitModel, type FitOptions, logKeysOf, resolveFitOptions, sampleWeightsOf, scheduledRate, yieldNow } from './fit.js';
 import type { Stepper } from './stepper.js';
 
 /** One batch of a dataset: features, targets (as `fit` takes them) and optional per-row loss weights. */
@@ -290,7 +290,7 @@ export async function fitDatasetLoop(m: FitModel, dataset: Dataset, options: Fit
         }
         alive(`epoch ${epoch}, batch ${b}`);
         const batch = rowsOf(st, m, raw.x, raw.y, raw.sampleWeight, options.classWeight, where, true);
-        const momentum = scheduledMomentum(schedule, globalStep);
+        const momentum = schedule?.momentum?.(globalStep);
         if (schedule?.unit === 'step') {
           m.learningRate = scheduledRate(schedule, globalStep, W);
           alive(`epoch ${epoch}, batch ${b}`);

@@ -219,24 +219,12 @@ function resolveSchedule(given: Schedule | undefined, resume: FitResumeState | n
  * on, which wasmfit refuses too, saying how to get either behaviour. @internal
  */
 export function checkMomentumCycling(schedule: Schedule | null, st: Stepper, where: string): void {
-  if (!schedule?.momentum) return;
   const c = st.optimizer;
-  if (c && cycledMomentum(c)) {
-    schedule.momentum(0);
-    return;
-  }
-  const zero = c !== null && (c.type === 'sgd' || c.type === 'rmsprop');
-  const what = st.fullBatchConfig ? `the full-batch optimizer ${st.fullBatchConfig.type}` : c ? (zero ? `${c.type} with momentum 0` : c.type) : 'none';
+  if (!schedule?.momentum || (c && cycledMomentum(c))) return;
   throw new OptionError(
     'schedule',
-    `${where}: ${schedule.name} cycles the momentum (cycleMomentum: true, PyTorch's cycle_momentum default), but the model's optimizer is ${what}, which has no momentum or β1 to cycle. Pass cycleMomentum: false to ${schedule.name}({...}) to cycle the learning rate only` +
-      (zero ? `, or compile with ${c.type}({ momentum: 0.9, ... }) to cycle it as PyTorch does (the schedule replaces the value; PyTorch would turn momentum on even from 0).` : '.'),
+    `${where}: ${schedule.name} cycles momentum, but ${c?.type ?? st.fullBatchConfig?.type} has none. Pass cycleMomentum: false, or use adam, or sgd/rmsprop with momentum > 0.`,
   );
-}
-
-/** The momentum (or β1) a step-unit schedule that cycles it gives step `t`, else undefined. @internal */
-export function scheduledMomentum(schedule: Schedule | null, t: number): number | undefined {
-  return schedule?.unit === 'step' && schedule.momentum ? schedule.momentum(t) : undefined;
 }
 
 /** The schedule's rate at `t` (an epoch or a step, per its unit), checked. @internal */
@@ -438,7 +426,8 @@ export async function fitLoop(m: FitModel, x: RawFeatures, y: Labels | Features,
         const start = b * batchSize;
         const n = Math.min(batchSize, nTrain - start);
         alive(`epoch ${epoch}, batch ${b}`);
-        const momentum = scheduledMomentum(schedule, globalStep);
+        // momentum cycling (only step-unit schedules have it)
+        const momentum = schedule?.momentum?.(globalStep);
         if (schedule?.unit === 'step') {
           m.learningRate = scheduledRate(schedule, globalStep);
           // the schedule is user code: it may have disposed the model

@@ -113,8 +113,8 @@ export class Stepper {
     this.metrics = cfg.metrics;
     this.dropSeed = counters.dropSeed;
     this.dropCounter = counters.dropCounter;
-    const bn = layers.filter((l) => l.entry.kind.usesBatchStatistics === true).length;
-    this.tracked = counters.tracked?.length === bn ? [...counters.tracked] : new Array<number>(bn).fill(0);
+    // a re-compile keeps the counts (the layers are the same)
+    this.tracked = counters.tracked ? [...counters.tracked] : layers.filter((l) => l.entry.kind.usesBatchStatistics).map(() => 0);
     const a = rt.arena;
     const opt = cfg.optimizer;
     // all or nothing: a failed allocation frees every block this constructor took (the engine's too)
@@ -398,7 +398,7 @@ export class Stepper {
 
   /** The step count, dropout counters and a copy of every optimizer state slot (`<weight>/<slot>`). */
   state(): StepperState {
-    return { step: this.step, dropSeed: this.dropSeed, dropCounter: this.dropCounter, slots: this.slots.map((s) => ({ name: s.name, data: this.rt.arena.readF32(s.ptr, s.n) })) };
+    return { step: this.step, dropSeed: this.dropSeed, dropCounter: this.dropCounter, tracked: [...this.tracked], slots: this.slots.map((s) => ({ name: s.name, data: this.rt.arena.readF32(s.ptr, s.n) })) };
   }
 
   /** Restores {@link state} output of a Stepper with the same layers and optimizer; checks every slot's name and length first. */
@@ -406,6 +406,9 @@ export class Stepper {
     const u32 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
     if (!u32(s.dropSeed) || !(typeof s.dropCounter === 'number' && Number.isInteger(s.dropCounter) && s.dropCounter >= 0)) throw new OptionError('state', `${where}: dropSeed/dropCounter are not unsigned integers.`);
     if (!(Number.isInteger(s.step) && s.step >= 0)) throw new OptionError('state', `${where}: step = ${String(s.step)}; expected an integer >= 0.`);
+    // num_batches_tracked per batch-norm layer (absent in checkpoints written before it was kept)
+    const t = s.tracked;
+    if (t && !(Array.isArray(t) && t.length === this.tracked.length && t.every((n) => Number.isSafeInteger(n) && n >= 0))) throw new OptionError('state', `${where}: tracked is not one count per batch-norm layer.`);
     if (!Array.isArray(s.slots) || s.slots.length !== this.slots.length) throw new ShapeError(`${where}: ${Array.isArray(s.slots) ? s.slots.length : 'no'} optimizer state tensors; this optimizer has ${this.slots.length}.`);
     this.slots.forEach((w, i) => {
       const g = s.slots[i]!;
@@ -418,6 +421,7 @@ export class Stepper {
     this.step = s.step;
     this.dropSeed = s.dropSeed;
     this.dropCounter = s.dropCounter;
+    if (t) this.tracked.splice(0, t.length, ...t);
   }
 
   /** Frees the optimizer state, the engine and both plans. Idempotent. */

@@ -71,14 +71,13 @@ export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void 
 }
 
 /**
- * Which hyper-parameter momentum cycling (cyclicLR/oneCycleLR `cycleMomentum`) drives for this
- * config: SGD/RMSProp `momentum` (PyTorch: `'momentum' in defaults`; only with a momentum buffer,
- * i.e. a non-zero configured momentum), Adam-family β1 (`'betas' in defaults`), else null. @internal
+ * Whether momentum cycling (cyclicLR/oneCycleLR `cycleMomentum`) can drive this config: SGD/RMSProp
+ * `momentum` (PyTorch: `'momentum' in defaults`; here only with a momentum buffer, i.e. a non-zero
+ * configured momentum) or Adam-family β1 (`'betas' in defaults`). {@link writeStep} writes it.
+ * @internal
  */
-export function cycledMomentum(c: OptimizerConfig): 'momentum' | 'beta1' | null {
-  if (c.type === 'sgd' || c.type === 'rmsprop') return c.momentum > 0 ? 'momentum' : null;
-  if (c.type === 'adam' || c.type === 'adamw') return 'beta1';
-  return null;
+export function cycledMomentum(c: OptimizerConfig): boolean {
+  return 'betas' in c || ('momentum' in c && c.momentum > 0);
 }
 
 /**

@@ -80,7 +80,7 @@ export function scheduleFromJSON(config: unknown): Schedule {
     if (v !== null) options[k] = v;
   }
   // configs written before momentum cycling existed did not cycle it
-  if ((kind === 'cyclicLR' || kind === 'oneCycleLR') && !Object.hasOwn(options, 'cycleMomentum')) options.cycleMomentum = false;
+  if (kind === 'cyclicLR' || kind === 'oneCycleLR') options.cycleMomentum ??= false;
   const simple = Object.hasOwn(SIMPLE, kind) ? SIMPLE[kind] : undefined;
   if (simple) return simple(options);
   const withUnit = Object.hasOwn(WITH_UNIT, kind) ? WITH_UNIT[kind] : undefined;

@@ -233,7 +233,13 @@ export interface CyclicLROptions {
   readonly maxMomentum?: number;
 }
 
-const MOMENTUM = (d: number) => ({ default: d, ge: 0, lt: 1, fix: 'Pass a momentum (or Adam β1) in [0, 1).' }) as const;
+const MOMENTUM_KEYS = ['cycleMomentum', 'baseMomentum', 'maxMomentum'] as const;
+
+/** The momentum-cycling options (PyTorch's defaults differ per scheduler), as a config fragment. */
+function momenta(W: string, o: Record<string, unknown>, base: number, max: number) {
+  const m = (k: string, d: number) => num(W, k, o[k], { default: d, ge: 0, lt: 1 });
+  return { cycleMomentum: bool(W, 'cycleMomentum', o.cycleMomentum, true), baseMomentum: m('baseMomentum', base), maxMomentum: m('maxMomentum', max) };
+}
 
 /**
  * PyTorch `CyclicLR` (Smith, "Cyclical Learning Rates"), stepped once per batch. Unit: `'step'`.
@@ -257,18 +263,18 @@ const MOMENTUM = (d: number) => ({ default: d, ge: 0, lt: 1, fix: 'Pass a moment
  */
 export function cyclicLR(options: CyclicLROptions): Schedule {
   const W = 'cyclicLR';
-  const o = checkOptions(W, options, ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode', 'cycleMomentum', 'baseMomentum', 'maxMomentum']);
-  const baseLr = num(W, 'baseLr', o.baseLr, { ge: 0, fix: 'Pass baseLr, the lower learning rate of the cycle, as a finite number >= 0.' });
-  const maxLr = num(W, 'maxLr', o.maxLr, { ge: 0, fix: 'Pass maxLr, the upper learning rate of the cycle, as a finite number >= 0.' });
+  const o = checkOptions(W, options, ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode', ...MOMENTUM_KEYS]);
+  const baseLr = num(W, 'baseLr', o.baseLr, { ge: 0, fix: 'Pass baseLr >= 0, the lowest rate.' });
+  const maxLr = num(W, 'maxLr', o.maxLr, { ge: 0, fix: 'Pass maxLr >= 0, the highest rate.' });
   const stepSizeUp = num(W, 'stepSizeUp', o.stepSizeUp, {
     default: 2000,
     gt: 0,
-    fix: 'Pass stepSizeUp > 0 (the number of batches in the rising half of a cycle, e.g. 2000).',
+    fix: 'Pass stepSizeUp > 0 (batches in the rising half, e.g. 2000).',
   });
   const stepSizeDown = num(W, 'stepSizeDown', o.stepSizeDown, {
     default: stepSizeUp,
     gt: 0,
-    fix: 'Pass stepSizeDown > 0, or leave it out to use stepSizeUp.',
+    fix: 'Pass stepSizeDown > 0, or omit it (= stepSizeUp).',
   });
   const scaleFn = o.scaleFn === undefined ? undefined : fn<(x: number) => number>(W, 'scaleFn', o.scaleFn);
   const mode =
@@ -280,9 +286,8 @@ export function cyclicLR(options: CyclicLROptions): Schedule {
   const gamma = num(W, 'gamma', o.gamma, { default: 1, gt: 0 });
   const userScaleMode = oneOf(W, 'scaleMode', o.scaleMode, ['cycle', 'iterations'] as const, 'cycle');
   const scaleMode = scaleFn !== undefined ? userScaleMode : mode === 'exp_range' ? 'iterations' : 'cycle';
-  const cycleMomentum = bool(W, 'cycleMomentum', o.cycleMomentum, true);
-  const baseMomentum = num(W, 'baseMomentum', o.baseMomentum, MOMENTUM(0.8));
-  const maxMomentum = num(W, 'maxMomentum', o.maxMomentum, MOMENTUM(0.9));
+  const mo = momenta(W, o, 0.8, 0.9);
+  const { baseMomentum, maxMomentum } = mo;
   const total = stepSizeUp + stepSizeDown;
   const ratio = stepSizeUp / total;
   const scale = (cycle: number, t: number): number => {
@@ -303,33 +308,18 @@ export function cyclicLR(options: CyclicLROptions): Schedule {
     gamma,
     scaleFn: scaleFn === undefined ? null : '<function>',
     scaleMode,
-    cycleMomentum,
-    baseMomentum,
-    maxMomentum,
+    ...mo,
   };
-  // PyTorch's get_lr: the same scale factor h and scale for the rate and the momentum
-  // (base_height = (max − base)·h, then · scale, as PyTorch rounds it)
-  const hs = (t: number): [number, number] => {
+  // PyTorch's get_lr: the same h and scale for the rate and the momentum, base_height = (max − base)·h
+  // then · scale, rounded as PyTorch rounds it
+  const at = (t: number, m?: boolean): number => {
     const cycle = Math.floor(1 + t / total);
     const x = 1 + t / total - cycle;
-    return [x <= ratio ? x / ratio : (x - 1) / (ratio - 1), scale(cycle, t)];
+    const h = x <= ratio ? x / ratio : (x - 1) / (ratio - 1);
+    const sc = scale(cycle, t);
+    return m ? maxMomentum - (maxMomentum - baseMomentum) * h * sc : baseLr + (maxLr - baseLr) * h * sc;
   };
-  return makeSchedule(
-    W,
-    'step',
-    baseLr,
-    config,
-    (t) => {
-      const [h, sc] = hs(t);
-      return baseLr + (maxLr - baseLr) * h * sc;
-    },
-    cycleMomentum
-      ? (t) => {
-          const [h, sc] = hs(t);
-          return maxMomentum - (maxMomentum - baseMomentum) * h * sc;
-        }
-      : undefined,
-  );
+  return makeSchedule(W, 'step', baseLr, config, at, mo.cycleMomentum ? (t) => at(t, true) : undefined);
 }
 
 /** Options of {@link oneCycleLR}. Give `totalSteps`, or both `epochs` and `stepsPerEpoch`. */
@@ -400,11 +390,9 @@ export function oneCycleLR(options: OneCycleLROptions): Schedule {
     'divFactor',
     'finalDivFactor',
     'threePhase',
-    'cycleMomentum',
-    'baseMomentum',
-    'maxMomentum',
+    ...MOMENTUM_KEYS,
   ]);
-  const maxLr = num(W, 'maxLr', o.maxLr, { gt: 0, fix: 'Pass maxLr, the peak learning rate, as a finite number > 0.' });
+  const maxLr = num(W, 'maxLr', o.maxLr, { gt: 0, fix: 'Pass maxLr > 0, the peak rate.' });
   let totalSteps: number;
   if (o.totalSteps !== undefined) {
     totalSteps = num(W, 'totalSteps', o.totalSteps, { integer: true, ge: 1 });
@@ -415,7 +403,7 @@ export function oneCycleLR(options: OneCycleLROptions): Schedule {
   } else {
     throw new OptionError(
       'totalSteps',
-      `${W}: option totalSteps = undefined (epochs = ${String(o.epochs)}, stepsPerEpoch = ${String(o.stepsPerEpoch)}); expected totalSteps, or both epochs and stepsPerEpoch. Pass totalSteps, or epochs and stepsPerEpoch.`,
+      `${W}: totalSteps is missing (epochs = ${String(o.epochs)}, stepsPerEpoch = ${String(o.stepsPerEpoch)}); pass totalSteps, or both epochs and stepsPerEpoch.`,
     );
   }
   const pctStart = num(W, 'pctStart', o.pctStart, { default: 0.3, ge: 0, le: 1 });
@@ -423,62 +411,45 @@ export function oneCycleLR(options: OneCycleLROptions): Schedule {
   const divFactor = num(W, 'divFactor', o.divFactor, { default: 25, gt: 0 });
   const finalDivFactor = num(W, 'finalDivFactor', o.finalDivFactor, { default: 1e4, gt: 0 });
   const threePhase = bool(W, 'threePhase', o.threePhase, false);
-  const cycleMomentum = bool(W, 'cycleMomentum', o.cycleMomentum, true);
-  const baseMomentum = num(W, 'baseMomentum', o.baseMomentum, MOMENTUM(0.85));
-  const maxMomentum = num(W, 'maxMomentum', o.maxMomentum, MOMENTUM(0.95));
+  const mo = momenta(W, o, 0.85, 0.95);
   const initialLr = maxLr / divFactor;
   const minLr = initialLr / finalDivFactor;
   const T = totalSteps;
-  const [bm, mm] = [baseMomentum, maxMomentum];
-  type Phase = { end: number; from: number; to: number; mFrom: number; mTo: number };
-  const phases: Phase[] = threePhase
-    ? [
-        { end: pctStart * T - 1, from: initialLr, to: maxLr, mFrom: mm, mTo: bm },
-        { end: 2 * pctStart * T - 2, from: maxLr, to: initialLr, mFrom: bm, mTo: mm },
-        { end: T - 1, from: initialLr, to: minLr, mFrom: mm, mTo: mm },
-      ]
-    : [
-        { end: pctStart * T - 1, from: initialLr, to: maxLr, mFrom: mm, mTo: bm },
-        { end: T - 1, from: maxLr, to: minLr, mFrom: bm, mTo: mm },
-      ];
-  const first = phases[0] as { end: number };
-  const last = phases[phases.length - 1] as { end: number };
-  const beforeLast = phases[phases.length - 2] as { end: number };
-  if (first.end === 0 || last.end - beforeLast.end === 0) {
+  const { baseMomentum: bm, maxMomentum: mm } = mo;
+  // PyTorch's _schedule_phases: phase i ends at ends[i] and goes from lrs[i] to lrs[i + 1] (the
+  // momentum from ms[i] to ms[i + 1])
+  const ends = threePhase ? [pctStart * T - 1, 2 * pctStart * T - 2, T - 1] : [pctStart * T - 1, T - 1];
+  const lrs = threePhase ? [initialLr, maxLr, initialLr, minLr] : [initialLr, maxLr, minLr];
+  const ms = threePhase ? [mm, bm, mm, mm] : [mm, bm, mm];
+  const n = ends.length;
+  if (ends[0] === 0 || ends[n - 1]! - ends[n - 2]! === 0) {
     fail(
       W,
       'pctStart',
       pctStart,
-      `a value that gives every phase a non-zero length with totalSteps = ${T} (here pctStart·totalSteps = ${pctStart * T})`,
-      'Change pctStart (or totalSteps) so that pctStart·totalSteps is neither 1 nor, for the last phase, its end; PyTorch divides by zero there.',
+      `one giving every phase a non-zero length (pctStart·totalSteps = ${pctStart * T})`,
+      'Change pctStart or totalSteps: PyTorch divides by zero here.',
     );
   }
   const anneal =
     annealStrategy === 'cos'
       ? (a: number, b: number, pct: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * pct) + 1)
       : (a: number, b: number, pct: number) => (b - a) * pct + a;
-  const config = { maxLr, totalSteps, pctStart, annealStrategy, divFactor, finalDivFactor, threePhase, cycleMomentum, baseMomentum, maxMomentum };
-  // PyTorch's get_lr: the phase holding t and its pct, shared by the rate and the momentum
-  const at = (t: number, momentum: boolean): number => {
+  const config = { maxLr, totalSteps, pctStart, annealStrategy, divFactor, finalDivFactor, threePhase, ...mo };
+  // PyTorch's get_lr: the first phase whose end is >= t (else the last), pct within it
+  const at = (t: number, v: number[]): number => {
     if (t > T) {
       throw new OptionError(
         't',
-        `${W}: t = ${t}; expected t <= totalSteps = ${T} (PyTorch raises past the end too). Build the schedule with a larger totalSteps, or follow it with sequentialLR.`,
+        `${W}: t = ${t}; expected t <= totalSteps = ${T}, as PyTorch. Use a larger totalSteps, or sequentialLR.`,
       );
     }
     let start = 0;
-    for (let i = 0; i < phases.length; i++) {
-      const ph = phases[i] as Phase;
-      if (t <= ph.end || i === phases.length - 1) {
-        const pct = (t - start) / (ph.end - start);
-        return momentum ? anneal(ph.mFrom, ph.mTo, pct) : anneal(ph.from, ph.to, pct);
-      }
-      start = ph.end;
-    }
-    /* c8 ignore next */
-    return minLr;
+    let i = 0;
+    while (i < n - 1 && t > ends[i]!) start = ends[i++]!;
+    return anneal(v[i]!, v[i + 1]!, (t - start) / (ends[i]! - start));
   };
-  return makeSchedule(W, 'step', initialLr, config, (t) => at(t, false), cycleMomentum ? (t) => at(t, true) : undefined);
+  return makeSchedule(W, 'step', initialLr, config, (t) => at(t, lrs), mo.cycleMomentum ? (t) => at(t, ms) : undefined);
 }
 
 /** Options of {@link linearLR}. */

@@ -77,8 +77,8 @@ export function makeSchedule(
       },
     },
     toJSON: { value: (): ScheduleConfig => frozen },
+    momentum: { value: momentum && ((t: number): number => momentum(checkT(name, t))) },
   });
-  if (momentum) Object.defineProperty(schedule, 'momentum', { value: (t: number): number => momentum(checkT(`${name}.momentum`, t)), enumerable: true });
   return schedule as unknown as Schedule;
 }
 
