@@ -47,7 +47,7 @@ export async function run(options = {}) {
     ['step', stepDecay({ lr, dropEvery: Math.ceil(epochs / 3), factor: 0.25 })],
     ['cosine', cosineAnnealingLR({ lr, tMax: epochs })],
     ['warm restarts', cosineAnnealingWarmRestarts({ lr, t0: epochs / 2 })], // two cycles
-    ['cyclic', cyclicLR({ baseLr: lr / 20, maxLr: lr, stepSizeUp: steps, mode: 'triangular2' })], // per step
+    ['cyclic', cyclicLR({ baseLr: lr / 20, maxLr: lr, stepSizeUp: steps, mode: 'triangular2', cycleMomentum: false })], // per step; plain SGD has no momentum to cycle
   ];
   const layers = () => [dense(64, { activation: 'relu', kernelInitializer: 'heNormal' }), dense(10)];
   const probe = new Sequential({ inputShape: [784], layers: layers() });

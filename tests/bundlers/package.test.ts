@@ -108,7 +108,7 @@ describe('TypeScript consumers', () => {
     "  using m = new Sequential({ inputShape: [2], layers: [dense(2)] });",
     "  m.compile({ optimizer: adam(), loss: 'mse' });",
     '  const job: FitJob | null = null;',
-    '  void job; void fitInWorker; void loadDigits; void toOnnx; void readSafetensors(modelToSafetensors(m));',
+    '  void job; void fitInWorker; void loadDigits; void toOnnx; void readSafetensors; void modelToSafetensors;',
     '  return m.predict([[1, 2]]);',
     '}',
   ].join('\n');

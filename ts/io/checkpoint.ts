@@ -174,7 +174,7 @@ function checkpointBytes(model: Sequential, metadata?: SerializeModelOptions['me
   for (const s of st.slots) tensors.push({ name: `${SLOT_PREFIX}${s.name}`, dtype: 'f32', shape: [s.data.length], data: s.data });
   const fit = fitResumeState(model);
   const fitJson = fit === null ? null : encode(fit, tensors, 'fit');
-  const training: Record<string, unknown> = { step: st.step, lr: st.lr, dropSeed: st.dropSeed, dropCounter: st.dropCounter, fitCount: st.fitCount };
+  const training: Record<string, unknown> = { step: st.step, lr: st.lr, dropSeed: st.dropSeed, dropCounter: st.dropCounter, fitCount: st.fitCount, tracked: st.tracked };
   if (model.secondOrder) training.secondOrder = secondOrderOut(model.secondOrder.exportState(), tensors);
   return { bytes: writeContainer('checkpoint', { ...header, training, fit: fitJson }, tensors, 'serializeCheckpoint'), fit };
 }
@@ -229,6 +229,7 @@ export function deserializeCheckpoint(bytes: Uint8Array, options: DeserializeOpt
       dropSeed: tr.dropSeed as number,
       dropCounter: tr.dropCounter as number,
       fitCount: tr.fitCount as number,
+      tracked: tr.tracked as number[] | undefined,
       slots,
     });
   } catch (e) {

@@ -339,18 +339,22 @@ export interface ModelToSafetensorsOptions {
  * The model's weights as a safetensors file in PyTorch `nn.Sequential` naming (see
  * {@link torchKeys}): dense kernels transposed to `[out, in]`, conv kernels to `[f, c, kh, kw]`,
  * inputs after `flatten()` reordered to PyTorch's (channel, row, column), F32; batch-norm
- * `num_batches_tracked` is I64 and holds the model's optimizer step count (PyTorch counts one per
- * training forward pass). Load it in PyTorch with
+ * `num_batches_tracked` is an I64 scalar per layer: the training batches that updated that layer's
+ * running statistics, counted as PyTorch counts them (one per training forward pass; a step
+ * refused for a non-finite loss restores the statistics and does not count), starting from the
+ * value {@link loadSafetensorsWeights} read (0 for a new model). Load it in PyTorch with
  * `model.load_state_dict(safetensors.torch.load_file(path))`.
  */
 export function modelToSafetensors(model: Sequential, options: ModelToSafetensorsOptions = {}): Uint8Array {
   if (!(model instanceof Sequential)) throw new OptionError('model', 'modelToSafetensors: expected a Sequential model.');
   const weights = new Map(model.getWeights().map((w) => [w.name, w]));
   const tensors = new Map<string, SafetensorsTensor>();
+  const tracked = model.steps.tracked;
+  let bn = 0;
   for (const k of torchKeys(model.inputShape, model.layers)) {
     if (k.name === null) {
       const b = new Uint8Array(8);
-      new DataView(b.buffer).setBigInt64(0, BigInt(model.optimizerStep), true);
+      new DataView(b.buffer).setBigInt64(0, BigInt(tracked[bn++] ?? 0), true);
       tensors.set(k.key, { dtype: 'I64', shape: [], data: b });
       continue;
     }
@@ -372,8 +376,9 @@ export interface LoadSafetensorsOptions {
  * Sets a model's weights from a safetensors file in PyTorch `nn.Sequential` naming (see
  * {@link torchKeys}), e.g. `safetensors.torch.save_file(model.state_dict(), path)` of the same
  * architecture. Float tensors (F32; F64, F16, BF16 converted to f32) of exactly the PyTorch
- * shapes; `num_batches_tracked` is optional and ignored. Everything is validated before any weight
- * changes.
+ * shapes; `num_batches_tracked` (an I64 scalar, optional) becomes the layer's batch count, which
+ * training then continues (an absent one leaves the count as it was). Everything is validated
+ * before any weight changes.
  * @throws FormatError naming the key for missing or unexpected keys, wrong shapes or dtypes,
  * non-finite values, a negative running variance, or a malformed file.
  */
@@ -393,10 +398,15 @@ export function loadSafetensorsWeights(model: Sequential, bytes: Uint8Array, opt
   const current = model.getWeights();
   const byName = new Map(current.map((w, i) => [w.name, i]));
   const next = current.map((w) => w.data);
+  const tracked: (number | null)[] = [];
   for (const k of keys) {
     const t = file.tensors.get(k.key);
     if (k.name === null) {
       if (t && (t.dtype !== 'I64' || t.shape.length > 1 || t.data.length !== 8)) fail(W, `tensor '${k.key}'`, `is ${t.dtype} ${preview(t.shape)}; expected an I64 scalar.`);
+      // unsigned: a negative count reads as >= 2^63 and is refused with the oversized ones
+      const n = t ? Number(new DataView(t.data.buffer, t.data.byteOffset, 8).getBigUint64(0, true)) : null;
+      if (n !== null && !Number.isSafeInteger(n)) fail(W, `tensor '${k.key}'`, 'is not a count in [0, 2^53).');
+      tracked.push(n);
       continue;
     }
     if (!t) fail(W, `tensor '${k.key}'`, `is missing (the model's ${k.name}).`);
@@ -406,4 +416,6 @@ export function loadSafetensorsWeights(model: Sequential, bytes: Uint8Array, opt
     next[byName.get(k.name)!] = data;
   }
   model.setWeights(next.map((data) => ({ data })));
+  const counts = model.steps.tracked;
+  tracked.forEach((n, i) => n === null || (counts[i] = n));
 }

@@ -15,7 +15,7 @@ import type { Schedule } from '../schedules/index.js';
 import type { Plateau } from '../schedules/plateau.js';
 import type { Callback, History, Logs } from './callbacks.js';
 import { CallbackList } from './callback-list.js';
-import { type FitModel, type FitOptions, logKeysOf, resolveFitOptions, sampleWeightsOf, scheduledRate, yieldNow } from './fit.js';
+import { checkMomentumCycling, type FitModel, type FitOptions, logKeysOf, resolveFitOptions, sampleWeightsOf, scheduledRate, yieldNow } from './fit.js';
 import type { Stepper } from './stepper.js';
 
 /** One batch of a dataset: features, targets (as `fit` takes them) and optional per-row loss weights. */
@@ -235,6 +235,7 @@ export async function fitDatasetLoop(m: FitModel, dataset: Dataset, options: Fit
   const passes = epochs - initialEpoch;
   checkDataset(dataset, 'dataset', per === undefined ? passes : 1);
   const st0 = m.steps;
+  checkMomentumCycling(schedule, st0, W);
   const v = options.validationData;
   let valPair: { x: Float32Array; y: Int32Array | Float32Array; rows: number } | null = null;
   let valSet: Dataset | null = null;
@@ -289,6 +290,7 @@ export async function fitDatasetLoop(m: FitModel, dataset: Dataset, options: Fit
         }
         alive(`epoch ${epoch}, batch ${b}`);
         const batch = rowsOf(st, m, raw.x, raw.y, raw.sampleWeight, options.classWeight, where, true);
+        const momentum = schedule?.momentum?.(globalStep);
         if (schedule?.unit === 'step') {
           m.learningRate = scheduledRate(schedule, globalStep, W);
           alive(`epoch ${epoch}, batch ${b}`);
@@ -298,7 +300,7 @@ export async function fitDatasetLoop(m: FitModel, dataset: Dataset, options: Fit
         const n = batch.rows;
         st.reserve(n);
         st.load(batch.x, batch.y, null, 0, n, batch.weights);
-        const status = st.train(n, lr);
+        const status = st.train(n, lr, momentum);
         if (status !== STATUS.ok) {
           const err = st.error(status, where);
           if (list.terminateOnNonFinite && err.code === 'E_NON_FINITE') {

@@ -18,6 +18,7 @@ import { isPlateau, plateauCallback } from '../callbacks/index.js';
 import type { Plateau } from '../schedules/plateau.js';
 import { checkResumeState, type FitResumeState, fitResumeState, trackFit, untrackFit } from './resume.js';
 import type { Stepper } from './stepper.js';
+import { cycledMomentum } from '../optimizers/record.js';
 import { checkOptions } from '../errors/validate.js';
 import { preview } from '../errors/preview.js';
 import { fitClassNames } from './classes.js';
@@ -210,6 +211,22 @@ function resolveSchedule(given: Schedule | undefined, resume: FitResumeState | n
   return schedule;
 }
 
+/**
+ * Momentum cycling (`schedule.momentum`, cyclicLR/oneCycleLR `cycleMomentum`) needs an optimizer
+ * whose momentum or β1 it can drive: SGD or RMSProp compiled with a non-zero momentum (their
+ * momentum buffer exists), Adam or AdamW. PyTorch refuses optimizers without `momentum` or `betas`
+ * in their defaults (AdaGrad); it accepts SGD/RMSProp with momentum 0 and silently turns momentum
+ * on, which wasmfit refuses too, saying how to get either behaviour. @internal
+ */
+export function checkMomentumCycling(schedule: Schedule | null, st: Stepper, where: string): void {
+  const c = st.optimizer;
+  if (!schedule?.momentum || (c && cycledMomentum(c))) return;
+  throw new OptionError(
+    'schedule',
+    `${where}: ${schedule.name} cycles momentum, but ${c?.type ?? st.fullBatchConfig?.type} has none. Pass cycleMomentum: false, or use adam, or sgd/rmsprop with momentum > 0.`,
+  );
+}
+
 /** The schedule's rate at `t` (an epoch or a step, per its unit), checked. @internal */
 export function scheduledRate(schedule: Schedule, t: number, where = 'fit'): number {
   const v = schedule(t);
@@ -320,6 +337,7 @@ export async function fitLoop(m: FitModel, x: RawFeatures, y: Labels | Features,
   const s = resolveFitOptions(options);
   const { epochs, initialEpoch, batchSize, shuffle, callbacks, schedule, resume } = s;
   const data = resolveFitData(m, x, y, options, s);
+  checkMomentumCycling(schedule, m.steps, 'fit');
   const { nTrain, val } = data;
   // callbacks check their own configuration (monitored keys, paths) against what this fit logs
   const logKeys = logKeysOf(m.steps, val !== null);
@@ -408,6 +426,8 @@ export async function fitLoop(m: FitModel, x: RawFeatures, y: Labels | Features,
         const start = b * batchSize;
         const n = Math.min(batchSize, nTrain - start);
         alive(`epoch ${epoch}, batch ${b}`);
+        // momentum cycling (only step-unit schedules have it)
+        const momentum = schedule?.momentum?.(globalStep);
         if (schedule?.unit === 'step') {
           m.learningRate = scheduledRate(schedule, globalStep);
           // the schedule is user code: it may have disposed the model
@@ -416,7 +436,7 @@ export async function fitLoop(m: FitModel, x: RawFeatures, y: Labels | Features,
         globalStep++;
         lr = m.learningRate;
         st.load(data.x, data.y, idx, start, n, data.weights);
-        const status = st.train(n, lr);
+        const status = st.train(n, lr, momentum);
         if (status !== STATUS.ok) {
           const err = st.error(status, `fit: epoch ${epoch}, batch ${b}`);
           // terminateOnNaN ends training (with the weights from before the step) instead of throwing

@@ -43,6 +43,11 @@ export interface StepCounters {
   dropSeed: number;
   /** Dropout counter: one per training step, never reused, so no two steps share masks. */
   dropCounter: number;
+  /**
+   * Per batch-norm layer (in layer order), PyTorch's `num_batches_tracked`: training batches whose
+   * statistics updated the layer's running mean and variance. Absent: all 0.
+   */
+  tracked?: readonly number[];
 }
 
 /** The optimizer state a checkpoint holds: the step count, the dropout counters and every state slot. @internal */
@@ -69,6 +74,8 @@ export class Stepper {
   step = 0;
   dropSeed: number;
   dropCounter: number;
+  /** Per batch-norm layer, PyTorch's `num_batches_tracked` (see {@link StepCounters.tracked}); survives re-compiles. */
+  readonly tracked: number[];
   private readonly metrics: ResolvedMetric[];
   /** Per parameter layer: the layer's blocks with this optimizer's state slots filled in. */
   private readonly layers: DenseParams[];
@@ -106,6 +113,8 @@ export class Stepper {
     this.metrics = cfg.metrics;
     this.dropSeed = counters.dropSeed;
     this.dropCounter = counters.dropCounter;
+    // a re-compile keeps the counts (the layers are the same)
+    this.tracked = counters.tracked ? [...counters.tracked] : layers.filter((l) => l.entry.kind.usesBatchStatistics).map(() => 0);
     const a = rt.arena;
     const opt = cfg.optimizer;
     // all or nothing: a failed allocation frees every block this constructor took (the engine's too)
@@ -219,7 +228,7 @@ export class Stepper {
    * One optimizer step on the loaded rows at learning rate `lr`; returns the kernel status. The
    * step counts only when the kernel updated the weights.
    */
-  train(n: number, lr: number): number {
+  train(n: number, lr: number, momentum?: number): number {
     const plan = this.trained();
     if (this.fullBatch) {
       const st = this.fullBatch.step(plan, n, lr);
@@ -227,11 +236,16 @@ export class Stepper {
       return st;
     }
     // step-dependent scalars for step t + 1 (f64), the rate included
-    this.bound.prepare(this.step + 1, lr);
+    this.bound.prepare(this.step + 1, lr, momentum);
     plan.beforeTrain();
     plan.setDropout(this.dropSeed, this.dropCounter++, false);
     const status = this.loss.custom ? this.trainCustom(plan, n) : this.rt.kernels.trainStep(plan.plan, plan.x, plan.labels, n);
-    if (status === STATUS.ok) this.step++;
+    if (status === STATUS.ok) {
+      this.step++;
+      // one training forward updated every batch-norm layer's running statistics (PyTorch:
+      // num_batches_tracked += 1 per forward in train mode); a refused step restored them
+      for (let i = 0; i < this.tracked.length; i++) this.tracked[i] = this.tracked[i]! + 1;
+    }
     return status;
   }
 
@@ -384,7 +398,7 @@ export class Stepper {
 
   /** The step count, dropout counters and a copy of every optimizer state slot (`<weight>/<slot>`). */
   state(): StepperState {
-    return { step: this.step, dropSeed: this.dropSeed, dropCounter: this.dropCounter, slots: this.slots.map((s) => ({ name: s.name, data: this.rt.arena.readF32(s.ptr, s.n) })) };
+    return { step: this.step, dropSeed: this.dropSeed, dropCounter: this.dropCounter, tracked: [...this.tracked], slots: this.slots.map((s) => ({ name: s.name, data: this.rt.arena.readF32(s.ptr, s.n) })) };
   }
 
   /** Restores {@link state} output of a Stepper with the same layers and optimizer; checks every slot's name and length first. */
@@ -392,6 +406,9 @@ export class Stepper {
     const u32 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
     if (!u32(s.dropSeed) || !(typeof s.dropCounter === 'number' && Number.isInteger(s.dropCounter) && s.dropCounter >= 0)) throw new OptionError('state', `${where}: dropSeed/dropCounter are not unsigned integers.`);
     if (!(Number.isInteger(s.step) && s.step >= 0)) throw new OptionError('state', `${where}: step = ${String(s.step)}; expected an integer >= 0.`);
+    // num_batches_tracked per batch-norm layer (absent in checkpoints written before it was kept)
+    const t = s.tracked;
+    if (t && !(Array.isArray(t) && t.length === this.tracked.length && t.every((n) => Number.isSafeInteger(n) && n >= 0))) throw new OptionError('state', `${where}: tracked is not one count per batch-norm layer.`);
     if (!Array.isArray(s.slots) || s.slots.length !== this.slots.length) throw new ShapeError(`${where}: ${Array.isArray(s.slots) ? s.slots.length : 'no'} optimizer state tensors; this optimizer has ${this.slots.length}.`);
     this.slots.forEach((w, i) => {
       const g = s.slots[i]!;
@@ -404,6 +421,7 @@ export class Stepper {
     this.step = s.step;
     this.dropSeed = s.dropSeed;
     this.dropCounter = s.dropCounter;
+    if (t) this.tracked.splice(0, t.length, ...t);
   }
 
   /** Frees the optimizer state, the engine and both plans. Idempotent. */

@@ -84,21 +84,38 @@ export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void 
 }
 
 /**
+ * Whether momentum cycling (cyclicLR/oneCycleLR `cycleMomentum`) can drive this config: SGD/RMSProp
+ * `momentum` (PyTorch: `'momentum' in defaults`; here only with a momentum buffer, i.e. a non-zero
+ * configured momentum) or Adam-family β1 (`'betas' in defaults`). {@link writeStep} writes it.
+ * @internal
+ */
+export function cycledMomentum(c: OptimizerConfig): boolean {
+  return 'betas' in c || ('momentum' in c && c.momentum > 0);
+}
+
+/**
  * Per-step fields for step `t` (1-based, as PyTorch's `state['step']` after its increment):
  * SGD's first-step flag, the effective rate (AdaGrad: `lr / (1 + (t − 1)·lrDecay)`), the bias
  * corrections `1 − β1^t`, `1 − β2^t` and `√(1 − β2^t)` (f64, `Math.pow`), the step size
  * `lr / (1 − β1^t)`, AdamW's and Lion's `1 − lr·wd`, RAdam's rectification (flag and `r_t` when
- * `ρ_t > 5`) and NAdam's two step sizes. @internal
+ * `ρ_t > 5`) and NAdam's two step sizes. `momentum` (momentum cycling) replaces SGD/RMSProp's
+ * momentum or the Adam family's β1 for this step — the bias correction then uses it too, as
+ * PyTorch's `1 − beta1 ** step` reads the group's current β1; without it the configured value is
+ * written back. @internal
  */
-export function writeStep(v: DataView, p: number, c: OptimizerConfig, t: number, lr: number): void {
+export function writeStep(v: DataView, p: number, c: OptimizerConfig, t: number, lr: number, momentum?: number): void {
   const A = OPT_HYPER;
   const f = (o: number, x: number) => v.setFloat32(p + o, x, true);
   let flags = v.getUint32(p + A.flags, true) & ~(OPT_FLAG.firstStep | OPT_FLAG.rectify);
   if (c.type === 'sgd' && t === 1) flags |= OPT_FLAG.firstStep;
   const eff = c.type === 'adagrad' ? lr / (1 + (t - 1) * c.lrDecay) : lr;
+  if (c.type === 'sgd' || c.type === 'rmsprop') f(A.momentum, momentum ?? c.momentum);
   if ('betas' in c) {
     // every Adam-like kind: the fields its kernel reads (the others are ignored)
-    const [b1, b2] = c.betas;
+    const b1 = momentum ?? c.betas[0];
+    const b2 = c.betas[1];
+    f(A.beta1, b1);
+    f(A.oneMinusBeta1, 1 - b1);
     const bc1 = 1 - Math.pow(b1, t);
     const bc2 = 1 - Math.pow(b2, t);
     f(A.biasCorrection1, bc1);
@@ -187,8 +204,8 @@ export class BoundOptimizer {
 
   private readonly arena: Arena;
 
-  /** Writes the per-step fields of step `t` (1-based) at rate `lr` ({@link writeStep}). */
-  prepare(t: number, lr: number): void {
-    writeStep(this.arena.view, this.hyper, this.config!, t, lr);
+  /** Writes the per-step fields of step `t` (1-based) at rate `lr` and, when cycled, `momentum` ({@link writeStep}). */
+  prepare(t: number, lr: number, momentum?: number): void {
+    writeStep(this.arena.view, this.hyper, this.config!, t, lr, momentum);
   }
 }

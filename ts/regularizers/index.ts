@@ -6,8 +6,14 @@ import { checkOptions } from '../errors/validate.js';
  * A weight penalty `l1·Σ|w| + l2·Σw²` added to the loss (Keras meaning). Its gradient,
  * `l1·sign(w) + 2·l2·w`, is folded into the fused optimizer update. Note the factor 2: Keras/tfjs
  * `l2(λ)` adds λ·Σw² (gradient 2λw), while PyTorch's `weight_decay = λ` adds λw to the gradient —
- * `l2(λ / 2)` reproduces PyTorch's `weight_decay = λ`. The reported training loss is the data loss
- * only (penalties are not added to it).
+ * `l2(λ / 2)` reproduces PyTorch's `weight_decay = λ` on the tensors it is put on. PyTorch decays
+ * every parameter: each dense/conv kernel and bias and batch norm's γ and β (`batchNorm({
+ * gammaRegularizer, betaRegularizer })`), never the running statistics; so the same `l2(λ / 2)` as
+ * `kernelRegularizer` and `biasRegularizer` of every layer and as `gammaRegularizer` and
+ * `betaRegularizer` of every batch norm reproduces it — or pass the optimizer's `weightDecay: λ`
+ * (sgd, adam, rmsprop, adagrad), which is PyTorch's and decays every trainable tensor. Checked
+ * against PyTorch 1.13 with batch norm (`scripts/fixtures/torch_batchnorm.py`). The reported
+ * training loss is the data loss only (penalties are not added to it).
  */
 export interface Regularizer {
   readonly type: 'regularizer';

@@ -79,6 +79,8 @@ export function scheduleFromJSON(config: unknown): Schedule {
     if (v === '<function>') configError(`.${k} is a user function (kind ${kind}), which JSON cannot hold; rebuild it with ${kind}({...}) in code instead`);
     if (v !== null) options[k] = v;
   }
+  // configs written before momentum cycling existed did not cycle it
+  if (kind === 'cyclicLR' || kind === 'oneCycleLR') options.cycleMomentum ??= false;
   const simple = Object.hasOwn(SIMPLE, kind) ? SIMPLE[kind] : undefined;
   if (simple) return simple(options);
   const withUnit = Object.hasOwn(WITH_UNIT, kind) ? WITH_UNIT[kind] : undefined;

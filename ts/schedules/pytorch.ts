@@ -221,6 +221,24 @@ export interface CyclicLROptions {
   readonly scaleFn?: (x: number) => number;
   /** What `scaleFn` receives: the 1-based cycle number or the step count `t`. Default `'cycle'`. */
   readonly scaleMode?: 'cycle' | 'iterations';
+  /**
+   * Cycle the momentum inversely to the rate (PyTorch `cycle_momentum`), exposed as
+   * `schedule.momentum(t)` and applied by `fit` to SGD/RMSProp `momentum` or Adam-family β1.
+   * Default true, as PyTorch; `fit` refuses it with an optimizer that has no momentum.
+   */
+  readonly cycleMomentum?: boolean;
+  /** Momentum at the rate's peak (PyTorch `base_momentum`). Default 0.8; in [0, 1). */
+  readonly baseMomentum?: number;
+  /** Momentum at the cycle's start, where the rate is `baseLr` (PyTorch `max_momentum`). Default 0.9; in [0, 1). */
+  readonly maxMomentum?: number;
+}
+
+const MOMENTUM_KEYS = ['cycleMomentum', 'baseMomentum', 'maxMomentum'] as const;
+
+/** The momentum-cycling options (PyTorch's defaults differ per scheduler), as a config fragment. */
+function momenta(W: string, o: Record<string, unknown>, base: number, max: number) {
+  const m = (k: string, d: number) => num(W, k, o[k], { default: d, ge: 0, lt: 1 });
+  return { cycleMomentum: bool(W, 'cycleMomentum', o.cycleMomentum, true), baseMomentum: m('baseMomentum', base), maxMomentum: m('maxMomentum', max) };
 }
 
 /**
@@ -231,26 +249,32 @@ export interface CyclicLROptions {
  * `lr_t = baseLr + (maxLr − baseLr) · h · scale`, where scale is
  * `1` (`'triangular'`), `1 / 2^(cycle − 1)` (`'triangular2'`), `gamma^t` (`'exp_range'`), or
  * `scaleFn(cycle)` / `scaleFn(t)` per `scaleMode`. As in PyTorch, the built-in modes fix their own
- * scale mode ('cycle' for the triangular ones, 'iterations' for exp_range). Momentum cycling
- * (`cycle_momentum`) is not part of a learning-rate schedule and is not provided.
+ * scale mode ('cycle' for the triangular ones, 'iterations' for exp_range).
+ *
+ * Momentum cycling (default on, as PyTorch's `cycle_momentum=True`):
+ * `momentum_t = maxMomentum − (maxMomentum − baseMomentum) · h · scale` — `maxMomentum` where the
+ * rate is `baseLr`, `baseMomentum` at its peak. PyTorch overwrites the optimizer's momentum when
+ * the scheduler is built, so the optimizer's own momentum (or β1) is ignored while the schedule
+ * runs. PyTorch 1.13's CyclicLR refuses Adam (no `momentum` in its defaults); later releases cycle
+ * β1 as OneCycleLR does, and so does wasmfit. Pass `cycleMomentum: false` to cycle the rate only.
  *
  * @example
  * const s = cyclicLR({ baseLr: 0.001, maxLr: 0.006, stepSizeUp: 2000, mode: 'triangular2' });
  */
 export function cyclicLR(options: CyclicLROptions): Schedule {
   const W = 'cyclicLR';
-  const o = checkOptions(W, options, ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode']);
-  const baseLr = num(W, 'baseLr', o.baseLr, { ge: 0, fix: 'Pass baseLr, the lower learning rate of the cycle, as a finite number >= 0.' });
-  const maxLr = num(W, 'maxLr', o.maxLr, { ge: 0, fix: 'Pass maxLr, the upper learning rate of the cycle, as a finite number >= 0.' });
+  const o = checkOptions(W, options, ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode', ...MOMENTUM_KEYS]);
+  const baseLr = num(W, 'baseLr', o.baseLr, { ge: 0, fix: 'Pass baseLr >= 0, the lowest rate.' });
+  const maxLr = num(W, 'maxLr', o.maxLr, { ge: 0, fix: 'Pass maxLr >= 0, the highest rate.' });
   const stepSizeUp = num(W, 'stepSizeUp', o.stepSizeUp, {
     default: 2000,
     gt: 0,
-    fix: 'Pass stepSizeUp > 0 (the number of batches in the rising half of a cycle, e.g. 2000).',
+    fix: 'Pass stepSizeUp > 0 (batches in the rising half, e.g. 2000).',
   });
   const stepSizeDown = num(W, 'stepSizeDown', o.stepSizeDown, {
     default: stepSizeUp,
     gt: 0,
-    fix: 'Pass stepSizeDown > 0, or leave it out to use stepSizeUp.',
+    fix: 'Pass stepSizeDown > 0, or omit it (= stepSizeUp).',
   });
   const scaleFn = o.scaleFn === undefined ? undefined : fn<(x: number) => number>(W, 'scaleFn', o.scaleFn);
   const mode =
@@ -262,6 +286,8 @@ export function cyclicLR(options: CyclicLROptions): Schedule {
   const gamma = num(W, 'gamma', o.gamma, { default: 1, gt: 0 });
   const userScaleMode = oneOf(W, 'scaleMode', o.scaleMode, ['cycle', 'iterations'] as const, 'cycle');
   const scaleMode = scaleFn !== undefined ? userScaleMode : mode === 'exp_range' ? 'iterations' : 'cycle';
+  const mo = momenta(W, o, 0.8, 0.9);
+  const { baseMomentum, maxMomentum } = mo;
   const total = stepSizeUp + stepSizeDown;
   const ratio = stepSizeUp / total;
   const scale = (cycle: number, t: number): number => {
@@ -282,13 +308,18 @@ export function cyclicLR(options: CyclicLROptions): Schedule {
     gamma,
     scaleFn: scaleFn === undefined ? null : '<function>',
     scaleMode,
+    ...mo,
   };
-  return makeSchedule(W, 'step', baseLr, config, (t) => {
+  // PyTorch's get_lr: the same h and scale for the rate and the momentum, base_height = (max − base)·h
+  // then · scale, rounded as PyTorch rounds it
+  const at = (t: number, m?: boolean): number => {
     const cycle = Math.floor(1 + t / total);
     const x = 1 + t / total - cycle;
     const h = x <= ratio ? x / ratio : (x - 1) / (ratio - 1);
-    return baseLr + (maxLr - baseLr) * h * scale(cycle, t);
-  });
+    const sc = scale(cycle, t);
+    return m ? maxMomentum - (maxMomentum - baseMomentum) * h * sc : baseLr + (maxLr - baseLr) * h * sc;
+  };
+  return makeSchedule(W, 'step', baseLr, config, at, mo.cycleMomentum ? (t) => at(t, true) : undefined);
 }
 
 /** Options of {@link oneCycleLR}. Give `totalSteps`, or both `epochs` and `stepsPerEpoch`. */
@@ -311,6 +342,16 @@ export interface OneCycleLROptions {
   readonly finalDivFactor?: number;
   /** Use the paper's three phases (up, back down to initialLr, then to minLr). Default false. */
   readonly threePhase?: boolean;
+  /**
+   * Cycle the momentum inversely to the rate (PyTorch `cycle_momentum`), exposed as
+   * `schedule.momentum(t)` and applied by `fit` to SGD/RMSProp `momentum` or Adam-family β1.
+   * Default true, as PyTorch; `fit` refuses it with an optimizer that has no momentum.
+   */
+  readonly cycleMomentum?: boolean;
+  /** Momentum at the rate's peak (PyTorch `base_momentum`). Default 0.85; in [0, 1). */
+  readonly baseMomentum?: number;
+  /** Momentum at the start and the end, where the rate is lowest (PyTorch `max_momentum`). Default 0.95; in [0, 1). */
+  readonly maxMomentum?: number;
 }
 
 /**
@@ -321,7 +362,13 @@ export interface OneCycleLROptions {
  * Three phases: initialLr → maxLr up to `pT − 1`, maxLr → initialLr up to `2pT − 2`, initialLr → minLr
  * up to `T − 1`. Within a phase from step `a` to `b`, `pct = (t − a)/(b − a)` and the rate is
  * `end + (start − end)(1 + cos(π·pct))/2` (`'cos'`) or `start + (end − start)·pct` (`'linear'`).
- * `base` is `initialLr`. Momentum cycling is not part of a learning-rate schedule and is not provided.
+ * `base` is `initialLr`.
+ *
+ * Momentum cycling (default on, as PyTorch's `cycle_momentum=True`): the same interpolation, over
+ * the same phases, from `maxMomentum` to `baseMomentum` and back (three phases: down, up, then
+ * flat at `maxMomentum`). PyTorch sets the optimizer's momentum (Adam: β1) to `maxMomentum` when
+ * the scheduler is built, so the optimizer's own value is ignored while the schedule runs. Pass
+ * `cycleMomentum: false` to cycle the rate only.
  *
  * Like PyTorch, `t` may go up to `totalSteps` (the last phase extrapolated one step — with
  * `'linear'` that lands below `minLr` and can be negative, as in PyTorch) and larger `t` throws an
@@ -343,8 +390,9 @@ export function oneCycleLR(options: OneCycleLROptions): Schedule {
     'divFactor',
     'finalDivFactor',
     'threePhase',
+    ...MOMENTUM_KEYS,
   ]);
-  const maxLr = num(W, 'maxLr', o.maxLr, { gt: 0, fix: 'Pass maxLr, the peak learning rate, as a finite number > 0.' });
+  const maxLr = num(W, 'maxLr', o.maxLr, { gt: 0, fix: 'Pass maxLr > 0, the peak rate.' });
   let totalSteps: number;
   if (o.totalSteps !== undefined) {
     totalSteps = num(W, 'totalSteps', o.totalSteps, { integer: true, ge: 1 });
@@ -355,7 +403,7 @@ export function oneCycleLR(options: OneCycleLROptions): Schedule {
   } else {
     throw new OptionError(
       'totalSteps',
-      `${W}: option totalSteps = undefined (epochs = ${String(o.epochs)}, stepsPerEpoch = ${String(o.stepsPerEpoch)}); expected totalSteps, or both epochs and stepsPerEpoch. Pass totalSteps, or epochs and stepsPerEpoch.`,
+      `${W}: totalSteps is missing (epochs = ${String(o.epochs)}, stepsPerEpoch = ${String(o.stepsPerEpoch)}); pass totalSteps, or both epochs and stepsPerEpoch.`,
     );
   }
   const pctStart = num(W, 'pctStart', o.pctStart, { default: 0.3, ge: 0, le: 1 });
@@ -363,54 +411,45 @@ export function oneCycleLR(options: OneCycleLROptions): Schedule {
   const divFactor = num(W, 'divFactor', o.divFactor, { default: 25, gt: 0 });
   const finalDivFactor = num(W, 'finalDivFactor', o.finalDivFactor, { default: 1e4, gt: 0 });
   const threePhase = bool(W, 'threePhase', o.threePhase, false);
+  const mo = momenta(W, o, 0.85, 0.95);
   const initialLr = maxLr / divFactor;
   const minLr = initialLr / finalDivFactor;
   const T = totalSteps;
-  const phases: { end: number; from: number; to: number }[] = threePhase
-    ? [
-        { end: pctStart * T - 1, from: initialLr, to: maxLr },
-        { end: 2 * pctStart * T - 2, from: maxLr, to: initialLr },
-        { end: T - 1, from: initialLr, to: minLr },
-      ]
-    : [
-        { end: pctStart * T - 1, from: initialLr, to: maxLr },
-        { end: T - 1, from: maxLr, to: minLr },
-      ];
-  const first = phases[0] as { end: number };
-  const last = phases[phases.length - 1] as { end: number };
-  const beforeLast = phases[phases.length - 2] as { end: number };
-  if (first.end === 0 || last.end - beforeLast.end === 0) {
+  const { baseMomentum: bm, maxMomentum: mm } = mo;
+  // PyTorch's _schedule_phases: phase i ends at ends[i] and goes from lrs[i] to lrs[i + 1] (the
+  // momentum from ms[i] to ms[i + 1])
+  const ends = threePhase ? [pctStart * T - 1, 2 * pctStart * T - 2, T - 1] : [pctStart * T - 1, T - 1];
+  const lrs = threePhase ? [initialLr, maxLr, initialLr, minLr] : [initialLr, maxLr, minLr];
+  const ms = threePhase ? [mm, bm, mm, mm] : [mm, bm, mm];
+  const n = ends.length;
+  if (ends[0] === 0 || ends[n - 1]! - ends[n - 2]! === 0) {
     fail(
       W,
       'pctStart',
       pctStart,
-      `a value that gives every phase a non-zero length with totalSteps = ${T} (here pctStart·totalSteps = ${pctStart * T})`,
-      'Change pctStart (or totalSteps) so that pctStart·totalSteps is neither 1 nor, for the last phase, its end; PyTorch divides by zero there.',
+      `one giving every phase a non-zero length (pctStart·totalSteps = ${pctStart * T})`,
+      'Change pctStart or totalSteps: PyTorch divides by zero here.',
     );
   }
   const anneal =
     annealStrategy === 'cos'
       ? (a: number, b: number, pct: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * pct) + 1)
       : (a: number, b: number, pct: number) => (b - a) * pct + a;
-  const config = { maxLr, totalSteps, pctStart, annealStrategy, divFactor, finalDivFactor, threePhase };
-  return makeSchedule(W, 'step', initialLr, config, (t) => {
+  const config = { maxLr, totalSteps, pctStart, annealStrategy, divFactor, finalDivFactor, threePhase, ...mo };
+  // PyTorch's get_lr: the first phase whose end is >= t (else the last), pct within it
+  const at = (t: number, v: number[]): number => {
     if (t > T) {
       throw new OptionError(
         't',
-        `${W}: t = ${t}; expected t <= totalSteps = ${T} (PyTorch raises past the end too). Build the schedule with a larger totalSteps, or follow it with sequentialLR.`,
+        `${W}: t = ${t}; expected t <= totalSteps = ${T}, as PyTorch. Use a larger totalSteps, or sequentialLR.`,
       );
     }
     let start = 0;
-    for (let i = 0; i < phases.length; i++) {
-      const ph = phases[i] as { end: number; from: number; to: number };
-      if (t <= ph.end || i === phases.length - 1) {
-        return anneal(ph.from, ph.to, (t - start) / (ph.end - start));
-      }
-      start = ph.end;
-    }
-    /* c8 ignore next */
-    return minLr;
-  });
+    let i = 0;
+    while (i < n - 1 && t > ends[i]!) start = ends[i++]!;
+    return anneal(v[i]!, v[i + 1]!, (t - start) / (ends[i]! - start));
+  };
+  return makeSchedule(W, 'step', initialLr, config, (t) => at(t, lrs), mo.cycleMomentum ? (t) => at(t, ms) : undefined);
 }
 
 /** Options of {@link linearLR}. */

@@ -40,6 +40,12 @@ export interface Schedule {
   sample(n: number): Float64Array;
   /** The resolved configuration (see {@link ScheduleConfig}). */
   toJSON(): ScheduleConfig;
+  /**
+   * Momentum cycling (`cyclicLR` and `oneCycleLR` with `cycleMomentum`, PyTorch's
+   * `cycle_momentum`): the momentum (SGD, RMSProp) or β1 (Adam family) for step `t`, which `fit`
+   * writes into the optimizer before that step. Absent on schedules that leave momentum alone.
+   */
+  readonly momentum?: (t: number) => number;
 }
 
 /** @internal Builds a {@link Schedule} from a closed form `f`; `t` is validated before `f` sees it. */
@@ -49,6 +55,7 @@ export function makeSchedule(
   base: number,
   config: Record<string, unknown>,
   f: (t: number) => number,
+  momentum?: (t: number) => number,
 ): Schedule {
   const schedule = (t: number): number => f(checkT(name, t));
   const frozen = Object.freeze({ kind: name, unit, ...config }) as ScheduleConfig;
@@ -70,6 +77,7 @@ export function makeSchedule(
       },
     },
     toJSON: { value: (): ScheduleConfig => frozen },
+    momentum: { value: momentum && ((t: number): number => momentum(checkT(name, t))) },
   });
   return schedule as unknown as Schedule;
 }
