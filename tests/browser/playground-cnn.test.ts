@@ -120,7 +120,7 @@ describe('the playground CNN mode', () => {
     await page.waitForFunction(() => ['done', 'cancelled', 'error'].includes((window as PageWindow).playground.phase), null, { timeout: 110_000 });
     const r = await page.evaluate(() => {
       const st = (window as PageWindow).playground;
-      const tiles = [...document.querySelectorAll<HTMLCanvasElement>('#filters canvas')].map((cv) => Array.from(cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data));
+      const tiles = Array.from(document.querySelectorAll<HTMLCanvasElement>('#filters canvas')).map((cv) => Array.from(cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data));
       return {
         phase: st.phase as string,
         status: document.getElementById('status')!.textContent!,
@@ -128,7 +128,7 @@ describe('the playground CNN mode', () => {
         valAccuracy: st.result.history.history.valAccuracy as number[],
         epochs: st.result.history.epoch.length as number,
         weights: st.result.weights.map((t: { shape: number[]; data: Float32Array }) => ({ shape: t.shape, data: Array.from(t.data) })) as Tensor[],
-        tiles,
+        tiles: tiles as number[][],
         filterUpdates: Number(document.getElementById('filters')!.dataset.updates),
       };
     });
@@ -175,7 +175,7 @@ describe('the playground CNN mode', () => {
       const st = (window as PageWindow).playground;
       return {
         drawn: Array.from(st.drawn as Float32Array),
-        probs: [...document.querySelectorAll<HTMLElement>('#draw-probs li')].map((li) => Number(li.dataset.p)),
+        probs: Array.from(document.querySelectorAll<HTMLElement>('#draw-probs li')).map((li) => Number(li.dataset.p)),
         best: document.querySelector('#draw-probs li.best')?.firstChild?.textContent,
         strokes: document.getElementById('draw')!.dataset.strokes,
       };
