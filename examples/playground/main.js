@@ -2,7 +2,7 @@
 // redraws the learning-rate, loss and accuracy charts (SVG from wasmfit's plotSeries) and, for the
 // 2-D points, the decision boundary on every event. Plain ES modules, no framework, no bundler.
 import {
-  Rng, init, dense, dropout, batchNorm, activation, l1l2, maxNorm,
+  Rng, Sequential, init, dense, dropout, batchNorm, activation, l1l2, maxNorm, conv2d, maxPool2d, flatten,
   sgd, adam, adamw, amsgrad, rmsprop, adagrad,
   constant, cosineAnnealingLR, stepLR, exponentialLR, warmup, oneCycleLR, cyclicLR,
 } from 'wasmfit';
@@ -10,6 +10,7 @@ import { plotSeries } from 'wasmfit/plot';
 import { fitInWorker } from 'wasmfit/worker';
 import { decodeDigits, splitDigits } from './digits.js';
 import { makePreset } from './points.js';
+import { filterTiles, toMnist } from './draw.js';
 
 const $ = (id) => document.getElementById(id);
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c'];
@@ -33,6 +34,13 @@ const state = {
   maxTimerGapMs: 0,
   trainingSince: null,
   epochsSeen: 0,
+  /** 'mlp' or 'cnn' (digits only) */
+  modelKind: 'mlp',
+  /** a main-thread copy of the model being trained (weights from the worker's epoch events) for the drawing */
+  drawModel: null,
+  /** the drawn digit as the model sees it (784 values in [0, 1]) and the last prediction (10 probabilities) */
+  drawn: null,
+  drawProbs: null,
 };
 window.playground = state;
 
@@ -112,6 +120,25 @@ function buildLayers(classes) {
   }
   layers.push(dense(classes, reg ? { kernelRegularizer: reg } : {}));
   return layers;
+}
+
+/** The digits CNN: conv(8, 5×5, relu) → maxPool → conv(16, 5×5, relu) → maxPool → flatten → dense(10). */
+function buildCnn(classes) {
+  const rate = num('dropout', { min: 0, max: 0.95 });
+  const l1 = num('l1', { min: 0 });
+  const l2 = num('l2', { min: 0 });
+  const mn = num('maxnorm', { min: 0 });
+  const reg = l1 > 0 || l2 > 0 ? l1l2({ l1, l2 }) : undefined;
+  const opts = { kernelSize: 5, activation: 'relu', kernelInitializer: 'heNormal', ...(reg ? { kernelRegularizer: reg } : {}), ...(mn > 0 ? { kernelConstraint: maxNorm({ maxValue: mn }) } : {}) };
+  return [
+    conv2d(8, opts), // → [24, 24, 8]
+    maxPool2d(), // → [12, 12, 8]
+    conv2d(16, opts), // → [8, 8, 16]
+    maxPool2d(), // → [4, 4, 16]
+    flatten(),
+    ...(rate > 0 ? [dropout(rate)] : []),
+    dense(classes, reg ? { kernelRegularizer: reg } : {}),
+  ];
 }
 
 function buildOptimizer(lr) {
@@ -262,6 +289,144 @@ function drawDigitSamples(test, pred) {
   });
 }
 
+// ---------- drawing a digit, first-layer filters ----------
+
+/** Weights from the worker: into the main-thread copy, the filter tiles and the drawing's prediction. */
+function takeWeights(weights) {
+  if (!state.drawModel) return;
+  state.drawModel.setWeights(weights);
+  const kernel = weights.find((w) => w.shape.length === 4);
+  if (kernel) drawFilters(kernel);
+  predictDrawing();
+}
+
+function drawFilters(kernel) {
+  const box = $('filters');
+  const tiles = filterTiles(kernel);
+  if (box.children.length !== tiles.length) {
+    box.innerHTML = '';
+    for (let j = 0; j < tiles.length; j++) {
+      const cv = document.createElement('canvas');
+      cv.width = tiles[j].kw;
+      cv.height = tiles[j].kh;
+      cv.title = `filter ${j}`;
+      box.append(cv);
+    }
+  }
+  tiles.forEach((t, j) => box.children[j].getContext('2d').putImageData(new ImageData(t.rgba, t.kw, t.kh), 0, 0));
+  box.dataset.updates = String(Number(box.dataset.updates) + 1);
+}
+
+const pen = { down: false, id: null, x: 0, y: 0 };
+
+function drawPos(e) {
+  const cv = $('draw');
+  const r = cv.getBoundingClientRect();
+  return [((e.clientX - r.left) / r.width) * cv.width, ((e.clientY - r.top) / r.height) * cv.height];
+}
+
+function clearDrawing() {
+  const cv = $('draw');
+  const ctx = cv.getContext('2d');
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, cv.width, cv.height);
+  $('draw-28').getContext('2d').clearRect(0, 0, 28, 28);
+  state.drawn = null;
+  state.drawProbs = null;
+  cv.dataset.strokes = '0';
+  showProbs(null);
+}
+
+function strokeTo(x, y) {
+  const ctx = $('draw').getContext('2d');
+  ctx.strokeStyle = '#000';
+  ctx.fillStyle = '#000';
+  ctx.lineWidth = 22; // about MNIST's stroke width once the digit is scaled to 20 pixels
+  ctx.lineCap = ctx.lineJoin = 'round';
+  ctx.beginPath();
+  if (x === pen.x && y === pen.y) {
+    ctx.arc(x, y, ctx.lineWidth / 2, 0, 2 * Math.PI); // a dot where the stroke starts
+    ctx.fill();
+  } else {
+    ctx.moveTo(pen.x, pen.y);
+    ctx.lineTo(x, y);
+    ctx.stroke();
+  }
+  [pen.x, pen.y] = [x, y];
+}
+
+/** The drawing as MNIST-style 28×28 input (ink = 1 - luminance), shown small beside the canvas. */
+function readDrawing() {
+  const cv = $('draw');
+  const px = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+  const ink = new Float32Array(cv.width * cv.height);
+  for (let i = 0; i < ink.length; i++) ink[i] = 1 - (px[4 * i] + px[4 * i + 1] + px[4 * i + 2]) / (3 * 255);
+  const x = toMnist(ink, cv.width, cv.height, { threshold: 0.05 });
+  const small = $('draw-28').getContext('2d');
+  small.clearRect(0, 0, 28, 28);
+  if (x) {
+    const img = small.createImageData(28, 28);
+    for (let p = 0; p < 784; p++) {
+      const v = 255 - Math.round(x[p] * 255);
+      img.data.set([v, v, v, 255], p * 4);
+    }
+    small.putImageData(img, 0, 0);
+  }
+  return x;
+}
+
+function predictDrawing() {
+  if (!state.drawn || !state.drawModel) return;
+  state.drawProbs = Array.from(state.drawModel.predict(state.drawn).data);
+  showProbs(state.drawProbs);
+}
+
+function showProbs(p) {
+  const list = $('draw-probs');
+  list.innerHTML = '';
+  if (p) {
+    const best = p.indexOf(Math.max(...p));
+    p.forEach((v, d) => {
+      const li = document.createElement('li');
+      li.dataset.p = String(v);
+      li.className = d === best ? 'best' : '';
+      const bar = document.createElement('span');
+      bar.className = 'bar';
+      bar.style.width = `${(v * 6).toFixed(2)}rem`;
+      li.append(`${d}`, bar, `${(v * 100).toFixed(1)}%`);
+      list.append(li);
+    });
+    list.dataset.updates = String(Number(list.dataset.updates) + 1);
+  }
+  $('draw-hint').textContent = p ? `prediction: ${p.indexOf(Math.max(...p))}` : state.drawModel ? 'Draw a digit: the prediction updates when a stroke ends.' : 'Draw a digit (mouse or touch). Train a model first; the prediction updates when a stroke ends.';
+}
+
+$('draw').addEventListener('pointerdown', (e) => {
+  e.preventDefault();
+  try {
+    $('draw').setPointerCapture(e.pointerId);
+  } catch {
+    // not an active pointer (a synthetic event): strokes still work inside the canvas
+  }
+  pen.down = true;
+  pen.id = e.pointerId;
+  [pen.x, pen.y] = drawPos(e);
+  strokeTo(pen.x, pen.y);
+});
+$('draw').addEventListener('pointermove', (e) => {
+  if (pen.down && e.pointerId === pen.id) strokeTo(...drawPos(e));
+});
+const endStroke = (e) => {
+  if (!pen.down || e.pointerId !== pen.id) return;
+  pen.down = false;
+  $('draw').dataset.strokes = String(Number($('draw').dataset.strokes) + 1);
+  state.drawn = readDrawing();
+  predictDrawing();
+};
+$('draw').addEventListener('pointerup', endStroke);
+$('draw').addEventListener('pointercancel', endStroke);
+$('draw-clear').addEventListener('click', clearDrawing);
+
 // ---------- training ----------
 
 async function train() {
@@ -297,15 +462,25 @@ async function train() {
     const nTrain = validation.validationSplit ? Math.floor(rows * (1 - validation.validationSplit)) : rows;
     const stepsPerEpoch = Math.ceil(nTrain / batchSize);
     const schedule = buildSchedule(lr, epochs, stepsPerEpoch);
-    const spec = { inputShape: [inputs], layers: buildLayers(classes), seed, optimizer: buildOptimizer(lr), loss: 'softmaxCrossEntropy' };
+    const cnn = state.dataset === 'digits' && state.modelKind === 'cnn';
+    const inputShape = cnn ? [28, 28, 1] : [inputs];
+    const build = () => (cnn ? buildCnn(classes) : buildLayers(classes));
+    const spec = { inputShape, layers: build(), seed, optimizer: buildOptimizer(lr), loss: 'softmaxCrossEntropy' };
+    if (state.dataset === 'digits') {
+      // the drawing is predicted on the main thread by a copy that takes the worker's weights every epoch
+      state.drawModel?.dispose();
+      state.drawModel = new Sequential({ inputShape, layers: build(), seed });
+      state.drawModel.compile({ optimizer: buildOptimizer(lr), loss: 'softmaxCrossEntropy' });
+      $('filters').innerHTML = '';
+    }
     const options = {
       epochs, batchSize, seed, schedule, ...validation,
       ...(patience > 0 ? { earlyStopping: { monitor: 'valLoss', patience, restoreBestWeights: true } } : {}),
-      terminateOnNaN: true, batchEventMs: 150, epochPredict: probe,
+      terminateOnNaN: true, batchEventMs: 150, epochPredict: probe, epochWeights: state.dataset === 'digits',
       // x, y and the probe are fresh arrays made for this run: hand them over instead of copying
       worker: { transfer: true },
     };
-    state.config = { dataset: state.dataset, epochs, batchSize, seed, lr, trainSize: state.dataset === 'digits' ? rows : undefined, heldOut: state.dataset === 'digits' ? DIGITS_HELD_OUT : undefined, digitsSeed: DIGITS_SEED, layers: $('layers').value };
+    state.config = { dataset: state.dataset, epochs, batchSize, seed, lr, trainSize: state.dataset === 'digits' ? rows : undefined, heldOut: state.dataset === 'digits' ? DIGITS_HELD_OUT : undefined, digitsSeed: DIGITS_SEED, model: cnn ? 'cnn' : 'mlp', layers: cnn ? 'cnn' : $('layers').value };
     resetCharts(schedule, epochs, stepsPerEpoch);
     state.result = null;
     state.trainingSince = null;
@@ -347,12 +522,14 @@ async function train() {
     charts.valAcc.push(e.logs.valAccuracy ?? NaN);
     // the decision boundary is cheap (GRID² pixels): redraw it on every epoch; charts once per frame
     if (state.dataset === 'points') drawCanvas(e.predictions);
+    if (e.weights) takeWeights(e.weights);
     scheduleRedraw(e.predictions);
     setStatus('training', `epoch ${e.epoch + 1}/${state.config.epochs}: loss ${e.logs.loss.toFixed(4)}, val accuracy ${(e.logs.valAccuracy ?? NaN).toFixed(4)}`);
   });
   try {
     const r = await job.result;
     state.result = r;
+    if (state.dataset === 'digits') takeWeights(r.weights);
     const h = r.history.history;
     const va = h.valAccuracy?.[h.valAccuracy.length - 1];
     const words = { completed: 'done', stopped: 'stopped early', cancelled: 'cancelled', nonFinite: 'stopped: loss became non-finite' };
@@ -369,9 +546,19 @@ async function train() {
 
 // ---------- wiring ----------
 
+function setModelKind(k) {
+  state.modelKind = k;
+  document.body.dataset.model = state.dataset === 'digits' ? k : 'mlp';
+  if (state.dataset === 'digits') {
+    $('epochs').value = k === 'cnn' ? '3' : '6';
+    $('lr').value = k === 'cnn' ? '0.002' : '0.001';
+  }
+}
+
 function setDataset(d) {
   state.dataset = d;
   document.body.dataset.dataset = d;
+  document.body.dataset.model = d === 'digits' ? state.modelKind : 'mlp';
   if (d === 'points') {
     $('layers').value = '32,32';
     $('lr').value = '0.02';
@@ -382,8 +569,8 @@ function setDataset(d) {
     drawCanvas(null);
   } else {
     $('layers').value = '128';
-    $('lr').value = '0.001';
-    $('epochs').value = '6';
+    $('lr').value = state.modelKind === 'cnn' ? '0.002' : '0.001';
+    $('epochs').value = state.modelKind === 'cnn' ? '3' : '6';
     $('batch-size').value = '32';
     $('activation').value = 'relu';
   }
@@ -395,6 +582,7 @@ function loadPreset() {
 }
 
 $('dataset').addEventListener('change', (e) => setDataset(e.target.value));
+$('model-kind').addEventListener('change', (e) => setModelKind(e.target.value));
 $('preset-btn').addEventListener('click', loadPreset);
 $('clear-btn').addEventListener('click', () => {
   state.points = [];
@@ -423,7 +611,9 @@ $('cancel').addEventListener('click', () => state.job?.cancel());
 try {
   const rt = await init();
   $('runtime').textContent = `kernels: ${rt.simd ? 'WebAssembly SIMD128' : 'scalar WebAssembly'}`;
+  state.modelKind = $('model-kind').value;
   setDataset($('dataset').value);
+  clearDrawing();
   drawCharts();
   setStatus('idle', 'Ready: pick a data set and press Train.');
 } catch (e) {
