@@ -5,6 +5,7 @@
 import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import type { LayerKind } from './kind.js';
+import { noiseKind } from './gaussian-noise.js';
 
 /** An alpha-dropout layer config. */
 export interface AlphaDropoutConfig {
@@ -35,28 +36,5 @@ export function alphaDropout(rate: number): AlphaDropoutConfig {
   return { type: 'alphaDropout', rate };
 }
 
-/** @internal */
-export const alphaDropoutKind: LayerKind<AlphaDropoutConfig> = {
-  type: 'alphaDropout',
-  code: 8,
-  prefix: 'alpha_dropout',
-  keys: ['rate'],
-  positional: ['rate'],
-  build: (f) => alphaDropout(f.rate as number),
-  stochastic: true,
-  outputSize: (_c, nIn) => nIn,
-  shapePreserving: true,
-  params: () => [],
-  folded: () => ({ act: 'linear', alpha: 0, dropout: 0 }),
-  // the identity at inference
-  onnx: () => ({ op: 'Identity', params: [] }),
-  note: (c) => `rate ${c.rate}`,
-  record: (c, e) => ({
-    wLen: 0, bLen: 0, names: [],
-    kind: alphaDropoutKind.code, nIn: e.nIn, nOut: e.nOut, act: e.folded.act, alpha: e.folded.alpha, dropout: e.folded.dropout,
-    w: null, gw: null, b: null, gb: null,
-    ws: [null, null, null], bs: [null, null, null], l1: 0, l2: 0, bl1: 0, bl2: 0, maxNorm: 0, bn: null,
-    // the multipliers a·keep, one per element of the batch, for backward
-    param: c.rate, auxPerRow: e.nOut,
-  }),
-};
+/** @internal (its multipliers, one per element of the batch, are kept for backward) */
+export const alphaDropoutKind: LayerKind<AlphaDropoutConfig> = noiseKind('alphaDropout', 8, 'alpha_dropout', 'rate', alphaDropout, true);

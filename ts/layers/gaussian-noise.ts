@@ -32,27 +32,38 @@ export function gaussianNoise(stddev: number): GaussianNoiseConfig {
   return { type: 'gaussianNoise', stddev };
 }
 
+/**
+ * The descriptor of an elementwise noise kind (gaussianNoise, gaussianDropout, alphaDropout): no
+ * parameters, shape-preserving, stochastic, the identity at inference (ONNX `Identity`), its one
+ * number in the record's `param`; `perRow`: the plan keeps one multiplier per element of the batch
+ * for backward (`auxPerRow`). @internal
+ */
+export function noiseKind<C extends { readonly type: string }>(type: C['type'], code: number, prefix: string, key: keyof C & string, build: (v: number) => C, perRow: boolean): LayerKind<C> {
+  const kind: LayerKind<C> = {
+    type,
+    code,
+    prefix,
+    keys: [key],
+    positional: [key],
+    build: (f) => build(f[key] as number),
+    stochastic: true,
+    outputSize: (_c, nIn) => nIn,
+    shapePreserving: true,
+    params: () => [],
+    folded: () => ({ act: 'linear', alpha: 0, dropout: 0 }),
+    onnx: () => ({ op: 'Identity', params: [] }),
+    note: (c) => `${key} ${c[key] as number}`,
+    record: (c, e) => ({
+      wLen: 0, bLen: 0, names: [],
+      kind: code, nIn: e.nIn, nOut: e.nOut, act: e.folded.act, alpha: e.folded.alpha, dropout: e.folded.dropout,
+      w: null, gw: null, b: null, gb: null,
+      ws: [null, null, null], bs: [null, null, null], l1: 0, l2: 0, bl1: 0, bl2: 0, maxNorm: 0, bn: null,
+      param: c[key] as number,
+      ...(perRow ? { auxPerRow: e.nOut } : {}),
+    }),
+  };
+  return kind;
+}
+
 /** @internal */
-export const gaussianNoiseKind: LayerKind<GaussianNoiseConfig> = {
-  type: 'gaussianNoise',
-  code: 3,
-  prefix: 'gaussian_noise',
-  keys: ['stddev'],
-  positional: ['stddev'],
-  build: (f) => gaussianNoise(f.stddev as number),
-  stochastic: true,
-  outputSize: (_c, nIn) => nIn,
-  shapePreserving: true,
-  params: () => [],
-  folded: () => ({ act: 'linear', alpha: 0, dropout: 0 }),
-  // the identity at inference
-  onnx: () => ({ op: 'Identity', params: [] }),
-  note: (c) => `stddev ${c.stddev}`,
-  record: (c, e) => ({
-    wLen: 0, bLen: 0, names: [],
-    kind: gaussianNoiseKind.code, nIn: e.nIn, nOut: e.nOut, act: e.folded.act, alpha: e.folded.alpha, dropout: e.folded.dropout,
-    w: null, gw: null, b: null, gb: null,
-    ws: [null, null, null], bs: [null, null, null], l1: 0, l2: 0, bl1: 0, bl2: 0, maxNorm: 0, bn: null,
-    param: c.stddev,
-  }),
-};
+export const gaussianNoiseKind: LayerKind<GaussianNoiseConfig> = noiseKind('gaussianNoise', 3, 'gaussian_noise', 'stddev', gaussianNoise, false);

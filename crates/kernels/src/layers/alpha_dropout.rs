@@ -23,11 +23,10 @@
 //! stores `a·keep` for backward (one multiply, like dropout's mask). Keras's `noise_shape` (a mask
 //! shared along some axes) is not supported.
 
-use super::{floats, floats_mut, Kind, Pass};
+use super::{Kind, Pass};
 use crate::dropout::philox4x32_10;
 use crate::math::sqrt64;
 use crate::plan::Layer;
-use crate::status::STATUS_BAD_ARGUMENT;
 
 pub const CODE: u32 = 8;
 
@@ -39,50 +38,18 @@ pub const ALPHA_P: f64 = -1.758_099_340_847_376_6;
 
 pub static KIND: Kind = Kind {
     code: CODE,
-    check,
+    // the record check and `dx = g·m` (here `m = a·keep`) of gaussian dropout
+    check: super::gaussian_dropout::check,
     forward,
-    backward,
+    backward: super::gaussian_dropout::backward,
     running: super::no_running,
     running_len: super::no_running_len,
     min_rows: 1,
     constrain: super::no_constraint,
 };
 
-fn check(l: &Layer) -> bool {
-    l.n_in == l.n_out
-        && l.y != 0
-        && l.w == 0
-        && l.b == 0
-        && l.w_len == 0
-        && l.b_len == 0
-        && l.param >= 0.0
-        && l.param < 1.0
-        && l.aux != 0
-        && l.aux_len >= l.n_out
-}
-
 unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
-    let len = p.n * l.n_out as usize;
-    let y = floats_mut(l.y, len);
-    let x = floats(input, len);
-    if p.stochastic && l.param > 0.0 {
-        if (l.aux_len as usize) < len {
-            return Err(STATUS_BAD_ARGUMENT);
-        }
-        apply(x, y, floats_mut(l.aux, len), l.param, p.seed, p.index, p.counter);
-    } else {
-        y.copy_from_slice(x);
-    }
-    Ok(false)
-}
-
-/// `dx = g·a·keep` in place (`g` becomes dL/d`input`), with the multipliers the forward pass stored.
-unsafe fn backward(l: &Layer, p: &Pass, _input: usize, g: usize, _dx: usize, need_dx: bool) -> bool {
-    if need_dx && l.param > 0.0 {
-        let len = p.n * l.n_out as usize;
-        crate::dropout::backward(floats_mut(g, len), floats(l.aux, len));
-    }
-    false
+    super::gaussian_dropout::forward_with(l, p, input, apply)
 }
 
 /// `(a, b)` of the module doc, in f64.

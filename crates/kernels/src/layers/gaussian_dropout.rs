@@ -42,7 +42,9 @@ pub static KIND: Kind = Kind {
     constrain: super::no_constraint,
 };
 
-fn check(l: &Layer) -> bool {
+/// The record check of a multiplicative noise kind (this one and alpha dropout): no tensors, a rate
+/// in [0, 1), a multiplier block of at least one row.
+pub(super) fn check(l: &Layer) -> bool {
     l.n_in == l.n_out
         && l.y != 0
         && l.w == 0
@@ -55,7 +57,12 @@ fn check(l: &Layer) -> bool {
         && l.aux_len >= l.n_out
 }
 
-unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
+/// The draw of a multiplicative noise kind: `(x, y, m, rate, seed, stream, counter)`.
+pub(super) type Draw = fn(&[f32], &mut [f32], &mut [f32], f32, u32, u32, u32);
+
+/// Forward of a multiplicative noise kind: `draw` writes `y` and the multipliers into the layer's
+/// block while training (or Monte Carlo sampling) at a positive rate; the identity otherwise.
+pub(super) unsafe fn forward_with(l: &Layer, p: &Pass, input: usize, draw: Draw) -> Result<bool, u32> {
     let len = p.n * l.n_out as usize;
     let y = floats_mut(l.y, len);
     let x = floats(input, len);
@@ -63,15 +70,20 @@ unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
         if (l.aux_len as usize) < len {
             return Err(STATUS_BAD_ARGUMENT);
         }
-        multiply(x, y, floats_mut(l.aux, len), l.param, p.seed, p.index, p.counter);
+        draw(x, y, floats_mut(l.aux, len), l.param, p.seed, p.index, p.counter);
     } else {
         y.copy_from_slice(x);
     }
     Ok(false)
 }
 
-/// `dx = g·m` in place (`g` becomes dL/d`input`), with the multipliers the forward pass stored.
-unsafe fn backward(l: &Layer, p: &Pass, _input: usize, g: usize, _dx: usize, need_dx: bool) -> bool {
+unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
+    forward_with(l, p, input, multiply)
+}
+
+/// `dx = g·m` in place (`g` becomes dL/d`input`), with the multipliers the forward pass stored
+/// (shared with alpha dropout, whose `m` is `a·keep`).
+pub(super) unsafe fn backward(l: &Layer, p: &Pass, _input: usize, g: usize, _dx: usize, need_dx: bool) -> bool {
     if need_dx && l.param > 0.0 {
         let len = p.n * l.n_out as usize;
         crate::dropout::backward(floats_mut(g, len), floats(l.aux, len));
