@@ -299,19 +299,17 @@ pub unsafe extern "C" fn pool2d_backward(geom: *const crate::conv::ConvGeom, kin
 /// `x`, `y`, `m` valid for `n` floats; `y` and `m` do not overlap `x` or each other.
 #[no_mangle]
 pub unsafe extern "C" fn gaussian_dropout_forward(x: *const f32, y: *mut f32, m: *mut f32, n: u32, rate: f32, seed: u32, stream: u32, counter: u32) -> u32 {
+    noise_forward(crate::layers::gaussian_dropout::multiply, x, y, m, n, rate, seed, stream, counter)
+}
+
+/// A multiplicative noise kind's draw on raw buffers, refusing a rate outside [0, 1).
+#[allow(clippy::too_many_arguments)]
+unsafe fn noise_forward(draw: fn(&[f32], &mut [f32], &mut [f32], f32, u32, u32, u32), x: *const f32, y: *mut f32, m: *mut f32, n: u32, rate: f32, seed: u32, stream: u32, counter: u32) -> u32 {
     if !(rate >= 0.0 && rate < 1.0) {
         return crate::status::STATUS_BAD_ARGUMENT;
     }
     let n = n as usize;
-    crate::layers::gaussian_dropout::multiply(
-        core::slice::from_raw_parts(x, n),
-        core::slice::from_raw_parts_mut(y, n),
-        core::slice::from_raw_parts_mut(m, n),
-        rate,
-        seed,
-        stream,
-        counter,
-    );
+    draw(core::slice::from_raw_parts(x, n), core::slice::from_raw_parts_mut(y, n), core::slice::from_raw_parts_mut(m, n), rate, seed, stream, counter);
     0
 }
 
@@ -323,20 +321,7 @@ pub unsafe extern "C" fn gaussian_dropout_forward(x: *const f32, y: *mut f32, m:
 /// As [`gaussian_dropout_forward`].
 #[no_mangle]
 pub unsafe extern "C" fn alpha_dropout_forward(x: *const f32, y: *mut f32, m: *mut f32, n: u32, rate: f32, seed: u32, stream: u32, counter: u32) -> u32 {
-    if !(rate >= 0.0 && rate < 1.0) {
-        return crate::status::STATUS_BAD_ARGUMENT;
-    }
-    let n = n as usize;
-    crate::layers::alpha_dropout::apply(
-        core::slice::from_raw_parts(x, n),
-        core::slice::from_raw_parts_mut(y, n),
-        core::slice::from_raw_parts_mut(m, n),
-        rate,
-        seed,
-        stream,
-        counter,
-    );
-    0
+    noise_forward(crate::layers::alpha_dropout::apply, x, y, m, n, rate, seed, stream, counter)
 }
 
 /// Augmentation kind `code` (10 flip, 11 translation, 12 rotation, 13 zoom, 14 contrast; see
