@@ -1,7 +1,8 @@
 // One model on 1 thread against the same model on N threads (init({ threads })), in one process,
 // windows alternated (1, N, 1, N, …) so machine load hits both alike.
 //   npm run bench:threads [-- --threads N] [--rounds R] [--quick]
-// A window is one fit call of 2 epochs (as bench/step.mjs), so per-call set-up is amortized alike.
+// A window is one fit call of 2 epochs (W1: 2 × 32 steps, 2 × 16 with --quick; W2: 2 × 256), so a
+// worker's first wake-up per call and other per-call set-up are amortized alike.
 // W1: 784-256-128-10 ReLU, softmax cross-entropy, Adam 1e-3, batch 128.
 // W2: 32-64-64-1 ReLU, MSE, Adam 1e-3, batch 32.
 // Per workload: median samples/s of each configuration, and the per-round ratio N/1 (median,
@@ -68,6 +69,7 @@ async function workload(name, { d, layers, loss, batch, rows, y }) {
   const ms = [make(rt1), make(rtN)];
   const Y = y(x, rows, d);
   for (const m of ms) await m.fit(x, Y, { epochs: 1, batchSize: batch, shuffle: false }); // warm-up
+  const backOffs0 = rtN.pool.backOffs;
   const sps = [[], []];
   const ratio = [];
   const cap = [];
@@ -88,7 +90,7 @@ async function workload(name, { d, layers, loss, batch, rows, y }) {
   console.log(
     `${name}: 1 thread ${q(sps[0], 0.5).toFixed(0)} samples/s, ${N} threads ${q(sps[1], 0.5).toFixed(0)} samples/s; ` +
       `ratio ${N}/1 median ${q(ratio, 0.5).toFixed(3)} (IQR ${q(ratio, 0.25).toFixed(3)}–${q(ratio, 0.75).toFixed(3)}, min ${Math.min(...ratio).toFixed(3)}, max ${Math.max(...ratio).toFixed(3)}); ` +
-      `weights ${same ? 'bit-identical' : 'DIFFER'}; machine capacity for ${N} threads median ${q(cap, 0.5).toFixed(2)} (min ${Math.min(...cap).toFixed(2)}, max ${Math.max(...cap).toFixed(2)})`,
+      `weights ${same ? 'bit-identical' : 'DIFFER'}; pool backed off to serial ${rtN.pool.backOffs - backOffs0} time(s) (a busy host); machine capacity for ${N} threads median ${q(cap, 0.5).toFixed(2)} (min ${Math.min(...cap).toFixed(2)}, max ${Math.max(...cap).toFixed(2)})`,
   );
   const free = ratio.filter((_, i) => cap[i] >= 0.9 * N);
   if (free.length) console.log(`  rounds measured with capacity >= ${(0.9 * N).toFixed(1)}: ${free.length}, their ratio ${N}/1 median ${q(free, 0.5).toFixed(3)} (min ${Math.min(...free).toFixed(3)}, max ${Math.max(...free).toFixed(3)})`);
@@ -102,7 +104,7 @@ await workload('W1 784-256-128-10 Adam batch 128', {
   layers: () => [dense(256, { activation: 'relu' }), dense(128, { activation: 'relu' }), dense(10)],
   loss: 'softmaxCrossEntropy',
   batch: 128,
-  rows: 128 * (quick ? 8 : 16),
+  rows: 128 * (quick ? 16 : 32),
   y: (x, rows) => Int32Array.from({ length: rows }, (_, i) => i % 10),
 });
 await workload('W2 32-64-64-1 Adam batch 32', {

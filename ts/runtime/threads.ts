@@ -121,6 +121,8 @@ export class ThreadPool {
   backOff = true;
   /** @internal Parallel regions run so far. */
   regions = 0;
+  /** @internal Times the pool backed off to serial regions (a busy host; bench/threads.mjs reports it). */
+  backOffs = 0;
   /** Back-off on a host that gives the workers no core: see {@link parallel}. */
   private asks = 0;
   private serialUntil = 0;
@@ -199,6 +201,7 @@ export class ThreadPool {
       if (++this.slow >= 8) {
         this.serialUntil = this.asks + 200;
         this.slow = 0;
+        this.backOffs++;
       }
     } else if (this.slow > 0) this.slow--;
     if (Atomics.load(c, FAILED) !== 0) throw new RuntimeSupportError('wasmfit: a kernel trapped on a worker thread; report it with the model and data shapes.');
