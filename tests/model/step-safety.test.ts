@@ -3,7 +3,8 @@
 // and a finite loss with an overflowing update is rolled back to the pre-step weights bit for bit.
 // References are float64 computations written from the definitions, never our own output.
 import { describe, expect, it } from 'vitest';
-import { NonFiniteError, Sequential, adam, batchNorm, dense, dropout, gaussianNoise, init, l1l2, matMul, sgd, terminateOnNaN } from '../../ts/index.js';
+import { NonFiniteError, Sequential, adam, batchNorm, dense, dropout, gaussianNoise, init, l1l2, matMul, rmsprop, sgd, terminateOnNaN } from '../../ts/index.js';
+import { CompiledPlan } from '../../ts/model/plan.js';
 import type { Runtime } from '../../ts/runtime/index.js';
 import { BUILDS, guardedRuntime, runtimeFor } from '../helpers.js';
 
@@ -246,5 +247,74 @@ describe('weights written between steps (setWeights from a callback)', () => {
     expect(set).not.toBe(null);
     expect(weightsOf(m)).toEqual(set);
     m.dispose();
+  });
+});
+
+// The tensors' part of the pre-step backup (parameters and optimizer state: 3× the parameters for
+// Adam) is allocated only when a step's update cannot be proven finite: the kernel then returns
+// STATUS.needsBackup with nothing changed, and the stepper runs the same step again with it.
+describe.each(BUILDS)('the tensors\' backup is taken only when a step needs it (%s build)', (build) => {
+  /** Runs `fn` with every plan taking its whole backup up front (the behaviour before the lazy backup). */
+  async function eager<T>(fn: () => Promise<T>): Promise<T> {
+    const orig = CompiledPlan.prototype.prepareTraining;
+    CompiledPlan.prototype.prepareTraining = function (this: CompiledPlan) {
+      orig.call(this, true);
+    };
+    try {
+      return await fn();
+    } finally {
+      CompiledPlan.prototype.prepareTraining = orig;
+    }
+  }
+  /** Counts calls of giveWholeBackup (the re-run after STATUS.needsBackup) while `fn` runs. */
+  async function counted<T>(fn: () => Promise<T>): Promise<{ value: T; reruns: number }> {
+    const orig = CompiledPlan.prototype.giveWholeBackup;
+    let reruns = 0;
+    CompiledPlan.prototype.giveWholeBackup = function (this: CompiledPlan) {
+      reruns++;
+      orig.call(this);
+    };
+    try {
+      return { value: await fn(), reruns };
+    } finally {
+      CompiledPlan.prototype.giveWholeBackup = orig;
+    }
+  }
+  const rows = 64;
+  const x = data(rows, 24, 3);
+  const y = Int32Array.from({ length: rows }, (_, i) => (i * 7) % 3);
+  const train = async (rt: Runtime, opt: () => ReturnType<typeof adam> | ReturnType<typeof rmsprop>) => {
+    const m = new Sequential({ inputShape: [24], layers: [dense(256, { activation: 'relu' }), dropout(0.25), batchNorm(), dense(3)], seed: 4, runtime: rt });
+    m.compile({ optimizer: opt(), loss: 'softmaxCrossEntropy' });
+    const before = rt.memoryStats().inUseBytes;
+    await m.fit(x, y, { epochs: 2, batchSize: 16, seed: 9 });
+    const grown = rt.memoryStats().inUseBytes - before;
+    return { m, grown, weights: weightsOf(m), state: m.exportTrainingState().slots.map((s) => Array.from(new Uint32Array(s.data.buffer.slice(0)))) };
+  };
+  const params = 24 * 256 + 256 + 2 * 256 + 256 * 3 + 3;
+
+  it('Adam in ordinary training never takes it: no step is run again, and the model holds 3 × 4 bytes per parameter less than with the whole backup', async () => {
+    const rt = await runtimeFor(build);
+    const lazy = await counted(() => train(rt, () => adam({ lr: 1e-3 })));
+    expect(lazy.reruns).toBe(0);
+    const whole = await eager(() => train(rt, () => adam({ lr: 1e-3 })));
+    expect(lazy.value.weights).toEqual(whole.weights);
+    // the whole backup: each trainable tensor and its two Adam slots (batch norm's running statistics are in both)
+    expect(whole.grown - lazy.value.grown).toBeGreaterThanOrEqual(3 * 4 * params);
+    lazy.value.m.dispose();
+    whole.m.dispose();
+  });
+
+  it('RMSProp (no finiteness proof): the first step asks for the backup and runs again, with the same dropout masks and batch statistics, so the weights, state and running statistics equal a model that had it from the start, bit for bit', async () => {
+    const rt = await runtimeFor(build);
+    const lazy = await counted(() => train(rt, () => rmsprop({ lr: 1e-3, momentum: 0.9 })));
+    expect(lazy.reruns).toBe(1);
+    const whole = await eager(() => train(rt, () => rmsprop({ lr: 1e-3, momentum: 0.9 })));
+    expect(lazy.value.weights).toEqual(whole.weights);
+    expect(lazy.value.state).toEqual(whole.state);
+    // the weights include batch norm's running statistics (updated by every training forward pass)
+    expect(lazy.value.weights.some((w) => /moving_mean$/.test(w.name))).toBe(true);
+    lazy.value.m.dispose();
+    whole.m.dispose();
   });
 });

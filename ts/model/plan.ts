@@ -53,11 +53,22 @@ export interface DenseParams {
 }
 
 /**
+ * Floats of the first part of the pre-step backup, the running statistics (batch norm's mean and
+ * variance), which every training step needs; the rest (the tensors') only a step whose update the
+ * kernel cannot prove finite needs (step.rs returns STATUS.needsBackup, then {@link CompiledPlan.giveWholeBackup}).
+ * @internal
+ */
+/**
  * Floats of the pre-step backup `train_step` needs (crates/kernels/src/step.rs `backup_floats`):
  * `wLen` (features or channels) per buffer the training forward pass updates (batch norm's running mean and variance),
  * then per trainable tensor of a layer that is not frozen its length times (1 + optimizer-state
  * slots). @internal
  */
+export function runningBackupFloats(layers: readonly DenseParams[]): number {
+  return layers.reduce((t, l) => t + (l.bn ? 2 * l.wLen : 0), 0);
+}
+
+/** @internal See {@link runningBackupFloats}: the whole backup, running statistics first. */
 export function backupFloats(layers: readonly DenseParams[]): number {
   let total = 0;
   for (const l of layers) {
@@ -110,7 +121,9 @@ export class CompiledPlan {
   private readonly names: (readonly string[])[];
   private readonly slotNames: readonly (string | null)[];
   private readonly backupSize: number;
+  private readonly runningSize: number;
   private backup: Ptr | null = null;
+  private backupLen = 0;
   /** `arena.writes` when the plan last ran a training step (bounds cache; see {@link beforeTrain}). */
   private seenWrites = -1;
 
@@ -120,6 +133,7 @@ export class CompiledPlan {
     this.names = layers.map((l) => l.names);
     this.slotNames = opt.slotNames;
     this.backupSize = backupFloats(layers);
+    this.runningSize = runningBackupFloats(layers);
     const a = rt.arena;
     const own = (p: Ptr): Ptr => {
       this.blocks.push(p);
@@ -211,18 +225,32 @@ export class CompiledPlan {
   }
 
   /**
-   * Allocates the pre-step backup `train_step` requires (parameters, optimizer state and running
-   * statistics it may overwrite; see {@link backupFloats}). Plans used only for inference never
-   * take it; {@link beforeTrain} (called before every training step) makes sure it exists.
+   * Allocates the part of the pre-step backup every training step requires: the running statistics
+   * (see {@link runningBackupFloats}); `whole` takes the tensors' part too (parameters and optimizer
+   * state: 3× the parameters for Adam), which only steps the kernel cannot prove finite use, and the
+   * split step of a custom loss needs up front (it cannot be run again). Plans used only for
+   * inference never take either; {@link beforeTrain} (called before every training step) makes sure
+   * the backup exists.
    */
-  prepareTraining(): void {
-    if (this.backup !== null) return;
-    const p = this.rt.arena.allocF32(Math.max(1, this.backupSize));
+  prepareTraining(whole = false): void {
+    const want = whole ? this.backupSize : this.runningSize;
+    if (this.backup !== null && this.backupLen >= want) return;
+    const p = this.rt.arena.allocF32(Math.max(1, want));
+    if (this.backup !== null) {
+      this.rt.arena.free(this.backup);
+      this.blocks.splice(this.blocks.indexOf(this.backup), 1);
+    }
     this.blocks.push(p);
     this.backup = p;
+    this.backupLen = want;
     const v = this.rt.arena.view;
     v.setUint32(this.plan + PLAN.backup, p, true);
-    v.setUint32(this.plan + PLAN.backupLen, this.backupSize, true);
+    v.setUint32(this.plan + PLAN.backupLen, want, true);
+  }
+
+  /** After STATUS.needsBackup (nothing changed): the whole backup, for running the step again. */
+  giveWholeBackup(): void {
+    this.prepareTraining(true);
   }
 
   /**
@@ -269,8 +297,8 @@ export class CompiledPlan {
    * optimizer state when anything was written through `arena.writeF32` since the previous step
    * (setWeights, a training-state import, another model's writes: conservative).
    */
-  beforeTrain(): void {
-    this.prepareTraining();
+  beforeTrain(whole = false): void {
+    this.prepareTraining(whole);
     const a = this.rt.arena;
     if (a.writes !== this.seenWrites) {
       a.view.setUint32(this.plan + PLAN.boundsValid, 0, true);

@@ -237,9 +237,16 @@ export class Stepper {
     }
     // step-dependent scalars for step t + 1 (f64), the rate included
     this.bound.prepare(this.step + 1, lr, momentum);
-    plan.beforeTrain();
+    // a custom loss's split step cannot be run again: it takes the whole backup up front
+    plan.beforeTrain(!!this.loss.custom);
     plan.setDropout(this.dropSeed, this.dropCounter++, false);
-    const status = this.loss.custom ? this.trainCustom(plan, n) : this.rt.kernels.trainStep(plan.plan, plan.x, plan.labels, n);
+    let status = this.loss.custom ? this.trainCustom(plan, n) : this.rt.kernels.trainStep(plan.plan, plan.x, plan.labels, n);
+    if (status === STATUS.needsBackup) {
+      // the update was not proven finite and the plan had only the running statistics' backup:
+      // nothing changed; the same step again (same rows, dropout key and counter) with the whole backup
+      plan.giveWholeBackup();
+      status = this.rt.kernels.trainStep(plan.plan, plan.x, plan.labels, n);
+    }
     if (status === STATUS.ok) {
       this.step++;
       // one training forward updated every batch-norm layer's running statistics (PyTorch:

@@ -5,7 +5,7 @@
  * @internal
  */
 
-export const ABI_VERSION = 10;
+export const ABI_VERSION = 13;
 
 /**
  * A record's byte offsets from its field list, in declaration order (every field is 4 bytes on
@@ -20,8 +20,9 @@ function record<const F extends readonly string[]>(name: string, fields: F): { r
 }
 
 /**
- * The plan header (crates/kernels/src/plan.rs `Plan`). `backup`: pre-step backup (floats:
- * `backupFloats` in ts/model/plan.ts), required by train_step. `outBad*`: written on
+ * The plan header (crates/kernels/src/plan.rs `Plan`). `backup`: pre-step backup (floats: at
+ * least `runningBackupFloats` in ts/model/plan.ts, which train_step requires; `backupFloats` for a
+ * step whose update is not proven finite, else STATUS.needsBackup). `outBad*`: written on
  * STATUS.nonFiniteUpdate (layer index or NO_LAYER, tensor TENSOR_CODE, slot 0 parameter / 1..3
  * optimizer state, element index, value). `bounds`: upper bounds of |w|, |s1..3| per trainable
  * tensor (4 floats each) and whether they are current.
@@ -78,7 +79,7 @@ export const LAYOUT_NAMES: readonly string[] = [...RECORDS.flatMap((r) => [`size
 /**
  * The one status enum of every kernel export that can fail (crates/kernels/src/abi.rs STATUS_*).
  */
-export const STATUS = { ok: 0, nonFiniteLoss: 1, badArgument: 2, nonFiniteUpdate: 3, nonFiniteResult: 4 } as const;
+export const STATUS = { ok: 0, nonFiniteLoss: 1, badArgument: 2, nonFiniteUpdate: 3, nonFiniteResult: 4, needsBackup: 5 } as const;
 /** `Plan.out_bad_tensor` codes. */
 export const TENSOR_CODE = { weight: 0, bias: 1, runningMean: 2, runningVar: 3 } as const;
 /** `Plan.out_bad_layer` when no tensor went non-finite. */

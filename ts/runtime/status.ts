@@ -40,6 +40,8 @@ export function statusError(status: number, where: string, detail: StatusDetail 
       );
     case STATUS.nonFiniteResult:
       return new NonFiniteError(`${where}: the update made ${detail.tensor ?? 'a parameter'} non-finite${at}; ${detail.unrestored ?? detail.kept ?? 'nothing was written back'}. ${fix}`);
+    case STATUS.needsBackup:
+      return new RuntimeSupportError(`${where}: the kernel asked for the plan's whole backup (status 5) where the caller cannot run the step again; nothing was changed. This is a wasmfit bug: please report it with the call that caused it.`);
     case STATUS.badArgument:
       return new RuntimeSupportError(`${where}: the kernel refused its arguments (status 2: a malformed record or argument); nothing was changed. This is a wasmfit bug: please report it with the call that caused it.`);
     default:

@@ -26,7 +26,7 @@ use crate::{loss, reduce, step};
 /// and pooling kinds; the split step `train_forward` / `train_backward` and `LOSS_CUSTOM` for
 /// losses computed in JavaScript; 10: optimizer kinds 5..9 (Adamax, NAdam, RAdam, Adadelta, Lion),
 /// `OptHyper::bias_correction2`/`c1`/`c2` and `OPT_RECTIFY`).
-pub const ABI_VERSION: u32 = 10;
+pub const ABI_VERSION: u32 = 13;
 
 #[no_mangle]
 pub extern "C" fn abi_version() -> u32 {

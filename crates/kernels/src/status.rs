@@ -14,3 +14,7 @@ pub const STATUS_NON_FINITE_UPDATE: u32 = 3;
 /// An update without a backup (`optimizer_apply`) produced a non-finite value: the buffers hold
 /// that result (the caller keeps the originals).
 pub const STATUS_NON_FINITE_RESULT: u32 = 4;
+/// The update could not be proven finite and the plan's backup holds only the running statistics
+/// (its first part): nothing changed (the running statistics were restored). Give the plan the
+/// whole backup ([`crate::step::backup_floats`]) and run the same step again.
+pub const STATUS_NEEDS_BACKUP: u32 = 5;

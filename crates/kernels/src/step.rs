@@ -18,7 +18,7 @@ use crate::act::{self, Act};
 use crate::layers::{self, Pass};
 use crate::optim::{self, OptHyper, OptTensor, OPT_LAST};
 pub use crate::plan::*;
-pub use crate::status::{STATUS_BAD_ARGUMENT, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_RESULT, STATUS_NON_FINITE_UPDATE, STATUS_OK};
+pub use crate::status::{STATUS_BAD_ARGUMENT, STATUS_NEEDS_BACKUP, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_RESULT, STATUS_NON_FINITE_UPDATE, STATUS_OK};
 use crate::mem::{floats, floats_mut};
 use crate::{dropout, loss};
 
@@ -280,8 +280,9 @@ fn clear_bad(plan: &mut Plan) {
     plan.out_bad_value = 0.0;
 }
 
-/// Every state slot the optimizer needs exists, and the backup holds everything a step may
-/// overwrite.
+/// Every state slot the optimizer needs exists, and the backup holds at least the running
+/// statistics (the tensors' part is needed only by a step whose update is not proven finite:
+/// without it such a step returns [`STATUS_NEEDS_BACKUP`]).
 #[inline(never)]
 unsafe fn training_ready(plan: &Plan) -> bool {
     let ls = layers_of(plan);
@@ -292,7 +293,7 @@ unsafe fn training_ready(plan: &Plan) -> bool {
             return false;
         }
     }
-    plan.backup != 0 && (plan.backup_len as usize) >= backup_floats(ls, need)
+    plan.backup != 0 && (plan.backup_len as usize) >= running_floats(ls)
 }
 
 /// Floats at the start of the backup that hold the running statistics.
@@ -357,6 +358,13 @@ unsafe fn update(plan: &mut Plan) -> u32 {
         if tests::FORCE_BACKUP.with(|f| f.get()) {
             proven = false;
         }
+    }
+    // an unproven step needs the tensors' backup: a plan that has only the running statistics'
+    // part (the usual case: proofs hold in sane training, and the part is 3× the parameters for
+    // Adam) gets it from the caller, which then runs the same step again
+    if !proven && (plan.backup_len as usize) < backup_floats(ls, need) {
+        restore_running(bk, ls);
+        return STATUS_NEEDS_BACKUP;
     }
     // the update pass: each tensor reports whether what it wrote is finite (checked per block
     // while in L1); the first non-finite tensor stops the step
@@ -1257,6 +1265,46 @@ mod tests {
         assert!(c.mem.v[bo + 12..bo + bl].iter().any(|v| v.to_bits() != 0x7fc0_1234));
     }
 
+    /// A plan whose backup holds only the running statistics (what TypeScript gives a plan first):
+    /// proven steps run without the rest; an unproven step returns STATUS_NEEDS_BACKUP with every
+    /// parameter, optimizer state and running statistic unchanged, and once the plan has the whole
+    /// backup the same step gives the bits of a plan that had it from the start.
+    #[test]
+    fn short_backup_serves_proven_steps_and_asks_for_the_rest() {
+        let arch = [dense(6, 1), Spec::Bn, dense(3, 0)];
+        for &(kind, eps) in [(OPT_ADAM, 1e-8f32), (OPT_ADAM, 0.0), (OPT_RMSPROP, 1e-8), (OPT_SGD, 0.0)].iter() {
+            let mut a = build(4, &arch, 6, LOSS_SOFTMAX_CE, kind, 0, 8);
+            let mut b = build(4, &arch, 6, LOSS_SOFTMAX_CE, kind, 0, 8);
+            a.opt.eps = eps;
+            b.opt.eps = eps;
+            let full = a.plan.backup_len;
+            let running = 12u32; // batch norm's mean and variance over 6 features
+            a.plan.backup_len = running;
+            // a backup shorter than the running statistics is malformed
+            a.plan.backup_len = running - 1;
+            let before = a.state_bits();
+            assert_eq!(a.step(1), STATUS_BAD_ARGUMENT);
+            assert_eq!(a.state_bits(), before);
+            a.plan.backup_len = running;
+            // the proof holds for SGD and for Adam with eps > 0; RMSProp has none, eps = 0 defeats Adam's
+            let proven = kind == OPT_SGD || (kind == OPT_ADAM && eps > 0.0);
+            for t in 1..=3 {
+                let before = a.state_bits();
+                let mut st = a.step(t);
+                if !proven {
+                    assert_eq!(st, STATUS_NEEDS_BACKUP, "opt {} eps {} step {}", kind, eps, t);
+                    assert_eq!(a.state_bits(), before, "a refused step changed the state");
+                    a.plan.backup_len = full;
+                    st = a.step(t);
+                    a.plan.backup_len = running;
+                }
+                assert_eq!(st, b.step(t));
+                assert_eq!(a.state_bits(), b.state_bits(), "opt {} eps {} step {}", kind, eps, t);
+                assert!(a.mem.guards_intact());
+            }
+        }
+    }
+
     /// The cached bounds: valid after a proven step, then only the gradient is scanned. A write
     /// behind the step's back (TypeScript's setWeights) must clear `bounds_valid` (plan.ts does on
     /// every arena.writeF32); then the huge weight defeats the proof and the overflow is rolled
@@ -1329,7 +1377,7 @@ mod tests {
             |f| f.recs[1].w_len = 6 * 6, // batch norm γ claimed n_in·n_out long
             |f| f.recs[0].b_len = 0,
             |f| f.plan.backup = 0,
-            |f| f.plan.backup_len -= 1,
+            |f| f.plan.backup_len = 11, // shorter than batch norm's running statistics (2·6)
             |f| f.recs[2].ws2 = 0, // Adam's second moment missing
         ];
         for brk in cases.iter() {
