@@ -42,7 +42,7 @@ export function matrix(data: Float32Array | readonly number[], shape: readonly [
  * to a row-major Float32Array with `cols` columns. Never copies a Float32Array; a Float64Array or
  * a flat `number[]` is rounded to float32 as `Float32Array.from` does. @internal
  */
-export function toFeatures(x: Features, cols: number, where: string, checkFinite = true, name: 'x' | 'y' = 'x'): { data: Float32Array; rows: number } {
+export function toFeatures(x: Features, cols: number, where: string, checkFinite: boolean | FiniteScan = true, name: 'x' | 'y' = 'x'): { data: Float32Array; rows: number } {
   const flat = (len: number, kind: string): number => {
     if (len % cols !== 0) throw new ShapeError(`${where}: ${name} is a flat ${kind} of ${len} values, not a multiple of the model's ${cols} ${name === 'x' ? 'input features' : 'outputs'} (${cols} values = one sample).`);
     return len / cols;
@@ -98,15 +98,25 @@ export function toFeatures(x: Features, cols: number, where: string, checkFinite
     throw new ShapeError(`${where}: ${name} must be a Float32Array, Float64Array, number[] (flat, row-major), number[][] or { data, shape }; received ${received(x)}.`);
   }
   if (checkFinite) {
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (v - v !== 0) {
-        const src = x instanceof Float64Array ? x[i]! : v;
-        throw new NonFiniteError(`${where}: ${name} contains ${src} at row ${Math.floor(i / cols)}, ${name === 'x' ? 'feature' : 'output'} ${i % cols}. Remove or impute non-finite values before training.`);
-      }
+    const i = typeof checkFinite === 'function' ? checkFinite(data) : firstNonFinite(data, 0, data.length);
+    if (i >= 0) {
+      const src = x instanceof Float64Array ? x[i]! : data[i]!;
+      throw new NonFiniteError(`${where}: ${name} contains ${src} at row ${Math.floor(i / cols)}, ${name === 'x' ? 'feature' : 'output'} ${i % cols}. Remove or impute non-finite values before training.`);
     }
   }
   return { data, rows };
+}
+
+/** Index of the first NaN/±Inf of `data` (−1: none); a runtime's is faster (Stepper.firstNonFinite). @internal */
+export type FiniteScan = (data: Float32Array) => number;
+
+/** Index of the first NaN/±Inf in `data[from, to)`, or −1. @internal */
+export function firstNonFinite(data: Float32Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
+    const v = data[i]!;
+    if (v - v !== 0) return i;
+  }
+  return -1;
 }
 
 /** Typed arrays accepted as class ids once every value is checked to be an integer. */

@@ -12,7 +12,7 @@
  */
 import { NonFiniteError, OptionError, RuntimeSupportError, ShapeError, type WasmfitError } from '../errors/index.js';
 import { statusError } from '../runtime/status.js';
-import { type Features, type Labels, toClassIds, toFeatures } from '../data/tensor.js';
+import { type Features, type Labels, firstNonFinite, toClassIds, toFeatures } from '../data/tensor.js';
 import { isStringLabels } from '../data/labels.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
 import { BoundOptimizer, type Slots } from '../optimizers/record.js';
@@ -28,6 +28,9 @@ import type { BoundLayer } from '../layers/kind.js';
 import type { EngineSettings } from '../optimizers/second-order.js';
 
 /** What `compile` resolved: the optimizer (first-order, full-batch or none), loss and metrics. @internal */
+/** Floats per chunk of {@link Stepper.firstNonFinite} (64 KiB of WASM memory while it runs). */
+const SCAN_CHUNK = 1 << 14;
+
 export interface StepperConfig {
   /** A first-order optimizer, or null (inference only, or full-batch). */
   optimizer: OptimizerConfig | null;
@@ -197,7 +200,7 @@ export class Stepper {
       if (this.classCount === 2) return Float32Array.from(toClassIds(y, rows, 2, where, names));
       throw new OptionError('y', `${where}: y[0] is ${JSON.stringify(y[0])} (string); class names need a classifier, not loss '${this.loss.kind}'.`);
     }
-    const t = toFeatures(y as Features, this.outputs, where, true, 'y');
+    const t = toFeatures(y as Features, this.outputs, where, this.firstNonFinite, 'y');
     if (t.rows !== rows) throw new ShapeError(`${where}: ${t.rows} target rows for ${rows} samples. Pass one row of ${this.outputs} targets per sample.`);
     if (this.loss.kind === 'binaryCrossentropy') {
       t.data.forEach((v, i) => {
@@ -206,6 +209,28 @@ export class Stepper {
     }
     return t.data;
   }
+
+  /**
+   * Index of the first NaN/±Inf in `data` (−1: none), for validating a call's x and y before it
+   * changes anything: large arrays go through WASM in chunks (a copy and the kernel's count, ~3×
+   * faster than a JavaScript loop on 6 M floats); the chunk that has one is searched in JavaScript.
+   */
+  readonly firstNonFinite = (data: Float32Array): number => {
+    const n = data.length;
+    if (n < SCAN_CHUNK || this.disposed) return firstNonFinite(data, 0, n);
+    const a = this.rt.arena;
+    const p = a.allocF32(SCAN_CHUNK);
+    try {
+      for (let s = 0; s < n; s += SCAN_CHUNK) {
+        const e = Math.min(n, s + SCAN_CHUNK);
+        a.f32.set(data.subarray(s, e), p >>> 2);
+        if (this.rt.kernels.countNonfinite(p, e - s) !== 0) return firstNonFinite(data, s, e);
+      }
+      return -1;
+    } finally {
+      a.free(p);
+    }
+  };
 
   // ---- training (driven by fit) ----
 
