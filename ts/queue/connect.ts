@@ -60,7 +60,8 @@ export interface RedisClient {
 
 const INSTALL = 'npm install bullmq ioredis';
 
-async function load<T>(name: string, where: string): Promise<T> {
+/** `import(name)` of an optional peer dependency, or a {@link RuntimeSupportError} naming what to install. @internal */
+export async function loadPeer<T>(name: string, where: string): Promise<T> {
   try {
     return (await import(name)) as T;
   } catch (e) {
@@ -74,13 +75,13 @@ async function load<T>(name: string, where: string): Promise<T> {
 
 /** `import('bullmq')`, or a {@link RuntimeSupportError} naming the packages to install. @internal */
 export async function loadBullmq(where: string): Promise<BullMQ> {
-  const m = await load<BullMQ & { default?: BullMQ }>('bullmq', where);
+  const m = await loadPeer<BullMQ & { default?: BullMQ }>('bullmq', where);
   return m.Queue ? m : (m.default as BullMQ);
 }
 
 /** A new ioredis client (commands wait through reconnections), or a {@link RuntimeSupportError}. @internal */
 export async function redisClient(conn: QueueConnection, where: string): Promise<RedisClient> {
-  const m = await load<{ default?: unknown; Redis?: unknown }>('ioredis', where);
+  const m = await loadPeer<{ default?: unknown; Redis?: unknown }>('ioredis', where);
   const Redis = (m.Redis ?? m.default) as new (...a: unknown[]) => RedisClient;
   const opts = { maxRetriesPerRequest: null, lazyConnect: false };
   const c = typeof conn === 'string' ? new Redis(conn, opts) : new Redis({ ...conn, ...opts });

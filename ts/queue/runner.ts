@@ -86,6 +86,7 @@ function plainFit(fit: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+const size = (b: number) => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
@@ -163,7 +164,7 @@ export function queueRunner(options: QueueRunnerOptions): QueueRunner {
       const t0 = Date.now();
       const bytes = pack({ x, y, ...(v !== undefined ? { validationData: v } : {}) }, W);
       if (bytes.byteLength > maxDataBytes) {
-        throw new OptionError('maxDataBytes', `${W}: the search data (x, y, validation data) packs to ${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB, over maxDataBytes = ${(maxDataBytes / 2 ** 20).toFixed(1)} MiB. Raise maxDataBytes (Redis holds at most 512 MiB per value) or train on fewer rows (or a float32 copy of float64 data).`);
+        throw new OptionError('maxDataBytes', `${W}: the search data (x, y, validation data) packs to ${size(bytes.byteLength)}, over maxDataBytes = ${size(maxDataBytes)}. Raise maxDataBytes (Redis holds at most 512 MiB per value) or train on fewer rows (or a float32 copy of float64 data).`);
       }
       const sha = createHash('sha256').update(bytes).digest('hex');
       const key = dataKey(queueName, sha);
@@ -198,6 +199,8 @@ export function queueRunner(options: QueueRunnerOptions): QueueRunner {
 
     const settle = async (id: string, w: Waiter): Promise<void> => {
       const job = await queue.getJob(id);
+      // cancelled meanwhile: its job was removed on purpose
+      if (stop || !waiting.has(id)) return;
       if (!job) {
         // gone (Redis lost its data): queue it again under the same id
         await queue.add('trial', w.payload, jobOpts(id));
@@ -206,7 +209,6 @@ export function queueRunner(options: QueueRunnerOptions): QueueRunner {
       const prog = job.progress as TrialProgress | undefined;
       if (prog && typeof prog === 'object' && Array.isArray(prog.epochs)) {
         if (w.worker !== '' && (prog.worker !== w.worker || prog.epochs.length < w.seen)) {
-          retried++;
           w.seen = 0;
           emit({ type: 'retry', trial: w.trial, worker: prog.worker });
         }
@@ -219,6 +221,8 @@ export function queueRunner(options: QueueRunnerOptions): QueueRunner {
       const state = await job.getState();
       if (state !== 'completed' && state !== 'failed') return;
       waiting.delete(id);
+      // started more than once: its worker died (stalled) or it failed and was tried again
+      if ((job.attemptsStarted ?? 0) > 1 || job.attemptsMade > 1) retried++;
       let r: TrainResult;
       let worker = w.worker || 'unknown';
       let ms = 0;
@@ -251,7 +255,7 @@ export function queueRunner(options: QueueRunnerOptions): QueueRunner {
         await sleep(pollMs);
         if (stop) continue;
         try {
-          for (const [id, w] of [...waiting]) await settle(id, w);
+          for (const [id, w] of [...waiting]) if (!stop && waiting.has(id)) await settle(id, w);
           if (down) emit({ type: 'connection', ok: true });
           down = false;
         } catch (e) {
@@ -262,21 +266,26 @@ export function queueRunner(options: QueueRunnerOptions): QueueRunner {
       }
     })();
 
-    const cancel = async (reason: unknown): Promise<void> => {
-      if (stop) return;
+    let cancelling: Promise<void> = Promise.resolve();
+    const cancel = (reason: unknown): Promise<void> => {
+      if (!stop) cancelling = cancelNow(reason);
+      return cancelling;
+    };
+    const cancelNow = async (reason: unknown): Promise<void> => {
       stop = { reason };
       const ids = [...waiting.keys()];
       for (const w of waiting.values()) w.reject(reason);
       waiting.clear();
       try {
+        // first the queued trials (before a worker takes them), then the mark that stops running ones
+        await Promise.all(
+          ids.map(async (id) => {
+            const job = await queue.getJob(id);
+            // queued trials go; running ones (locked: remove fails) stop at their next epoch (the cancel key)
+            await job?.remove().catch(() => {});
+          }),
+        );
         await redis.set(cancelKey(queueName, search), '1', 'EX', ttl);
-        for (const id of ids) {
-          const job = await queue.getJob(id);
-          if (!job) continue;
-          const st = await job.getState();
-          // queued trials go; running ones stop at their next epoch (the cancel key)
-          if (st !== 'active') await job.remove().catch(() => {});
-        }
       } catch {
         /* Redis down: the queued trials stay until their workers see the cancel key */
       }
