@@ -2,7 +2,7 @@
 // and a temp directory, with append-only persistence so its data survives a restart; and
 // `wasmfit worker` processes (dist/cli.mjs). Everything started here is stopped by stopAll().
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +54,7 @@ function exited(p: ChildProcess): Promise<void> {
 }
 
 export async function startRedis(): Promise<RedisServer> {
+  if (!existsSync('/usr/bin/redis-server')) throw new Error('tests/queue needs Debian\'s redis-server: apt-get install redis-server (.ci/run installs it)');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'wasmfit-queue-redis-'));
   dirs.push(dir);

@@ -220,22 +220,33 @@ export function queueRunner(options: QueueRunnerOptions): QueueRunner {
       }
       const state = await job.getState();
       if (state !== 'completed' && state !== 'failed') return;
-      waiting.delete(id);
-      // started more than once: its worker died (stalled) or it failed and was tried again
-      if ((job.attemptsStarted ?? 0) > 1 || job.attemptsMade > 1) retried++;
+      // read again: it may have finished between the read above and getState
+      const fin = await queue.getJob(id);
+      if (!fin || stop || !waiting.has(id)) return;
       let r: TrainResult;
       let worker = w.worker || 'unknown';
       let ms = 0;
-      if (state === 'completed') {
-        const rv = (typeof job.returnvalue === 'string' ? JSON.parse(job.returnvalue) : job.returnvalue) as TrialReturn;
-        const out = unpackText(rv?.result, W) as { history: TrainResult & object; weights: unknown };
-        worker = rv.worker;
-        ms = rv.ms;
-        r = out as unknown as TrainResult;
-      } else {
-        const m = FAILED_RE.exec(job.failedReason ?? '');
-        r = { failed: m ? m[2]! : `${W}: the trial failed after ${job.attemptsMade} attempt(s): ${job.failedReason}` };
+      try {
+        if (state === 'completed') {
+          const rv = (typeof fin.returnvalue === 'string' ? JSON.parse(fin.returnvalue) : fin.returnvalue) as TrialReturn;
+          if (!rv || typeof rv !== 'object') return; // not written yet: next poll
+          r = unpackText(rv.result, W) as TrainResult;
+          worker = rv.worker;
+          ms = rv.ms;
+        } else {
+          const m = FAILED_RE.exec(fin.failedReason ?? '');
+          if (m && m[2]) worker = m[2];
+          r = { failed: m ? m[3]! : `${W}: the trial failed after ${fin.attemptsMade} attempt(s): ${fin.failedReason}` };
+        }
+      } catch (e) {
+        // a result this version cannot read (another wasmfit version's worker): the search stops with it
+        waiting.delete(id);
+        w.reject(e);
+        return;
       }
+      waiting.delete(id);
+      // started more than once: its worker died (stalled) or it failed and was tried again
+      if ((fin.attemptsStarted ?? 0) > 1 || fin.attemptsMade > 1) retried++;
       const s = perWorker.get(worker) ?? { trials: 0, failed: 0, busyMs: 0 };
       s.trials++;
       s.busyMs += ms;
@@ -244,7 +255,7 @@ export function queueRunner(options: QueueRunnerOptions): QueueRunner {
       finished++;
       lastEnd = Date.now();
       emit({ type: 'trialEnd', trial: w.trial, worker, ms, ...('failed' in r ? { error: r.failed } : {}) });
-      await job.remove().catch(() => {});
+      await fin.remove().catch(() => {});
       w.resolve(r);
     };
 

@@ -47,8 +47,8 @@ export interface TrialProgress {
   epochs: { epoch: number; logs: Record<string, number | null> }[];
 }
 
-/** Prefix of the failure reason of a trial that threw a typed error: `[wasmfit ShapeError] message`. @internal */
-export const FAILED_RE = /^\[wasmfit (\w+)\] ([\s\S]*)$/;
+/** Prefix of the failure reason of a trial that threw a typed error: `[wasmfit ShapeError on host:pid] message`. @internal */
+export const FAILED_RE = /^\[wasmfit (\w+)(?: on ([^\]]+))?\] ([\s\S]*)$/;
 
 /** Options of {@link startQueueWorker}. */
 export interface QueueWorkerOptions {
@@ -177,7 +177,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       const hit = cache.get(sha);
       if (hit) return hit;
       const bytes = await redis!.getBuffer(dataKey(queueName, sha));
-      if (!bytes) throw new UnrecoverableError(`[wasmfit OptionError] ${W}: the search data ${sha.slice(0, 12)}… is not in Redis (expired or deleted); start the search again.`);
+      if (!bytes) throw new OptionError('data', `${W}: the search data ${sha.slice(0, 12)}… is not in Redis (expired or deleted); start the search again.`);
       const v = unpack(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), W) as { x: Features; y: Labels | Features; validationData?: readonly [Features, Labels | Features] };
       cache.set(sha, v);
       while (cache.size > 4) cache.delete(cache.keys().next().value as string);
@@ -219,7 +219,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
         const message = e instanceof Error ? e.message : String(e);
         if (p) onEvent?.({ type: 'failed', search: p.search, trial: p.trial, error: message, retry: !final });
         // a typed error fails the trial for good, with its class and message for the search
-        if (typed) throw new UnrecoverableError(`[wasmfit ${(e as WasmfitError).name}] ${message}`);
+        if (typed) throw new UnrecoverableError(`[wasmfit ${(e as WasmfitError).name} on ${name.replace(/\]/g, ')')}] ${message}`);
         throw e;
       }
     };
