@@ -160,6 +160,18 @@ export function queueRunner(options: QueueRunnerOptions): QueueRunner {
     let blob: { x: unknown; y: unknown; v: unknown; sha: Promise<string> } | null = null;
 
     const jobOpts = (id: string) => ({ jobId: id, attempts, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: false, removeOnFail: false });
+    /** Queues a trial (its id makes a repeat a no-op); while Redis is unreachable, tries again for up to 2 minutes. */
+    const add = async (id: string, payload: TrialPayload): Promise<void> => {
+      for (let i = 0; ; i++) {
+        try {
+          await queue.add('trial', payload, jobOpts(id));
+          return;
+        } catch (e) {
+          if (stop || i >= 240) throw e;
+          await sleep(500);
+        }
+      }
+    };
     const upload = async (x: Features, y: Labels | Features, v: unknown): Promise<string> => {
       const t0 = Date.now();
       const bytes = pack({ x, y, ...(v !== undefined ? { validationData: v } : {}) }, W);
@@ -187,7 +199,7 @@ export function queueRunner(options: QueueRunnerOptions): QueueRunner {
       return await new Promise<TrainResult>((resolve, reject) => {
         if (stop) return reject(stop.reason);
         waiting.set(id, { trial: task.index, payload, seen: 0, worker: '', resolve, reject });
-        queue.add('trial', payload, jobOpts(id)).then(
+        add(id, payload).then(
           () => emit({ type: 'queued', trial: task.index }),
           (e: unknown) => {
             waiting.delete(id);
@@ -197,32 +209,36 @@ export function queueRunner(options: QueueRunnerOptions): QueueRunner {
       });
     };
 
+    /** Emits the epochs a trial's worker reported since the last poll (from the start again when another worker retries it). */
+    const progress = (w: Waiter, prog: unknown): void => {
+      const p = prog as TrialProgress | undefined;
+      if (!p || typeof p !== 'object' || !Array.isArray(p.epochs)) return;
+      if (w.worker !== '' && (p.worker !== w.worker || p.epochs.length < w.seen)) {
+        w.seen = 0;
+        emit({ type: 'retry', trial: w.trial, worker: p.worker });
+      }
+      w.worker = p.worker;
+      for (; w.seen < p.epochs.length; w.seen++) {
+        const e = p.epochs[w.seen]!;
+        emit({ type: 'epoch', trial: w.trial, worker: p.worker, epoch: e.epoch, logs: e.logs });
+      }
+    };
     const settle = async (id: string, w: Waiter): Promise<void> => {
       const job = await queue.getJob(id);
       // cancelled meanwhile: its job was removed on purpose
       if (stop || !waiting.has(id)) return;
       if (!job) {
         // gone (Redis lost its data): queue it again under the same id
-        await queue.add('trial', w.payload, jobOpts(id));
+        await add(id, w.payload);
         return;
       }
-      const prog = job.progress as TrialProgress | undefined;
-      if (prog && typeof prog === 'object' && Array.isArray(prog.epochs)) {
-        if (w.worker !== '' && (prog.worker !== w.worker || prog.epochs.length < w.seen)) {
-          w.seen = 0;
-          emit({ type: 'retry', trial: w.trial, worker: prog.worker });
-        }
-        w.worker = prog.worker;
-        for (; w.seen < prog.epochs.length; w.seen++) {
-          const e = prog.epochs[w.seen]!;
-          emit({ type: 'epoch', trial: w.trial, worker: prog.worker, epoch: e.epoch, logs: e.logs });
-        }
-      }
+      progress(w, job.progress);
       const state = await job.getState();
       if (state !== 'completed' && state !== 'failed') return;
       // read again: it may have finished between the read above and getState
       const fin = await queue.getJob(id);
       if (!fin || stop || !waiting.has(id)) return;
+      progress(w, fin.progress);
       let r: TrainResult;
       let worker = w.worker || 'unknown';
       let ms = 0;

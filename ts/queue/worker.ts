@@ -199,14 +199,18 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
         running.add(fj);
         const progress: TrialProgress = { worker: name, epochs: [] };
         const search = p.search;
+        let reported: Promise<void> = Promise.resolve();
         fj.on('epoch', (e) => {
           progress.epochs.push({ epoch: e.epoch, logs: e.logs as Record<string, number> });
-          job.updateProgress({ ...progress, epochs: [...progress.epochs] }).catch(() => {});
+          const snapshot = { ...progress, epochs: [...progress.epochs] };
+          reported = reported.then(() => job.updateProgress(snapshot)).catch(() => {});
           redis!.exists(cancelKey(queueName, search)).then((n) => n > 0 && fj.cancel(), () => {});
         });
         try {
           const r = await fj.result;
           if (r.status === 'cancelled') throw new UnrecoverableError(`${W}: the search was cancelled.`);
+          // every epoch's progress is in Redis before the result
+          await reported;
           const out: TrialReturn = { worker: name, ms: Date.now() - t0, result: packText({ history: r.history, weights: r.weights }, W) };
           onEvent?.({ type: 'done', search: p.search, trial: p.trial, ms: out.ms, epochs: r.history.epoch.length });
           return out;
