@@ -1,6 +1,5 @@
 /** `wasmfit worker`: a queue worker for searches run with `queueRunner` (wasmfit/queue). @internal */
 import { parseArgs } from 'node:util';
-import { startQueueWorker } from '../queue/worker.js';
 import { CliError } from './errors.js';
 import { num, type Io } from './util.js';
 
@@ -37,6 +36,8 @@ export async function worker(argv: string[], io: Io): Promise<void> {
     return;
   }
   if (a.redis === undefined) throw new CliError('--redis is required: the Redis server the search queues its trials on, e.g. --redis redis://127.0.0.1:6379.');
+  // wasmfit/queue (dist/queue.mjs beside this file), loaded at run time: the CLI bundle carries no copy
+  const { startQueueWorker } = (await import(new URL('./queue.mjs', import.meta.url).href)) as typeof import('../queue/index.js');
   const w = startQueueWorker({
     connection: a.redis,
     queueName: a.queue,

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { OptionError, WasmfitError } from '../errors/index.js';
 import { checkOptions } from '../errors/validate.js';
 import type { Features, Labels } from '../data/tensor.js';
-import { fitInWorker, type FitJob, type WorkerOptions } from '../worker/job.js';
+// the entry, not ../worker/job.js: the bundle imports wasmfit/worker instead of a copy (rollup.config.mjs)
+import { fitInWorker, type FitJob, type WorkerOptions } from '../worker/index.js';
 import { unpack, unpackText, packText } from './codec.js';
 import { type BullJob, cancelKey, checkConnection, checkQueueName, dataKey, loadBullmq, type QueueConnection, redisClient } from './connect.js';
 
