@@ -112,7 +112,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * the packages to install when `bullmq` or `ioredis` is missing.
  * @example
  * ```ts
- * import { randomSearch, logUniform, dense, adam } from 'wasmfit';
+ * import { dense, adam } from 'wasmfit';
+ * import { randomSearch, logUniform } from 'wasmfit/tuning';
  * import { queueRunner } from 'wasmfit/queue';
  * // on each machine: npx wasmfit worker --redis redis://10.0.0.5:6379 --concurrency 2
  * const runner = queueRunner({ connection: 'redis://10.0.0.5:6379' });
