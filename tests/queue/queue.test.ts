@@ -3,6 +3,8 @@
 // process and on 3 worker processes gives the same trials bit for bit — also when one worker is
 // SIGKILLed mid-trial (another retries its trial) and Redis is restarted mid-search. Typed errors,
 // failed-trial recording and cancellation are checked against the queue's own state.
+// WASMFIT_QUEUE_SRC=1 runs the search side from ts/queue (the workers always run dist/cli.mjs);
+// WASMFIT_QUEUE_DEBUG=1 prints every worker's log at the end.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
