@@ -26,7 +26,7 @@ describe('published declarations', () => {
 
   it('type-check on their own (a consumer with strict settings)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wasmfit-dts-'));
-    const entries = ['wasmfit', 'node', 'worker', 'onnx', 'preprocess'].map((e) => join(dist, `${e}.d.ts`));
+    const entries = ['wasmfit', 'node', 'worker', 'onnx', 'preprocess', 'queue'].map((e) => join(dist, `${e}.d.ts`));
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022', 'DOM', 'ESNext.Disposable'], types: [] },
       files: entries,

@@ -8,6 +8,7 @@ import { bench, BENCH_HELP } from './bench.js';
 import { CliError } from './errors.js';
 import { predict, PREDICT_HELP } from './predict.js';
 import { train, TRAIN_HELP } from './train.js';
+import { worker, WORKER_HELP } from './worker.js';
 import type { Io } from './util.js';
 
 /** The package version, written in by the build (rollup `define`); `0.0.0-dev` from sources. */
@@ -20,12 +21,14 @@ const HELP = `Usage: wasmfit <command> [options]
 Commands:
   train     train a dense network on a CSV file and save it (wasmfit train --help)
   predict   predict a CSV file with a saved model (wasmfit predict --help)
-  bench     measure training throughput on this machine (wasmfit bench --help)`;
+  bench     measure training throughput on this machine (wasmfit bench --help)
+  worker    train the trials of searches queued on Redis (wasmfit worker --help)`;
 
 const COMMANDS: Record<string, { run: (argv: string[], io: Io) => Promise<void>; help: string }> = {
   train: { run: train, help: TRAIN_HELP },
   predict: { run: predict, help: PREDICT_HELP },
   bench: { run: bench, help: BENCH_HELP },
+  worker: { run: worker, help: WORKER_HELP },
 };
 
 /** Runs the CLI; resolves to the exit code. */
@@ -42,7 +45,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const c = COMMANDS[cmd];
   if (!c) {
-    io.err(`wasmfit: unknown command '${cmd}'; use train, predict or bench (wasmfit --help).\n`);
+    io.err(`wasmfit: unknown command '${cmd}'; use train, predict, bench or worker (wasmfit --help).\n`);
     return 2;
   }
   // every message is one line with one prefix: library messages that carry their own
