@@ -16,7 +16,7 @@ import { type Features, type Labels, toClassIds, toFeatures } from '../data/tens
 import { isStringLabels } from '../data/labels.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
 import { BoundOptimizer, type Slots } from '../optimizers/record.js';
-import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
+import type { FullBatchConfig } from '../optimizers/dense-registry.js';
 import { PLAN, STATUS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
@@ -32,7 +32,8 @@ export interface StepperConfig {
   /** A first-order optimizer, or null (inference only, or full-batch). */
   optimizer: OptimizerConfig | null;
   /** L-BFGS / CG: the config and its engine settings. */
-  fullBatch: { config: SecondOrderConfig; settings: EngineSettings } | null;
+  /** L-BFGS / CG: their settings; newton / newtonCG / bfgs: null (the config makes its engine). */
+  fullBatch: { config: FullBatchConfig; settings: EngineSettings | null } | null;
   loss: PlanLoss;
   metrics: ResolvedMetric[];
 }
@@ -68,7 +69,7 @@ export interface ModelTrainingState extends StepperState {
 export class Stepper {
   readonly optimizer: OptimizerConfig | null;
   readonly fullBatch: FullBatchStepper | null;
-  readonly fullBatchConfig: SecondOrderConfig | null;
+  readonly fullBatchConfig: FullBatchConfig | null;
   readonly loss: PlanLoss;
   /** Optimizer steps taken since compile (PyTorch's `state['step']`). */
   step = 0;
@@ -141,7 +142,7 @@ export class Stepper {
         const tensors = layers.flatMap((l) =>
           l.entry.params.flatMap((p, i) => (p.trainable ? [{ w: l.values[i]!, g: l.grads[i]!, n: p.shape.reduce((x, y) => x * y, 1), l1: p.penalty.l1, l2: p.penalty.l2 }] : [])),
         );
-        return { records, bound, fullBatch: new FullBatchStepper(rt, tensors, outputs, cfg.fullBatch.settings) };
+        return { records, bound, fullBatch: new FullBatchStepper(rt, tensors, outputs, cfg.fullBatch.settings, cfg.fullBatch.config) };
       }
       return { records, bound, fullBatch: null };
     });
