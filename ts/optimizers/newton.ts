@@ -227,7 +227,8 @@ class UserObjective64 implements Objective64 {
 }
 
 /** A model's float32 flat objective (WASM) seen as float64. */
-class ModelObjective64 implements Objective64 {
+/** @internal (exported for tests) */
+export class ModelObjective64 implements Objective64 {
   readonly eps = 2 ** -23;
   constructor(private readonly rt: Runtime, private readonly obj: FlatObjective, private readonly xs: Ptr, private readonly gs: Ptr) {}
   get size(): number {
