@@ -9,6 +9,7 @@ import { FormatError } from '../errors/index.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
 import type { EngineState, FlatObjective, StepReport } from './second-order.js';
+import type { SecondOrderConfig } from './lbfgs.js';
 
 /** The engine a full-batch optimizer runs on a model's flat objective (SecondOrderEngine has this shape). @internal */
 export interface DenseEngine {
@@ -26,8 +27,8 @@ export interface DenseOptimizerConfig {
   readonly type: 'newton' | 'newtonCG' | 'bfgs';
 }
 
-/** Any full-batch optimizer config `compile` accepts. @internal */
-export type FullBatchConfig = import('./lbfgs.js').SecondOrderConfig | DenseOptimizerConfig;
+/** Any full-batch optimizer config `compile` accepts. */
+export type FullBatchConfig = SecondOrderConfig | DenseOptimizerConfig;
 
 const TYPES: readonly string[] = ['newton', 'newtonCG', 'bfgs'];
 let reviver: ((raw: unknown) => DenseOptimizerConfig) | null = null;

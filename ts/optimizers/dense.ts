@@ -4,7 +4,6 @@
  * `dcsrch` line search that scipy's `line_search_wolfe1` drives. All arithmetic is in f64 in
  * TypeScript: the matrices are small by construction (newton() refuses more than `maxParams`
  * parameters) and the cost is dominated by the objective's gradient evaluations.
- * @internal
  */
 
 /** A differentiable objective over a flat float64 vector. @internal */

@@ -408,9 +408,10 @@ function attach<T extends DenseSecondOrderConfig>(cfg: Omit<T, 'minimize' | 'ini
  *
  * Accuracy of the Hessian: with a model's float32 gradients the central-difference step is
  * `h = ε₃₂^(1/3)·max(1, max|x|)` (ε₃₂ = 2⁻²³), which balances the h² truncation error against the
- * ε₃₂/h rounding error; tests/optimizers/newton.test.ts measures it against an exact float64
- * Hessian (relative error around 1e-4 on softmax regression) — ample for Newton's step: the
- * convergence stays fast down to the float32 gradient's noise floor.
+ * ε₃₂/h rounding error. tests/optimizers/newton-model.test.ts measures it against the exact float64
+ * Hessian of L2 logistic regression on the breast-cancer data: max |ΔH| / max |H| = 3e-5 (h = 1e-5
+ * gives 1e-2, h = 0.46 gives 0.2) — ample for Newton's step, which stays fast down to the float32
+ * gradient's noise floor.
  *
  * @example
  * ```ts
