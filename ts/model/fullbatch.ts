@@ -119,6 +119,12 @@ export class FullBatchStepper {
     return r.iterations === 0 && r.reason === 'nonFinite' ? STATUS.nonFiniteLoss : STATUS.ok;
   }
 
+  /** The objective on the plan's first `n` rows (for `fullBatchObjective` of wasmfit/newton). */
+  objectiveOn(plan: CompiledPlan, n: number): ModelObjective {
+    this.obj.reset(plan, n);
+    return this.obj;
+  }
+
   /** Number of parameters in the flat vector. */
   get size(): number {
     return this.engine.size;

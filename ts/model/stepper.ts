@@ -20,7 +20,7 @@ import type { FullBatchConfig } from '../optimizers/dense-registry.js';
 import { PLAN, STATUS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
-import { FullBatchStepper } from './fullbatch.js';
+import { FullBatchStepper, type ModelObjective } from './fullbatch.js';
 import { MetricAccumulator, type ResolvedMetric } from './metrics.js';
 import { runCustomLoss, softmaxRows } from './custom.js';
 import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
@@ -223,6 +223,17 @@ export class Stepper {
   /** Copies `count` rows (through `idx` when given) of x, targets and weights into the training plan. */
   load(x: Float32Array, y: Int32Array | Float32Array, idx: Int32Array | null, start: number, count: number, w: Float32Array | null): void {
     this.writeRows(this.trained(), x, y, idx, start, count, w);
+  }
+
+  /**
+   * Loads `rows` rows into the training plan and returns the full-batch objective on them (models
+   * compiled with a full-batch optimizer; null otherwise). @internal
+   */
+  fullBatchObjective(x: Float32Array, y: Int32Array | Float32Array, rows: number): ModelObjective | null {
+    if (!this.fullBatch) return null;
+    this.reserve(rows);
+    this.load(x, y, null, 0, rows, null);
+    return this.fullBatch.objectiveOn(this.trained(), rows);
   }
 
   /**

@@ -273,6 +273,8 @@ export interface BfgsSettings {
   xrtol: number;
   c1: number;
   c2: number;
+  /** Nocedal & Wright (6.20): `H₀ ← (yᵀs / yᵀy)·I` before the first update (scipy: no). */
+  scaleInitial: boolean;
 }
 
 /**
@@ -344,6 +346,10 @@ export function runBfgs(obj: Objective64, x: Float64Array, s: BfgsSettings, maxE
     }
     const ys = dot(y, sk);
     const rho = ys === 0 ? 1000 : 1 / ys;
+    if (s.scaleInitial && k === 1 && ys > 0) {
+      const gamma = ys / dot(y, y);
+      for (let i = 0; i < n; i++) H[i * n + i] = gamma;
+    }
     for (let i = 0; i < n; i++) {
       let v = 0;
       const row = i * n;

@@ -109,6 +109,7 @@ export interface BfgsConfig extends DenseBase {
   readonly norm: number;
   readonly maxIter: number | null;
   readonly xrtol: number;
+  readonly scaleInitial: boolean;
 }
 
 /** A dense second-order config for `compile` or standalone use. */
@@ -158,6 +159,11 @@ export interface BfgsOptions {
   xrtol?: number;
   /** Objective evaluations per run, default Infinity (scipy has no such limit). */
   maxEval?: number;
+  /**
+   * Scale `H₀ = I` to `(yᵀs / yᵀy)·I` before the first update (Nocedal & Wright eq. 6.20, what
+   * L-BFGS does at every step); default false, as scipy. Helps when the Hessian's scale is far from 1.
+   */
+  scaleInitial?: boolean;
 }
 
 // ---------------------------------------------------------------- validation
@@ -252,7 +258,7 @@ function runOnce(cfg: DenseSecondOrderConfig, obj: Objective64, x: Float64Array,
   const n = x.length;
   if (cfg.type === 'newton') return runNewton(obj, x, { gtol: cfg.gtol, maxIter: cfg.maxIter, tolChange: cfg.tolChange, tau: cfg.tau, maxTrials: cfg.maxTrials, minGain: 1e-4 }, st as NewtonState, cfg.maxEval);
   if (cfg.type === 'newtonCG') return runNewtonCg(obj, x, { xtol: cfg.xtol, gtol: cfg.gtol, maxIter: cfg.maxIter ?? 200 * n, cgMaxIter: cfg.cgMaxIter ?? 20 * n, c1: 1e-4, c2: 0.9 }, cfg.maxEval);
-  return runBfgs(obj, x, { gtol: cfg.gtol, norm: cfg.norm, maxIter: cfg.maxIter ?? 200 * n, xrtol: cfg.xrtol, c1: 1e-4, c2: 0.9 }, cfg.maxEval);
+  return runBfgs(obj, x, { gtol: cfg.gtol, norm: cfg.norm, maxIter: cfg.maxIter ?? 200 * n, xrtol: cfg.xrtol, c1: 1e-4, c2: 0.9, scaleInitial: cfg.scaleInitial }, cfg.maxEval);
 }
 
 function checkSize(cfg: DenseSecondOrderConfig, n: number, where: string): void {
@@ -484,7 +490,9 @@ export function newtonCG(options: NewtonCgOptions = {}): NewtonCgConfig {
  */
 export function bfgs(options: BfgsOptions = {}): BfgsConfig {
   const W = 'bfgs';
-  const o = opts(W, options, ['gtol', 'norm', 'maxIter', 'xrtol', 'maxEval']);
+  const o = opts(W, options, ['gtol', 'norm', 'maxIter', 'xrtol', 'maxEval', 'scaleInitial']);
+  const scaleInitial = o.scaleInitial ?? false;
+  if (typeof scaleInitial !== 'boolean') throw new OptionError('scaleInitial', `${W}: scaleInitial = ${String(scaleInitial)}; expected true or false.`);
   const norm = o.norm === undefined ? Infinity : o.norm;
   if (typeof norm !== 'number' || Number.isNaN(norm) || norm === 0) throw new OptionError('norm', `${W}: norm = ${String(norm)}; expected Infinity, -Infinity or a nonzero number (the order of the gradient norm).`);
   return attach<BfgsConfig>({
@@ -493,6 +501,7 @@ export function bfgs(options: BfgsOptions = {}): BfgsConfig {
     norm,
     maxIter: nullIfNaN(num(W, o, 'maxIter', NaN, { integer: true, nullable: true })),
     xrtol: num(W, o, 'xrtol', 0, { allowZero: true }),
+    scaleInitial,
     maxEval: num(W, o, 'maxEval', Infinity, { integer: true, allowInf: true }),
   });
 }
@@ -504,3 +513,6 @@ registerDenseOptimizer((raw) => {
   for (const k of Object.keys(rest)) if (rest[k] === null) delete rest[k];
   return FACTORIES[type]!(rest);
 });
+
+export { fullBatchObjective } from './objective.js';
+export type { FullBatchObjective } from './objective.js';
