@@ -20,7 +20,9 @@
 // uses a few Hessian-vector products per iteration instead.
 //
 // Prints a table (iterations, objective evaluations, milliseconds to reach the target) and writes
-// docs/img/examples/second-order.svg (the smallest gradient norm reached vs evaluations).
+// docs/img/examples/second-order.svg (max|g| per iteration, and the smallest max|g| reached vs
+// objective evaluations — every gradient evaluation counts, those of line searches and of
+// finite-difference Hessian-vector products included).
 import { init, Sequential, dense, l2, lbfgs, cg } from 'wasmfit';
 import { newton, newtonCG, bfgs, fullBatchObjective } from 'wasmfit/newton';
 import { plotSeries } from 'wasmfit/plot';
@@ -67,6 +69,7 @@ function largestEigenvalue(f, p, iters = 30) {
 function compare(problem, obj, x0, target, caps) {
   const rows = [];
   const traces = [];
+  const iterTraces = [];
   const L = largestEigenvalue(obj.f, x0);
   const counted = () => {
     const c = { evals: 0, best: Infinity, trace: [] };
@@ -82,9 +85,16 @@ function compare(problem, obj, x0, target, caps) {
     };
     return c;
   };
-  const record = (name, c, iterations, ms, extra = {}) => {
+  const record = (name, c, iterations, ms, perIter, extra = {}) => {
     rows.push({ problem, name, iterations, evaluations: c.evals, ms, gradNorm: c.best, reached: c.best <= target, ...extra });
     traces.push({ name, values: c.trace.map((t) => Math.log10(t[1])), x: c.trace.map((t) => Math.log10(t[0])) });
+    // max|g| at iterates 1, 2, … (iteration 0 is the start, common to all)
+    iterTraces.push({ name, values: perIter.map((g) => Math.log10(g)), x: perIter.map((_, i) => Math.log10(i + 1)) });
+  };
+  // max|g| after each iteration, through the minimize callback
+  const perIterOf = () => {
+    const g = [];
+    return { g, callback: (info) => g.push(info.gradNorm) };
   };
   const firstOrder = (name, beta) => {
     const c = counted();
@@ -92,6 +102,7 @@ function compare(problem, obj, x0, target, caps) {
     const p = Float64Array.from(x0);
     const vel = new Float64Array(p.length);
     let it = 0;
+    const perIter = [];
     let { grad } = c.f(p);
     while (infNorm(grad) > target && it < caps.firstOrder) {
       for (let i = 0; i < p.length; i++) {
@@ -99,9 +110,10 @@ function compare(problem, obj, x0, target, caps) {
         p[i] += vel[i];
       }
       grad = c.f(p).grad;
+      perIter.push(infNorm(grad));
       it++;
     }
-    record(name, c, it, performance.now() - t0, { lr: 1 / L });
+    record(name, c, it, performance.now() - t0, perIter, { lr: 1 / L });
   };
   firstOrder('gradient descent', 0);
   firstOrder('momentum', 0.9);
@@ -110,19 +122,38 @@ function compare(problem, obj, x0, target, caps) {
     return { loss: r.loss, grad: r.grad };
   };
   for (const [name, make] of [
-    ['CG', () => cg({ maxIter: caps.quasi, maxEval: 3 * caps.quasi, tolGrad: target, tolChange: 0 })],
-    ['L-BFGS', () => lbfgs({ lineSearch: 'strongWolfe', historySize: 10, maxIter: caps.quasi, maxEval: 3 * caps.quasi, tolGrad: target, tolChange: 0 })],
+    ['CG', (maxIter = caps.quasi) => cg({ maxIter, maxEval: 3 * maxIter, tolGrad: target, tolChange: 0 })],
+    ['L-BFGS', (maxIter = caps.quasi) => lbfgs({ lineSearch: 'strongWolfe', historySize: 10, maxIter, maxEval: 3 * maxIter, tolGrad: target, tolChange: 0 })],
   ]) {
     const c = counted();
     const t0 = performance.now();
     const r = make().minimize(f32(c), Float32Array.from(x0));
-    record(name, c, r.iterations, performance.now() - t0);
+    const ms = performance.now() - t0;
+    // the per-iteration trace from a second run, one iteration per step (the state carries over, as
+    // between PyTorch optimizer.step calls: same iterates; each step starts by evaluating there)
+    const perIter = [];
+    const run = make(1).init(Float32Array.from(x0));
+    let first = true;
+    const probe = (p) => {
+      const v = obj.f(p);
+      if (first) perIter.push(infNorm(v.grad));
+      first = false;
+      return { loss: v.loss, grad: v.grad };
+    };
+    for (let k = 0; k <= r.iterations; k++) {
+      first = true;
+      const s = run.step(probe);
+      if (s.reason === 'tolGrad' && s.iterations === 0) break;
+    }
+    run.dispose();
+    record(name, c, r.iterations, ms, perIter.slice(1));
   }
   for (const [name, scaleInitial] of [['BFGS', false], ['BFGS, scaled H0', true]]) {
     const c = counted();
     const t0 = performance.now();
-    const r = bfgs({ gtol: target, maxIter: caps.quasi, scaleInitial }).minimize(c.f, x0);
-    record(name, c, r.iterations, performance.now() - t0);
+    const it = perIterOf();
+    const r = bfgs({ gtol: target, maxIter: caps.quasi, scaleInitial }).minimize(c.f, x0, { callback: it.callback });
+    record(name, c, r.iterations, performance.now() - t0, it.g);
   }
   // newton() refuses more than maxParams parameters (default 3000) with an error that says what to do
   const nt = newton({ gtol: target, maxParams: caps.newtonParams });
@@ -136,16 +167,18 @@ function compare(problem, obj, x0, target, caps) {
   else {
     const c = counted();
     const t0 = performance.now();
-    const r = nt.minimize(c.f, x0);
-    record('Newton', c, r.iterations, performance.now() - t0, { hessians: r.hessianEvaluations });
+    const it = perIterOf();
+    const r = nt.minimize(c.f, x0, { callback: it.callback });
+    record('Newton', c, r.iterations, performance.now() - t0, it.g, { hessians: r.hessianEvaluations });
   }
   {
     const c = counted();
     const t0 = performance.now();
-    const r = newtonCG({ gtol: target, maxIter: caps.quasi }).minimize(c.f, x0);
-    record('Newton-CG', c, r.iterations, performance.now() - t0, { hessianProducts: r.hessianEvaluations });
+    const it = perIterOf();
+    const r = newtonCG({ gtol: target, maxIter: caps.quasi }).minimize(c.f, x0, { callback: it.callback });
+    record('Newton-CG', c, r.iterations, performance.now() - t0, it.g, { hessianProducts: r.hessianEvaluations });
   }
-  return { rows, traces, L };
+  return { rows, traces, iterTraces, L };
 }
 
 /**
@@ -176,7 +209,8 @@ export async function run(options = {}) {
     const r = compare(spec.name, obj, x0, spec.target, caps);
     problems.push({ name: spec.name, params: x0.length, target: spec.target, L: r.L, rows: r.rows });
     charts.push(
-      plotSeries(r.traces, { title: `${spec.name} (${x0.length} parameters): smallest max|g| so far`, xLabel: 'log10(objective evaluations)', yLabel: 'log10 max|g|', width: 560, height: 380 }),
+      plotSeries(r.iterTraces, { title: `${spec.name} (${x0.length} parameters): max|g| per iteration`, xLabel: 'log10(iteration)', yLabel: 'log10 max|g|', width: 560, height: 380 }),
+      plotSeries(r.traces, { title: `${spec.name}: smallest max|g| vs objective evaluations`, xLabel: 'log10(objective evaluations)', yLabel: 'log10 max|g|', width: 560, height: 380 }),
     );
     model.dispose();
   }

@@ -100,6 +100,11 @@ describe('bfgs: scipy.optimize.minimize(method="BFGS") semantics', () => {
     }
     expect(maxDiff(r.x, ref.x)).toBeLessThan(1e-9);
     expect(r.gradNorm).toBeLessThanOrEqual(1e-5);
+    // callback: scipy's, once per iteration with the new iterate (scipy's allvecs = x0 + these)
+    const seen: Float64Array[] = [];
+    bfgs().minimize(rosen, ref.x0, { callback: ({ x, iteration }) => seen.push(x) && expect(iteration).toBe(seen.length) });
+    expect(seen.length).toBe(ref.iterates.length - 1);
+    seen.forEach((x, i) => expect(maxDiff(x, ref.iterates[i + 1]!)).toBeLessThan(1e-8));
   });
 
   it('logistic regression: same iterates as scipy BFGS (91 iterations) and the sklearn optimum', () => {

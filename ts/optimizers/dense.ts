@@ -25,6 +25,9 @@ export interface Objective64 {
 /** Why a run ended. */
 export type DenseStopReason = 'tolGrad' | 'tolChange' | 'maxIter' | 'maxEval' | 'nonFinite' | 'lineSearch' | 'cgNotConverged';
 
+/** Called after every iteration with the new point, its loss and gradient norm (scipy's `callback`). @internal */
+export type IterHook = ((x: Float64Array, loss: number, gradNorm: number) => void) | undefined;
+
 /** What one run did. @internal */
 export interface DenseReport {
   initialLoss: number;
@@ -288,7 +291,7 @@ export interface BfgsSettings {
  * `x` is updated in place.
  * @internal
  */
-export function runBfgs(obj: Objective64, x: Float64Array, s: BfgsSettings, maxEval: number): DenseReport {
+export function runBfgs(obj: Objective64, x: Float64Array, s: BfgsSettings, maxEval: number, onIter?: IterHook): DenseReport {
   const n = x.length;
   const g = new Float64Array(n);
   let f = obj.evaluate(x, g);
@@ -331,6 +334,7 @@ export function runBfgs(obj: Objective64, x: Float64Array, s: BfgsSettings, maxE
     g.set(gNew);
     k++;
     gnorm = vecnorm(g, s.norm);
+    onIter?.(x, f, gnorm);
     if (gnorm <= s.gtol) break;
     if (r.stp * Math.sqrt(dot(p, p)) <= s.xrtol * (s.xrtol + Math.sqrt(dot(x, x)))) {
       reason = 'tolChange';
@@ -505,7 +509,7 @@ export interface NewtonState {
  * `‖p‖∞ <= tolChange`, or `maxTrials` rejected trials in a row ('lineSearch').
  * @internal
  */
-export function runNewton(obj: Objective64, x: Float64Array, s: NewtonSettings, state: NewtonState, maxEval: number): DenseReport {
+export function runNewton(obj: Objective64, x: Float64Array, s: NewtonSettings, state: NewtonState, maxEval: number, onIter?: IterHook): DenseReport {
   const n = x.length;
   const g = new Float64Array(n);
   let f = obj.evaluate(x, g);
@@ -587,6 +591,7 @@ export function runNewton(obj: Objective64, x: Float64Array, s: NewtonSettings, 
         if (state.mu < 1e-12 * diagMax) state.mu = 0;
         state.nu = 2;
         accepted = true;
+        onIter?.(x, f, gnorm);
         if (step <= s.tolChange) reason = 'tolChange';
         break;
       }
@@ -632,7 +637,7 @@ export interface NewtonCgSettings {
  * differences with h = √ε).
  * @internal
  */
-export function runNewtonCg(obj: Objective64, x: Float64Array, s: NewtonCgSettings, maxEval: number): DenseReport {
+export function runNewtonCg(obj: Objective64, x: Float64Array, s: NewtonCgSettings, maxEval: number, onIter?: IterHook): DenseReport {
   const n = x.length;
   const g = new Float64Array(n);
   let f = obj.evaluate(x, g);
@@ -728,6 +733,7 @@ export function runNewtonCg(obj: Objective64, x: Float64Array, s: NewtonCgSettin
     x.set(xNew);
     g.set(gNew);
     k++;
+    onIter?.(x, f, amax(g));
   }
   return { initialLoss, loss: f, iterations: k, evaluations: evals, hessianEvaluations: hevals, gradNorm: amax(g), reason };
 }

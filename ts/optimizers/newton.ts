@@ -19,7 +19,7 @@ import type { Runtime } from '../runtime/loader.js';
 import type { LossAndGrad } from './minimize.js';
 import type { EngineState, FlatObjective, StepReport } from './second-order.js';
 import { registerDenseOptimizer, type DenseEngine, type DenseOptimizerConfig } from './dense-registry.js';
-import { type DenseReport, type DenseStopReason, type NewtonState, type Objective64, runBfgs, runNewton, runNewtonCg } from './dense.js';
+import { type DenseReport, type DenseStopReason, type IterHook, type NewtonState, type Objective64, runBfgs, runNewton, runNewtonCg } from './dense.js';
 
 export type { DenseStopReason } from './dense.js';
 export type { LossAndGrad } from './minimize.js';
@@ -34,6 +34,8 @@ export interface DenseMinimizeOptions {
    * `newtonCG` use central differences of the gradient (two evaluations per product).
    */
   hessp?: (params: Float64Array, v: Float64Array) => ArrayLike<number>;
+  /** Called after every iteration (scipy's `callback`) with a copy of the new point, its loss and gradient norm. */
+  callback?: (info: { x: Float64Array; loss: number; gradNorm: number; iteration: number }) => void;
 }
 
 /** What `minimize` and {@link DenseMinimizer.step} report. */
@@ -254,11 +256,11 @@ export class ModelObjective64 implements Objective64 {
 
 // ---------------------------------------------------------------- running
 
-function runOnce(cfg: DenseSecondOrderConfig, obj: Objective64, x: Float64Array, st: { mu: number; nu: number }): DenseReport {
+function runOnce(cfg: DenseSecondOrderConfig, obj: Objective64, x: Float64Array, st: { mu: number; nu: number }, onIter?: IterHook): DenseReport {
   const n = x.length;
-  if (cfg.type === 'newton') return runNewton(obj, x, { gtol: cfg.gtol, maxIter: cfg.maxIter, tolChange: cfg.tolChange, tau: cfg.tau, maxTrials: cfg.maxTrials, minGain: 1e-4 }, st as NewtonState, cfg.maxEval);
-  if (cfg.type === 'newtonCG') return runNewtonCg(obj, x, { xtol: cfg.xtol, gtol: cfg.gtol, maxIter: cfg.maxIter ?? 200 * n, cgMaxIter: cfg.cgMaxIter ?? 20 * n, c1: 1e-4, c2: 0.9 }, cfg.maxEval);
-  return runBfgs(obj, x, { gtol: cfg.gtol, norm: cfg.norm, maxIter: cfg.maxIter ?? 200 * n, xrtol: cfg.xrtol, c1: 1e-4, c2: 0.9, scaleInitial: cfg.scaleInitial }, cfg.maxEval);
+  if (cfg.type === 'newton') return runNewton(obj, x, { gtol: cfg.gtol, maxIter: cfg.maxIter, tolChange: cfg.tolChange, tau: cfg.tau, maxTrials: cfg.maxTrials, minGain: 1e-4 }, st as NewtonState, cfg.maxEval, onIter);
+  if (cfg.type === 'newtonCG') return runNewtonCg(obj, x, { xtol: cfg.xtol, gtol: cfg.gtol, maxIter: cfg.maxIter ?? 200 * n, cgMaxIter: cfg.cgMaxIter ?? 20 * n, c1: 1e-4, c2: 0.9 }, cfg.maxEval, onIter);
+  return runBfgs(obj, x, { gtol: cfg.gtol, norm: cfg.norm, maxIter: cfg.maxIter ?? 200 * n, xrtol: cfg.xrtol, c1: 1e-4, c2: 0.9, scaleInitial: cfg.scaleInitial }, cfg.maxEval, onIter);
 }
 
 function checkSize(cfg: DenseSecondOrderConfig, n: number, where: string): void {
@@ -316,12 +318,16 @@ export class DenseMinimizer {
    */
   step(f: DenseObjectiveFn, options: DenseMinimizeOptions = {}): DenseResult {
     if (typeof f !== 'function') throw new OptionError('f', `${this.where}: pass the objective as a function (params) => ({ loss, grad }).`);
-    const o = checkOptions(this.where, options, ['hessp']);
+    const o = checkOptions(this.where, options, ['hessp', 'callback']);
     if (o.hessp !== undefined && typeof o.hessp !== 'function') throw new OptionError('hessp', `${this.where}: hessp must be a function (params, v) => H·v.`);
+    if (o.callback !== undefined && typeof o.callback !== 'function') throw new OptionError('callback', `${this.where}: callback must be a function ({ x, loss, gradNorm, iteration }) => void.`);
+    const cb = options.callback;
+    let iteration = 0;
+    const onIter: IterHook = cb ? (xi, loss, gradNorm) => cb({ x: Float64Array.from(xi), loss, gradNorm, iteration: ++iteration }) : undefined;
     const obj = new UserObjective64(this.xv.length, f, this.where, options.hessp);
     const x = Float64Array.from(this.xv);
     const damping = { mu: this.st.mu, nu: this.st.nu };
-    const r = runOnce(this.cfg, obj, x, damping);
+    const r = runOnce(this.cfg, obj, x, damping, onIter);
     this.xv.set(x);
     this.st.nIter += r.iterations;
     this.st.funcEvals += r.evaluations;
