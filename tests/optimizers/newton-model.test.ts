@@ -5,8 +5,8 @@
 // configs are refused before the model changes.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OptionError, Sequential, adam, dense, deserializeCheckpoint, deserializeModel, dropout, init, l2, serializeCheckpoint, serializeModel } from '../../ts/index.js';
-import { ModelObjective64, bfgs, newton, newtonCG } from '../../ts/optimizers/newton.js';
+import { OptionError, Sequential, ShapeError, adam, dense, deserializeCheckpoint, deserializeModel, dropout, init, l2, serializeCheckpoint, serializeModel } from '../../ts/index.js';
+import { ModelObjective64, bfgs, fullBatchObjective, newton, newtonCG } from '../../ts/optimizers/newton.js';
 import { denseHessian } from '../../ts/optimizers/dense.js';
 import { getRuntime } from '../../ts/runtime/loader.js';
 
@@ -138,5 +138,44 @@ describe('models compiled with the dense second-order methods', () => {
     const withDropout = new Sequential({ inputShape: [D], layers: [dense(4, { activation: 'tanh' }), dropout(0.5), dense(1)] });
     expect(() => withDropout.compile({ optimizer: bfgs(), loss: 'binaryCrossentropy' })).toThrow(/bfgs needs a deterministic full-batch objective/);
     withDropout.dispose();
+  });
+
+  it('fullBatchObjective: the float32 objective fit minimizes, against J and ∇J in float64; bad input refused', () => {
+    const m = build(newton());
+    const obj = fullBatchObjective(m, X, Y);
+    expect(obj.size).toBe(D + 1);
+    const theta = SK.map((v, i) => v * (1 + 0.1 * Math.sin(i)));
+    const { loss, grad } = obj.f(theta);
+    // J(θ) and ∇J(θ) in float64, from the definitions (θ rounded to float32 as the model holds it)
+    const t = theta.map(Math.fround);
+    let J = 0;
+    const g = new Float64Array(D + 1);
+    for (let i = 0; i < N; i++) {
+      let z = t[D]!;
+      for (let j = 0; j < D; j++) z += X[i * D + j]! * t[j]!;
+      J += Math.max(z, 0) - z * Y[i]! + Math.log1p(Math.exp(-Math.abs(z)));
+      const e = 1 / (1 + Math.exp(-z)) - Y[i]!;
+      for (let j = 0; j < D; j++) g[j]! += (e * X[i * D + j]!) / N;
+      g[D]! += e / N;
+    }
+    J /= N;
+    for (let j = 0; j < D; j++) {
+      J += LR.lam * t[j]! ** 2;
+      g[j]! += 2 * LR.lam * t[j]!;
+    }
+    expect(Math.abs(loss - J)).toBeLessThan(1e-5 * Math.abs(J));
+    expect(maxDiff(grad, g)).toBeLessThan(1e-5);
+    // f leaves the weights at θ; params / setParams round-trip
+    expect(maxDiff(obj.params(), t)).toBe(0);
+    obj.setParams(SK);
+    expect(maxDiff(flat(m), SK.map(Math.fround))).toBe(0);
+    expect(() => obj.f([1, 2])).toThrow(ShapeError);
+    const plain = new Sequential({ inputShape: [D], layers: [dense(1)] });
+    plain.compile({ optimizer: adam(), loss: 'binaryCrossentropy' });
+    expect(() => fullBatchObjective(plain, X, Y)).toThrow(/not compiled with a full-batch optimizer/);
+    expect(() => fullBatchObjective(m, X.subarray(0, 7), Y)).toThrow(ShapeError);
+    plain.dispose();
+    m.dispose();
+    expect(() => obj.f(SK)).toThrow(/disposed/);
   });
 });
