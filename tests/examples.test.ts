@@ -126,6 +126,27 @@ describe('examples (reduced size) show their documented effects', () => {
     expect(r.summary.random.spread).toBeLessThan(r.summary.grid.spread);
   });
 
+  it('second-order: Newton and the quasi-Newton methods reach the gradient-norm target in far fewer iterations than gradient descent; Newton refuses the MLP', async () => {
+    const r = await (await load('second-order')).run(quick);
+    const [lr, mlp] = r.problems as { name: string; params: number; rows: Row[] }[];
+    const it = (rows: Row[], name: string) => byName(rows, name).iterations as number;
+    for (const row of lr!.rows) expect(row.reached, `${row.name} reaches the target`).toBe(true);
+    const gd = it(lr!.rows, 'gradient descent');
+    expect(it(lr!.rows, 'momentum')).toBeLessThan(gd / 2);
+    for (const name of ['CG', 'L-BFGS', 'BFGS', 'BFGS, scaled H0', 'Newton-CG']) expect(it(lr!.rows, name), name).toBeLessThan(gd / 5);
+    // Newton: a handful of iterations (quadratic convergence), paid for with n Hessian-vector products each
+    expect(it(lr!.rows, 'Newton')).toBeLessThanOrEqual(10);
+    expect(it(lr!.rows, 'Newton')).toBeLessThan(gd / 50);
+    expect(byName(lr!.rows, 'Newton').evaluations as number).toBeGreaterThan(byName(lr!.rows, 'Newton-CG').evaluations as number);
+    // the MLP: Newton is refused above its parameter cap and points to newtonCG, which converges
+    expect(String(byName(mlp!.rows, 'Newton').refused)).toMatch(/maxParams.*newtonCG/);
+    const mgd = it(mlp!.rows, 'gradient descent');
+    for (const name of ['L-BFGS', 'Newton-CG']) {
+      expect(byName(mlp!.rows, name).reached, name).toBe(true);
+      expect(it(mlp!.rows, name), name).toBeLessThan(mgd / 5);
+    }
+  });
+
   it('an example runs as one command, prints its table and writes its SVG', () => {
     const out = execFileSync(process.execPath, [join('examples', 'optimizers.mjs'), '--quick'], {
       encoding: 'utf8',

@@ -4,7 +4,8 @@
  *
  * Rarely used parts have their own entries, so an app that does not use them does not load them:
  * `wasmfit/tuning` (random search), `wasmfit/ensemble` (bagging, boosting, snapshots),
- * `wasmfit/plot` (SVG charts of schedules and series), `wasmfit/onnx`, `wasmfit/worker`,
+ * `wasmfit/plot` (SVG charts of schedules and series), `wasmfit/newton` (Newton, Newton-CG, BFGS),
+ * `wasmfit/onnx`, `wasmfit/worker`,
  * `wasmfit/node`.
  * @packageDocumentation
  */

@@ -10,7 +10,7 @@ import { preview } from '../errors/preview.js';
 import type { Callback, CallbackModel } from '../model/callbacks.js';
 import { checkResumeState, type FitResumeState, fitResumeState } from '../model/resume.js';
 import { Sequential } from '../model/sequential.js';
-import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
+import type { FullBatchConfig } from '../optimizers/dense-registry.js';
 import type { EngineState } from '../optimizers/second-order.js';
 import { type Container, readContainer, type StoredTensor, writeContainer } from './container.js';
 import { buildModel, type DeserializeOptions, metadataOption, modelHeader, type SerializeModelOptions, weightTensors } from './model.js';
@@ -50,7 +50,7 @@ function secondOrderOut(st: EngineState, tensors: StoredTensor[]): Record<string
 }
 
 /** Validates header.training.secondOrder against the compiled optimizer and the file's tensors; FormatError naming the field. */
-function secondOrderIn(raw: unknown, c: Container, cfg: SecondOrderConfig, size: number, W: string): EngineState {
+function secondOrderIn(raw: unknown, c: Container, cfg: FullBatchConfig, size: number, W: string): EngineState {
   const P = 'header.training.secondOrder';
   const bad = (field: string, msg: string): never => {
     throw new FormatError(`${W}: ${field} ${msg}`);
@@ -79,7 +79,7 @@ function secondOrderIn(raw: unknown, c: Container, cfg: SecondOrderConfig, size:
   const hDiag = num('hDiag', true);
   const prevGtd = num('prevGtd');
   const limit = cfg.type === 'lbfgs' ? cfg.historySize : 0;
-  if (pairs > limit) bad(`${P}.pairs`, `is ${pairs}; ${cfg.type === 'lbfgs' ? `historySize is ${limit}` : 'conjugate gradient keeps no curvature pairs'}.`);
+  if (pairs > limit) bad(`${P}.pairs`, `is ${pairs}; ${cfg.type === 'lbfgs' ? `historySize is ${limit}` : `${cfg.type} keeps no curvature pairs`}.`);
   const ro = o.ro;
   if (!Array.isArray(ro) || ro.length !== pairs) bad(`${P}.ro`, `is not an array of ${pairs} numbers (one per curvature pair).`);
   (ro as unknown[]).forEach((v, i) => {
@@ -99,7 +99,7 @@ function secondOrderIn(raw: unknown, c: Container, cfg: SecondOrderConfig, size:
   const stps = Array.from({ length: pairs }, (_, i) => vec(`stps/${i}`));
   const expected = new Set(['d', 'prevG', ...dirs.map((_, i) => `dirs/${i}`), ...stps.map((_, i) => `stps/${i}`)].map((n) => `${SECOND_PREFIX}${n}`));
   for (const n of c.order) if (n.startsWith(SECOND_PREFIX) && !expected.has(n)) bad(`tensor '${n}'`, `is not part of the ${cfg.type} state (${P}.pairs = ${pairs}).`);
-  return { method: cfg.type, size, nIter, funcEvals, t, hDiag, prevGtd, sinceRestart, d, prevG, dirs, stps, ro: [...(ro as number[])] };
+  return { method: cfg.type as EngineState['method'], size, nIter, funcEvals, t, hDiag, prevGtd, sinceRestart, d, prevG, dirs, stps, ro: [...(ro as number[])] };
 }
 
 /** Encodes a JSON-able value whose typed arrays go to tensors and whose non-finite numbers are tagged. */
@@ -217,11 +217,11 @@ export function deserializeCheckpoint(bytes: Uint8Array, options: DeserializeOpt
   const model = buildModel(c, W, options.runtime);
   try {
     const so = model.secondOrder;
-    if (so) so.importState(secondOrderIn(tr.secondOrder, c, model.compileOptions!.optimizer as SecondOrderConfig, so.size, W));
-    else if (tr.secondOrder !== undefined) throw new FormatError(`${W}: header.training.secondOrder is present, but the checkpoint's optimizer (${(model.compileOptions?.optimizer as { type?: string } | undefined)?.type}) is not lbfgs or cg.`);
+    if (so) so.importState(secondOrderIn(tr.secondOrder, c, model.compileOptions!.optimizer as FullBatchConfig, so.size, W));
+    else if (tr.secondOrder !== undefined) throw new FormatError(`${W}: header.training.secondOrder is present, but the checkpoint's optimizer (${(model.compileOptions?.optimizer as { type?: string } | undefined)?.type}) is not a full-batch one (lbfgs, cg, newton, newtonCG, bfgs).`);
     else {
       const stray = c.order.find((n) => n.startsWith(SECOND_PREFIX));
-      if (stray) throw new FormatError(`${W}: tensor '${stray}' is L-BFGS / CG state, but the checkpoint's optimizer is not lbfgs or cg.`);
+      if (stray) throw new FormatError(`${W}: tensor '${stray}' is L-BFGS / CG state, but the checkpoint's optimizer is not a full-batch one (lbfgs, cg, newton, newtonCG, bfgs).`);
     }
     model.importTrainingState({
       step: tr.step as number,

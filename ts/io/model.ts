@@ -10,6 +10,7 @@ import { Sequential } from '../model/sequential.js';
 import type { CompileOptions } from '../model/compile.js';
 import { checkOptimizer, type OptimizerConfig } from '../optimizers/index.js';
 import { cg, isSecondOrder, lbfgs, type CgOptions, type LbfgsOptions, type SecondOrderConfig } from '../optimizers/lbfgs.js';
+import { isStoredDenseOptimizer, reviveDense, type DenseOptimizerConfig } from '../optimizers/dense-registry.js';
 import type { Runtime } from '../runtime/loader.js';
 import { type Container, type Kind, readContainer, type StoredTensor, writeContainer } from './container.js';
 import { describeStack } from '../layers/registry.js';
@@ -282,7 +283,8 @@ export function parseModelHeader(h: Record<string, unknown>, where: string): { i
 }
 
 /** An optimizer config from header JSON: first-order ones through checkOptimizer, L-BFGS / CG through their factories (which validate every option). */
-function reviveOptimizer(raw: unknown): OptimizerConfig | SecondOrderConfig {
+function reviveOptimizer(raw: unknown): OptimizerConfig | SecondOrderConfig | DenseOptimizerConfig {
+  if (isStoredDenseOptimizer(raw)) return reviveDense(raw, 'loadModel');
   if (isSecondOrder(raw)) {
     const { type, ...options } = raw as unknown as { type: 'lbfgs' | 'cg' } & Record<string, unknown>;
     return type === 'lbfgs' ? lbfgs(options as LbfgsOptions) : cg(options as CgOptions);

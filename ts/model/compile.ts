@@ -5,6 +5,7 @@
 import { OptionError } from '../errors/index.js';
 import { checkOptimizer, type OptimizerConfig, type OptimizerName, optimizerFromName } from '../optimizers/index.js';
 import { isSecondOrder, secondOrderSettings, type SecondOrderConfig } from '../optimizers/lbfgs.js';
+import { isDenseOptimizer, type DenseOptimizerConfig, type FullBatchConfig } from '../optimizers/dense-registry.js';
 import { LOSS_KIND, type LossName } from '../runtime/abi.js';
 import type { BoundLayer } from '../layers/kind.js';
 import { type MetricAlias, type MetricConfig, type MetricName, resolveMetrics } from './metrics.js';
@@ -19,7 +20,7 @@ export interface CompileOptions {
    * A first-order optimizer (`sgd`, `adam`, …) or a full-batch one (`lbfgs`, `cg`: each `fit`
    * batch is one PyTorch `optimizer.step(closure)`; use `batchSize: rows` for full batches).
    */
-  optimizer: OptimizerConfig | SecondOrderConfig | OptimizerName;
+  optimizer: OptimizerConfig | SecondOrderConfig | DenseOptimizerConfig | OptimizerName;
   /**
    * - `'softmaxCrossEntropy'` (labels: class ids or one-hot; `{ type, labelSmoothing }` for
    *   PyTorch's `label_smoothing` ε: target `(1 − ε)·onehot + ε/K`);
@@ -88,8 +89,9 @@ export function checkKeys(options: unknown, known: readonly string[], where: str
 /** Validates compile's options against the model's layers and output width. @internal */
 export function resolveCompile(options: CompileOptions, layers: readonly BoundLayer[], outputs: number): StepperConfig & { lr: number } {
   if (!options || typeof options !== 'object') throw new OptionError('options', 'compile: pass { optimizer, loss }.');
-  const fullBatch = isSecondOrder(options.optimizer);
-  const settings = fullBatch ? secondOrderSettings(options.optimizer as SecondOrderConfig) : null;
+  const dense = isDenseOptimizer(options.optimizer);
+  const fullBatch = isSecondOrder(options.optimizer) || dense;
+  const settings = fullBatch && !dense ? secondOrderSettings(options.optimizer as SecondOrderConfig) : null;
   const optimizer = fullBatch ? null : typeof options.optimizer === 'string' ? optimizerFromName(options.optimizer, 'compile') : checkOptimizer(options.optimizer, 'compile');
   const loss = resolveLoss(options.loss);
   checkKeys(options, ['optimizer', 'loss', 'metrics'], 'compile');
@@ -97,12 +99,12 @@ export function resolveCompile(options: CompileOptions, layers: readonly BoundLa
   // argmax accuracy for softmax cross-entropy comes from the kernel and is always logged
   const metrics = resolveMetrics(options.metrics, loss.kind, outputs).filter((m) => !(loss.kind === 'softmaxCrossEntropy' && m.name === 'accuracy' && m.key === 'accuracy'));
   const random = layers.find((l) => l.entry.folded.dropout > 0 || l.entry.kind.usesBatchStatistics === true || l.entry.kind.stochastic === true);
-  if (fullBatch && loss.kind === 'custom') throw new OptionError('optimizer', `compile: the custom loss '${loss.custom!.name}' needs a first-order optimizer (sgd, adam, …); ${(options.optimizer as SecondOrderConfig).type} evaluates the loss inside the kernel.`);
+  if (fullBatch && loss.kind === 'custom') throw new OptionError('optimizer', `compile: the custom loss '${loss.custom!.name}' needs a first-order optimizer (sgd, adam, …); ${(options.optimizer as FullBatchConfig).type} evaluates the loss inside the kernel.`);
   if (fullBatch && random) {
     const what = random.entry.folded.dropout > 0 ? 'dropout' : random.entry.config.type;
-    throw new OptionError('optimizer', `compile: ${(options.optimizer as SecondOrderConfig).type} needs a deterministic full-batch objective, and layers[${random.entry.position}] (${what}) is not; remove dropout, batch-norm and noise layers, or use a first-order optimizer such as adam().`);
+    throw new OptionError('optimizer', `compile: ${(options.optimizer as FullBatchConfig).type} needs a deterministic full-batch objective, and layers[${random.entry.position}] (${what}) is not; remove dropout, batch-norm and noise layers, or use a first-order optimizer such as adam().`);
   }
-  return { optimizer, fullBatch: settings ? { config: options.optimizer as SecondOrderConfig, settings } : null, loss, metrics, lr: settings ? settings.lr : optimizer!.lr };
+  return { optimizer, fullBatch: fullBatch ? { config: options.optimizer as FullBatchConfig, settings } : null, loss, metrics, lr: settings ? settings.lr : dense ? 1 : optimizer!.lr };
 }
 
 /**
@@ -157,10 +159,10 @@ export function resolveLoss(loss: unknown): PlanLoss {
 }
 
 /** compile's options as a model keeps them: the optimizer as a config (a name resolved), the loss by its wasmfit name. */
-export type StoredCompileOptions = Omit<CompileOptions, 'optimizer' | 'loss'> & { optimizer: OptimizerConfig | SecondOrderConfig; loss: Exclude<CompileOptions['loss'], CustomLossFn> };
+export type StoredCompileOptions = Omit<CompileOptions, 'optimizer' | 'loss'> & { optimizer: OptimizerConfig | FullBatchConfig; loss: Exclude<CompileOptions['loss'], CustomLossFn> };
 
 /** compile's options as the file writers store them (optimizer config, loss with defaults filled in). @internal */
-export function compileOptionsOf(optimizer: OptimizerConfig | SecondOrderConfig | null, l: PlanLoss): StoredCompileOptions | null {
+export function compileOptionsOf(optimizer: OptimizerConfig | FullBatchConfig | null, l: PlanLoss): StoredCompileOptions | null {
   if (!optimizer) return null;
   const loss: StoredCompileOptions['loss'] = l.kind === 'custom' ? { type: 'custom', name: l.custom!.name, fn: l.custom!.fn } : l.kind === 'softmaxCrossEntropy' ? { type: 'softmaxCrossEntropy', labelSmoothing: l.labelSmoothing } : l.kind === 'huber' ? { type: 'huber', delta: l.huberDelta } : l.kind;
   return { optimizer, loss };

@@ -11,6 +11,7 @@ import type { Kernels } from '../runtime/kernels.js';
 import type { Runtime } from '../runtime/loader.js';
 import { type EngineSettings, type EngineState, type FlatObjective, SecondOrderEngine } from '../optimizers/second-order.js';
 import type { CompiledPlan } from './plan.js';
+import { type DenseEngine, type FullBatchConfig, denseEngine, isDenseOptimizer } from '../optimizers/dense-registry.js';
 
 /** One trainable tensor: values, gradient buffer, size and its Keras-convention penalties. @internal */
 export interface FlatTensor {
@@ -89,16 +90,16 @@ export class ModelObjective implements FlatObjective {
   }
 }
 
-/** The model's L-BFGS / CG state: engine + objective. @internal */
+/** The model's L-BFGS / CG (or newton / newtonCG / bfgs) state: engine + objective. @internal */
 export class FullBatchStepper {
-  private readonly engine: SecondOrderEngine;
+  private readonly engine: DenseEngine;
   private readonly obj: ModelObjective;
   /** What the last step did (for tests and diagnostics). */
-  last: { iterations: number; evaluations: number; reason: string; loss: number } | null = null;
+  last: { iterations: number; evaluations: number; reason: string; loss: number; gradNorm?: number; hessianEvaluations?: number } | null = null;
 
-  constructor(private readonly rt: Runtime, tensors: readonly FlatTensor[], outputs: number, settings: EngineSettings) {
+  constructor(private readonly rt: Runtime, tensors: readonly FlatTensor[], outputs: number, settings: EngineSettings | null, config?: FullBatchConfig) {
     this.obj = new ModelObjective(rt, tensors, outputs);
-    this.engine = new SecondOrderEngine(rt, this.obj.size, settings);
+    this.engine = settings ? new SecondOrderEngine(rt, this.obj.size, settings) : denseEngine(isDenseOptimizer(config) ? config : (config as never), rt, this.obj.size);
   }
 
   /** One step on the plan's first `n` rows; writes the initial loss / correct count back to the plan. */
@@ -109,13 +110,19 @@ export class FullBatchStepper {
     const r = this.engine.step(this.obj);
     // the parameters the engine ended on (on a non-finite start nothing moved)
     this.obj.scatter(this.engine.x);
-    this.last = { iterations: r.iterations, evaluations: r.evaluations, reason: r.reason, loss: r.loss };
+    this.last = { iterations: r.iterations, evaluations: r.evaluations, reason: r.detail ?? r.reason, loss: r.loss, gradNorm: r.gradNorm, hessianEvaluations: r.hessianEvaluations };
     const f = this.obj.first!;
     const v = this.rt.arena.view;
     v.setFloat32(plan.plan + PLAN.outLoss, f.lossSum, true);
     v.setUint32(plan.plan + PLAN.outCorrect, f.correct, true);
     this.rt.arena.writeF32(plan.trainOutput, f.outputs);
     return r.iterations === 0 && r.reason === 'nonFinite' ? STATUS.nonFiniteLoss : STATUS.ok;
+  }
+
+  /** The objective on the plan's first `n` rows (for `fullBatchObjective` of wasmfit/newton). */
+  objectiveOn(plan: CompiledPlan, n: number): ModelObjective {
+    this.obj.reset(plan, n);
+    return this.obj;
   }
 
   /** Number of parameters in the flat vector. */

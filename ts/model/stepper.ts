@@ -16,11 +16,11 @@ import { type Features, type Labels, firstNonFinite, toClassIds, toFeatures } fr
 import { isStringLabels } from '../data/labels.js';
 import type { OptimizerConfig } from '../optimizers/index.js';
 import { BoundOptimizer, type Slots } from '../optimizers/record.js';
-import type { SecondOrderConfig } from '../optimizers/lbfgs.js';
+import type { FullBatchConfig } from '../optimizers/dense-registry.js';
 import { PLAN, STATUS } from '../runtime/abi.js';
 import type { Ptr } from '../runtime/arena.js';
 import type { Runtime } from '../runtime/loader.js';
-import { FullBatchStepper } from './fullbatch.js';
+import { FullBatchStepper, type ModelObjective } from './fullbatch.js';
 import { MetricAccumulator, type ResolvedMetric } from './metrics.js';
 import { runCustomLoss, softmaxRows } from './custom.js';
 import { CompiledPlan, type DenseParams, type PlanLoss } from './plan.js';
@@ -35,7 +35,8 @@ export interface StepperConfig {
   /** A first-order optimizer, or null (inference only, or full-batch). */
   optimizer: OptimizerConfig | null;
   /** L-BFGS / CG: the config and its engine settings. */
-  fullBatch: { config: SecondOrderConfig; settings: EngineSettings } | null;
+  /** L-BFGS / CG: their settings; newton / newtonCG / bfgs: null (the config makes its engine). */
+  fullBatch: { config: FullBatchConfig; settings: EngineSettings | null } | null;
   loss: PlanLoss;
   metrics: ResolvedMetric[];
 }
@@ -71,7 +72,7 @@ export interface ModelTrainingState extends StepperState {
 export class Stepper {
   readonly optimizer: OptimizerConfig | null;
   readonly fullBatch: FullBatchStepper | null;
-  readonly fullBatchConfig: SecondOrderConfig | null;
+  readonly fullBatchConfig: FullBatchConfig | null;
   readonly loss: PlanLoss;
   /** Optimizer steps taken since compile (PyTorch's `state['step']`). */
   step = 0;
@@ -144,7 +145,7 @@ export class Stepper {
         const tensors = layers.flatMap((l) =>
           l.entry.params.flatMap((p, i) => (p.trainable ? [{ w: l.values[i]!, g: l.grads[i]!, n: p.shape.reduce((x, y) => x * y, 1), l1: p.penalty.l1, l2: p.penalty.l2 }] : [])),
         );
-        return { records, bound, fullBatch: new FullBatchStepper(rt, tensors, outputs, cfg.fullBatch.settings) };
+        return { records, bound, fullBatch: new FullBatchStepper(rt, tensors, outputs, cfg.fullBatch.settings, cfg.fullBatch.config) };
       }
       return { records, bound, fullBatch: null };
     });
@@ -247,6 +248,17 @@ export class Stepper {
   /** Copies `count` rows (through `idx` when given) of x, targets and weights into the training plan. */
   load(x: Float32Array, y: Int32Array | Float32Array, idx: Int32Array | null, start: number, count: number, w: Float32Array | null): void {
     this.writeRows(this.trained(), x, y, idx, start, count, w);
+  }
+
+  /**
+   * Loads `rows` rows into the training plan and returns the full-batch objective on them (models
+   * compiled with a full-batch optimizer; null otherwise). @internal
+   */
+  fullBatchObjective(x: Float32Array, y: Int32Array | Float32Array, rows: number): ModelObjective | null {
+    if (!this.fullBatch) return null;
+    this.reserve(rows);
+    this.load(x, y, null, 0, rows, null);
+    return this.fullBatch.objectiveOn(this.trained(), rows);
   }
 
   /**

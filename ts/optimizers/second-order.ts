@@ -75,6 +75,10 @@ export interface StepReport {
   iterations: number;
   evaluations: number;
   reason: StopReason;
+  /** newton / newtonCG / bfgs: the gradient's norm at the end, Hessians or products computed, and their own stop reason. */
+  gradNorm?: number;
+  hessianEvaluations?: number;
+  detail?: string;
 }
 
 interface Point {
