@@ -103,6 +103,34 @@ describe.each(BUILDS)('optimizer_apply: Keras SGD, RMSprop, Adagrad, Adam (%s bu
   });
 });
 
+describe.each(BUILDS)('optimizer_apply: Keras kinds refuse a missing state slot (%s build)', (build) => {
+  it('a slot the kind and settings need at address 0: status 2, nothing written', async () => {
+    const rt = await runtimeFor(build);
+    const n = 5;
+    const w0 = [0.5, -0.25, 1, 2, -3];
+    const W = put(rt, w0);
+    const Gr = put(rt, [1, 2, 3, 4, 5]);
+    const S = put(rt, new Float32Array(n));
+    const args = rt.arena.alloc(ARGS) as Ptr;
+    const cases: [OptimizerConfig, (Ptr | 0)[]][] = [
+      [kerasSGD({ momentum: 0.9 }), [0, 0, 0]],
+      [kerasRMSprop({ centered: true }), [S.ptr, 0, 0]],
+      [kerasRMSprop({ momentum: 0.5 }), [S.ptr, 0, 0]],
+      [kerasAdagrad(), [0, 0, 0]],
+      [kerasAdam(), [S.ptr, 0, 0]],
+      [kerasAdam({ amsgrad: true }), [S.ptr, S.ptr, 0]],
+    ];
+    for (const [c, s] of cases) {
+      writeArgs(rt, args, c, 1, c.lr, n, W.ptr, Gr.ptr, s);
+      expect(apply(rt, args), c.type).toBe(2);
+    }
+    expect(Array.from(get(rt, W.ptr, n))).toEqual(w0);
+    expect(Array.from(get(rt, S.ptr, n))).toEqual([0, 0, 0, 0, 0]);
+    rt.arena.free(args);
+    for (const b of [W, Gr, S]) rt.arena.free(b.base);
+  });
+});
+
 describe('Keras optimizers across builds', () => {
   it('SIMD and scalar builds agree bit for bit (40 steps, 1023 elements, every standalone case)', async () => {
     const rts = await Promise.all(BUILDS.map((b) => runtimeFor(b)));
