@@ -1229,7 +1229,8 @@ fn fabs(x: f64) -> f64 {
 /// |g|, |w| and |state| (one read-only pass over each) and the hyper-parameters. Every
 /// intermediate bound must stay below 1e30 (f32 overflows at 3.4e38: the margin covers the f32
 /// rounding of each operation). Proven for SGD (with or without momentum) and Adam/AdamW/AMSGrad
-/// with `eps > 0` and non-negative second moments; every other case takes the backup path.
+/// with `eps > 0` and non-negative second moments, and for Keras's SGD and Adam likewise; every
+/// other case takes the backup path.
 /// `cached` (address of 4 floats, 0 = none): upper bounds of |w|, |s1..3| from the previous
 /// update pass, which was itself proven (then only g is scanned; v and vmax are known
 /// non-negative: they were when that pass was proven, and β2·v + (1 − β2)·d² and max(vmax, v)
@@ -1262,7 +1263,8 @@ pub unsafe fn provably_finite(h: &OptHyper, t: &OptTensor, cached: usize) -> boo
         return false;
     }
     let wd = fabs(h.weight_decay as f64);
-    let coupled = kind != OPT_ADAMW;
+    let keras = kind >= OPT_KERAS_SGD;
+    let coupled = kind != OPT_ADAMW && !keras;
     // |fold(g)|: ±g (+ wd·w) (+ l1·sign w) (+ 2·l2·w)
     let d = g + if coupled { wd * w } else { 0.0 } + fabs(t.l1 as f64) + 2.0 * fabs(t.l2 as f64) * w;
     if !(d < L) {
@@ -1309,6 +1311,54 @@ pub unsafe fn provably_finite(h: &OptHyper, t: &OptTensor, cached: usize) -> boo
             let keep = if kind == OPT_ADAMW { fabs(h.decay_keep as f64) } else { 1.0 };
             let step = fabs(h.step_size as f64) * (m2 / h.eps as f64);
             w * keep + step < L
+        }
+        OPT_KERAS_SGD | OPT_KERAS_ADAM => {
+            // Keras's decoupled decay w − (w·wd)·lr first: |w'| ≤ |w|·(1 + wd·lr)
+            let (wwd, dlr) = (w * wd, d * lr);
+            let w1 = w + wwd * lr;
+            if !(wwd < L && w1 < L && dlr < L) {
+                return false;
+            }
+            let step = if kind == OPT_KERAS_SGD {
+                if need[0] {
+                    // m ← m·μ − d·lr; w += m, or Nesterov w += m·μ − d·lr
+                    let mu = fabs(h.momentum as f64);
+                    let (m, _) = scan_or(s[0], 1);
+                    let m2 = mu * m + dlr;
+                    if !(m < L && m2 < L) {
+                        return false;
+                    }
+                    if h.flags & OPT_NESTEROV != 0 {
+                        mu * m2 + dlr
+                    } else {
+                        m2
+                    }
+                } else {
+                    dlr
+                }
+            } else {
+                // m ← m + (d − m)·c1; v ← v + (d² − v)·c2 stays ≥ 0 for v ≥ 0 and c2 in [0, 1]
+                // (fl(v·c2) ≤ v); w −= (m·α)/(√v̂ + ε) ≤ |m'|·|α|/ε
+                let c2 = h.one_minus_beta2;
+                if !(h.eps > 0.0 && c2 >= 0.0 && c2 <= 1.0) {
+                    return false;
+                }
+                let (m, _) = scan_or(s[0], 1);
+                let (v, v_neg) = scan_or(s[1], 2);
+                let vmax_ok = if need[2] {
+                    let (vm, vm_neg) = scan_or(s[2], 3);
+                    vm < L && !vm_neg
+                } else {
+                    true
+                };
+                let m2 = m + fabs(h.one_minus_beta1 as f64) * (d + m);
+                let v2 = v + c2 as f64 * (d * d + v);
+                if !(vmax_ok && !v_neg && m < L && v < L && d * d < L && m2 < L && v2 < L) {
+                    return false;
+                }
+                fabs(h.step_size as f64) * m2 / h.eps as f64
+            };
+            w1 + step < L
         }
         _ => false,
     }

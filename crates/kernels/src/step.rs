@@ -1226,7 +1226,23 @@ mod tests {
     #[test]
     fn proven_fast_path_skips_backup_and_matches_backup_path() {
         let arch = [dense(6, 1), Spec::Bn, dense(3, 0)];
-        for &(kind, flags) in [(OPT_SGD, 0), (OPT_SGD, OPT_NESTEROV), (OPT_ADAM, 0), (OPT_ADAM, OPT_AMSGRAD), (OPT_ADAMW, 0), (OPT_RMSPROP, 0), (OPT_ADAGRAD, 0)].iter() {
+        for &(kind, flags) in [
+            (OPT_SGD, 0),
+            (OPT_SGD, OPT_NESTEROV),
+            (OPT_ADAM, 0),
+            (OPT_ADAM, OPT_AMSGRAD),
+            (OPT_ADAMW, 0),
+            (OPT_RMSPROP, 0),
+            (OPT_ADAGRAD, 0),
+            (OPT_KERAS_SGD, 0),
+            (OPT_KERAS_SGD, OPT_NESTEROV),
+            (OPT_KERAS_ADAM, 0),
+            (OPT_KERAS_ADAM, OPT_AMSGRAD),
+            (OPT_KERAS_RMSPROP, 0),
+            (OPT_KERAS_ADAGRAD, 0),
+        ]
+        .iter()
+        {
             let mut a = build(4, &arch, 6, LOSS_SOFTMAX_CE, kind, flags, 8);
             let mut b = build(4, &arch, 6, LOSS_SOFTMAX_CE, kind, flags, 8);
             // b takes the backup path whatever the bounds say
@@ -1244,7 +1260,7 @@ mod tests {
             // running statistics (2·6 floats at the start) are always backed up; the tensor part
             // of the backup is untouched exactly when the proof held (SGD, Adam family)
             let untouched = a.mem.v[bo + 12..bo + bl].iter().all(|v| v.to_bits() == sentinel.to_bits());
-            let proven = kind == OPT_SGD || kind == OPT_ADAM || kind == OPT_ADAMW;
+            let proven = kind == OPT_SGD || kind == OPT_ADAM || kind == OPT_ADAMW || kind == OPT_KERAS_SGD || kind == OPT_KERAS_ADAM;
             assert_eq!(untouched, proven, "opt {} {}", kind, flags);
             assert!(a.mem.guards_intact());
         }
