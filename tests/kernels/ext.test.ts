@@ -493,7 +493,7 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
         });
         const r = Math.fround([...norms].sort((a, b) => a - b)[nOut >> 1]!);
         const W = put(rt, w0, G);
-        const count = K(rt).max_norm(W.ptr, nIn, nOut, r);
+        const count = K(rt).max_norm(W.ptr, nIn, nOut, r, 0);
         guardsIntact(rt, W);
         const w = get(rt, W.ptr, nIn * nOut);
         let want = 0;
@@ -513,6 +513,21 @@ describe.each(BUILDS)('extended kernels (%s build)', (build) => {
         }
         expect(count).toBe(want);
         rt.arena.free(W.base);
+        // Keras's form (keras/src/constraints/constraints.py MaxNorm, ε = backend.epsilon()):
+        // w·clip(‖w‖, 0, r)/(ε + ‖w‖) on every column, in f64; ε large enough to show
+        for (const eps of [1e-7, 0.05]) {
+          const V = put(rt, w0, G);
+          expect(K(rt).max_norm(V.ptr, nIn, nOut, r, eps)).toBe(want);
+          guardsIntact(rt, V);
+          const v = get(rt, V.ptr, nIn * nOut);
+          for (let j = 0; j < nOut; j++) {
+            for (let i = 0; i < nIn; i++) {
+              const e = (w0[i * nOut + j]! * Math.min(norms[j]!, r)) / (Math.fround(eps) + norms[j]!);
+              expect(Math.abs(v[i * nOut + j]! - e)).toBeLessThanOrEqual(2e-7 * Math.abs(e) + 1e-30);
+            }
+          }
+          rt.arena.free(V.base);
+        }
       }
   });
 

@@ -246,7 +246,7 @@ describe("optimizers by name ('adam') and learningRate", () => {
     const m = new Sequential({ inputShape: [2], layers: [dense(3)] });
     m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'softmaxCrossEntropy' });
     const cases: [string, RegExp][] = [
-      ['Adam', /^compile: optimizer = "Adam"; expected one of 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adamax', 'nadam', 'radam', 'adadelta', 'lion' or a config such as adam\(\{ lr: 0\.01 \}\)\. Did you mean 'adam'\?$/],
+      ['Adam', /^compile: optimizer = "Adam"; expected one of 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adamax', 'nadam', 'radam', 'adadelta', 'lion', 'kerasSGD', 'kerasRMSprop', 'kerasAdagrad', 'kerasAdam' or a config such as adam\(\{ lr: 0\.01 \}\)\. Did you mean 'adam'\?$/],
       ['momentum', /Use sgd\(\{ momentum: 0\.9 \}\)/],
       ['ftrl', /Use adam\(\)\.$/],
       ['yogi', /or a config such as adam\(\{ lr: 0\.01 \}\)\.$/],
@@ -277,9 +277,9 @@ describe("optimizers by name ('adam') and learningRate", () => {
   it('other Keras / tfjs option spellings name the replacement', () => {
     const cases: [() => unknown, RegExp][] = [
       [() => adam({ learning_rate: 0.01 } as never), /Did you mean 'learningRate'\?$/],
-      [() => adam({ epsilon: 1e-7 } as never), /^adam: unknown option 'epsilon'; use eps\.$/],
-      [() => adam({ beta_1: 0.9 } as never), /use betas: \[β1, β2\]\.$/],
-      [() => rmsprop({ rho: 0.9 } as never), /use alpha\.$/],
+      [() => adam({ epsilon: 1e-7 } as never), /^adam: unknown option 'epsilon'; use eps\. For Keras's option names and arithmetic use kerasSGD\(\), kerasRMSprop\(\), kerasAdagrad\(\) or kerasAdam\(\)\.$/],
+      [() => adam({ beta_1: 0.9 } as never), /use betas: \[β1, β2\]\. For Keras's option names/],
+      [() => rmsprop({ rho: 0.9 } as never), /use alpha\. For Keras's option names/],
       [() => adam(0.01 as never), /^adam: options = 0\.01; expected an object such as \{ lr: 0\.01 \}/],
     ];
     for (const [f, msg] of cases) {

@@ -184,7 +184,7 @@ describe.each(BUILDS)('optimizer_apply (%s build)', (build) => {
     const args = rt.arena.alloc(ARGS) as Ptr;
     const call = () => apply(rt, args);
     writeArgs(rt, args, { kind: 'adam', lr: 0.1, eps: 1e-8 }, 1, n, W.ptr, Gr.ptr, [S.ptr, S.ptr, 0]);
-    rt.arena.view.setUint32(args + HYP.kind, 10, true);
+    rt.arena.view.setUint32(args + HYP.kind, 14, true);
     expect(call()).toBe(2);
     const cases: [Cfg, (Ptr | 0)[]][] = [
       [{ kind: 'adam', lr: 0.1, eps: 1e-8 }, [S.ptr, 0, 0]],

@@ -30,6 +30,8 @@ export interface DenseParams {
   dropout: number;
   /** Max-norm of each unit's incoming weights (0 = none). */
   maxNorm: number;
+  /** Keras's max-norm ε (0 or absent: wasmfit's exact form; see `maxNorm({ epsilon })`). */
+  maxNormEps?: number;
   /** Batch norm: running statistics, saved batch statistics, ε and (PyTorch-convention) momentum. */
   bn: { runningMean: Ptr; runningVar: Ptr; saveMean: Ptr; saveInvStd: Ptr; eps: number; momentum: number } | null;
   /** Element counts of the two trainable tensors (the record's `w_len`, `b_len`; 0 for no bias), from the layer kind. */
@@ -195,6 +197,7 @@ export class CompiledPlan {
       v.setUint32(r + LAYER.mask, masks[i]!, true);
       v.setUint32(r + LAYER.yd, yds[i]!, true);
       v.setFloat32(r + LAYER.maxNorm, l.maxNorm, true);
+      v.setFloat32(r + LAYER.maxNormEps, l.maxNormEps ?? 0, true);
       v.setUint32(r + LAYER.wLen, l.wLen, true);
       v.setUint32(r + LAYER.bLen, l.bLen, true);
       v.setFloat32(r + LAYER.param, l.param ?? 0, true);

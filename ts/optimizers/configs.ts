@@ -2,7 +2,7 @@ import { OptionError } from '../errors/index.js';
 import { preview } from '../errors/preview.js';
 import { checkOptions, nearMiss } from '../errors/validate.js';
 import { initState, updateTensors } from './standalone.js';
-import type { AdadeltaConfig, AdagradConfig, AdamaxConfig, AdamConfig, ClipOptions, LionConfig, NadamConfig, OptimizerBase, OptimizerConfig, OptimizerState, RmspropConfig, SgdConfig } from './types.js';
+import type { AdadeltaConfig, AdagradConfig, AdamaxConfig, AdamConfig, ClipOptions, KerasAdagradConfig, KerasAdamConfig, KerasRmspropConfig, KerasSgdConfig, LionConfig, NadamConfig, OptimizerBase, OptimizerConfig, OptimizerState, RmspropConfig, SgdConfig } from './types.js';
 /**
  * Optimizer configs, with PyTorch's option names (camelCase) and PyTorch's defaults. The update
  * arithmetic is the fused WASM kernel path `optimizer_apply` (crates/kernels/src/optim.rs), which
@@ -51,7 +51,7 @@ function keys(where: string, o: Opts, known: string[]): void {
     throw new OptionError('options', `${where}: options = ${preview(o)}; expected an object such as { lr: ${typeof o === 'number' ? o : 1e-3} }.`);
   }
   for (const k of Object.keys(o)) {
-    if (Object.hasOwn(KERAS_OPTION_HINTS, k) && !known.includes(k)) throw new OptionError(k, `${where}: unknown option '${k}'; use ${KERAS_OPTION_HINTS[k]!}.`);
+    if (Object.hasOwn(KERAS_OPTION_HINTS, k) && !known.includes(k)) throw new OptionError(k, `${where}: unknown option '${k}'; use ${KERAS_OPTION_HINTS[k]!}. For Keras's option names and arithmetic use kerasSGD(), kerasRMSprop(), kerasAdagrad() or kerasAdam().`);
   }
   checkOptions(where, o, known);
 }
@@ -420,7 +420,153 @@ export function lion(options: LionOptions = {}): LionConfig {
   return adamLike2('lion', options, 1e-4);
 }
 
-const BUILD = 'build one with sgd(), adam(), adamw(), rmsprop(), adagrad(), adamax(), nadam(), radam(), adadelta() or lion().';
+
+// ---------------------------------------------------------------------------------------------
+// Keras's arithmetic, Keras's option names (camelCase) and defaults: the Keras-named factories,
+// as the schedules have `exponentialDecay` (Keras) beside `exponentialLR` (PyTorch) and
+// `kerasReduceLROnPlateau` beside `reduceLROnPlateau`. Keras 3's `update_step`s
+// (keras/src/optimizers/{sgd,rmsprop,adagrad,adam}.py), which tf.keras 2.11–2.15's default
+// optimizers share; fused kernel path `keras_step` (crates/kernels/src/optim.rs).
+// ---------------------------------------------------------------------------------------------
+
+/** Options every Keras-named optimizer takes (Keras's `learning_rate`, `weight_decay`, clipping). */
+export interface KerasBaseOptions extends ClipOptions {
+  /** Keras `learning_rate`. */
+  learningRate?: number;
+  /** Alias of `learningRate` (pass one of the two). */
+  lr?: number;
+  /**
+   * Keras's `weight_decay`, decoupled as in every Keras 3 optimizer: `w ← w − w·wd·lr` before the
+   * update, on every trained tensor (Keras's `exclude_from_weight_decay` has no equivalent). Default
+   * 0 (Keras `None`). Not an L2 penalty: for Keras's `l2` regularizers use `kernelRegularizer`.
+   */
+  weightDecay?: number;
+}
+
+const KB = ['learningRate', 'lr', 'weightDecay', ...CLIP];
+
+function kerasBase(W: string, o: Opts, lr: number) {
+  return { lr: lrOf(W, o, lr), weightDecay: num(W, o, 'weightDecay', 0, 0), ...clip(W, o) };
+}
+
+/** Keras requires ε > 0 (RMSprop refuses ε ≤ 0); ε = 0 would divide 0 by 0 on a zero gradient. */
+const epsOf = (W: string, o: Opts) => num(W, o, 'epsilon', 1e-7, 0, Infinity, true);
+
+/** Options of {@link kerasSGD}. */
+export interface KerasSgdOptions extends KerasBaseOptions {
+  /** Default 0, in [0, 1] (Keras refuses values outside). */
+  momentum?: number;
+  /** Default false; without momentum it changes nothing (Keras accepts it; PyTorch refuses). */
+  nesterov?: boolean;
+}
+
+/**
+ * Keras `SGD` (keras/src/optimizers/sgd.py; lr default 0.01). The velocity holds the rate:
+ * `m ← m·μ − g·lr; w ← w + m`, Nesterov `w ← w + m·μ − g·lr`, without momentum `w ← w − g·lr`.
+ * At a constant rate this is PyTorch's SGD (`m = −lr·buf`); when the rate changes (a schedule), the
+ * old velocity keeps the old rate in Keras and takes the new one in PyTorch, and PyTorch's
+ * dampening has no Keras equivalent. The state `momentum` is Keras's velocity.
+ * @example kerasSGD({ learningRate: 0.01, momentum: 0.9, nesterov: true })
+ */
+export function kerasSGD(options: KerasSgdOptions = {}): KerasSgdConfig {
+  const W = 'kerasSGD';
+  const o = options as Opts;
+  keys(W, o, ['momentum', 'nesterov', ...KB]);
+  return withMethods<KerasSgdConfig>({ type: W, ...kerasBase(W, o, 0.01), momentum: num(W, o, 'momentum', 0, 0, 1), nesterov: bool(W, o, 'nesterov', false) });
+}
+
+/** Options of {@link kerasRMSprop}. */
+export interface KerasRmspropOptions extends KerasBaseOptions {
+  /** Discounting factor, default 0.9, in [0, 1] (PyTorch's `alpha`, default 0.99). */
+  rho?: number;
+  /** Default 0, in [0, 1]. */
+  momentum?: number;
+  /** Inside the square root, default 1e-7, > 0. */
+  epsilon?: number;
+  /** Default false. */
+  centered?: boolean;
+}
+
+/**
+ * Keras `RMSprop` (keras/src/optimizers/rmsprop.py; lr default 1e-3):
+ * `v ← ρ·v + (1 − ρ)·g²; den = v + ε` (centered: `a ← ρ·a + (1 − ρ)·g; den = v − a² + ε`);
+ * `inc = lr·g/√den`; momentum: `p ← μ·p + inc; w ← w − p`, else `w ← w − inc`. ε sits inside the
+ * root (PyTorch: `√v + eps`, 1e-8) and the momentum buffer holds the rate. tf.keras ≤ 2.10's
+ * legacy RMSprop put ε outside the root when momentum is 0; this follows Keras 3 / tf.keras ≥ 2.11.
+ * @example kerasRMSprop({ learningRate: 1e-3, rho: 0.9 })
+ */
+export function kerasRMSprop(options: KerasRmspropOptions = {}): KerasRmspropConfig {
+  const W = 'kerasRMSprop';
+  const o = options as Opts;
+  keys(W, o, ['rho', 'momentum', 'epsilon', 'centered', ...KB]);
+  return withMethods<KerasRmspropConfig>({
+    type: W,
+    ...kerasBase(W, o, 1e-3),
+    rho: num(W, o, 'rho', 0.9, 0, 1),
+    momentum: num(W, o, 'momentum', 0, 0, 1),
+    epsilon: epsOf(W, o),
+    centered: bool(W, o, 'centered', false),
+  });
+}
+
+/** Options of {@link kerasAdagrad}. */
+export interface KerasAdagradOptions extends KerasBaseOptions {
+  /** Starting value of the accumulator, default 0.1 (PyTorch 0), >= 0. */
+  initialAccumulatorValue?: number;
+  /** Inside the square root, default 1e-7, > 0. */
+  epsilon?: number;
+}
+
+/**
+ * Keras `Adagrad` (keras/src/optimizers/adagrad.py; lr default 1e-3):
+ * `acc ← acc + g²; w ← w − lr·g/√(acc + ε)`, the accumulator starting at 0.1. PyTorch: ε outside
+ * the root (`√sum + eps`, 1e-10), sum from 0, and an `lr_decay`. tf.keras ≤ 2.10's legacy Adagrad
+ * put ε outside the root too; this follows Keras 3 / tf.keras ≥ 2.11.
+ * @example kerasAdagrad({ learningRate: 0.05 })
+ */
+export function kerasAdagrad(options: KerasAdagradOptions = {}): KerasAdagradConfig {
+  const W = 'kerasAdagrad';
+  const o = options as Opts;
+  keys(W, o, ['initialAccumulatorValue', 'epsilon', ...KB]);
+  return withMethods<KerasAdagradConfig>({ type: W, ...kerasBase(W, o, 1e-3), initialAccumulatorValue: num(W, o, 'initialAccumulatorValue', 0.1, 0), epsilon: epsOf(W, o) });
+}
+
+/** Options of {@link kerasAdam}. */
+export interface KerasAdamOptions extends KerasBaseOptions {
+  /** Keras `beta_1`, default 0.9, in [0, 1). */
+  beta1?: number;
+  /** Keras `beta_2`, default 0.999, in [0, 1). */
+  beta2?: number;
+  /** Keras's "epsilon hat", added to √v without bias correction, default 1e-7, > 0. */
+  epsilon?: number;
+  /** AMSGrad: the running max of the uncorrected `v`, default false. */
+  amsgrad?: boolean;
+}
+
+/**
+ * Keras `Adam` (keras/src/optimizers/adam.py; lr default 1e-3):
+ * `α = lr·√(1 − β2^t)/(1 − β1^t); m ← m + (g − m)·(1 − β1); v ← v + (g² − v)·(1 − β2)`;
+ * AMSGrad `v̂ ← max(v̂, v)`, then `w ← w − m·α/(√v̂ + ε)` (else `√v`). The ε is added to the
+ * uncorrected √v: PyTorch's `√v/√(1 − β2^t) + eps` is this with `ε = eps·√(1 − β2^t)`, so the two
+ * differ where √v is of the order of ε. With `weightDecay` it is Keras's `AdamW` arithmetic too
+ * (decoupled `w − w·wd·lr`). α is computed in f64 (Keras: float32).
+ * @example kerasAdam({ learningRate: 1e-3, epsilon: 1e-7 })
+ */
+export function kerasAdam(options: KerasAdamOptions = {}): KerasAdamConfig {
+  const W = 'kerasAdam';
+  const o = options as Opts;
+  keys(W, o, ['beta1', 'beta2', 'epsilon', 'amsgrad', ...KB]);
+  return withMethods<KerasAdamConfig>({
+    type: W,
+    ...kerasBase(W, o, 1e-3),
+    beta1: num(W, o, 'beta1', 0.9, 0, 1, false, true),
+    beta2: num(W, o, 'beta2', 0.999, 0, 1, false, true),
+    epsilon: epsOf(W, o),
+    amsgrad: bool(W, o, 'amsgrad', false),
+  });
+}
+
+const BUILD = 'build one with sgd(), adam(), adamw(), rmsprop(), adagrad(), adamax(), nadam(), radam(), adadelta(), lion(), kerasSGD(), kerasRMSprop(), kerasAdagrad() or kerasAdam().';
 
 /** Re-validates a config object (e.g. one revived from JSON). @internal */
 export function checkOptimizer(opt: unknown, where: string): OptimizerConfig {
@@ -431,9 +577,9 @@ export function checkOptimizer(opt: unknown, where: string): OptimizerConfig {
 }
 
 /** The optimizers `compile({ optimizer })` accepts by name, as Keras's `optimizer='adam'`. */
-export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad' | 'adamax' | 'nadam' | 'radam' | 'adadelta' | 'lion';
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad' | 'adamax' | 'nadam' | 'radam' | 'adadelta' | 'lion' | 'kerasSGD' | 'kerasRMSprop' | 'kerasAdagrad' | 'kerasAdam';
 
-const BY_NAME: Readonly<Record<OptimizerName, (o?: object) => OptimizerConfig>> = { sgd, adam, adamw, rmsprop, adagrad, adamax, nadam, radam, adadelta, lion };
+const BY_NAME: Readonly<Record<OptimizerName, (o?: object) => OptimizerConfig>> = { sgd, adam, adamw, rmsprop, adagrad, adamax, nadam, radam, adadelta, lion, kerasSGD, kerasRMSprop, kerasAdagrad, kerasAdam };
 
 /** Keras / tfjs optimizer names wasmfit has under another name or not at all, and the replacement. */
 const OTHER_NAMES: Readonly<Record<string, string>> = { momentum: 'sgd({ momentum: 0.9 })', amsgrad: 'amsgrad()', lbfgs: 'lbfgs()', cg: 'cg()', ftrl: 'adam()' };
@@ -445,7 +591,8 @@ const OTHER_NAMES: Readonly<Record<string, string>> = { momentum: 'sgd({ momentu
  * `'sgd'` = `sgd()` (lr 1e-3; Keras 0.01), `'rmsprop'` = `rmsprop()` (lr 1e-2, alpha 0.99; Keras lr
  * 1e-3, rho 0.9), `'adagrad'` = `adagrad()` (lr 1e-2; Keras 1e-3). Pass the factory with options
  * for other values; `'adamax'`, `'nadam'`, `'radam'`, `'adadelta'`, `'lion'` likewise (PyTorch's
- * defaults; Lion: lion-pytorch's). @internal (public through `compile`)
+ * defaults; Lion: lion-pytorch's). `'kerasSGD'`, `'kerasRMSprop'`, `'kerasAdagrad'`, `'kerasAdam'`
+ * are Keras's arithmetic with Keras's defaults. @internal (public through `compile`)
  */
 export function optimizerFromName(name: string, where: string): OptimizerConfig {
   if (Object.hasOwn(BY_NAME, name)) return BY_NAME[name as OptimizerName]();

@@ -29,6 +29,14 @@ export function slotNames(c: OptimizerConfig): [SlotName | null, SlotName | null
       return ['squareAvg', 'accDelta', null];
     case 'lion':
       return ['m', null, null];
+    case 'kerasSGD':
+      return [c.momentum !== 0 ? 'momentum' : null, null, null];
+    case 'kerasRMSprop':
+      return ['velocity', c.momentum > 0 ? 'momentum' : null, c.centered ? 'averageGradient' : null];
+    case 'kerasAdagrad':
+      return ['accumulator', null, null];
+    case 'kerasAdam':
+      return ['momentum', 'velocity', c.amsgrad ? 'velocityHat' : null];
   }
 }
 
@@ -37,9 +45,9 @@ export function stateSlots(c: OptimizerConfig): [boolean, boolean, boolean] {
   return slotNames(c).map((n) => n !== null) as [boolean, boolean, boolean];
 }
 
-/** Initial value of a state slot: AdaGrad's sum starts at `initialAccumulatorValue`, all else at 0. @internal */
+/** Initial value of a state slot: AdaGrad's sum (Keras: accumulator) starts at `initialAccumulatorValue`, all else at 0. @internal */
 export function slotInit(c: OptimizerConfig, slot: number): number {
-  return c.type === 'adagrad' && slot === 0 ? c.initialAccumulatorValue : 0;
+  return (c.type === 'adagrad' || c.type === 'kerasAdagrad') && slot === 0 ? c.initialAccumulatorValue : 0;
 }
 
 /**
@@ -51,8 +59,28 @@ export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void 
   const A = OPT_HYPER;
   for (let o = 0; o < A.size; o += 4) v.setUint32(p + o, 0, true);
   v.setUint32(p + A.kind, OPT_KIND[c.type], true);
-  let flags = c.maximize ? OPT_FLAG.maximize : 0;
-  if (c.type === 'sgd') {
+  let flags = 'maximize' in c && c.maximize ? OPT_FLAG.maximize : 0;
+  if (c.type === 'kerasSGD' || c.type === 'kerasRMSprop' || c.type === 'kerasAdagrad' || c.type === 'kerasAdam') {
+    // Keras's arithmetic (optim.rs keras_step): ρ and β1 in beta1, 1 − ρ / 1 − β1 as Python floats
+    if (c.type === 'kerasSGD') {
+      v.setFloat32(p + A.momentum, c.momentum, true);
+      if (c.nesterov) flags |= OPT_FLAG.nesterov;
+    } else {
+      v.setFloat32(p + A.eps, c.epsilon, true);
+      if (c.type === 'kerasRMSprop') {
+        v.setFloat32(p + A.momentum, c.momentum, true);
+        v.setFloat32(p + A.beta1, c.rho, true);
+        v.setFloat32(p + A.oneMinusBeta1, 1 - c.rho, true);
+        if (c.centered) flags |= OPT_FLAG.centered;
+      } else if (c.type === 'kerasAdam') {
+        v.setFloat32(p + A.beta1, c.beta1, true);
+        v.setFloat32(p + A.beta2, c.beta2, true);
+        v.setFloat32(p + A.oneMinusBeta1, 1 - c.beta1, true);
+        v.setFloat32(p + A.oneMinusBeta2, 1 - c.beta2, true);
+        if (c.amsgrad) flags |= OPT_FLAG.amsgrad;
+      }
+    }
+  } else if (c.type === 'sgd') {
     v.setFloat32(p + A.momentum, c.momentum, true);
     v.setFloat32(p + A.dampening, c.dampening, true);
     if (c.nesterov) flags |= OPT_FLAG.nesterov;
@@ -90,7 +118,7 @@ export function writeTemplate(v: DataView, p: number, c: OptimizerConfig): void 
  * @internal
  */
 export function cycledMomentum(c: OptimizerConfig): boolean {
-  return 'betas' in c || ('momentum' in c && c.momentum > 0);
+  return 'betas' in c || c.type === 'kerasAdam' || ('momentum' in c && c.momentum > 0);
 }
 
 /**
@@ -109,7 +137,14 @@ export function writeStep(v: DataView, p: number, c: OptimizerConfig, t: number,
   let flags = v.getUint32(p + A.flags, true) & ~(OPT_FLAG.firstStep | OPT_FLAG.rectify);
   if (c.type === 'sgd' && t === 1) flags |= OPT_FLAG.firstStep;
   const eff = c.type === 'adagrad' ? lr / (1 + (t - 1) * c.lrDecay) : lr;
-  if (c.type === 'sgd' || c.type === 'rmsprop') f(A.momentum, momentum ?? c.momentum);
+  if (c.type === 'sgd' || c.type === 'rmsprop' || c.type === 'kerasSGD' || c.type === 'kerasRMSprop') f(A.momentum, momentum ?? c.momentum);
+  if (c.type === 'kerasAdam') {
+    // keras/src/optimizers/adam.py: α = lr·√(1 − β2^t)/(1 − β1^t) (f64 here, float32 in Keras)
+    const b1 = momentum ?? c.beta1;
+    f(A.beta1, b1);
+    f(A.oneMinusBeta1, 1 - b1);
+    f(A.stepSize, (eff * Math.sqrt(1 - Math.pow(c.beta2, t))) / (1 - Math.pow(b1, t)));
+  }
   if ('betas' in c) {
     // every Adam-like kind: the fields its kernel reads (the others are ignored)
     const b1 = momentum ?? c.betas[0];

@@ -10,7 +10,15 @@
  * (`exp_avg`), `v` (`exp_avg_sq`) and `vMax` (`max_exp_avg_sq`); NAdam/RAdam `m`, `v`; Adamax `m`
  * and `expInf` (`exp_inf`); Adadelta `squareAvg` and `accDelta` (`acc_delta`); Lion `m` (`exp_avg`).
  */
-export type SlotName = 'momentumBuffer' | 'sum' | 'squareAvg' | 'gradAvg' | 'm' | 'v' | 'vMax' | 'expInf' | 'accDelta';
+export type SlotName = 'momentumBuffer' | 'sum' | 'squareAvg' | 'gradAvg' | 'm' | 'v' | 'vMax' | 'expInf' | 'accDelta' | KerasSlotName;
+
+/**
+ * The Keras-named optimizers' state, as Keras 3 names its optimizer variables (camelCase): SGD
+ * `momentum` (Keras's velocity, which holds −lr·g terms: not PyTorch's buffer), RMSprop `velocity`,
+ * `momentum`, `averageGradient`, Adagrad `accumulator`, Adam `momentum` (m), `velocity` (v),
+ * `velocityHat`.
+ */
+export type KerasSlotName = 'momentum' | 'velocity' | 'averageGradient' | 'accumulator' | 'velocityHat';
 
 /** Explicit optimizer state for the standalone API: the step count and each tensor's named state. */
 export interface OptimizerState {
@@ -115,4 +123,40 @@ export interface LionConfig extends OptimizerBase {
   readonly maximize: boolean;
 }
 
-export type OptimizerConfig = SgdConfig | AdagradConfig | RmspropConfig | AdamConfig | AdamaxConfig | NadamConfig | AdadeltaConfig | LionConfig;
+/** Keras `SGD` (keras/src/optimizers/sgd.py): {@link kerasSGD}. */
+export interface KerasSgdConfig extends OptimizerBase {
+  readonly type: 'kerasSGD';
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  /** Keras's decoupled `weight_decay`: `w ← w − w·wd·lr` before the update (0 = none). */
+  readonly weightDecay: number;
+}
+/** Keras `RMSprop` (keras/src/optimizers/rmsprop.py): {@link kerasRMSprop}. */
+export interface KerasRmspropConfig extends OptimizerBase {
+  readonly type: 'kerasRMSprop';
+  readonly rho: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  readonly centered: boolean;
+  readonly weightDecay: number;
+}
+/** Keras `Adagrad` (keras/src/optimizers/adagrad.py): {@link kerasAdagrad}. */
+export interface KerasAdagradConfig extends OptimizerBase {
+  readonly type: 'kerasAdagrad';
+  readonly initialAccumulatorValue: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
+}
+/** Keras `Adam` (keras/src/optimizers/adam.py): {@link kerasAdam}. */
+export interface KerasAdamConfig extends OptimizerBase {
+  readonly type: 'kerasAdam';
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly amsgrad: boolean;
+  readonly weightDecay: number;
+}
+/** The optimizers with Keras's arithmetic and option names. */
+export type KerasOptimizerConfig = KerasSgdConfig | KerasRmspropConfig | KerasAdagradConfig | KerasAdamConfig;
+
+export type OptimizerConfig = SgdConfig | AdagradConfig | RmspropConfig | AdamConfig | AdamaxConfig | NadamConfig | AdadeltaConfig | LionConfig | KerasOptimizerConfig;

@@ -73,23 +73,33 @@ export interface MaxNormConstraint {
   readonly type: 'maxNorm';
   readonly maxValue: number;
   readonly axis: 0;
+  /** Keras's ε (present only when given): every column becomes `w·min(‖w‖, r)/(ε + ‖w‖)`. */
+  readonly epsilon?: number;
 }
 
 /**
  * Max-norm: after every update, each unit's incoming weight vector w (a column of the
  * `[inputs, units]` kernel, Keras `axis: 0`) is rescaled to `w·r/‖w‖₂` when `‖w‖₂ > r`; columns
- * inside the ball are left exactly as they are. (Keras computes `w·clip(‖w‖, 0, r)/(1e-7 + ‖w‖)`,
- * which also nudges columns inside the ball by the 1e-7.)
+ * inside the ball are left exactly as they are. Keras's `MaxNorm` computes
+ * `w·clip(‖w‖, 0, r)/(ε + ‖w‖)` with `ε = backend.epsilon() = 1e-7` on every column, which also
+ * shrinks the columns inside the ball by `‖w‖/(ε + ‖w‖)`: pass `epsilon: 1e-7` for Keras's
+ * numbers (norm and factor in f64, the factor rounded to float32 once; Keras: float32).
  * @param options.maxValue r > 0 (default 2, Keras's default); axis must be 0.
+ * @param options.epsilon Keras's ε, > 0 (default: none, the exact form above).
+ * @example dense(64, { kernelConstraint: maxNorm({ maxValue: 3, epsilon: 1e-7 }) }) // Keras MaxNorm(3)
  */
-export function maxNorm(options: { maxValue?: number; axis?: number } = {}): MaxNormConstraint {
+export function maxNorm(options: { maxValue?: number; axis?: number; epsilon?: number } = {}): MaxNormConstraint {
   if (options === null || typeof options !== 'object') throw new OptionError('options', `maxNorm: options = ${preview(options)}; expected { maxValue, axis }.`);
-  checkOptions('maxNorm', options, ['maxValue', 'axis']);
+  checkOptions('maxNorm', options, ['maxValue', 'axis', 'epsilon']);
+  const eps = options.epsilon;
+  if (eps !== undefined && (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0)) {
+    throw new OptionError('epsilon', `maxNorm: epsilon = ${preview(eps)}; expected a finite number > 0 (Keras's is 1e-7), or no epsilon for the exact form.`);
+  }
   const r = options.maxValue ?? 2;
   if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0) throw new OptionError('maxValue', `maxNorm: maxValue = ${preview(r)}; expected a finite number > 0 (e.g. 3).`);
   const axis = options.axis ?? 0;
   if (axis !== 0) throw new OptionError('axis', `maxNorm: axis = ${preview(axis)}; dense kernels are [inputs, units] and each unit's incoming weights are along axis 0, the only axis supported.`);
-  return { type: 'maxNorm', maxValue: r, axis: 0 };
+  return eps === undefined ? { type: 'maxNorm', maxValue: r, axis: 0 } : { type: 'maxNorm', maxValue: r, axis: 0, epsilon: eps };
 }
 
 /**
@@ -106,7 +116,7 @@ export function checkConstraint(v: unknown, option: string, where: string): MaxN
   // null is not "absent": JSON writes Infinity and NaN as null
   for (const [k, x] of Object.entries(rest)) if (x === null) throw new OptionError(option, `${where}: ${option}.${k} = null; expected a number (a file holding null here was written from Infinity or NaN).`);
   try {
-    return maxNorm(rest as { maxValue?: number; axis?: number });
+    return maxNorm(rest as { maxValue?: number; axis?: number; epsilon?: number });
   } catch (e) {
     if (e instanceof OptionError) throw new OptionError(option, `${where}: ${option} is invalid: ${e.message}`);
     throw e;

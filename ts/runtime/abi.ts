@@ -37,7 +37,7 @@ export const PLAN = record('Plan', [
 export const LAYER = record('Layer', [
   'kind', 'act', 'nIn', 'nOut', 'w', 'b', 'gw', 'gb', 'y', 'ws1', 'ws2', 'ws3', 'bs1', 'bs2', 'bs3', 'l1', 'l2', 'bl1',
   'bl2', 'alpha', 'dropout', 'mask', 'yd', 'maxNorm', 'runningMean', 'runningVar', 'saveMean', 'saveInvStd', 'bnEps',
-  'bnMomentum', 'wLen', 'bLen', 'param', 'frozen', 'geom', 'aux', 'auxLen',
+  'bnMomentum', 'wLen', 'bLen', 'param', 'frozen', 'geom', 'aux', 'auxLen', 'maxNormEps',
 ] as const);
 
 /** The one optimizer hyper-parameter record (optim.rs `OptHyper`), used by train_step and optimizer_apply. */
@@ -50,7 +50,10 @@ export const OPT_HYPER = record('OptHyper', [
 /** One tensor an optimizer updates (optim.rs `OptTensor`): optimizer_apply reads an array of them. */
 export const OPT_TENSOR = record('OptTensor', ['len', 'w', 'g', 's1', 's2', 's3', 'l1', 'l2'] as const);
 
-export const OPT_KIND = { sgd: 0, adagrad: 1, rmsprop: 2, adam: 3, adamw: 4, adamax: 5, nadam: 6, radam: 7, adadelta: 8, lion: 9 } as const;
+export const OPT_KIND = {
+  sgd: 0, adagrad: 1, rmsprop: 2, adam: 3, adamw: 4, adamax: 5, nadam: 6, radam: 7, adadelta: 8, lion: 9,
+  kerasSGD: 10, kerasRMSprop: 11, kerasAdagrad: 12, kerasAdam: 13,
+} as const;
 export const OPT_FLAG = { firstStep: 1, nesterov: 2, centered: 4, amsgrad: 8, maximize: 16, rectify: 32 } as const;
 
 /** The `gemm` export's arguments (gemm.rs `GemmArgs`). */

@@ -25,7 +25,9 @@ use crate::{loss, reduce, step};
 /// kinds by table; 9: `Layer::geom`/`aux`/`aux_len` and the `ConvGeom` record of the convolution
 /// and pooling kinds; the split step `train_forward` / `train_backward` and `LOSS_CUSTOM` for
 /// losses computed in JavaScript; 10: optimizer kinds 5..9 (Adamax, NAdam, RAdam, Adadelta, Lion),
-/// `OptHyper::bias_correction2`/`c1`/`c2` and `OPT_RECTIFY`).
+/// `OptHyper::bias_correction2`/`c1`/`c2` and `OPT_RECTIFY`; 11: optimizer kinds 10..13 (Keras's
+/// SGD, RMSprop, Adagrad, Adam) and `Layer::max_norm_eps`; 13: `STATUS_NEEDS_BACKUP`, a plan's
+/// backup may hold only the running statistics).
 pub const ABI_VERSION: u32 = 13;
 
 #[no_mangle]

@@ -168,9 +168,9 @@ pub unsafe extern "C" fn batchnorm_backward(
 /// # Safety
 /// `w` valid for `n_in × n_out` floats.
 #[no_mangle]
-pub unsafe extern "C" fn max_norm(w: *mut f32, n_in: u32, n_out: u32, r: f32) -> u32 {
+pub unsafe extern "C" fn max_norm(w: *mut f32, n_in: u32, n_out: u32, r: f32, eps: f32) -> u32 {
     let (a, b) = (n_in as usize, n_out as usize);
-    crate::constraints::max_norm(core::slice::from_raw_parts_mut(w, a * b), a, b, r)
+    crate::constraints::max_norm(core::slice::from_raw_parts_mut(w, a * b), a, b, r, eps)
 }
 
 /// `Σ x²` over `n` floats, accumulated in f64 (see [`reduce::sum_squares`]).

@@ -24,8 +24,14 @@ pub const OPT_NADAM: u32 = 6;
 pub const OPT_RADAM: u32 = 7;
 pub const OPT_ADADELTA: u32 = 8;
 pub const OPT_LION: u32 = 9;
+/// Keras's arithmetic (Keras 3 `keras/src/optimizers/*.py`, the same as tf.keras 2.11–2.15's
+/// default optimizers): SGD, RMSprop, Adagrad, Adam in one fused pass ([`keras_step`]).
+pub const OPT_KERAS_SGD: u32 = 10;
+pub const OPT_KERAS_RMSPROP: u32 = 11;
+pub const OPT_KERAS_ADAGRAD: u32 = 12;
+pub const OPT_KERAS_ADAM: u32 = 13;
 /// The largest kind code.
-pub const OPT_LAST: u32 = OPT_LION;
+pub const OPT_LAST: u32 = OPT_KERAS_ADAM;
 /// SGD: first step, the momentum buffer is set to the gradient (PyTorch `buf = clone(grad)`).
 pub const OPT_FIRST_STEP: u32 = 1;
 /// SGD: Nesterov momentum.
@@ -48,25 +54,28 @@ record! {
     #[derive(Clone, Copy, Debug, Default)]
     pub struct OptHyper {
         /// [`OPT_SGD`] 0, [`OPT_ADAGRAD`] 1, [`OPT_RMSPROP`] 2, [`OPT_ADAM`] 3, [`OPT_ADAMW`] 4,
-        /// [`OPT_ADAMAX`] 5, [`OPT_NADAM`] 6, [`OPT_RADAM`] 7, [`OPT_ADADELTA`] 8, [`OPT_LION`] 9.
+        /// [`OPT_ADAMAX`] 5, [`OPT_NADAM`] 6, [`OPT_RADAM`] 7, [`OPT_ADADELTA`] 8, [`OPT_LION`] 9,
+        /// [`OPT_KERAS_SGD`] 10, [`OPT_KERAS_RMSPROP`] 11, [`OPT_KERAS_ADAGRAD`] 12, [`OPT_KERAS_ADAM`] 13.
         pub kind: u32,
         /// [`OPT_FIRST_STEP`] | [`OPT_NESTEROV`] | [`OPT_CENTERED`] | [`OPT_AMSGRAD`] | [`OPT_MAXIMIZE`]
         /// | [`OPT_RECTIFY`].
         pub flags: u32,
         /// Learning rate of this step; AdaGrad: the decayed `clr = lr / (1 + (step − 1)·lr_decay)`.
         pub lr: f32,
-        /// SGD and RMSProp momentum factor (0 = no momentum buffer).
+        /// SGD and RMSProp momentum factor (0 = no momentum buffer; Keras SGD and RMSprop too).
         pub momentum: f32,
         /// SGD dampening.
         pub dampening: f32,
-        /// Adam/AdamW/Adamax/NAdam/RAdam/Lion β1; RMSProp smoothing constant α; Adadelta ρ.
+        /// Adam/AdamW/Adamax/NAdam/RAdam/Lion/Keras Adam β1; RMSProp smoothing constant α; Adadelta
+        /// and Keras RMSprop ρ.
         pub beta1: f32,
         /// Adam/AdamW/Adamax/NAdam/RAdam/Lion β2.
         pub beta2: f32,
         /// Term added to the denominator (AdaGrad, RMSProp, Adam, AdamW).
         pub eps: f32,
         /// PyTorch `weight_decay`: adds `wd·w` to the gradient (SGD, AdaGrad, RMSProp, Adam);
-        /// AdamW: decoupled decay `w ← w·decay_keep` before the update.
+        /// AdamW: decoupled decay `w ← w·decay_keep` before the update; the Keras kinds: Keras's
+        /// decoupled `w ← w − (w·wd)·lr` before the update.
         pub weight_decay: f32,
         /// Adam/AdamW/RAdam `1 − β1^t`.
         pub bias_correction1: f32,
@@ -77,7 +86,8 @@ record! {
         pub one_minus_beta1: f32,
         /// `1 − β2`.
         pub one_minus_beta2: f32,
-        /// Adam/AdamW step size `lr / (1 − β1^t)`; Adamax `clr`, the same.
+        /// Adam/AdamW step size `lr / (1 − β1^t)`; Adamax `clr`, the same; Keras Adam
+        /// `α = lr·√(1 − β2^t)/(1 − β1^t)`.
         pub step_size: f32,
         /// AdamW and Lion `1 − lr·weight_decay`.
         pub decay_keep: f32,
@@ -174,6 +184,9 @@ pub fn needed_slots(h: &OptHyper) -> [bool; 3] {
         OPT_RMSPROP => [true, h.momentum > 0.0, h.flags & OPT_CENTERED != 0],
         OPT_LION => [true, false, false],
         OPT_ADAMAX..=OPT_ADADELTA => [true, true, false],
+        OPT_KERAS_SGD => [h.momentum != 0.0, false, false],
+        OPT_KERAS_RMSPROP => [true, h.momentum > 0.0, h.flags & OPT_CENTERED != 0],
+        OPT_KERAS_ADAGRAD => [true, false, false],
         _ => [true, true, h.flags & OPT_AMSGRAD != 0],
     }
 }
@@ -935,6 +948,165 @@ pub fn more_step(w: &mut [f32], g: &[f32], s1: &mut [f32], s2: Option<&mut [f32]
     drive(w, g, Some(s1), s2, None, io, f)
 }
 
+/// Keras's SGD, RMSprop, Adagrad and Adam in one fused pass (one [`drive`] instantiation; the
+/// `match` on the kind is loop-invariant, as in [`more_step`]). The arithmetic, operation for
+/// operation, is Keras 3's `update_step` (keras/src/optimizers/{sgd,rmsprop,adagrad,adam}.py at
+/// keras-team/keras 13de96ae / 1937d487 / 40c74973), which tf.keras 2.11–2.15's default
+/// optimizers (keras/optimizers/*.py) share; the legacy tf.keras ≤ 2.10 `optimizer_v2` ones differ
+/// (ε outside the root in Adagrad and in momentum-free RMSprop). Keras's `weight_decay` is
+/// decoupled (base_optimizer.py `_apply_weight_decay`, applied before `update_step`):
+/// `w ← w − (w·wd)·lr`. `d ← fold(g)` adds the L1/L2 penalty gradients (Keras's regularizer
+/// losses) read at the pre-decay `w`; there is no coupled decay and no maximize.
+/// ```text
+/// SGD      (s1 = momentum):  m ← m·μ − d·lr;  w ← w + (m·μ − d·lr) if nesterov, else w + m
+///                            (without momentum: w ← w − d·lr; nesterov alone changes nothing)
+/// RMSprop  (s1 = velocity, s2 = momentum, s3 = average_gradient; ρ = beta1):
+///          v ← ρ·v + (1 − ρ)·(d·d);  centered: a ← ρ·a + (1 − ρ)·d, den = (v − a·a) + ε;
+///          else den = v + ε;  inc = (lr·d)/√den;  momentum: p ← μ·p + inc, w ← w − p;  else w ← w − inc
+/// Adagrad  (s1 = accumulator, filled with initial_accumulator_value by the caller):
+///          acc ← acc + d·d;  w ← w − (lr·d)/√(acc + ε)
+/// Adam     (s1 = momentum m, s2 = velocity v, s3 = velocity_hat):
+///          m ← m + (d − m)·(1 − β1);  v ← v + (d·d − v)·(1 − β2);  amsgrad: v̂ ← max(v̂, v), v ← v̂
+///          w ← w − (m·α)/(√v + ε)        (α = lr·√(1 − β2^t)/(1 − β1^t) = `step_size`, f64 in TS)
+/// ```
+/// Missing optional slots degrade as in the other kinds (no momentum, not centered, no AMSGrad);
+/// a missing required slot reads as empty (nothing updated).
+pub fn keras_step(
+    w: &mut [f32],
+    g: &[f32],
+    s1: Option<&mut [f32]>,
+    s2: Option<&mut [f32]>,
+    s3: Option<&mut [f32]>,
+    h: &OptHyper,
+    pen: [f32; 2],
+    io: &Io,
+) -> bool {
+    let h = *h;
+    let fo = Fold::new(&OptHyper { flags: 0, weight_decay: 0.0, ..h }, pen[0], pen[1]);
+    let io = io.arr();
+    let kind = h.kind;
+    let (lr, mu, wd, eps) = (h.lr, h.momentum, h.weight_decay, h.eps);
+    let (b1, c1, c2, alpha) = (h.beta1, h.one_minus_beta1, h.one_minus_beta2, h.step_size);
+    let decay = wd != 0.0;
+    let (mom, opt3) = match kind {
+        OPT_KERAS_SGD => (mu != 0.0 && s1.is_some(), false),
+        OPT_KERAS_RMSPROP => (mu > 0.0 && s2.is_some(), h.flags & OPT_CENTERED != 0 && s3.is_some()),
+        _ => (false, h.flags & OPT_AMSGRAD != 0 && s3.is_some()),
+    };
+    let nesterov = h.flags & OPT_NESTEROV != 0;
+    // Required slots: RMSprop/Adagrad/Adam s1, Adam s2. Absent ones make the pass empty.
+    let required_missing = match kind {
+        OPT_KERAS_SGD => false,
+        OPT_KERAS_ADAM => s1.is_none() || s2.is_none(),
+        _ => s1.is_none(),
+    };
+    if required_missing {
+        return true;
+    }
+    let f = move |w: &mut f32, g: f32, a: &mut f32, b: &mut f32, c: &mut f32| {
+        let d = fold(&fo, false, *w, g);
+        if decay {
+            *w = *w - (*w * wd) * lr;
+        }
+        if kind == OPT_KERAS_SGD {
+            if mom {
+                *a = *a * mu - d * lr;
+                *w = if nesterov { *w + (*a * mu - d * lr) } else { *w + *a };
+            } else {
+                *w = *w - d * lr;
+            }
+        } else if kind == OPT_KERAS_RMSPROP {
+            *a = b1 * *a + c1 * (d * d);
+            let den = if opt3 {
+                *c = b1 * *c + c1 * d;
+                (*a - *c * *c) + eps
+            } else {
+                *a + eps
+            };
+            let inc = (lr * d) / sqrtf(den);
+            if mom {
+                *b = mu * *b + inc;
+                *w = *w - *b;
+            } else {
+                *w = *w - inc;
+            }
+        } else if kind == OPT_KERAS_ADAGRAD {
+            *a = *a + d * d;
+            *w = *w - (lr * d) / sqrtf(*a + eps);
+        } else {
+            *a = *a + (d - *a) * c1;
+            *b = *b + (d * d - *b) * c2;
+            let v = if opt3 {
+                *c = if *c < *b { *b } else { *c };
+                *c
+            } else {
+                *b
+            };
+            *w = *w - (*a * alpha) / (sqrtf(v) + eps);
+        }
+    };
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use vx::*;
+        let s = f32x4_splat;
+        let (lv, mv, wdv, ev) = (s(lr), s(mu), s(wd), s(eps));
+        let (b1v, c1v, c2v, av) = (s(b1), s(c1), s(c2), s(alpha));
+        let fv = move |w: &mut v128, g: v128, a: &mut v128, b: &mut v128, c: &mut v128| {
+            let (add, sub, mul, div) = (f32x4_add, f32x4_sub, f32x4_mul, f32x4_div);
+            let d = vx::fold(&fo, false, *w, g);
+            if decay {
+                *w = sub(*w, mul(mul(*w, wdv), lv));
+            }
+            if kind == OPT_KERAS_SGD {
+                if mom {
+                    *a = sub(mul(*a, mv), mul(d, lv));
+                    *w = if nesterov { add(*w, sub(mul(*a, mv), mul(d, lv))) } else { add(*w, *a) };
+                } else {
+                    *w = sub(*w, mul(d, lv));
+                }
+            } else if kind == OPT_KERAS_RMSPROP {
+                *a = add(mul(b1v, *a), mul(c1v, mul(d, d)));
+                let den = if opt3 {
+                    *c = add(mul(b1v, *c), mul(c1v, d));
+                    add(sub(*a, mul(*c, *c)), ev)
+                } else {
+                    add(*a, ev)
+                };
+                let inc = div(mul(lv, d), f32x4_sqrt(den));
+                if mom {
+                    *b = add(mul(mv, *b), inc);
+                    *w = sub(*w, *b);
+                } else {
+                    *w = sub(*w, inc);
+                }
+            } else if kind == OPT_KERAS_ADAGRAD {
+                *a = add(*a, mul(d, d));
+                *w = sub(*w, div(mul(lv, d), f32x4_sqrt(add(*a, ev))));
+            } else {
+                *a = add(*a, mul(sub(d, *a), c1v));
+                *b = add(*b, mul(sub(mul(d, d), *b), c2v));
+                let v = if opt3 {
+                    // pmax(c, b) = c < b ? b : c, the scalar expression
+                    *c = f32x4_pmax(*c, *b);
+                    *c
+                } else {
+                    *b
+                };
+                *w = sub(*w, div(mul(*a, av), add(f32x4_sqrt(v), ev)));
+            }
+        };
+        let s3 = if opt3 { s3 } else { None };
+        let s2 = if kind == OPT_KERAS_ADAM || mom && kind == OPT_KERAS_RMSPROP { s2 } else { None };
+        drive(w, g, s1, s2, s3, io, f, fv)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let s3 = if opt3 { s3 } else { None };
+        let s2 = if kind == OPT_KERAS_ADAM || mom && kind == OPT_KERAS_RMSPROP { s2 } else { None };
+        drive(w, g, s1, s2, s3, io, f)
+    }
+}
+
 /// |x| for f32 (clears the sign bit, as `f32x4_abs`).
 #[inline(always)]
 fn fabs32(x: f32) -> f32 {
@@ -974,6 +1146,7 @@ pub unsafe fn update(h: &OptHyper, t: &OptTensor, io: &Io) -> bool {
             adam_step(w, g, st(0).unwrap_or(&mut []), st(1).unwrap_or(&mut []), st(2), h, pen, io, h.kind == OPT_ADAMW)
         }
         OPT_ADAMAX..=OPT_LION => more_step(w, g, st(0).unwrap_or(&mut []), st(1), h, pen, io),
+        OPT_KERAS_SGD..=OPT_KERAS_ADAM => keras_step(w, g, st(0), st(1), st(2), h, pen, io),
         _ => false,
     }
 }
@@ -1056,7 +1229,8 @@ fn fabs(x: f64) -> f64 {
 /// |g|, |w| and |state| (one read-only pass over each) and the hyper-parameters. Every
 /// intermediate bound must stay below 1e30 (f32 overflows at 3.4e38: the margin covers the f32
 /// rounding of each operation). Proven for SGD (with or without momentum) and Adam/AdamW/AMSGrad
-/// with `eps > 0` and non-negative second moments; every other case takes the backup path.
+/// with `eps > 0` and non-negative second moments, and for Keras's SGD and Adam likewise; every
+/// other case takes the backup path.
 /// `cached` (address of 4 floats, 0 = none): upper bounds of |w|, |s1..3| from the previous
 /// update pass, which was itself proven (then only g is scanned; v and vmax are known
 /// non-negative: they were when that pass was proven, and β2·v + (1 − β2)·d² and max(vmax, v)
@@ -1089,7 +1263,8 @@ pub unsafe fn provably_finite(h: &OptHyper, t: &OptTensor, cached: usize) -> boo
         return false;
     }
     let wd = fabs(h.weight_decay as f64);
-    let coupled = kind != OPT_ADAMW;
+    let keras = kind >= OPT_KERAS_SGD;
+    let coupled = kind != OPT_ADAMW && !keras;
     // |fold(g)|: ±g (+ wd·w) (+ l1·sign w) (+ 2·l2·w)
     let d = g + if coupled { wd * w } else { 0.0 } + fabs(t.l1 as f64) + 2.0 * fabs(t.l2 as f64) * w;
     if !(d < L) {
@@ -1136,6 +1311,54 @@ pub unsafe fn provably_finite(h: &OptHyper, t: &OptTensor, cached: usize) -> boo
             let keep = if kind == OPT_ADAMW { fabs(h.decay_keep as f64) } else { 1.0 };
             let step = fabs(h.step_size as f64) * (m2 / h.eps as f64);
             w * keep + step < L
+        }
+        OPT_KERAS_SGD | OPT_KERAS_ADAM => {
+            // Keras's decoupled decay w − (w·wd)·lr first: |w'| ≤ |w|·(1 + wd·lr)
+            let (wwd, dlr) = (w * wd, d * lr);
+            let w1 = w + wwd * lr;
+            if !(wwd < L && w1 < L && dlr < L) {
+                return false;
+            }
+            let step = if kind == OPT_KERAS_SGD {
+                if need[0] {
+                    // m ← m·μ − d·lr; w += m, or Nesterov w += m·μ − d·lr
+                    let mu = fabs(h.momentum as f64);
+                    let (m, _) = scan_or(s[0], 1);
+                    let m2 = mu * m + dlr;
+                    if !(m < L && m2 < L) {
+                        return false;
+                    }
+                    if h.flags & OPT_NESTEROV != 0 {
+                        mu * m2 + dlr
+                    } else {
+                        m2
+                    }
+                } else {
+                    dlr
+                }
+            } else {
+                // m ← m + (d − m)·c1; v ← v + (d² − v)·c2 stays ≥ 0 for v ≥ 0 and c2 in [0, 1]
+                // (fl(v·c2) ≤ v); w −= (m·α)/(√v̂ + ε) ≤ |m'|·|α|/ε
+                let c2 = h.one_minus_beta2;
+                if !(h.eps > 0.0 && c2 >= 0.0 && c2 <= 1.0) {
+                    return false;
+                }
+                let (m, _) = scan_or(s[0], 1);
+                let (v, v_neg) = scan_or(s[1], 2);
+                let vmax_ok = if need[2] {
+                    let (vm, vm_neg) = scan_or(s[2], 3);
+                    vm < L && !vm_neg
+                } else {
+                    true
+                };
+                let m2 = m + fabs(h.one_minus_beta1 as f64) * (d + m);
+                let v2 = v + c2 as f64 * (d * d + v);
+                if !(vmax_ok && !v_neg && m < L && v < L && d * d < L && m2 < L && v2 < L) {
+                    return false;
+                }
+                fabs(h.step_size as f64) * m2 / h.eps as f64
+            };
+            w1 + step < L
         }
         _ => false,
     }
@@ -1509,6 +1732,156 @@ mod tests {
         let l = OptHyper { lr: 1e-3, beta1: 0.9, beta2: 0.99, ..OptHyper::default() };
         check_more(OPT_LION, l, 0.0, [0.0, 0.0]);
         check_more(OPT_LION, OptHyper { weight_decay: 0.5, ..l }, 0.0, [1e-2, 1e-2]);
+    }
+
+
+    /// 30 steps of the Keras kinds with f32 kernels vs Keras 3's `update_step` formulas in f64
+    /// (decoupled weight decay first, α from the step count as record.ts writes it), NaN guard
+    /// bands around every buffer. `init`: Adagrad's initial accumulator value.
+    fn check_keras(kind: u32, h0: OptHyper, init: f64, pen: [f32; 2]) {
+        let (lr, b1, b2, eps, wd, mu) = (h0.lr as f64, h0.beta1 as f64, h0.beta2 as f64, h0.eps as f64, h0.weight_decay as f64, h0.momentum as f64);
+        let (nesterov, centered, ams) = (h0.flags & OPT_NESTEROV != 0, h0.flags & OPT_CENTERED != 0, h0.flags & OPT_AMSGRAD != 0);
+        const G: usize = 4;
+        for &n in &[1usize, 3, 5, 17, 1023] {
+            let w0 = data(n, n as u64 + 11);
+            let guarded = |x: &[f32]| -> Vec<f32> {
+                let mut v = vec![f32::NAN; n + 2 * G];
+                v[G..G + n].copy_from_slice(x);
+                v
+            };
+            let s0 = if kind == OPT_KERAS_ADAGRAD { init } else { 0.0 };
+            let mut w = guarded(&w0);
+            let mut s = [guarded(&vec![s0 as f32; n]), guarded(&vec![0f32; n]), guarded(&vec![0f32; n])];
+            let mut rw: Vec<f64> = w0.iter().map(|&x| x as f64).collect();
+            let mut r = [vec![s0; n], vec![0f64; n], vec![0f64; n]];
+            let need = needed_slots(&OptHyper { kind, ..h0 });
+            for t in 1..=30 {
+                let g = data(n, 613 * t as u64 + n as u64).iter().map(|x| x * (0.2 + 0.1 * (t % 5) as f32)).collect::<Vec<_>>();
+                let alpha = lr * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t));
+                let mut h = h0;
+                h.kind = kind;
+                h.one_minus_beta1 = (1.0 - b1) as f32;
+                h.one_minus_beta2 = (1.0 - b2) as f32;
+                h.step_size = alpha as f32;
+                let [a, b, c] = &mut s;
+                let sl = |x: &mut Vec<f32>, k: usize| -> Option<&mut [f32]> {
+                    if need[k] {
+                        Some(unsafe { core::slice::from_raw_parts_mut(x.as_mut_ptr().add(G), n) })
+                    } else {
+                        None
+                    }
+                };
+                let ok = keras_step(&mut w[G..G + n], &g, sl(a, 0), sl(b, 1), sl(c, 2), &h, pen, &Io::default());
+                assert!(ok);
+                for buf in [&w, &s[0], &s[1], &s[2]] {
+                    assert!(buf[..G].iter().chain(buf[G + n..].iter()).all(|x| x.is_nan()), "guard band written");
+                }
+                let [r0, r1, r2] = &mut r;
+                for i in 0..n {
+                    let x = rw[i];
+                    let d = g[i] as f64 + pen[0] as f64 * if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 } + 2.0 * pen[1] as f64 * x;
+                    let x = x - x * wd * lr;
+                    rw[i] = match kind {
+                        OPT_KERAS_SGD => {
+                            if mu != 0.0 {
+                                r0[i] = mu * r0[i] - lr * d;
+                                if nesterov {
+                                    x + mu * r0[i] - lr * d
+                                } else {
+                                    x + r0[i]
+                                }
+                            } else {
+                                x - lr * d
+                            }
+                        }
+                        OPT_KERAS_RMSPROP => {
+                            r0[i] = b1 * r0[i] + (1.0 - b1) * d * d;
+                            let den = if centered {
+                                r2[i] = b1 * r2[i] + (1.0 - b1) * d;
+                                r0[i] - r2[i] * r2[i] + eps
+                            } else {
+                                r0[i] + eps
+                            };
+                            let inc = lr * d / den.sqrt();
+                            if mu > 0.0 {
+                                r1[i] = mu * r1[i] + inc;
+                                x - r1[i]
+                            } else {
+                                x - inc
+                            }
+                        }
+                        OPT_KERAS_ADAGRAD => {
+                            r0[i] += d * d;
+                            x - lr * d / (r0[i] + eps).sqrt()
+                        }
+                        _ => {
+                            r0[i] += (d - r0[i]) * (1.0 - b1);
+                            r1[i] += (d * d - r1[i]) * (1.0 - b2);
+                            let v = if ams {
+                                r2[i] = r2[i].max(r1[i]);
+                                r2[i]
+                            } else {
+                                r1[i]
+                            };
+                            x - r0[i] * alpha / (v.sqrt() + eps)
+                        }
+                    };
+                    let (got, want) = (w[G + i] as f64, rw[i]);
+                    assert!((got - want).abs() <= 1e-5 * want.abs().max(0.1), "kind {} n={} t={} i={}: got {} want {}", kind, n, t, i, got, want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keras_sgd_rmsprop_adagrad_adam_match_f64() {
+        let k = OptHyper { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-7, ..OptHyper::default() };
+        check_keras(OPT_KERAS_SGD, k, 0.0, [0.0, 0.0]);
+        check_keras(OPT_KERAS_SGD, OptHyper { momentum: 0.9, ..k }, 0.0, [0.0, 0.0]);
+        check_keras(OPT_KERAS_SGD, OptHyper { momentum: 0.8, flags: OPT_NESTEROV, weight_decay: 0.05, ..k }, 0.0, [1e-3, 2e-3]);
+        // nesterov without momentum is plain SGD in Keras
+        check_keras(OPT_KERAS_SGD, OptHyper { flags: OPT_NESTEROV, ..k }, 0.0, [0.0, 0.0]);
+        let r = OptHyper { beta1: 0.9, ..k };
+        check_keras(OPT_KERAS_RMSPROP, r, 0.0, [0.0, 0.0]);
+        check_keras(OPT_KERAS_RMSPROP, OptHyper { flags: OPT_CENTERED, ..r }, 0.0, [0.0, 0.0]);
+        check_keras(OPT_KERAS_RMSPROP, OptHyper { momentum: 0.5, weight_decay: 0.05, ..r }, 0.0, [0.0, 1e-2]);
+        check_keras(OPT_KERAS_RMSPROP, OptHyper { flags: OPT_CENTERED, momentum: 0.9, ..r }, 0.0, [1e-3, 0.0]);
+        // a large ε tells ε inside the root from ε outside it (at 1e-7 both agree to 1e-6)
+        check_keras(OPT_KERAS_RMSPROP, OptHyper { eps: 0.05, ..r }, 0.0, [0.0, 0.0]);
+        check_keras(OPT_KERAS_RMSPROP, OptHyper { eps: 0.05, flags: OPT_CENTERED, ..r }, 0.0, [0.0, 0.0]);
+        check_keras(OPT_KERAS_ADAGRAD, k, 0.1, [0.0, 0.0]);
+        check_keras(OPT_KERAS_ADAGRAD, OptHyper { eps: 1e-6, weight_decay: 0.05, ..k }, 0.3, [1e-3, 1e-3]);
+        check_keras(OPT_KERAS_ADAGRAD, OptHyper { eps: 0.05, ..k }, 0.01, [0.0, 0.0]);
+        check_keras(OPT_KERAS_ADAM, k, 0.0, [0.0, 0.0]);
+        check_keras(OPT_KERAS_ADAM, OptHyper { flags: OPT_AMSGRAD, ..k }, 0.0, [0.0, 0.0]);
+        check_keras(OPT_KERAS_ADAM, OptHyper { eps: 0.05, ..k }, 0.0, [0.0, 0.0]);
+        check_keras(OPT_KERAS_ADAM, OptHyper { beta1: 0.8, beta2: 0.99, weight_decay: 0.05, flags: OPT_AMSGRAD, ..k }, 0.0, [1e-3, 1e-3]);
+    }
+
+    /// Keras 3's own single-step test values (keras/src/optimizers/*_test.py `test_single_step`,
+    /// keras-team/keras 0a54048b / 3324ca6d / 51d7e770): lr 0.5, g = [1, 6, 7, 2], w = [1, 2, 3, 4],
+    /// checked there to 1e-4.
+    #[test]
+    fn keras_upstream_single_steps() {
+        let run = |kind: u32, h: OptHyper, init: f32| -> [f32; 4] {
+            let mut w = [1.0f32, 2.0, 3.0, 4.0];
+            let g = [1.0f32, 6.0, 7.0, 2.0];
+            let mut s = [[init; 4], [0.0; 4], [0.0; 4]];
+            let [a, b, c] = &mut s;
+            let h = OptHyper { kind, lr: 0.5, ..h };
+            assert!(keras_step(&mut w, &g, Some(a), Some(b), Some(c), &h, [0.0, 0.0], &Io::default()));
+            w
+        };
+        let close = |got: [f32; 4], want: [f32; 4]| {
+            for i in 0..4 {
+                assert!((got[i] - want[i]).abs() <= 1e-4 + 1e-4 * want[i].abs(), "{:?} vs {:?}", got, want);
+            }
+        };
+        let a = (0.5f64 * (1.0f64 - 0.999).sqrt() / (1.0 - 0.9)) as f32;
+        close(run(OPT_KERAS_ADAM, OptHyper { beta1: 0.9, beta2: 0.999, one_minus_beta1: 0.1, one_minus_beta2: 0.001, eps: 1e-7, step_size: a, ..OptHyper::default() }, 0.0), [0.5, 1.5, 2.5, 3.5]);
+        close(run(OPT_KERAS_RMSPROP, OptHyper { beta1: 0.9, one_minus_beta1: 0.1, eps: 1e-7, ..OptHyper::default() }, 0.0), [-0.5811, 0.4189, 1.4189, 2.4189]);
+        close(run(OPT_KERAS_ADAGRAD, OptHyper { eps: 1e-7, ..OptHyper::default() }, 0.1), [0.5233, 1.5007, 2.5005, 3.5061]);
+        close(run(OPT_KERAS_SGD, OptHyper::default(), 0.0), [0.5, -1.0, -0.5, 3.0]);
     }
 
     #[test]

@@ -158,6 +158,10 @@ record! {
         /// unused.
         pub aux: usize,
         pub aux_len: u32,
+        /// Keras's max-norm ε (> 0: every column becomes `w·min(‖w‖, r)/(ε + ‖w‖)`, Keras
+        /// `MaxNorm`); 0: only columns above `max_norm` are rescaled, to exactly r. See
+        /// [`crate::constraints::max_norm`].
+        pub max_norm_eps: f32,
     }
 }
 

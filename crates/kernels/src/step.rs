@@ -100,7 +100,7 @@ unsafe fn validate(plan: &Plan, n: usize) -> bool {
         if Act::from_code(l.act).is_none() || !(kind.check)(l) {
             return false;
         }
-        if !(l.dropout >= 0.0 && l.dropout < 1.0) || (l.dropout > 0.0 && (l.mask == 0 || l.yd == 0)) || !(l.max_norm >= 0.0) || l.frozen > 1 {
+        if !(l.dropout >= 0.0 && l.dropout < 1.0) || (l.dropout > 0.0 && (l.mask == 0 || l.yd == 0)) || !(l.max_norm >= 0.0) || !(l.max_norm_eps >= 0.0) || l.frozen > 1 {
             return false;
         }
         if i > 0 && l.n_in != width {
@@ -620,7 +620,7 @@ mod tests {
     //! checks that no guard changed.
     use super::*;
     use crate::layers::{batch_norm, dense as dense_kind};
-    use crate::optim::{OPT_ADAGRAD, OPT_ADAM, OPT_ADAMW, OPT_AMSGRAD, OPT_CENTERED, OPT_FIRST_STEP, OPT_NESTEROV, OPT_RMSPROP, OPT_SGD};
+    use crate::optim::{OPT_ADAGRAD, OPT_ADAM, OPT_ADAMW, OPT_AMSGRAD, OPT_CENTERED, OPT_FIRST_STEP, OPT_NESTEROV, OPT_RMSPROP, OPT_SGD, OPT_KERAS_ADAGRAD, OPT_KERAS_ADAM, OPT_KERAS_RMSPROP, OPT_KERAS_SGD};
 
     thread_local! {
         /// Test-only: makes `train_step` on this thread take the backup path.
@@ -736,7 +736,7 @@ mod tests {
 
     /// Builds a plan: `d` inputs, `specs` layers, `n` rows, `loss`, optimizer `kind`/`flags`.
     fn build(d: usize, specs: &[Spec], n: usize, loss: u32, kind: u32, flags: u32, seed: u64) -> Fix {
-        let momentum = if kind == OPT_SGD || kind == OPT_RMSPROP { 0.9 } else { 0.0 };
+        let momentum = if kind == OPT_SGD || kind == OPT_RMSPROP || kind == OPT_KERAS_SGD || kind == OPT_KERAS_RMSPROP { 0.9 } else { 0.0 };
         let need = need_of(kind, flags, momentum);
         let mut mem = Mem::new();
         let mut bufs = Vec::new();
@@ -1005,7 +1005,7 @@ mod tests {
 
     const LOSSES: [u32; 5] = [LOSS_SOFTMAX_CE, LOSS_MSE, LOSS_MAE, LOSS_HUBER, LOSS_BCE_LOGITS];
     /// (kind, flags) of every optimizer and variant the plan supports.
-    const OPTS: [(u32, u32); 7] = [
+    const OPTS: [(u32, u32); 11] = [
         (OPT_SGD, 0),
         (OPT_SGD, OPT_NESTEROV),
         (OPT_ADAGRAD, 0),
@@ -1013,6 +1013,10 @@ mod tests {
         (OPT_ADAM, 0),
         (OPT_ADAM, OPT_AMSGRAD),
         (OPT_ADAMW, 0),
+        (OPT_KERAS_SGD, OPT_NESTEROV),
+        (OPT_KERAS_RMSPROP, OPT_CENTERED),
+        (OPT_KERAS_ADAGRAD, 0),
+        (OPT_KERAS_ADAM, OPT_AMSGRAD),
     ];
 
     fn archs() -> Vec<Vec<Spec>> {
@@ -1065,7 +1069,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(runs, 3 * 5 * 7 * 4);
+        assert_eq!(runs, 3 * 5 * OPTS.len() * 4);
     }
 
     /// The reported regression: `[batchNorm, dense(2)]`, SGD clipValue 1e-3. The running variance
@@ -1230,7 +1234,23 @@ mod tests {
     #[test]
     fn proven_fast_path_skips_backup_and_matches_backup_path() {
         let arch = [dense(6, 1), Spec::Bn, dense(3, 0)];
-        for &(kind, flags) in [(OPT_SGD, 0), (OPT_SGD, OPT_NESTEROV), (OPT_ADAM, 0), (OPT_ADAM, OPT_AMSGRAD), (OPT_ADAMW, 0), (OPT_RMSPROP, 0), (OPT_ADAGRAD, 0)].iter() {
+        for &(kind, flags) in [
+            (OPT_SGD, 0),
+            (OPT_SGD, OPT_NESTEROV),
+            (OPT_ADAM, 0),
+            (OPT_ADAM, OPT_AMSGRAD),
+            (OPT_ADAMW, 0),
+            (OPT_RMSPROP, 0),
+            (OPT_ADAGRAD, 0),
+            (OPT_KERAS_SGD, 0),
+            (OPT_KERAS_SGD, OPT_NESTEROV),
+            (OPT_KERAS_ADAM, 0),
+            (OPT_KERAS_ADAM, OPT_AMSGRAD),
+            (OPT_KERAS_RMSPROP, 0),
+            (OPT_KERAS_ADAGRAD, 0),
+        ]
+        .iter()
+        {
             let mut a = build(4, &arch, 6, LOSS_SOFTMAX_CE, kind, flags, 8);
             let mut b = build(4, &arch, 6, LOSS_SOFTMAX_CE, kind, flags, 8);
             // b takes the backup path whatever the bounds say
@@ -1248,7 +1268,7 @@ mod tests {
             // running statistics (2·6 floats at the start) are always backed up; the tensor part
             // of the backup is untouched exactly when the proof held (SGD, Adam family)
             let untouched = a.mem.v[bo + 12..bo + bl].iter().all(|v| v.to_bits() == sentinel.to_bits());
-            let proven = kind == OPT_SGD || kind == OPT_ADAM || kind == OPT_ADAMW;
+            let proven = kind == OPT_SGD || kind == OPT_ADAM || kind == OPT_ADAMW || kind == OPT_KERAS_SGD || kind == OPT_KERAS_ADAM;
             assert_eq!(untouched, proven, "opt {} {}", kind, flags);
             assert!(a.mem.guards_intact());
         }

@@ -100,6 +100,6 @@ unsafe fn weight_grads(l: &Layer, p: &Pass, input: usize, g: usize) {
 /// Max-norm: every column of W (a unit's incoming weights) with ‖w‖₂ > r becomes w·r/‖w‖₂.
 unsafe fn constrain(l: &Layer) {
     if l.max_norm > 0.0 && l.frozen == 0 {
-        constraints::max_norm(floats_mut(l.w, l.w_len as usize), l.n_in as usize, l.n_out as usize, l.max_norm);
+        constraints::max_norm(floats_mut(l.w, l.w_len as usize), l.n_in as usize, l.n_out as usize, l.max_norm, l.max_norm_eps);
     }
 }
