@@ -11,16 +11,19 @@
 //!
 //! Not lowered to the packed GEMM: per channel it is a GEMM with `k = kh·kw` and `n = m` (1 for
 //! MobileNet), whose 4×8 micro-tiles would be ⅞ padding, after an im2col that copies every input
-//! `kh·kw` times. Direct loops instead (bench/depthwise.mjs measures both): NHWC keeps channels
-//! contiguous, so the SIMD128 path runs 4 output channels per f32x4 lane group (16 at a time in
-//! four accumulators), keeps the accumulators in registers over the window's taps and skips the
-//! padding taps (their tap ranges are computed once per output row / column).
+//! `kh·kw` times (bench/depthwise.mjs measures both). Direct loops instead, all three passes on one
+//! primitive, `acc[o] += a[o]·b[o]` over a pixel's channels: NHWC keeps channels contiguous, so
+//! with `m = 1` (MobileNet's) the SIMD128 path runs 4 channels per f32x4 lane group; the padding
+//! taps are skipped (tap ranges computed once per output row and column). The accumulators are the
+//! output pixel (`f` floats, in L1), not registers: independent lanes keep the adds from chaining
+//! and the code stays small (the module is embedded in the browser bundle). With `m > 1`, lanes
+//! `o..o+4` read inputs `o/m…(o+3)/m`: those run a scalar loop on both builds.
 //!
 //! Arithmetic, the same on both builds (SIMD128 has no FMA and Rust never contracts `a*b + c`, so
 //! the SIMD lanes and the scalar loop round identically: the builds agree bit for bit):
 //! - forward: `acc = b[o]` (0 without bias), then `acc += x·w` over the in-image taps in
 //!   row-major window order; the activation is applied to each finished output row.
-//! - dW[tap, o]: `acc = 0`, `acc += x·dy` over samples, output rows, output columns in order.
+//! - dW[tap, o]: `acc = 0`, `acc += x·dy` over output positions (samples, rows, columns) in order.
 //! - db[o]: the column sum of dy ([`crate::reduce::colsum`], as conv2d).
 //! - dX: zeroed, then for each output position (sample, row, column) and each of its in-image
 //!   taps in window order, `dx[.., ci] += dy[.., ci·m + j]·w[tap, ci·m + j]` for `j = 0..m`.
@@ -65,82 +68,95 @@ fn taps(o: usize, s: u32, d: u32, p: u32, k: u32, len: u32) -> (usize, usize) {
     (lo as usize, (hi.max(lo)) as usize)
 }
 
-/// Output positions `[lo, hi)` along one axis whose input coordinate `o·s + t·d − p` (tap `t`)
-/// lies in `[0, len)`.
-#[inline(always)]
-fn outputs(t: usize, s: u32, d: u32, p: u32, out: u32, len: u32) -> (usize, usize) {
-    let off = t as isize * d as isize - p as isize; // input = o·s + off
-    let s = s as isize;
-    let lo = if off >= 0 { 0 } else { (-off + s - 1) / s };
-    let last = len as isize - 1 - off; // o·s ≤ last
-    let hi = if last < 0 { 0 } else { (last / s + 1).min(out as isize) };
-    (lo as usize, (hi.max(lo)) as usize)
-}
-
-/// The x lanes of output channels `o..o+4` at the tap whose input pixel starts at `xp`:
-/// `x[o/m], x[(o+1)/m], …` (one load when `m = 1`).
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-unsafe fn xlanes(xp: *const f32, o: usize, m: usize) -> v128 {
-    if m == 1 {
-        v128_load(xp.add(o) as *const v128)
-    } else {
-        f32x4(*xp.add(o / m), *xp.add((o + 1) / m), *xp.add((o + 2) / m), *xp.add((o + 3) / m))
-    }
-}
-
-/// One output pixel: `yp[o] = b[o] + Σ_taps x·w` for `o` in `0..f`, taps `ky0..ky1 × kx0..kx1`.
-/// `xs` is the sample's image, `wp` the kernel, `bias` null or `f` floats.
-#[inline(always)]
-unsafe fn pixel(g: &ConvGeom, xs: *const f32, wp: *const f32, bias: *const f32, yp: *mut f32, iy0: isize, ix0: isize, ky: (usize, usize), kx: (usize, usize)) {
-    let (c, f, w, kw) = (g.c as usize, g.f as usize, g.w as isize, g.kw as usize);
-    let m = f / c;
-    let (dh, dw) = (g.dh as isize, g.dw as isize);
-    // the input pixel of tap (ty, tx) and the kernel row of the tap
-    let xat = |ty: usize, tx: usize| xs.offset(((iy0 + ty as isize * dh) * w + ix0 + tx as isize * dw) * c as isize);
-    let wat = |ty: usize, tx: usize| wp.add((ty * kw + tx) * f);
+/// `acc[i] += a[i]·b[i]` for `i < len` (f32x4 lanes, then a scalar tail: the same roundings).
+/// Out of line: one copy for the three passes.
+#[inline(never)]
+unsafe fn mac(acc: *mut f32, a: *const f32, b: *const f32, len: usize) {
     #[allow(unused_mut)]
-    let mut o = 0usize;
+    let mut i = 0;
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        let b4 = |o: usize| if bias.is_null() { f32x4_splat(0.0) } else { v128_load(bias.add(o) as *const v128) };
-        while o + 16 <= f {
-            let (mut a0, mut a1, mut a2, mut a3) = (b4(o), b4(o + 4), b4(o + 8), b4(o + 12));
-            for ty in ky.0..ky.1 {
-                for tx in kx.0..kx.1 {
-                    let (xp, wr) = (xat(ty, tx), wat(ty, tx));
-                    a0 = f32x4_add(a0, f32x4_mul(xlanes(xp, o, m), v128_load(wr.add(o) as *const v128)));
-                    a1 = f32x4_add(a1, f32x4_mul(xlanes(xp, o + 4, m), v128_load(wr.add(o + 4) as *const v128)));
-                    a2 = f32x4_add(a2, f32x4_mul(xlanes(xp, o + 8, m), v128_load(wr.add(o + 8) as *const v128)));
-                    a3 = f32x4_add(a3, f32x4_mul(xlanes(xp, o + 12, m), v128_load(wr.add(o + 12) as *const v128)));
-                }
-            }
-            v128_store(yp.add(o) as *mut v128, a0);
-            v128_store(yp.add(o + 4) as *mut v128, a1);
-            v128_store(yp.add(o + 8) as *mut v128, a2);
-            v128_store(yp.add(o + 12) as *mut v128, a3);
-            o += 16;
-        }
-        while o + 4 <= f {
-            let mut a0 = b4(o);
-            for ty in ky.0..ky.1 {
-                for tx in kx.0..kx.1 {
-                    a0 = f32x4_add(a0, f32x4_mul(xlanes(xat(ty, tx), o, m), v128_load(wat(ty, tx).add(o) as *const v128)));
-                }
-            }
-            v128_store(yp.add(o) as *mut v128, a0);
-            o += 4;
+    while i + 4 <= len {
+        let v = f32x4_add(v128_load(acc.add(i) as *const v128), f32x4_mul(v128_load(a.add(i) as *const v128), v128_load(b.add(i) as *const v128)));
+        v128_store(acc.add(i) as *mut v128, v);
+        i += 4;
+    }
+    while i < len {
+        *acc.add(i) += *a.add(i) * *b.add(i);
+        i += 1;
+    }
+}
+
+/// `acc[o] += x[o/m]·b[o]` for output channels `o` in `lo..hi`: [`mac`] when `m = 1`, else a
+/// scalar loop (lanes `o..o+4` would read `x[o/m]…x[(o+3)/m]`, no single load; a lane gather
+/// compiles to `v128.load32_splat` + lane inserts, which scripts/fuse-madd.mjs would take for the
+/// GEMM micro-kernel).
+#[inline(never)]
+unsafe fn mac_x(acc: *mut f32, x: *const f32, b: *const f32, lo: usize, hi: usize, m: usize) {
+    if m == 1 {
+        mac(acc.add(lo), x.add(lo), b.add(lo), hi - lo);
+    } else {
+        for o in lo..hi {
+            *acc.add(o) += *x.add(o / m) * *b.add(o);
         }
     }
-    while o < f {
-        let mut acc = if bias.is_null() { 0.0 } else { *bias.add(o) };
-        for ty in ky.0..ky.1 {
-            for tx in kx.0..kx.1 {
-                acc += *xat(ty, tx).add(o / m) * *wat(ty, tx).add(o);
+}
+
+/// The pass [`walk`] runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Step {
+    /// `y[pos][o] (= bias[o] or 0 first) += x[tap pixel][o/m]·w[tap][o]`, then the activation on each finished row.
+    Forward,
+    /// `dw[tap][o] += x[tap pixel][o/m]·dy[pos][o]` for `o` in `lo..hi`.
+    Weights,
+    /// `dx[tap pixel][o/m] += dy[pos][o]·w[tap][o]`.
+    Input,
+}
+
+/// The one loop nest of the three passes: output rows `r0..r1` (row `r` is sample `r / oh`, output
+/// row `r % oh`), their columns, and each position's in-image taps in window order. `img` is the
+/// image the taps read or write (x, or dx for [`Step::Input`]), `pix` the per-position tensor (y or
+/// dy), `ker` the kernel (w, or dw for [`Step::Weights`]). Out of line: one copy for all passes.
+#[inline(never)]
+unsafe fn walk(g: &ConvGeom, step: Step, img: *mut f32, pix: *mut f32, ker: *mut f32, bias: *const f32, act: Act, alpha: f32, r0: usize, r1: usize, lo: usize, hi: usize) {
+    let (h, wd, c, f) = (g.h as usize, g.w as usize, g.c as usize, g.f as usize);
+    let (oh, ow, kw) = (g.oh as usize, g.ow as usize, g.kw as usize);
+    let m = f / c;
+    for r in r0..r1 {
+        let (s, oy) = (r / oh, r % oh);
+        let ky = taps(oy, g.sh, g.dh, g.pt, g.kh, g.h);
+        let row = pix.add(r * ow * f);
+        for ox in 0..ow {
+            let kx = taps(ox, g.sw, g.dw, g.pl, g.kw, g.w);
+            let pp = row.add(ox * f);
+            if step == Step::Forward {
+                if bias.is_null() {
+                    core::ptr::write_bytes(pp, 0, f);
+                } else {
+                    core::ptr::copy_nonoverlapping(bias, pp, f);
+                }
+            }
+            for ty in ky.0..ky.1 {
+                let iy = oy * g.sh as usize + ty * g.dh as usize - g.pt as usize;
+                for tx in kx.0..kx.1 {
+                    let ix = ox * g.sw as usize + tx * g.dw as usize - g.pl as usize;
+                    let ip = img.add(((s * h + iy) * wd + ix) * c);
+                    let kp = ker.add((ty * kw + tx) * f);
+                    match step {
+                        Step::Forward => mac_x(pp, ip, kp, lo, hi, m),
+                        Step::Weights => mac_x(kp, ip, pp, lo, hi, m),
+                        Step::Input if m == 1 => mac(ip, pp, kp, c),
+                        Step::Input => {
+                            for o in 0..f {
+                                *ip.add(o / m) += *pp.add(o) * *kp.add(o);
+                            }
+                        }
+                    }
+                }
             }
         }
-        *yp.add(o) = acc;
-        o += 1;
+        if step == Step::Forward {
+            act::forward(act, core::slice::from_raw_parts_mut(row, ow * f), alpha);
+        }
     }
 }
 
@@ -155,148 +171,15 @@ pub unsafe fn forward(g: &ConvGeom, x: *const f32, n: usize, w: *const f32, bias
     if !valid(g) {
         return STATUS_BAD_ARGUMENT;
     }
-    let (h, wd, c, f) = (g.h as usize, g.w as usize, g.c as usize, g.f as usize);
-    let (oh, ow) = (g.oh as usize, g.ow as usize);
-    let rows = n * oh; // output rows: independent
-    let work = rows * ow * f * g.kh as usize * g.kw as usize;
-    let parts = parts_for(rows, work);
+    let f = g.f as usize;
+    let rows = n * g.oh as usize; // output rows: independent
+    let parts = parts_for(rows, rows * g.ow as usize * f * g.kh as usize * g.kw as usize);
     let (x_, w_, b_, y_) = (x as usize, w as usize, bias as usize, y as usize);
     par::run(parts, &move |t, parts, _thread| {
         let (r0, r1) = par::range(t, parts, rows, 1, rows);
-        for r in r0..r1 {
-            let (s, oy) = (r / oh, r % oh);
-            let ky = taps(oy, g.sh, g.dh, g.pt, g.kh, g.h);
-            let iy0 = oy as isize * g.sh as isize - g.pt as isize;
-            let xs = (x_ as *const f32).add(s * h * wd * c);
-            let yr = (y_ as *mut f32).add(r * ow * f);
-            for ox in 0..ow {
-                let kx = taps(ox, g.sw, g.dw, g.pl, g.kw, g.w);
-                let ix0 = ox as isize * g.sw as isize - g.pl as isize;
-                pixel(g, xs, w_ as *const f32, b_ as *const f32, yr.add(ox * f), iy0, ix0, ky, kx);
-            }
-            act::forward(act, core::slice::from_raw_parts_mut(yr, ow * f), alpha);
-        }
+        walk(g, Step::Forward, x_ as *mut f32, y_ as *mut f32, w_ as *mut f32, b_ as *const f32, act, alpha, r0, r1, 0, f);
     });
     STATUS_OK
-}
-
-/// `dw[tap, o] = Σ_{s, oy, ox} x[s, iy, ix, o/m]·dy[s, oy, ox, o]` for output channels `lo..hi`.
-unsafe fn weight_grad(g: &ConvGeom, x: *const f32, n: usize, dy: *const f32, dw: *mut f32, lo: usize, hi: usize) {
-    let (h, wd, c, f) = (g.h as usize, g.w as usize, g.c as usize, g.f as usize);
-    let (oh, ow, kw) = (g.oh as usize, g.ow as usize, g.kw as usize);
-    let m = f / c;
-    for ty in 0..g.kh as usize {
-        let (oy0, oy1) = outputs(ty, g.sh, g.dh, g.pt, g.oh, g.h);
-        for tx in 0..kw {
-            let (ox0, ox1) = outputs(tx, g.sw, g.dw, g.pl, g.ow, g.w);
-            let dwr = dw.add((ty * kw + tx) * f);
-            // the input pixel and the output gradient row of output position (s, oy, ox)
-            let xat = |s: usize, oy: usize, ox: usize| {
-                let iy = oy * g.sh as usize + ty * g.dh as usize - g.pt as usize;
-                let ix = ox * g.sw as usize + tx * g.dw as usize - g.pl as usize;
-                x.add(((s * h + iy) * wd + ix) * c)
-            };
-            let dyat = |s: usize, oy: usize, ox: usize| dy.add(((s * oh + oy) * ow + ox) * f);
-            #[allow(unused_mut)]
-            let mut o = lo;
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            {
-                while o + 16 <= hi {
-                    let z = f32x4_splat(0.0);
-                    let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
-                    for s in 0..n {
-                        for oy in oy0..oy1 {
-                            for ox in ox0..ox1 {
-                                let (xp, dp) = (xat(s, oy, ox), dyat(s, oy, ox));
-                                a0 = f32x4_add(a0, f32x4_mul(xlanes(xp, o, m), v128_load(dp.add(o) as *const v128)));
-                                a1 = f32x4_add(a1, f32x4_mul(xlanes(xp, o + 4, m), v128_load(dp.add(o + 4) as *const v128)));
-                                a2 = f32x4_add(a2, f32x4_mul(xlanes(xp, o + 8, m), v128_load(dp.add(o + 8) as *const v128)));
-                                a3 = f32x4_add(a3, f32x4_mul(xlanes(xp, o + 12, m), v128_load(dp.add(o + 12) as *const v128)));
-                            }
-                        }
-                    }
-                    v128_store(dwr.add(o) as *mut v128, a0);
-                    v128_store(dwr.add(o + 4) as *mut v128, a1);
-                    v128_store(dwr.add(o + 8) as *mut v128, a2);
-                    v128_store(dwr.add(o + 12) as *mut v128, a3);
-                    o += 16;
-                }
-                while o + 4 <= hi {
-                    let mut a0 = f32x4_splat(0.0);
-                    for s in 0..n {
-                        for oy in oy0..oy1 {
-                            for ox in ox0..ox1 {
-                                a0 = f32x4_add(a0, f32x4_mul(xlanes(xat(s, oy, ox), o, m), v128_load(dyat(s, oy, ox).add(o) as *const v128)));
-                            }
-                        }
-                    }
-                    v128_store(dwr.add(o) as *mut v128, a0);
-                    o += 4;
-                }
-            }
-            while o < hi {
-                let mut acc = 0.0f32;
-                for s in 0..n {
-                    for oy in oy0..oy1 {
-                        for ox in ox0..ox1 {
-                            acc += *xat(s, oy, ox).add(o / m) * *dyat(s, oy, ox).add(o);
-                        }
-                    }
-                }
-                *dwr.add(o) = acc;
-                o += 1;
-            }
-        }
-    }
-}
-
-/// `dx` of samples `s0..s1` (zeroed first): the scatter of every output position's taps.
-unsafe fn input_grad(g: &ConvGeom, dy: *const f32, w: *const f32, dx: *mut f32, s0: usize, s1: usize) {
-    let (h, wd, c, f) = (g.h as usize, g.w as usize, g.c as usize, g.f as usize);
-    let (oh, ow, kw) = (g.oh as usize, g.ow as usize, g.kw as usize);
-    let m = f / c;
-    let (dh, dwl) = (g.dh as isize, g.dw as isize);
-    core::ptr::write_bytes(dx.add(s0 * h * wd * c), 0, (s1 - s0) * h * wd * c);
-    for s in s0..s1 {
-        let dxs = dx.add(s * h * wd * c);
-        for oy in 0..oh {
-            let ky = taps(oy, g.sh, g.dh, g.pt, g.kh, g.h);
-            let iy0 = oy as isize * g.sh as isize - g.pt as isize;
-            for ox in 0..ow {
-                let kx = taps(ox, g.sw, g.dw, g.pl, g.kw, g.w);
-                let ix0 = ox as isize * g.sw as isize - g.pl as isize;
-                let dp = dy.add(((s * oh + oy) * ow + ox) * f);
-                for ty in ky.0..ky.1 {
-                    for tx in kx.0..kx.1 {
-                        let xp = dxs.offset(((iy0 + ty as isize * dh) * wd as isize + ix0 + tx as isize * dwl) * c as isize);
-                        let wr = w.add((ty * kw + tx) * f);
-                        if m == 1 {
-                            #[allow(unused_mut)]
-                            let mut o = 0usize;
-                            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                            while o + 4 <= c {
-                                let v = f32x4_add(v128_load(xp.add(o) as *const v128), f32x4_mul(v128_load(dp.add(o) as *const v128), v128_load(wr.add(o) as *const v128)));
-                                v128_store(xp.add(o) as *mut v128, v);
-                                o += 4;
-                            }
-                            while o < c {
-                                *xp.add(o) += *dp.add(o) * *wr.add(o);
-                                o += 1;
-                            }
-                        } else {
-                            for ci in 0..c {
-                                let mut v = *xp.add(ci);
-                                for j in 0..m {
-                                    v += *dp.add(ci * m + j) * *wr.add(ci * m + j);
-                                }
-                                *xp.add(ci) = v;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// Gradients of the depthwise convolution from `dy` (`n·oh·ow·f`, with respect to the
@@ -317,6 +200,7 @@ pub unsafe fn backward(g: &ConvGeom, x: *const f32, n: usize, dy: *const f32, w:
         crate::reduce::colsum(core::slice::from_raw_parts(dy, positions * f), positions, f, core::slice::from_raw_parts_mut(db, f));
     }
     let (x_, dy_, w_) = (x as usize, dy as usize, w as usize);
+    let (oh, img) = (g.oh as usize, g.h as usize * g.w as usize * g.c as usize);
     if !dw.is_null() {
         // output channels in blocks of 4 (a part's range starts on a lane group)
         let blocks = (f + 3) / 4;
@@ -324,7 +208,10 @@ pub unsafe fn backward(g: &ConvGeom, x: *const f32, n: usize, dy: *const f32, w:
         let dw_ = dw as usize;
         par::run(parts, &move |t, parts, _thread| {
             let (lo, hi) = par::range(t, parts, blocks, 4, f);
-            weight_grad(g, x_ as *const f32, n, dy_ as *const f32, dw_ as *mut f32, lo, hi);
+            for tap in 0..taps {
+                core::ptr::write_bytes((dw_ as *mut f32).add(tap * f + lo), 0, hi - lo);
+            }
+            walk(g, Step::Weights, x_ as *mut f32, dy_ as *mut f32, dw_ as *mut f32, core::ptr::null(), Act::Linear, 0.0, 0, n * oh, lo, hi);
         });
     }
     if !dx.is_null() {
@@ -332,7 +219,8 @@ pub unsafe fn backward(g: &ConvGeom, x: *const f32, n: usize, dy: *const f32, w:
         let dx_ = dx as usize;
         par::run(parts, &move |t, parts, _thread| {
             let (s0, s1) = par::range(t, parts, n, 1, n);
-            input_grad(g, dy_ as *const f32, w_ as *const f32, dx_ as *mut f32, s0, s1);
+            core::ptr::write_bytes((dx_ as *mut f32).add(s0 * img), 0, (s1 - s0) * img);
+            walk(g, Step::Input, dx_ as *mut f32, dy_ as *mut f32, w_ as *mut f32, core::ptr::null(), Act::Linear, 0.0, s0 * oh, s1 * oh, 0, f);
         });
     }
     STATUS_OK
