@@ -34,6 +34,7 @@
 
 use crate::act::{self, Act};
 use crate::conv::ConvGeom;
+use core::num::NonZeroUsize;
 use crate::par;
 use crate::status::{STATUS_BAD_ARGUMENT, STATUS_OK};
 
@@ -61,11 +62,13 @@ fn parts_for(units: usize, work: usize) -> usize {
 #[inline(always)]
 fn taps(o: usize, s: u32, d: u32, p: u32, k: u32, len: u32) -> (usize, usize) {
     let start = o as isize * s as isize - p as isize;
-    let d = d as isize;
-    let lo = if start >= 0 { 0 } else { (-start + d - 1) / d };
+    // d ≥ 1 (checked by `valid`): unsigned division by a nonzero divisor, no panic path
+    // SAFETY: d ≠ 0.
+    let du = unsafe { NonZeroUsize::new_unchecked(d as usize) };
+    let lo = if start >= 0 { 0 } else { ((-start) as usize + d as usize - 1) / du };
     let last = len as isize - 1 - start; // t·d ≤ last
-    let hi = if last < 0 { 0 } else { (last / d + 1).min(k as isize) };
-    (lo as usize, (hi.max(lo)) as usize)
+    let hi = if last < 0 { 0 } else { (last as usize / du + 1).min(k as usize) };
+    (lo, hi.max(lo))
 }
 
 /// `acc[i] += a[i]·b[i]` for `i < len` (f32x4 lanes, then a scalar tail: the same roundings).
@@ -80,8 +83,18 @@ unsafe fn mac(acc: *mut f32, a: *const f32, b: *const f32, len: usize) {
         v128_store(acc.add(i) as *mut v128, v);
         i += 4;
     }
+    let one = |i: usize| *acc.add(i) += *a.add(i) * *b.add(i);
+    // the SIMD build's tail is at most 3 floats: unrolled by hand, since a loop there gets
+    // auto-vectorized again (with alias checks: ~0.5 KB of module for nothing)
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    for j in [i, i + 1, i + 2] {
+        if j < len {
+            one(j);
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     while i < len {
-        *acc.add(i) += *a.add(i) * *b.add(i);
+        one(i);
         i += 1;
     }
 }
@@ -101,26 +114,45 @@ unsafe fn mac_x(acc: *mut f32, x: *const f32, b: *const f32, lo: usize, hi: usiz
     }
 }
 
-/// The pass [`walk`] runs.
-#[derive(Clone, Copy, PartialEq)]
-enum Step {
-    /// `y[pos][o] (= bias[o] or 0 first) += x[tap pixel][o/m]·w[tap][o]`, then the activation on each finished row.
-    Forward,
-    /// `dw[tap][o] += x[tap pixel][o/m]·dy[pos][o]` for `o` in `lo..hi`.
-    Weights,
-    /// `dx[tap pixel][o/m] += dy[pos][o]·w[tap][o]`.
-    Input,
+/// A pass's multiply-add at one (output position, tap): `(pix, img, ker, lo, hi, m, c)` with
+/// `pix` the position's `f` floats (y or dy), `img` the tap's input pixel (x or dx), `ker` the
+/// tap's kernel row (w or dw).
+type Op = unsafe fn(*mut f32, *mut f32, *mut f32, usize, usize, usize, usize);
+
+/// Forward: `y[pos][o] += x[tap pixel][o/m]·w[tap][o]`.
+unsafe fn op_forward(pp: *mut f32, ip: *mut f32, kp: *mut f32, lo: usize, hi: usize, m: usize, _c: usize) {
+    mac_x(pp, ip, kp, lo, hi, m)
+}
+
+/// dW: `dw[tap][o] += x[tap pixel][o/m]·dy[pos][o]` for `o` in `lo..hi`.
+unsafe fn op_weights(pp: *mut f32, ip: *mut f32, kp: *mut f32, lo: usize, hi: usize, m: usize, _c: usize) {
+    mac_x(kp, ip, pp, lo, hi, m)
+}
+
+/// dX: `dx[tap pixel][o/m] += dy[pos][o]·w[tap][o]` (for each input channel, `j = 0..m` in order).
+unsafe fn op_input(pp: *mut f32, ip: *mut f32, kp: *mut f32, _lo: usize, hi: usize, m: usize, c: usize) {
+    if m == 1 {
+        mac(ip, pp, kp, c);
+    } else {
+        for o in 0..hi {
+            *ip.add(o / m) += *pp.add(o) * *kp.add(o);
+        }
+    }
 }
 
 /// The one loop nest of the three passes: output rows `r0..r1` (row `r` is sample `r / oh`, output
-/// row `r % oh`), their columns, and each position's in-image taps in window order. `img` is the
-/// image the taps read or write (x, or dx for [`Step::Input`]), `pix` the per-position tensor (y or
-/// dy), `ker` the kernel (w, or dw for [`Step::Weights`]). Out of line: one copy for all passes.
+/// row `r % oh`), their columns, and each position's in-image taps in window order, calling `op`
+/// (an indirect call, so the nest is compiled once, not once per pass). `img` is the image the
+/// taps read or write (x, or dx), `pix` the per-position tensor (y or dy), `ker` the kernel (w, or
+/// dw). `forward`: each position starts as `bias` (0 when null) and each finished row gets the
+/// activation.
 #[inline(never)]
-unsafe fn walk(g: &ConvGeom, step: Step, img: *mut f32, pix: *mut f32, ker: *mut f32, bias: *const f32, act: Act, alpha: f32, r0: usize, r1: usize, lo: usize, hi: usize) {
+unsafe fn walk(g: &ConvGeom, op: Op, forward: bool, img: *mut f32, pix: *mut f32, ker: *mut f32, bias: *const f32, act: Act, alpha: f32, r0: usize, r1: usize, lo: usize, hi: usize) {
     let (h, wd, c, f) = (g.h as usize, g.w as usize, g.c as usize, g.f as usize);
-    let (oh, ow, kw) = (g.oh as usize, g.ow as usize, g.kw as usize);
-    let m = f / c;
+    let (ow, kw) = (g.ow as usize, g.kw as usize);
+    // nonzero (checked by `valid`): divisions without a divide-by-zero panic path
+    let nz = |v: usize| NonZeroUsize::new_unchecked(v);
+    let (oh, m) = (nz(g.oh as usize), f / nz(c));
     for r in r0..r1 {
         let (s, oy) = (r / oh, r % oh);
         let ky = taps(oy, g.sh, g.dh, g.pt, g.kh, g.h);
@@ -128,7 +160,7 @@ unsafe fn walk(g: &ConvGeom, step: Step, img: *mut f32, pix: *mut f32, ker: *mut
         for ox in 0..ow {
             let kx = taps(ox, g.sw, g.dw, g.pl, g.kw, g.w);
             let pp = row.add(ox * f);
-            if step == Step::Forward {
+            if forward {
                 if bias.is_null() {
                     core::ptr::write_bytes(pp, 0, f);
                 } else {
@@ -139,22 +171,11 @@ unsafe fn walk(g: &ConvGeom, step: Step, img: *mut f32, pix: *mut f32, ker: *mut
                 let iy = oy * g.sh as usize + ty * g.dh as usize - g.pt as usize;
                 for tx in kx.0..kx.1 {
                     let ix = ox * g.sw as usize + tx * g.dw as usize - g.pl as usize;
-                    let ip = img.add(((s * h + iy) * wd + ix) * c);
-                    let kp = ker.add((ty * kw + tx) * f);
-                    match step {
-                        Step::Forward => mac_x(pp, ip, kp, lo, hi, m),
-                        Step::Weights => mac_x(kp, ip, pp, lo, hi, m),
-                        Step::Input if m == 1 => mac(ip, pp, kp, c),
-                        Step::Input => {
-                            for o in 0..f {
-                                *ip.add(o / m) += *pp.add(o) * *kp.add(o);
-                            }
-                        }
-                    }
+                    op(pp, img.add(((s * h + iy) * wd + ix) * c), ker.add((ty * kw + tx) * f), lo, hi, m, c);
                 }
             }
         }
-        if step == Step::Forward {
+        if forward {
             act::forward(act, core::slice::from_raw_parts_mut(row, ow * f), alpha);
         }
     }
@@ -177,7 +198,7 @@ pub unsafe fn forward(g: &ConvGeom, x: *const f32, n: usize, w: *const f32, bias
     let (x_, w_, b_, y_) = (x as usize, w as usize, bias as usize, y as usize);
     par::run(parts, &move |t, parts, _thread| {
         let (r0, r1) = par::range(t, parts, rows, 1, rows);
-        walk(g, Step::Forward, x_ as *mut f32, y_ as *mut f32, w_ as *mut f32, b_ as *const f32, act, alpha, r0, r1, 0, f);
+        walk(g, op_forward, true, x_ as *mut f32, y_ as *mut f32, w_ as *mut f32, b_ as *const f32, act, alpha, r0, r1, 0, f);
     });
     STATUS_OK
 }
@@ -211,7 +232,7 @@ pub unsafe fn backward(g: &ConvGeom, x: *const f32, n: usize, dy: *const f32, w:
             for tap in 0..taps {
                 core::ptr::write_bytes((dw_ as *mut f32).add(tap * f + lo), 0, hi - lo);
             }
-            walk(g, Step::Weights, x_ as *mut f32, dy_ as *mut f32, dw_ as *mut f32, core::ptr::null(), Act::Linear, 0.0, 0, n * oh, lo, hi);
+            walk(g, op_weights, false, x_ as *mut f32, dy_ as *mut f32, dw_ as *mut f32, core::ptr::null(), Act::Linear, 0.0, 0, n * oh, lo, hi);
         });
     }
     if !dx.is_null() {
@@ -220,7 +241,7 @@ pub unsafe fn backward(g: &ConvGeom, x: *const f32, n: usize, dy: *const f32, w:
         par::run(parts, &move |t, parts, _thread| {
             let (s0, s1) = par::range(t, parts, n, 1, n);
             core::ptr::write_bytes((dx_ as *mut f32).add(s0 * img), 0, (s1 - s0) * img);
-            walk(g, Step::Input, dx_ as *mut f32, dy_ as *mut f32, w_ as *mut f32, core::ptr::null(), Act::Linear, 0.0, s0 * oh, s1 * oh, 0, f);
+            walk(g, op_input, false, dx_ as *mut f32, dy_ as *mut f32, w_ as *mut f32, core::ptr::null(), Act::Linear, 0.0, s0 * oh, s1 * oh, 0, f);
         });
     }
     STATUS_OK
