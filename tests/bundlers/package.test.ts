@@ -51,7 +51,7 @@ describe('the packed tarball', () => {
     for (const m of exp.matchAll(/"\.\/(dist\/[^"]+)"/g)) expect(list, m[1]).toContain(m[1]);
   });
 
-  it('keeps the browser entry within 104 KB gzip and free of node: imports', () => {
+  it('keeps the browser entry within 106 KB gzip and free of node: imports', () => {
     const dir = join(pkg, 'dist', 'browser');
     const all = files(dir).filter((f) => f.endsWith('.mjs'));
     for (const f of all) expect(readFileSync(join(dir, f), 'utf8'), f).not.toMatch(/(?:from\s*|import\s*\(?\s*)["']node:/);
@@ -74,7 +74,11 @@ describe('the packed tarball', () => {
     // optimizer factories by ~2.5 KB; moving safetensors to wasmfit/safetensors (−6 KB) and the
     // non-trapping float-to-int conversions (−0.5 KB) took most of it back: 105,399 B measured at
     // the merge. Still rarely used and movable: the raw kernel API (ts/kernels, ~1.5 KB gzip).
-    expect(gz).toBeLessThan(104 * 1024);
+    // 106 KiB with depthwiseConv2d (h-dw): 107,944 B measured, of which the layer's descriptor and
+    // factory are ~0.57 KB and its kernel (crates/kernels/src/depthwise.rs) ~1.4 KB of the embedded
+    // SIMD module. The kernel cannot leave the module; whether to move ts/kernels out instead is
+    // the lead's call at the merge.
+    expect(gz).toBeLessThan(106 * 1024);
   });
 
   it('ships readable Node builds: an uncaught error prints a short source line, not the bundle', () => {
