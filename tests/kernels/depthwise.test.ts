@@ -203,3 +203,25 @@ describe.each(BUILDS)('depthwise convolution kernel (%s build)', (build) => {
     }
   });
 });
+
+describe('depthwise convolution kernel: SIMD and scalar builds', () => {
+  it('agree bit for bit (same roundings in the same order: no FMA in SIMD128), forward, dx, dw and db', async () => {
+    const run = async (build: 'simd' | 'scalar') => {
+      const rt = await harnessFor(build);
+      const out: number[][] = [];
+      for (const c of fixture.cases) {
+        const geo = geomRecord(rt, c.geom);
+        const [X, W, B, DY] = [c.x, c.w, c.b, c.dy].map((v) => put(rt, v)) as [Buf, Buf, Buf, Buf];
+        const [Y, DX, DW, DB] = [c.y.length, c.x.length, c.w.length, c.b.length].map((n) => put(rt, new Float32Array(n))) as [Buf, Buf, Buf, Buf];
+        expect(k(rt, 'depthwise_forward')(geo, X.ptr, c.n, W.ptr, B.ptr, ACT_CODE.relu, 0, Y.ptr)).toBe(0);
+        expect(k(rt, 'depthwise_backward')(geo, X.ptr, c.n, DY.ptr, W.ptr, DX.ptr, DW.ptr, DB.ptr)).toBe(0);
+        for (const b of [Y, DX, DW, DB]) out.push(Array.from(new Uint32Array(get(rt, b.ptr, b.n).buffer)));
+        for (const b of [X, W, B, DY, Y, DX, DW, DB]) rt.arena.free(b.base);
+        rt.arena.free(geo);
+      }
+      return out;
+    };
+    const simd = await run('simd');
+    expect(await run('scalar')).toEqual(simd);
+  });
+});
