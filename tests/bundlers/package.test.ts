@@ -75,8 +75,9 @@ describe('the packed tarball', () => {
     // non-trapping float-to-int conversions (−0.5 KB) took most of it back: 105,399 B measured at
     // the merge. Keras's SGD/RMSprop/Adagrad/Adam (issue 18, h-keras: the fused `keras_step` pass and
     // the finiteness proof of Keras SGD/Adam grew the embedded SIMD module by 3.2 KB raw, ~1.4 KB in
-    // this gzip; the four factories, records and names ~0.5 KB) took 105,978 B to 107,858 B. Still
-    // rarely used and movable: the raw kernel API (ts/kernels, ~1.5 KB gzip).
+    // this gzip; the four factories, records and names ~0.5 KB) took 105,978 B to 107,858 B, and
+    // depthwiseConv2d (issue 16, h-dw) adds its descriptor and factory (~0.57 KB) and its kernel
+    // (crates/kernels/src/depthwise.rs, ~1.5 KB of the embedded SIMD module).
     expect(gz).toBeLessThan(106 * 1024);
   });
 

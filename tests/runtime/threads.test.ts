@@ -5,12 +5,14 @@
 // (The split itself — each part writes only its own rows/columns/range, bit-identical to the
 // serial kernel — is tested natively in crates/kernels/src/par.rs.)
 import { describe, expect, it } from 'vitest';
-import { OptionError, Rng, Sequential, adam, batchNorm, dense, dropout, init, sgd, type CompileOptions, type LayerConfig } from '../../ts/index.js';
+import { OptionError, Rng, Sequential, adam, batchNorm, conv2d, dense, depthwiseConv2d, dropout, globalAveragePool2d, init, sgd, type CompileOptions, type LayerConfig } from '../../ts/index.js';
 import { createRuntime, type Runtime } from '../../ts/runtime/loader.js';
 
 interface Case {
   name: string;
   d: number;
+  /** Image input `[h, w, c]` (h·w·c = d) instead of `[d]`. */
+  shape?: [number, number, number];
   k: number;
   layers: () => LayerConfig[];
   compile: () => CompileOptions;
@@ -37,6 +39,20 @@ const cases: Case[] = [
     compile: () => ({ optimizer: sgd({ lr: 0.05, momentum: 0.9, nesterov: true }), loss: 'softmaxCrossEntropy' }),
     batch: 96,
   },
+  {
+    // depthwise regions split by output rows (forward), samples (dx) and channel blocks (dw); 36
+    // channels (not a multiple of 16), a multiplier-2 layer on the scalar lane path
+    name: 'depthwise-separable convolutions',
+    d: 16 * 14 * 36,
+    shape: [16, 14, 36],
+    k: 3,
+    layers: () => [
+      depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu' }), conv2d(24, { kernelSize: 1, activation: 'relu' }),
+      depthwiseConv2d({ kernelSize: 3, strides: 2, depthMultiplier: 2, padding: 'same' }), dropout(0.1), globalAveragePool2d(), dense(3),
+    ],
+    compile: () => ({ optimizer: adam({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' }),
+    batch: 32,
+  },
 ];
 
 function dataFor(c: Case): { x: Float32Array; y: Int32Array } {
@@ -48,7 +64,7 @@ function dataFor(c: Case): { x: Float32Array; y: Int32Array } {
 }
 
 async function train(c: Case, rt: Runtime): Promise<{ bits: string[]; loss: number[]; pred: Float32Array }> {
-  const m = new Sequential({ inputShape: [c.d], layers: c.layers(), runtime: rt, seed: 11 });
+  const m = new Sequential({ inputShape: c.shape ?? [c.d], layers: c.layers(), runtime: rt, seed: 11 });
   m.compile(c.compile());
   const { x, y } = dataFor(c);
   const h = await m.fit(x, y, { epochs: 2, batchSize: c.batch, seed: 5 });

@@ -265,8 +265,9 @@ export function toOnnx(model: Sequential, options: ToOnnxOptions = {}): Uint8Arr
   for (const e of entries) {
     softmaxLast = e.folded.softmax === true;
     layout(e.inShape.length === 3 ? e.inShape : null);
-    const node = e.kind.onnx(e.config as never);
+    const node = e.kind.onnx(e.config as never, e.inShape);
     const attrs: Node['attribute'] = Object.entries(node.floats ?? {}).map(([n, f]) => ({ name: n, type: ATTR.FLOAT, f }));
+    for (const [n, v] of Object.entries(node.ints ?? {})) attrs.push(ints(n, v));
     // window layers (conv2d, maxPool2d, avgPool2d): explicit pads, [top, left, bottom, right]
     const win = e.config as Partial<Omit<Conv2dConfig, 'type'> & Omit<Pool2dConfig, 'type'>>;
     if (win.padding) {

@@ -123,10 +123,11 @@ export interface LayerKind<C extends KindConfig = KindConfig> {
    * The ONNX node computing the layer before its activation: the operator, its inputs after the
    * layer input (parameter names, as `params` names them), float attributes, and `nchw` for
    * operators on NCHW images (parameters then go in PyTorch's layout; the exporter adds a window
-   * layer's `kernel_shape`, `strides`, `dilations` and `pads`). The activation (folded) is emitted
+   * layer's `kernel_shape`, `strides`, `dilations` and `pads`; `ints` are further integer
+   * attributes, e.g. a depthwise `Conv`'s `group`). The activation (folded) is emitted
    * after it by the exporter.
    */
-  onnx(config: C): { op: string; params: readonly string[]; floats?: Readonly<Record<string, number>>; nchw?: boolean };
+  onnx(config: C, inShape: readonly number[]): { op: string; params: readonly string[]; floats?: Readonly<Record<string, number>>; ints?: Readonly<Record<string, number>>; nchw?: boolean };
   /** A short note for the summary row (e.g. `maxNorm 3`). */
   note?(config: C): string;
   /**

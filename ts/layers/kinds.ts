@@ -11,6 +11,7 @@ import type { AlphaDropoutConfig } from './alpha-dropout.js';
 import type { Conv2dConfig } from './conv2d.js';
 import type { GlobalPool2dConfig, Pool2dConfig } from './pooling.js';
 import type { AugmentConfig } from './augment.js';
+import type { DepthwiseConv2dConfig } from './depthwise-conv2d.js';
 
 export * from './dense.js';
 export * from './batch-norm.js';
@@ -20,6 +21,7 @@ export * from './alpha-dropout.js';
 export * from './conv2d.js';
 export * from './pooling.js';
 export * from './augment.js';
+export * from './depthwise-conv2d.js';
 
 /** The config of any layer kind. */
-export type KindLayerConfig = DenseConfig | BatchNormConfig | GaussianNoiseConfig | GaussianDropoutConfig | AlphaDropoutConfig | Conv2dConfig | Pool2dConfig | GlobalPool2dConfig | AugmentConfig;
+export type KindLayerConfig = DenseConfig | BatchNormConfig | GaussianNoiseConfig | GaussianDropoutConfig | AlphaDropoutConfig | Conv2dConfig | Pool2dConfig | GlobalPool2dConfig | AugmentConfig | DepthwiseConv2dConfig;

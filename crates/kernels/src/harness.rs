@@ -265,6 +265,28 @@ pub unsafe extern "C" fn conv2d_backward(
     crate::conv::backward(&*geom, x, n as usize, dy, w, dx, dw, db, scratch, scratch_len as usize, ws)
 }
 
+/// Depthwise convolution forward (see [`crate::depthwise::forward`]); `act` any activation code
+/// (0 linear … 6 SELU) with `alpha`.
+///
+/// # Safety
+/// As [`crate::depthwise::forward`], `geom` a valid [`crate::conv::ConvGeom`] record.
+#[no_mangle]
+pub unsafe extern "C" fn depthwise_forward(geom: *const crate::conv::ConvGeom, x: *const f32, n: u32, w: *const f32, bias: *const f32, act: u32, alpha: f32, y: *mut f32) -> u32 {
+    match act::Act::from_code(act) {
+        Some(a) => crate::depthwise::forward(&*geom, x, n as usize, w, bias, a, alpha, y),
+        None => crate::status::STATUS_BAD_ARGUMENT,
+    }
+}
+
+/// Depthwise convolution backward (see [`crate::depthwise::backward`]); `dx`, `dw`, `db` may be 0.
+///
+/// # Safety
+/// As [`crate::depthwise::backward`].
+#[no_mangle]
+pub unsafe extern "C" fn depthwise_backward(geom: *const crate::conv::ConvGeom, x: *const f32, n: u32, dy: *const f32, w: *const f32, dx: *mut f32, dw: *mut f32, db: *mut f32) -> u32 {
+    crate::depthwise::backward(&*geom, x, n as usize, dy, w, dx, dw, db)
+}
+
 /// Pooling forward (see [`crate::pool`]): `kind` 0 max, 1 average.
 ///
 /// # Safety

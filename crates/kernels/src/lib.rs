@@ -22,6 +22,7 @@ pub mod act;
 pub mod augment;
 pub mod constraints;
 pub mod conv;
+pub mod depthwise;
 pub mod dropout;
 pub mod gemm;
 #[cfg(feature = "harness")]

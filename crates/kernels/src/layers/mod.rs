@@ -12,6 +12,7 @@ pub mod augment;
 pub mod avg_pool2d;
 pub mod batch_norm;
 pub mod conv2d;
+pub mod depthwise_conv2d;
 pub mod dense;
 pub mod gaussian_dropout;
 pub mod gaussian_noise;
@@ -76,6 +77,7 @@ pub static KINDS: &[&Kind] = &[
     &random_rotation::KIND,
     &random_zoom::KIND,
     &random_contrast::KIND,
+    &depthwise_conv2d::KIND,
 ];
 
 /// The kind of a record's code, or `None` for an unknown code.
