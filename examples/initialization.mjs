@@ -17,7 +17,8 @@
 // for learning.
 //
 // Prints a table and writes docs/img/examples/initialization.svg.
-import { init, Sequential, dense, sgd, matMul, matrix, activationForward, activationBackward, softmaxCrossEntropy } from 'wasmfit';
+import { init, Sequential, dense, sgd, matrix } from 'wasmfit';
+import { matMul, activationForward, activationBackward, softmaxCrossEntropy } from 'wasmfit/kernels';
 import { plotSeries } from 'wasmfit/plot';
 import { loadDigits } from 'wasmfit/node';
 import { isMain, mean, printTable, quickFromEnv, rel, std, svgGrid, writeSvg } from './_util.mjs';

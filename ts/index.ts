@@ -20,7 +20,6 @@ export type { Matrix, Features, Labels } from './data/tensor.js';
 export { Rng } from './data/rng.js';
 export * from './schedules/index.js';
 export * from './regularizers/index.js';
-export * from './kernels/index.js';
 export * from './io/index.js';
 // Node: model files with preprocessing are read without importing wasmfit/preprocess (browser: no-op)
 import './preprocess/autoload.js';

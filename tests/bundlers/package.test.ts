@@ -77,8 +77,9 @@ describe('the packed tarball', () => {
     // the finiteness proof of Keras SGD/Adam grew the embedded SIMD module by 3.2 KB raw, ~1.4 KB in
     // this gzip; the four factories, records and names ~0.5 KB) took 105,978 B to 107,858 B, and
     // depthwiseConv2d (issue 16, h-dw) adds its descriptor and factory (~0.57 KB) and its kernel
-    // (crates/kernels/src/depthwise.rs, ~1.5 KB of the embedded SIMD module).
-    expect(gz).toBeLessThan(106 * 1024);
+    // (crates/kernels/src/depthwise.rs, ~1.5 KB of the embedded SIMD module): 109,896 B. Moving the
+    // raw kernel API to wasmfit/kernels took it to 108,675 B (106.1 KiB) at that merge.
+    expect(gz).toBeLessThan(107 * 1024);
   });
 
   it('ships readable Node builds: an uncaught error prints a short source line, not the bundle', () => {

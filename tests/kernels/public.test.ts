@@ -1,6 +1,7 @@
 // The public low-level layer on plain matrices, against float64 references.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShapeError, init, matMul, matrix, softmaxCrossEntropy } from '../../ts/index.js';
+import { ShapeError, init, matrix } from '../../ts/index.js';
+import { matMul, softmaxCrossEntropy } from '../../ts/kernels/index.js';
 import { matmul64, testData } from '../reference/f64.js';
 
 describe('low-level kernels', () => {
@@ -45,7 +46,7 @@ describe('low-level activations and losses', () => {
     await init();
   });
   it('activationForward/Backward follow their definitions', async () => {
-    const { activationForward, activationBackward } = await import('../../ts/index.js');
+    const { activationForward, activationBackward } = await import('../../ts/kernels/index.js');
     const x = testData(17, 4, 3);
     const defs: Record<string, [(v: number) => number, (y: number) => number]> = {
       sigmoid: [(v) => 1 / (1 + Math.exp(-v)), (y) => y * (1 - y)],
@@ -62,7 +63,7 @@ describe('low-level activations and losses', () => {
     }
   });
   it('regressionLoss and binaryCrossEntropy: loss and gradient from the PyTorch definitions', async () => {
-    const { regressionLoss, binaryCrossEntropy } = await import('../../ts/index.js');
+    const { regressionLoss, binaryCrossEntropy } = await import('../../ts/kernels/index.js');
     const p = testData(6, 1, 2);
     const t = testData(6, 2, 2);
     const r = regressionLoss('mse', matrix(p, [3, 2]), matrix(t, [3, 2]));

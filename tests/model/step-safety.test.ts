@@ -3,7 +3,8 @@
 // and a finite loss with an overflowing update is rolled back to the pre-step weights bit for bit.
 // References are float64 computations written from the definitions, never our own output.
 import { describe, expect, it } from 'vitest';
-import { NonFiniteError, Sequential, adam, batchNorm, dense, dropout, gaussianNoise, init, l1l2, matMul, rmsprop, sgd, terminateOnNaN } from '../../ts/index.js';
+import { NonFiniteError, Sequential, adam, batchNorm, dense, dropout, gaussianNoise, init, l1l2, rmsprop, sgd, terminateOnNaN } from '../../ts/index.js';
+import { matMul } from '../../ts/kernels/index.js';
 import { CompiledPlan } from '../../ts/model/plan.js';
 import type { Runtime } from '../../ts/runtime/index.js';
 import { BUILDS, guardedRuntime, runtimeFor } from '../helpers.js';

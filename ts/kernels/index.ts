@@ -1,7 +1,8 @@
 /**
- * The low-level layer, for packages that bring their own model: the same WASM kernels `fit` runs,
- * on plain {@link Matrix} values (copied in and out; no pointer ever leaves the library).
- * Call `await init()` first.
+ * `wasmfit/kernels`: the low-level layer, for packages that bring their own model: the same WASM
+ * kernels `fit` runs, on plain {@link Matrix} values (copied in and out; no pointer ever leaves the
+ * library). Call `await init()` (from `wasmfit`) first: both entries share one runtime. Its own
+ * entry, like `wasmfit/safetensors`, so that the browser entry does not carry it.
  */
 import { OptionError, ShapeError } from '../errors/index.js';
 import { matrix, type Matrix } from '../data/tensor.js';

@@ -180,7 +180,7 @@ export const depthwiseConv2dKind: LayerKind<DepthwiseConv2dConfig> = {
       w: values[0]!, gw: grads[0] ?? null, b: values[1] ?? null, gb: grads[1] ?? null,
       ws: [null, null, null], bs: [null, null, null],
       l1: e.params[0]!.penalty.l1, l2: e.params[0]!.penalty.l2, bl1: e.params[1]?.penalty.l1 ?? 0, bl2: e.params[1]?.penalty.l2 ?? 0,
-      maxNorm: c.depthwiseConstraint?.maxValue ?? 0, bn: null, frozen: !c.trainable,
+      maxNorm: c.depthwiseConstraint?.maxValue ?? 0, maxNormEps: c.depthwiseConstraint?.epsilon ?? 0, bn: null, frozen: !c.trainable,
       geom: { ptr: scratch(CONV_GEOM.fields.length), fields: g },
     };
   },

@@ -80,6 +80,6 @@ unsafe fn backward(l: &Layer, p: &Pass, input: usize, g: usize, dx: usize, need_
 unsafe fn constrain(l: &Layer) {
     if l.max_norm > 0.0 && l.frozen == 0 {
         let g = geom(l);
-        constraints::max_norm(floats_mut(l.w, l.w_len as usize), g.kh as usize * g.kw as usize, g.f as usize, l.max_norm);
+        constraints::max_norm(floats_mut(l.w, l.w_len as usize), g.kh as usize * g.kw as usize, g.f as usize, l.max_norm, l.max_norm_eps);
     }
 }
