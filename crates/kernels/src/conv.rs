@@ -182,10 +182,75 @@ pub struct PatchRows<'a> {
 impl<'a> gemm::PackA for PatchRows<'a> {
     unsafe fn pack(&self, i0: usize, p0: usize, mc: usize, kc: usize, out: *mut f32) {
         let (g, x) = (self.g, self.x);
+        let (h, w, c) = (g.h as isize, g.w as isize, g.c as usize);
+        let (oh, ow) = (g.oh as usize, g.ow as usize);
+        // the taps' offsets from a window's first float, for windows wholly inside the image
+        let mut off = [0usize; gemm::KC];
+        let kc_t = kc.min(gemm::KC);
+        {
+            let t = p0;
+            let (mut ky, mut kx, mut ch) = (t / (g.kw as usize * c), (t % (g.kw as usize * c)) / c, t % c);
+            for o in off.iter_mut().take(kc_t) {
+                *o = (ky * g.dh as usize * w as usize + kx * g.dw as usize) * c + ch;
+                ch += 1;
+                if ch == c {
+                    ch = 0;
+                    kx += 1;
+                    if kx == g.kw as usize {
+                        kx = 0;
+                        ky += 1;
+                    }
+                }
+            }
+        }
+        let (reach_y, reach_x) = ((g.kh as isize - 1) * g.dh as isize, (g.kw as isize - 1) * g.dw as isize);
         let mut ir = 0;
         while ir < mc {
             let panel = out.add(ir * kc);
             let rows = (mc - ir).min(MR);
+            // the panel's windows: first float of each, and whether all lie inside the image
+            let mut base = [0usize; MR];
+            let mut inner = rows == MR && kc <= gemm::KC;
+            if inner {
+                let pos = i0 + ir;
+                let (mut s, mut oy, mut ox) = (pos / (oh * ow), (pos % (oh * ow)) / ow, pos % ow);
+                for b in base.iter_mut() {
+                    let iy = (oy * g.sh as usize) as isize - g.pt as isize;
+                    let ix = (ox * g.sw as usize) as isize - g.pl as isize;
+                    inner &= iy >= 0 && ix >= 0 && iy + reach_y < h && ix + reach_x < w;
+                    *b = ((s as isize * h + iy) * w + ix).max(0) as usize * c;
+                    ox += 1;
+                    if ox == ow {
+                        ox = 0;
+                        oy += 1;
+                        if oy == oh {
+                            oy = 0;
+                            s += 1;
+                        }
+                    }
+                }
+            }
+            if inner {
+                let (x0, x1, x2, x3) = (x.add(base[0]), x.add(base[1]), x.add(base[2]), x.add(base[3]));
+                let mut d = panel;
+                if base[1] == base[0] + 1 && base[2] == base[0] + 2 && base[3] == base[0] + 3 {
+                    // one channel, stride 1, one output row: the four values of a tap are adjacent
+                    for &o in off.iter().take(kc) {
+                        core::ptr::copy_nonoverlapping(x0.add(o), d, MR);
+                        d = d.add(MR);
+                    }
+                } else {
+                    for &o in off.iter().take(kc) {
+                        *d = *x0.add(o);
+                        *d.add(1) = *x1.add(o);
+                        *d.add(2) = *x2.add(o);
+                        *d.add(3) = *x3.add(o);
+                        d = d.add(MR);
+                    }
+                }
+                ir += MR;
+                continue;
+            }
             for i in 0..rows {
                 // the row's taps [p0, p0 + kc), every MR-th float of the panel
                 each_run(g, i0 + ir + i, 1, |at, src, len| {
