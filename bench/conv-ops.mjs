@@ -1,7 +1,7 @@
 // Per-operation time of the W5 CNN's convolution and pooling kernels (batch 32: conv 32 5×5 on
 // 28×28×1 → maxPool 2 → conv 64 5×5 → maxPool 2), on the SIMD128 kernel-test module
 // (build/wasmfit-simd-harness.wasm, one thread), so a step's time can be attributed per layer.
-//   node bench/conv-ops.mjs [--rounds R] [--wasm A.wasm [--wasm B.wasm]]
+//   node bench/conv-ops.mjs [--rounds R] [--only <op name prefix>] [--wasm A.wasm [--wasm B.wasm]]
 // With two --wasm modules, their windows alternate (bench/lib/ab.mjs) and the table gives each
 // op's per-round ratio B/A by wall clock and by CPU time (the machine may be shared: read ratios).
 import { readFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { alternate, abTable } from './lib/ab.mjs';
 const args = process.argv.slice(2);
 const arg = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
 const rounds = Number(arg('--rounds', 9));
+const only = arg('--only', '');
 const wasms = args.flatMap((a, i) => (a === '--wasm' ? [args[i + 1]] : []));
 if (wasms.length === 0) wasms.push(fileURLToPath(new URL('../build/wasmfit-simd-harness.wasm', import.meta.url)));
 
@@ -76,7 +77,7 @@ const window = (f, reps) => () => {
   return reps;
 };
 const rows = [];
-for (const name of Object.keys(builds[0])) {
+for (const name of Object.keys(builds[0]).filter((n) => n.startsWith(only))) {
   const f0 = builds[0][name];
   let reps = 1;
   for (;;) {

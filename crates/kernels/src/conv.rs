@@ -343,7 +343,18 @@ impl<'a> gemm::PackA for PatchCols<'a> {
                             o += step;
                         }
                     } else {
-                        for _ in 0..run {
+                        let mut j = 0;
+                        if step == 1 && live[MR - 1] {
+                            // one channel at stride 1: four adjacent positions of a tap are four
+                            // adjacent floats; a 4×4 transpose gives four positions' panels
+                            while j + 4 <= run {
+                                transpose4(self.x.add(o), &tap, d);
+                                d = d.add(4 * MR);
+                                o += 4;
+                                j += 4;
+                            }
+                        }
+                        for _ in j..run {
                             for i in 0..MR {
                                 *d.add(i) = if live[i] { *self.x.add(o + tap[i]) } else { 0.0 };
                             }
@@ -382,6 +393,36 @@ impl<'a> gemm::PackA for PatchCols<'a> {
                 }
             }
             ir += MR;
+        }
+    }
+}
+
+/// `d[4p + i] = x[tap[i] + p]` for p, i < 4: the panels of four adjacent positions (one channel,
+/// stride 1) from four 4-float loads, transposed in registers on the SIMD build.
+#[inline(always)]
+unsafe fn transpose4(x: *const f32, tap: &[usize; MR], d: *mut f32) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let r0 = v128_load(x.add(tap[0]) as *const v128);
+        let r1 = v128_load(x.add(tap[1]) as *const v128);
+        let r2 = v128_load(x.add(tap[2]) as *const v128);
+        let r3 = v128_load(x.add(tap[3]) as *const v128);
+        let t0 = i32x4_shuffle::<0, 4, 1, 5>(r0, r1);
+        let t1 = i32x4_shuffle::<2, 6, 3, 7>(r0, r1);
+        let t2 = i32x4_shuffle::<0, 4, 1, 5>(r2, r3);
+        let t3 = i32x4_shuffle::<2, 6, 3, 7>(r2, r3);
+        v128_store(d as *mut v128, i32x4_shuffle::<0, 1, 4, 5>(t0, t2));
+        v128_store(d.add(4) as *mut v128, i32x4_shuffle::<2, 3, 6, 7>(t0, t2));
+        v128_store(d.add(8) as *mut v128, i32x4_shuffle::<0, 1, 4, 5>(t1, t3));
+        v128_store(d.add(12) as *mut v128, i32x4_shuffle::<2, 3, 6, 7>(t1, t3));
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        for p in 0..4 {
+            for i in 0..MR {
+                *d.add(4 * p + i) = *x.add(tap[i] + p);
+            }
         }
     }
 }
