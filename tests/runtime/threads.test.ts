@@ -123,10 +123,11 @@ describe('threads: the result does not depend on the thread count', () => {
     }, 120_000);
   }
 
-  it('guard bands around every arena block stay intact with 3 threads writing', async () => {
+  it('guard bands around every arena block stay intact with 3 threads writing (dense, and a CNN: per-part im2col scratch slices)', async () => {
     const rt = await createRuntime({ threads: 3, guardBands: true });
     rt.pool!.backOff = false;
     await train(cases[0]!, rt);
+    await train(cases[3]!, rt);
     expect(rt.arena.checkGuards()).toBeGreaterThan(0);
     rt.dispose();
   }, 60_000);
