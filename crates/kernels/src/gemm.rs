@@ -186,15 +186,17 @@ impl PackA for MatRef {
 }
 
 /// [`gemm`] with A given by its packer: the same loop nest and micro-kernel, so each element of
-/// C is the same arithmetic whichever packer produced the same values.
+/// C is the same arithmetic whichever packer produced the same values. The packer is called
+/// through a vtable (once per `MC×KC` block): one copy of the loop nest for every packer keeps
+/// the module small (the browser entry embeds it).
 ///
 /// # Safety
 /// As [`gemm`]; `a` packs an m×k matrix.
-pub unsafe fn gemm_with<P: PackA>(
+pub unsafe fn gemm_with(
     m: usize,
     n: usize,
     k: usize,
-    a: &P,
+    a: &dyn PackA,
     b: MatRef,
     beta: f32,
     c: *mut f32,
@@ -248,9 +250,9 @@ pub unsafe fn gemm_with<P: PackA>(
 }
 
 /// LOOP 2 and LOOP 1 over one packed `mc×kc` block of A and `kc×nc` block of B into the C block
-/// at `c` (columns from `jc` of the whole C: the bias offset). Out of line and not generic, so
-/// every packer of [`gemm_with`] shares one copy of the micro-kernel loop (scripts/fuse-madd.mjs
-/// rewrites exactly one).
+/// at `c` (columns from `jc` of the whole C: the bias offset). Out of line (smaller module) and
+/// called only by [`gemm_with`], which takes its packer through a vtable, so the module holds one
+/// copy of the micro-kernel loop (scripts/fuse-madd.mjs rewrites exactly one).
 #[inline(never)]
 unsafe fn macro_kernel(mc: usize, nc: usize, kc: usize, apack: *const f32, bpack: *const f32, c: *mut f32, rsc: isize, tile_beta: f32, last: bool, epi: Epilogue, jc: usize) {
     // LOOP 2: NR-wide column panels.

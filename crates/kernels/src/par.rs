@@ -147,16 +147,16 @@ pub fn max_parts(threads: usize) -> usize {
 /// # Safety
 /// As [`gemm::gemm`]; `ws` holds `threads() · WORKSPACE_FLOATS` floats.
 pub unsafe fn gemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, beta: f32, c: *mut f32, rsc: isize, epi: Epilogue, ws: *mut f32) {
-    gemm_with(m, n, k, &a, b, beta, c, rsc, epi, ws, None);
+    gemm_with(m, n, k, &a, b, beta, c, rsc, epi, ws);
 }
 
 /// A packer's rows from `row0` on (the rows of one part).
-struct RowsFrom<'a, P: PackA> {
-    a: &'a P,
+struct RowsFrom<'a> {
+    a: &'a dyn PackA,
     row0: usize,
 }
 
-impl<'a, P: PackA> PackA for RowsFrom<'a, P> {
+impl<'a> PackA for RowsFrom<'a> {
     #[inline(always)]
     unsafe fn pack(&self, i0: usize, p0: usize, mc: usize, kc: usize, out: *mut f32) {
         self.a.pack(self.row0 + i0, p0, mc, kc, out)
@@ -164,31 +164,25 @@ impl<'a, P: PackA> PackA for RowsFrom<'a, P> {
 }
 
 /// [`gemm::gemm_with`] split as [`gemm`] (A from any packer: the implicit-GEMM convolution's
-/// panels come straight from the image). `also(part, parts)`, when given, runs in each part after
-/// its share of C (work that must be split the same way whatever the thread count, e.g. a bias
-/// gradient over column ranges); with one part it runs once as `also(0, 1)`.
+/// panels come straight from the image).
 ///
 /// # Safety
 /// As [`gemm`].
-pub unsafe fn gemm_with<P: PackA>(
+pub unsafe fn gemm_with(
     m: usize,
     n: usize,
     k: usize,
-    a: &P,
+    a: &dyn PackA,
     b: MatRef,
     beta: f32,
     c: *mut f32,
     rsc: isize,
     epi: Epilogue,
     ws: *mut f32,
-    also: Option<&dyn Fn(usize, usize)>,
 ) {
     let (parts, rows) = gemm_split(m, n, k, max_parts(threads()));
     if parts <= 1 {
         gemm::gemm_with(m, n, k, a, b, beta, c, rsc, epi, ws);
-        if let Some(f) = also {
-            f(0, 1);
-        }
         return;
     }
     run(parts, &|t, parts, thread| {
@@ -201,9 +195,6 @@ pub unsafe fn gemm_with<P: PackA>(
             let bt = MatRef { ptr: b.ptr.offset(lo as isize * b.cs), ..b };
             let bias = if epi.bias.is_null() { core::ptr::null() } else { epi.bias.add(lo) };
             gemm::gemm_with(m, hi - lo, k, a, bt, beta, c.add(lo), rsc, Epilogue { bias, act: epi.act }, wst);
-        }
-        if let Some(f) = also {
-            f(t, parts);
         }
     });
 }

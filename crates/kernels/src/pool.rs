@@ -122,36 +122,6 @@ unsafe fn by_images(g: &ConvGeom, n: usize, f: &dyn Fn((usize, usize))) {
     par::run(parts, &|t, parts, _thread| f(par::range(t, parts, n, 1, n)));
 }
 
-/// The window maxima of images `[s0, s1)` written straight into `y` (what [`each_max`] finds,
-/// without the winners' offsets): per window, `y` starts as its first tap and takes every later tap
-/// by the same rule (greater, or NaN over a number), channels innermost (contiguous).
-#[inline(always)]
-unsafe fn max_values(g: &ConvGeom, x: *const f32, (s0, s1): (usize, usize), y: *mut f32) {
-    let (h, w, c) = (g.h as usize, g.w as usize, g.c as usize);
-    for s in s0..s1 {
-        let base = s * h * w * c;
-        for oy in 0..g.oh as usize {
-            for ox in 0..g.ow as usize {
-                let (y0, y1, x0, x1) = window(g, oy, ox);
-                let out = core::slice::from_raw_parts_mut(y.add(((s * g.oh as usize + oy) * g.ow as usize + ox) * c), c);
-                out.copy_from_slice(core::slice::from_raw_parts(x.add(base + (y0 * w + x0) * c), c));
-                for yy in y0..y1 {
-                    for xx in x0..x1 {
-                        if yy == y0 && xx == x0 {
-                            continue;
-                        }
-                        let tap = core::slice::from_raw_parts(x.add(base + (yy * w + xx) * c), c);
-                        for (b, &v) in out.iter_mut().zip(tap) {
-                            let take = (v > *b) | ((v != v) & (*b == *b));
-                            *b = if take { v } else { *b };
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// Max pooling forward into `y` (`n·oh·ow·c`). Returns `STATUS_BAD_ARGUMENT` (nothing written)
 /// for an invalid geometry.
 ///
@@ -162,7 +132,7 @@ pub unsafe fn max_forward(g: &ConvGeom, x: *const f32, n: usize, y: *mut f32) ->
         return STATUS_BAD_ARGUMENT;
     }
     // every window holds at least one in-image tap (padding < kernel reach, see ConvGeom::valid)
-    by_images(g, n, &|r| max_values(g, x, r, y));
+    by_images(g, n, &|r| each_max(g, x, r, |o, v, _| *y.add(o) = v));
     STATUS_OK
 }
 
