@@ -12,11 +12,12 @@
 //!   (`rows = scratch / k`).
 //! - `db` is the column sum of `dY`.
 //!
-//! Implicit GEMM against im2col (W5's shapes, bench/conv-ops.mjs, CPU-time ratios on a shared
-//! machine): the implicit forward is ~2.3× faster for conv(32, 5×5) on one channel (k = 25: the
-//! separate im2col pass and its re-packing cost more than the tiny GEMM) and ~1.06× for
-//! conv(64, 5×5) on 32 channels (k = 800); the implicit dW ~2.1× and ~1.1×. It is used for every
-//! shape.
+//! Implicit GEMM against im2col (W5's shapes, `node bench/conv-ops.mjs --wasm <im2col build>
+//! --wasm <this>`, CPU-time ratios, medians of 9 alternated rounds): the implicit forward is ~2.1×
+//! faster for conv(32, 5×5) on one channel (k = 25: the separate im2col pass and its re-packing
+//! cost more than the tiny GEMM) and ~1.1× for conv(64, 5×5) on 32 channels (k = 800); the
+//! implicit dW ~1.14× and ~1.04×. So it is used for every shape (dX keeps the im2col-shaped
+//! scratch: its col2im is a scatter-add).
 //!
 //! Threads (crate::par) split only independent outputs: forward and dW by output tiles, `db` by
 //! filter ranges, `dX` by whole images; see [`backward`]. So results depend on nothing but the
