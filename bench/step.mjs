@@ -1,6 +1,6 @@
 // train_step throughput: one JS→WASM call per batch (forward, loss, backward, Adam, every layer).
 //   npm run bench:step            (median of 7 timed runs after warm-up; prints samples/s)
-//   npm run bench:step -- --against <git-ref> [--rounds N] [--quick]
+//   npm run bench:step -- --against <git-ref> [--rounds N] [--quick] [--threads N] [--only W1|W2|W5]
 //       builds <git-ref> once into bench/.baseline/<sha> (bench/lib/baseline.mjs) and measures its
 //       dist/ and this tree's dist/ in this one process, windows alternated over N rounds (default
 //       41; 5 with --quick): per build median samples/s, and the per-round ratio new/old with its
@@ -38,6 +38,8 @@ if (ai >= 0) {
     names: ['old', 'new'],
     describe: [`${ref}${ref === base.short || base.sha.startsWith(ref) ? '' : ` = ${base.short}`} (${base.dist})`, `this tree ${currentDescription()} (dist/)`],
     rounds,
+    threads: process.argv.includes('--threads') ? Number(process.argv[process.argv.indexOf('--threads') + 1]) : undefined,
+    only: process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined,
   });
   process.exit(0);
 }

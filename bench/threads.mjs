@@ -5,6 +5,7 @@
 // worker's first wake-up per call and other per-call set-up are amortized alike.
 // W1: 784-256-128-10 ReLU, softmax cross-entropy, Adam 1e-3, batch 128.
 // W2: 32-64-64-1 ReLU, MSE, Adam 1e-3, batch 32.
+// W5: the CNN conv(32, 5×5)→maxPool→conv(64, 5×5)→maxPool→dense(128)→dense(10), Adam 1e-3, batch 32.
 // Per workload: median samples/s of each configuration, and the per-round ratio N/1 (median,
 // IQR, min–max). Each round also measures what the machine offers at that moment: a fixed JS loop
 // on 1 thread, then on N threads at once ("capacity" = N·t1/tN: N on an idle N-core machine,
@@ -12,7 +13,7 @@
 // must end bit-identical: the bench checks it.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { init, Sequential, dense, adam } from '../dist/wasmfit.mjs';
+import { init, Sequential, dense, adam, conv2d, maxPool2d, flatten } from '../dist/wasmfit.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -57,12 +58,12 @@ async function capacity() {
 }
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
-async function workload(name, { d, layers, loss, batch, rows, y }) {
+async function workload(name, { d, shape, layers, loss, batch, rows, y }) {
   if (only && !name.startsWith(only)) return;
   const x = new Float32Array(rows * d);
   lcgFill(x, 7, -0.5);
   const make = (runtime) => {
-    const m = new Sequential({ inputShape: [d], layers: layers(), runtime, seed: 1 });
+    const m = new Sequential({ inputShape: shape ?? [d], layers: layers(), runtime, seed: 1 });
     m.compile({ optimizer: adam({ lr: 1e-3 }), loss });
     return m;
   };
@@ -114,6 +115,16 @@ await workload('W2 32-64-64-1 Adam batch 32', {
   batch: 32,
   rows: 32 * 256,
   y: (x, rows, d) => ({ data: Float32Array.from({ length: rows }, (_, r) => x[r * d] * 2 - x[r * d + 1]), shape: [rows, 1] }),
+});
+// W5: the CNN of bench/run.mjs (convolutions split by output tiles, dX and pooling by images)
+await workload('W5 CNN conv32 5×5-pool-conv64 5×5-pool-dense128-10 Adam batch 32', {
+  d: 784,
+  shape: [28, 28, 1],
+  layers: () => [conv2d(32, { kernelSize: 5, activation: 'relu' }), maxPool2d(), conv2d(64, { kernelSize: 5, activation: 'relu' }), maxPool2d(), flatten(), dense(128, { activation: 'relu' }), dense(10)],
+  loss: 'softmaxCrossEntropy',
+  batch: 32,
+  rows: 32 * (quick ? 4 : 8),
+  y: (x, rows) => Int32Array.from({ length: rows }, (_, i) => i % 10),
 });
 rt1.dispose();
 rtN.dispose();

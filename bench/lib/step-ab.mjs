@@ -25,8 +25,8 @@ export const STEP_WORKLOADS = {
   W5: 'CNN conv32 5×5-pool-conv64 5×5-pool-dense128-10 CE, Adam, batch 32',
 };
 
-async function setup(W, which) {
-  await W.init();
+async function setup(W, which, threads) {
+  await W.init(threads ? { threads } : undefined);
   if (which === 'W1') {
     const [d, k, batch] = [784, 10, 128];
     const rows = batch * 8;
@@ -62,14 +62,15 @@ async function setup(W, which) {
  * Measures W1 and W2 on the builds in `dists` (A, B), `rounds` alternated rounds each, and
  * prints the table. `names` label the two columns (e.g. ['old', 'new']); `describe` their lines.
  */
-export async function runStepAB({ dists, names = ['A', 'B'], describe = dists, rounds }) {
+export async function runStepAB({ dists, names = ['A', 'B'], describe = dists, rounds, threads, only }) {
   const builds = [await loadDist(dists[0]), await loadDist(dists[1])];
   const rows = [];
   // W5 where both builds have convolutions
   for (const which of ['W1', 'W2', ...(builds.every((W) => typeof W.conv2d === 'function') ? ['W5'] : [])]) {
+    if (only && which !== only) continue;
     process.stderr.write(`${which}: ${rounds} alternated rounds ...\n`);
     const env = [];
-    for (const W of builds) env.push(await setup(W, which));
+    for (const W of builds) env.push(await setup(W, which, threads));
     const epoch = (e) => e.m.fit(e.x, e.y, { epochs: 1, batchSize: e.batch, yieldEveryMs: 1e9 });
     for (const e of env) await epoch(e); // warm-up
     const res = await alternate(
@@ -83,7 +84,7 @@ export async function runStepAB({ dists, names = ['A', 'B'], describe = dists, r
     for (const e of env) e.m.dispose();
   }
   const simd = builds.map((W) => ((W.getRuntime?.().simd ?? true) ? 'SIMD128' : 'scalar'));
-  console.log(`train_step throughput, samples/s; ${rounds} alternated rounds (AB, BA, ...) of one epoch per window; node ${process.version}, ${process.arch}`);
+  console.log(`train_step throughput, samples/s; ${rounds} alternated rounds (AB, BA, ...) of one epoch per window; ${threads ? `init({ threads: ${threads} })` : 'init() default threads'}; node ${process.version}, ${process.arch}`);
   for (const b of [0, 1]) console.log(`  ${names[b]}: ${describe[b]} [${simd[b]}]`);
   console.log(`  ${abLegend(names)}\n`);
   console.log(abTable(rows, { names, unit: 'samples/s' }));

@@ -5,14 +5,19 @@
 // (The split itself — each part writes only its own rows/columns/range, bit-identical to the
 // serial kernel — is tested natively in crates/kernels/src/par.rs.)
 import { describe, expect, it } from 'vitest';
-import { OptionError, Rng, Sequential, adam, batchNorm, conv2d, dense, depthwiseConv2d, dropout, globalAveragePool2d, init, sgd, type CompileOptions, type LayerConfig } from '../../ts/index.js';
+import {
+  OptionError, Rng, Sequential, adam, avgPool2d, batchNorm, conv2d, dense, depthwiseConv2d, dropout, flatten, globalAveragePool2d, init, maxPool2d,
+  randomContrast, randomFlip, randomRotation, randomTranslation, randomZoom, sgd, type CompileOptions, type LayerConfig,
+} from '../../ts/index.js';
 import { createRuntime, type Runtime } from '../../ts/runtime/loader.js';
 
 interface Case {
   name: string;
   d: number;
-  /** Image input `[h, w, c]` (h·w·c = d) instead of `[d]`. */
-  shape?: [number, number, number];
+  /** Image input `[h, w, c]` (`d` = h·w·c); flat `[d]` when absent. */
+  shape?: number[];
+  /** Also compare the scalar build (one thread). */
+  scalar?: boolean;
   k: number;
   layers: () => LayerConfig[];
   compile: () => CompileOptions;
@@ -53,6 +58,36 @@ const cases: Case[] = [
     compile: () => ({ optimizer: adam({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' }),
     batch: 32,
   },
+  // Convolutions (conv.rs, pool.rs: forward and dW split by output tiles, dX and pooling by
+  // whole images). Batch 32 so every conv GEMM has ≥ 3 parts of 2^19 multiply-adds and the first
+  // pooling 2 parts; 'same' padding, stride 2, dilation 2, batch norm over feature maps, max and
+  // average pooling, and augmentation before the first layer.
+  {
+    name: 'cnn: same, stride 2, dilation 2, batch norm over maps, max/avg pool, augmentation',
+    d: 20 * 18 * 3,
+    shape: [20, 18, 3],
+    k: 5,
+    layers: () => [
+      randomFlip(), randomTranslation(0.1, 0.1), randomRotation(0.05), randomZoom(0.1), randomContrast(0.2),
+      conv2d(16, { kernelSize: 3, padding: 'same', activation: 'relu' }), batchNorm(), maxPool2d(),
+      conv2d(24, { kernelSize: 3, strides: 2, padding: 'same' }),
+      conv2d(16, { kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'relu' }),
+      avgPool2d({ padding: 'same' }), flatten(), dense(5),
+    ],
+    compile: () => ({ optimizer: adam({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' }),
+    batch: 32,
+    scalar: true,
+  },
+  {
+    name: 'cnn: the W5 shape (conv 5×5, valid, 1 channel; conv 5×5 on 32 channels), sgd',
+    d: 28 * 28,
+    shape: [28, 28, 1],
+    k: 10,
+    layers: () => [conv2d(32, { kernelSize: 5, activation: 'relu' }), maxPool2d(), conv2d(64, { kernelSize: 5, activation: 'relu' }), maxPool2d(), flatten(), dense(10)],
+    compile: () => ({ optimizer: sgd({ lr: 0.02, momentum: 0.9 }), loss: 'softmaxCrossEntropy' }),
+    batch: 16,
+    scalar: true,
+  },
 ];
 
 function dataFor(c: Case): { x: Float32Array; y: Int32Array } {
@@ -79,6 +114,13 @@ describe('threads: the result does not depend on the thread count', () => {
     it(`${c.name}: 1, 2, 3 threads, the default build and the threaded build's serial path agree bit for bit`, async () => {
       const ref = await train(c, await createRuntime({ threads: 1 }));
       expect(ref.loss.every(Number.isFinite)).toBe(true);
+      if (c.scalar) {
+        const rt = await createRuntime({ simd: false });
+        const got = await train(c, rt);
+        rt.dispose();
+        expect(got.bits, 'scalar build').toEqual(ref.bits);
+        expect(got.loss).toEqual(ref.loss);
+      }
       for (const opts of [{ threadedBuild: true }, { threads: 2 }, { threads: 3 }]) {
         const rt = await createRuntime(opts);
         expect(rt.threads).toBe(opts.threads ?? 1);
@@ -95,10 +137,11 @@ describe('threads: the result does not depend on the thread count', () => {
     }, 120_000);
   }
 
-  it('guard bands around every arena block stay intact with 3 threads writing', async () => {
+  it('guard bands around every arena block stay intact with 3 threads writing (dense, and a CNN: per-part im2col scratch slices)', async () => {
     const rt = await createRuntime({ threads: 3, guardBands: true });
     rt.pool!.backOff = false;
     await train(cases[0]!, rt);
+    await train(cases[3]!, rt);
     expect(rt.arena.checkGuards()).toBeGreaterThan(0);
     rt.dispose();
   }, 60_000);

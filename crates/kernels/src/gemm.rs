@@ -163,6 +163,47 @@ pub unsafe fn gemm(
     epi: Epilogue,
     ws: *mut f32,
 ) {
+    gemm_with(m, n, k, &a, b, beta, c, rsc, epi, ws);
+}
+
+/// Where the A panels of [`gemm_with`] come from: a strided matrix ([`MatRef`]), or an operand
+/// never stored as a matrix (the implicit-GEMM convolution packs them straight from the image,
+/// see `conv.rs`).
+pub trait PackA {
+    /// Writes rows `[i0, i0 + mc)` × depth `[p0, p0 + kc)` of A to `out` as [`pack_a`] does:
+    /// `MR`-row panels, for each p the MR values of its column contiguous, rows past the end 0.
+    ///
+    /// # Safety
+    /// The rows and depths exist; `out` holds `⌈mc/MR⌉·MR·kc` floats.
+    unsafe fn pack(&self, i0: usize, p0: usize, mc: usize, kc: usize, out: *mut f32);
+}
+
+impl PackA for MatRef {
+    #[inline(always)]
+    unsafe fn pack(&self, i0: usize, p0: usize, mc: usize, kc: usize, out: *mut f32) {
+        pack_a(mc, kc, self.ptr.offset(i0 as isize * self.rs + p0 as isize * self.cs), self.rs, self.cs, out);
+    }
+}
+
+/// [`gemm`] with A given by its packer: the same loop nest and micro-kernel, so each element of
+/// C is the same arithmetic whichever packer produced the same values. The packer is called
+/// through a vtable (once per `MC×KC` block): one copy of the loop nest for every packer keeps
+/// the module small (the browser entry embeds it).
+///
+/// # Safety
+/// As [`gemm`]; `a` packs an m×k matrix.
+pub unsafe fn gemm_with(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &dyn PackA,
+    b: MatRef,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    epi: Epilogue,
+    ws: *mut f32,
+) {
     if m == 0 || n == 0 {
         return;
     }
@@ -198,35 +239,39 @@ pub unsafe fn gemm(
             let mut ic = 0;
             while ic < m {
                 let mc = (m - ic).min(MC);
-                pack_a(mc, kc, a.ptr.offset(ic as isize * a.rs + pc as isize * a.cs), a.rs, a.cs, apack);
-                // LOOP 2: NR-wide column panels.
-                let mut jr = 0;
-                while jr < nc {
-                    let cols = (nc - jr).min(NR);
-                    let bp = bpack.add(jr * kc);
-                    // LOOP 1: MR-tall row panels.
-                    let mut ir = 0;
-                    while ir < mc {
-                        let rows = (mc - ir).min(MR);
-                        let ap = apack.add(ir * kc);
-                        let cp = c.offset((ic + ir) as isize * rsc + (jc + jr) as isize);
-                        let tile_beta = if first { beta } else { 1.0 };
-                        let bias = if last && !epi.bias.is_null() {
-                            epi.bias.add(jc + jr)
-                        } else {
-                            core::ptr::null()
-                        };
-                        let tile_act = if last { epi.act } else { Act::Linear };
-                        kernel(kc, ap, bp, cp, rsc, tile_beta, rows, cols, bias, tile_act);
-                        ir += MR;
-                    }
-                    jr += NR;
-                }
+                a.pack(ic, pc, mc, kc, apack);
+                macro_kernel(mc, nc, kc, apack, bpack, c.offset(ic as isize * rsc + jc as isize), rsc, if first { beta } else { 1.0 }, last, epi, jc);
                 ic += MC;
             }
             pc += KC;
         }
         jc += NC;
+    }
+}
+
+/// LOOP 2 and LOOP 1 over one packed `mc×kc` block of A and `kc×nc` block of B into the C block
+/// at `c` (columns from `jc` of the whole C: the bias offset). Out of line (smaller module) and
+/// called only by [`gemm_with`], which takes its packer through a vtable, so the module holds one
+/// copy of the micro-kernel loop (scripts/fuse-madd.mjs rewrites exactly one).
+#[inline(never)]
+unsafe fn macro_kernel(mc: usize, nc: usize, kc: usize, apack: *const f32, bpack: *const f32, c: *mut f32, rsc: isize, tile_beta: f32, last: bool, epi: Epilogue, jc: usize) {
+    // LOOP 2: NR-wide column panels.
+    let mut jr = 0;
+    while jr < nc {
+        let cols = (nc - jr).min(NR);
+        let bp = bpack.add(jr * kc);
+        let bias = if last && !epi.bias.is_null() { epi.bias.add(jc + jr) } else { core::ptr::null() };
+        let tile_act = if last { epi.act } else { Act::Linear };
+        // LOOP 1: MR-tall row panels.
+        let mut ir = 0;
+        while ir < mc {
+            let rows = (mc - ir).min(MR);
+            let ap = apack.add(ir * kc);
+            let cp = c.offset(ir as isize * rsc + jr as isize);
+            kernel(kc, ap, bp, cp, rsc, tile_beta, rows, cols, bias, tile_act);
+            ir += MR;
+        }
+        jr += NR;
     }
 }
 

@@ -15,7 +15,7 @@
 //! outputs (GEMM output tiles, optimizer element ranges), so every output element is computed by
 //! exactly the same instructions in the same order whichever part computes it.
 
-use crate::gemm::{self, Epilogue, MatRef, MR, NR};
+use crate::gemm::{self, Epilogue, MatRef, PackA, MR, NR};
 use crate::optim::{self, Io, OptHyper, OptTensor};
 
 /// A parallel region as the host and [`run_part`] see it.
@@ -132,7 +132,7 @@ pub fn gemm_split(m: usize, n: usize, k: usize, max_parts: usize) -> (usize, boo
 }
 
 /// The most parts a region on `threads` threads is split into (1: serial).
-fn max_parts(threads: usize) -> usize {
+pub fn max_parts(threads: usize) -> usize {
     if threads > 1 {
         threads * PARTS_PER_THREAD
     } else {
@@ -147,23 +147,54 @@ fn max_parts(threads: usize) -> usize {
 /// # Safety
 /// As [`gemm::gemm`]; `ws` holds `threads() · WORKSPACE_FLOATS` floats.
 pub unsafe fn gemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, beta: f32, c: *mut f32, rsc: isize, epi: Epilogue, ws: *mut f32) {
+    gemm_with(m, n, k, &a, b, beta, c, rsc, epi, ws);
+}
+
+/// A packer's rows from `row0` on (the rows of one part).
+struct RowsFrom<'a> {
+    a: &'a dyn PackA,
+    row0: usize,
+}
+
+impl<'a> PackA for RowsFrom<'a> {
+    #[inline(always)]
+    unsafe fn pack(&self, i0: usize, p0: usize, mc: usize, kc: usize, out: *mut f32) {
+        self.a.pack(self.row0 + i0, p0, mc, kc, out)
+    }
+}
+
+/// [`gemm::gemm_with`] split as [`gemm`] (A from any packer: the implicit-GEMM convolution's
+/// panels come straight from the image).
+///
+/// # Safety
+/// As [`gemm`].
+pub unsafe fn gemm_with(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &dyn PackA,
+    b: MatRef,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    epi: Epilogue,
+    ws: *mut f32,
+) {
     let (parts, rows) = gemm_split(m, n, k, max_parts(threads()));
     if parts <= 1 {
-        gemm::gemm(m, n, k, a, b, beta, c, rsc, epi, ws);
+        gemm::gemm_with(m, n, k, a, b, beta, c, rsc, epi, ws);
         return;
     }
-    let (a_, b_, c_, ws_, bias_) = (a.ptr as usize, b.ptr as usize, c as usize, ws as usize, epi.bias as usize);
-    run(parts, &move |t, parts, thread| {
-        let wst = (ws_ as *mut f32).add(thread * gemm::WORKSPACE_FLOATS);
+    run(parts, &|t, parts, thread| {
+        let wst = ws.add(thread * gemm::WORKSPACE_FLOATS);
         if rows {
             let (lo, hi) = range(t, parts, (m + MR - 1) / MR, MR, m);
-            let at = MatRef { ptr: (a_ as *const f32).offset(lo as isize * a.rs), ..a };
-            gemm::gemm(hi - lo, n, k, at, b, beta, (c_ as *mut f32).offset(lo as isize * rsc), rsc, epi, wst);
+            gemm::gemm_with(hi - lo, n, k, &RowsFrom { a, row0: lo }, b, beta, c.offset(lo as isize * rsc), rsc, epi, wst);
         } else {
             let (lo, hi) = range(t, parts, (n + NR - 1) / NR, NR, n);
-            let bt = MatRef { ptr: (b_ as *const f32).offset(lo as isize * b.cs), ..b };
-            let bias = if bias_ == 0 { core::ptr::null() } else { (bias_ as *const f32).add(lo) };
-            gemm::gemm(m, hi - lo, k, a, bt, beta, (c_ as *mut f32).add(lo), rsc, Epilogue { bias, act: epi.act }, wst);
+            let bt = MatRef { ptr: b.ptr.offset(lo as isize * b.cs), ..b };
+            let bias = if epi.bias.is_null() { core::ptr::null() } else { epi.bias.add(lo) };
+            gemm::gemm_with(m, hi - lo, k, a, bt, beta, c.add(lo), rsc, Epilogue { bias, act: epi.act }, wst);
         }
     });
 }

@@ -12,6 +12,7 @@
 //!   `padding='same'`, PyTorch's `count_include_pad=False`).
 
 use crate::conv::ConvGeom;
+use crate::par;
 use crate::status::{STATUS_BAD_ARGUMENT, STATUS_OK};
 
 /// A pooling geometry: valid as a convolution's, `f = c`, no dilation.
@@ -36,9 +37,9 @@ fn window(g: &ConvGeom, oy: usize, ox: usize) -> (usize, usize, usize, usize) {
 /// Calls `f(out index, input element offsets of the window's taps: base, rows, columns)` for
 /// every output element; a tap's input offset is `base + (y·w + x)·c`.
 #[inline(always)]
-unsafe fn each_output(g: &ConvGeom, n: usize, mut f: impl FnMut(usize, usize, (usize, usize, usize, usize))) {
+unsafe fn each_output(g: &ConvGeom, (s0, s1): (usize, usize), mut f: impl FnMut(usize, usize, (usize, usize, usize, usize))) {
     let (h, w, c) = (g.h as usize, g.w as usize, g.c as usize);
-    for s in 0..n {
+    for s in s0..s1 {
         for oy in 0..g.oh as usize {
             for ox in 0..g.ow as usize {
                 let win = window(g, oy, ox);
@@ -60,11 +61,11 @@ const CB: usize = 64;
 /// is contiguous and vectorizes (the earlier per-channel walk over the window read one float per
 /// tap with stride `c`).
 #[inline(always)]
-unsafe fn each_max(g: &ConvGeom, x: *const f32, n: usize, mut f: impl FnMut(usize, f32, usize)) {
+unsafe fn each_max(g: &ConvGeom, x: *const f32, (s0, s1): (usize, usize), mut f: impl FnMut(usize, f32, usize)) {
     let (h, w, c) = (g.h as usize, g.w as usize, g.c as usize);
     let mut bv = [0.0f32; CB];
     let mut bi = [0usize; CB];
-    for s in 0..n {
+    for s in s0..s1 {
         let base = s * h * w * c;
         for oy in 0..g.oh as usize {
             for ox in 0..g.ow as usize {
@@ -107,6 +108,20 @@ unsafe fn block_max(x: *const f32, base: usize, (w, c): (usize, usize), (y0, y1,
     }
 }
 
+/// Window taps a pooling part must visit before a region pays for its wake-up (bench/conv-ops.mjs:
+/// W5's second pooling, 2^17 taps, takes ~0.1 ms on one thread).
+pub const MIN_POOL_TAPS: usize = 1 << 16;
+
+/// Runs `f((s0, s1))` over ranges of whole images, split over threads when the batch is large
+/// enough. A window reads and writes only its own image, and within an image the order is the
+/// serial one, so the result does not depend on the split.
+#[inline(always)]
+unsafe fn by_images(g: &ConvGeom, n: usize, f: &dyn Fn((usize, usize))) {
+    let taps = n * g.oh as usize * g.ow as usize * g.c as usize * (g.kh as usize * g.kw as usize);
+    let parts = par::max_parts(par::threads()).min(n).min(taps / MIN_POOL_TAPS).max(1);
+    par::run(parts, &|t, parts, _thread| f(par::range(t, parts, n, 1, n)));
+}
+
 /// Max pooling forward into `y` (`n·oh·ow·c`). Returns `STATUS_BAD_ARGUMENT` (nothing written)
 /// for an invalid geometry.
 ///
@@ -117,7 +132,7 @@ pub unsafe fn max_forward(g: &ConvGeom, x: *const f32, n: usize, y: *mut f32) ->
         return STATUS_BAD_ARGUMENT;
     }
     // every window holds at least one in-image tap (padding < kernel reach, see ConvGeom::valid)
-    each_max(g, x, n, |o, v, _| *y.add(o) = v);
+    by_images(g, n, &|r| each_max(g, x, r, |o, v, _| *y.add(o) = v));
     STATUS_OK
 }
 
@@ -130,8 +145,11 @@ pub unsafe fn max_backward(g: &ConvGeom, x: *const f32, n: usize, dy: *const f32
     if !valid(g) {
         return STATUS_BAD_ARGUMENT;
     }
-    core::ptr::write_bytes(dx, 0, n * g.h as usize * g.w as usize * g.c as usize);
-    each_max(g, x, n, |o, _, t| *dx.add(t) += *dy.add(o));
+    let img = g.h as usize * g.w as usize * g.c as usize;
+    by_images(g, n, &|(s0, s1)| {
+        core::ptr::write_bytes(dx.add(s0 * img), 0, (s1 - s0) * img);
+        each_max(g, x, (s0, s1), |o, _, t| *dx.add(t) += *dy.add(o));
+    });
     STATUS_OK
 }
 
@@ -144,7 +162,7 @@ pub unsafe fn avg_forward(g: &ConvGeom, x: *const f32, n: usize, y: *mut f32) ->
         return STATUS_BAD_ARGUMENT;
     }
     let (w, c) = (g.w as usize, g.c as usize);
-    each_output(g, n, |o, base, (y0, y1, x0, x1)| {
+    by_images(g, n, &|r| each_output(g, r, |o, base, (y0, y1, x0, x1)| {
         let mut s = 0.0f32;
         for yy in y0..y1 {
             for xx in x0..x1 {
@@ -152,7 +170,7 @@ pub unsafe fn avg_forward(g: &ConvGeom, x: *const f32, n: usize, y: *mut f32) ->
             }
         }
         *y.add(o) = s / ((y1 - y0) * (x1 - x0)) as f32;
-    });
+    }));
     STATUS_OK
 }
 
@@ -165,14 +183,17 @@ pub unsafe fn avg_backward(g: &ConvGeom, n: usize, dy: *const f32, dx: *mut f32)
         return STATUS_BAD_ARGUMENT;
     }
     let (w, c) = (g.w as usize, g.c as usize);
-    core::ptr::write_bytes(dx, 0, n * g.h as usize * g.w as usize * c);
-    each_output(g, n, |o, base, (y0, y1, x0, x1)| {
-        let d = *dy.add(o) / ((y1 - y0) * (x1 - x0)) as f32;
-        for yy in y0..y1 {
-            for xx in x0..x1 {
-                *dx.add(base + (yy * w + xx) * c) += d;
+    let img = g.h as usize * w * c;
+    by_images(g, n, &|(s0, s1)| {
+        core::ptr::write_bytes(dx.add(s0 * img), 0, (s1 - s0) * img);
+        each_output(g, (s0, s1), |o, base, (y0, y1, x0, x1)| {
+            let d = *dy.add(o) / ((y1 - y0) * (x1 - x0)) as f32;
+            for yy in y0..y1 {
+                for xx in x0..x1 {
+                    *dx.add(base + (yy * w + xx) * c) += d;
+                }
             }
-        }
+        });
     });
     STATUS_OK
 }
@@ -275,6 +296,59 @@ mod tests {
             }
         }
         assert_eq!(&dx[1..len + 1], &want_dx[..]);
+    }
+
+    /// Split over 2, 3 and 5 threads (parts run in turn natively), max and average pooling give
+    /// one thread's bits forward and backward, with ties and padding, and write nothing outside
+    /// their outputs (NaN guard bands); every output element is written.
+    #[test]
+    fn split_over_threads_is_bit_identical() {
+        extern crate std;
+        use std::vec;
+        use std::vec::Vec;
+        const G: usize = 3;
+        let geos = [ConvGeom { h: 24, w: 24, c: 32, kh: 2, kw: 2, sh: 2, sw: 2, dh: 1, dw: 1, pt: 0, pl: 0, oh: 12, ow: 12, f: 32 }, ConvGeom { h: 13, w: 11, c: 70, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, oh: 7, ow: 6, f: 70 }];
+        for geo in geos.iter() {
+            let n = 11;
+            let (ni, no) = ((geo.h * geo.w * geo.c) as usize, (geo.oh * geo.ow * geo.c) as usize);
+            assert!(n * no * (geo.kh * geo.kw) as usize >= 3 * MIN_POOL_TAPS, "too small to split");
+            let mut seed = 9u64;
+            let x: Vec<f32> = (0..n * ni)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    ((seed >> 33) % 7) as f32 * 0.25 // ties
+                })
+                .collect();
+            let dy: Vec<f32> = (0..n * no).map(|i| (i % 11) as f32 * 0.1 + 0.05).collect();
+            for kind in 0..2 {
+                let run = |threads: usize| -> (Vec<f32>, Vec<f32>) {
+                    let (mut y, mut dx) = (vec![f32::NAN; n * no + 2 * G], vec![f32::NAN; n * ni + 2 * G]);
+                    crate::par::TEST_THREADS.with(|t| t.set(threads));
+                    unsafe {
+                        if kind == 0 {
+                            assert_eq!(max_forward(geo, x.as_ptr(), n, y.as_mut_ptr().add(G)), STATUS_OK);
+                            assert_eq!(max_backward(geo, x.as_ptr(), n, dy.as_ptr(), dx.as_mut_ptr().add(G)), STATUS_OK);
+                        } else {
+                            assert_eq!(avg_forward(geo, x.as_ptr(), n, y.as_mut_ptr().add(G)), STATUS_OK);
+                            assert_eq!(avg_backward(geo, n, dy.as_ptr(), dx.as_mut_ptr().add(G)), STATUS_OK);
+                        }
+                    }
+                    crate::par::TEST_THREADS.with(|t| t.set(1));
+                    for v in [&y, &dx] {
+                        let len = v.len() - 2 * G;
+                        assert!(v[..G].iter().chain(v[G + len..].iter()).all(|e| e.is_nan()), "guard band written ({} threads)", threads);
+                        assert!(v[G..G + len].iter().all(|e| e.is_finite()), "an element not written ({} threads)", threads);
+                    }
+                    (y, dx)
+                };
+                let (wy, wdx) = run(1);
+                for threads in [2usize, 3, 5] {
+                    let (y, dx) = run(threads);
+                    assert!(y.iter().zip(wy.iter()).all(|(a, b)| a.to_bits() == b.to_bits()), "kind {} threads {}: y", kind, threads);
+                    assert!(dx.iter().zip(wdx.iter()).all(|(a, b)| a.to_bits() == b.to_bits()), "kind {} threads {}: dx", kind, threads);
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! 2-D convolution (Keras `Conv2D`, channels-last): `y = act(conv(x, W) + b)` with the geometry
 //! of the [`ConvGeom`] at `geom`; W `[kh, kw, c, f]` (`w_len = kh·kw·c·f`), b of `f` floats or
-//! absent; `n_in = h·w·c`, `n_out = oh·ow·f`. `aux` is the im2col scratch (`aux_len` floats, at
-//! least one row of `kh·kw·c`; the chunk size it sets fixes the summation order of dW). ReLU is
+//! absent; `n_in = h·w·c`, `n_out = oh·ow·f`. `aux` is the scratch of dX's col2im (`aux_len` floats,
+//! at least one row of `kh·kw·c`; split between threads; no result depends on its size). ReLU is
 //! fused into the GEMM epilogue. `max_norm` constrains each filter (a column of the
 //! `[kh·kw·c, f]` matrix). A frozen layer has no gradient buffers: backward computes only dX.
 
