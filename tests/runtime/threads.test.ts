@@ -15,7 +15,7 @@ interface Case {
   name: string;
   d: number;
   /** Image input `[h, w, c]` (`d` = h·w·c); flat `[d]` when absent. */
-  shape?: number[];
+  shape?: [number, number, number];
   /** Also compare the scalar build (one thread). */
   scalar?: boolean;
   k: number;
