@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  OptionError, Sequential, dense, deserializeCheckpoint, deserializeModel, init, kerasAdagrad, kerasAdam, kerasRMSprop, kerasSGD, maxNorm, serializeCheckpoint,
+  OptionError, Sequential, dense, deserializeCheckpoint, deserializeModel, init, kerasAdagrad, kerasAdam, kerasRMSprop, kerasSGD, maxNorm, nadam, serializeCheckpoint,
   serializeModel, sgd, type OptimizerConfig,
 } from '../../ts/index.js';
 import { OPT_HYPER, OPT_TENSOR } from '../../ts/runtime/abi.js';
@@ -363,5 +363,42 @@ describe('Keras optimizers: standalone, names, options, checkpoints', () => {
     await e.fit(x, y, { epochs: 1, batchSize: 16, seed: 9 });
     expect(bytesOf(c).equals(bytesOf(e))).toBe(false);
     for (const m of [a, b, c, e]) m.dispose();
+  });
+});
+
+// Keras's Nadam (keras/src/optimizers/nadam.py) decays the momentum schedule per step,
+// u_t = β1(1 − ½·0.96^t), where PyTorch's NAdam uses μ_t = β1(1 − ½·0.96^(ψ·t)) with ψ =
+// momentum_decay = 0.004; the products, bias corrections and ε outside the root are the same. So
+// `nadam({ momentumDecay: 1, eps: 1e-7 })` is Keras's Nadam (with PyTorch's ψ = 0.004 the first
+// step already misses Keras's value by 3e-3): checked against Keras's own test values
+// (keras/src/optimizers/nadam_test.py: test_single_step, test_correctness_with_golden).
+describe("Keras's Nadam is nadam({ momentumDecay: 1, eps: 1e-7 }) (keras/src/optimizers/nadam_test.py)", () => {
+  beforeAll(async () => {
+    await init();
+  });
+  it('test_single_step: lr 0.5, ε 1e-7, g [1, 6, 7, 2] from w [1, 2, 3, 4] → [0.4686, 1.4686, 2.4686, 3.4686] (rtol = atol = 1e-4)', () => {
+    const opt = nadam({ lr: 0.5, eps: 1e-7, momentumDecay: 1 });
+    const w = Float32Array.from([1, 2, 3, 4]);
+    opt.update(w, Float32Array.from([1, 6, 7, 2]), opt.init(w));
+    const want = [0.4686, 1.4686, 2.4686, 3.4686];
+    w.forEach((v, i) => expect(Math.abs(v - want[i]!), `w[${i}] = ${v}`).toBeLessThanOrEqual(1e-4 + 1e-4 * Math.abs(want[i]!)));
+  });
+  it('test_correctness_with_golden: lr 0.5, β (0.5, 0.67), ε 1e-5; 0.01 then arange(0.1, 1.1, 0.1), five golden rows (rtol = atol = 5e-4)', () => {
+    const golden = [
+      [0.4281, 0.4281, 0.4281, 0.4281, 0.4281, 0.4281, 0.4281, 0.4281, 0.4281, 0.4281],
+      [-0.1738, -0.1731, -0.1726, -0.1723, -0.1721, -0.172, -0.1719, -0.1718, -0.1718, -0.1717],
+      [-0.7115, -0.7103, -0.7096, -0.7092, -0.709, -0.7088, -0.7086, -0.7085, -0.7085, -0.7084],
+      [-1.2335, -1.2322, -1.2313, -1.2309, -1.2306, -1.2304, -1.2302, -1.2301, -1.23, -1.2299],
+      [-1.7492, -1.7478, -1.7469, -1.7464, -1.7461, -1.7459, -1.7457, -1.7456, -1.7455, -1.7454],
+    ];
+    const opt = nadam({ lr: 0.5, betas: [0.5, 0.67], eps: 1e-5, momentumDecay: 1 });
+    const x = new Float32Array(10).fill(1);
+    const st = opt.init(x);
+    opt.update(x, new Float32Array(10).fill(0.01), st);
+    const g10 = Float32Array.from({ length: 10 }, (_, i) => 0.1 * (i + 1));
+    for (const row of golden) {
+      x.forEach((v, i) => expect(Math.abs(v - row[i]!), `step ${st.step}[${i}]: ${v} vs ${row[i]}`).toBeLessThanOrEqual(5e-4 + 5e-4 * Math.abs(row[i]!)));
+      opt.update(x, g10, st);
+    }
   });
 });
