@@ -2,23 +2,15 @@
 // these"): a model spec with image input, conv2d, batch norm over feature maps, pooling and flatten
 // crosses to fitInWorker as data and trains there to the same bits as in process (through the
 // built bundle).
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-
-type Lib = typeof import('../../ts/index.js');
-type WorkerLib = typeof import('../../ts/worker/index.js');
+import { bits, loadBuilt, type Lib, type WorkerLib } from './built.js';
 
 let wf: Lib;
 let W: WorkerLib;
 
 beforeAll(async () => {
-  wf = (await import(pathToFileURL(join(process.cwd(), 'dist', 'wasmfit.mjs')).href)) as Lib;
-  W = (await import(pathToFileURL(join(process.cwd(), 'dist', 'worker.mjs')).href)) as WorkerLib;
-  await wf.init();
+  ({ wf, W } = await loadBuilt());
 });
-
-const bits = (ws: { data: Float32Array }[]) => ws.map((w) => Array.from(new Uint32Array(w.data.buffer, w.data.byteOffset, w.data.length)));
 
 describe('convolutional models in fitInWorker', () => {
   it('a conv2d / batchNorm / maxPool2d / flatten spec trains in a worker to the in-process bits', async () => {

@@ -1,23 +1,15 @@
 // Noise layers in workers: a spec with gaussianDropout and alphaDropout crosses to fitInWorker as
 // data and trains there to the same bits as in process (through the built bundle): the noise
 // stream is keyed by the fit seed and layer position only.
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-
-type Lib = typeof import('../../ts/index.js');
-type WorkerLib = typeof import('../../ts/worker/index.js');
+import { bits, loadBuilt, type Lib, type WorkerLib } from './built.js';
 
 let wf: Lib;
 let W: WorkerLib;
 
 beforeAll(async () => {
-  wf = (await import(pathToFileURL(join(process.cwd(), 'dist', 'wasmfit.mjs')).href)) as Lib;
-  W = (await import(pathToFileURL(join(process.cwd(), 'dist', 'worker.mjs')).href)) as WorkerLib;
-  await wf.init();
+  ({ wf, W } = await loadBuilt());
 });
-
-const bits = (ws: { data: Float32Array }[]) => ws.map((w) => Array.from(new Uint32Array(w.data.buffer, w.data.byteOffset, w.data.length)));
 
 describe('noise layers in fitInWorker', () => {
   it('a selu / alphaDropout / gaussianDropout spec trains in a worker to the in-process bits', async () => {
