@@ -102,6 +102,56 @@ function start(d) {
 }
 `;
 
+/**
+ * Whether the host gives a pool's workers a core, judged from recent parallel regions (slow: the
+ * region took longer than its parts would have on the calling thread alone). {@link record}
+ * returns how many asks to run serial (0: go on in parallel):
+ * - normally, once at least half of the last {@link SlowRegions.WINDOW} regions were slow. A busy
+ *   host (every core taken by other work) makes nearly every region slow and trips it within a
+ *   window; a virtual machine whose other core stalls now and then makes bursts of a few slow
+ *   regions among many good ones, which must not serialize the next regions (the previous rule, a
+ *   score of 8 net slow regions, backed off 6 times in 15 rounds of bench/threads.mjs W1 on an idle
+ *   2-core VM: 1,200 asks, about 80 of its 960 2-thread steps, run serial);
+ * - after a back-off, threads are tried again for {@link SlowRegions.PROBE} regions: if half of
+ *   them are slow the host is still busy, and the pool backs off again for twice as long (up to
+ *   {@link SlowRegions.MAX_SERIAL} asks), so a busy host spends little time on slow parallel regions.
+ * @internal
+ */
+export class SlowRegions {
+  static readonly WINDOW = 64;
+  static readonly PROBE = 8;
+  static readonly SERIAL = 200;
+  static readonly MAX_SERIAL = 6400;
+  private readonly ring = new Uint8Array(SlowRegions.WINDOW);
+  private at = 0;
+  private seen = 0;
+  private slow = 0;
+  /** Asks of the last back-off (0: none since the host last looked free). */
+  private last = 0;
+
+  /** Records one region; returns how many asks to run serial (0: none). */
+  record(slow: boolean): number {
+    const W = SlowRegions.WINDOW;
+    if (this.seen === W) this.slow -= this.ring[this.at]!;
+    else this.seen++;
+    this.ring[this.at] = slow ? 1 : 0;
+    this.slow += slow ? 1 : 0;
+    this.at = (this.at + 1) % W;
+    const probing = this.last > 0;
+    const n = probing ? SlowRegions.PROBE : W;
+    if (this.seen < n) return 0;
+    if (this.slow * 2 >= n) {
+      this.last = probing ? Math.min(2 * this.last, SlowRegions.MAX_SERIAL) : SlowRegions.SERIAL;
+      this.ring.fill(0);
+      this.seen = this.slow = this.at = 0;
+      return this.last;
+    }
+    // a probe that passed: the host looks free again
+    if (probing) this.last = 0;
+    return 0;
+  }
+}
+
 /** What a pool needs from the runtime: where its control block and worker stacks live. */
 export interface PoolLayout {
   /** Address of {@link CONTROL_BYTES} zeroed bytes. */
@@ -126,7 +176,7 @@ export class ThreadPool {
   /** Back-off on a host that gives the workers no core: see {@link parallel}. */
   private asks = 0;
   private serialUntil = 0;
-  private slow = 0;
+  private readonly slowness = new SlowRegions();
 
   constructor(threads: number) {
     this.threads = threads;
@@ -194,16 +244,13 @@ export class ThreadPool {
     }
     // Parts are the same size: when the region took longer than this thread alone would have
     // (its time per part × parts), the other threads did not run alongside (a host whose cores are
-    // busy). A score counts slow regions up and the others down (a late wake-up now and then on
-    // free cores is not a busy host); at 8 the next 200 regions run serial, then threads are tried
-    // again. The thread count never changes the result, only the time.
-    if (this.backOff && mine > 0 && performance.now() - t0 > ((t1 - t0) / mine) * parts) {
-      if (++this.slow >= 8) {
-        this.serialUntil = this.asks + 200;
-        this.slow = 0;
-        this.backOffs++;
-      }
-    } else if (this.slow > 0) this.slow--;
+    // busy). When most recent regions were slow, SlowRegions says how many asks run serial before
+    // threads are tried again. The thread count never changes the result, only the time.
+    const serial = this.backOff && mine > 0 ? this.slowness.record(performance.now() - t0 > ((t1 - t0) / mine) * parts) : 0;
+    if (serial > 0) {
+      this.serialUntil = this.asks + serial;
+      this.backOffs++;
+    }
     if (Atomics.load(c, FAILED) !== 0) throw new RuntimeSupportError('wasmfit: a kernel trapped on a worker thread; report it with the model and data shapes.');
   }
 
