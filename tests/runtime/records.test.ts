@@ -36,7 +36,7 @@ describe('shared records', () => {
 
   it('the layout names cover every record field once, in the order abi_layout reports them', () => {
     const fields = [PLAN, LAYER, GEMM_ARGS, OPT_HYPER, OPT_TENSOR, CONV_GEOM].flatMap((r) => [`sizeof ${r.name}`, ...r.fields.map((f) => `${r.name}.${snake(f)}`)]);
-    expect(LAYOUT_NAMES).toEqual([...fields, 'gemm workspace floats']);
+    expect(LAYOUT_NAMES).toEqual([...fields, 'gemm workspace floats', 'shared packing floats']);
   });
 });
 

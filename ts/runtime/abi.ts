@@ -5,7 +5,7 @@
  * @internal
  */
 
-export const ABI_VERSION = 13;
+export const ABI_VERSION = 14;
 
 /**
  * A record's byte offsets from its field list, in declaration order (every field is 4 bytes on
@@ -68,16 +68,21 @@ export const CONV_GEOM = record('ConvGeom', ['h', 'w', 'c', 'kh', 'kw', 'sh', 's
 
 /** GEMM packing workspace in floats (MC·KC + KC·NC with MC=64, KC=256, NC=1024). */
 export const GEMM_WORKSPACE_FLOATS = 64 * 256 + 256 * 1024;
+/**
+ * Floats a threaded runtime allocates after its threads' GEMM workspaces: the operand every part
+ * of a split product reads, packed once (crates/kernels/src/par.rs `SHARED_PACK_FLOATS`).
+ */
+export const GEMM_SHARED_PACK_FLOATS = 1 << 18;
 
 const RECORDS = [PLAN, LAYER, GEMM_ARGS, OPT_HYPER, OPT_TENSOR, CONV_GEOM] as const;
 const snake = (f: string) => f.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
 
 /** The layout array `abi_layout` must return: per record its size and field offsets, then the GEMM workspace. */
 export function expectedLayout(): number[] {
-  return [...RECORDS.flatMap((r) => [r.size, ...r.fields.map((f) => (r as unknown as Record<string, number>)[f]!)]), GEMM_WORKSPACE_FLOATS];
+  return [...RECORDS.flatMap((r) => [r.size, ...r.fields.map((f) => (r as unknown as Record<string, number>)[f]!)]), GEMM_WORKSPACE_FLOATS, GEMM_SHARED_PACK_FLOATS];
 }
 /** Names for error messages, same order as {@link expectedLayout} (the Rust field names). */
-export const LAYOUT_NAMES: readonly string[] = [...RECORDS.flatMap((r) => [`sizeof ${r.name}`, ...r.fields.map((f) => `${r.name}.${snake(f)}`)]), 'gemm workspace floats'];
+export const LAYOUT_NAMES: readonly string[] = [...RECORDS.flatMap((r) => [`sizeof ${r.name}`, ...r.fields.map((f) => `${r.name}.${snake(f)}`)]), 'gemm workspace floats', 'shared packing floats'];
 
 /**
  * The one status enum of every kernel export that can fail (crates/kernels/src/abi.rs STATUS_*).

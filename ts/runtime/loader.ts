@@ -1,5 +1,5 @@
 import { MemoryError, NotInitializedError, OptionError, RuntimeSupportError, WasmfitError } from '../errors/index.js';
-import { GEMM_WORKSPACE_FLOATS } from './abi.js';
+import { GEMM_SHARED_PACK_FLOATS, GEMM_WORKSPACE_FLOATS } from './abi.js';
 import { Arena, WASM32_MAX_BYTES, type Ptr } from './arena.js';
 import { canGunzip, gunzip, readFileUrl } from './host.js';
 import { Kernels } from './kernels.js';
@@ -100,7 +100,9 @@ export class Runtime {
     this.simd = kernels.simdEnabled() !== 0;
     this.fma = kernels.fma;
     this.build = this.fma ? 'fma' : this.simd ? 'simd' : 'scalar';
-    this.ws = this.arena.allocF32(GEMM_WORKSPACE_FLOATS * (options.threads ?? 1));
+    // one packing workspace per thread; a threaded runtime also has the shared packing area after them
+    const threads = options.threads ?? 1;
+    this.ws = this.arena.allocF32(GEMM_WORKSPACE_FLOATS * threads + (threads > 1 ? GEMM_SHARED_PACK_FLOATS : 0));
   }
 
   /**

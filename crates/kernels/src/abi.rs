@@ -28,7 +28,7 @@ use crate::{loss, reduce, step};
 /// `OptHyper::bias_correction2`/`c1`/`c2` and `OPT_RECTIFY`; 11: optimizer kinds 10..13 (Keras's
 /// SGD, RMSprop, Adagrad, Adam) and `Layer::max_norm_eps`; 13: `STATUS_NEEDS_BACKUP`, a plan's
 /// backup may hold only the running statistics).
-pub const ABI_VERSION: u32 = 13;
+pub const ABI_VERSION: u32 = 14;
 
 #[no_mangle]
 pub extern "C" fn abi_version() -> u32 {
@@ -37,7 +37,8 @@ pub extern "C" fn abi_version() -> u32 {
 
 /// Writes the record layouts to `out` (at most `cap` u32s) and returns how many there are: for
 /// each of `Plan`, `Layer`, `GemmArgs`, `OptHyper`, `OptTensor`, `ConvGeom` its size then its field offsets
-/// in declaration order (each record's `FIELDS`), then the GEMM workspace in floats.
+/// in declaration order (each record's `FIELDS`), then the GEMM workspace in floats, then the
+/// threaded build's shared packing area in floats (`par::SHARED_PACK_FLOATS`).
 ///
 /// # Safety
 /// `out` valid for `cap` u32 writes.
@@ -52,6 +53,10 @@ pub unsafe extern "C" fn abi_layout(out: *mut u32, cap: u32) -> u32 {
     at = ConvGeom::layout(&mut v, at);
     if let Some(x) = v.get_mut(at) {
         *x = gemm::WORKSPACE_FLOATS as u32;
+    }
+    at += 1;
+    if let Some(x) = v.get_mut(at) {
+        *x = crate::par::SHARED_PACK_FLOATS as u32;
     }
     at += 1;
     let n = (cap as usize).min(at).min(v.len());

@@ -699,7 +699,7 @@ mod tests {
             let dy = data(n * no, 4 + si as u32);
             let run = |threads: usize| -> [Vec<f32>; 4] {
                 let mut scratch = vec![f32::NAN; (262_144 / k).max(1) * k];
-                let mut ws = vec![0f32; 5 * gemm::WORKSPACE_FLOATS];
+                let mut ws = vec![0f32; 5 * gemm::WORKSPACE_FLOATS + par::SHARED_PACK_FLOATS];
                 let guarded = |len: usize| vec![f32::NAN; len + 2 * G];
                 let (mut y, mut dx, mut dw, mut db) = (guarded(n * no), guarded(n * ni), guarded(k * f), guarded(f));
                 par::TEST_THREADS.with(|t| t.set(threads));

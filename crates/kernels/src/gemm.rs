@@ -204,6 +204,79 @@ pub unsafe fn gemm_with(
     epi: Epilogue,
     ws: *mut f32,
 ) {
+    gemm_pre(m, n, k, a, core::ptr::null(), b, core::ptr::null(), beta, c, rsc, epi, ws);
+}
+
+/// Rounds `x` up to a multiple of `to`.
+#[inline]
+pub fn round_up(x: usize, to: usize) -> usize {
+    (x + to - 1) / to * to
+}
+
+/// Packs the `MC`-row blocks of A that start in rows `[lo, hi)` (`lo` a multiple of `MC`), every
+/// depth block, into the whole-matrix layout [`gemm_pre`] reads as `apre`: block (pc, ic) at
+/// `pc·⌈m/MR⌉·MR + ic·kc`, laid out as one [`PackA::pack`] call writes it. `out` holds
+/// `⌈m/MR⌉·MR·k` floats.
+///
+/// # Safety
+/// `a` packs an m×k matrix; `out` as described.
+pub unsafe fn prepack_a(m: usize, k: usize, a: &dyn PackA, out: *mut f32, lo: usize, hi: usize) {
+    let mp = round_up(m, MR);
+    let mut ic = lo;
+    while ic < hi {
+        let mc = (m - ic).min(MC);
+        let mut pc = 0;
+        while pc < k {
+            let kc = (k - pc).min(KC);
+            a.pack(ic, pc, mc, kc, out.add(pc * mp + ic * kc));
+            pc += KC;
+        }
+        ic += MC;
+    }
+}
+
+/// Packs the depth blocks of B that start in `[lo, hi)` (`lo` a multiple of `KC`), every column
+/// block, into the whole-matrix layout [`gemm_pre`] reads as `bpre`: block (pc, jc) at
+/// `pc·⌈n/NR⌉·NR + jc·kc`, laid out as the loop nest's own packing. `out` holds `k·⌈n/NR⌉·NR` floats.
+///
+/// # Safety
+/// `b` is k×n; `out` as described.
+pub unsafe fn prepack_b(n: usize, k: usize, b: MatRef, out: *mut f32, lo: usize, hi: usize) {
+    let np = round_up(n, NR);
+    let mut pc = lo;
+    while pc < hi {
+        let kc = (k - pc).min(KC);
+        let mut jc = 0;
+        while jc < n {
+            pack_b(kc, (n - jc).min(NC), b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs), b.rs, b.cs, out.add(pc * np + jc * kc));
+            jc += NC;
+        }
+        pc += KC;
+    }
+}
+
+/// [`gemm_with`] whose A or B may come packed already ([`prepack_a`]/[`prepack_b`] of the whole
+/// matrix; null: packed here, block by block): the same loop nest, blocks and micro-kernel calls,
+/// so every element of C is the same arithmetic. The threaded build packs an operand that every
+/// part of a split product reads once, and the parts share it (see `par::gemm_with`).
+///
+/// # Safety
+/// As [`gemm_with`]; a non-null `apre`/`bpre` holds this m×k A / k×n B in the prepacked layout.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_pre(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &dyn PackA,
+    apre: *const f32,
+    b: MatRef,
+    bpre: *const f32,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    epi: Epilogue,
+    ws: *mut f32,
+) {
     if m == 0 || n == 0 {
         return;
     }
@@ -234,13 +307,23 @@ pub unsafe fn gemm_with(
             let kc = (k - pc).min(KC);
             let first = pc == 0;
             let last = pc + kc == k;
-            pack_b(kc, nc, b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs), b.rs, b.cs, bpack);
+            let bp = if bpre.is_null() {
+                pack_b(kc, nc, b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs), b.rs, b.cs, bpack);
+                bpack as *const f32
+            } else {
+                bpre.add(pc * round_up(n, NR) + jc * kc)
+            };
             // LOOP 3: row blocks of A and C.
             let mut ic = 0;
             while ic < m {
                 let mc = (m - ic).min(MC);
-                a.pack(ic, pc, mc, kc, apack);
-                macro_kernel(mc, nc, kc, apack, bpack, c.offset(ic as isize * rsc + jc as isize), rsc, if first { beta } else { 1.0 }, last, epi, jc);
+                let ap = if apre.is_null() {
+                    a.pack(ic, pc, mc, kc, apack);
+                    apack as *const f32
+                } else {
+                    apre.add(pc * round_up(m, MR) + ic * kc)
+                };
+                macro_kernel(mc, nc, kc, ap, bp, c.offset(ic as isize * rsc + jc as isize), rsc, if first { beta } else { 1.0 }, last, epi, jc);
                 ic += MC;
             }
             pc += KC;

@@ -15,7 +15,7 @@
 //! outputs (GEMM output tiles, optimizer element ranges), so every output element is computed by
 //! exactly the same instructions in the same order whichever part computes it.
 
-use crate::gemm::{self, Epilogue, MatRef, PackA, MR, NR};
+use crate::gemm::{self, Epilogue, MatRef, PackA, KC, MC, MR, NR};
 use crate::optim::{self, Io, OptHyper, OptTensor};
 
 /// A parallel region as the host and [`run_part`] see it.
@@ -40,8 +40,8 @@ mod host {
 std::thread_local! {
     /// Test-only: the thread count [`threads`] reports natively (parts then run one after another).
     pub static TEST_THREADS: core::cell::Cell<usize> = core::cell::Cell::new(1);
-    /// Test-only: run only this part of each region (to see what one part writes).
-    pub static ONLY_PART: core::cell::Cell<Option<usize>> = core::cell::Cell::new(None);
+    /// Test-only: in regions of `.0` parts, run only part `.1` (to see what one part writes).
+    pub static ONLY_PART: core::cell::Cell<Option<(usize, usize)>> = core::cell::Cell::new(None);
 }
 
 /// Threads a region may use.
@@ -87,7 +87,7 @@ pub fn run(parts: usize, f: &dyn Fn(usize, usize, usize)) {
         for t in 0..parts {
             #[cfg(test)]
             {
-                if ONLY_PART.with(|o| o.get()).map_or(false, |o| o != t) {
+                if ONLY_PART.with(|o| o.get()).map_or(false, |(p, o)| p == parts && o != t) {
                     continue;
                 }
             }
@@ -163,11 +163,29 @@ impl<'a> PackA for RowsFrom<'a> {
     }
 }
 
+/// Floats after the threads' packing workspaces (`ws + threads()·WORKSPACE_FLOATS`) that hold the
+/// operand every part of a split product reads, packed once ([`gemm_with`]): A of a column split
+/// up to `⌈m/MR⌉·MR·k`, B of a row split up to `k·⌈n/NR⌉·NR` (1 MiB; W1's largest, the 128×784
+/// batch, is 100,352 floats). A threaded runtime allocates it after the workspaces.
+pub const SHARED_PACK_FLOATS: usize = 1 << 18;
+
+/// Parts per thread of a product whose shared operand is packed once: with nothing packed twice,
+/// finer parts cost only their claims, and a thread that starts late (woken late, or its core
+/// slower for a while) leaves more of the product to the others.
+pub const FINE_PARTS_PER_THREAD: usize = 4;
+
 /// [`gemm::gemm_with`] split as [`gemm`] (A from any packer: the implicit-GEMM convolution's
 /// panels come straight from the image).
 ///
+/// When the operand every part reads (A of a column split, B of a row split) fits in
+/// [`SHARED_PACK_FLOATS`], it is packed once, by blocks split over the threads, into the shared
+/// area, and the product runs in [`FINE_PARTS_PER_THREAD`] parts per thread that each pack only
+/// their own slice of the other operand ([`gemm::gemm_pre`]: the same blocks and micro-kernel
+/// calls, so the same arithmetic per element). Otherwise each part packs the shared operand itself.
+///
 /// # Safety
-/// As [`gemm`].
+/// As [`gemm`]; with more than one thread, `ws` also holds [`SHARED_PACK_FLOATS`] after the
+/// threads' workspaces.
 pub unsafe fn gemm_with(
     m: usize,
     n: usize,
@@ -180,9 +198,40 @@ pub unsafe fn gemm_with(
     epi: Epilogue,
     ws: *mut f32,
 ) {
-    let (parts, rows) = gemm_split(m, n, k, max_parts(threads()));
+    let threads = threads();
+    let (parts, rows) = gemm_split(m, n, k, max_parts(threads));
     if parts <= 1 {
         gemm::gemm_with(m, n, k, a, b, beta, c, rsc, epi, ws);
+        return;
+    }
+    let shared = ws.add(threads * gemm::WORKSPACE_FLOATS);
+    let null = core::ptr::null();
+    if !rows && gemm::round_up(m, MR) * k <= SHARED_PACK_FLOATS {
+        let blocks = (m + MC - 1) / MC;
+        run(blocks.min(threads), &|t, parts, _thread| {
+            let (lo, hi) = range(t, parts, blocks, MC, m);
+            gemm::prepack_a(m, k, a, shared, lo, hi);
+        });
+        let tiles = (n + NR - 1) / NR;
+        run(tiles.min(threads * FINE_PARTS_PER_THREAD), &|t, parts, thread| {
+            let (lo, hi) = range(t, parts, tiles, NR, n);
+            let bt = MatRef { ptr: b.ptr.offset(lo as isize * b.cs), ..b };
+            let bias = if epi.bias.is_null() { null } else { epi.bias.add(lo) };
+            gemm::gemm_pre(m, hi - lo, k, a, shared, bt, null, beta, c.add(lo), rsc, Epilogue { bias, act: epi.act }, ws.add(thread * gemm::WORKSPACE_FLOATS));
+        });
+        return;
+    }
+    if rows && k * gemm::round_up(n, NR) <= SHARED_PACK_FLOATS {
+        let blocks = (k + KC - 1) / KC;
+        run(blocks.min(threads), &|t, parts, _thread| {
+            let (lo, hi) = range(t, parts, blocks, KC, k);
+            gemm::prepack_b(n, k, b, shared, lo, hi);
+        });
+        let tiles = (m + MR - 1) / MR;
+        run(tiles.min(threads * FINE_PARTS_PER_THREAD), &|t, parts, thread| {
+            let (lo, hi) = range(t, parts, tiles, MR, m);
+            gemm::gemm_pre(hi - lo, n, k, &RowsFrom { a, row0: lo }, null, b, shared, beta, c.offset(lo as isize * rsc), rsc, epi, ws.add(thread * gemm::WORKSPACE_FLOATS));
+        });
         return;
     }
     run(parts, &|t, parts, thread| {
@@ -277,7 +326,7 @@ mod tests {
                 let b = if tb { MatRef { ptr: bv.as_ptr(), rs: 1, cs: k as isize } } else { MatRef { ptr: bv.as_ptr(), rs: n as isize, cs: 1 } };
                 let epi = Epilogue { bias: bias.as_ptr(), act: Act::Relu };
                 let rsc = n + 5;
-                let mut ws = vec![0.0f32; 5 * gemm::WORKSPACE_FLOATS];
+                let mut ws = vec![0.0f32; 5 * gemm::WORKSPACE_FLOATS + SHARED_PACK_FLOATS];
                 let mut want = vec![f32::NAN; (m + 2) * rsc];
                 unsafe { gemm::gemm(m, n, k, a, b, 0.0, want.as_mut_ptr().add(rsc), rsc as isize, epi, ws.as_mut_ptr()) };
                 for threads in [1usize, 2, 3, 5] {
@@ -297,10 +346,12 @@ mod tests {
     }
 
     /// Each part of the real split writes exactly its own rows or columns of C (run alone, with
-    /// NaN everywhere else), the parts' ranges tile C, and together they give the serial bits.
+    /// NaN everywhere else), the parts' ranges tile C, and together they give the serial bits:
+    /// products whose shared operand is packed once (fine parts, FINE_PARTS_PER_THREAD per
+    /// thread) and one too large for that (each part packs it: one part per thread).
     #[test]
     fn each_gemm_part_writes_only_its_range() {
-        for &(m, n, k) in &[(784usize, 256usize, 128usize), (128, 256, 784), (130, 50, 2000)] {
+        for &(m, n, k, fine) in &[(784usize, 256usize, 128usize, true), (128, 256, 784, true), (130, 50, 2000, true), (130, 50, 6000, false), (40, 900, 7000, false)] {
             let mut seed = 5u64;
             let av: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
             let bv: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
@@ -309,18 +360,22 @@ mod tests {
             let b = MatRef { ptr: bv.as_ptr(), rs: n as isize, cs: 1 };
             let epi = Epilogue { bias: bias.as_ptr(), act: Act::Relu };
             let threads = 3;
-            let (parts, rows) = gemm_split(m, n, k, max_parts(threads));
-            assert_eq!(parts, 3, "shape {:?} too small for the test", (m, n, k));
-            let mut ws = vec![0.0f32; threads * gemm::WORKSPACE_FLOATS];
+            let (coarse, rows) = gemm_split(m, n, k, max_parts(threads));
+            assert_eq!(coarse, 3, "shape {:?} too small for the test", (m, n, k));
+            let shared_len = if rows { k * gemm::round_up(n, NR) } else { gemm::round_up(m, MR) * k };
+            assert_eq!(shared_len <= SHARED_PACK_FLOATS, fine, "shape {:?}", (m, n, k));
+            let tiles = if rows { (m + MR - 1) / MR } else { (n + NR - 1) / NR };
+            let parts = if fine { tiles.min(threads * FINE_PARTS_PER_THREAD) } else { coarse };
+            let mut ws = vec![0.0f32; threads * gemm::WORKSPACE_FLOATS + SHARED_PACK_FLOATS];
             let mut want = vec![0.0f32; m * n];
             unsafe { gemm::gemm(m, n, k, a, b, 0.0, want.as_mut_ptr(), n as isize, epi, ws.as_mut_ptr()) };
             let mut covered = vec![0u8; m * n];
             for t in 0..parts {
                 let mut c = vec![f32::NAN; m * n];
-                ONLY_PART.with(|o| o.set(Some(t)));
+                ONLY_PART.with(|o| o.set(Some((parts, t))));
                 with_threads(threads, || unsafe { gemm(m, n, k, a, b, 0.0, c.as_mut_ptr(), n as isize, epi, ws.as_mut_ptr()) });
                 ONLY_PART.with(|o| o.set(None));
-                let (lo, hi) = if rows { range(t, parts, (m + MR - 1) / MR, MR, m) } else { range(t, parts, (n + NR - 1) / NR, NR, n) };
+                let (lo, hi) = range(t, parts, tiles, if rows { MR } else { NR }, if rows { m } else { n });
                 assert!(hi > lo);
                 for i in 0..m {
                     for j in 0..n {
