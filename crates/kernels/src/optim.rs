@@ -1236,9 +1236,12 @@ fn fabs(x: f64) -> f64 {
 /// non-negative: they were when that pass was proven, and β2·v + (1 − β2)·d² and max(vmax, v)
 /// keep them so).
 ///
+/// `g`: the largest |g| of the tensor's gradient ([`scan`] of `t.g`; the step scans all gradients
+/// in one parallel region, `par::scan_all`).
+///
 /// # Safety
 /// As [`update`]; `cached` valid for 4 floats when nonzero.
-pub unsafe fn provably_finite(h: &OptHyper, t: &OptTensor, cached: usize) -> bool {
+pub unsafe fn provably_finite(h: &OptHyper, t: &OptTensor, cached: usize, g: f64) -> bool {
     const L: f64 = 1e30;
     let need = needed_slots(h);
     let kind = h.kind;
@@ -1256,7 +1259,6 @@ pub unsafe fn provably_finite(h: &OptHyper, t: &OptTensor, cached: usize) -> boo
             None => scan(floats(p, n)),
         }
     };
-    let (g, _) = scan(floats(t.g, n));
     let (w, _) = scan_or(t.w, 0);
     let lr = fabs(h.lr as f64);
     if !(g < L && w < L && lr < L) {

@@ -248,47 +248,152 @@ pub unsafe fn gemm_with(
     });
 }
 
-/// [`optim::update`] split over element ranges (multiples of the optimizer's block): each part
-/// updates its range of the parameter and state slots, backs up its range, and reports its
-/// maxima; the maxima are combined by `max`, which is exact, so the bounds are the serial ones.
+/// Tensors one combined region covers ([`update_all`], [`scan_all`]): their per-part results sit
+/// on the caller's stack (`MAX_PARTS × GROUP` entries); a longer list runs group after group.
+pub const GROUP: usize = 32;
+/// The most parts a combined region is split into (its per-part results are on the stack).
+const MAX_PARTS: usize = 8;
+/// Elements a gradient-scan part must have ([`scan_all`]): the scan reads 4 bytes per element and
+/// writes nothing, so a part pays for the region's wake-up only at this size.
+pub const MIN_SCAN_LEN: usize = 1 << 16;
+
+/// Calls `f(tensor, lo, hi)` for the pieces of part `p` of `parts`: the tensors' elements, `lens`
+/// of them each, are taken one after another in units of `unit` elements (a tensor's last unit
+/// may be short) and split into `parts` near-equal runs of units, so every piece starts at a
+/// multiple of `unit` inside its tensor.
+fn pieces(p: usize, parts: usize, lens: &[usize], unit: usize, mut f: impl FnMut(usize, usize, usize)) {
+    let units: usize = lens.iter().map(|&l| (l + unit - 1) / unit).sum();
+    let (u0, u1) = (p * units / parts, (p + 1) * units / parts);
+    let mut base = 0;
+    for (ti, &len) in lens.iter().enumerate() {
+        if base >= u1 {
+            break;
+        }
+        let tu = (len + unit - 1) / unit;
+        let (a, b) = (u0.max(base), u1.min(base + tu));
+        if a < b {
+            f(ti, (a - base) * unit, ((b - base) * unit).min(len));
+        }
+        base += tu;
+    }
+}
+
+/// What [`update_all`] reports when an update wrote a non-finite value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpdateFailed {
+    /// The first tensor whose update wrote a non-finite value.
+    pub tensor: usize,
+    /// Tensors `0..written` were updated (and backed up, where their `Io` asks for it); the rest
+    /// are untouched.
+    pub written: usize,
+}
+
+/// [`optim::update`] of the tensors `at(0..count)` (each with its `Io`) in one region per
+/// [`GROUP`] of them: the group's elements are split into near-equal ranges over the tensors
+/// ([`pieces`]) starting at multiples of the optimizer's block, so every element takes the same
+/// vector or tail path as in the whole-tensor pass and the bits are the serial ones. Each piece
+/// backs up its range and reports its maxima; a tensor's maxima are combined by `max`, which is
+/// exact, so the bounds are the serial ones too. A group too small to split runs tensor after
+/// tensor and stops at the first failure, as the serial loop; a split group is written whole.
 ///
 /// # Safety
-/// As [`optim::update`].
-pub unsafe fn update(h: &OptHyper, t: &OptTensor, io: &Io) -> bool {
-    let len = t.len as usize;
-    let parts = max_parts(threads()).min(len / MIN_UPDATE_LEN).max(1);
-    if parts <= 1 {
-        return optim::update(h, t, io);
-    }
-    let units = (len + UPDATE_UNIT - 1) / UPDATE_UNIT;
-    // per part: 4 maxima and an ok flag, on this stack (shared memory)
-    let mut out = [[0.0f32; 5]; 8];
-    let parts = parts.min(out.len());
-    let out_ = out.as_mut_ptr() as usize;
-    let (tt, ioc) = (*t, *io);
-    run(parts, &move |p, parts, _thread| {
-        let (lo, hi) = range(p, parts, units, UPDATE_UNIT, len);
-        let at = |a: usize| if a == 0 { 0 } else { a + lo * 4 };
-        let sub = OptTensor { len: (hi - lo) as u32, w: at(tt.w), g: at(tt.g), s1: at(tt.s1), s2: at(tt.s2), s3: at(tt.s3), ..tt };
-        let slot = (out_ as *mut [f32; 5]).add(p);
-        let sio = Io { backup: [at(ioc.backup[0]), at(ioc.backup[1]), at(ioc.backup[2]), at(ioc.backup[3])], maxima: (*slot).as_mut_ptr() as usize };
-        (*slot)[4] = if hi > lo && !optim::update(h, &sub, &sio) { 1.0 } else { 0.0 };
-    });
-    let mut ok = true;
-    let mut mx = [0.0f32; 4];
-    for o in out.iter().take(parts) {
-        ok &= o[4] == 0.0;
-        for k in 0..4 {
-            // maxima are ≥ 0 or +Inf, never NaN: max is exact and order-free
-            if o[k] > mx[k] {
-                mx[k] = o[k];
+/// As [`optim::update`] for every tensor `at` returns.
+pub unsafe fn update_all(h: &OptHyper, count: usize, at: &dyn Fn(usize) -> (OptTensor, Io)) -> Result<(), UpdateFailed> {
+    let mut g0 = 0;
+    while g0 < count {
+        let gn = (count - g0).min(GROUP);
+        let mut lens = [0usize; GROUP];
+        for (i, l) in lens.iter_mut().enumerate().take(gn) {
+            *l = at(g0 + i).0.len as usize;
+        }
+        let total: usize = lens.iter().sum();
+        let parts = max_parts(threads()).min(total / MIN_UPDATE_LEN).min(MAX_PARTS).max(1);
+        if parts <= 1 {
+            for i in g0..g0 + gn {
+                let (t, io) = at(i);
+                if !optim::update(h, &t, &io) {
+                    return Err(UpdateFailed { tensor: i, written: i + 1 });
+                }
+            }
+        } else {
+            // per part and tensor: 4 maxima and a failed flag (parts that miss a tensor leave 0s:
+            // maxima are ≥ 0 or +Inf, never NaN, so max is exact and order-free)
+            let mut out = [[[0.0f32; 5]; GROUP]; MAX_PARTS];
+            let out_ = out.as_mut_ptr() as usize;
+            let lens = &lens[..gn];
+            run(parts, &|p, parts, _thread| {
+                let o = &mut *(out_ as *mut [[f32; 5]; GROUP]).add(p);
+                pieces(p, parts, lens, UPDATE_UNIT, |ti, lo, hi| {
+                    let (tt, ioc) = at(g0 + ti);
+                    let off = |a: usize| if a == 0 { 0 } else { a + lo * 4 };
+                    let sub = OptTensor { len: (hi - lo) as u32, w: off(tt.w), g: off(tt.g), s1: off(tt.s1), s2: off(tt.s2), s3: off(tt.s3), ..tt };
+                    let sio = Io { backup: ioc.backup.map(off), maxima: if ioc.maxima == 0 { 0 } else { o[ti].as_mut_ptr() as usize } };
+                    if !optim::update(h, &sub, &sio) {
+                        o[ti][4] = 1.0;
+                    }
+                });
+            });
+            let mut failed = None;
+            for ti in 0..gn {
+                let mut mx = [0.0f32; 4];
+                for o in out.iter().take(parts) {
+                    if o[ti][4] != 0.0 && failed.is_none() {
+                        failed = Some(g0 + ti);
+                    }
+                    for k in 0..4 {
+                        if o[ti][k] > mx[k] {
+                            mx[k] = o[ti][k];
+                        }
+                    }
+                }
+                let io = at(g0 + ti).1;
+                if io.maxima != 0 {
+                    core::ptr::copy_nonoverlapping(mx.as_ptr(), io.maxima as *mut f32, 4);
+                }
+            }
+            if let Some(tensor) = failed {
+                return Err(UpdateFailed { tensor, written: g0 + gn });
             }
         }
+        g0 += gn;
     }
-    if io.maxima != 0 {
-        core::ptr::copy_nonoverlapping(mx.as_ptr(), io.maxima as *mut f32, 4);
+    Ok(())
+}
+
+/// [`optim::scan`]'s largest `|x|` of each of `count ≤ GROUP` buffers `at(i) = (address, len)`
+/// into `out[i]`, their elements split over the threads as [`update_all`] splits a group (the
+/// integer max of magnitude bits is exact and order-free, so the result is the serial scan's).
+///
+/// # Safety
+/// Every `(address, len)` valid for `len` floats.
+pub unsafe fn scan_all(count: usize, at: &dyn Fn(usize) -> (usize, usize), out: &mut [f64]) {
+    let count = count.min(GROUP).min(out.len());
+    let mut lens = [0usize; GROUP];
+    for (i, l) in lens.iter_mut().enumerate().take(count) {
+        *l = at(i).1;
     }
-    ok
+    let total: usize = lens.iter().sum();
+    let parts = max_parts(threads()).min(total / MIN_SCAN_LEN).min(MAX_PARTS).max(1);
+    if parts <= 1 {
+        for (i, o) in out.iter_mut().enumerate().take(count) {
+            let (p, n) = at(i);
+            *o = optim::scan(crate::mem::floats(p, n)).0;
+        }
+        return;
+    }
+    let mut part = [[0.0f64; GROUP]; MAX_PARTS];
+    let part_ = part.as_mut_ptr() as usize;
+    let lens = &lens[..count];
+    run(parts, &|p, parts, _thread| {
+        let o = &mut *(part_ as *mut [f64; GROUP]).add(p);
+        pieces(p, parts, lens, UPDATE_UNIT, |ti, lo, hi| {
+            o[ti] = optim::scan(crate::mem::floats(at(ti).0 + lo * 4, hi - lo)).0;
+        });
+    });
+    for (i, o) in out.iter_mut().enumerate().take(count) {
+        // ≥ 0 or +Inf, never NaN
+        *o = part.iter().take(parts).map(|p| p[i]).fold(0.0, |a, b| if b > a { b } else { a });
+    }
 }
 
 #[cfg(test)]
@@ -403,54 +508,173 @@ mod tests {
         assert_eq!(gemm_split(784, 256, 128, 2), (2, true));
     }
 
-    /// Split optimizer updates (Adam with AMSGrad, the backup and the maxima) give the serial
-    /// bits, the serial maxima and the same backup, for tensor lengths around the block size.
-    #[test]
-    fn split_update_is_bit_identical() {
+    fn adam_hyper() -> OptHyper {
         use crate::optim::{OPT_ADAM, OPT_AMSGRAD};
-        for &len in &[MIN_UPDATE_LEN * 2, MIN_UPDATE_LEN * 3 + 517, 200_704] {
-            let mut seed = 3u64;
-            let init: Vec<Vec<f32>> = (0..5).map(|s| (0..len).map(|_| if s == 3 { lcg(&mut seed).abs() } else { lcg(&mut seed) }).collect()).collect();
-            let mut h = OptHyper::default();
-            h.kind = OPT_ADAM;
-            h.flags = OPT_AMSGRAD;
-            h.lr = 1e-3;
-            h.beta1 = 0.9;
-            h.beta2 = 0.999;
-            h.one_minus_beta1 = 0.1;
-            h.one_minus_beta2 = 1e-3;
-            h.bias_correction1 = 0.1;
-            h.bias_correction2_sqrt = 0.0316;
-            h.eps = 1e-8;
-            h.step_size = 1e-2;
-            h.decay_keep = 1.0;
-            // every buffer between NaN guard bands of G floats, checked after the update
-            const G: usize = 37;
-            let go = |threads: usize| -> (Vec<Vec<f32>>, [f32; 4], bool) {
-                let pad = |x: &Vec<f32>| -> Vec<f32> { let mut p = vec![f32::NAN; G]; p.extend_from_slice(x); p.extend(core::iter::repeat(f32::NAN).take(G)); p };
-                let mut v: Vec<Vec<f32>> = init.iter().map(pad).collect();
-                let mut bk: Vec<Vec<f32>> = (0..4).map(|_| vec![f32::NAN; len + 2 * G]).collect();
-                let mut mx = [f32::NAN; 4];
-                let at = |x: &mut Vec<f32>| x.as_mut_ptr() as usize + 4 * G;
-                let t = OptTensor { len: len as u32, w: at(&mut v[0]), g: at(&mut v[1]), s1: at(&mut v[2]), s2: at(&mut v[3]), s3: at(&mut v[4]), l1: 1e-4, l2: 1e-4 };
-                let io = Io { backup: [at(&mut bk[0]), at(&mut bk[1]), at(&mut bk[2]), at(&mut bk[3])], maxima: mx.as_mut_ptr() as usize };
-                let ok = with_threads(threads, || unsafe { update(&h, &t, &io) });
-                v.extend(bk);
-                for x in v.iter() {
-                    assert!(x[..G].iter().chain(x[G + len..].iter()).all(|g| g.is_nan()), "guard band written (threads {})", threads);
-                }
-                (v, mx, ok)
-            };
-            let (want, wmx, wok) = go(1);
-            assert!(wok);
+        let mut h = OptHyper::default();
+        h.kind = OPT_ADAM;
+        h.flags = OPT_AMSGRAD;
+        h.lr = 1e-3;
+        h.beta1 = 0.9;
+        h.beta2 = 0.999;
+        h.one_minus_beta1 = 0.1;
+        h.one_minus_beta2 = 1e-3;
+        h.bias_correction1 = 0.1;
+        h.bias_correction2_sqrt = 0.0316;
+        h.eps = 1e-8;
+        h.step_size = 1e-2;
+        h.decay_keep = 1.0;
+        h
+    }
+
+    /// NaN guard bands of this many floats around every buffer the tests hand to a kernel.
+    const G: usize = 37;
+
+    /// Tensors of `lens` (w, g, m, v ≥ 0, vmax ≥ 0 and four backup buffers each, between NaN
+    /// bands) updated by [`update_all`] on `threads`: every buffer after the call, the maxima, and
+    /// the result. `bad`: a tensor whose gradient holds +Inf at `bad.1` (its update writes one).
+    fn run_update_all(lens: &[usize], threads: usize, bad: Option<(usize, usize)>) -> (Vec<Vec<Vec<f32>>>, Vec<[f32; 4]>, Result<(), UpdateFailed>) {
+        let h = adam_hyper();
+        let mut seed = 3u64;
+        let pad = |x: Vec<f32>| -> Vec<f32> {
+            let mut p = vec![f32::NAN; G];
+            p.extend_from_slice(&x);
+            p.extend(core::iter::repeat(f32::NAN).take(G));
+            p
+        };
+        let mut bufs: Vec<Vec<Vec<f32>>> = lens
+            .iter()
+            .enumerate()
+            .map(|(ti, &len)| {
+                (0..9)
+                    .map(|s| {
+                        let mut x: Vec<f32> = (0..len).map(|_| if s >= 5 { f32::NAN } else if s >= 3 { lcg(&mut seed).abs() } else { lcg(&mut seed) }).collect();
+                        if s == 1 && bad.map_or(false, |b| b.0 == ti) {
+                            x[bad.unwrap().1] = f32::INFINITY;
+                        }
+                        pad(x)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut mx = vec![[f32::NAN; 4]; lens.len()];
+        let addr = |x: &Vec<f32>| x.as_ptr() as usize + 4 * G;
+        let recs: Vec<(OptTensor, Io)> = bufs
+            .iter()
+            .zip(mx.iter_mut())
+            .zip(lens)
+            .map(|((b, m), &len)| {
+                let t = OptTensor { len: len as u32, w: addr(&b[0]), g: addr(&b[1]), s1: addr(&b[2]), s2: addr(&b[3]), s3: addr(&b[4]), l1: 1e-4, l2: 1e-4 };
+                (t, Io { backup: [addr(&b[5]), addr(&b[6]), addr(&b[7]), addr(&b[8])], maxima: m.as_mut_ptr() as usize })
+            })
+            .collect();
+        let h_ = &h;
+        let r = with_threads(threads, || unsafe { update_all(h_, recs.len(), &|i| recs[i]) });
+        for b in bufs.iter_mut() {
+            for (k, x) in b.iter().enumerate() {
+                assert!(x[..G].iter().chain(x[x.len() - G..].iter()).all(|g| g.is_nan()), "guard band of buffer {} written (threads {})", k, threads);
+            }
+        }
+        (bufs, mx, r)
+    }
+
+    /// One region over many tensors (Adam with AMSGrad, the backup and the maxima) gives each
+    /// tensor's serial bits, maxima and backup for 2, 3 and 5 threads, with tensors split across
+    /// parts at and off the optimizer's block, small tensors inside a part, and more tensors
+    /// than a group (they run group after group). The reference is each tensor's own
+    /// [`optim::update`] (one thread, tensor after tensor).
+    #[test]
+    fn update_all_is_bit_identical() {
+        let w1: &[usize] = &[200_704, 256, 32_768, 128, 1280, 10];
+        let odd: &[usize] = &[MIN_UPDATE_LEN * 2, 3, MIN_UPDATE_LEN * 3 + 517, 1, 1023, 1025, 77_777];
+        let many: Vec<usize> = (0..GROUP + 9).map(|i| 1000 + 613 * i).collect();
+        for lens in [w1, odd, &many[..]] {
+            let (want, wmx, wr) = run_update_all(lens, 1, None);
+            assert_eq!(wr, Ok(()));
             for threads in [2usize, 3, 5] {
-                let (got, gmx, gok) = go(threads);
-                assert_eq!(gok, wok);
-                assert_eq!(gmx.map(f32::to_bits), wmx.map(f32::to_bits), "len {} threads {}", len, threads);
-                for (a, b) in got.iter().zip(want.iter()) {
-                    assert!(a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()), "len {} threads {}", len, threads);
+                let (got, gmx, gr) = run_update_all(lens, threads, None);
+                assert_eq!(gr, Ok(()));
+                for ti in 0..lens.len() {
+                    assert_eq!(gmx[ti].map(f32::to_bits), wmx[ti].map(f32::to_bits), "maxima of tensor {} threads {}", ti, threads);
+                    for (k, (a, b)) in got[ti].iter().zip(want[ti].iter()).enumerate() {
+                        assert!(a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()), "tensor {} buffer {} threads {}", ti, k, threads);
+                    }
                 }
             }
+        }
+    }
+
+    /// A non-finite update is reported with the first failing tensor. Split, the group is written
+    /// whole and every tensor of it is backed up (the step restores them all); serially, the
+    /// tensors after the failing one are untouched, as the tensor-by-tensor loop leaves them.
+    #[test]
+    fn update_all_reports_the_first_failure_and_backs_up_what_it_wrote() {
+        let lens: &[usize] = &[50_000, 300, 40_000, 20_000];
+        for threads in [1usize, 2, 3] {
+            let (got, _, r) = run_update_all(lens, threads, Some((2, 12_345)));
+            let f = r.expect_err("the +Inf gradient must fail the update");
+            assert_eq!(f.tensor, 2, "threads {}", threads);
+            // the backup of a written tensor holds values (not the NaN it started with)
+            for ti in 0..f.written {
+                assert!(got[ti][5][G..G + lens[ti]].iter().all(|x| !x.is_nan()), "tensor {} not backed up (threads {})", ti, threads);
+            }
+            for ti in f.written..lens.len() {
+                assert!(got[ti][5][G..G + lens[ti]].iter().all(|x| x.is_nan()), "tensor {} touched after the failure (threads {})", ti, threads);
+            }
+            if threads == 1 {
+                assert_eq!(f.written, 3);
+            } else {
+                assert_eq!(f.written, lens.len(), "a split group is written whole");
+            }
+        }
+    }
+
+    /// [`scan_all`] gives each buffer's serial [`optim::scan`] maximum, for 1, 2, 3 and 5
+    /// threads, with an Inf and a NaN placed in split tensors, and reads nothing outside them
+    /// (NaN bands around each buffer would turn its maximum into +Inf).
+    #[test]
+    fn scan_all_matches_the_serial_scan() {
+        let lens = [200_704usize, 256, 32_768, 128, 1280, 10, 70_001];
+        let mut seed = 9u64;
+        let mut bufs: Vec<Vec<f32>> = lens
+            .iter()
+            .map(|&len| {
+                let mut p = vec![f32::NAN; G];
+                p.extend((0..len).map(|_| lcg(&mut seed) * 3.0));
+                p.extend(core::iter::repeat(f32::NAN).take(G));
+                p
+            })
+            .collect();
+        bufs[6][G + 70_000] = f32::INFINITY;
+        bufs[2][G + 20_000] = -f32::NAN;
+        let want: Vec<f64> = bufs.iter().zip(lens.iter()).map(|(b, &n)| optim::scan(&b[G..G + n]).0).collect();
+        assert!(want[6].is_infinite() && want[2].is_infinite() && want[0] < 1.6);
+        for threads in [1usize, 2, 3, 5] {
+            let mut got = [f64::NAN; GROUP];
+            let bufs_ = &bufs;
+            with_threads(threads, || unsafe { scan_all(lens.len(), &|i| (bufs_[i].as_ptr() as usize + 4 * G, lens[i]), &mut got) });
+            for i in 0..lens.len() {
+                assert_eq!(got[i].to_bits(), want[i].to_bits(), "buffer {} threads {}", i, threads);
+            }
+        }
+    }
+
+    /// Every element of every tensor is in exactly one piece, pieces start at multiples of the
+    /// unit inside their tensor, and the parts' element counts differ by at most a unit and the
+    /// short tails.
+    #[test]
+    fn pieces_cover_each_element_once() {
+        let lens = [5000usize, 0, 3, 2048, 1024, 99_999];
+        for parts in 1..9 {
+            let mut seen: Vec<Vec<u8>> = lens.iter().map(|&l| vec![0u8; l]).collect();
+            for p in 0..parts {
+                pieces(p, parts, &lens, 1024, |ti, lo, hi| {
+                    assert!(lo % 1024 == 0 && lo < hi && hi <= lens[ti]);
+                    for s in &mut seen[ti][lo..hi] {
+                        *s += 1;
+                    }
+                });
+            }
+            assert!(seen.iter().all(|s| s.iter().all(|&c| c == 1)), "parts {}", parts);
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::optim::{self, OptHyper, OptTensor, OPT_LAST};
 pub use crate::plan::*;
 pub use crate::status::{STATUS_BAD_ARGUMENT, STATUS_NEEDS_BACKUP, STATUS_NON_FINITE_LOSS, STATUS_NON_FINITE_RESULT, STATUS_NON_FINITE_UPDATE, STATUS_OK};
 use crate::mem::{floats, floats_mut};
+use crate::par;
 use crate::{dropout, loss};
 
 /// The plan is malformed (n > batch_cap, unknown layer kind, loss or optimizer, record lengths
@@ -33,6 +34,40 @@ fn slot_count(need: [bool; 3]) -> usize {
 /// Every trainable tensor of the plan, in layer order.
 fn all_tensors(ls: &[Layer]) -> impl Iterator<Item = OptTensor> + '_ {
     ls.iter().flat_map(|l| tensors(l).into_iter().flatten())
+}
+
+/// The plan's trainable tensors, up to [`par::GROUP`] at a time (a parallel region's worth), in
+/// layer order, with the layer and slot (0 weights, 1 bias) each came from.
+struct Group {
+    /// Index (over all tensors) of `t[0]`.
+    first: usize,
+    n: usize,
+    t: [OptTensor; par::GROUP],
+    owner: [(usize, u32); par::GROUP],
+    /// Where the next group starts: layer and slot.
+    at: (usize, usize),
+}
+
+impl Group {
+    fn new() -> Self {
+        Group { first: 0, n: 0, t: [OptTensor::default(); par::GROUP], owner: [(0, 0); par::GROUP], at: (0, 0) }
+    }
+
+    /// Loads the next group; false when no tensor is left.
+    fn next(&mut self, ls: &[Layer]) -> bool {
+        self.first += self.n;
+        self.n = 0;
+        while self.at.0 < ls.len() && self.n < par::GROUP {
+            let (li, w) = self.at;
+            if let Some(t) = tensors(&ls[li])[w] {
+                self.t[self.n] = t;
+                self.owner[self.n] = (li, w as u32);
+                self.n += 1;
+            }
+            self.at = if w == 1 { (li + 1, 0) } else { (li, 1) };
+        }
+        self.n > 0
+    }
 }
 
 /// The running buffers of a layer (its kind's `running`), [`running_len`] floats each.
@@ -346,11 +381,17 @@ unsafe fn update(plan: &mut Plan) -> u32 {
     // Adam model). Otherwise every tensor backs up what it overwrites.
     let cache_ok = plan.bounds != 0 && plan.bounds_valid == 1;
     let mut proven = true;
-    for (ti, tn) in all_tensors(ls).enumerate() {
-        let cached = if cache_ok { plan.bounds + ti * 16 } else { 0 };
-        if !optim::provably_finite(&h, &tn, cached) {
-            proven = false;
-            break;
+    // the gradients' largest |g|, a group of tensors per parallel region, then each tensor's proof
+    let mut grp = Group::new();
+    'proof: while grp.next(ls) {
+        let mut gmax = [0.0f64; par::GROUP];
+        par::scan_all(grp.n, &|i| (grp.t[i].g, grp.t[i].len as usize), &mut gmax);
+        for i in 0..grp.n {
+            let cached = if cache_ok { plan.bounds + (grp.first + i) * 16 } else { 0 };
+            if !optim::provably_finite(&h, &grp.t[i], cached, gmax[i]) {
+                proven = false;
+                break 'proof;
+            }
         }
     }
     #[cfg(test)]
@@ -366,38 +407,43 @@ unsafe fn update(plan: &mut Plan) -> u32 {
         restore_running(bk, ls);
         return STATUS_NEEDS_BACKUP;
     }
-    // the update pass: each tensor reports whether what it wrote is finite (checked per block
-    // while in L1); the first non-finite tensor stops the step
+    // the update pass, a group of tensors per parallel region: each tensor reports whether what
+    // it wrote is finite (checked per block while in L1); the first non-finite one stops the step
     let tensors_base = bk + off * 4;
-    let mut cur = tensors_base;
     // the pass rewrites the bounds: valid again only once every tensor is done
     plan.bounds_valid = 0;
-    let mut ti = 0usize;
-    for (li, l) in ls.iter().enumerate() {
-        for (which, tn) in tensors(l).iter().enumerate() {
-            let tn = match tn {
-                Some(t) => t,
-                None => continue,
-            };
-            let len = tn.len as usize;
+    let region = 4 * (1 + slot_count(need));
+    let bounds = plan.bounds;
+    let mut cur = tensors_base;
+    let mut grp = Group::new();
+    while grp.next(ls) {
+        // tensor i's backup region follows those of the tensors before it
+        let mut starts = [0usize; par::GROUP];
+        for i in 0..grp.n {
+            starts[i] = cur;
+            cur += grp.t[i].len as usize * region;
+        }
+        let at = |i: usize| {
+            let t = grp.t[i];
             let io = optim::Io {
-                backup: if proven { [0; 4] } else { backup_addrs(cur, len, need) },
-                maxima: if plan.bounds != 0 { plan.bounds + ti * 16 } else { 0 },
+                backup: if proven { [0; 4] } else { backup_addrs(starts[i], t.len as usize, need) },
+                maxima: if bounds != 0 { bounds + (grp.first + i) * 16 } else { 0 },
             };
-            ti += 1;
-            let ok = crate::par::update(&h, tn, &io);
-            cur += len * (1 + slot_count(need)) * 4;
-            if !ok {
-                locate_bad(plan, li, which as u32, tn, need);
-                if proven {
-                    // unreachable if the bounds are sound; reported, never hidden
-                    restore_running(bk, ls);
-                    return STATUS_NON_FINITE_RESULT;
-                }
-                restore_tensors(tensors_base, ls, need, cur);
+            (t, io)
+        };
+        if let Err(f) = par::update_all(&h, grp.n, &at) {
+            let (li, which) = grp.owner[f.tensor];
+            locate_bad(plan, li, which, &grp.t[f.tensor], need);
+            if proven {
+                // unreachable if the bounds are sound; reported, never hidden
                 restore_running(bk, ls);
-                return STATUS_NON_FINITE_UPDATE;
+                return STATUS_NON_FINITE_RESULT;
             }
+            // every tensor written so far, up to the end of the last one's backup region
+            let end = starts[f.written - 1] + grp.t[f.written - 1].len as usize * region;
+            restore_tensors(tensors_base, ls, need, end);
+            restore_running(bk, ls);
+            return STATUS_NON_FINITE_UPDATE;
         }
     }
     // only a proven pass keeps the cache valid: the proof's sign facts (v, vmax ≥ 0) then carry
