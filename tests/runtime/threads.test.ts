@@ -59,8 +59,8 @@ const cases: Case[] = [
     batch: 32,
   },
   // Convolutions (conv.rs, pool.rs: forward and dW split by output tiles, dX and pooling by
-  // whole images). Batch 32 so every conv GEMM has ≥ 3 parts of 2^19 multiply-adds and the first
-  // pooling 2 parts; 'same' padding, stride 2, dilation 2, batch norm over feature maps, max and
+  // whole images). Batch 32 so every conv GEMM has ≥ 3 parts of 2^19 multiply-adds, the first
+  // pooling 2 parts and the batch norm (32 channels: two 16-channel blocks) 2 parts; 'same' padding, stride 2, dilation 2, batch norm over feature maps, max and
   // average pooling, and augmentation before the first layer.
   {
     name: 'cnn: same, stride 2, dilation 2, batch norm over maps, max/avg pool, augmentation',
@@ -69,7 +69,7 @@ const cases: Case[] = [
     k: 5,
     layers: () => [
       randomFlip(), randomTranslation(0.1, 0.1), randomRotation(0.05), randomZoom(0.1), randomContrast(0.2),
-      conv2d(16, { kernelSize: 3, padding: 'same', activation: 'relu' }), batchNorm(), maxPool2d(),
+      conv2d(32, { kernelSize: 3, padding: 'same', activation: 'relu' }), batchNorm(), maxPool2d(),
       conv2d(24, { kernelSize: 3, strides: 2, padding: 'same' }),
       conv2d(16, { kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'relu' }),
       avgPool2d({ padding: 'same' }), flatten(), dense(5),

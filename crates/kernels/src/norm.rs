@@ -10,6 +10,10 @@ use crate::math::sqrtf;
 /// raises "Expected more than 1 value per channel when training").
 pub const TOO_FEW_ROWS: u32 = crate::status::STATUS_BAD_ARGUMENT;
 
+/// Features a part of a split pass takes at least (a multiple of): 16 floats, one 64-byte line, so
+/// no two parts write the same line of the output.
+pub const CHUNK: usize = 16;
+
 /// Training forward. Per feature `j` over the batch: `μ = mean x`, `σ² = mean (x − μ)²` (biased,
 /// used to normalise), `inv_std = 1/√(σ² + eps)`, `y = γ·(x − μ)·inv_std + β` (`γ`/`β` None = 1/0).
 /// Writes `save_mean = μ`, `save_inv_std = inv_std` for [`backward`], and updates the running
@@ -37,33 +41,97 @@ pub fn train_forward(
     if rows < 2 {
         return TOO_FEW_ROWS;
     }
+    let (n, f) = (rows * features, features);
+    assert!(x.len() >= n && y.len() >= n && running_mean.len() >= f && running_var.len() >= f && save_mean.len() >= f && save_inv_std.len() >= f);
+    assert!(gamma.map_or(true, |g| g.len() >= f) && beta.map_or(true, |b| b.len() >= f));
+    let io = Bn {
+        x: x.as_ptr() as usize,
+        rows,
+        features,
+        gamma: gamma.map_or(0, |g| g.as_ptr() as usize),
+        beta: beta.map_or(0, |b| b.as_ptr() as usize),
+        out: y.as_mut_ptr() as usize,
+        mean: save_mean.as_mut_ptr() as usize,
+        inv_std: save_inv_std.as_mut_ptr() as usize,
+    };
+    // SAFETY: lengths checked above; one call writes every feature.
+    unsafe { train_forward_cols(&io, eps, momentum, running_mean.as_mut_ptr() as usize, running_var.as_mut_ptr() as usize, 0, features) };
+    0
+}
+
+/// The buffers of one batch-norm pass, as addresses (`gamma`/`beta` 0 = none), so the parts of a
+/// split can each write their own features. Forward: `x` → `out`, `mean`/`inv_std` the batch
+/// statistics (written in training, the running ones in inference). Backward: `x` the forward
+/// input, `out` = dx, `mean`/`inv_std` the saved statistics.
+#[derive(Clone, Copy)]
+pub struct Bn {
+    pub x: usize,
+    pub rows: usize,
+    pub features: usize,
+    pub gamma: usize,
+    pub beta: usize,
+    pub out: usize,
+    pub mean: usize,
+    pub inv_std: usize,
+}
+
+#[inline(always)]
+unsafe fn at(p: usize, i: usize) -> f32 {
+    *(p as *const f32).add(i)
+}
+
+#[inline(always)]
+unsafe fn put(p: usize, i: usize, v: f32) {
+    *(p as *mut f32).add(i) = v;
+}
+
+/// [`train_forward`] of the features `lo..hi` (`rows ≥ 2`): writes only those features of `out`,
+/// `mean`, `inv_std` and the running statistics at `rm`/`rv`.
+///
+/// # Safety
+/// `x`/`out` valid for `rows·features` floats, the per-feature addresses for `features`; `out`
+/// does not overlap `x`; `lo ≤ hi ≤ features`.
+pub unsafe fn train_forward_cols(b: &Bn, eps: f32, momentum: f32, rm: usize, rv: usize, lo: usize, hi: usize) {
+    let (rows, f) = (b.rows, b.features);
     let nf = rows as f64;
-    for j in 0..features {
+    // reads through a slice (its bounds checks also keep LLVM from unrolling and vectorizing these
+    // strided loops into much larger code), writes through addresses: parts write interleaved
+    // features of one buffer
+    let x = crate::mem::floats(b.x, rows * f);
+    for j in lo..hi {
         let mut s = 0.0f64;
         for r in 0..rows {
-            s += x[r * features + j] as f64;
+            s += x[r * f + j] as f64;
         }
         let mean = s / nf;
         let mut q = 0.0f64;
         for r in 0..rows {
-            let d = x[r * features + j] as f64 - mean;
+            let d = x[r * f + j] as f64 - mean;
             q += d * d;
         }
         let var = q / nf;
         let inv_std = 1.0 / sqrtf((var + eps as f64) as f32);
-        let (g, b) = (gamma.map_or(1.0, |g| g[j]), beta.map_or(0.0, |b| b[j]));
-        let (m32, gi) = (mean as f32, g * inv_std);
-        for r in 0..rows {
-            let i = r * features + j;
-            y[i] = (x[i] - m32) * gi + b;
-        }
-        save_mean[j] = m32;
-        save_inv_std[j] = inv_std;
+        let m32 = mean as f32;
+        put(b.mean, j, m32);
+        put(b.inv_std, j, inv_std);
         let m = momentum as f64;
-        running_mean[j] = ((1.0 - m) * running_mean[j] as f64 + m * mean) as f32;
-        running_var[j] = ((1.0 - m) * running_var[j] as f64 + m * (q / (nf - 1.0))) as f32;
+        put(rm, j, ((1.0 - m) * at(rm, j) as f64 + m * mean) as f32);
+        put(rv, j, ((1.0 - m) * at(rv, j) as f64 + m * (q / (nf - 1.0))) as f32);
+        normalize(b, j, m32, inv_std);
     }
-    0
+}
+
+/// `out = (x − m)·(γ·inv_std) + β` on feature `j` of every row.
+#[inline(always)]
+unsafe fn normalize(b: &Bn, j: usize, m: f32, inv_std: f32) {
+    let g = if b.gamma == 0 { 1.0 } else { at(b.gamma, j) };
+    let bb = if b.beta == 0 { 0.0 } else { at(b.beta, j) };
+    let gi = g * inv_std;
+    let x = crate::mem::floats(b.x, b.rows * b.features);
+    for r in 0..b.rows {
+        let i = r * b.features + j;
+        put(b.out, i, (x[i] - m) * gi + bb);
+    }
 }
 
 /// Inference forward with the running statistics: `y = γ·(x − running_mean)/√(running_var + eps) + β`.
@@ -79,14 +147,31 @@ pub fn infer_forward(
     running_var: &[f32],
     y: &mut [f32],
 ) {
-    for j in 0..features {
-        let inv_std = 1.0 / sqrtf(running_var[j] + eps);
-        let (g, b) = (gamma.map_or(1.0, |g| g[j]), beta.map_or(0.0, |b| b[j]));
-        let (m, gi) = (running_mean[j], g * inv_std);
-        for r in 0..rows {
-            let i = r * features + j;
-            y[i] = (x[i] - m) * gi + b;
-        }
+    let (n, f) = (rows * features, features);
+    assert!(x.len() >= n && y.len() >= n && running_mean.len() >= f && running_var.len() >= f);
+    assert!(gamma.map_or(true, |g| g.len() >= f) && beta.map_or(true, |b| b.len() >= f));
+    let io = Bn {
+        x: x.as_ptr() as usize,
+        rows,
+        features,
+        gamma: gamma.map_or(0, |g| g.as_ptr() as usize),
+        beta: beta.map_or(0, |b| b.as_ptr() as usize),
+        out: y.as_mut_ptr() as usize,
+        mean: running_mean.as_ptr() as usize,
+        inv_std: running_var.as_ptr() as usize,
+    };
+    // SAFETY: lengths checked above.
+    unsafe { infer_forward_cols(&io, eps, 0, features) };
+}
+
+/// [`infer_forward`] of the features `lo..hi`, with `b.mean`/`b.inv_std` holding the running mean
+/// and the running VARIANCE.
+///
+/// # Safety
+/// As [`train_forward_cols`].
+pub unsafe fn infer_forward_cols(b: &Bn, eps: f32, lo: usize, hi: usize) {
+    for j in lo..hi {
+        normalize(b, j, at(b.mean, j), 1.0 / sqrtf(at(b.inv_std, j) + eps));
     }
 }
 
@@ -104,31 +189,60 @@ pub fn backward(
     save_mean: &[f32],
     save_inv_std: &[f32],
     dx: &mut [f32],
-    mut dgamma: Option<&mut [f32]>,
-    mut dbeta: Option<&mut [f32]>,
+    dgamma: Option<&mut [f32]>,
+    dbeta: Option<&mut [f32]>,
 ) {
+    let (n, f) = (rows * features, features);
+    assert!(x.len() >= n && dy.len() >= n && dx.len() >= n && save_mean.len() >= f && save_inv_std.len() >= f);
+    assert!(gamma.map_or(true, |g| g.len() >= f));
+    assert!(dgamma.as_ref().map_or(true, |d| d.len() >= f) && dbeta.as_ref().map_or(true, |d| d.len() >= f));
+    let io = Bn {
+        x: x.as_ptr() as usize,
+        rows,
+        features,
+        gamma: gamma.map_or(0, |g| g.as_ptr() as usize),
+        beta: 0,
+        out: dx.as_mut_ptr() as usize,
+        mean: save_mean.as_ptr() as usize,
+        inv_std: save_inv_std.as_ptr() as usize,
+    };
+    let dg = dgamma.map_or(0, |d| d.as_mut_ptr() as usize);
+    let db = dbeta.map_or(0, |d| d.as_mut_ptr() as usize);
+    // SAFETY: lengths checked above.
+    unsafe { backward_cols(&io, dy.as_ptr() as usize, dg, db, 0, features) };
+}
+
+/// [`backward`] of the features `lo..hi`: writes only those features of dx (`b.out`) and of
+/// `dgamma`/`dbeta` (addresses, 0 = skip).
+///
+/// # Safety
+/// As [`train_forward_cols`]; `dy` valid for `rows·features` floats and not overlapping dx.
+pub unsafe fn backward_cols(b: &Bn, dy: usize, dgamma: usize, dbeta: usize, lo: usize, hi: usize) {
+    let (rows, f) = (b.rows, b.features);
     let nf = rows as f64;
-    for j in 0..features {
-        let (m, is) = (save_mean[j] as f64, save_inv_std[j] as f64);
+    // reads through slices, writes through addresses (as train_forward_cols)
+    let (x, dy) = (crate::mem::floats(b.x, rows * f), crate::mem::floats(dy, rows * f));
+    for j in lo..hi {
+        let (m, is) = (at(b.mean, j) as f64, at(b.inv_std, j) as f64);
         let (mut sdy, mut sdyx) = (0.0f64, 0.0f64);
         for r in 0..rows {
-            let i = r * features + j;
+            let i = r * f + j;
             let d = dy[i] as f64;
             sdy += d;
             sdyx += d * (x[i] as f64 - m) * is;
         }
-        let g = gamma.map_or(1.0, |g| g[j]) as f64;
+        let g = if b.gamma == 0 { 1.0 } else { at(b.gamma, j) } as f64;
         let k = g * is / nf;
         for r in 0..rows {
-            let i = r * features + j;
+            let i = r * f + j;
             let xh = (x[i] as f64 - m) * is;
-            dx[i] = (k * (nf * dy[i] as f64 - sdy - xh * sdyx)) as f32;
+            put(b.out, i, (k * (nf * dy[i] as f64 - sdy - xh * sdyx)) as f32);
         }
-        if let Some(d) = dgamma.as_deref_mut() {
-            d[j] = sdyx as f32;
+        if dgamma != 0 {
+            put(dgamma, j, sdyx as f32);
         }
-        if let Some(d) = dbeta.as_deref_mut() {
-            d[j] = sdy as f32;
+        if dbeta != 0 {
+            put(dbeta, j, sdy as f32);
         }
     }
 }
@@ -213,5 +327,57 @@ mod tests {
         let mut z = [0.0f32; 4];
         let (mut a, mut b2, mut c, mut d) = ([0.0f32; 4], [0.0f32; 4], [0.0f32; 4], [0.0f32; 4]);
         assert_eq!(train_forward(&[1.0; 4], 1, 4, None, None, 1e-5, 0.1, &mut a, &mut b2, &mut z, &mut c, &mut d), TOO_FEW_ROWS);
+    }
+
+    /// Feature ranges (as the layer splits them over threads, at and off CHUNK) give the bits of
+    /// the whole pass, and each writes only its features: every buffer sits between NaN guard
+    /// bands and starts as NaN where a pass writes, so a feature written twice or never shows.
+    #[test]
+    fn feature_ranges_give_the_whole_pass_bits() {
+        const G: usize = 19;
+        let (rows, f) = (37usize, 53usize);
+        let pad = |v: Vec<f32>| -> Vec<f32> {
+            let mut p = std::vec![f32::NAN; G];
+            p.extend(v);
+            p.extend(std::vec![f32::NAN; G]);
+            p
+        };
+        let x = pad((0..rows * f).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.03 + (i % 7) as f32).collect());
+        let dy = pad((0..rows * f).map(|i| ((i * 13 % 7) as f32 - 3.0) * 0.2).collect());
+        let g = pad((0..f).map(|j| 0.5 + j as f32 * 0.25).collect());
+        let b = pad((0..f).map(|j| j as f32 * 0.1 - 0.3).collect());
+        let ad = |v: &Vec<f32>| v.as_ptr() as usize + 4 * G;
+        // outputs: y, mean, inv_std, rm, rv, dx, dg, db, infer y
+        let run = |ranges: &[(usize, usize)]| -> Vec<Vec<f32>> {
+            let mut o: Vec<Vec<f32>> = [rows * f, f, f, f, f, rows * f, f, f, rows * f].iter().map(|&n| pad(std::vec![f32::NAN; n])).collect();
+            for (k, v) in [(3usize, 0.2f32), (4, 1.5)] {
+                for e in &mut o[k][G..G + f] {
+                    *e = v;
+                }
+            }
+            let a: Vec<usize> = o.iter().map(|v| v.as_ptr() as usize + 4 * G).collect();
+            let fwd = Bn { x: ad(&x), rows, features: f, gamma: ad(&g), beta: ad(&b), out: a[0], mean: a[1], inv_std: a[2] };
+            let bwd = Bn { out: a[5], ..fwd };
+            let inf = Bn { out: a[8], mean: a[3], inv_std: a[4], ..fwd };
+            for &(lo, hi) in ranges {
+                unsafe { train_forward_cols(&fwd, 1e-5, 0.1, a[3], a[4], lo, hi) };
+            }
+            for &(lo, hi) in ranges {
+                unsafe { backward_cols(&bwd, ad(&dy), a[6], a[7], lo, hi) };
+                unsafe { infer_forward_cols(&inf, 1e-5, lo, hi) };
+            }
+            for v in &o {
+                assert!(v[..G].iter().chain(v[v.len() - G..].iter()).all(|e| e.is_nan()), "guard band written");
+                assert!(v[G..v.len() - G].iter().all(|e| !e.is_nan()), "a feature left unwritten");
+            }
+            o
+        };
+        let want = run(&[(0, f)]);
+        for ranges in [&[(0usize, 16usize), (16, 32), (32, 53)][..], &[(0, 5), (5, 40), (40, 53)], &[(0, 48), (48, 53)]] {
+            let got = run(ranges);
+            for (k, (a, b)) in got.iter().zip(want.iter()).enumerate() {
+                assert!(a.iter().zip(b.iter()).all(|(p, q)| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan())), "buffer {} ranges {:?}", k, ranges);
+            }
+        }
     }
 }

@@ -8,8 +8,8 @@
 //! inference and Monte Carlo sampling use the running statistics. `save_mean`/`save_inv_std`
 //! keep the batch statistics for backward; `bn_eps` is ε.
 
-use super::{floats, floats_mut, Kind, Pass};
-use crate::norm;
+use super::{Kind, Pass};
+use crate::{norm, par};
 use crate::plan::Layer;
 use crate::status::STATUS_BAD_ARGUMENT;
 
@@ -52,20 +52,38 @@ fn running(l: &Layer) -> [usize; 2] {
     [l.running_mean, l.running_var]
 }
 
+/// Elements (rows × features) a part of a split pass must have before a region pays.
+const MIN_PART_ELEMS: usize = 1 << 15;
+
+/// Runs `f(lo, hi)` over feature ranges (multiples of [`norm::CHUNK`]) split over the threads
+/// when the pass is large enough: features are independent, so the bits do not depend on it. Not
+/// inlined: each pass's closure stays one function (inlined, `par::run` would copy it per branch).
+#[inline(never)]
+fn over_features(rows: usize, features: usize, f: &dyn Fn(usize, usize)) {
+    let chunks = (features + norm::CHUNK - 1) / norm::CHUNK;
+    let parts = par::max_parts(par::threads()).min(chunks).min(rows * features / MIN_PART_ELEMS).max(1);
+    par::run(parts, &|t, parts, _thread| {
+        let (lo, hi) = par::range(t, parts, chunks, norm::CHUNK, features);
+        f(lo, hi)
+    });
+}
+
+/// The pass's buffers: `x` → `out`, per-channel `mean`/`inv_std` (or the running mean/variance).
+fn bn(l: &Layer, x: usize, rows: usize, out: usize, mean: usize, inv_std: usize) -> norm::Bn {
+    norm::Bn { x, rows, features: l.w_len as usize, gamma: l.w, beta: l.b, out, mean, inv_std }
+}
+
 unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
     let (n, no) = shape(l, p.n);
-    let (g, b) = (Some(floats(l.w, no)), Some(floats(l.b, no)));
     if p.train {
-        let st = norm::train_forward(
-            floats(input, n * no), n, no, g, b, l.bn_eps, l.bn_momentum,
-            floats_mut(l.running_mean, no), floats_mut(l.running_var, no), floats_mut(l.y, n * no),
-            floats_mut(l.save_mean, no), floats_mut(l.save_inv_std, no),
-        );
-        if st != 0 {
+        if n < 2 {
             return Err(STATUS_BAD_ARGUMENT);
         }
+        let b = bn(l, input, n, l.y, l.save_mean, l.save_inv_std);
+        over_features(n, no, &|lo, hi| norm::train_forward_cols(&b, l.bn_eps, l.bn_momentum, l.running_mean, l.running_var, lo, hi));
     } else {
-        norm::infer_forward(floats(input, n * no), n, no, g, b, l.bn_eps, floats(l.running_mean, no), floats(l.running_var, no), floats_mut(l.y, n * no));
+        let b = bn(l, input, n, l.y, l.running_mean, l.running_var);
+        over_features(n, no, &|lo, hi| norm::infer_forward_cols(&b, l.bn_eps, lo, hi));
     }
     Ok(false)
 }
@@ -73,9 +91,33 @@ unsafe fn forward(l: &Layer, p: &Pass, input: usize) -> Result<bool, u32> {
 unsafe fn backward(l: &Layer, p: &Pass, input: usize, g: usize, dx: usize, _need_dx: bool) -> bool {
     let (n, no) = shape(l, p.n);
     // dx is always computed: cheap, and dx of layer 0 is simply unused
-    norm::backward(
-        floats(input, n * no), floats(g, n * no), n, no, Some(floats(l.w, no)), floats(l.save_mean, no), floats(l.save_inv_std, no),
-        floats_mut(dx, n * no), Some(floats_mut(l.gw, no)), Some(floats_mut(l.gb, no)),
-    );
+    let b = bn(l, input, n, dx, l.save_mean, l.save_inv_std);
+    over_features(n, no, &|lo, hi| norm::backward_cols(&b, g, l.gw, l.gb, lo, hi));
     true
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    /// The feature ranges a pass splits into: 16-channel blocks, only above the size threshold
+    /// (the thread test's CNN batch norm: 32 × 20·18 positions of 32 channels, 2 parts).
+    #[test]
+    fn splits_by_channel_blocks_above_the_threshold() {
+        let ranges = |threads: usize, rows: usize, features: usize| -> Vec<(usize, usize)> {
+            let seen = core::cell::RefCell::new(Vec::new());
+            par::TEST_THREADS.with(|t| t.set(threads));
+            over_features(rows, features, &|lo, hi| seen.borrow_mut().push((lo, hi)));
+            par::TEST_THREADS.with(|t| t.set(1));
+            seen.into_inner()
+        };
+        assert_eq!(ranges(3, 32 * 360, 32), [(0, 16), (16, 32)]);
+        assert_eq!(ranges(3, 4096, 53), [(0, 16), (16, 32), (32, 53)]);
+        assert_eq!(ranges(2, 4096, 53), [(0, 32), (32, 53)]);
+        assert_eq!(ranges(1, 4096, 53), [(0, 53)]);
+        assert_eq!(ranges(3, 96, 256), [(0, 256)], "below 2^15 elements a part: serial");
+        assert_eq!(ranges(3, 32 * 360, 16), [(0, 16)], "one block: serial");
+    }
 }
