@@ -41,19 +41,9 @@ pub fn train_forward(
     if rows < 2 {
         return TOO_FEW_ROWS;
     }
-    let (n, f) = (rows * features, features);
-    assert!(x.len() >= n && y.len() >= n && running_mean.len() >= f && running_var.len() >= f && save_mean.len() >= f && save_inv_std.len() >= f);
-    assert!(gamma.map_or(true, |g| g.len() >= f) && beta.map_or(true, |b| b.len() >= f));
-    let io = Bn {
-        x: x.as_ptr() as usize,
-        rows,
-        features,
-        gamma: gamma.map_or(0, |g| g.as_ptr() as usize),
-        beta: beta.map_or(0, |b| b.as_ptr() as usize),
-        out: y.as_mut_ptr() as usize,
-        mean: save_mean.as_mut_ptr() as usize,
-        inv_std: save_inv_std.as_mut_ptr() as usize,
-    };
+    let f = features;
+    assert!(running_mean.len() >= f && running_var.len() >= f && save_mean.len() >= f && save_inv_std.len() >= f);
+    let io = Bn::of(x, rows, features, gamma, beta, y, save_mean.as_mut_ptr() as usize, save_inv_std.as_mut_ptr() as usize);
     // SAFETY: lengths checked above; one call writes every feature.
     unsafe { train_forward_cols(&io, eps, momentum, running_mean.as_mut_ptr() as usize, running_var.as_mut_ptr() as usize, 0, features) };
     0
@@ -73,6 +63,18 @@ pub struct Bn {
     pub out: usize,
     pub mean: usize,
     pub inv_std: usize,
+}
+
+impl Bn {
+    /// A pass over slices (the safe entry points), their lengths checked: `x`/`out` `rows·features`
+    /// floats, `gamma`/`beta` `features`.
+    #[allow(clippy::too_many_arguments)]
+    fn of(x: &[f32], rows: usize, features: usize, gamma: Option<&[f32]>, beta: Option<&[f32]>, out: &mut [f32], mean: usize, inv_std: usize) -> Bn {
+        let (n, f) = (rows * features, features);
+        assert!(x.len() >= n && out.len() >= n && gamma.map_or(true, |g| g.len() >= f) && beta.map_or(true, |b| b.len() >= f));
+        let addr = |s: Option<&[f32]>| s.map_or(0, |s| s.as_ptr() as usize);
+        Bn { x: x.as_ptr() as usize, rows, features, gamma: addr(gamma), beta: addr(beta), out: out.as_mut_ptr() as usize, mean, inv_std }
+    }
 }
 
 #[inline(always)]
@@ -147,19 +149,8 @@ pub fn infer_forward(
     running_var: &[f32],
     y: &mut [f32],
 ) {
-    let (n, f) = (rows * features, features);
-    assert!(x.len() >= n && y.len() >= n && running_mean.len() >= f && running_var.len() >= f);
-    assert!(gamma.map_or(true, |g| g.len() >= f) && beta.map_or(true, |b| b.len() >= f));
-    let io = Bn {
-        x: x.as_ptr() as usize,
-        rows,
-        features,
-        gamma: gamma.map_or(0, |g| g.as_ptr() as usize),
-        beta: beta.map_or(0, |b| b.as_ptr() as usize),
-        out: y.as_mut_ptr() as usize,
-        mean: running_mean.as_ptr() as usize,
-        inv_std: running_var.as_ptr() as usize,
-    };
+    assert!(running_mean.len() >= features && running_var.len() >= features);
+    let io = Bn::of(x, rows, features, gamma, beta, y, running_mean.as_ptr() as usize, running_var.as_ptr() as usize);
     // SAFETY: lengths checked above.
     unsafe { infer_forward_cols(&io, eps, 0, features) };
 }
@@ -192,20 +183,10 @@ pub fn backward(
     dgamma: Option<&mut [f32]>,
     dbeta: Option<&mut [f32]>,
 ) {
-    let (n, f) = (rows * features, features);
-    assert!(x.len() >= n && dy.len() >= n && dx.len() >= n && save_mean.len() >= f && save_inv_std.len() >= f);
-    assert!(gamma.map_or(true, |g| g.len() >= f));
+    let f = features;
+    assert!(dy.len() >= rows * f && save_mean.len() >= f && save_inv_std.len() >= f);
     assert!(dgamma.as_ref().map_or(true, |d| d.len() >= f) && dbeta.as_ref().map_or(true, |d| d.len() >= f));
-    let io = Bn {
-        x: x.as_ptr() as usize,
-        rows,
-        features,
-        gamma: gamma.map_or(0, |g| g.as_ptr() as usize),
-        beta: 0,
-        out: dx.as_mut_ptr() as usize,
-        mean: save_mean.as_ptr() as usize,
-        inv_std: save_inv_std.as_ptr() as usize,
-    };
+    let io = Bn::of(x, rows, features, gamma, None, dx, save_mean.as_ptr() as usize, save_inv_std.as_ptr() as usize);
     let dg = dgamma.map_or(0, |d| d.as_mut_ptr() as usize);
     let db = dbeta.map_or(0, |d| d.as_mut_ptr() as usize);
     // SAFETY: lengths checked above.
