@@ -51,7 +51,7 @@ describe('the packed tarball', () => {
     for (const m of exp.matchAll(/"\.\/(dist\/[^"]+)"/g)) expect(list, m[1]).toContain(m[1]);
   });
 
-  it('keeps the browser entry within 108 KiB gzip and free of node: imports', () => {
+  it('keeps the browser entry within 106 KiB gzip and free of node: imports', () => {
     const dir = join(pkg, 'dist', 'browser');
     const all = files(dir).filter((f) => f.endsWith('.mjs'));
     for (const f of all) expect(readFileSync(join(dir, f), 'utf8'), f).not.toMatch(/(?:from\s*|import\s*\(?\s*)["']node:/);
@@ -80,8 +80,11 @@ describe('the packed tarball', () => {
     // (crates/kernels/src/depthwise.rs, ~1.5 KB of the embedded SIMD module): 109,896 B. Moving the
     // raw kernel API to wasmfit/kernels took it to 109,332 B (106.8 KiB) in the packed tarball at that merge,
     // and the implicit-GEMM convolution packers and the conv/pool thread splits (h-conv, already cut
-    // down for size: one packer vtable, no 1×1 or transpose special cases) to 109,807 B.
-    expect(gz).toBeLessThan(108 * 1024);
+    // down for size: one packer vtable, no 1×1 or transpose special cases) to 109,807 B. The
+    // update/scan regions and batch norm over channel blocks (issue 17): 110,432 B. terser in place
+    // of esbuild's minifier (rollup.config.mjs) took it to 107,883 B, and the budget down to 106 KiB
+    // so that the gain is not spent unnoticed.
+    expect(gz).toBeLessThan(106 * 1024);
   });
 
   it('ships readable Node builds: an uncaught error prints a short source line, not the bundle', () => {
