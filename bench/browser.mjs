@@ -11,8 +11,9 @@
 // same-origin, COEP require-corp: SharedArrayBuffer, so threads):
 //   wasmfit-simd-1t   init({ threads: 1, reproducible: true })  SIMD128 build
 //   wasmfit-fma-1t    init({ threads: 1, fma: true })            relaxed-SIMD FMA build
-//   wasmfit-Nt        init({ threads: N }), N = the cores the page reports (and 2 when N > 2):
-//                     the threaded SIMD128 build
+//   wasmfit-Nt        init({ threads: N, reproducible: true }), N = the cores the page reports (and
+//                     2 when N > 2): the threaded SIMD128 build
+//   wasmfit-fma-Nt    init({ threads: N, fma: true }): the threaded FMA build (init()'s default here)
 //   tfjs-wasm-1t      tfjs-layers on tfjs-backend-wasm, SIMD build, no threads (as in run.mjs)
 //   tfjs-wasm-Nt      its threaded SIMD build, setThreadsCount(N)
 // and, in python3 child processes (bench/py_peer.py via bench/lib/python-peer.mjs), PyTorch with
@@ -164,7 +165,10 @@ export async function browserSection({ quick = false, rounds, readme = false, no
   const bcfg = (id, kind, init) => configs.push({ id, kind, init, where: 'Chromium', browser: true });
   bcfg('wasmfit-simd-1t', 'wasmfit', { threads: 1, reproducible: true });
   bcfg('wasmfit-fma-1t', 'wasmfit', { threads: 1, fma: true });
-  for (const n of threadCounts) bcfg(`wasmfit-${n}t`, 'wasmfit', { threads: n });
+  // on several threads: the threaded SIMD128 build (like for like with SIMD128 on one thread) and the
+  // threaded FMA build (init()'s default where relaxed SIMD validates, as in Chromium)
+  for (const n of threadCounts) bcfg(`wasmfit-${n}t`, 'wasmfit', { threads: n, reproducible: true });
+  for (const n of threadCounts) bcfg(`wasmfit-fma-${n}t`, 'wasmfit', { threads: n, fma: true });
   if (!threadCounts.length) configs.push({ id: 'wasmfit-2t', where: 'Chromium', browser: true, reason: 'the page reports one core' });
   bcfg('tfjs-wasm-1t', 'tfjs', { threads: 1 });
   for (const n of threadCounts.slice(0, 1)) bcfg(`tfjs-wasm-${n}t`, 'tfjs', { threads: n });
@@ -275,7 +279,7 @@ export async function browserSection({ quick = false, rounds, readme = false, no
   const date = new Date().toISOString().slice(0, 10);
   const notes = [
     'tfjs-wasm: softmax layer + categoricalCrossentropy (the tfjs-layers way), as in the Node table.',
-    'wasmfit on several threads is its threaded SIMD128 build (bit-identical to SIMD128 on one thread); the FMA build runs on one thread only.',
+    'wasmfit-Nt is the threaded SIMD128 build (bit-identical to SIMD128 on one thread), wasmfit-fma-Nt the threaded FMA build (bit-identical to FMA on one thread; what init() picks here).',
     'Timed where each runs: performance.now() inside the Worker, time.perf_counter() inside python (no IPC in the figures).',
     'Capacity: once per round, a fixed JS loop timed on 1 worker_thread then on N at once, N·t1/tN (bench/threads.mjs\'s measure): N on idle cores, less when other processes take them; read the thread ratios against it.',
   ];

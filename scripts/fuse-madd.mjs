@@ -215,15 +215,16 @@ export function applyPatch(bytes, patch) {
 }
 
 /**
- * Rewrites `wasmFile` (a SIMD128 build) into `outFile` with fused multiply-adds; returns the count
- * and the patch that turns the one into the other.
+ * Rewrites `wasmFile` (a SIMD128 build, or the threaded one: pass its binaryen `features`, e.g.
+ * `--enable-threads`) into `outFile` with fused multiply-adds; returns the count and the patch that
+ * turns the one into the other.
  */
-export function fuseMadd(wasmFile, outFile, binDir) {
+export function fuseMadd(wasmFile, outFile, binDir, features = []) {
   const text = execFileSync(join(binDir, 'wasm-dis'), [wasmFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const { text: fusedText, fused } = fuseText(text);
   const watFile = outFile.replace(/\.wasm$/, '.wat');
   writeFileSync(watFile, fusedText);
-  execFileSync(join(binDir, 'wasm-as'), ['--enable-simd', '--enable-relaxed-simd', '--enable-nontrapping-float-to-int', watFile, '-o', outFile], { stdio: 'inherit' });
+  execFileSync(join(binDir, 'wasm-as'), ['--enable-simd', '--enable-relaxed-simd', '--enable-nontrapping-float-to-int', ...features, watFile, '-o', outFile], { stdio: 'inherit' });
   const check = execFileSync(join(binDir, 'wasm-dis'), [outFile], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const count = (check.match(/f32x4\.relaxed_madd/g) ?? []).length;
   if (count !== fused) throw new Error(`fuse-madd: ${outFile} holds ${count} f32x4.relaxed_madd, expected ${fused}`);

@@ -43,8 +43,9 @@ export function ratioDefs(n) {
   if (n > 1) {
     defs.push({ a: `wasmfit-${n}t`, b: 'wasmfit-simd-1t', label: `wasmfit ${n} threads ÷ 1 thread (SIMD128)`, targets: n === 2 ? { W1: 1.7, W2: 1.0 } : { W2: 1.0 } });
     if (n > 2) defs.push({ a: 'wasmfit-2t', b: 'wasmfit-simd-1t', label: 'wasmfit 2 threads ÷ 1 thread (SIMD128)', targets: { W1: 1.7, W2: 1.0 } });
-    defs.push({ a: `wasmfit-${n}t`, b: 'wasmfit-fma-1t', label: `wasmfit ${n} threads ÷ FMA 1 thread` });
-    defs.push({ a: `wasmfit-${n}t`, b: `pytorch-${n}t`, label: `wasmfit ${n} threads ÷ PyTorch ${n} threads (every core)`, targets: { W1: 1.0 } });
+    defs.push({ a: `wasmfit-fma-${n}t`, b: 'wasmfit-fma-1t', label: `wasmfit FMA ${n} threads ÷ FMA 1 thread` });
+    defs.push({ a: `wasmfit-fma-${n}t`, b: `pytorch-${n}t`, label: `wasmfit FMA ${n} threads ÷ PyTorch ${n} threads (every core)`, targets: { W1: 1.0 } });
+    defs.push({ a: `wasmfit-${n}t`, b: `pytorch-${n}t`, label: `wasmfit SIMD128 ${n} threads ÷ PyTorch ${n} threads` });
   }
   defs.push({ a: 'wasmfit-simd-1t', b: 'tfjs-wasm-1t', label: 'wasmfit SIMD128 ÷ tfjs-wasm, 1 thread each' });
   if (n > 1) defs.push({ a: `wasmfit-${n}t`, b: `tfjs-wasm-${n}t`, label: `wasmfit ${n} threads ÷ tfjs-wasm threaded build, setThreadsCount(${n})` });

@@ -109,7 +109,9 @@ describe('tables', () => {
   it('ratioDefs has thread rows only on several cores, and a 2-thread row besides N > 2', () => {
     expect(R.ratioDefs(1).some((d) => /t$/.test(d.a) && /\d+t$/.test(d.a) && !d.a.endsWith('-1t'))).toBe(false);
     const ids = R.ratioDefs(4).map((d) => `${d.a}/${d.b}`);
+    expect(ids).toContain('wasmfit-fma-4t/pytorch-4t');
     expect(ids).toContain('wasmfit-4t/pytorch-4t');
+    expect(ids).toContain('wasmfit-fma-4t/wasmfit-fma-1t');
     expect(ids).toContain('wasmfit-2t/wasmfit-simd-1t');
     expect(ids).toContain('wasmfit-4t/tfjs-wasm-4t');
   });

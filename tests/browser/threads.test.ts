@@ -1,6 +1,7 @@
 // Threads in a real browser (issue 17 item 1): Debian's Chromium, pages served by
 // scripts/playground.mjs — once cross-origin isolated (COOP/COEP headers), once not. In a module
-// Worker of the isolated page, init() takes the cores and trains to the same bits as Node on one
+// Worker of the isolated page, init() takes the cores (the threaded FMA build: relaxed SIMD validates
+// in Chromium) and trains to the bits of FMA on one thread; reproducible builds give Node's bits on one
 // thread; a page's main thread (which may not block) and a non-isolated page stay single-threaded
 // and refuse an explicit { threads: 2 } with a RuntimeSupportError that says why.
 import { createHash } from 'node:crypto';
@@ -37,13 +38,13 @@ beforeAll(async () => {
   isolated = await pg.startServer({ host: '127.0.0.1', port: 0, isolated: true } as { host: string; port: number });
   plain = await pg.startServer({ host: '127.0.0.1', port: 0 });
   browser = await launch();
-  // the same run in Node, on one thread of the same (dist) build
+  // the same run in Node, on one thread of the same (dist) build: SIMD128 (Node ≥ 22 would pick FMA)
   const { wf } = await dist();
   const spec = (await import(pathToFileURL(join(process.cwd(), 'tests/browser/pages/threads-spec.js')).href)) as {
     SPEC: { d: number; batch: number; epochs: number; seed: number; layers(w: unknown): never[] };
     dataFor(w: unknown): { x: Float32Array; y: Int32Array };
   };
-  await wf.init({ threads: 1 });
+  await wf.init({ threads: 1, reproducible: true });
   const m = new wf.Sequential({ inputShape: [spec.SPEC.d], layers: spec.SPEC.layers(wf), seed: spec.SPEC.seed });
   m.compile({ optimizer: wf.adam({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' });
   const { x, y } = spec.dataFor(wf);
@@ -68,16 +69,20 @@ describe('threads in Chromium', () => {
     expect(byDefault.error).toBeUndefined();
     expect(byDefault.isolated).toBe(true);
     expect(byDefault.threads).toBe(Math.min(8, cores));
-    // several threads: the threaded SIMD128 build (one thread in Chromium would default to FMA)
-    if ((byDefault.threads ?? 1) > 1) {
-      expect(byDefault.build).toBe('simd');
-      expect(byDefault.hash).toBe(nodeHash);
-    }
+    // relaxed SIMD validates in Chromium: init() picks the FMA build on every thread count, and
+    // the threaded FMA build gives the bits of FMA on one thread (not Node's SIMD128 bits)
+    expect(byDefault.build).toBe('fma');
+    const fma1 = (await page.evaluate((m) => (window as PageWindow).inWorker(m), { init: { threads: 1 } })) as Answer;
+    expect([fma1.threads, fma1.build]).toEqual([1, 'fma']);
+    expect(fma1.hash).not.toBe(nodeHash); // FMA rounds once: the comparisons below can fail
+    expect(byDefault.hash).toBe(fma1.hash);
+    const fma3 = (await page.evaluate((m) => (window as PageWindow).inWorker(m), { init: { threads: 3, fma: true } })) as Answer;
+    expect([fma3.threads, fma3.build, fma3.hash]).toEqual([3, 'fma', fma1.hash]);
     for (const threads of [1, 3]) {
-      // reproducible: one thread would otherwise be the FMA build, which is not bit-identical
+      // reproducible: the SIMD128 builds, bit-identical to Node's
       const a = (await page.evaluate((m) => (window as PageWindow).inWorker(m), { init: { threads, reproducible: true } })) as Answer;
       expect(a.error).toBeUndefined();
-      expect(a.threads).toBe(threads);
+      expect([a.threads, a.build]).toEqual([threads, 'simd']);
       expect(a.hash).toBe(nodeHash);
     }
   }, 120_000);

@@ -4,12 +4,21 @@
 // one test proves that the fused instruction ran (a product whose single rounding differs from
 // mul-then-add), where the engine fuses it: V8 on x86-64 with FMA3.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { Sequential, dense, sgd } from '../../ts/index.js';
+import { Rng, Sequential, adam, batchNorm, conv2d, dense, flatten, maxPool2d, sgd } from '../../ts/index.js';
 import { OptionError } from '../../ts/errors/index.js';
 import { fmaSupported, getRuntime, init, type Runtime } from '../../ts/runtime/index.js';
+import { createRuntime } from '../../ts/runtime/loader.js';
+// @ts-expect-error plain ESM script without types
+import { applyPatch as applyPatchJs } from '../../scripts/fuse-madd.mjs';
 import { gemmCall, get, put } from '../helpers.js';
 import { matmul64, testData } from '../reference/f64.js';
+
+const applyPatch = applyPatchJs as (bytes: Uint8Array, patch: Uint8Array) => Uint8Array;
 
 /** V8 emits vfmadd231ps for relaxed_madd where the CPU has FMA3 (x86-64); elsewhere it may not fuse. */
 const hostFuses = process.arch === 'x64' && /\bfma\b/.test((() => {
@@ -21,19 +30,22 @@ const hostFuses = process.arch === 'x64' && /\bfma\b/.test((() => {
 })());
 
 describe('loader with relaxed SIMD', () => {
-  it('init() loads the FMA build on one thread; reproducible, fma: false and simd keep the bit-identical builds', async () => {
+  it('init() loads the FMA build on every thread count; reproducible, fma: false and simd keep the bit-identical builds', async () => {
     expect(fmaSupported()).toBe(true);
     const auto = await init({ threads: 1 });
     expect([auto.build, auto.fma, auto.simd]).toEqual(['fma', true, true]);
-    // on several cores the default is the threaded SIMD128 build (threads take precedence)
+    // on several cores the default is the threaded FMA build: the thread count does not change the build
     const multi = await init();
-    expect(multi.build).toBe(multi.threads > 1 ? 'simd' : 'fma');
+    expect([multi.build, multi.threads]).toEqual(['fma', Math.min(8, availableParallelism())]);
+    expect((await init({ threads: 2 })).build).toBe('fma');
     expect((await init({ reproducible: true })).build).toBe('simd');
+    expect((await init({ reproducible: true, threads: 2 })).build).toBe('simd');
     expect((await init({ fma: false })).build).toBe('simd');
     expect((await init({ simd: true })).build).toBe('simd');
     expect((await init({ simd: false })).build).toBe('scalar');
     const f = await init({ fma: true });
-    expect([f.build, f.threads]).toEqual(['fma', 1]);
+    expect([f.build, f.threads]).toEqual(['fma', multi.threads]);
+    expect([(await init({ fma: true, threads: 3 })).build, (await init({ fma: true, threads: 3 })).threads]).toEqual(['fma', 3]);
     expect((await init({ wasm: readFileSync('build/wasmfit-fma.wasm') })).build).toBe('fma');
   });
 
@@ -45,7 +57,7 @@ describe('loader with relaxed SIMD', () => {
       [{ fma: 'yes' }, /option fma = yes; expected true, false or undefined/],
       [{ reproducible: 1 }, /option reproducible = 1/],
       [{ fma: true, wasm: readFileSync('build/wasmfit-simd.wasm') }, /fma and wasm exclude each other/],
-      [{ fma: true, threads: 2 }, /threads = 2 and fma: true conflict; the threaded build is SIMD128 without FMA/],
+      [{ fma: true, threads: 0 }, /option threads = 0; expected an integer in \[1, 64\]/],
       [{ reproducible: true, wasm: readFileSync('build/wasmfit-fma.wasm') }, /is the FMA build/],
     ];
     for (const [o, msg] of bad) {
@@ -247,4 +259,89 @@ describe('training on the FMA build', () => {
     );
     expect(differ).toBeGreaterThan(0);
   });
+});
+
+// The threaded FMA build is the threaded SIMD128 module with the same 8 accumulator updates fused:
+// every output element is computed by the same instructions in the same order on any thread, so the
+// FMA build, like the SIMD128 one, gives the same bits for every thread count. Before it existed,
+// init() on an FMA host gave FMA bits on one thread and SIMD128 bits on several, and fitInWorker's
+// one-thread worker trained to other bits than init()'s default in-process runtime.
+describe('the threaded FMA build', () => {
+  const bitsOf = (m: Sequential): string[] => m.getWeights().map((w) => Array.from(new Uint32Array(w.data.buffer, w.data.byteOffset, w.data.length)).join(','));
+
+  /** A dense net whose products split on 2–3 threads (≥ 2^19 multiply-adds per thread) and a small CNN. */
+  async function train(rt: Runtime, cnn: boolean): Promise<{ bits: string[]; loss: number[] }> {
+    const r = new Rng(7);
+    const d = cnn ? 12 * 12 * 3 : 300;
+    const rows = 96 * 3 + 5;
+    const x = Float32Array.from({ length: rows * d }, () => r.normal());
+    const y = Int32Array.from({ length: rows }, (_, i) => (x[i * d]! > 0 ? 1 : 0) + (i % 3));
+    const layers = cnn
+      ? [conv2d(32, { kernelSize: 3, padding: 'same', activation: 'relu' }), batchNorm(), maxPool2d(), conv2d(16, { kernelSize: 3 }), flatten(), dense(4)]
+      : [dense(256, { activation: 'relu' }), batchNorm(), dense(300, { activation: 'relu' }), dense(4)];
+    const m = new Sequential({ inputShape: cnn ? [12, 12, 3] : [d], layers, runtime: rt, seed: 11 });
+    m.compile({ optimizer: adam({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' });
+    const h = await m.fit(x, y, { epochs: 2, batchSize: 96, seed: 5 });
+    const out = { bits: bitsOf(m), loss: h.history.loss as number[] };
+    m.dispose();
+    return out;
+  }
+
+  it('is the threaded SIMD128 module with 8 mul+add pairs fused; the embedded patch reproduces it', async () => {
+    const simd = readFileSync('build/wasmfit-simd-threads.wasm');
+    const fma = readFileSync('build/wasmfit-fma-threads.wasm');
+    expect(fma.length).toBe(simd.length);
+    const { THREADS_WASM_GZIP_BASE64, THREADS_FMA_PATCH_BASE64 } = await import('../../ts/runtime/wasm-threads.generated.js');
+    const patch = Buffer.from(THREADS_FMA_PATCH_BASE64, 'base64');
+    expect(patch.length).toBeGreaterThan(0);
+    expect(patch.length).toBeLessThan(1024);
+    const patched = applyPatch(gunzipSync(Buffer.from(THREADS_WASM_GZIP_BASE64, 'base64')), patch);
+    expect(Buffer.compare(Buffer.from(patched), fma)).toBe(0);
+    // the FMA mark (ts/runtime/kernels.ts reads it): simd_enabled() is 2 in the fused module, 1 in the other
+    const mark = (bytes: Buffer): number => {
+      const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+      const env = { memory, wasmfit_threads: () => 1, wasmfit_parallel: () => undefined };
+      return (new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(bytes)), { env }).exports.simd_enabled as () => number)();
+    };
+    expect([mark(simd), mark(fma)]).toEqual([1, 2]);
+  });
+
+  for (const cnn of [false, true]) {
+    it(`${cnn ? 'a CNN with batch norm' : 'a dense net with batch norm'}: 1, 2 and 3 threads and the threaded build's serial path give the 1-thread FMA bits, not the SIMD128 ones; guard bands intact`, async () => {
+      const ref = await train(await createRuntime({ threads: 1 }), cnn);
+      const simd = await train(await createRuntime({ threads: 1, reproducible: true }), cnn);
+      expect(simd.bits).not.toEqual(ref.bits); // FMA rounds differently: the comparison below can fail
+      for (const opts of [{ threadedBuild: true }, { threads: 2 }, { threads: 3 }]) {
+        const rt = await createRuntime({ ...opts, guardBands: true });
+        expect([rt.build, rt.threads]).toEqual(['fma', opts.threads ?? 1]);
+        rt.pool!.backOff = false; // every region split, even on a busy host
+        const got = await train(rt, cnn);
+        expect(rt.pool!.regions > 0).toBe((opts.threads ?? 1) > 1);
+        expect(rt.arena.checkGuards()).toBeGreaterThan(0);
+        rt.dispose();
+        expect(got.bits, JSON.stringify(opts)).toEqual(ref.bits);
+        expect(got.loss).toEqual(ref.loss);
+      }
+    }, 120_000);
+  }
+
+  it("fitInWorker's default build trains to the bits of init()'s default on every core (the built bundle)", async () => {
+    const wf = (await import(pathToFileURL(join(process.cwd(), 'dist', 'wasmfit.mjs')).href)) as typeof import('../../ts/index.js');
+    const W = (await import(pathToFileURL(join(process.cwd(), 'dist', 'worker.mjs')).href)) as typeof import('../../ts/worker/index.js');
+    const rt = await wf.init();
+    expect(rt.build).toBe('fma');
+    const r = new wf.Rng(3);
+    const x = Float32Array.from({ length: 256 * 300 }, () => r.normal());
+    const y = Int32Array.from({ length: 256 }, (_, i) => i % 4);
+    const spec = { inputShape: [300] as [number], layers: [wf.dense(256, { activation: 'relu' }), wf.dense(4)], seed: 2, optimizer: wf.adam({ lr: 1e-3 }), loss: 'softmaxCrossEntropy' as const };
+    const fit = { epochs: 2, batchSize: 128, seed: 4 };
+    const job = await W.fitInWorker(spec, x, y, fit).result;
+    expect(job.build).toBe('fma');
+    const m = new wf.Sequential({ inputShape: spec.inputShape, layers: spec.layers, seed: spec.seed });
+    m.compile({ optimizer: spec.optimizer, loss: spec.loss });
+    const h = await m.fit(x, y, fit);
+    expect(job.history).toEqual(h);
+    expect(job.weights.map((w) => Array.from(new Uint32Array(w.data.buffer, w.data.byteOffset, w.data.length)))).toEqual(m.getWeights().map((w) => Array.from(new Uint32Array(w.data.buffer, w.data.byteOffset, w.data.length))));
+    m.dispose();
+  }, 60_000);
 });

@@ -43,12 +43,12 @@ export interface InitOptions {
   reproducible?: boolean;
   /**
    * Threads one model's training and inference use (an integer in [1, 64]). Default: the cores
-   * available (at most 8) where threads are possible, else 1. Threads need the SIMD128 build, a
+   * available (at most 8) where threads are possible, else 1. Threads need a SIMD128 build, a
    * SharedArrayBuffer (browsers: a cross-origin isolated page) and a thread that may block in
    * `Atomics.wait` (Node's main thread or a Web Worker, not a page's main thread). Results are
-   * bit-identical for every thread count. An explicit value > 1 where threads are impossible throws
-   * {@link RuntimeSupportError}. The threaded build is a SIMD128 build (not FMA): with threads > 1
-   * the FMA build is not used, and `fma: true` asks for one thread.
+   * bit-identical for every thread count: the threaded builds are the SIMD128 build and, where FMA
+   * is chosen (see `fma`), the FMA build, each with the same kernels as on one thread. An explicit
+   * value > 1 where threads are impossible throws {@link RuntimeSupportError}.
    */
   threads?: number;
 }
@@ -186,14 +186,14 @@ function simdBytes(): Promise<Uint8Array> {
 }
 
 /**
- * The FMA module's bytes, made from the SIMD128 ones: the two differ only in the GEMM micro-kernel's
- * fused instructions and `simd_enabled`'s constant, at the same offsets (scripts/fuse-madd.mjs), so
- * the bundle carries a patch of runs `[u32 offset, u16 length, bytes]` instead of a second module.
+ * An FMA module's bytes, made in place from its SIMD128 twin's (`out`, the single-threaded or the
+ * threaded module): the two differ only in the GEMM micro-kernel's fused instructions and
+ * `simd_enabled`'s constant, at the same offsets (scripts/fuse-madd.mjs), so the bundle carries a
+ * patch (base64 of runs `[u32 offset, u16 length, bytes]`) instead of a second module.
  */
-async function fmaBytes(): Promise<Uint8Array> {
-  const out = await simdBytes();
-  const patch = decodeBase64(FMA_PATCH_BASE64);
-  const v = new DataView(patch.buffer);
+function patched(out: Uint8Array, patchBase64: string): Uint8Array {
+  const patch = decodeBase64(patchBase64);
+  const v = new DataView(patch.buffer, patch.byteOffset, patch.byteLength);
   for (let i = 0; i < patch.length; ) {
     const n = v.getUint16(i + 4, true);
     out.set(patch.subarray(i + 6, i + 6 + n), v.getUint32(i, true));
@@ -377,15 +377,13 @@ function threadsOf(o: RuntimeOptions, where: string): number {
   const t = o.threads;
   const simdOk = o.simd !== false && simdSupported() && canGunzip();
   if (t === undefined) {
-    // an explicit FMA build is single-threaded
-    if (o.fma === true || o.wasm !== undefined || !simdOk || threadsUnavailable() !== null) return 1;
+    if (o.wasm !== undefined || !simdOk || threadsUnavailable() !== null) return 1;
     return Math.max(1, Math.min(DEFAULT_MAX_THREADS, hostCores()));
   }
   if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > MAX_THREADS) {
     throw new OptionError('threads', `${where}: option threads = ${typeof t === 'number' ? t : typeof t}; expected an integer in [1, ${MAX_THREADS}] (or omit it for the cores available).`);
   }
   if (t === 1) return 1;
-  if (o.fma === true) throw new OptionError('threads', `${where}: options threads = ${t} and fma: true conflict; the threaded build is SIMD128 without FMA: drop fma, or pass threads: 1.`);
   if (o.wasm !== undefined) throw new OptionError('threads', `${where}: option threads = ${t} with a custom wasm module; threads use the embedded threaded build: omit wasm or pass threads: 1.`);
   if (o.simd === false) throw new OptionError('threads', `${where}: options threads = ${t} and simd = false conflict; the threaded build is SIMD128: omit simd or pass threads: 1.`);
   if (!simdOk) throw new RuntimeSupportError(`${where}({ threads: ${t} }): threads need WebAssembly SIMD128 and DecompressionStream, which this host lacks; pass threads: 1.`);
@@ -425,14 +423,16 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
     throw new RuntimeSupportError(`${where}({ simd: true }): this host has no DecompressionStream to unpack the embedded SIMD128 module. Pass init({ wasm }) with the bytes of wasmfit-simd.wasm, or omit the option to use the scalar build.`);
   }
   const threads = threadsOf(o, where);
-  const useFma = threads === 1 && o.threadedBuild !== true && useSimd && (fma ?? (simd === undefined && reproducible !== true && fmaSupported()));
+  // the same choice for every thread count: the threaded FMA build gives the 1-thread FMA bits
+  const useFma = useSimd && (fma ?? (simd === undefined && reproducible !== true && fmaSupported()));
   if (fma === true && useSimd !== true) {
     throw new RuntimeSupportError(`${where}({ fma: true }): this host ${simdSupported() ? 'has no DecompressionStream to unpack the embedded FMA module' : 'does not support WebAssembly SIMD128'}; omit the option to use the ${simdSupported() ? 'SIMD128' : 'scalar'} build.`);
   }
   if (fma === true && !fmaSupported()) {
     throw new RuntimeSupportError(`${where}({ fma: true }): this host's WebAssembly does not validate relaxed SIMD (f32x4.relaxed_madd). Node 20 needs --experimental-wasm-relaxed-simd (Node >= 22 and Chromium-based browsers have it); omit the option to use the SIMD128 build.`);
   }
-  const variant = threads > 1 || o.threadedBuild === true ? 'threads' : useFma ? 'fma' : useSimd ? 'simd' : 'scalar';
+  const threaded = threads > 1 || o.threadedBuild === true;
+  const variant = threaded ? (useFma ? 'fma-threads' : 'threads') : useFma ? 'fma' : useSimd ? 'simd' : 'scalar';
   return {
     key: `${variant}:${initialPages}:${threads}`,
     getModule: () => {
@@ -440,10 +440,10 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
       if (!p) {
         // the scalar module is its own chunk, fetched only on hosts without SIMD128 (or when asked);
         // so is the threaded one
-        p = variant === 'threads'
-          ? import('./wasm-threads.generated.js').then((m) => gunzip(decodeBase64(m.THREADS_WASM_GZIP_BASE64))).then((b) => compileBytes(b, false))
+        p = threaded
+          ? import('./wasm-threads.generated.js').then(async (m) => compileBytes(patched(await gunzip(decodeBase64(m.THREADS_WASM_GZIP_BASE64)), useFma ? m.THREADS_FMA_PATCH_BASE64 : ''), false))
           : useFma
-          ? fmaBytes().then((b) => compileBytes(b, false))
+          ? simdBytes().then((b) => compileBytes(patched(b, FMA_PATCH_BASE64), false))
           : useSimd
           ? simdBytes().then((b) => compileBytes(b, false))
           : import('./wasm-scalar.generated.js').then((m) => compileBytes(decodeBase64(m.SCALAR_WASM_BASE64), false));
@@ -473,7 +473,7 @@ export async function compiledModule(options: Pick<InitOptions, 'simd' | 'fma' |
 export async function embeddedModuleBytes(options: Pick<InitOptions, 'simd' | 'fma' | 'reproducible'>): Promise<Uint8Array> {
   const useSimd = options.simd ?? (simdSupported() && canGunzip());
   const useFma = useSimd && (options.fma ?? (options.simd === undefined && options.reproducible !== true && fmaSupported()));
-  if (useFma) return fmaBytes();
+  if (useFma) return patched(await simdBytes(), FMA_PATCH_BASE64);
   return useSimd ? simdBytes() : decodeBase64((await import('./wasm-scalar.generated.js')).SCALAR_WASM_BASE64);
 }
 

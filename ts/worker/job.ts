@@ -477,8 +477,8 @@ export function fitInWorker(spec: WorkerModelSpec, x: Features, y: Labels | Feat
             `${W}: the spec and options could not be sent to the worker (${(e as Error).name}: ${(e as Error).message}); they must be plain data (numbers, strings, plain objects, typed arrays), without functions or class instances.`,
           );
         const send = (wasm: unknown, extra: ArrayBuffer[] = []): void => {
-          p.post(wasm === undefined ? start : { ...start, init: { ...start.init, wasm } }, [...pk.transfer, ...extra]);
-          if (cancelRequested) p.post({ type: 'cancel' });
+          const msg: StartMessage = { ...start, ...(wasm === undefined ? {} : { init: { ...start.init, wasm } }), ...(cancelRequested ? { cancelled: true } : {}) };
+          p.post(msg, [...pk.transfer, ...extra]);
         };
         try {
           send(mod);

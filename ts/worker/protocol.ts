@@ -41,6 +41,12 @@ export type PackedTargets =
 /** What the worker needs to rebuild and train the model. */
 export interface StartMessage {
   readonly type: 'start';
+  /**
+   * The job was cancelled before this message was sent: the worker builds the model and reports
+   * 'cancelled' without a step. (A `cancel` message alone could arrive after a short fit ends: the
+   * worker reads messages only when training yields.)
+   */
+  readonly cancelled?: boolean;
   readonly init: { simd?: boolean; wasm?: unknown; initialPages?: number };
   readonly model: {
     readonly inputShape: number | readonly [number] | readonly [number, number, number];

@@ -45,7 +45,7 @@ function listen(post: Post): (msg: ToWorker) => void {
     }
     if (msg.type !== 'start' || started) return;
     started = true;
-    void run(msg, post, () => cancelled);
+    void run(msg, post, () => cancelled || msg.cancelled === true);
   };
 }
 
