@@ -201,8 +201,35 @@ TorchCNN.epoch = TorchMLP.epoch
 TorchCNN.accuracy = TorchMLP.accuracy
 
 
+def reference_blas():
+    """The loaded BLAS when it is the reference (netlib) implementation, else None.
+
+    Debian's numpy and python3-torch link libblas.so.3, which the alternatives system points at
+    OpenBLAS, BLIS or the reference BLAS, whichever is installed. python3-torch alone pulls only the
+    reference one, which runs W1 about 8x slower than OpenBLAS: a peer measured so would flatter
+    wasmfit, so it is reported as unable to run instead. Read from /proc/self/maps after a product
+    (Linux; elsewhere nothing is checked)."""
+    a = np.ones((64, 64), dtype=np.float32)
+    a @ a
+    if LIB != "numpy":
+        import torch
+        torch.ones(64, 64) @ torch.ones(64, 64)
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if ".so" in line}
+    except OSError:
+        return None
+    fast = [x for x in libs if any(k in x for k in ("openblas", "blis", "libmkl", "atlas"))]
+    # Debian installs the reference BLAS as .../blas/libblas.so.3[.x.y]; OpenBLAS as .../openblas-*/libblas.so.3
+    ref = [x for x in libs if "/blas/libblas.so" in x]
+    return ref[0] if ref and not fast else None
+
+
 def info():
     import platform
+    ref = reference_blas()
+    if ref:
+        raise RuntimeError(f"the BLAS this python3 loads is the reference netlib BLAS ({ref}), several times slower than an optimized one: install one (Debian: apt-get install libopenblas0-pthread) to measure {LIB} as users run it")
     blas = ""
     try:  # numpy >= 1.25 names its BLAS
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
