@@ -5,6 +5,7 @@ import { canGunzip, gunzip, readFileUrl } from './host.js';
 import { Kernels } from './kernels.js';
 import { SIMD_WASM_GZIP_BASE64 } from './wasm-simd.generated.js';
 import { FMA_PATCH_BASE64 } from './wasm-fma.generated.js';
+import { FMA_PROBE } from './probes.js';
 import { checkOptions as checkOptionKeys } from '../errors/validate.js';
 import { hostCores, threadsUnavailable } from './thread-host.js';
 import type { ThreadPool } from './threads.js';
@@ -163,11 +164,6 @@ export function simdSupported(): boolean {
 }
 
 let fmaSupport: boolean | null = null;
-/**
- * A module using `f32x4.relaxed_madd` (`(func (param v128) (result v128) (f32x4.relaxed_madd
- * (local.get 0) (local.get 0) (local.get 0)))`): engines that validate it run the FMA build.
- */
-const FMA_PROBE = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 0, 32, 0, 253, 133, 2, 11);
 /** Whether this host's WebAssembly has relaxed SIMD (validates `f32x4.relaxed_madd`), so `init()` can load the FMA build. */
 export function fmaSupported(): boolean {
   if (fmaSupport === null) {
@@ -441,7 +437,10 @@ function moduleFor(o: RuntimeOptions, where: string): { key: string; getModule: 
         // the scalar module is its own chunk, fetched only on hosts without SIMD128 (or when asked);
         // so is the threaded one
         p = threaded
-          ? import('./wasm-threads.generated.js').then(async (m) => compileBytes(patched(await gunzip(decodeBase64(m.THREADS_WASM_GZIP_BASE64)), useFma ? m.THREADS_FMA_PATCH_BASE64 : ''), false))
+          ? import('./wasm-threads.generated.js').then(async (m) => {
+              const bytes = await gunzip(decodeBase64(m.THREADS_WASM_GZIP_BASE64));
+              return compileBytes(useFma ? patched(bytes, m.THREADS_FMA_PATCH_BASE64) : bytes, false);
+            })
           : useFma
           ? simdBytes().then((b) => compileBytes(patched(b, FMA_PATCH_BASE64), false))
           : useSimd
